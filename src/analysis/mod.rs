@@ -1,0 +1,183 @@
+//! The lint pass: replay every migration in order, run the rules on each op against the schema
+//! as it was just before it, then apply suppressions.
+
+pub mod transaction;
+
+use std::collections::HashSet;
+
+use crate::catalog::{Catalog, Origin};
+use crate::config::Config;
+use crate::ir::{Migration, OpKind};
+use crate::locks::{self, PgVersion};
+use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
+use transaction::TransactionState;
+
+/// Settings the rules read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub pg_version: PgVersion,
+    pub max_lock_timeout_ms: u64,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Settings { pg_version: config.pg_version(), max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms }
+    }
+}
+
+/// What a lint run found, and how much of the input it could analyze.
+#[derive(Debug, Default)]
+pub struct LintResult {
+    pub findings: Vec<Finding>,
+    pub migrations: usize,
+    pub statements_analyzed: usize,
+    pub statements_unanalyzed: usize,
+    pub meta_commands_skipped: usize,
+    pub suppressed: usize,
+}
+
+impl LintResult {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+/// Lints migrations that are already in runner order. `lint_from` skips reporting (but not
+/// replaying) the migrations before that index.
+pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> LintResult {
+    let settings = Settings::from_config(config);
+    let active: Vec<(&'static Rule, Severity)> = rules::REGISTRY
+        .iter()
+        .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
+        .collect();
+    let mut catalog = Catalog::default();
+    let mut result = LintResult { migrations: migrations.len().saturating_sub(lint_from), ..Default::default() };
+    let mut raw: Vec<(usize, &'static Rule, Severity, Violation)> = vec![];
+
+    for (index, migration) in migrations.iter().enumerate() {
+        let reported = index >= lint_from;
+        let mut tx = TransactionState::start(migration);
+        let mut statements_unanalyzed = HashSet::new();
+        let mut statements = HashSet::new();
+        let mut previous_statement = None;
+        for op in &migration.ops {
+            let first_in_statement = previous_statement != Some(op.statement);
+            previous_statement = Some(op.statement);
+            tx.begin_statement(op.statement);
+            statements.insert(op.statement);
+            if matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. }) {
+                statements_unanalyzed.insert(op.statement);
+            }
+            let effects = locks::effects(&op.kind, &catalog, settings.pg_version);
+            if reported {
+                let context = OpContext {
+                    op,
+                    migration,
+                    migration_index: index,
+                    catalog: &catalog,
+                    effects: &effects,
+                    transaction: &tx,
+                    settings: &settings,
+                    first_in_statement,
+                };
+                for (rule, severity) in &active {
+                    if let Some(check) = rule.check {
+                        let mut out = vec![];
+                        check(&context, &mut out);
+                        raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
+                    }
+                }
+            }
+            tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
+            catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
+        }
+        if reported {
+            for (rule, severity) in &active {
+                if let Some(end) = rule.end_of_migration {
+                    let mut out = vec![];
+                    end(migration, &tx, &mut out);
+                    raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
+                }
+            }
+            result.statements_unanalyzed += statements_unanalyzed.len();
+            result.statements_analyzed += statements.len() - statements_unanalyzed.len();
+            result.meta_commands_skipped += migration.skipped_meta_commands;
+        }
+    }
+    for (rule, severity) in &active {
+        if let Some(end) = rule.end_of_run {
+            let mut out = vec![];
+            end(&catalog, migrations, &mut out);
+            raw.extend(out.into_iter().filter(|(i, _)| *i >= lint_from).map(|(i, v)| (i, *rule, *severity, v)));
+        }
+    }
+
+    let (findings, suppressed) = apply_ignores(migrations, raw, &active, lint_from);
+    result.findings = findings;
+    result.suppressed = suppressed;
+    result.findings.sort_by(|a, b| (a.migration, a.span.start, a.rule).cmp(&(b.migration, b.span.start, b.rule)));
+    result
+}
+
+/// Drops findings covered by inline ignores, and reports ignores that covered nothing and
+/// malformed directives.
+fn apply_ignores(
+    migrations: &[Migration],
+    raw: Vec<(usize, &'static Rule, Severity, Violation)>,
+    active: &[(&'static Rule, Severity)],
+    lint_from: usize,
+) -> (Vec<Finding>, usize) {
+    let mut used: HashSet<(usize, usize, usize)> = HashSet::new();
+    let mut findings = vec![];
+    let mut suppressed = 0;
+    for (index, rule, severity, violation) in raw {
+        let migration = &migrations[index];
+        let statement = violation.statement;
+        let covering = migration.ignores.iter().enumerate().find_map(|(i, ignore)| {
+            let applies = ignore.statement.is_none() || (statement.is_some() && ignore.statement == statement);
+            let names = ignore.rules.iter().position(|r| r == rule.id || r == "all");
+            names.filter(|_| applies).map(|n| (i, n))
+        });
+        match covering {
+            Some((ignore, name)) => {
+                used.insert((index, ignore, name));
+                suppressed += 1;
+            }
+            None => findings.push(Finding::new(rule, severity, index, migration, violation)),
+        }
+    }
+    let severity_of = |id: &str| active.iter().find(|(r, _)| r.id == id).map(|(r, s)| (*r, *s));
+    for (index, migration) in migrations.iter().enumerate().skip(lint_from) {
+        if let Some((rule, severity)) = severity_of(rules::UNUSED_IGNORE) {
+            for (i, ignore) in migration.ignores.iter().enumerate() {
+                for (n, name) in ignore.rules.iter().enumerate() {
+                    if used.contains(&(index, i, n)) {
+                        continue;
+                    }
+                    let message = if rules::find(name).is_none() && name != "all" {
+                        format!("`{name}` is not a lockgate rule, so this ignore suppresses nothing")
+                    } else {
+                        format!("this ignore of `{name}` suppresses nothing; remove it")
+                    };
+                    let violation = Violation::at(
+                        ignore.span,
+                        message,
+                        "delete the ignore, or fix the rule id (`lockgate rules` lists them)",
+                    );
+                    findings.push(Finding::new(rule, severity, index, migration, violation));
+                }
+            }
+        }
+        if let Some((rule, severity)) = severity_of(rules::INVALID_DIRECTIVE) {
+            for (span, message) in &migration.bad_directives {
+                let violation = Violation::at(
+                    *span,
+                    message.clone(),
+                    "see `lockgate explain invalid-directive` for the forms lockgate reads",
+                );
+                findings.push(Finding::new(rule, severity, index, migration, violation));
+            }
+        }
+    }
+    (findings, suppressed)
+}

@@ -1,0 +1,174 @@
+//! Follows the transaction a statement runs in while a migration is replayed: whether there is
+//! one, which locks earlier statements of it still hold, and the session's timeouts.
+
+use crate::catalog::default_constraint_name;
+use crate::ir::{Migration, Op, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
+use crate::locks::{LockEffect, LockMode};
+
+/// A lock taken by an earlier statement of the current transaction; held until it ends.
+#[derive(Debug, Clone)]
+pub struct HeldLock {
+    pub relation: QualifiedName,
+    pub mode: LockMode,
+    pub statement: usize,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TransactionState {
+    /// The statement runs inside a transaction block (wrapped by the runner or opened by BEGIN).
+    pub in_transaction: bool,
+    /// A BEGIN in the file opened the current transaction.
+    pub explicit: bool,
+    /// Where that BEGIN is.
+    pub begin_span: Option<Span>,
+    /// BEGIN seen while a transaction was already open.
+    pub nested_begin: bool,
+    pub held: Vec<HeldLock>,
+    /// The effective `lock_timeout` in milliseconds, when the migration set one (0 = disabled).
+    pub lock_timeout_ms: Option<u64>,
+    pub statement_timeout_ms: Option<u64>,
+    /// Constraints added NOT VALID in the current transaction: (table, constraint name).
+    pub not_valid_in_transaction: Vec<(QualifiedName, String)>,
+    /// Statements so far that took a lock blocking reads or writes on a table that existed
+    /// before this migration, while no lock_timeout was set.
+    pub unguarded_blocking_locks: usize,
+    /// Number of the statement the state was last advanced past.
+    last_statement: Option<usize>,
+    /// Locks of the statement being replayed, added to `held` when it ends.
+    pending: Vec<HeldLock>,
+    local_lock_timeout: bool,
+    local_statement_timeout: bool,
+}
+
+impl TransactionState {
+    pub fn start(migration: &Migration) -> Self {
+        let wrapped = migration.transaction == TransactionMode::Wrapped;
+        TransactionState { in_transaction: wrapped, ..Default::default() }
+    }
+
+    /// Locks held by earlier statements of this transaction, strongest first.
+    pub fn strongest_held(&self) -> Option<&HeldLock> {
+        self.held.iter().max_by_key(|h| h.mode)
+    }
+
+    /// A lock_timeout is in force (0 disables it).
+    pub fn lock_timeout_guards(&self) -> bool {
+        self.lock_timeout_ms.is_some_and(|ms| ms > 0)
+    }
+
+    /// Called before the first op of each statement: the previous statement's locks are now held.
+    pub fn begin_statement(&mut self, statement: usize) {
+        if self.last_statement != Some(statement) {
+            self.held.append(&mut self.pending);
+            self.last_statement = Some(statement);
+        }
+    }
+
+    /// Advances the state past `op`.
+    /// `existed` tells whether a relation existed before this migration.
+    pub fn after(&mut self, op: &Op, effects: &[LockEffect], existed: impl Fn(&QualifiedName) -> bool) {
+        if !self.lock_timeout_guards() && effects.iter().any(|e| e.mode >= LockMode::Share && existed(&e.relation)) {
+            self.unguarded_blocking_locks += 1;
+        }
+        match &op.kind {
+            OpKind::Transaction(TransactionControl::Begin) => {
+                self.nested_begin = self.in_transaction && self.explicit;
+                self.in_transaction = true;
+                self.explicit = true;
+                self.begin_span = Some(op.span);
+            }
+            OpKind::Transaction(TransactionControl::Commit | TransactionControl::Rollback) => {
+                // A COMMIT inside a runner's transaction ends it early; the rest runs in autocommit.
+                self.end_transaction();
+                self.in_transaction = false;
+                self.explicit = false;
+                self.begin_span = None;
+            }
+            OpKind::Setting { name, value, local } => self.set(name, value.as_deref(), *local),
+            _ => {
+                if self.in_transaction {
+                    self.pending.extend(effects.iter().map(|e| HeldLock {
+                        relation: e.relation.clone(),
+                        mode: e.mode,
+                        statement: op.statement,
+                        span: op.span,
+                    }));
+                    if let OpKind::AddConstraint { table, constraint } = &op.kind {
+                        if constraint.not_valid {
+                            let name =
+                                constraint.name.clone().unwrap_or_else(|| default_constraint_name(table, constraint));
+                            self.not_valid_in_transaction.push((table.clone(), name));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_transaction(&mut self) {
+        self.held.clear();
+        self.pending.clear();
+        self.not_valid_in_transaction.clear();
+        if self.local_lock_timeout {
+            self.lock_timeout_ms = None;
+            self.local_lock_timeout = false;
+        }
+        if self.local_statement_timeout {
+            self.statement_timeout_ms = None;
+            self.local_statement_timeout = false;
+        }
+    }
+
+    fn set(&mut self, name: &str, value: Option<&str>, local: bool) {
+        let parsed = value.and_then(parse_duration_ms);
+        match name {
+            "lock_timeout" => {
+                self.lock_timeout_ms = parsed;
+                self.local_lock_timeout = local;
+            }
+            "statement_timeout" => {
+                self.statement_timeout_ms = parsed;
+                self.local_statement_timeout = local;
+            }
+            "all" => {
+                self.lock_timeout_ms = None;
+                self.statement_timeout_ms = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// PostgreSQL duration syntax for timeouts: `5000`, `'5s'`, `'500ms'`, `'2min'`, `'1h'`.
+pub fn parse_duration_ms(value: &str) -> Option<u64> {
+    let value = value.trim().trim_matches('\'').trim();
+    let split = value.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    Some((number * factor).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations_parse_like_postgres() {
+        assert_eq!(parse_duration_ms("5000"), Some(5000));
+        assert_eq!(parse_duration_ms("'5s'"), Some(5000));
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("2min"), Some(120_000));
+        assert_eq!(parse_duration_ms("0"), Some(0));
+        assert_eq!(parse_duration_ms("soon"), None);
+    }
+}

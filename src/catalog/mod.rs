@@ -1,0 +1,397 @@
+//! The schema as replayed up to a point: tables, columns, indexes and constraints, and which
+//! migration created each. Rules ask it questions about the state *before* an op.
+
+use std::collections::HashMap;
+
+use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType};
+
+type Key = (String, String);
+
+/// Where an object came from: a statement of a migration, or (None) the database as it was
+/// before the first migration lockgate saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub migration: usize,
+    pub statement: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub ty: SqlType,
+    pub not_null: bool,
+    pub default: Option<DefaultExpr>,
+    pub identity: bool,
+    pub generated: Option<Generated>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    pub validated: bool,
+    pub origin: Option<Origin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub name: String,
+    pub table: QualifiedName,
+    pub columns: Vec<Option<String>>,
+    pub unique: bool,
+    pub partial: bool,
+    pub origin: Option<Origin>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: QualifiedName,
+    pub columns: Vec<Column>,
+    pub constraints: Vec<Constraint>,
+    pub origin: Option<Origin>,
+    /// False when the table was first seen in an ALTER: its columns are not all known.
+    pub complete: bool,
+    pub partitioned: bool,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+
+    pub fn constraint(&self, name: &str) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.name == name)
+    }
+
+    /// A validated `CHECK (column IS NOT NULL)` proves the column has no NULLs.
+    pub fn has_valid_not_null_check(&self, column: &str) -> bool {
+        self.constraints.iter().any(|c| {
+            c.validated && matches!(&c.kind, ConstraintKind::Check { not_null_column: Some(col) } if col == column)
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    tables: HashMap<Key, Table>,
+    indexes: HashMap<Key, Index>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.tables.get(&name.key())
+    }
+
+    pub fn index(&self, name: &QualifiedName) -> Option<&Index> {
+        self.indexes.get(&name.key())
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+
+    pub fn indexes_on<'a>(&'a self, table: &'a QualifiedName) -> impl Iterator<Item = &'a Index> {
+        let key = table.key();
+        self.indexes.values().filter(move |i| i.table.key() == key)
+    }
+
+    /// Was the table created by this migration (and so is still empty while it runs)?
+    pub fn created_in(&self, table: &QualifiedName, migration: usize) -> bool {
+        self.table(table).and_then(|t| t.origin).is_some_and(|o| o.migration == migration)
+    }
+
+    /// Do some index's leading columns equal `columns` (in any order)?
+    pub fn has_index_covering(&self, table: &QualifiedName, columns: &[String]) -> bool {
+        self.indexes_on(table).any(|index| {
+            !index.partial
+                && index.columns.len() >= columns.len()
+                && index.columns[..columns.len()].iter().all(|c| c.as_ref().is_some_and(|c| columns.contains(c)))
+        })
+    }
+
+    /// Replays one op into the schema.
+    pub fn apply(&mut self, op: &OpKind, origin: Origin) {
+        use OpKind::*;
+        match op {
+            CreateTable { table, columns, constraints, partitioned, .. } => {
+                self.create_table(table, columns, constraints, *partitioned, origin)
+            }
+            CreateTableAs { table, .. } => {
+                self.tables.insert(table.key(), new_table(table, Some(origin), false));
+            }
+            DropTable { tables, .. } => {
+                for table in tables {
+                    self.tables.remove(&table.key());
+                    let key = table.key();
+                    self.indexes.retain(|_, i| i.table.key() != key);
+                }
+            }
+            RenameTable { table, new_name } => self.rename_table(table, new_name),
+            AddColumn { table, column } => {
+                let t = self.table_mut(table);
+                t.columns.retain(|c| c.name != column.name);
+                t.columns.push(column_from(column));
+                for constraint in &column.constraints {
+                    self.add_constraint(table, constraint, Some(origin));
+                }
+            }
+            DropColumn { table, column } => self.drop_column(table, column),
+            RenameColumn { table, column, new_name } => self.rename_column(table, column, new_name),
+            AlterColumnType { table, column, new_type, .. } => {
+                if let Some(c) = self.table_mut(table).column_mut(column) {
+                    c.ty = new_type.clone();
+                }
+            }
+            SetNotNull { table, column } => self.set_not_null(table, column, true),
+            DropNotNull { table, column } => self.set_not_null(table, column, false),
+            SetDefault { table, column, default } => {
+                if let Some(c) = self.table_mut(table).column_mut(column) {
+                    c.default = default.clone();
+                }
+            }
+            AddConstraint { table, constraint } => self.add_constraint(table, constraint, Some(origin)),
+            ValidateConstraint { table, name } => {
+                if let Some(c) = self.table_mut(table).constraints.iter_mut().find(|c| &c.name == name) {
+                    c.validated = true;
+                }
+            }
+            DropConstraint { table, name } => {
+                self.table_mut(table).constraints.retain(|c| &c.name != name);
+                self.indexes.remove(&index_key(table, name));
+            }
+            RenameConstraint { table, name, new_name } => {
+                if let Some(c) = self.table_mut(table).constraints.iter_mut().find(|c| &c.name == name) {
+                    c.name = new_name.clone();
+                }
+                if let Some(mut index) = self.indexes.remove(&index_key(table, name)) {
+                    index.name = new_name.clone();
+                    self.indexes.insert(index_key(table, new_name), index);
+                }
+            }
+            CreateIndex { name, table, columns, unique, partial, .. } => {
+                self.table_mut(table);
+                let name = name.clone().unwrap_or_else(|| default_index_name(table, columns));
+                self.indexes.insert(
+                    index_key(table, &name),
+                    Index {
+                        name,
+                        table: table.clone(),
+                        columns: columns.clone(),
+                        unique: *unique,
+                        partial: *partial,
+                        origin: Some(origin),
+                    },
+                );
+            }
+            DropIndex { indexes, .. } => {
+                for index in indexes {
+                    self.indexes.remove(&index.key());
+                }
+            }
+            RenameIndex { index, new_name } => {
+                if let Some(mut i) = self.indexes.remove(&index.key()) {
+                    i.name = new_name.clone();
+                    let key = index_key(&i.table, new_name);
+                    self.indexes.insert(key, i);
+                }
+            }
+            AttachPartition { .. } | DetachPartition { .. } | AlterTable { .. } => {}
+            _ => {}
+        }
+    }
+
+    fn table_mut(&mut self, name: &QualifiedName) -> &mut Table {
+        self.tables.entry(name.key()).or_insert_with(|| new_table(name, None, false))
+    }
+
+    fn create_table(
+        &mut self,
+        name: &QualifiedName,
+        columns: &[ColumnDef],
+        constraints: &[ConstraintDef],
+        partitioned: bool,
+        origin: Origin,
+    ) {
+        let mut table = new_table(name, Some(origin), true);
+        table.partitioned = partitioned;
+        table.columns = columns.iter().map(column_from).collect();
+        self.tables.insert(name.key(), table);
+        for constraint in columns.iter().flat_map(|c| &c.constraints).chain(constraints) {
+            self.add_constraint(name, constraint, Some(origin));
+        }
+    }
+
+    fn add_constraint(&mut self, table: &QualifiedName, def: &ConstraintDef, origin: Option<Origin>) {
+        let name = def.name.clone().unwrap_or_else(|| default_constraint_name(table, def));
+        let t = self.table_mut(table);
+        match &def.kind {
+            ConstraintKind::PrimaryKey { columns, .. } => {
+                for column in columns {
+                    if let Some(c) = t.column_mut(column) {
+                        c.not_null = true;
+                    }
+                }
+            }
+            ConstraintKind::NotNull { column } if !def.not_valid => {
+                if let Some(c) = t.column_mut(column) {
+                    c.not_null = true;
+                }
+            }
+            _ => {}
+        }
+        t.constraints.retain(|c| c.name != name);
+        t.constraints.push(Constraint {
+            name: name.clone(),
+            kind: def.kind.clone(),
+            validated: !def.not_valid,
+            origin,
+        });
+        if let ConstraintKind::Unique { columns, using_index } | ConstraintKind::PrimaryKey { columns, using_index } =
+            &def.kind
+        {
+            if let Some(index) = using_index {
+                // The index is renamed to the constraint's name.
+                self.indexes.remove(&index_key(table, index));
+            }
+            self.indexes.insert(
+                index_key(table, &name),
+                Index {
+                    name,
+                    table: table.clone(),
+                    columns: columns.iter().cloned().map(Some).collect(),
+                    unique: true,
+                    partial: false,
+                    origin,
+                },
+            );
+        }
+    }
+
+    fn rename_table(&mut self, table: &QualifiedName, new_name: &str) {
+        let Some(mut t) = self.tables.remove(&table.key()) else { return };
+        let renamed = QualifiedName::new(table.schema.clone(), new_name);
+        t.name = renamed.clone();
+        self.tables.insert(renamed.key(), t);
+        let key = table.key();
+        for index in self.indexes.values_mut().filter(|i| i.table.key() == key) {
+            index.table = renamed.clone();
+        }
+        for t in self.tables.values_mut() {
+            for c in &mut t.constraints {
+                if let ConstraintKind::ForeignKey { references, .. } = &mut c.kind {
+                    if references.key() == key {
+                        *references = renamed.clone();
+                    }
+                }
+            }
+        }
+    }
+
+    fn drop_column(&mut self, table: &QualifiedName, column: &str) {
+        let t = self.table_mut(table);
+        t.columns.retain(|c| c.name != column);
+        let uses = |def_columns: Vec<String>| def_columns.iter().any(|c| c == column);
+        t.constraints.retain(|c| {
+            let def = ConstraintDef { name: None, kind: c.kind.clone(), not_valid: false };
+            !uses(def.columns())
+        });
+        let key = table.key();
+        self.indexes.retain(|_, i| i.table.key() != key || !i.columns.iter().any(|c| c.as_deref() == Some(column)));
+    }
+
+    fn rename_column(&mut self, table: &QualifiedName, column: &str, new_name: &str) {
+        let t = self.table_mut(table);
+        if let Some(c) = t.column_mut(column) {
+            c.name = new_name.to_string();
+        }
+        let rename = |c: &mut String| {
+            if c == column {
+                *c = new_name.to_string();
+            }
+        };
+        for constraint in &mut t.constraints {
+            match &mut constraint.kind {
+                ConstraintKind::ForeignKey { columns, .. }
+                | ConstraintKind::Unique { columns, .. }
+                | ConstraintKind::PrimaryKey { columns, .. } => columns.iter_mut().for_each(rename),
+                ConstraintKind::Check { not_null_column: Some(c) } | ConstraintKind::NotNull { column: c } => rename(c),
+                _ => {}
+            }
+        }
+        let key = table.key();
+        for index in self.indexes.values_mut().filter(|i| i.table.key() == key) {
+            index.columns.iter_mut().flatten().for_each(rename);
+        }
+    }
+
+    fn set_not_null(&mut self, table: &QualifiedName, column: &str, not_null: bool) {
+        if let Some(c) = self.table_mut(table).column_mut(column) {
+            c.not_null = not_null;
+        }
+    }
+}
+
+fn new_table(name: &QualifiedName, origin: Option<Origin>, complete: bool) -> Table {
+    Table { name: name.clone(), columns: vec![], constraints: vec![], origin, complete, partitioned: false }
+}
+
+fn column_from(def: &ColumnDef) -> Column {
+    let inline_not_null = def.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
+    Column {
+        name: def.name.clone(),
+        ty: def.ty.clone(),
+        not_null: def.not_null || inline_not_null,
+        default: def.default.clone(),
+        identity: def.identity,
+        generated: def.generated,
+    }
+}
+
+fn index_key(table: &QualifiedName, index: &str) -> Key {
+    QualifiedName::new(table.schema.clone(), index).key()
+}
+
+/// PostgreSQL's own naming: `<table>_<columns>_<suffix>`, truncated like the server does.
+fn pg_name(table: &QualifiedName, columns: &[String], suffix: &str) -> String {
+    let mut name = table.name.clone();
+    for column in columns {
+        name.push('_');
+        name.push_str(column);
+    }
+    name.push('_');
+    name.push_str(suffix);
+    truncate_identifier(name)
+}
+
+fn truncate_identifier(mut name: String) -> String {
+    const MAX: usize = 63;
+    if name.len() > MAX {
+        let mut cut = MAX;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+    }
+    name
+}
+
+pub fn default_constraint_name(table: &QualifiedName, def: &ConstraintDef) -> String {
+    match &def.kind {
+        ConstraintKind::PrimaryKey { .. } => truncate_identifier(format!("{}_pkey", table.name)),
+        ConstraintKind::Unique { columns, .. } => pg_name(table, columns, "key"),
+        ConstraintKind::ForeignKey { columns, .. } => pg_name(table, &columns[..1.min(columns.len())], "fkey"),
+        ConstraintKind::Check { not_null_column: Some(column) } => pg_name(table, &[column.clone()], "check"),
+        ConstraintKind::NotNull { column } => pg_name(table, &[column.clone()], "not_null"),
+        ConstraintKind::Check { .. } => pg_name(table, &[], "check"),
+        ConstraintKind::Exclusion => pg_name(table, &[], "excl"),
+    }
+}
+
+fn default_index_name(table: &QualifiedName, columns: &[Option<String>]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| c.clone().unwrap_or_else(|| "expr".into())).collect();
+    pg_name(table, &names, "idx")
+}

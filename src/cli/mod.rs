@@ -1,0 +1,58 @@
+//! The command line: one module per subcommand; this file parses arguments and maps outcomes to
+//! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
+
+mod explain;
+mod lint;
+mod rules;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "lockgate", version, about = "Keeps PostgreSQL schema migrations from taking production down.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint migrations for locking hazards, replaying the schema across files.
+    Lint(lint::LintArgs),
+    /// List every rule with its default severity.
+    Rules(rules::RulesArgs),
+    /// Show a rule's documentation: what it detects, the lock, and the safe alternative.
+    Explain(explain::ExplainArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Where to look for `lockgate.toml` when `--config` is not given.
+pub fn config_for(explicit: Option<&PathBuf>) -> Result<crate::config::Config, crate::config::ConfigError> {
+    match explicit {
+        Some(path) => crate::config::Config::load(path),
+        None => crate::config::Config::discover(&std::env::current_dir().unwrap_or_default()),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::Rules(args) => rules::run(args),
+        Command::Explain(args) => explain::run(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `lockgate rules`: the catalog, one line per rule.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::ListFormat;
+use crate::rules::{Severity, REGISTRY};
+
+#[derive(Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    id: &'static str,
+    severity: Severity,
+    summary: &'static str,
+}
+
+pub fn run(args: RulesArgs) -> Result<u8, String> {
+    let entries: Vec<Entry> =
+        REGISTRY.iter().map(|r| Entry { id: r.id, severity: r.severity, summary: r.summary }).collect();
+    match args.format {
+        ListFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?)
+        }
+        ListFormat::Text => {
+            let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
+            for e in &entries {
+                println!("{:<width$}  {:<7}  {}", e.id, e.severity.as_str(), e.summary);
+            }
+        }
+    }
+    Ok(0)
+}

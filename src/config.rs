@@ -1,0 +1,148 @@
+//! `lockgate.toml`: found by walking up from the working directory, or given with `--config`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::locks::PgVersion;
+use crate::rules::Severity;
+
+pub const FILE_NAME: &str = "lockgate.toml";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// PostgreSQL major version the migrations run on.
+    pub pg_version: Option<u32>,
+    /// Glob patterns a discovered file must match (relative to the path given on the command line).
+    pub include: Vec<String>,
+    /// Glob patterns of files to skip.
+    pub exclude: Vec<String>,
+    /// Lint down migrations too.
+    pub lint_down: bool,
+    /// Files larger than this are reported, not parsed.
+    pub max_file_bytes: Option<u64>,
+    pub rules: RulesConfig,
+    pub sql: SqlConfig,
+    pub thresholds: Thresholds,
+    /// Where this config was read from.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Rule ids to turn off.
+    pub disable: Vec<String>,
+    /// Per-rule severity: `error`, `warning`, `info` or `off`.
+    pub severity: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Whether the runner wraps each file in a transaction. Unset: decided per layout
+    /// (golang-migrate, dbmate, goose, diesel and Flyway wrap; plain numbered files do not).
+    pub assume_in_transaction: Option<bool>,
+    /// Literal substitutions applied before parsing (`"${schema}" = "public"`).
+    pub placeholders: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// `lock-timeout-too-long` fires above this many milliseconds.
+    pub max_lock_timeout_ms: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { max_lock_timeout_ms: 10_000 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn pg_version(&self) -> PgVersion {
+        self.pg_version.map(PgVersion).unwrap_or_default()
+    }
+
+    pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes.unwrap_or(Self::DEFAULT_MAX_FILE_BYTES)
+    }
+
+    pub fn placeholders(&self) -> Vec<(String, String)> {
+        self.sql.placeholders.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// The severity a rule reports at, or `None` when it is turned off.
+    pub fn severity_of(&self, rule: &str, default: Severity) -> Option<Severity> {
+        if self.rules.disable.iter().any(|r| r == rule) {
+            return None;
+        }
+        match self.rules.severity.get(rule).map(String::as_str) {
+            Some("off") => None,
+            Some(level) => Severity::parse(level).or(Some(default)),
+            None => Some(default),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        config.path = Some(path.to_path_buf());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Finds `lockgate.toml` in `start` or its ancestors.
+    pub fn discover(start: &Path) -> Result<Config, ConfigError> {
+        for dir in start.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+        }
+        Ok(Config::default())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: self.path.clone().unwrap_or_default(), message };
+        if let Some(v) = self.pg_version {
+            if !(PgVersion::OLDEST.0..=PgVersion::NEWEST.0).contains(&v) {
+                return Err(invalid(format!(
+                    "pg_version = {v} is not supported; use {}–{}",
+                    PgVersion::OLDEST.0,
+                    PgVersion::NEWEST.0
+                )));
+            }
+        }
+        let known = |id: &str| crate::rules::find(id).is_some();
+        for id in self.rules.disable.iter().chain(self.rules.severity.keys()) {
+            if !known(id) {
+                return Err(invalid(format!("unknown rule `{id}` in [rules]; `lockgate rules` lists them")));
+            }
+        }
+        for (id, level) in &self.rules.severity {
+            if level != "off" && Severity::parse(level).is_none() {
+                return Err(invalid(format!("[rules.severity] {id} = \"{level}\": use error, warning, info or off")));
+            }
+        }
+        for pattern in self.include.iter().chain(&self.exclude) {
+            globset::Glob::new(pattern).map_err(|e| invalid(format!("bad glob `{pattern}`: {e}")))?;
+        }
+        Ok(())
+    }
+}

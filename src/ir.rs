@@ -1,0 +1,563 @@
+//! The intermediate representation every front end produces: migrations made of ops.
+//!
+//! Nothing downstream of this module looks at parser nodes: rules, the catalog replay and the
+//! lock model see only these types and the source span of each op.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// A source file as read from disk, kept for snippets and line/column mapping.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user should see it (relative to the working directory when possible).
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { path, text, line_starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.line_starts[line];
+        let column = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        (line + 1, column + 1)
+    }
+
+    pub fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A byte range in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end: end.max(start) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framework {
+    Sql,
+    Django,
+    Alembic,
+}
+
+/// How the runner executes a migration's statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionMode {
+    /// The runner wraps the whole migration in one transaction.
+    Wrapped,
+    /// Statements run in autocommit unless the file opens a transaction itself.
+    Autocommit,
+}
+
+/// One unit the user's runner applies.
+#[derive(Debug)]
+pub struct Migration {
+    /// The runner's identifier: a version, a revision id or `app.name`.
+    pub id: String,
+    pub source: Arc<SourceFile>,
+    pub framework: Framework,
+    pub transaction: TransactionMode,
+    pub ops: Vec<Op>,
+    /// Inline suppressions found in the migration's comments.
+    pub ignores: Vec<Ignore>,
+    /// psql meta-commands that were skipped (they are not SQL).
+    pub skipped_meta_commands: usize,
+    /// Malformed `lockgate:` comments: where, and what is wrong.
+    pub bad_directives: Vec<(Span, String)>,
+}
+
+/// `-- lockgate: ignore rule-a, rule-b -- reason`.
+#[derive(Debug, Clone)]
+pub struct Ignore {
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+    /// Where the comment is; a statement-level ignore covers the next statement.
+    pub span: Span,
+    /// `None` for a file-level ignore, else the statement it covers.
+    pub statement: Option<usize>,
+}
+
+/// One schema or data change with its source span.
+#[derive(Debug, Clone)]
+pub struct Op {
+    pub kind: OpKind,
+    pub span: Span,
+    /// Index of the source statement inside its migration; an ALTER TABLE with several
+    /// subcommands yields several ops that share it.
+    pub statement: usize,
+}
+
+/// A possibly schema-qualified name of a relation or type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct QualifiedName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(schema: Option<String>, name: impl Into<String>) -> Self {
+        QualifiedName { schema: schema.filter(|s| !s.is_empty()), name: name.into() }
+    }
+
+    pub fn unqualified(name: impl Into<String>) -> Self {
+        QualifiedName { schema: None, name: name.into() }
+    }
+
+    /// The key the catalog stores objects under: unqualified names live in `public`.
+    pub fn key(&self) -> (String, String) {
+        (self.schema.clone().unwrap_or_else(|| "public".into()), self.name.clone())
+    }
+}
+
+impl fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{schema}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// A column type, normalised to PostgreSQL's canonical spelling (`integer`, `varchar(20)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SqlType {
+    /// Canonical base name: `integer`, `bigint`, `varchar`, `numeric`, `timestamptz`, a user type.
+    pub name: String,
+    /// Type modifiers: length for varchar/char, precision and scale for numeric.
+    pub modifiers: Vec<i64>,
+    pub array: bool,
+}
+
+impl SqlType {
+    pub fn named(name: &str) -> Self {
+        SqlType { name: name.into(), modifiers: vec![], array: false }
+    }
+
+    pub fn with_modifiers(name: &str, modifiers: Vec<i64>) -> Self {
+        SqlType { name: name.into(), modifiers, array: false }
+    }
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if !self.modifiers.is_empty() {
+            let mods: Vec<String> = self.modifiers.iter().map(i64::to_string).collect();
+            write!(f, "({})", mods.join(","))?;
+        }
+        if self.array {
+            f.write_str("[]")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a column default evaluates to, as far as locking is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum DefaultExpr {
+    /// A constant or an expression PostgreSQL evaluates once (`now()`, `'{}'`, `0`).
+    Stable(String),
+    /// Evaluated per row: forces a rewrite when a column is added with it.
+    Volatile(String),
+}
+
+impl DefaultExpr {
+    pub fn text(&self) -> &str {
+        match self {
+            DefaultExpr::Stable(text) | DefaultExpr::Volatile(text) => text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Generated {
+    Stored,
+    Virtual,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: SqlType,
+    pub not_null: bool,
+    pub default: Option<DefaultExpr>,
+    /// `GENERATED … AS IDENTITY`, or a `serial` pseudo-type.
+    pub identity: bool,
+    pub generated: Option<Generated>,
+    /// Constraints written inline on the column (REFERENCES, UNIQUE, PRIMARY KEY, CHECK).
+    pub constraints: Vec<ConstraintDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ConstraintKind {
+    Check {
+        /// Set when the expression is exactly `column IS NOT NULL`.
+        not_null_column: Option<String>,
+    },
+    ForeignKey {
+        columns: Vec<String>,
+        references: QualifiedName,
+        referenced_columns: Vec<String>,
+    },
+    Unique {
+        columns: Vec<String>,
+        using_index: Option<String>,
+    },
+    PrimaryKey {
+        columns: Vec<String>,
+        using_index: Option<String>,
+    },
+    Exclusion,
+    /// PostgreSQL 18 named NOT NULL constraint (`ADD CONSTRAINT n NOT NULL col`).
+    NotNull {
+        column: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConstraintDef {
+    pub name: Option<String>,
+    pub kind: ConstraintKind,
+    /// Written with NOT VALID: existing rows are not checked.
+    pub not_valid: bool,
+}
+
+impl ConstraintDef {
+    pub fn columns(&self) -> Vec<String> {
+        match &self.kind {
+            ConstraintKind::ForeignKey { columns, .. }
+            | ConstraintKind::Unique { columns, .. }
+            | ConstraintKind::PrimaryKey { columns, .. } => columns.clone(),
+            ConstraintKind::Check { not_null_column: Some(column) } | ConstraintKind::NotNull { column } => {
+                vec![column.clone()]
+            }
+            _ => vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DataChangeKind {
+    Update,
+    Delete,
+    Insert,
+    InsertSelect,
+    Merge,
+    Copy,
+    /// Code that changes data and that lockgate cannot see into (RunPython, a DO block).
+    Code,
+}
+
+/// Table-level ALTER TABLE actions that carry no schema the catalog tracks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TableAction {
+    SetTablespace,
+    SetLogged,
+    SetUnlogged,
+    SetAccessMethod,
+    /// `SET (fillfactor …)`, `RESET (…)`, CLUSTER ON, SET WITHOUT CLUSTER.
+    StorageParameters,
+    /// `ALTER COLUMN … SET STATISTICS` / `SET (n_distinct …)`.
+    ColumnStatistics,
+    /// `SET STORAGE`, `SET COMPRESSION`: future values only.
+    ColumnStorage,
+    EnableTrigger,
+    DisableTrigger,
+    RowSecurity,
+    ReplicaIdentity,
+    Owner,
+    Inherit,
+    Identity,
+    DropExpression,
+    SetExpression,
+    SetSchema,
+    EnableRule,
+    Other(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TransactionControl {
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DroppedObject {
+    Schema,
+    Database,
+    View,
+    MaterializedView,
+    Sequence,
+    Type,
+    Other,
+}
+
+/// The semantic kinds of change. Front ends map into these.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum OpKind {
+    CreateTable {
+        table: QualifiedName,
+        columns: Vec<ColumnDef>,
+        constraints: Vec<ConstraintDef>,
+        partition_of: Option<QualifiedName>,
+        partitioned: bool,
+        if_not_exists: bool,
+    },
+    /// CREATE TABLE AS / SELECT INTO / CREATE MATERIALIZED VIEW: a new relation filled by a query.
+    CreateTableAs {
+        table: QualifiedName,
+        materialized_view: bool,
+    },
+    DropTable {
+        tables: Vec<QualifiedName>,
+        cascade: bool,
+    },
+    RenameTable {
+        table: QualifiedName,
+        new_name: String,
+    },
+    AddColumn {
+        table: QualifiedName,
+        column: ColumnDef,
+    },
+    DropColumn {
+        table: QualifiedName,
+        column: String,
+    },
+    RenameColumn {
+        table: QualifiedName,
+        column: String,
+        new_name: String,
+    },
+    AlterColumnType {
+        table: QualifiedName,
+        column: String,
+        new_type: SqlType,
+        using: bool,
+    },
+    SetNotNull {
+        table: QualifiedName,
+        column: String,
+    },
+    DropNotNull {
+        table: QualifiedName,
+        column: String,
+    },
+    SetDefault {
+        table: QualifiedName,
+        column: String,
+        default: Option<DefaultExpr>,
+    },
+    AddConstraint {
+        table: QualifiedName,
+        constraint: ConstraintDef,
+    },
+    ValidateConstraint {
+        table: QualifiedName,
+        name: String,
+    },
+    DropConstraint {
+        table: QualifiedName,
+        name: String,
+    },
+    RenameConstraint {
+        table: QualifiedName,
+        name: String,
+        new_name: String,
+    },
+    AlterTable {
+        table: QualifiedName,
+        action: TableAction,
+    },
+    AttachPartition {
+        table: QualifiedName,
+        partition: QualifiedName,
+    },
+    DetachPartition {
+        table: QualifiedName,
+        partition: QualifiedName,
+        concurrently: bool,
+    },
+    CreateIndex {
+        name: Option<String>,
+        table: QualifiedName,
+        /// Key columns; `None` for an expression.
+        columns: Vec<Option<String>>,
+        unique: bool,
+        concurrently: bool,
+        partial: bool,
+        /// `ON ONLY parent`: a partitioned index with no partition built yet.
+        only: bool,
+    },
+    DropIndex {
+        indexes: Vec<QualifiedName>,
+        concurrently: bool,
+    },
+    RenameIndex {
+        index: QualifiedName,
+        new_name: String,
+    },
+    Reindex {
+        /// The table or index rebuilt; `None` for a whole schema or database.
+        target: Option<QualifiedName>,
+        index: bool,
+        concurrently: bool,
+    },
+    Truncate {
+        tables: Vec<QualifiedName>,
+        cascade: bool,
+    },
+    VacuumFull {
+        tables: Vec<QualifiedName>,
+    },
+    /// Plain VACUUM or ANALYZE.
+    Vacuum {
+        tables: Vec<QualifiedName>,
+    },
+    Cluster {
+        table: Option<QualifiedName>,
+    },
+    RefreshMaterializedView {
+        view: QualifiedName,
+        concurrently: bool,
+    },
+    CreateTrigger {
+        table: QualifiedName,
+    },
+    DropTrigger {
+        table: QualifiedName,
+    },
+    CreateOrReplaceView {
+        view: QualifiedName,
+        replace: bool,
+    },
+    CreateEnum {
+        name: QualifiedName,
+    },
+    AddEnumValue {
+        name: QualifiedName,
+        value: String,
+        /// BEFORE/AFTER given.
+        positioned: bool,
+    },
+    RenameEnumValue {
+        name: QualifiedName,
+    },
+    CreateDomain {
+        name: QualifiedName,
+        has_check: bool,
+    },
+    AlterDomainAddConstraint {
+        name: QualifiedName,
+        not_valid: bool,
+    },
+    CreateSequence {
+        name: QualifiedName,
+    },
+    AlterSequence {
+        name: QualifiedName,
+    },
+    DataChange {
+        kind: DataChangeKind,
+        table: Option<QualifiedName>,
+        has_where: bool,
+    },
+    LockTable {
+        tables: Vec<QualifiedName>,
+        mode: crate::locks::LockMode,
+    },
+    /// SET / RESET of a run-time parameter.
+    Setting {
+        name: String,
+        /// `None` for RESET / SET … TO DEFAULT.
+        value: Option<String>,
+        local: bool,
+    },
+    Transaction(TransactionControl),
+    Drop {
+        object: DroppedObject,
+        names: Vec<String>,
+    },
+    Comment {
+        table: Option<QualifiedName>,
+    },
+    /// Parsed and understood as harmless for locking: CREATE FUNCTION, GRANT, SELECT, …
+    Other {
+        tag: String,
+    },
+    /// Parsed, but what it does is hidden from static analysis (a DO block, RunPython).
+    Opaque {
+        what: String,
+    },
+    /// Could not be parsed; the reason says why.
+    Unparsed {
+        reason: String,
+    },
+}
+
+impl OpKind {
+    /// The table an op changes, when it has one.
+    pub fn table(&self) -> Option<&QualifiedName> {
+        use OpKind::*;
+        match self {
+            CreateTable { table, .. }
+            | CreateTableAs { table, .. }
+            | RenameTable { table, .. }
+            | AddColumn { table, .. }
+            | DropColumn { table, .. }
+            | RenameColumn { table, .. }
+            | AlterColumnType { table, .. }
+            | SetNotNull { table, .. }
+            | DropNotNull { table, .. }
+            | SetDefault { table, .. }
+            | AddConstraint { table, .. }
+            | ValidateConstraint { table, .. }
+            | DropConstraint { table, .. }
+            | RenameConstraint { table, .. }
+            | AlterTable { table, .. }
+            | AttachPartition { table, .. }
+            | DetachPartition { table, .. }
+            | CreateIndex { table, .. }
+            | CreateTrigger { table }
+            | DropTrigger { table } => Some(table),
+            DataChange { table, .. } | Comment { table } => table.as_ref(),
+            RefreshMaterializedView { view, .. } | CreateOrReplaceView { view, .. } => Some(view),
+            _ => None,
+        }
+    }
+
+    pub fn is_ddl(&self) -> bool {
+        !matches!(
+            self,
+            OpKind::DataChange { .. }
+                | OpKind::Setting { .. }
+                | OpKind::Transaction(_)
+                | OpKind::Other { .. }
+                | OpKind::Opaque { .. }
+                | OpKind::Unparsed { .. }
+        )
+    }
+}

@@ -1,0 +1,15 @@
+//! lockgate keeps PostgreSQL schema migrations from taking production down.
+//!
+//! The pipeline runs one way: [`source`] discovers and loads migrations into the [`ir`];
+//! [`analysis`] replays them through the [`catalog`], asks [`locks`] what each op locks, and runs
+//! the [`rules`]; [`report`] prints the findings.
+
+pub mod analysis;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod ir;
+pub mod locks;
+pub mod report;
+pub mod rules;
+pub mod source;

@@ -1,0 +1,480 @@
+//! The one table of PostgreSQL lock knowledge: for an op on a given server version, which
+//! relations get which lock mode and what work runs while the lock is held.
+//!
+//! Rules, the estimator and the planner all read [`effects`]; nothing keeps a second copy.
+//! `tests/lock_model.rs` checks it against a real server (pg_locks and relfilenode).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::ir::{ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType, TableAction};
+
+/// The eight table-level lock modes, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockMode {
+    AccessShare,
+    RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
+    Share,
+    ShareRowExclusive,
+    Exclusive,
+    AccessExclusive,
+}
+
+impl LockMode {
+    pub const ALL: [LockMode; 8] = [
+        LockMode::AccessShare,
+        LockMode::RowShare,
+        LockMode::RowExclusive,
+        LockMode::ShareUpdateExclusive,
+        LockMode::Share,
+        LockMode::ShareRowExclusive,
+        LockMode::Exclusive,
+        LockMode::AccessExclusive,
+    ];
+
+    /// The SQL spelling, as in `LOCK TABLE … IN <mode> MODE`.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "ACCESS SHARE",
+            LockMode::RowShare => "ROW SHARE",
+            LockMode::RowExclusive => "ROW EXCLUSIVE",
+            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockMode::Share => "SHARE",
+            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockMode::Exclusive => "EXCLUSIVE",
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+
+    /// The spelling in `pg_locks.mode`.
+    pub fn pg_locks_name(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "AccessShareLock",
+            LockMode::RowShare => "RowShareLock",
+            LockMode::RowExclusive => "RowExclusiveLock",
+            LockMode::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
+            LockMode::Share => "ShareLock",
+            LockMode::ShareRowExclusive => "ShareRowExclusiveLock",
+            LockMode::Exclusive => "ExclusiveLock",
+            LockMode::AccessExclusive => "AccessExclusiveLock",
+        }
+    }
+
+    pub fn from_pg_locks_name(name: &str) -> Option<LockMode> {
+        LockMode::ALL.into_iter().find(|m| m.pg_locks_name() == name)
+    }
+
+    /// The conflict table of the PostgreSQL documentation (§13.3, Table 13.2).
+    pub fn conflicts_with(self, other: LockMode) -> bool {
+        use LockMode::*;
+        let conflicts: &[LockMode] = match self {
+            AccessShare => &[AccessExclusive],
+            RowShare => &[Exclusive, AccessExclusive],
+            RowExclusive => &[Share, ShareRowExclusive, Exclusive, AccessExclusive],
+            ShareUpdateExclusive => &[ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive],
+            Share => &[RowExclusive, ShareUpdateExclusive, ShareRowExclusive, Exclusive, AccessExclusive],
+            ShareRowExclusive => {
+                &[RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
+            }
+            Exclusive => {
+                &[RowShare, RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
+            }
+            AccessExclusive => &LockMode::ALL,
+        };
+        conflicts.contains(&other)
+    }
+
+    /// Does this lock stop application writes (INSERT/UPDATE/DELETE)?
+    pub fn blocks_writes(self) -> bool {
+        self.conflicts_with(LockMode::RowExclusive)
+    }
+
+    /// Does this lock stop plain SELECTs?
+    pub fn blocks_reads(self) -> bool {
+        self.conflicts_with(LockMode::AccessShare)
+    }
+
+    /// What application traffic waits while the lock is held, in words.
+    pub fn blocks(self) -> &'static str {
+        match self {
+            LockMode::AccessExclusive => "blocks every read and write",
+            LockMode::Exclusive => "blocks writes and SELECT … FOR UPDATE; plain reads continue",
+            LockMode::ShareRowExclusive | LockMode::Share => "blocks writes (INSERT, UPDATE, DELETE); reads continue",
+            LockMode::ShareUpdateExclusive => "blocks other schema changes and VACUUM; reads and writes continue",
+            LockMode::RowExclusive | LockMode::RowShare | LockMode::AccessShare => {
+                "blocks only schema changes that need a stronger lock"
+            }
+        }
+    }
+}
+
+impl fmt::Display for LockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.sql_name())
+    }
+}
+
+/// The work a statement does while it holds its lock; the estimator turns this into time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Work {
+    /// Catalog change only: milliseconds whatever the table size.
+    Catalog,
+    /// A full scan of the table to verify existing rows.
+    Scan,
+    /// Foreign-key validation: the referencing table joined against the referenced one.
+    ValidateForeignKey,
+    /// The heap is copied to a new file and every index rebuilt.
+    Rewrite,
+    /// One index built (a sort of the table).
+    IndexBuild,
+    /// A concurrent index build: two scans, and waits for older transactions.
+    ConcurrentIndexBuild,
+    /// The table's files are copied (SET TABLESPACE).
+    FileCopy,
+    /// Rows inserted, updated or deleted: row locks, WAL, bloat.
+    RowChanges,
+    /// Catalog only, but waits for every transaction that uses the table to finish.
+    WaitForTransactions,
+}
+
+impl Work {
+    /// Does the time this work takes grow with the size of the table?
+    pub fn scales_with_table(self) -> bool {
+        !matches!(self, Work::Catalog | Work::WaitForTransactions)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Work::Catalog => "a catalog-only change",
+            Work::Scan => "a full table scan",
+            Work::ValidateForeignKey => "a scan of the table joined against the referenced table",
+            Work::Rewrite => "a rewrite of the whole table and every index",
+            Work::IndexBuild => "an index build",
+            Work::ConcurrentIndexBuild => "a concurrent index build",
+            Work::FileCopy => "a copy of the table's files",
+            Work::RowChanges => "row changes",
+            Work::WaitForTransactions => "a wait for every transaction using the table",
+        }
+    }
+}
+
+/// A lock an op takes on one relation, and the work done under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockEffect {
+    pub relation: QualifiedName,
+    pub mode: LockMode,
+    pub work: Work,
+}
+
+/// Server major version; decides version-gated behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PgVersion(pub u32);
+
+impl PgVersion {
+    pub const DEFAULT: PgVersion = PgVersion(17);
+    pub const OLDEST: PgVersion = PgVersion(11);
+    pub const NEWEST: PgVersion = PgVersion(18);
+}
+
+impl Default for PgVersion {
+    fn default() -> Self {
+        PgVersion::DEFAULT
+    }
+}
+
+fn effect(relation: &QualifiedName, mode: LockMode, work: Work) -> LockEffect {
+    LockEffect { relation: relation.clone(), mode, work }
+}
+
+/// Every lock the op takes, strongest-first for its main relation.
+pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect> {
+    use LockMode::*;
+    use OpKind::*;
+    match op {
+        CreateTable { table, columns, constraints, partition_of, .. } => {
+            let mut out = vec![effect(table, AccessExclusive, Work::Catalog)];
+            let inline = columns.iter().flat_map(|c| &c.constraints);
+            for constraint in inline.chain(constraints) {
+                if let ConstraintKind::ForeignKey { references, .. } = &constraint.kind {
+                    out.push(effect(references, ShareRowExclusive, Work::Catalog));
+                }
+            }
+            if let Some(parent) = partition_of {
+                out.push(effect(parent, AccessExclusive, Work::Catalog));
+            }
+            out
+        }
+        CreateTableAs { table, .. } => vec![effect(table, AccessExclusive, Work::RowChanges)],
+        DropTable { tables, .. } => tables
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(effect(t, AccessExclusive, Work::Catalog))
+                    .chain(referenced_tables(catalog, t).map(|r| effect(&r, AccessExclusive, Work::Catalog)))
+            })
+            .collect(),
+        RenameTable { table, .. } | DropColumn { table, .. } | RenameColumn { table, .. } => {
+            vec![effect(table, AccessExclusive, Work::Catalog)]
+        }
+        AddColumn { table, column } => {
+            let mut out = vec![effect(table, AccessExclusive, add_column_work(column, pg))];
+            for constraint in &column.constraints {
+                match &constraint.kind {
+                    ConstraintKind::ForeignKey { references, .. } => {
+                        out.push(effect(references, ShareRowExclusive, Work::Catalog))
+                    }
+                    ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } => out[0].work = Work::IndexBuild,
+                    _ => {}
+                }
+            }
+            out
+        }
+        AlterColumnType { table, column, new_type, using } => {
+            let old = catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
+            let work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
+            let mut out = vec![effect(table, AccessExclusive, work)];
+            for other in foreign_key_partners(catalog, table, column) {
+                out[0].work = Work::Rewrite;
+                out.push(effect(&other, AccessExclusive, Work::ValidateForeignKey));
+            }
+            out
+        }
+        SetNotNull { table, column } => {
+            let proven =
+                pg >= PgVersion(12) && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column));
+            vec![effect(table, AccessExclusive, if proven { Work::Catalog } else { Work::Scan })]
+        }
+        DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
+            vec![effect(table, AccessExclusive, Work::Catalog)]
+        }
+        AddConstraint { table, constraint } => {
+            let validate = |work| if constraint.not_valid { Work::Catalog } else { work };
+            match &constraint.kind {
+                ConstraintKind::Check { .. } | ConstraintKind::NotNull { .. } => {
+                    vec![effect(table, AccessExclusive, validate(Work::Scan))]
+                }
+                ConstraintKind::ForeignKey { references, .. } => vec![
+                    effect(table, ShareRowExclusive, validate(Work::ValidateForeignKey)),
+                    effect(references, ShareRowExclusive, Work::Catalog),
+                ],
+                ConstraintKind::Unique { using_index: Some(_), .. } => {
+                    vec![effect(table, AccessExclusive, Work::Catalog)]
+                }
+                ConstraintKind::PrimaryKey { using_index: Some(_), columns } => {
+                    let t = catalog.table(table);
+                    let proven = |c: &String| {
+                        t.and_then(|t| t.column(c)).is_some_and(|c| c.not_null)
+                            || (pg >= PgVersion(12) && t.is_some_and(|t| t.has_valid_not_null_check(c)))
+                    };
+                    let work = if columns.iter().all(proven) { Work::Catalog } else { Work::Scan };
+                    vec![effect(table, AccessExclusive, work)]
+                }
+                ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } | ConstraintKind::Exclusion => {
+                    vec![effect(table, AccessExclusive, Work::IndexBuild)]
+                }
+            }
+        }
+        ValidateConstraint { table, name } => {
+            let kind = catalog.table(table).and_then(|t| t.constraint(name)).map(|c| &c.kind);
+            match kind {
+                Some(ConstraintKind::ForeignKey { references, .. }) => vec![
+                    effect(table, ShareUpdateExclusive, Work::ValidateForeignKey),
+                    effect(references, RowShare, Work::Catalog),
+                ],
+                _ => vec![effect(table, ShareUpdateExclusive, Work::Scan)],
+            }
+        }
+        DropConstraint { table, name } => {
+            let mut out = vec![effect(table, AccessExclusive, Work::Catalog)];
+            if let Some(ConstraintKind::ForeignKey { references, .. }) =
+                catalog.table(table).and_then(|t| t.constraint(name)).map(|c| &c.kind)
+            {
+                out.push(effect(references, AccessExclusive, Work::Catalog));
+            }
+            out
+        }
+        AlterTable { table, action } => {
+            let (mode, work) = table_action_lock(action);
+            vec![effect(table, mode, work)]
+        }
+        AttachPartition { table, partition } => {
+            let parent_mode = if pg >= PgVersion(12) { ShareUpdateExclusive } else { AccessExclusive };
+            vec![effect(table, parent_mode, Work::Catalog), effect(partition, AccessExclusive, Work::Scan)]
+        }
+        DetachPartition { table, partition, concurrently } => {
+            if *concurrently {
+                vec![
+                    effect(table, ShareUpdateExclusive, Work::WaitForTransactions),
+                    effect(partition, ShareUpdateExclusive, Work::WaitForTransactions),
+                ]
+            } else {
+                vec![effect(table, AccessExclusive, Work::Catalog), effect(partition, AccessExclusive, Work::Catalog)]
+            }
+        }
+        CreateIndex { table, concurrently, .. } => {
+            if *concurrently {
+                vec![effect(table, ShareUpdateExclusive, Work::ConcurrentIndexBuild)]
+            } else {
+                vec![effect(table, Share, Work::IndexBuild)]
+            }
+        }
+        DropIndex { indexes, concurrently } => indexes
+            .iter()
+            .map(|index| {
+                let table = catalog.index(index).map_or_else(|| index.clone(), |i| i.table.clone());
+                if *concurrently {
+                    effect(&table, ShareUpdateExclusive, Work::WaitForTransactions)
+                } else {
+                    effect(&table, AccessExclusive, Work::Catalog)
+                }
+            })
+            .collect(),
+        RenameIndex { index, .. } => {
+            let mode = if pg >= PgVersion(12) { ShareUpdateExclusive } else { AccessExclusive };
+            vec![effect(index, mode, Work::Catalog)]
+        }
+        Reindex { target, index, concurrently } => {
+            let Some(target) = target else { return vec![] };
+            let table = if *index {
+                catalog.index(target).map_or_else(|| target.clone(), |i| i.table.clone())
+            } else {
+                target.clone()
+            };
+            if *concurrently {
+                vec![effect(&table, ShareUpdateExclusive, Work::ConcurrentIndexBuild)]
+            } else {
+                // SHARE on the table, but ACCESS EXCLUSIVE on the index: planning any query on
+                // the table opens every index, so reads block too.
+                vec![effect(&table, AccessExclusive, Work::IndexBuild)]
+            }
+        }
+        Truncate { tables, .. } => tables.iter().map(|t| effect(t, AccessExclusive, Work::Catalog)).collect(),
+        VacuumFull { tables } => tables.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
+        Vacuum { tables } => tables.iter().map(|t| effect(t, ShareUpdateExclusive, Work::Scan)).collect(),
+        Cluster { table } => table.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
+        RefreshMaterializedView { view, concurrently } => {
+            let mode = if *concurrently { Exclusive } else { AccessExclusive };
+            vec![effect(view, mode, Work::Rewrite)]
+        }
+        CreateTrigger { table } => vec![effect(table, ShareRowExclusive, Work::Catalog)],
+        DropTrigger { table } => vec![effect(table, AccessExclusive, Work::Catalog)],
+        CreateOrReplaceView { view, replace: true } => vec![effect(view, AccessExclusive, Work::Catalog)],
+        AlterDomainAddConstraint { name, not_valid } => {
+            let work = if *not_valid { Work::Catalog } else { Work::Scan };
+            vec![effect(name, Share, work)]
+        }
+        AlterSequence { name } => vec![effect(name, ShareRowExclusive, Work::Catalog)],
+        DataChange { table: Some(table), .. } => vec![effect(table, RowExclusive, Work::RowChanges)],
+        LockTable { tables, mode } => tables.iter().map(|t| effect(t, *mode, Work::Catalog)).collect(),
+        Comment { table: Some(table) } => vec![effect(table, ShareUpdateExclusive, Work::Catalog)],
+        _ => vec![],
+    }
+}
+
+fn table_action_lock(action: &TableAction) -> (LockMode, Work) {
+    use LockMode::*;
+    match action {
+        TableAction::SetTablespace => (AccessExclusive, Work::FileCopy),
+        TableAction::SetLogged | TableAction::SetUnlogged | TableAction::SetAccessMethod => {
+            (AccessExclusive, Work::Rewrite)
+        }
+        TableAction::SetExpression => (AccessExclusive, Work::Rewrite),
+        TableAction::StorageParameters | TableAction::ColumnStatistics => (ShareUpdateExclusive, Work::Catalog),
+        TableAction::EnableTrigger | TableAction::DisableTrigger => (ShareRowExclusive, Work::Catalog),
+        _ => (AccessExclusive, Work::Catalog),
+    }
+}
+
+/// Work done by ADD COLUMN: PostgreSQL 11+ stores a non-volatile default in the catalog.
+pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
+    let rewrites = column.identity
+        || matches!(column.default, Some(DefaultExpr::Volatile(_)))
+        || (column.default.is_some() && pg < PgVersion(11))
+        || match column.generated {
+            Some(Generated::Stored) => true,
+            Some(Generated::Virtual) => pg < PgVersion(18),
+            None => false,
+        };
+    let has_check = column.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::Check { .. }));
+    if rewrites {
+        Work::Rewrite
+    } else if has_check || (column.not_null && column.default.is_none()) {
+        Work::Scan
+    } else {
+        Work::Catalog
+    }
+}
+
+/// Whether `ALTER COLUMN … TYPE` rewrites, judged from the replayed old type. An unknown old
+/// type is assumed to rewrite.
+pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> Work {
+    let Some(old) = old else { return Work::Rewrite };
+    if old == new {
+        return Work::Catalog;
+    }
+    if old.array != new.array {
+        return Work::Rewrite;
+    }
+    let widened = |old: &[i64], new: &[i64]| new.is_empty() || (!old.is_empty() && new[0] >= old[0]);
+    let safe = match (old.name.as_str(), new.name.as_str()) {
+        ("varchar", "varchar") | ("varbit", "varbit") => widened(&old.modifiers, &new.modifiers),
+        ("varchar", "text") | ("text", "varchar") => new.modifiers.is_empty(),
+        ("numeric", "numeric") => {
+            new.modifiers.is_empty()
+                || (old.modifiers.len() >= 1
+                    && new.modifiers[0] >= old.modifiers[0]
+                    && old.modifiers.get(1).copied().unwrap_or(0) == new.modifiers.get(1).copied().unwrap_or(0))
+        }
+        ("cidr", "inet") => true,
+        ("timestamp", "timestamp")
+        | ("timestamptz", "timestamptz")
+        | ("time", "time")
+        | ("timetz", "timetz")
+        | ("interval", "interval") => widened(&old.modifiers, &new.modifiers),
+        _ => false,
+    };
+    let _ = pg;
+    if safe {
+        Work::Catalog
+    } else {
+        Work::Rewrite
+    }
+}
+
+/// Tables that `table` references with foreign keys: dropping it locks them too.
+fn referenced_tables<'a>(catalog: &'a Catalog, table: &QualifiedName) -> impl Iterator<Item = QualifiedName> + 'a {
+    catalog.table(table).into_iter().flat_map(|t| {
+        t.constraints.iter().filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey { references, .. } => Some(references.clone()),
+            _ => None,
+        })
+    })
+}
+
+/// Tables on the other side of a foreign key that involves `table.column`.
+fn foreign_key_partners(catalog: &Catalog, table: &QualifiedName, column: &str) -> Vec<QualifiedName> {
+    let mut partners = vec![];
+    let key = table.key();
+    for t in catalog.tables() {
+        for c in &t.constraints {
+            let ConstraintKind::ForeignKey { columns, references, referenced_columns } = &c.kind else { continue };
+            if t.name.key() == key && columns.iter().any(|c| c == column) {
+                partners.push(references.clone());
+            } else if references.key() == key && referenced_columns.iter().any(|c| c == column) {
+                partners.push(t.name.clone());
+            }
+        }
+    }
+    partners.dedup();
+    partners
+}
+
+/// The strongest lock among the effects on their first (main) relation.
+pub fn strongest(effects: &[LockEffect]) -> Option<&LockEffect> {
+    effects.iter().max_by_key(|e| e.mode)
+}

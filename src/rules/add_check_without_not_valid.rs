@@ -1,0 +1,29 @@
+//! ADD CONSTRAINT … CHECK without NOT VALID: a full scan under ACCESS EXCLUSIVE.
+
+use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use crate::ir::{ConstraintKind, OpKind};
+use crate::locks::LockMode;
+
+pub const RULE: Rule = Rule::on_op(
+    "add-check-without-not-valid",
+    Severity::Error,
+    "adding a CHECK constraint without NOT VALID scans the table while blocking reads and writes",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::AddConstraint { table, constraint } = &ctx.op.kind else { return };
+    if !matches!(constraint.kind, ConstraintKind::Check { .. }) || constraint.not_valid || ctx.is_new_table(table) {
+        return;
+    }
+    let name = constraint.name.as_deref().unwrap_or("<name>");
+    out.push(ctx.violation(
+        format!(
+            "adding CHECK constraint `{name}` validates every existing row of `{table}`, and {} for the whole scan",
+            takes_lock(LockMode::AccessExclusive, table)
+        ),
+        format!(
+            "add it with NOT VALID (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};`, which takes only SHARE UPDATE EXCLUSIVE"
+        ),
+    ));
+}

@@ -1,0 +1,35 @@
+//! ADD COLUMN … GENERATED ALWAYS AS (…) STORED: computed and written for every row.
+
+use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use crate::ir::OpKind;
+use crate::locks::{LockMode, PgVersion, Work};
+
+pub const RULE: Rule = Rule::on_op(
+    "add-column-generated-stored",
+    Severity::Error,
+    "adding a stored generated column rewrites the table",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::AddColumn { table, column } = &ctx.op.kind else { return };
+    if column.generated.is_none() || ctx.is_new_table(table) {
+        return;
+    }
+    if ctx.lock_on(table).is_none_or(|e| e.work != Work::Rewrite) {
+        return;
+    }
+    let virtual_hint = if ctx.settings.pg_version >= PgVersion(18) {
+        "; on PostgreSQL 18 a VIRTUAL generated column is catalog-only"
+    } else {
+        ""
+    };
+    out.push(ctx.violation(
+        format!(
+            "adding stored generated column `{}` computes and writes it for every row of `{table}`: a full rewrite that {}",
+            column.name,
+            takes_lock(LockMode::AccessExclusive, table)
+        ),
+        format!("add a plain column, keep it current with a trigger, and backfill existing rows in batches{virtual_hint}"),
+    ));
+}

@@ -1,0 +1,42 @@
+//! ADD COLUMN with a default PostgreSQL must compute per row: a full table rewrite.
+
+use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use crate::ir::{DefaultExpr, OpKind};
+use crate::locks::{LockMode, PgVersion, Work};
+
+pub const RULE: Rule = Rule::on_op(
+    "add-column-volatile-default",
+    Severity::Error,
+    "adding a column with a volatile default (or any default before PostgreSQL 11) rewrites the table",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::AddColumn { table, column } = &ctx.op.kind else { return };
+    let Some(default) = &column.default else { return };
+    if column.identity || column.generated.is_some() || ctx.is_new_table(table) {
+        return;
+    }
+    if ctx.lock_on(table).is_none_or(|e| e.work != Work::Rewrite) {
+        return;
+    }
+    let why = match default {
+        DefaultExpr::Volatile(text) => format!("the default `{text}` is volatile (computed per row)"),
+        DefaultExpr::Stable(text) if ctx.settings.pg_version < PgVersion(11) => {
+            format!("before PostgreSQL 11 any default (here `{text}`) is written into every row")
+        }
+        DefaultExpr::Stable(_) => return,
+    };
+    out.push(ctx.violation(
+        format!(
+            "adding column `{}` to `{table}` rewrites the whole table and every index because {why}; it {} for the whole rewrite",
+            column.name,
+            takes_lock(LockMode::AccessExclusive, table)
+        ),
+        format!(
+            "add the column without the default, then `ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT {}` for new rows (catalog-only), and backfill existing rows in batches",
+            column.name,
+            default.text()
+        ),
+    ));
+}

@@ -1,0 +1,30 @@
+//! CREATE INDEX without CONCURRENTLY on an existing table blocks writes for the whole build.
+
+use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use crate::ir::{Framework, OpKind};
+use crate::locks::LockMode;
+
+pub const RULE: Rule = Rule::on_op(
+    "create-index-not-concurrently",
+    Severity::Error,
+    "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::CreateIndex { table, concurrently: false, only: false, name, .. } = &ctx.op.kind else { return };
+    if ctx.is_new_table(table) {
+        return;
+    }
+    let name = name.as_deref().unwrap_or("the index");
+    let help = match ctx.framework() {
+        Framework::Django => "use `AddIndexConcurrently` (django.contrib.postgres.operations) in a migration with `atomic = False`".to_string(),
+        Framework::Alembic => "`op.create_index(..., postgresql_concurrently=True)` inside `with op.get_context().autocommit_block():`".to_string(),
+        Framework::Sql => format!(
+            "`CREATE INDEX CONCURRENTLY {name} ON {table} (...);` outside any transaction; if it fails it leaves an INVALID index: drop it and retry"
+        ),
+    };
+    out.push(
+        ctx.violation(format!("building {name} {} for the whole build", takes_lock(LockMode::Share, table)), help),
+    );
+}

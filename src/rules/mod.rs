@@ -1,0 +1,236 @@
+//! The rule registry. One file per rule, named by its id; each rule is a small pure function
+//! of an op and the state around it (catalog before the op, transaction, lock effects).
+
+mod add_check_without_not_valid;
+mod add_column_auto_increment;
+mod add_column_generated_stored;
+mod add_column_not_null_without_default;
+mod add_column_volatile_default;
+mod add_foreign_key_without_not_valid;
+mod add_primary_key_builds_index;
+mod add_unique_constraint_builds_index;
+mod alter_column_type_rewrite;
+mod concurrently_in_transaction;
+mod create_index_not_concurrently;
+mod drop_index_not_concurrently;
+mod invalid_directive;
+mod missing_lock_timeout;
+mod parse_error;
+mod set_not_null_scan;
+mod statements_after_access_exclusive;
+mod unanalyzable_operation;
+mod unindexed_foreign_key;
+mod unused_ignore;
+mod validate_in_same_transaction;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::analysis::transaction::TransactionState;
+use crate::analysis::Settings;
+use crate::catalog::Catalog;
+use crate::ir::{Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
+use crate::locks::{LockEffect, LockMode};
+
+pub use invalid_directive::ID as INVALID_DIRECTIVE;
+pub use unused_ignore::ID as UNUSED_IGNORE;
+
+/// Every rule lockgate has, in catalog order.
+pub static REGISTRY: &[&Rule] = &[
+    &parse_error::RULE,
+    &unanalyzable_operation::RULE,
+    &add_column_not_null_without_default::RULE,
+    &add_column_volatile_default::RULE,
+    &add_column_auto_increment::RULE,
+    &add_column_generated_stored::RULE,
+    &alter_column_type_rewrite::RULE,
+    &set_not_null_scan::RULE,
+    &add_check_without_not_valid::RULE,
+    &add_foreign_key_without_not_valid::RULE,
+    &validate_in_same_transaction::RULE,
+    &add_unique_constraint_builds_index::RULE,
+    &add_primary_key_builds_index::RULE,
+    &create_index_not_concurrently::RULE,
+    &drop_index_not_concurrently::RULE,
+    &concurrently_in_transaction::RULE,
+    &statements_after_access_exclusive::RULE,
+    &missing_lock_timeout::RULE,
+    &unindexed_foreign_key::RULE,
+    &unused_ignore::RULE,
+    &invalid_directive::RULE,
+];
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    REGISTRY.iter().copied().find(|r| r.id == id)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+type Check = fn(&OpContext, &mut Vec<Violation>);
+type EndOfMigration = fn(&Migration, &TransactionState, &mut Vec<Violation>);
+type EndOfRun = fn(&Catalog, &[Migration], &mut Vec<(usize, Violation)>);
+
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule flags.
+    pub summary: &'static str,
+    /// Runs on every op, with the schema as it was before the op.
+    pub check: Option<Check>,
+    /// Runs once after each migration, with its final transaction state.
+    pub end_of_migration: Option<EndOfMigration>,
+    /// Runs once after all migrations, with the final schema.
+    pub end_of_run: Option<EndOfRun>,
+}
+
+impl Rule {
+    pub const fn on_op(id: &'static str, severity: Severity, summary: &'static str, check: Check) -> Rule {
+        Rule { id, severity, summary, check: Some(check), end_of_migration: None, end_of_run: None }
+    }
+}
+
+/// What a rule reports; the driver turns it into a [`Finding`].
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub span: Span,
+    /// The statement it is about, for statement-level ignores.
+    pub statement: Option<usize>,
+    pub message: String,
+    pub lock: Option<String>,
+    pub help: String,
+}
+
+impl Violation {
+    pub fn at(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Violation { span, statement: None, message: message.into(), lock: None, help: help.into() }
+    }
+
+    pub fn on(op: &Op, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Violation {
+            span: op.span,
+            statement: Some(op.statement),
+            message: message.into(),
+            lock: None,
+            help: help.into(),
+        }
+    }
+
+    pub fn with_lock(mut self, lock: Option<String>) -> Self {
+        self.lock = lock;
+        self
+    }
+}
+
+/// A reported problem, ready for output.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub migration: usize,
+    pub migration_id: String,
+    pub source: Arc<SourceFile>,
+    pub span: Span,
+    pub message: String,
+    pub lock: Option<String>,
+    pub help: String,
+}
+
+impl Finding {
+    pub fn new(rule: &'static Rule, severity: Severity, index: usize, migration: &Migration, v: Violation) -> Self {
+        Finding {
+            rule: rule.id,
+            severity,
+            migration: index,
+            migration_id: migration.id.clone(),
+            source: migration.source.clone(),
+            span: v.span,
+            message: v.message,
+            lock: v.lock,
+            help: v.help,
+        }
+    }
+}
+
+/// Everything a rule may look at for one op.
+pub struct OpContext<'a> {
+    pub op: &'a Op,
+    pub migration: &'a Migration,
+    pub migration_index: usize,
+    /// The schema just before this op.
+    pub catalog: &'a Catalog,
+    pub effects: &'a [LockEffect],
+    pub transaction: &'a TransactionState,
+    pub settings: &'a Settings,
+    /// The first op of its statement (an ALTER TABLE with several actions has several ops).
+    pub first_in_statement: bool,
+}
+
+impl OpContext<'_> {
+    /// Created earlier in this same migration, so still empty: locking it hurts no one.
+    pub fn is_new_table(&self, table: &QualifiedName) -> bool {
+        self.catalog.created_in(table, self.migration_index) || creates(&self.op.kind, table)
+    }
+
+    pub fn framework(&self) -> Framework {
+        self.migration.framework
+    }
+
+    /// The lock this op takes on `relation` (its strongest there).
+    pub fn lock_on(&self, relation: &QualifiedName) -> Option<&LockEffect> {
+        self.effects.iter().filter(|e| &e.relation == relation).max_by_key(|e| e.mode)
+    }
+
+    /// A violation at this op, carrying the main lock it takes.
+    pub fn violation(&self, message: impl Into<String>, help: impl Into<String>) -> Violation {
+        // `rev` so that, among equally strong locks, the op's own table wins.
+        let lock = self.effects.iter().rev().max_by_key(|e| e.mode).map(lock_label);
+        Violation::on(self.op, message, help).with_lock(lock)
+    }
+}
+
+/// Does this op create `table` (so its lock on it blocks no one)?
+pub fn creates(op: &OpKind, table: &QualifiedName) -> bool {
+    matches!(op, OpKind::CreateTable { table: t, .. } | OpKind::CreateTableAs { table: t, .. } if t == table)
+}
+
+/// "an ACCESS EXCLUSIVE", "a SHARE".
+pub fn with_article(mode: LockMode) -> String {
+    let article = if mode.sql_name().starts_with(['A', 'E']) { "an" } else { "a" };
+    format!("{article} {mode}")
+}
+
+/// `ACCESS EXCLUSIVE on users`.
+pub fn lock_label(effect: &LockEffect) -> String {
+    format!("{} on {}", effect.mode, effect.relation)
+}
+
+/// "takes an ACCESS EXCLUSIVE lock on `users` (blocks every read and write)".
+pub fn takes_lock(mode: LockMode, relation: &QualifiedName) -> String {
+    format!("takes {} lock on `{relation}` ({})", with_article(mode), mode.blocks())
+}

@@ -1,0 +1,683 @@
+//! Maps PostgreSQL parse trees (from `pg_query`) to the ops of the IR.
+
+use pg_query::protobuf::{
+    self, a_const, AlterTableType, ConstrType, DropBehavior, ObjectType, TransactionStmtKind, VariableSetKind,
+};
+use pg_query::NodeEnum;
+
+use crate::ir::{
+    ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, DroppedObject, Generated, OpKind,
+    QualifiedName, SqlType, TableAction, TransactionControl,
+};
+use crate::locks::LockMode;
+
+/// The ops one parsed statement stands for (an ALTER TABLE may hold several).
+pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
+    match node {
+        NodeEnum::CreateStmt(s) => vec![create_table(s)],
+        NodeEnum::AlterTableStmt(s) => alter_table(s),
+        NodeEnum::IndexStmt(s) => vec![create_index(s)],
+        NodeEnum::DropStmt(s) => vec![drop(s)],
+        NodeEnum::DropdbStmt(s) => {
+            vec![OpKind::Drop { object: DroppedObject::Database, names: vec![s.dbname.clone()] }]
+        }
+        NodeEnum::RenameStmt(s) => vec![rename(s)],
+        NodeEnum::TruncateStmt(s) => vec![OpKind::Truncate {
+            tables: range_vars(&s.relations),
+            cascade: s.behavior == DropBehavior::DropCascade as i32,
+        }],
+        NodeEnum::VacuumStmt(s) => vec![vacuum(s)],
+        NodeEnum::ClusterStmt(s) => vec![OpKind::Cluster { table: s.relation.as_ref().map(qualified) }],
+        NodeEnum::RefreshMatViewStmt(s) => vec![OpKind::RefreshMaterializedView {
+            view: s.relation.as_ref().map(qualified).unwrap_or_else(unknown_name),
+            concurrently: s.concurrent,
+        }],
+        NodeEnum::CreateTrigStmt(s) => match &s.relation {
+            Some(table) => vec![OpKind::CreateTrigger { table: qualified(table) }],
+            None => vec![other("CREATE TRIGGER")],
+        },
+        NodeEnum::ViewStmt(s) => vec![OpKind::CreateOrReplaceView {
+            view: s.view.as_ref().map(qualified).unwrap_or_else(unknown_name),
+            replace: s.replace,
+        }],
+        NodeEnum::CreateTableAsStmt(s) => {
+            let table = s.into.as_ref().and_then(|i| i.rel.as_ref()).map(qualified).unwrap_or_else(unknown_name);
+            vec![OpKind::CreateTableAs { table, materialized_view: s.objtype == ObjectType::ObjectMatview as i32 }]
+        }
+        NodeEnum::CreateEnumStmt(s) => vec![OpKind::CreateEnum { name: names_to_qualified(&s.type_name) }],
+        NodeEnum::AlterEnumStmt(s) => {
+            let name = names_to_qualified(&s.type_name);
+            if s.old_val.is_empty() {
+                vec![OpKind::AddEnumValue {
+                    name,
+                    value: s.new_val.clone(),
+                    positioned: !s.new_val_neighbor.is_empty(),
+                }]
+            } else {
+                vec![OpKind::RenameEnumValue { name }]
+            }
+        }
+        NodeEnum::CreateDomainStmt(s) => vec![OpKind::CreateDomain {
+            name: names_to_qualified(&s.domainname),
+            has_check: s.constraints.iter().any(
+                |c| matches!(&c.node, Some(NodeEnum::Constraint(c)) if c.contype == ConstrType::ConstrCheck as i32),
+            ),
+        }],
+        NodeEnum::AlterDomainStmt(s) if s.subtype == "C" => {
+            let not_valid = matches!(s.def.as_deref().and_then(|d| d.node.as_ref()),
+                Some(NodeEnum::Constraint(c)) if c.skip_validation);
+            vec![OpKind::AlterDomainAddConstraint { name: names_to_qualified(&s.type_name), not_valid }]
+        }
+        NodeEnum::CreateSeqStmt(s) => {
+            vec![OpKind::CreateSequence { name: s.sequence.as_ref().map(qualified).unwrap_or_else(unknown_name) }]
+        }
+        NodeEnum::AlterSeqStmt(s) => {
+            vec![OpKind::AlterSequence { name: s.sequence.as_ref().map(qualified).unwrap_or_else(unknown_name) }]
+        }
+        NodeEnum::UpdateStmt(s) => {
+            vec![data_change(DataChangeKind::Update, s.relation.as_ref(), s.where_clause.is_some())]
+        }
+        NodeEnum::DeleteStmt(s) => {
+            vec![data_change(DataChangeKind::Delete, s.relation.as_ref(), s.where_clause.is_some())]
+        }
+        NodeEnum::InsertStmt(s) => {
+            let from_values = matches!(s.select_stmt.as_deref().and_then(|n| n.node.as_ref()),
+                Some(NodeEnum::SelectStmt(sel)) if !sel.values_lists.is_empty());
+            let kind = if from_values || s.select_stmt.is_none() {
+                DataChangeKind::Insert
+            } else {
+                DataChangeKind::InsertSelect
+            };
+            vec![data_change(kind, s.relation.as_ref(), true)]
+        }
+        NodeEnum::MergeStmt(s) => vec![data_change(DataChangeKind::Merge, s.relation.as_ref(), true)],
+        NodeEnum::CopyStmt(s) if s.is_from => vec![data_change(DataChangeKind::Copy, s.relation.as_ref(), true)],
+        NodeEnum::LockStmt(s) => vec![OpKind::LockTable {
+            tables: range_vars(&s.relations),
+            mode: LockMode::ALL.get((s.mode as usize).saturating_sub(1)).copied().unwrap_or(LockMode::AccessExclusive),
+        }],
+        NodeEnum::VariableSetStmt(s) => vec![setting(s)],
+        NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s.kind))],
+        NodeEnum::CommentStmt(s) => vec![comment(s)],
+        NodeEnum::DoStmt(_) => vec![OpKind::Opaque { what: "DO block".into() }],
+        NodeEnum::CallStmt(_) => vec![OpKind::Opaque { what: "CALL of a procedure".into() }],
+        other_node => vec![other(&statement_tag(other_node))],
+    }
+}
+
+fn other(tag: &str) -> OpKind {
+    OpKind::Other { tag: tag.to_string() }
+}
+
+fn unknown_name() -> QualifiedName {
+    QualifiedName::unqualified("?")
+}
+
+/// `CreateFunctionStmt` → `CREATE FUNCTION`, for messages about statements lockgate passes by.
+fn statement_tag(node: &NodeEnum) -> String {
+    let debug = format!("{node:?}");
+    let variant = debug.split('(').next().unwrap_or("Statement");
+    let variant = variant.strip_suffix("Stmt").unwrap_or(variant);
+    let mut tag = String::new();
+    for (i, ch) in variant.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            tag.push(' ');
+        }
+        tag.push(ch.to_ascii_uppercase());
+    }
+    tag
+}
+
+pub fn qualified(range: &protobuf::RangeVar) -> QualifiedName {
+    QualifiedName::new(Some(range.schemaname.clone()), range.relname.clone())
+}
+
+fn range_vars(nodes: &[protobuf::Node]) -> Vec<QualifiedName> {
+    nodes
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(NodeEnum::RangeVar(r)) => Some(qualified(r)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn strings(nodes: &[protobuf::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A dotted name list (`schema.name` or `name`).
+fn names_to_qualified(nodes: &[protobuf::Node]) -> QualifiedName {
+    let mut parts = strings(nodes);
+    let name = parts.pop().unwrap_or_else(|| "?".into());
+    QualifiedName::new(parts.pop(), name)
+}
+
+fn list_items(node: &protobuf::Node) -> &[protobuf::Node] {
+    match &node.node {
+        Some(NodeEnum::List(list)) => &list.items,
+        _ => &[],
+    }
+}
+
+fn integer_value(node: &protobuf::Node) -> Option<i64> {
+    match &node.node {
+        Some(NodeEnum::AConst(c)) => match &c.val {
+            Some(a_const::Val::Ival(i)) => Some(i.ival as i64),
+            _ => None,
+        },
+        Some(NodeEnum::Integer(i)) => Some(i.ival as i64),
+        _ => None,
+    }
+}
+
+/// Canonical PostgreSQL spelling of a type name.
+pub fn sql_type(type_name: &protobuf::TypeName) -> SqlType {
+    let names = strings(&type_name.names);
+    let raw = names.last().map(String::as_str).unwrap_or("?");
+    let in_catalog = names.len() > 1 && names[0] == "pg_catalog";
+    let name = if in_catalog || names.len() == 1 { canonical_type_name(raw) } else { raw.to_string() };
+    let mut modifiers: Vec<i64> = type_name.typmods.iter().filter_map(integer_value).collect();
+    if name == "char" && modifiers.is_empty() {
+        modifiers.push(1);
+    }
+    if name == "interval" {
+        modifiers.clear();
+    }
+    SqlType { name, modifiers, array: !type_name.array_bounds.is_empty() }
+}
+
+pub fn canonical_type_name(raw: &str) -> String {
+    match raw {
+        "int" | "int4" | "integer" => "integer",
+        "int8" | "bigint" => "bigint",
+        "int2" | "smallint" => "smallint",
+        "float4" | "real" => "real",
+        "float8" | "double precision" => "double precision",
+        "bool" | "boolean" => "boolean",
+        "varchar" | "character varying" => "varchar",
+        "bpchar" | "char" | "character" => "char",
+        "decimal" | "numeric" => "numeric",
+        "timestamptz" | "timestamp with time zone" => "timestamptz",
+        "timestamp" | "timestamp without time zone" => "timestamp",
+        "timetz" | "time with time zone" => "timetz",
+        "time" | "time without time zone" => "time",
+        "serial" | "serial4" => "serial",
+        "bigserial" | "serial8" => "bigserial",
+        "smallserial" | "serial2" => "smallserial",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Functions PostgreSQL evaluates once per row. A default calling one forces a table rewrite.
+const VOLATILE_FUNCTIONS: &[&str] = &[
+    "random",
+    "random_normal",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "setval",
+    "txid_current",
+    "pg_current_xact_id",
+    "gen_random_bytes",
+    "gen_salt",
+    "crypt",
+];
+
+/// Non-volatile functions commonly used in defaults; any other function is assumed volatile.
+const NON_VOLATILE_FUNCTIONS: &[&str] = &[
+    "now",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "current_timestamp",
+    "current_date",
+    "lower",
+    "upper",
+    "trim",
+    "btrim",
+    "concat",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "to_char",
+    "to_timestamp",
+    "to_date",
+    "make_interval",
+    "jsonb_build_object",
+    "json_build_object",
+    "jsonb_build_array",
+    "json_build_array",
+    "array_fill",
+    "timezone",
+    "date_trunc",
+    "md5",
+    "length",
+    "replace",
+    "substring",
+    "current_setting",
+    "current_user",
+    "session_user",
+    "pg_catalog.now",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "make_date",
+    "format",
+    "to_jsonb",
+    "to_json",
+    "uuid_nil",
+    "inet",
+    "int4range",
+    "int8range",
+    "tstzrange",
+    "daterange",
+    "numrange",
+    "point",
+];
+
+/// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs.
+pub fn default_expr(node: &protobuf::Node) -> DefaultExpr {
+    let text = expr_text(node);
+    if is_volatile(node) {
+        DefaultExpr::Volatile(text)
+    } else {
+        DefaultExpr::Stable(text)
+    }
+}
+
+fn is_volatile(node: &protobuf::Node) -> bool {
+    let Some(root) = &node.node else { return false };
+    root.nodes().into_iter().any(|(n, _, _, _)| match n {
+        pg_query::NodeRef::FuncCall(f) => {
+            let names = strings(&f.funcname);
+            let name = names.last().map(String::as_str).unwrap_or("");
+            VOLATILE_FUNCTIONS.contains(&name) || !NON_VOLATILE_FUNCTIONS.contains(&name)
+        }
+        pg_query::NodeRef::SubLink(_) => true,
+        _ => false,
+    })
+}
+
+/// A short rendering of an expression for messages: constants, calls and casts.
+pub fn expr_text(node: &protobuf::Node) -> String {
+    match &node.node {
+        Some(NodeEnum::AConst(c)) => match &c.val {
+            _ if c.isnull => "NULL".into(),
+            Some(a_const::Val::Ival(i)) => i.ival.to_string(),
+            Some(a_const::Val::Fval(f)) => f.fval.clone(),
+            Some(a_const::Val::Boolval(b)) => b.boolval.to_string(),
+            Some(a_const::Val::Sval(s)) => format!("'{}'", s.sval),
+            Some(a_const::Val::Bsval(b)) => b.bsval.clone(),
+            None => "NULL".into(),
+        },
+        Some(NodeEnum::FuncCall(f)) => {
+            let args: Vec<String> = f.args.iter().map(expr_text).collect();
+            format!("{}({})", strings(&f.funcname).join("."), args.join(", "))
+        }
+        Some(NodeEnum::TypeCast(c)) => {
+            let inner = c.arg.as_deref().map(expr_text).unwrap_or_default();
+            let ty = c.type_name.as_ref().map(sql_type).map(|t| t.to_string()).unwrap_or_default();
+            format!("{inner}::{ty}")
+        }
+        Some(NodeEnum::SqlvalueFunction(_)) => "CURRENT_TIMESTAMP".into(),
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields).join("."),
+        _ => "(expression)".into(),
+    }
+}
+
+fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
+    let mut ty = def.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?"));
+    let mut column = ColumnDef {
+        name: def.colname.clone(),
+        ty: ty.clone(),
+        not_null: def.is_not_null,
+        default: def.raw_default.as_deref().map(default_expr),
+        identity: !def.identity.is_empty(),
+        generated: None,
+        constraints: vec![],
+    };
+    let serial = match ty.name.as_str() {
+        "serial" => Some("integer"),
+        "bigserial" => Some("bigint"),
+        "smallserial" => Some("smallint"),
+        _ => None,
+    };
+    if let Some(base) = serial {
+        ty.name = base.into();
+        column.ty = ty;
+        column.identity = true;
+        column.not_null = true;
+        column.default = Some(DefaultExpr::Volatile("nextval(…)".into()));
+    }
+    for node in &def.constraints {
+        let Some(NodeEnum::Constraint(c)) = &node.node else { continue };
+        match ConstrType::try_from(c.contype).unwrap_or(ConstrType::Undefined) {
+            ConstrType::ConstrNotnull => column.not_null = true,
+            ConstrType::ConstrDefault => column.default = c.raw_expr.as_deref().map(default_expr),
+            ConstrType::ConstrIdentity => {
+                column.identity = true;
+                column.not_null = true;
+            }
+            ConstrType::ConstrGenerated => {
+                // PostgreSQL 18 writes `generated_kind` 'v' for VIRTUAL; 's' or empty is STORED.
+                column.generated = Some(if c.generated_kind == "v" { Generated::Virtual } else { Generated::Stored });
+            }
+            _ => {
+                if let Some(constraint) = constraint(c, Some(&def.colname)) {
+                    column.constraints.push(constraint);
+                }
+            }
+        }
+    }
+    column
+}
+
+/// A table or column constraint; `column` is set for constraints written on a column.
+fn constraint(c: &protobuf::Constraint, column: Option<&str>) -> Option<ConstraintDef> {
+    let keys = |nodes: &[protobuf::Node]| -> Vec<String> {
+        let names = strings(nodes);
+        if names.is_empty() {
+            column.map(|c| vec![c.to_string()]).unwrap_or_default()
+        } else {
+            names
+        }
+    };
+    let using_index = (!c.indexname.is_empty()).then(|| c.indexname.clone());
+    let kind = match ConstrType::try_from(c.contype).ok()? {
+        ConstrType::ConstrCheck => {
+            ConstraintKind::Check { not_null_column: c.raw_expr.as_deref().and_then(not_null_test) }
+        }
+        ConstrType::ConstrForeign => ConstraintKind::ForeignKey {
+            columns: keys(&c.fk_attrs),
+            references: c.pktable.as_ref().map(qualified).unwrap_or_else(unknown_name),
+            referenced_columns: strings(&c.pk_attrs),
+        },
+        ConstrType::ConstrUnique => ConstraintKind::Unique { columns: keys(&c.keys), using_index },
+        ConstrType::ConstrPrimary => ConstraintKind::PrimaryKey { columns: keys(&c.keys), using_index },
+        ConstrType::ConstrExclusion => ConstraintKind::Exclusion,
+        ConstrType::ConstrNotnull => ConstraintKind::NotNull { column: keys(&c.keys).into_iter().next()? },
+        _ => return None,
+    };
+    Some(ConstraintDef { name: (!c.conname.is_empty()).then(|| c.conname.clone()), kind, not_valid: c.skip_validation })
+}
+
+/// `col IS NOT NULL` → `col`.
+fn not_null_test(node: &protobuf::Node) -> Option<String> {
+    let Some(NodeEnum::NullTest(test)) = &node.node else { return None };
+    if test.nulltesttype != protobuf::NullTestType::IsNotNull as i32 {
+        return None;
+    }
+    match test.arg.as_deref().and_then(|a| a.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields).pop(),
+        _ => None,
+    }
+}
+
+fn create_table(s: &protobuf::CreateStmt) -> OpKind {
+    let table = s.relation.as_ref().map(qualified).unwrap_or_else(unknown_name);
+    let mut columns = vec![];
+    let mut constraints = vec![];
+    for element in &s.table_elts {
+        match &element.node {
+            Some(NodeEnum::ColumnDef(def)) => columns.push(column_def(def)),
+            Some(NodeEnum::Constraint(c)) => constraints.extend(constraint(c, None)),
+            _ => {}
+        }
+    }
+    let partition_of = if s.partbound.is_some() { range_vars(&s.inh_relations).into_iter().next() } else { None };
+    OpKind::CreateTable {
+        table,
+        columns,
+        constraints,
+        partition_of,
+        partitioned: s.partspec.is_some(),
+        if_not_exists: s.if_not_exists,
+    }
+}
+
+fn alter_table(s: &protobuf::AlterTableStmt) -> Vec<OpKind> {
+    let table = s.relation.as_ref().map(qualified).unwrap_or_else(unknown_name);
+    let on_table = s.objtype == ObjectType::ObjectTable as i32 || s.objtype == ObjectType::ObjectMatview as i32;
+    if !on_table {
+        // ALTER INDEX / VIEW / SEQUENCE / FOREIGN TABLE: no table rewrite, tracked as a tag.
+        let tag = if s.objtype == ObjectType::ObjectIndex as i32 { "ALTER INDEX" } else { "ALTER" };
+        return vec![other(tag)];
+    }
+    s.cmds
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(NodeEnum::AlterTableCmd(cmd)) => Some(alter_table_cmd(&table, cmd)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKind {
+    use AlterTableType as T;
+    let table = table.clone();
+    let column = cmd.name.clone();
+    let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
+    let action = |action| OpKind::AlterTable { table: table.clone(), action };
+    match T::try_from(cmd.subtype).unwrap_or(T::Undefined) {
+        T::AtAddColumn => match def {
+            Some(NodeEnum::ColumnDef(c)) => OpKind::AddColumn { table, column: column_def(c) },
+            _ => action(TableAction::Other("ADD COLUMN".into())),
+        },
+        T::AtColumnDefault => OpKind::SetDefault { table, column, default: cmd.def.as_deref().map(default_expr) },
+        T::AtDropNotNull => OpKind::DropNotNull { table, column },
+        T::AtSetNotNull => OpKind::SetNotNull { table, column },
+        T::AtSetExpression => action(TableAction::SetExpression),
+        T::AtDropExpression => action(TableAction::DropExpression),
+        T::AtSetStatistics | T::AtSetOptions | T::AtResetOptions => action(TableAction::ColumnStatistics),
+        T::AtSetStorage | T::AtSetCompression => action(TableAction::ColumnStorage),
+        T::AtDropColumn => OpKind::DropColumn { table, column },
+        T::AtAddConstraint => match def {
+            Some(NodeEnum::Constraint(c)) => match constraint(c, None) {
+                Some(constraint) => OpKind::AddConstraint { table, constraint },
+                None => action(TableAction::Other("ADD CONSTRAINT".into())),
+            },
+            _ => action(TableAction::Other("ADD CONSTRAINT".into())),
+        },
+        T::AtValidateConstraint => OpKind::ValidateConstraint { table, name: column },
+        T::AtDropConstraint => OpKind::DropConstraint { table, name: column },
+        T::AtAlterColumnType => match def {
+            Some(NodeEnum::ColumnDef(c)) => OpKind::AlterColumnType {
+                table,
+                column,
+                new_type: c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?")),
+                using: c.raw_default.is_some(),
+            },
+            _ => action(TableAction::Other("ALTER COLUMN TYPE".into())),
+        },
+        T::AtChangeOwner => action(TableAction::Owner),
+        T::AtClusterOn | T::AtDropCluster | T::AtSetRelOptions | T::AtResetRelOptions | T::AtReplaceRelOptions => {
+            action(TableAction::StorageParameters)
+        }
+        T::AtSetLogged => action(TableAction::SetLogged),
+        T::AtSetUnLogged => action(TableAction::SetUnlogged),
+        T::AtSetAccessMethod => action(TableAction::SetAccessMethod),
+        T::AtSetTableSpace => action(TableAction::SetTablespace),
+        T::AtEnableTrig | T::AtEnableAlwaysTrig | T::AtEnableReplicaTrig | T::AtEnableTrigAll | T::AtEnableTrigUser => {
+            action(TableAction::EnableTrigger)
+        }
+        T::AtDisableTrig | T::AtDisableTrigAll | T::AtDisableTrigUser => action(TableAction::DisableTrigger),
+        T::AtEnableRule | T::AtEnableAlwaysRule | T::AtEnableReplicaRule | T::AtDisableRule => {
+            action(TableAction::EnableRule)
+        }
+        T::AtAddInherit | T::AtDropInherit => action(TableAction::Inherit),
+        T::AtReplicaIdentity => action(TableAction::ReplicaIdentity),
+        T::AtEnableRowSecurity | T::AtDisableRowSecurity | T::AtForceRowSecurity | T::AtNoForceRowSecurity => {
+            action(TableAction::RowSecurity)
+        }
+        T::AtAddIdentity | T::AtSetIdentity | T::AtDropIdentity => action(TableAction::Identity),
+        T::AtAttachPartition | T::AtDetachPartition | T::AtDetachPartitionFinalize => {
+            let Some(NodeEnum::PartitionCmd(p)) = def else { return action(TableAction::Other("PARTITION".into())) };
+            let partition = p.name.as_ref().map(qualified).unwrap_or_else(unknown_name);
+            if cmd.subtype == T::AtAttachPartition as i32 {
+                OpKind::AttachPartition { table, partition }
+            } else {
+                let concurrently = p.concurrent || cmd.subtype == T::AtDetachPartitionFinalize as i32;
+                OpKind::DetachPartition { table, partition, concurrently }
+            }
+        }
+        other_type => action(TableAction::Other(other_type.as_str_name().trim_start_matches("AT_").to_string())),
+    }
+}
+
+fn create_index(s: &protobuf::IndexStmt) -> OpKind {
+    let table = s.relation.as_ref().map(qualified).unwrap_or_else(unknown_name);
+    let columns = s
+        .index_params
+        .iter()
+        .map(|p| match &p.node {
+            Some(NodeEnum::IndexElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
+            _ => None,
+        })
+        .collect();
+    OpKind::CreateIndex {
+        name: (!s.idxname.is_empty()).then(|| s.idxname.clone()),
+        table,
+        columns,
+        unique: s.unique || s.primary,
+        concurrently: s.concurrent,
+        partial: s.where_clause.is_some(),
+        only: s.relation.as_ref().is_some_and(|r| !r.inh),
+    }
+}
+
+fn drop(s: &protobuf::DropStmt) -> OpKind {
+    let names: Vec<QualifiedName> = s.objects.iter().map(|o| names_to_qualified(list_items(o))).collect();
+    let cascade = s.behavior == DropBehavior::DropCascade as i32;
+    let plain = |object| OpKind::Drop { object, names: names.iter().map(|n| n.to_string()).collect() };
+    match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
+        ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade },
+        ObjectType::ObjectIndex => OpKind::DropIndex { indexes: names, concurrently: s.concurrent },
+        ObjectType::ObjectTrigger => {
+            let table = s
+                .objects
+                .first()
+                .map(|o| {
+                    let mut parts = strings(list_items(o));
+                    parts.pop();
+                    names_to_qualified_strings(parts)
+                })
+                .unwrap_or_else(unknown_name);
+            OpKind::DropTrigger { table }
+        }
+        ObjectType::ObjectSchema => {
+            let schemas = s.objects.iter().filter_map(|o| match &o.node {
+                Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                _ => None,
+            });
+            OpKind::Drop { object: DroppedObject::Schema, names: schemas.collect() }
+        }
+        ObjectType::ObjectView => plain(DroppedObject::View),
+        ObjectType::ObjectMatview => plain(DroppedObject::MaterializedView),
+        ObjectType::ObjectSequence => plain(DroppedObject::Sequence),
+        ObjectType::ObjectType | ObjectType::ObjectDomain => plain(DroppedObject::Type),
+        _ => plain(DroppedObject::Other),
+    }
+}
+
+fn names_to_qualified_strings(mut parts: Vec<String>) -> QualifiedName {
+    let name = parts.pop().unwrap_or_else(|| "?".into());
+    QualifiedName::new(parts.pop(), name)
+}
+
+fn rename(s: &protobuf::RenameStmt) -> OpKind {
+    let relation = s.relation.as_ref().map(qualified);
+    let new_name = s.newname.clone();
+    match (ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined), relation) {
+        (ObjectType::ObjectTable, Some(table)) => OpKind::RenameTable { table, new_name },
+        (ObjectType::ObjectColumn, Some(table)) => OpKind::RenameColumn { table, column: s.subname.clone(), new_name },
+        (ObjectType::ObjectTabconstraint, Some(table)) => {
+            OpKind::RenameConstraint { table, name: s.subname.clone(), new_name }
+        }
+        (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name },
+        _ => other("RENAME"),
+    }
+}
+
+fn vacuum(s: &protobuf::VacuumStmt) -> OpKind {
+    let full = s.options.iter().any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "full"));
+    let tables = s
+        .rels
+        .iter()
+        .filter_map(|r| match &r.node {
+            Some(NodeEnum::VacuumRelation(v)) => v.relation.as_ref().map(qualified),
+            _ => None,
+        })
+        .collect();
+    if full && s.is_vacuumcmd {
+        OpKind::VacuumFull { tables }
+    } else {
+        OpKind::Vacuum { tables }
+    }
+}
+
+fn data_change(kind: DataChangeKind, relation: Option<&protobuf::RangeVar>, has_where: bool) -> OpKind {
+    OpKind::DataChange { kind, table: relation.map(qualified), has_where }
+}
+
+fn setting(s: &protobuf::VariableSetStmt) -> OpKind {
+    let value = match VariableSetKind::try_from(s.kind).unwrap_or(VariableSetKind::Undefined) {
+        VariableSetKind::VarSetValue => {
+            let parts: Vec<String> = s
+                .args
+                .iter()
+                .map(|a| match &a.node {
+                    Some(NodeEnum::AConst(c)) => match &c.val {
+                        Some(a_const::Val::Sval(v)) => v.sval.clone(),
+                        _ => expr_text(a),
+                    },
+                    _ => expr_text(a),
+                })
+                .collect();
+            Some(parts.join(", "))
+        }
+        _ => None,
+    };
+    let name = if s.name.is_empty() { "all".to_string() } else { s.name.clone() };
+    OpKind::Setting { name, value, local: s.is_local }
+}
+
+fn transaction(kind: i32) -> TransactionControl {
+    match TransactionStmtKind::try_from(kind).unwrap_or(TransactionStmtKind::Undefined) {
+        TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart => TransactionControl::Begin,
+        TransactionStmtKind::TransStmtCommit => TransactionControl::Commit,
+        TransactionStmtKind::TransStmtRollback => TransactionControl::Rollback,
+        TransactionStmtKind::TransStmtSavepoint
+        | TransactionStmtKind::TransStmtRelease
+        | TransactionStmtKind::TransStmtRollbackTo => TransactionControl::Savepoint,
+        _ => TransactionControl::Other,
+    }
+}
+
+fn comment(s: &protobuf::CommentStmt) -> OpKind {
+    let object = s.object.as_deref();
+    let table = match ObjectType::try_from(s.objtype).unwrap_or(ObjectType::Undefined) {
+        ObjectType::ObjectTable => object.map(|o| names_to_qualified(list_items(o))),
+        ObjectType::ObjectColumn => object.map(|o| {
+            let mut parts = strings(list_items(o));
+            parts.pop();
+            names_to_qualified_strings(parts)
+        }),
+        _ => None,
+    };
+    OpKind::Comment { table }
+}

@@ -1,0 +1,191 @@
+//! Discovery (paths → migration files in runner order) and loading (files → `Migration`s).
+
+pub mod layout;
+pub mod lower;
+pub mod sql;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::ir::{Framework, Migration, Op, OpKind, SourceFile, Span, TransactionMode};
+use layout::{Layout, MigrationFile};
+
+/// A problem with an input path that stops it from being read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: no such file or directory")]
+    Missing { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What to read: paths given on the command line (`-` is standard input).
+pub struct Inputs<'a> {
+    pub paths: &'a [PathBuf],
+    /// The name to show for standard input.
+    pub stdin_name: &'a str,
+}
+
+/// Finds the migration files under the inputs, in the order their runners apply them.
+pub fn discover(inputs: &Inputs, config: &Config) -> Result<Vec<MigrationFile>, InputError> {
+    let include = glob_set(&config.include);
+    let exclude = glob_set(&config.exclude);
+    let mut files = vec![];
+    for path in inputs.paths {
+        if path.as_os_str() == "-" {
+            files.push(MigrationFile::stdin(inputs.stdin_name));
+            continue;
+        }
+        if !path.exists() {
+            return Err(InputError::Missing { path: path.clone() });
+        }
+        if path.is_file() {
+            files.push(MigrationFile::classify(path));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+            let entry = entry.map_err(|e| InputError::Io { path: path.clone(), source: e.into() })?;
+            let file = entry.path();
+            if !entry.file_type().is_file() || file.extension().is_none_or(|e| e != "sql") {
+                continue;
+            }
+            let relative = file.strip_prefix(path).unwrap_or(file);
+            if include.as_ref().is_some_and(|set| !set.is_match(relative))
+                || exclude.as_ref().is_some_and(|set| set.is_match(relative))
+            {
+                continue;
+            }
+            files.push(MigrationFile::classify(file));
+        }
+    }
+    files.retain(|f| config.lint_down || !f.down);
+    files.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
+    Ok(files)
+}
+
+fn glob_set(patterns: &[String]) -> Option<GlobSet> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        // Validated when the config was loaded.
+        if let Ok(glob) = Glob::new(pattern) {
+            builder.add(glob);
+        }
+    }
+    builder.build().ok()
+}
+
+/// Reads and parses every file (in parallel), keeping discovery order.
+pub fn load_all(files: &[MigrationFile], config: &Config) -> Vec<Migration> {
+    let placeholders = config.placeholders();
+    files.par_iter().map(|file| load_file(file, config, &placeholders)).collect()
+}
+
+fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, String)]) -> Migration {
+    let text = match read_text(file, config.max_file_bytes()) {
+        Ok(text) => text,
+        Err(reason) => return unreadable(file, reason),
+    };
+    let source = Arc::new(SourceFile::new(display_path(file), text));
+    let text = &source.text;
+    let sections = layout::up_sections(file.layout, text);
+    let mut migration = Migration {
+        id: file.id.clone(),
+        source: source.clone(),
+        framework: Framework::Sql,
+        transaction: TransactionMode::Autocommit,
+        ops: vec![],
+        ignores: vec![],
+        skipped_meta_commands: 0,
+        bad_directives: vec![],
+    };
+    let mut statements = 0;
+    let mut wrapped = layout::runner_wraps(file, config.sql.assume_in_transaction);
+    for section in sections {
+        let loaded = sql::load(text, section.range, placeholders, statements);
+        statements += loaded.statements;
+        migration.ops.extend(loaded.ops);
+        migration.ignores.extend(loaded.ignores);
+        migration.bad_directives.extend(loaded.bad_directives);
+        migration.skipped_meta_commands += loaded.meta_commands;
+        if let Some(no_transaction) = section.no_transaction {
+            wrapped = !no_transaction;
+        }
+        if let Some(over) = loaded.transaction_override {
+            wrapped = over;
+        }
+    }
+    if file.layout == Layout::Flyway && migration.ops.iter().any(is_non_transactional) {
+        // Flyway detects statements that cannot run in a transaction and runs the file without one.
+        wrapped = false;
+    }
+    migration.transaction = if wrapped { TransactionMode::Wrapped } else { TransactionMode::Autocommit };
+    migration
+}
+
+fn is_non_transactional(op: &Op) -> bool {
+    matches!(
+        op.kind,
+        OpKind::CreateIndex { concurrently: true, .. }
+            | OpKind::DropIndex { concurrently: true, .. }
+            | OpKind::Reindex { concurrently: true, .. }
+            | OpKind::DetachPartition { concurrently: true, .. }
+    )
+}
+
+fn display_path(file: &MigrationFile) -> PathBuf {
+    let path = &file.path;
+    if path.as_os_str() == "-" {
+        return PathBuf::from(&file.id);
+    }
+    let cwd = std::env::current_dir().ok();
+    cwd.and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| path.to_path_buf())
+}
+
+fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
+    let mut bytes = vec![];
+    if file.path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+        if size > max_bytes {
+            return Err(format!(
+                "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
+                size / (1024 * 1024),
+                max_bytes / (1024 * 1024)
+            ));
+        }
+        bytes = std::fs::read(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
+    }
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Err("binary file (it contains NUL bytes); not a SQL migration".into());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        format!("not valid UTF-8 (first bad byte on line {line}); save the file as UTF-8")
+    })
+}
+
+/// A file that could not be read becomes a migration with one `Unparsed` op, so it is reported
+/// like any other statement that lockgate could not analyze.
+fn unreadable(file: &MigrationFile, reason: String) -> Migration {
+    Migration {
+        id: file.id.clone(),
+        source: Arc::new(SourceFile::new(display_path(file), String::new())),
+        framework: Framework::Sql,
+        transaction: TransactionMode::Autocommit,
+        ops: vec![Op { kind: OpKind::Unparsed { reason }, span: Span::default(), statement: 0 }],
+        ignores: vec![],
+        skipped_meta_commands: 0,
+        bad_directives: vec![],
+    }
+}

@@ -1,0 +1,415 @@
+//! The SQL loader: text → statements with exact spans → ops.
+//!
+//! psql meta-commands and COPY data are blanked out first (same length, so offsets hold),
+//! configured placeholders are substituted (with an offset map back to the original), then
+//! the text goes to PostgreSQL's own parser. A file that does not parse as a whole is split
+//! with PostgreSQL's scanner and parsed statement by statement, so one bad statement does not
+//! hide the rest: each one that fails becomes an `Unparsed` op at its location.
+
+use std::ops::Range;
+
+use crate::ir::{Ignore, Op, OpKind, Span};
+use crate::source::lower::lower;
+
+/// What the SQL loader produced for one piece of text.
+#[derive(Debug, Default)]
+pub struct LoadedSql {
+    pub ops: Vec<Op>,
+    pub ignores: Vec<Ignore>,
+    pub meta_commands: usize,
+    pub statements: usize,
+    /// A per-file transaction override comment (`-- lockgate: transaction wrapped|none`).
+    pub transaction_override: Option<bool>,
+    /// Malformed `lockgate:` directives: where, and what is wrong.
+    pub bad_directives: Vec<(Span, String)>,
+}
+
+/// Literal text substitutions applied before parsing, for templated SQL.
+pub type Placeholders = [(String, String)];
+
+/// Loads the statements of `text[range]`; spans are offsets into `text`.
+pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_statement: usize) -> LoadedSql {
+    let section = &text[range.clone()];
+    let (substituted, map) = substitute(section, placeholders);
+    let (clean, meta_commands, semicolons) = blank_psql_only(&substituted);
+    let mut loaded = LoadedSql { meta_commands, ..LoadedSql::default() };
+
+    let mut statements: Vec<(Span, Result<Vec<OpKind>, String>)> = vec![];
+    for (piece, result) in parse_pieces(&clean, &semicolons) {
+        let span = trimmed_span(&clean, piece);
+        if span.start >= span.end {
+            continue;
+        }
+        let original = Span::new(range.start + map.original(span.start), range.start + map.original(span.end));
+        statements.push((original, result));
+    }
+
+    for (index, (span, result)) in statements.iter().enumerate() {
+        let statement = first_statement + index;
+        match result {
+            Ok(kinds) => {
+                for kind in kinds {
+                    loaded.ops.push(Op { kind: kind.clone(), span: *span, statement });
+                }
+            }
+            Err(reason) => {
+                loaded.ops.push(Op { kind: OpKind::Unparsed { reason: reason.clone() }, span: *span, statement })
+            }
+        }
+    }
+    loaded.statements = statements.len();
+    let spans: Vec<Span> = statements.iter().map(|(s, _)| *s).collect();
+    read_directives(text, range, &spans, first_statement, &mut loaded);
+    loaded
+}
+
+/// Parses the whole text at once; on failure, statement by statement.
+fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<(Range<usize>, Result<Vec<OpKind>, String>)> {
+    if clean.trim().is_empty() {
+        return vec![];
+    }
+    match pg_query::parse(clean, pg_query::ParserOptions::DEFAULT) {
+        Ok(parsed) => parsed
+            .protobuf
+            .stmts
+            .iter()
+            .map(|raw| {
+                let start = raw.stmt_location.max(0) as usize;
+                let end = if raw.stmt_len == 0 { clean.len() } else { start + raw.stmt_len as usize };
+                let kinds = raw.stmt.as_ref().and_then(|s| s.node.as_ref()).map(lower).unwrap_or_default();
+                (start..end.min(clean.len()), Ok(kinds))
+            })
+            .collect(),
+        Err(_) => parse_one_by_one(clean, semicolons),
+    }
+}
+
+/// Parses each `;`-terminated piece on its own. The boundaries come from lockgate's own lexer
+/// pass, which (unlike PostgreSQL's scanner split) keeps pieces that do not parse.
+fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<(Range<usize>, Result<Vec<OpKind>, String>)> {
+    let mut start = 0;
+    let ends = semicolons.iter().copied().chain(std::iter::once(clean.len()));
+    let mut pieces = vec![];
+    for end in ends {
+        let range = start..end;
+        start = end + 1;
+        let piece = &clean[range.clone()];
+        if piece.trim().is_empty() {
+            continue;
+        }
+        let result = match pg_query::parse(piece, pg_query::ParserOptions::DEFAULT) {
+            Ok(parsed) => Ok(parsed
+                .protobuf
+                .stmts
+                .iter()
+                .filter_map(|raw| raw.stmt.as_ref().and_then(|s| s.node.as_ref()))
+                .flat_map(lower)
+                .collect()),
+            Err(error) => Err(parse_message(&error)),
+        };
+        pieces.push((range, result));
+    }
+    pieces
+}
+
+fn parse_message(error: &pg_query::Error) -> String {
+    match error {
+        pg_query::Error::Parse(message) | pg_query::Error::Split(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Shrinks a statement's range past leading whitespace and comments and trailing whitespace
+/// and semicolons, so spans point at the statement itself.
+fn trimmed_span(text: &str, range: Range<usize>) -> Span {
+    let bytes = text.as_bytes();
+    let (mut start, mut end) = (range.start, range.end.min(text.len()));
+    loop {
+        while start < end && bytes[start].is_ascii_whitespace() {
+            start += 1;
+        }
+        if text[start..end].starts_with("--") {
+            start = text[start..end].find('\n').map_or(end, |i| start + i + 1);
+        } else if text[start..end].starts_with("/*") {
+            start = text[start..end].find("*/").map_or(end, |i| start + i + 2);
+        } else {
+            break;
+        }
+    }
+    while end > start && (bytes[end - 1].is_ascii_whitespace() || bytes[end - 1] == b';') {
+        end -= 1;
+    }
+    Span::new(start, end)
+}
+
+/// Maps offsets in substituted text back to the original.
+#[derive(Debug, Default)]
+struct OffsetMap {
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Debug)]
+struct Replacement {
+    new_start: usize,
+    new_len: usize,
+    old_start: usize,
+    old_len: usize,
+}
+
+impl OffsetMap {
+    fn original(&self, offset: usize) -> usize {
+        let index = self.replacements.partition_point(|r| r.new_start <= offset);
+        let Some(r) = index.checked_sub(1).map(|i| &self.replacements[i]) else { return offset };
+        if offset < r.new_start + r.new_len {
+            r.old_start
+        } else {
+            r.old_start + r.old_len + (offset - r.new_start - r.new_len)
+        }
+    }
+}
+
+fn substitute(text: &str, placeholders: &Placeholders) -> (String, OffsetMap) {
+    let mut map = OffsetMap::default();
+    if placeholders.is_empty() || !placeholders.iter().any(|(from, _)| text.contains(from.as_str())) {
+        return (text.to_string(), map);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'scan: while i < text.len() {
+        for (from, to) in placeholders {
+            if !from.is_empty() && text[i..].starts_with(from.as_str()) {
+                map.replacements.push(Replacement {
+                    new_start: out.len(),
+                    new_len: to.len(),
+                    old_start: i,
+                    old_len: from.len(),
+                });
+                out.push_str(to);
+                i += from.len();
+                continue 'scan;
+            }
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    (out, map)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lex {
+    Code,
+    Single,
+    /// `E'…'`: backslash escapes apply.
+    Escaped,
+    Double,
+    LineComment,
+    Block(u32),
+}
+
+/// Blanks psql meta-command lines and COPY … FROM stdin data with spaces (newlines kept), and
+/// returns the offsets of the `;` that end statements.
+fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut state = Lex::Code;
+    let mut meta = 0;
+    let mut i = 0;
+    let mut line_start = true;
+    let mut statement_start = 0;
+    let mut semicolons = vec![];
+    let mut depth = 0i32;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match state {
+            Lex::Code => {
+                if line_start && b == b'\\' {
+                    let end = line_end(bytes, i);
+                    blank(&mut out, i, end);
+                    meta += 1;
+                    i = end;
+                    continue;
+                }
+                match b {
+                    b'\'' => {
+                        let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e');
+                        state = if escapes { Lex::Escaped } else { Lex::Single };
+                    }
+                    b'(' => depth += 1,
+                    b')' => depth -= 1,
+                    b'"' => state = Lex::Double,
+                    b'-' if bytes.get(i + 1) == Some(&b'-') => state = Lex::LineComment,
+                    b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                        state = Lex::Block(1);
+                        i += 1;
+                    }
+                    b'$' => {
+                        if let Some(end) = dollar_quote_end(text, i) {
+                            i = end;
+                            line_start = false;
+                            continue;
+                        }
+                    }
+                    b';' if depth <= 0 => {
+                        semicolons.push(i);
+                        let statement = &text[statement_start..i];
+                        statement_start = i + 1;
+                        if is_copy_from_stdin(statement) {
+                            let data_start = line_end(bytes, i) + 1;
+                            let data_end = copy_data_end(text, data_start);
+                            blank(&mut out, data_start.min(bytes.len()), data_end);
+                            i = data_end;
+                            statement_start = data_end;
+                            line_start = true;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Lex::Single if b == b'\'' => state = Lex::Code,
+            Lex::Escaped if b == b'\\' => i += 1,
+            Lex::Escaped if b == b'\'' => state = Lex::Code,
+            Lex::Double if b == b'"' => state = Lex::Code,
+            Lex::LineComment if b == b'\n' => state = Lex::Code,
+            Lex::Block(depth) => {
+                if b == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                    state = if depth == 1 { Lex::Code } else { Lex::Block(depth - 1) };
+                    i += 1;
+                } else if b == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                    state = Lex::Block(depth + 1);
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        if b == b'\n' {
+            line_start = true;
+        } else if !(b == b' ' || b == b'\t' || b == b'\r') {
+            line_start = false;
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
+    let clean = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    (clean, meta, semicolons)
+}
+
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
+}
+
+fn blank(out: &mut [u8], start: usize, end: usize) {
+    for b in &mut out[start..end] {
+        if *b != b'\n' {
+            *b = b' ';
+        }
+    }
+}
+
+/// `$tag$ … $tag$` starting at `start`: the offset just past its end.
+fn dollar_quote_end(text: &str, start: usize) -> Option<usize> {
+    let rest = &text[start + 1..];
+    let tag_len = rest.find('$')?;
+    let tag = &rest[..tag_len];
+    if !tag.chars().all(|c| c.is_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let delimiter = &text[start..start + tag_len + 2];
+    let body_start = start + tag_len + 2;
+    let close = text[body_start..].find(delimiter)?;
+    Some(body_start + close + delimiter.len())
+}
+
+fn is_copy_from_stdin(statement: &str) -> bool {
+    let lowered = statement.trim_start().to_ascii_lowercase();
+    lowered.starts_with("copy")
+        && lowered.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| w == ["from", "stdin"])
+}
+
+fn copy_data_end(text: &str, from: usize) -> usize {
+    let mut offset = from;
+    for line in text.get(from..).unwrap_or("").split_inclusive('\n') {
+        offset += line.len();
+        if line.trim_end() == "\\." {
+            return offset;
+        }
+    }
+    text.len()
+}
+
+/// Reads `-- lockgate: …` comments in `text[range]`.
+fn read_directives(text: &str, range: Range<usize>, spans: &[Span], first_statement: usize, loaded: &mut LoadedSql) {
+    let section = &text[range.clone()];
+    if !section.contains("lockgate:") {
+        return;
+    }
+    let mut offset = range.start;
+    for line in section.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        let Some(comment_at) = line.find("--") else { continue };
+        let comment = line[comment_at + 2..].trim();
+        let Some(directive) = comment.strip_prefix("lockgate:") else { continue };
+        let span = Span::new(line_start + comment_at, line_start + line.trim_end().len());
+        match parse_directive(directive.trim()) {
+            Ok(Directive::Ignore { rules, reason, file }) => {
+                let statement =
+                    if file { None } else { statement_for(spans, line_start, span.start).map(|s| s + first_statement) };
+                if !file && statement.is_none() {
+                    loaded.bad_directives.push((span, "this ignore comment is not on or above any statement".into()));
+                    continue;
+                }
+                loaded.ignores.push(Ignore { rules, reason, span, statement });
+            }
+            Ok(Directive::Transaction(wrapped)) => loaded.transaction_override = Some(wrapped),
+            Err(message) => loaded.bad_directives.push((span, message)),
+        }
+    }
+}
+
+/// The statement on the comment's line, else the first one that starts after it.
+fn statement_for(spans: &[Span], line_start: usize, comment_start: usize) -> Option<usize> {
+    spans
+        .iter()
+        .rposition(|s| s.start <= comment_start && s.end >= line_start)
+        .or_else(|| spans.iter().position(|s| s.start >= comment_start))
+}
+
+pub enum Directive {
+    Ignore {
+        rules: Vec<String>,
+        reason: Option<String>,
+        file: bool,
+    },
+    /// `transaction: wrapped` or `transaction: none`.
+    Transaction(bool),
+}
+
+/// Parses the text after `lockgate:` (shared with the Python front ends' `#` comments).
+pub fn parse_directive(directive: &str) -> Result<Directive, String> {
+    let (head, reason) = match directive.split_once("--") {
+        Some((head, reason)) => (head.trim(), Some(reason.trim().to_string()).filter(|r| !r.is_empty())),
+        None => (directive.trim(), None),
+    };
+    let (word, rest) = head.split_once(char::is_whitespace).unwrap_or((head, ""));
+    match word {
+        "ignore" | "ignore-file" => {
+            let rules: Vec<String> = rest.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+            if rules.is_empty() {
+                return Err(format!(
+                    "`lockgate: {word}` needs the rule ids to ignore, e.g. `lockgate: {word} drop-column -- why`"
+                ));
+            }
+            Ok(Directive::Ignore { rules, reason, file: word == "ignore-file" })
+        }
+        "transaction" => match rest.trim() {
+            "wrapped" => Ok(Directive::Transaction(true)),
+            "none" => Ok(Directive::Transaction(false)),
+            other => Err(format!("`lockgate: transaction` takes `wrapped` or `none`, not `{other}`")),
+        },
+        other => {
+            Err(format!("unknown lockgate directive `{other}`; expected `ignore`, `ignore-file` or `transaction`"))
+        }
+    }
+}
