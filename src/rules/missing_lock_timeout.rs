@@ -1,6 +1,6 @@
 //! A statement that blocks reads or writes while no lock_timeout is set.
 
-use super::{with_article, OpContext, Rule, Severity, Violation};
+use super::{lock_label, with_article, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "missing-lock-timeout",
@@ -29,5 +29,5 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             with_article(effect.mode), effect.relation, effect.relation, effect.mode.blocks()
         ),
         format!("start the migration with `{setting}` and retry on timeout (`lockgate apply` does both)"),
-    ));
+    ).with_lock(Some(lock_label(effect))));
 }

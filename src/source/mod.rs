@@ -127,6 +127,11 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
         // Flyway detects statements that cannot run in a transaction and runs the file without one.
         wrapped = false;
     }
+    if file.layout == Layout::UpDownSuffix && statements == 1 && config.sql.assume_in_transaction.is_none() {
+        // golang-migrate sends the file as one query string: a single statement runs on its own,
+        // outside any transaction block.
+        wrapped = false;
+    }
     migration.transaction = if wrapped { TransactionMode::Wrapped } else { TransactionMode::Autocommit };
     migration
 }

@@ -219,6 +219,10 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     let mut statement_start = 0;
     let mut semicolons = vec![];
     let mut depth = 0i32;
+    if text.starts_with('\u{feff}') {
+        blank(&mut out, 0, '\u{feff}'.len_utf8());
+        i = '\u{feff}'.len_utf8();
+    }
     while i < bytes.len() {
         let b = bytes[i];
         match state {
@@ -252,9 +256,9 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
                     }
                     b';' if depth <= 0 => {
                         semicolons.push(i);
-                        let statement = &text[statement_start..i];
+                        let statement = String::from_utf8_lossy(&out[statement_start..i]).into_owned();
                         statement_start = i + 1;
-                        if is_copy_from_stdin(statement) {
+                        if is_copy_from_stdin(&statement) {
                             let data_start = line_end(bytes, i) + 1;
                             let data_end = copy_data_end(text, data_start);
                             blank(&mut out, data_start.min(bytes.len()), data_end);
@@ -322,7 +326,8 @@ fn dollar_quote_end(text: &str, start: usize) -> Option<usize> {
 }
 
 fn is_copy_from_stdin(statement: &str) -> bool {
-    let lowered = statement.trim_start().to_ascii_lowercase();
+    let code: Vec<&str> = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+    let lowered = code.join("\n").trim_start().to_ascii_lowercase();
     lowered.starts_with("copy")
         && lowered.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| w == ["from", "stdin"])
 }

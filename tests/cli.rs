@@ -1,0 +1,117 @@
+//! Snapshot tests of what a user sees: text and JSON output on the bundled fixtures, the rule
+//! list, exit codes.
+
+use assert_cmd::Command;
+
+fn lockgate() -> Command {
+    let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> (String, i32) {
+    let output = cmd.output().expect("lockgate runs");
+    (String::from_utf8(output.stdout).expect("UTF-8 output"), output.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn text_report_on_sql_fixtures() {
+    let (out, code) = stdout(lockgate().args(["lint", "fixtures/sql", "--color", "never"]));
+    assert_eq!(code, 1, "errors fail the run");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn json_report_on_sql_fixtures() {
+    let (out, code) = stdout(lockgate().args(["lint", "fixtures/sql", "--format", "json"]));
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(json["schema_version"], 1);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn rule_list() {
+    let (out, code) = stdout(lockgate().args(["rules"]));
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn rule_list_as_json_names_every_rule_once() {
+    let (out, _) = stdout(lockgate().args(["rules", "--format", "json"]));
+    let rules: Vec<serde_json::Value> = serde_json::from_str(&out).expect("valid JSON");
+    let mut ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().expect("id")).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count);
+    assert!(ids.contains(&"create-index-not-concurrently"));
+}
+
+#[test]
+fn stdin_is_linted_under_the_given_name() {
+    let (out, code) = stdout(
+        lockgate()
+            .args(["lint", "-", "--format", "json", "--stdin-filepath", "add_index.sql"])
+            .write_stdin("SET lock_timeout = '2s';\nCREATE INDEX i ON t (c);\n"),
+    );
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let finding = &json["findings"][0];
+    assert_eq!(finding["rule"], "create-index-not-concurrently");
+    assert_eq!(finding["path"], "add_index.sql");
+    assert_eq!(finding["line"], 2);
+}
+
+#[test]
+fn fail_on_controls_the_exit_code() {
+    let sql = "SET lock_timeout = '2s';\nDROP INDEX i;\n";
+    let (_, warning_default) = stdout(lockgate().args(["lint", "-"]).write_stdin(sql));
+    assert_eq!(warning_default, 0, "a warning does not fail the default --fail-on error");
+    let (_, warning_strict) = stdout(lockgate().args(["lint", "-", "--fail-on", "warning"]).write_stdin(sql));
+    assert_eq!(warning_strict, 1);
+    let (_, clean) = stdout(lockgate().args(["lint", "-"]).write_stdin("SELECT 1;\n"));
+    assert_eq!(clean, 0);
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let output = lockgate().args(["lint", "no/such/dir"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no/such/dir"));
+}
+
+#[test]
+fn bad_config_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("lockgate.toml");
+    std::fs::write(&config, "[rules]\ndisable = [\"no-such-rule\"]\n").expect("write");
+    let output =
+        lockgate().args(["lint", "-", "--config"]).arg(&config).write_stdin("SELECT 1;").output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lockgate.toml") && stderr.contains("no-such-rule"), "{stderr}");
+}
+
+#[test]
+fn config_turns_rules_off_and_changes_severity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("lockgate.toml");
+    std::fs::write(
+        &config,
+        "[rules]\ndisable = [\"missing-lock-timeout\"]\n[rules.severity]\ncreate-index-not-concurrently = \"warning\"\n",
+    )
+    .expect("write");
+    let (out, code) = stdout(
+        lockgate()
+            .args(["lint", "-", "--format", "json", "--config"])
+            .arg(&config)
+            .write_stdin("CREATE INDEX i ON t (c);"),
+    );
+    assert_eq!(code, 0, "downgraded to a warning");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let findings = json["findings"].as_array().expect("array");
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["severity"], "warning");
+}

@@ -1,0 +1,114 @@
+//! Bad input never panics: every file gets a diagnostic or passes, and the run goes on.
+
+use assert_cmd::Command;
+
+fn lint(dir: &std::path::Path) -> (serde_json::Value, i32, String) {
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .args(["lint", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (json, output.status.code().unwrap_or(-1), stderr)
+}
+
+fn rules_for<'a>(json: &'a serde_json::Value, file: &str) -> Vec<&'a str> {
+    json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .filter_map(|f| f["rule"].as_str())
+        .collect()
+}
+
+#[test]
+fn malformed_files_are_reported_and_the_rest_still_linted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).expect("write");
+    write("0001_empty.sql", b"");
+    write("0002_binary.sql", &[0x00, 0x01, 0xff, 0xfe, 0x00, 0x42]);
+    write("0003_latin1.sql", b"COMMENT ON TABLE t IS 'caf\xe9';\n");
+    write("0004_garbage.sql", b"this is not sql at all ;;; ((( $$ unterminated");
+    write("0005_unterminated_quote.sql", b"SELECT 'never closed;\n");
+    write("0006_half_bad.sql", b"SELECT 1;\nCREAT TABLE x ();\nCREATE INDEX i ON t (c);\n");
+    write("0007_only_comments.sql", b"-- nothing here\n/* nor /* nested */ here */\n");
+    write("0008_psql.sql", b"\\set ON_ERROR_STOP 1\n\\echo hi\nCOPY t (a) FROM stdin;\n1\n2\n\\.\nSELECT 1;\n");
+    write(
+        "0009_dollar.sql",
+        b"CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nDO $$ BEGIN PERFORM 1; END $$;\n",
+    );
+    write("0010_bom.sql", "\u{feff}SELECT 1;\n".as_bytes());
+
+    let (json, code, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, 1, "parse errors fail the run");
+    assert!(rules_for(&json, "0001_empty.sql").is_empty());
+    assert_eq!(rules_for(&json, "0002_binary.sql"), vec!["parse-error"]);
+    assert_eq!(rules_for(&json, "0003_latin1.sql"), vec!["parse-error"]);
+    assert!(rules_for(&json, "0004_garbage.sql").contains(&"parse-error"));
+    assert_eq!(rules_for(&json, "0005_unterminated_quote.sql"), vec!["parse-error"]);
+    let half = rules_for(&json, "0006_half_bad.sql");
+    assert!(half.contains(&"parse-error") && half.contains(&"create-index-not-concurrently"), "{half:?}");
+    assert!(rules_for(&json, "0007_only_comments.sql").is_empty());
+    assert!(rules_for(&json, "0008_psql.sql").is_empty(), "{json}");
+    assert_eq!(json["summary"]["meta_commands_skipped"], 2);
+    assert_eq!(rules_for(&json, "0009_dollar.sql"), vec!["unanalyzable-operation"]);
+    assert!(rules_for(&json, "0010_bom.sql").iter().all(|r| *r != "parse-error"), "{json}");
+}
+
+#[test]
+fn a_parse_error_points_at_the_bad_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("0001_x.sql"), "SELECT 1;\n\nALTER TABLE t ADD COLUM x int;\nSELECT 2;\n")
+        .expect("write");
+    let (json, _, _) = lint(dir.path());
+    let finding = &json["findings"][0];
+    assert_eq!(finding["rule"], "parse-error");
+    assert_eq!(finding["line"], 3);
+    assert!(finding["message"].as_str().unwrap_or_default().contains("syntax error"));
+    assert_eq!(json["summary"]["statements_analyzed"], 2);
+    assert_eq!(json["summary"]["statements_unanalyzed"], 1);
+}
+
+#[test]
+fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let statement = "ALTER TABLE t ADD COLUMN c int;\n";
+    let big = statement.repeat(50 * 1024 * 1024 / statement.len() + 1);
+    std::fs::write(dir.path().join("0001_big.sql"), big).expect("write");
+    let (json, code, _) = lint(dir.path());
+    assert_eq!(code, 1);
+    let message = json["findings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("MB") && message.contains("max_file_bytes"), "{message}");
+}
+
+#[test]
+fn placeholders_from_config_make_templated_sql_parse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    std::fs::write(
+        migrations.join("0001_x.sql"),
+        "CREATE TABLE {{ .Namespace }}.users (id int);\nSET lock_timeout = '1s';\nCREATE INDEX i ON ${schema}.users (id);\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("lockgate.toml"),
+        "[sql.placeholders]\n\"{{ .Namespace }}\" = \"auth\"\n\"${schema}\" = \"auth\"\n",
+    )
+    .expect("write");
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["lint", "migrations", "--format", "json"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let findings = json["findings"].as_array().expect("findings");
+    // The table is created in the same migration, so the index is quiet; nothing fails to parse.
+    assert!(findings.is_empty(), "{json}");
+    assert_eq!(json["summary"]["statements_analyzed"], 3);
+}
