@@ -426,7 +426,7 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
         ("varchar", "text") | ("text", "varchar") => new.modifiers.is_empty(),
         ("numeric", "numeric") => {
             new.modifiers.is_empty()
-                || (old.modifiers.len() >= 1
+                || (!old.modifiers.is_empty()
                     && new.modifiers[0] >= old.modifiers[0]
                     && old.modifiers.get(1).copied().unwrap_or(0) == new.modifiers.get(1).copied().unwrap_or(0))
         }

@@ -384,8 +384,10 @@ pub fn default_constraint_name(table: &QualifiedName, def: &ConstraintDef) -> St
         ConstraintKind::PrimaryKey { .. } => truncate_identifier(format!("{}_pkey", table.name)),
         ConstraintKind::Unique { columns, .. } => pg_name(table, columns, "key"),
         ConstraintKind::ForeignKey { columns, .. } => pg_name(table, &columns[..1.min(columns.len())], "fkey"),
-        ConstraintKind::Check { not_null_column: Some(column) } => pg_name(table, &[column.clone()], "check"),
-        ConstraintKind::NotNull { column } => pg_name(table, &[column.clone()], "not_null"),
+        ConstraintKind::Check { not_null_column: Some(column) } => {
+            pg_name(table, std::slice::from_ref(column), "check")
+        }
+        ConstraintKind::NotNull { column } => pg_name(table, std::slice::from_ref(column), "not_null"),
         ConstraintKind::Check { .. } => pg_name(table, &[], "check"),
         ConstraintKind::Exclusion => pg_name(table, &[], "excl"),
     }

@@ -16,7 +16,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if column.generated.is_none() || ctx.is_new_table(table) {
         return;
     }
-    if ctx.lock_on(table).is_none_or(|e| e.work != Work::Rewrite) {
+    if ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
     let virtual_hint = if ctx.settings.pg_version >= PgVersion(18) {

@@ -17,7 +17,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if column.identity || column.generated.is_some() || ctx.is_new_table(table) {
         return;
     }
-    if ctx.lock_on(table).is_none_or(|e| e.work != Work::Rewrite) {
+    if ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
     let why = match default {

@@ -31,7 +31,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let cols = columns.join(", ");
     let lock = takes_lock(LockMode::AccessExclusive, table);
     if using_index {
-        if ctx.lock_on(table).is_none_or(|e| e.work != Work::Scan) {
+        if ctx.work_on(table) != Some(Work::Scan) {
             return;
         }
         out.push(ctx.violation(

@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::AlterColumnType { table, column, new_type, using } = &ctx.op.kind else { return };
-    if ctx.is_new_table(table) || ctx.lock_on(table).is_none_or(|e| e.work != Work::Rewrite) {
+    if ctx.is_new_table(table) || ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
     let old = ctx.catalog.table(table).and_then(|t| t.column(column)).map(|c| c.ty.to_string());

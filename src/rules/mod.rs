@@ -31,7 +31,7 @@ use crate::analysis::transaction::TransactionState;
 use crate::analysis::Settings;
 use crate::catalog::Catalog;
 use crate::ir::{Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
-use crate::locks::{LockEffect, LockMode};
+use crate::locks::{LockEffect, LockMode, Work};
 
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
 pub use unused_ignore::ID as UNUSED_IGNORE;
@@ -204,6 +204,11 @@ impl OpContext<'_> {
     /// The lock this op takes on `relation` (its strongest there).
     pub fn lock_on(&self, relation: &QualifiedName) -> Option<&LockEffect> {
         self.effects.iter().filter(|e| &e.relation == relation).max_by_key(|e| e.mode)
+    }
+
+    /// The work this op does under its lock on `table`.
+    pub fn work_on(&self, table: &QualifiedName) -> Option<Work> {
+        self.lock_on(table).map(|e| e.work)
     }
 
     /// A violation at this op, carrying the main lock it takes.

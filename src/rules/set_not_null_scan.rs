@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::SetNotNull { table, column } = &ctx.op.kind else { return };
-    if ctx.is_new_table(table) || ctx.lock_on(table).is_none_or(|e| e.work != Work::Scan) {
+    if ctx.is_new_table(table) || ctx.work_on(table) != Some(Work::Scan) {
         return;
     }
     let pg = ctx.settings.pg_version;

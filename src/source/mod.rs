@@ -64,7 +64,7 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Vec<MigrationFile>, 
         }
     }
     files.retain(|f| config.lint_down || !f.down);
-    files.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    files.sort_by_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
     Ok(files)
 }

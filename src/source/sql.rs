@@ -63,8 +63,11 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
     loaded
 }
 
+/// A statement's range in the cleaned text, and its ops or the parser's complaint.
+type Piece = (Range<usize>, Result<Vec<OpKind>, String>);
+
 /// Parses the whole text at once; on failure, statement by statement.
-fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<(Range<usize>, Result<Vec<OpKind>, String>)> {
+fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
     if clean.trim().is_empty() {
         return vec![];
     }
@@ -86,7 +89,7 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<(Range<usize>, Result<
 
 /// Parses each `;`-terminated piece on its own. The boundaries come from lockgate's own lexer
 /// pass, which (unlike PostgreSQL's scanner split) keeps pieces that do not parse.
-fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<(Range<usize>, Result<Vec<OpKind>, String>)> {
+fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
     let mut start = 0;
     let ends = semicolons.iter().copied().chain(std::iter::once(clean.len()));
     let mut pieces = vec![];
