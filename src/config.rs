@@ -25,6 +25,7 @@ pub struct Config {
     pub max_file_bytes: Option<u64>,
     pub rules: RulesConfig,
     pub sql: SqlConfig,
+    pub django: DjangoConfig,
     pub thresholds: Thresholds,
     /// Where this config was read from.
     #[serde(skip)]
@@ -48,6 +49,28 @@ pub struct SqlConfig {
     pub assume_in_transaction: Option<bool>,
     /// Literal substitutions applied before parsing (`"${schema}" = "public"`).
     pub placeholders: BTreeMap<String, String>,
+}
+
+/// Django settings a static reader cannot see.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DjangoConfig {
+    /// `DEFAULT_AUTO_FIELD` class name; default `BigAutoField`.
+    pub default_auto_field: Option<String>,
+    /// `AUTH_USER_MODEL` as `app_label.Model`; default `auth.User`.
+    pub auth_user_model: Option<String>,
+    /// App labels for app folders whose label is not the folder name (`"src/shop" = "store"`).
+    pub app_labels: BTreeMap<String, String>,
+}
+
+impl DjangoConfig {
+    pub fn settings(&self) -> crate::source::django::state::DjangoSettings {
+        let defaults = crate::source::django::state::DjangoSettings::default();
+        crate::source::django::state::DjangoSettings {
+            default_auto_field: self.default_auto_field.clone().unwrap_or(defaults.default_auto_field),
+            auth_user_model: self.auth_user_model.clone().unwrap_or(defaults.auth_user_model),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +119,11 @@ impl Config {
             Some(level) => Severity::parse(level).or(Some(default)),
             None => Some(default),
         }
+    }
+
+    /// The severity the config sets for a rule explicitly, which beats any per-finding default.
+    pub fn severity_override(&self, rule: &str) -> Option<Severity> {
+        self.rules.severity.get(rule).and_then(|level| Severity::parse(level))
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

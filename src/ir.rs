@@ -82,8 +82,18 @@ pub struct Migration {
     pub ignores: Vec<Ignore>,
     /// psql meta-commands that were skipped (they are not SQL).
     pub skipped_meta_commands: usize,
-    /// Malformed `lockgate:` comments: where, and what is wrong.
-    pub bad_directives: Vec<(Span, String)>,
+    /// Problems found while loading (a malformed directive, a broken dependency), reported
+    /// under the named rule.
+    pub problems: Vec<Problem>,
+}
+
+/// A problem the loaders found with a migration as a whole rather than with one op.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub rule: &'static str,
+    pub span: Span,
+    pub message: String,
+    pub help: String,
 }
 
 /// `-- lockgate: ignore rule-a, rule-b -- reason`.
@@ -203,6 +213,8 @@ pub struct ColumnDef {
     pub default: Option<DefaultExpr>,
     /// `GENERATED … AS IDENTITY`, or a `serial` pseudo-type.
     pub identity: bool,
+    /// Declared with a `serial` pseudo-type (an owned sequence and a `nextval` default).
+    pub serial: bool,
     pub generated: Option<Generated>,
     /// Constraints written inline on the column (REFERENCES, UNIQUE, PRIMARY KEY, CHECK).
     pub constraints: Vec<ConstraintDef>,

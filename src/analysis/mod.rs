@@ -112,6 +112,17 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
         }
     }
 
+    let raw = raw
+        .into_iter()
+        .map(|(i, rule, severity, v)| {
+            let severity = match (config.severity_override(rule.id), v.severity) {
+                (Some(configured), _) => configured,
+                (None, Some(case)) => case,
+                (None, None) => severity,
+            };
+            (i, rule, severity, v)
+        })
+        .collect();
     let (findings, suppressed) = apply_ignores(migrations, raw, &active, lint_from);
     result.findings = findings;
     result.suppressed = suppressed;
@@ -168,13 +179,9 @@ fn apply_ignores(
                 }
             }
         }
-        if let Some((rule, severity)) = severity_of(rules::INVALID_DIRECTIVE) {
-            for (span, message) in &migration.bad_directives {
-                let violation = Violation::at(
-                    *span,
-                    message.clone(),
-                    "see `lockgate explain invalid-directive` for the forms lockgate reads",
-                );
+        for problem in &migration.problems {
+            if let Some((rule, severity)) = severity_of(problem.rule) {
+                let violation = Violation::at(problem.span, problem.message.clone(), problem.help.clone());
                 findings.push(Finding::new(rule, severity, index, migration, violation));
             }
         }

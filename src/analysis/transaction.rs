@@ -33,6 +33,8 @@ pub struct TransactionState {
     /// Statements so far that took a lock blocking reads or writes on a table that existed
     /// before this migration, while no lock_timeout was set.
     pub unguarded_blocking_locks: usize,
+    /// Statements so far that blocked traffic on a pre-existing table with no statement_timeout.
+    pub unbounded_blocking_statements: usize,
     /// Number of the statement the state was last advanced past.
     last_statement: Option<usize>,
     /// Locks of the statement being replayed, added to `held` when it ends.
@@ -57,6 +59,11 @@ impl TransactionState {
         self.lock_timeout_ms.is_some_and(|ms| ms > 0)
     }
 
+    /// A statement_timeout is in force (0 disables it).
+    pub fn statement_timeout_guards(&self) -> bool {
+        self.statement_timeout_ms.is_some_and(|ms| ms > 0)
+    }
+
     /// Called before the first op of each statement: the previous statement's locks are now held.
     pub fn begin_statement(&mut self, statement: usize) {
         if self.last_statement != Some(statement) {
@@ -68,8 +75,12 @@ impl TransactionState {
     /// Advances the state past `op`.
     /// `existed` tells whether a relation existed before this migration.
     pub fn after(&mut self, op: &Op, effects: &[LockEffect], existed: impl Fn(&QualifiedName) -> bool) {
-        if !self.lock_timeout_guards() && effects.iter().any(|e| e.mode >= LockMode::Share && existed(&e.relation)) {
+        let blocks_traffic = effects.iter().any(|e| e.mode >= LockMode::Share && existed(&e.relation));
+        if blocks_traffic && !self.lock_timeout_guards() {
             self.unguarded_blocking_locks += 1;
+        }
+        if blocks_traffic && !self.statement_timeout_guards() {
+            self.unbounded_blocking_statements += 1;
         }
         match &op.kind {
             OpKind::Transaction(TransactionControl::Begin) => {

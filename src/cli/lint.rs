@@ -77,8 +77,8 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     config.lint_down |= args.include_down;
 
     let inputs = Inputs { paths: &args.paths, stdin_name: &args.stdin_filepath };
-    let files = source::discover(&inputs, &config).map_err(|e| e.to_string())?;
-    let migrations = source::load_all(&files, &config);
+    let discovered = source::discover(&inputs, &config).map_err(|e| e.to_string())?;
+    let migrations = source::load_all(&discovered, &config);
     let result = analysis::lint(&migrations, &config, 0);
 
     let output = match args.format {

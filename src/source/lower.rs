@@ -348,6 +348,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         not_null: def.is_not_null,
         default: def.raw_default.as_deref().map(default_expr),
         identity: !def.identity.is_empty(),
+        serial: false,
         generated: None,
         constraints: vec![],
     };
@@ -361,6 +362,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         ty.name = base.into();
         column.ty = ty;
         column.identity = true;
+        column.serial = true;
         column.not_null = true;
         column.default = Some(DefaultExpr::Volatile("nextval(…)".into()));
     }

@@ -1,7 +1,10 @@
 //! Discovery (paths → migration files in runner order) and loading (files → `Migration`s).
 
+pub mod directives;
+pub mod django;
 pub mod layout;
 pub mod lower;
+pub mod python;
 pub mod sql;
 
 use std::io::Read;
@@ -31,11 +34,21 @@ pub struct Inputs<'a> {
     pub stdin_name: &'a str,
 }
 
-/// Finds the migration files under the inputs, in the order their runners apply them.
-pub fn discover(inputs: &Inputs, config: &Config) -> Result<Vec<MigrationFile>, InputError> {
+/// The migration files found under the inputs, by front end.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// SQL files, in the order their runners apply them.
+    pub sql: Vec<MigrationFile>,
+    /// Django migration modules; ordered later, by their dependency graph.
+    pub django: Vec<PathBuf>,
+}
+
+/// Finds the migration files under the inputs.
+pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut files = vec![];
+    let mut django = vec![];
     for path in inputs.paths {
         if path.as_os_str() == "-" {
             files.push(MigrationFile::stdin(inputs.stdin_name));
@@ -45,13 +58,19 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Vec<MigrationFile>, 
             return Err(InputError::Missing { path: path.clone() });
         }
         if path.is_file() {
-            files.push(MigrationFile::classify(path));
+            if path.extension().is_some_and(|e| e == "py") {
+                django.push(path.clone());
+            } else {
+                files.push(MigrationFile::classify(path));
+            }
             continue;
         }
         for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
             let entry = entry.map_err(|e| InputError::Io { path: path.clone(), source: e.into() })?;
             let file = entry.path();
-            if !entry.file_type().is_file() || file.extension().is_none_or(|e| e != "sql") {
+            let sql = file.extension().is_some_and(|e| e == "sql");
+            let python = django::is_migration(file);
+            if !entry.file_type().is_file() || !(sql || python) {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(file);
@@ -60,13 +79,19 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Vec<MigrationFile>, 
             {
                 continue;
             }
-            files.push(MigrationFile::classify(file));
+            if python {
+                django.push(file.to_path_buf());
+            } else {
+                files.push(MigrationFile::classify(file));
+            }
         }
     }
+    django.sort();
+    django.dedup();
     files.retain(|f| config.lint_down || !f.down);
     files.sort_by_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
-    Ok(files)
+    Ok(Discovered { sql: files, django })
 }
 
 fn glob_set(patterns: &[String]) -> Option<GlobSet> {
@@ -83,10 +108,13 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
     builder.build().ok()
 }
 
-/// Reads and parses every file (in parallel), keeping discovery order.
-pub fn load_all(files: &[MigrationFile], config: &Config) -> Vec<Migration> {
+/// Reads and parses every file (in parallel): Django migrations in graph order, then SQL files
+/// in runner order.
+pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     let placeholders = config.placeholders();
-    files.par_iter().map(|file| load_file(file, config, &placeholders)).collect()
+    let mut migrations = django::load(&discovered.django, config, relative_to_cwd);
+    migrations.par_extend(discovered.sql.par_iter().map(|file| load_file(file, config, &placeholders)));
+    migrations
 }
 
 fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, String)]) -> Migration {
@@ -105,7 +133,7 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
-        bad_directives: vec![],
+        problems: vec![],
     };
     let mut statements = 0;
     let mut wrapped = layout::runner_wraps(file, config.sql.assume_in_transaction);
@@ -114,7 +142,7 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
         statements += loaded.statements;
         migration.ops.extend(loaded.ops);
         migration.ignores.extend(loaded.ignores);
-        migration.bad_directives.extend(loaded.bad_directives);
+        migration.problems.extend(loaded.bad_directives.into_iter().map(directives::problem));
         migration.skipped_meta_commands += loaded.meta_commands;
         if let Some(no_transaction) = section.no_transaction {
             wrapped = !no_transaction;
@@ -147,10 +175,13 @@ fn is_non_transactional(op: &Op) -> bool {
 }
 
 fn display_path(file: &MigrationFile) -> PathBuf {
-    let path = &file.path;
-    if path.as_os_str() == "-" {
+    if file.path.as_os_str() == "-" {
         return PathBuf::from(&file.id);
     }
+    relative_to_cwd(&file.path)
+}
+
+fn relative_to_cwd(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().ok();
     cwd.and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| path.to_path_buf())
 }
@@ -191,6 +222,6 @@ fn unreadable(file: &MigrationFile, reason: String) -> Migration {
         ops: vec![Op { kind: OpKind::Unparsed { reason }, span: Span::default(), statement: 0 }],
         ignores: vec![],
         skipped_meta_commands: 0,
-        bad_directives: vec![],
+        problems: vec![],
     }
 }

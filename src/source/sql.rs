@@ -9,6 +9,7 @@
 use std::ops::Range;
 
 use crate::ir::{Ignore, Op, OpKind, Span};
+use crate::source::directives;
 use crate::source::lower::lower;
 
 /// What the SQL loader produced for one piece of text.
@@ -58,8 +59,12 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
         }
     }
     loaded.statements = statements.len();
-    let spans: Vec<Span> = statements.iter().map(|(s, _)| *s).collect();
-    read_directives(text, range, &spans, first_statement, &mut loaded);
+    let spans: Vec<(Span, usize)> =
+        statements.iter().enumerate().map(|(i, (span, _))| (*span, first_statement + i)).collect();
+    let found = directives::read(text, range, "--", &spans);
+    loaded.ignores = found.ignores;
+    loaded.transaction_override = found.transaction_override;
+    loaded.bad_directives = found.bad;
     loaded
 }
 
@@ -344,80 +349,4 @@ fn copy_data_end(text: &str, from: usize) -> usize {
         }
     }
     text.len()
-}
-
-/// Reads `-- lockgate: …` comments in `text[range]`.
-fn read_directives(text: &str, range: Range<usize>, spans: &[Span], first_statement: usize, loaded: &mut LoadedSql) {
-    let section = &text[range.clone()];
-    if !section.contains("lockgate:") {
-        return;
-    }
-    let mut offset = range.start;
-    for line in section.split_inclusive('\n') {
-        let line_start = offset;
-        offset += line.len();
-        let Some(comment_at) = line.find("--") else { continue };
-        let comment = line[comment_at + 2..].trim();
-        let Some(directive) = comment.strip_prefix("lockgate:") else { continue };
-        let span = Span::new(line_start + comment_at, line_start + line.trim_end().len());
-        match parse_directive(directive.trim()) {
-            Ok(Directive::Ignore { rules, reason, file }) => {
-                let statement =
-                    if file { None } else { statement_for(spans, line_start, span.start).map(|s| s + first_statement) };
-                if !file && statement.is_none() {
-                    loaded.bad_directives.push((span, "this ignore comment is not on or above any statement".into()));
-                    continue;
-                }
-                loaded.ignores.push(Ignore { rules, reason, span, statement });
-            }
-            Ok(Directive::Transaction(wrapped)) => loaded.transaction_override = Some(wrapped),
-            Err(message) => loaded.bad_directives.push((span, message)),
-        }
-    }
-}
-
-/// The statement on the comment's line, else the first one that starts after it.
-fn statement_for(spans: &[Span], line_start: usize, comment_start: usize) -> Option<usize> {
-    spans
-        .iter()
-        .rposition(|s| s.start <= comment_start && s.end >= line_start)
-        .or_else(|| spans.iter().position(|s| s.start >= comment_start))
-}
-
-pub enum Directive {
-    Ignore {
-        rules: Vec<String>,
-        reason: Option<String>,
-        file: bool,
-    },
-    /// `transaction: wrapped` or `transaction: none`.
-    Transaction(bool),
-}
-
-/// Parses the text after `lockgate:` (shared with the Python front ends' `#` comments).
-pub fn parse_directive(directive: &str) -> Result<Directive, String> {
-    let (head, reason) = match directive.split_once("--") {
-        Some((head, reason)) => (head.trim(), Some(reason.trim().to_string()).filter(|r| !r.is_empty())),
-        None => (directive.trim(), None),
-    };
-    let (word, rest) = head.split_once(char::is_whitespace).unwrap_or((head, ""));
-    match word {
-        "ignore" | "ignore-file" => {
-            let rules: Vec<String> = rest.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
-            if rules.is_empty() {
-                return Err(format!(
-                    "`lockgate: {word}` needs the rule ids to ignore, e.g. `lockgate: {word} drop-column -- why`"
-                ));
-            }
-            Ok(Directive::Ignore { rules, reason, file: word == "ignore-file" })
-        }
-        "transaction" => match rest.trim() {
-            "wrapped" => Ok(Directive::Transaction(true)),
-            "none" => Ok(Directive::Transaction(false)),
-            other => Err(format!("`lockgate: transaction` takes `wrapped` or `none`, not `{other}`")),
-        },
-        other => {
-            Err(format!("unknown lockgate directive `{other}`; expected `ignore`, `ignore-file` or `transaction`"))
-        }
-    }
 }

@@ -1,0 +1,883 @@
+//! Django operations → IR ops, against the replayed model state. Each operation changes the
+//! state the way Django's `state_forwards` does, and yields the ops its `database_forwards`
+//! would run on PostgreSQL.
+
+use crate::ir::{
+    ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Op, OpKind, QualifiedName, Span,
+};
+use crate::source::python::{Call, Expr, Value};
+use crate::source::sql;
+
+use super::state::{
+    default_table, field_from_call, generated_name, model_key, DjangoSettings, Field, Model, ModelKey, ProjectState,
+};
+
+/// Lowers the operations of one migration, advancing `state`.
+pub struct Lowering<'a> {
+    pub app: &'a str,
+    pub state: &'a mut ProjectState,
+    pub settings: &'a DjangoSettings,
+    pub ops: Vec<Op>,
+    statement: usize,
+    span: Span,
+}
+
+impl<'a> Lowering<'a> {
+    pub fn new(app: &'a str, state: &'a mut ProjectState, settings: &'a DjangoSettings) -> Self {
+        Lowering { app, state, settings, ops: vec![], statement: 0, span: Span::default() }
+    }
+
+    /// Each operation is one "statement" for ignores and transaction tracking.
+    pub fn operation(&mut self, expr: &Expr) {
+        self.span = expr.span;
+        self.apply(expr, true);
+        self.statement += 1;
+    }
+
+    fn emit(&mut self, kind: OpKind) {
+        self.ops.push(Op { kind, span: self.span, statement: self.statement });
+    }
+
+    fn opaque(&mut self, what: String) {
+        self.emit(OpKind::Opaque { what });
+    }
+
+    /// `database`: whether the operation touches the database (false inside `state_operations`).
+    fn apply(&mut self, expr: &Expr, database: bool) {
+        let Some(call) = expr.as_call() else {
+            let what = match &expr.value {
+                Value::Dynamic(what) => format!("an operation built at run time ({what})"),
+                _ => "an operation lockgate cannot read".to_string(),
+            };
+            return self.opaque(what);
+        };
+        if call.splat {
+            return self.opaque(format!("`{}` called with *args/**kwargs", call.name()));
+        }
+        let before = self.ops.len();
+        match call.name() {
+            "CreateModel" => self.create_model(call, database),
+            "DeleteModel" => self.delete_model(call, database),
+            "RenameModel" => self.rename_model(call, database),
+            "AlterModelTable" => self.alter_model_table(call, database),
+            "AddField" => self.add_field(call, database),
+            "RemoveField" => self.remove_field(call, database),
+            "AlterField" => self.alter_field(call, database),
+            "RenameField" => self.rename_field(call, database),
+            "AddIndex" | "AddIndexConcurrently" => self.add_index(call, database),
+            "RemoveIndex" | "RemoveIndexConcurrently" => self.remove_index(call, database),
+            "RenameIndex" => self.rename_index(call, database),
+            "AddConstraint" | "AddConstraintNotValid" => self.add_constraint(call, database),
+            "RemoveConstraint" => self.remove_constraint(call, database),
+            "ValidateConstraint" => self.validate_constraint(call, database),
+            "AlterUniqueTogether" | "AlterIndexTogether" => self.alter_together(call, database),
+            "SeparateDatabaseAndState" => self.separate(call),
+            "RunSQL" => self.run_sql(call, database),
+            "RunPython" => {
+                if database {
+                    self.emit(OpKind::DataChange { kind: DataChangeKind::Code, table: None, has_where: true })
+                }
+            }
+            "AlterModelOptions"
+            | "AlterModelManagers"
+            | "AlterConstraint"
+            | "AlterModelTableComment"
+            | "AlterOrderWithRespectTo"
+            | "CreateExtension"
+            | "BloomExtension"
+            | "BtreeGinExtension"
+            | "BtreeGistExtension"
+            | "CITextExtension"
+            | "CryptoExtension"
+            | "HStoreExtension"
+            | "TrigramExtension"
+            | "UnaccentExtension"
+            | "CreateCollation"
+            | "RemoveCollation" => {
+                if database {
+                    self.emit(OpKind::Other { tag: call.name().to_string() })
+                }
+            }
+            other => {
+                if database {
+                    self.opaque(format!("custom operation `{other}`"))
+                }
+            }
+        }
+        if database && self.ops.len() == before && !matches!(call.name(), "RunPython" | "SeparateDatabaseAndState") {
+            // Nothing reaches the database (an unmanaged model, a state-only change): still counted.
+            self.emit(OpKind::Other { tag: format!("{} (no database change)", call.name()) });
+        }
+    }
+
+    fn model_name<'c>(&self, call: &'c Call, keyword: &str) -> Option<&'c str> {
+        call.arg(keyword, 0).and_then(Expr::as_str)
+    }
+
+    fn key(&self, model: &str) -> ModelKey {
+        model_key(self.app, model)
+    }
+
+    /// The managed model an operation names, for database work.
+    fn managed(&self, key: &ModelKey) -> Option<&Model> {
+        self.state.model(key).filter(|m| !m.unmanaged)
+    }
+
+    fn column_def(&self, field: &Field) -> Option<ColumnDef> {
+        let ty = match (&field.ty, &field.relation) {
+            (_, Some(relation)) if relation.many_to_many => return None,
+            (_, Some(relation)) => self.state.relation_type(relation, self.app, self.settings),
+            (Some(ty), None) => ty.clone(),
+            (None, None) => return None,
+        };
+        let mut constraints = vec![];
+        if field.primary_key {
+            constraints.push(ConstraintDef {
+                name: None,
+                kind: ConstraintKind::PrimaryKey { columns: vec![field.column.clone()], using_index: None },
+                not_valid: false,
+            });
+        } else if field.unique {
+            constraints.push(ConstraintDef {
+                name: None,
+                kind: ConstraintKind::Unique { columns: vec![field.column.clone()], using_index: None },
+                not_valid: false,
+            });
+        }
+        if field.positive {
+            constraints.push(ConstraintDef {
+                name: None,
+                kind: ConstraintKind::Check { not_null_column: None },
+                not_valid: false,
+            });
+        }
+        Some(ColumnDef {
+            name: field.column.clone(),
+            ty,
+            not_null: !field.null,
+            default: field.db_default.clone(),
+            identity: field.auto,
+            serial: false,
+            generated: field.generated.then_some(crate::ir::Generated::Stored),
+            constraints,
+        })
+    }
+
+    fn foreign_key(&self, table: &QualifiedName, field: &Field) -> Option<ConstraintDef> {
+        let relation = field.relation.as_ref().filter(|r| !r.many_to_many && r.db_constraint)?;
+        let references = self.state.relation_table(relation, self.app, self.settings);
+        let suffix = format!("_fk_{}_id", references.name);
+        Some(ConstraintDef {
+            name: Some(generated_name(&table.name, std::slice::from_ref(&field.column), &suffix)),
+            kind: ConstraintKind::ForeignKey {
+                columns: vec![field.column.clone()],
+                references,
+                referenced_columns: vec!["id".into()],
+            },
+            not_valid: false,
+        })
+    }
+
+    fn field_index(&self, table: &QualifiedName, field: &Field) -> Option<OpKind> {
+        let has_column = field.relation.as_ref().map_or(field.ty.is_some(), |r| !r.many_to_many);
+        (field.db_index && !field.unique && has_column).then(|| OpKind::CreateIndex {
+            name: Some(generated_name(&table.name, std::slice::from_ref(&field.column), "")),
+            table: table.clone(),
+            columns: vec![Some(field.column.clone())],
+            unique: false,
+            concurrently: false,
+            partial: false,
+            only: false,
+        })
+    }
+
+    fn fields_of(&self, call: &Call) -> Vec<(String, Field)> {
+        let Some(items) = call.arg("fields", 1).and_then(Expr::items) else { return vec![] };
+        items
+            .iter()
+            .filter_map(|item| {
+                let pair = item.items()?;
+                let name = pair.first()?.as_str()?;
+                let constructor = pair.get(1)?.as_call()?;
+                Some((name.to_string(), field_from_call(constructor, name, self.app)))
+            })
+            .collect()
+    }
+
+    fn create_model(&mut self, call: &Call, database: bool) {
+        let Some(name) = self.model_name(call, "name") else { return self.opaque("CreateModel without a name".into()) };
+        let options = call.kwarg("options");
+        let option = |key: &str| -> Option<&Expr> {
+            match options.map(|o| &o.value) {
+                Some(Value::Dict(pairs)) => pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+                _ => None,
+            }
+        };
+        let table_option = option("db_table").and_then(Expr::as_str).map(str::to_string);
+        let unmanaged = option("managed").and_then(Expr::as_bool) == Some(false)
+            || option("proxy").and_then(Expr::as_bool) == Some(true);
+        let fields = self.fields_of(call);
+        let model = Model {
+            app: self.app.to_string(),
+            name: name.to_string(),
+            table_pinned: table_option.is_some(),
+            table: table_option.unwrap_or_else(|| default_table(self.app, name)),
+            fields,
+            unmanaged,
+            unique_together: option("unique_together").map(field_sets).unwrap_or_default(),
+            index_together: option("index_together").map(field_sets).unwrap_or_default(),
+        };
+        let key = self.key(name);
+        let indexes: Vec<Expr> = option("indexes").and_then(Expr::items).map(<[Expr]>::to_vec).unwrap_or_default();
+        let constraints: Vec<Expr> =
+            option("constraints").and_then(Expr::items).map(<[Expr]>::to_vec).unwrap_or_default();
+        self.state.models.insert(key.clone(), model.clone());
+        if !database || model.unmanaged {
+            return;
+        }
+        let table = model.table_name();
+        let columns = model.fields.iter().filter_map(|(_, f)| self.column_def(f)).collect();
+        self.emit(OpKind::CreateTable {
+            table: table.clone(),
+            columns,
+            constraints: vec![],
+            partition_of: None,
+            partitioned: false,
+            if_not_exists: false,
+        });
+        for (field_name, field) in &model.fields {
+            if field.relation.as_ref().is_some_and(|r| r.many_to_many && !r.through) {
+                self.create_through_table(&model, field_name, field);
+            }
+        }
+        // Deferred SQL, run at the end of the migration: unique_together, FKs, then indexes.
+        for set in &model.unique_together {
+            self.emit(unique_together_op(&table, &model.columns(set)));
+        }
+        for (_, field) in &model.fields {
+            if let Some(fk) = self.foreign_key(&table, field) {
+                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk });
+            }
+        }
+        for (_, field) in &model.fields {
+            if let Some(index) = self.field_index(&table, field) {
+                self.emit(index);
+            }
+        }
+        for set in &model.index_together {
+            self.emit(index_together_op(&table, &model.columns(set)));
+        }
+        for index in &indexes {
+            self.index_op(&key, index, false);
+        }
+        for constraint in &constraints {
+            self.constraint_op(&key, constraint, false);
+        }
+    }
+
+    fn create_through_table(&mut self, model: &Model, field_name: &str, field: &Field) {
+        let Some(relation) = &field.relation else { return };
+        let target = super::state::resolve(&relation.target, self.app, self.settings);
+        let through = QualifiedName::unqualified(format!("{}_{field_name}", model.table));
+        let own = model.name.to_ascii_lowercase();
+        let (from, to) = if target.1 == own {
+            (format!("from_{own}_id"), format!("to_{own}_id"))
+        } else {
+            (format!("{own}_id"), format!("{}_id", target.1))
+        };
+        let own_type =
+            model.primary_key().and_then(|pk| pk.ty.clone()).unwrap_or_else(|| crate::ir::SqlType::named("bigint"));
+        let target_type = self.state.relation_type(relation, self.app, self.settings);
+        let column = |name: &str, ty: crate::ir::SqlType| ColumnDef {
+            name: name.to_string(),
+            ty,
+            not_null: true,
+            default: None,
+            identity: false,
+            serial: false,
+            generated: None,
+            constraints: vec![],
+        };
+        let mut id = column("id", crate::ir::SqlType::named("bigint"));
+        id.identity = true;
+        id.constraints.push(ConstraintDef {
+            name: None,
+            kind: ConstraintKind::PrimaryKey { columns: vec!["id".into()], using_index: None },
+            not_valid: false,
+        });
+        self.emit(OpKind::CreateTable {
+            table: through.clone(),
+            columns: vec![id, column(&from, own_type), column(&to, target_type)],
+            constraints: vec![],
+            partition_of: None,
+            partitioned: false,
+            if_not_exists: false,
+        });
+        let target_table = self.state.relation_table(relation, self.app, self.settings);
+        for (col, references) in [(from.clone(), model.table_name()), (to.clone(), target_table)] {
+            self.emit(OpKind::AddConstraint {
+                table: through.clone(),
+                constraint: ConstraintDef {
+                    name: None,
+                    kind: ConstraintKind::ForeignKey {
+                        columns: vec![col.clone()],
+                        references,
+                        referenced_columns: vec!["id".into()],
+                    },
+                    not_valid: false,
+                },
+            });
+        }
+        self.emit(unique_together_op(&through, &[from.clone(), to.clone()]));
+        self.emit(index_together_op(&through, &[to]));
+    }
+
+    fn delete_model(&mut self, call: &Call, database: bool) {
+        let Some(name) = self.model_name(call, "name") else { return };
+        let key = self.key(name);
+        if database {
+            if let Some(model) = self.managed(&key) {
+                let mut tables = vec![model.table_name()];
+                for (field_name, field) in &model.fields {
+                    if field.relation.as_ref().is_some_and(|r| r.many_to_many && !r.through) {
+                        tables.insert(0, QualifiedName::unqualified(format!("{}_{field_name}", model.table)));
+                    }
+                }
+                self.emit(OpKind::DropTable { tables, cascade: true });
+            }
+        }
+        self.state.models.remove(&key);
+    }
+
+    fn rename_model(&mut self, call: &Call, database: bool) {
+        let (Some(old), Some(new)) =
+            (self.model_name(call, "old_name"), call.arg("new_name", 1).and_then(Expr::as_str))
+        else {
+            return;
+        };
+        let (old_key, new_key) = (self.key(old), self.key(new));
+        let Some(mut model) = self.state.models.remove(&old_key) else { return };
+        let old_table = model.table_name();
+        model.name = new.to_string();
+        if !model.table_pinned {
+            model.table = default_table(self.app, new);
+        }
+        let renamed = old_table.name != model.table;
+        let new_table = model.table.clone();
+        let unmanaged = model.unmanaged;
+        self.state.models.insert(new_key.clone(), model);
+        // Relations that pointed at the old model now point at the new one.
+        for other in self.state.models.values_mut() {
+            for (_, field) in &mut other.fields {
+                if let Some(relation) = &mut field.relation {
+                    if relation.target == super::state::Target::Model(old_key.clone()) {
+                        relation.target = super::state::Target::Model(new_key.clone());
+                    }
+                }
+            }
+        }
+        if database && renamed && !unmanaged {
+            self.emit(OpKind::RenameTable { table: old_table, new_name: new_table });
+        }
+    }
+
+    fn alter_model_table(&mut self, call: &Call, database: bool) {
+        let Some(name) = self.model_name(call, "name") else { return };
+        let key = self.key(name);
+        let table = call.arg("table", 1).and_then(Expr::as_str).map(str::to_string);
+        let Some(model) = self.state.model_mut(&key) else { return };
+        let old = model.table_name();
+        model.table = table.clone().unwrap_or_else(|| default_table(&model.app, &model.name));
+        model.table_pinned = table.is_some();
+        let (new, unmanaged) = (model.table.clone(), model.unmanaged);
+        if database && !unmanaged && old.name != new {
+            self.emit(OpKind::RenameTable { table: old, new_name: new });
+        }
+    }
+
+    fn field_args(&self, call: &Call) -> Option<(ModelKey, String, Field)> {
+        let model = self.model_name(call, "model_name")?;
+        let name = call.arg("name", 1).and_then(Expr::as_str)?;
+        let constructor = call.arg("field", 2).and_then(Expr::as_call)?;
+        Some((self.key(model), name.to_string(), field_from_call(constructor, name, self.app)))
+    }
+
+    fn custom_field_note(&mut self, field: &Field) {
+        if field.custom {
+            self.opaque(format!(
+                "custom field class `{}`: lockgate does not know its column type and treats it as `{}`",
+                field.class, field.class
+            ));
+        }
+    }
+
+    fn add_field(&mut self, call: &Call, database: bool) {
+        let Some((key, name, field)) = self.field_args(call) else {
+            return self.opaque("AddField lockgate cannot read".into());
+        };
+        let preserve_default = call.kwarg("preserve_default").and_then(Expr::as_bool).unwrap_or(true);
+        let table = self.managed(&key).map(Model::table_name);
+        if let (true, Some(table)) = (database, table) {
+            self.custom_field_note(&field);
+            if field.relation.as_ref().is_some_and(|r| r.many_to_many) {
+                if let Some(model) = self.state.model(&key).cloned() {
+                    self.create_through_table(&model, &name, &field);
+                }
+            } else if let Some(mut column) = self.column_def(&field) {
+                let python_default = field.db_default.is_none() && field.default.is_some();
+                if python_default {
+                    column.default = field.default.clone().map(DefaultExpr::Stable);
+                }
+                if let Some(fk) = self.foreign_key(&table, &field) {
+                    column.constraints.push(fk);
+                }
+                let column_name = column.name.clone();
+                self.emit(OpKind::AddColumn { table: table.clone(), column });
+                if python_default {
+                    self.emit(OpKind::SetDefault { table: table.clone(), column: column_name, default: None });
+                }
+                if let Some(index) = self.field_index(&table, &field) {
+                    self.emit(index);
+                }
+            }
+        }
+        let mut field = field;
+        if !preserve_default {
+            field.default = None;
+        }
+        if let Some(model) = self.state.model_mut(&key) {
+            model.fields.retain(|(n, _)| n != &name);
+            model.fields.push((name, field));
+        }
+    }
+
+    fn remove_field(&mut self, call: &Call, database: bool) {
+        let (Some(model), Some(name)) =
+            (self.model_name(call, "model_name"), call.arg("name", 1).and_then(Expr::as_str))
+        else {
+            return;
+        };
+        let key = self.key(model);
+        if database {
+            if let Some(model) = self.managed(&key) {
+                if let Some(field) = model.field(name) {
+                    let kind = if field.relation.as_ref().is_some_and(|r| r.many_to_many && !r.through) {
+                        OpKind::DropTable {
+                            tables: vec![QualifiedName::unqualified(format!("{}_{name}", model.table))],
+                            cascade: true,
+                        }
+                    } else {
+                        OpKind::DropColumn { table: model.table_name(), column: field.column.clone() }
+                    };
+                    self.emit(kind);
+                }
+            }
+        }
+        if let Some(model) = self.state.model_mut(&key) {
+            model.fields.retain(|(n, _)| n != name);
+        }
+    }
+
+    fn alter_field(&mut self, call: &Call, database: bool) {
+        let Some((key, name, new)) = self.field_args(call) else {
+            return self.opaque("AlterField lockgate cannot read".into());
+        };
+        let old = self.state.model(&key).and_then(|m| m.field(&name)).cloned();
+        if let (true, Some(model)) = (database, self.managed(&key)) {
+            let table = model.table_name();
+            self.custom_field_note(&new);
+            match old {
+                Some(old) => self.alter_column(&table, &old, &new),
+                None => self.opaque(format!(
+                    "AlterField of `{name}`, which the replayed history does not contain; its old definition is unknown"
+                )),
+            }
+        }
+        if let Some(model) = self.state.model_mut(&key) {
+            match model.fields.iter_mut().find(|(n, _)| n == &name) {
+                Some((_, field)) => *field = new,
+                None => model.fields.push((name, new)),
+            }
+        }
+    }
+
+    /// What Django's `_alter_field` runs for a changed field, in its order.
+    fn alter_column(&mut self, table: &QualifiedName, old: &Field, new: &Field) {
+        let column = new.column.clone();
+        let old_type = self.column_def(old).map(|c| c.ty);
+        let new_type = self.column_def(new).map(|c| c.ty);
+        let old_fk = self.foreign_key(table, old);
+        let new_fk = self.foreign_key(table, new);
+        let changed = old_type != new_type
+            || old.null != new.null
+            || old.unique != new.unique
+            || old.db_index != new.db_index
+            || old.column != new.column
+            || old.db_default != new.db_default
+            || old_fk != new_fk;
+        if !changed {
+            return self.emit(OpKind::Other { tag: "AlterField (no database change)".into() });
+        }
+        if let Some(fk) = &old_fk {
+            self.emit(OpKind::DropConstraint { table: table.clone(), name: fk.name.clone().unwrap_or_default() });
+        }
+        if old.unique && !new.unique {
+            self.emit(OpKind::DropConstraint {
+                table: table.clone(),
+                name: format!("{}_{}_key", table.name, old.column),
+            });
+        }
+        if old.db_index && !new.db_index {
+            if let Some(OpKind::CreateIndex { name: Some(index), .. }) = self.field_index(table, old) {
+                self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(index)], concurrently: false });
+            }
+        }
+        if old.column != new.column {
+            self.emit(OpKind::RenameColumn {
+                table: table.clone(),
+                column: old.column.clone(),
+                new_name: column.clone(),
+            });
+        }
+        if let (Some(new_type), true) = (&new_type, old_type != new_type) {
+            self.emit(OpKind::AlterColumnType {
+                table: table.clone(),
+                column: column.clone(),
+                new_type: new_type.clone(),
+                using: false,
+            });
+        }
+        if old.db_default != new.db_default {
+            self.emit(OpKind::SetDefault {
+                table: table.clone(),
+                column: column.clone(),
+                default: new.db_default.clone(),
+            });
+        }
+        if old.null && !new.null {
+            if new.default.is_some() || new.db_default.is_some() {
+                // Django fills the NULLs first, in one UPDATE of every NULL row.
+                self.emit(OpKind::DataChange {
+                    kind: DataChangeKind::Update,
+                    table: Some(table.clone()),
+                    has_where: true,
+                });
+            }
+            self.emit(OpKind::SetNotNull { table: table.clone(), column: column.clone() });
+        } else if !old.null && new.null {
+            self.emit(OpKind::DropNotNull { table: table.clone(), column: column.clone() });
+        }
+        if new.unique && !old.unique {
+            self.emit(OpKind::AddConstraint {
+                table: table.clone(),
+                constraint: ConstraintDef {
+                    name: Some(generated_name(&table.name, std::slice::from_ref(&column), "_uniq")),
+                    kind: ConstraintKind::Unique { columns: vec![column.clone()], using_index: None },
+                    not_valid: false,
+                },
+            });
+        }
+        if new.db_index && !old.db_index {
+            if let Some(index) = self.field_index(table, new) {
+                self.emit(index);
+            }
+        }
+        if let Some(fk) = new_fk {
+            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk });
+        }
+    }
+
+    fn rename_field(&mut self, call: &Call, database: bool) {
+        let model = self.model_name(call, "model_name");
+        let old = call.arg("old_name", 1).and_then(Expr::as_str);
+        let new = call.arg("new_name", 2).and_then(Expr::as_str);
+        let (Some(model), Some(old), Some(new)) = (model, old, new) else { return };
+        let key = self.key(model);
+        let Some(state_model) = self.state.model_mut(&key) else { return };
+        let unmanaged = state_model.unmanaged;
+        let table = state_model.table_name();
+        let Some((name, field)) = state_model.fields.iter_mut().find(|(n, _)| n == old) else { return };
+        *name = new.to_string();
+        let old_column = field.column.clone();
+        let pinned = old_column != old && old_column != format!("{old}_id");
+        if !pinned {
+            field.column = if field.relation.is_some() { format!("{new}_id") } else { new.to_string() };
+        }
+        let new_column = field.column.clone();
+        if database && !unmanaged && old_column != new_column {
+            self.emit(OpKind::RenameColumn { table, column: old_column, new_name: new_column });
+        }
+    }
+
+    fn add_index(&mut self, call: &Call, database: bool) {
+        let Some(model) = self.model_name(call, "model_name") else { return };
+        let key = self.key(model);
+        let concurrently = call.name() == "AddIndexConcurrently";
+        if let (true, Some(index)) = (database, call.arg("index", 1)) {
+            self.index_op(&key, index, concurrently);
+        }
+    }
+
+    fn index_op(&mut self, key: &ModelKey, index: &Expr, concurrently: bool) {
+        let Some(model) = self.managed(key) else { return };
+        let Some(index) = index.as_call() else { return self.opaque("an index lockgate cannot read".into()) };
+        let fields = index.kwarg("fields").map(strings).unwrap_or_default();
+        let mut columns: Vec<Option<String>> = model.columns(&fields).into_iter().map(Some).collect();
+        let expressions = index.args.len();
+        columns.extend(std::iter::repeat_n(None, expressions));
+        let kind = OpKind::CreateIndex {
+            name: index.kwarg("name").and_then(Expr::as_str).map(str::to_string),
+            table: model.table_name(),
+            columns,
+            unique: false,
+            concurrently,
+            partial: index.kwarg("condition").is_some(),
+            only: false,
+        };
+        self.emit(kind);
+    }
+
+    fn remove_index(&mut self, call: &Call, database: bool) {
+        let Some(name) = call.arg("name", 1).and_then(Expr::as_str) else { return };
+        if database {
+            let concurrently = call.name() == "RemoveIndexConcurrently";
+            self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(name)], concurrently });
+        }
+    }
+
+    fn rename_index(&mut self, call: &Call, database: bool) {
+        let new = call.arg("new_name", 1).and_then(Expr::as_str);
+        let old = call.kwarg("old_name").and_then(Expr::as_str);
+        if let (true, Some(new), Some(old)) = (database, new, old) {
+            self.emit(OpKind::RenameIndex { index: QualifiedName::unqualified(old), new_name: new.to_string() });
+        }
+    }
+
+    fn add_constraint(&mut self, call: &Call, database: bool) {
+        let Some(model) = self.model_name(call, "model_name") else { return };
+        let key = self.key(model);
+        let not_valid = call.name() == "AddConstraintNotValid";
+        if let (true, Some(constraint)) = (database, call.arg("constraint", 1)) {
+            self.constraint_op(&key, constraint, not_valid);
+        }
+    }
+
+    fn constraint_op(&mut self, key: &ModelKey, constraint: &Expr, not_valid: bool) {
+        let Some(model) = self.managed(key) else { return };
+        let table = model.table_name();
+        let Some(call) = constraint.as_call() else { return self.opaque("a constraint lockgate cannot read".into()) };
+        let name = call.kwarg("name").and_then(Expr::as_str).map(str::to_string);
+        let kind = match call.name() {
+            "UniqueConstraint" => {
+                let columns = model.columns(&call.kwarg("fields").map(strings).unwrap_or_default());
+                let index_backed = call.kwarg("condition").is_some()
+                    || !call.args.is_empty()
+                    || call.kwarg("include").is_some()
+                    || call.kwarg("opclasses").is_some();
+                if index_backed {
+                    let mut index_columns: Vec<Option<String>> = columns.into_iter().map(Some).collect();
+                    index_columns.extend(std::iter::repeat_n(None, call.args.len()));
+                    return self.emit(OpKind::CreateIndex {
+                        name,
+                        table,
+                        columns: index_columns,
+                        unique: true,
+                        concurrently: false,
+                        partial: call.kwarg("condition").is_some(),
+                        only: false,
+                    });
+                }
+                ConstraintKind::Unique { columns, using_index: None }
+            }
+            "CheckConstraint" => {
+                let condition = call.kwarg("condition").or_else(|| call.kwarg("check"));
+                ConstraintKind::Check { not_null_column: condition.and_then(|c| not_null_field(model, c)) }
+            }
+            "ExclusionConstraint" => ConstraintKind::Exclusion,
+            other => return self.opaque(format!("constraint class `{other}`")),
+        };
+        self.emit(OpKind::AddConstraint { table, constraint: ConstraintDef { name, kind, not_valid } });
+    }
+
+    fn remove_constraint(&mut self, call: &Call, database: bool) {
+        let (Some(model), Some(name)) =
+            (self.model_name(call, "model_name"), call.arg("name", 1).and_then(Expr::as_str))
+        else {
+            return;
+        };
+        let key = self.key(model);
+        if let (true, Some(model)) = (database, self.managed(&key)) {
+            let kind = OpKind::DropConstraint { table: model.table_name(), name: name.to_string() };
+            self.emit(kind);
+        }
+    }
+
+    fn validate_constraint(&mut self, call: &Call, database: bool) {
+        let (Some(model), Some(name)) =
+            (self.model_name(call, "model_name"), call.arg("name", 1).and_then(Expr::as_str))
+        else {
+            return;
+        };
+        let key = self.key(model);
+        if let (true, Some(model)) = (database, self.managed(&key)) {
+            let kind = OpKind::ValidateConstraint { table: model.table_name(), name: name.to_string() };
+            self.emit(kind);
+        }
+    }
+
+    fn alter_together(&mut self, call: &Call, database: bool) {
+        let Some(name) = self.model_name(call, "name") else { return };
+        let key = self.key(name);
+        let unique = call.name() == "AlterUniqueTogether";
+        let keyword = if unique { "unique_together" } else { "index_together" };
+        let new_sets = call.arg(keyword, 1).map(field_sets).unwrap_or_default();
+        let Some(model) = self.state.model(&key).cloned() else { return };
+        let old_sets = if unique { &model.unique_together } else { &model.index_together };
+        if database && !model.unmanaged {
+            let table = model.table_name();
+            for removed in old_sets.iter().filter(|s| !new_sets.contains(s)) {
+                let columns = model.columns(removed);
+                let kind = if unique {
+                    OpKind::DropConstraint {
+                        table: table.clone(),
+                        name: generated_name(&table.name, &columns, "_uniq"),
+                    }
+                } else {
+                    OpKind::DropIndex {
+                        indexes: vec![QualifiedName::unqualified(generated_name(&table.name, &columns, "_idx"))],
+                        concurrently: false,
+                    }
+                };
+                self.emit(kind);
+            }
+            for added in new_sets.iter().filter(|s| !old_sets.contains(s)) {
+                let columns = model.columns(added);
+                let kind =
+                    if unique { unique_together_op(&table, &columns) } else { index_together_op(&table, &columns) };
+                self.emit(kind);
+            }
+        }
+        if let Some(model) = self.state.model_mut(&key) {
+            if unique {
+                model.unique_together = new_sets;
+            } else {
+                model.index_together = new_sets;
+            }
+        }
+    }
+
+    fn separate(&mut self, call: &Call) {
+        // Database operations run against the database only; state operations change only the
+        // state. The SQL of database operations is derived from a scratch copy of the state.
+        let mut scratch = self.state.clone();
+        let database_ops: Vec<Expr> =
+            call.kwarg("database_operations").and_then(Expr::items).map(<[Expr]>::to_vec).unwrap_or_default();
+        let state_ops: Vec<Expr> =
+            call.kwarg("state_operations").and_then(Expr::items).map(<[Expr]>::to_vec).unwrap_or_default();
+        std::mem::swap(self.state, &mut scratch);
+        for op in &database_ops {
+            self.apply(op, true);
+        }
+        std::mem::swap(self.state, &mut scratch);
+        for op in &state_ops {
+            self.apply(op, false);
+        }
+        if database_ops.is_empty() {
+            self.emit(OpKind::Other { tag: "SeparateDatabaseAndState (state only)".into() });
+        }
+    }
+
+    fn run_sql(&mut self, call: &Call, database: bool) {
+        for op in call.kwarg("state_operations").and_then(Expr::items).map(<[Expr]>::to_vec).unwrap_or_default() {
+            self.apply(&op, false);
+        }
+        if !database {
+            return;
+        }
+        let Some(sql) = call.arg("sql", 0) else { return self.opaque("RunSQL without sql".into()) };
+        let mut pieces = vec![];
+        collect_sql(sql, &mut pieces);
+        if pieces.is_empty() {
+            return self.opaque("RunSQL whose SQL is built at run time".into());
+        }
+        for (text, span) in pieces {
+            let Some(text) = text else {
+                self.span = span;
+                self.opaque("RunSQL whose SQL is built at run time".into());
+                continue;
+            };
+            let loaded = sql::load(&text, 0..text.len(), &[], 0);
+            let mut last = None;
+            for op in loaded.ops {
+                if last.is_some_and(|l| l != op.statement) {
+                    self.statement += 1;
+                }
+                last = Some(op.statement);
+                self.ops.push(Op { kind: op.kind, span, statement: self.statement });
+            }
+        }
+    }
+}
+
+/// The SQL strings of RunSQL's `sql`: a string, a list/tuple of strings, or `(sql, params)` pairs.
+fn collect_sql(expr: &Expr, out: &mut Vec<(Option<String>, Span)>) {
+    match &expr.value {
+        Value::Str(text) => out.push((Some(text.clone()), expr.span)),
+        Value::List(items) | Value::Tuple(items) => {
+            let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
+            if pair {
+                out.push((items[0].as_str().map(str::to_string), items[0].span));
+            } else {
+                items.iter().for_each(|item| collect_sql(item, out));
+            }
+        }
+        _ => out.push((None, expr.span)),
+    }
+}
+
+fn strings(expr: &Expr) -> Vec<String> {
+    expr.items().unwrap_or_default().iter().filter_map(|e| e.as_str().map(str::to_string)).collect()
+}
+
+/// `unique_together = [("a", "b")]`, or a single tuple `("a", "b")`.
+fn field_sets(expr: &Expr) -> Vec<Vec<String>> {
+    let items = expr.items().unwrap_or_default();
+    if items.iter().all(|i| i.as_str().is_some()) && !items.is_empty() {
+        return vec![strings(expr)];
+    }
+    items.iter().map(strings).filter(|s| !s.is_empty()).collect()
+}
+
+/// `Q(field__isnull=False)` → the field's column.
+fn not_null_field(model: &Model, condition: &Expr) -> Option<String> {
+    let q = condition.as_call()?;
+    if q.name() != "Q" || q.kwargs.len() != 1 || !q.args.is_empty() {
+        return None;
+    }
+    let (lookup, value) = &q.kwargs[0];
+    let field = lookup.strip_suffix("__isnull")?;
+    (value.as_bool() == Some(false)).then(|| model.columns(&[field.to_string()]).remove(0))
+}
+
+fn unique_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
+    OpKind::AddConstraint {
+        table: table.clone(),
+        constraint: ConstraintDef {
+            name: Some(generated_name(&table.name, columns, "_uniq")),
+            kind: ConstraintKind::Unique { columns: columns.to_vec(), using_index: None },
+            not_valid: false,
+        },
+    }
+}
+
+fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
+    OpKind::CreateIndex {
+        name: Some(generated_name(&table.name, columns, "_idx")),
+        table: table.clone(),
+        columns: columns.iter().cloned().map(Some).collect(),
+        unique: false,
+        concurrently: false,
+        partial: false,
+        only: false,
+    }
+}

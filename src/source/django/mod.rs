@@ -1,0 +1,303 @@
+//! The Django front end: `<app>/migrations/*.py` read statically, ordered by the dependency
+//! graph, and lowered to ops while the model state is replayed across every app.
+
+mod lower;
+mod parse;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
+use crate::source::directives;
+use crate::source::python::Module;
+use parse::{Dependency, Key, ParsedMigration};
+use state::ProjectState;
+
+pub const GRAPH_RULE: &str = "migration-graph";
+
+/// Is this file a Django migration module? (`<app>/migrations/<name>.py`, not `_…`/`~…`.)
+pub fn is_migration(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let in_migrations = path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "migrations");
+    in_migrations && name.ends_with(".py") && !name.starts_with('_') && !name.starts_with('~')
+}
+
+/// The app label: the folder that holds `migrations/`, unless the config maps it.
+fn app_label(path: &Path, config: &Config) -> String {
+    let app_dir = path.parent().and_then(Path::parent);
+    if let Some(dir) = app_dir {
+        for (configured, label) in &config.django.app_labels {
+            if dir.ends_with(configured) {
+                return label.clone();
+            }
+        }
+    }
+    app_dir.and_then(|d| d.file_name()).and_then(|n| n.to_str()).unwrap_or("app").to_string()
+}
+
+struct Loaded {
+    key: Key,
+    source: Arc<SourceFile>,
+    parsed: Result<ParsedMigration, (Span, String)>,
+}
+
+/// Reads every Django migration (in parallel), orders them like `manage.py migrate`, and lowers
+/// them in that order.
+pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
+    let loaded: Vec<Loaded> = paths
+        .par_iter()
+        .map(|path| {
+            let app = app_label(path, config);
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let text = std::fs::read(path).map_err(|e| format!("cannot read file: {e}")).and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| "not valid UTF-8; save the file as UTF-8".to_string())
+            });
+            let source = Arc::new(SourceFile::new(display(path), text.clone().unwrap_or_default()));
+            let parsed = match text {
+                Err(message) => Err((Span::default(), message)),
+                Ok(text) => match Module::parse(&text) {
+                    None => Err((Span::default(), "the Python parser could not read this file".into())),
+                    Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
+                },
+            };
+            Loaded { key: (app, name), source, parsed }
+        })
+        .collect();
+
+    let graph = Graph::new(&loaded, &config.django.settings());
+    let mut state = ProjectState::default();
+    let settings = config.django.settings();
+    graph
+        .order
+        .iter()
+        .map(|&index| {
+            let loaded = &loaded[index];
+            let mut migration = lower_one(loaded, &mut state, &settings);
+            migration.problems.extend(graph.problems.get(&index).cloned().unwrap_or_default());
+            migration
+        })
+        .collect()
+}
+
+fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::DjangoSettings) -> Migration {
+    let (app, name) = &loaded.key;
+    let mut migration = Migration {
+        id: format!("{app}.{name}"),
+        source: loaded.source.clone(),
+        framework: Framework::Django,
+        transaction: TransactionMode::Wrapped,
+        ops: vec![],
+        ignores: vec![],
+        skipped_meta_commands: 0,
+        problems: vec![],
+    };
+    let parsed = match &loaded.parsed {
+        Ok(parsed) => parsed,
+        Err((span, reason)) => {
+            migration.ops.push(Op { kind: OpKind::Unparsed { reason: reason.clone() }, span: *span, statement: 0 });
+            return migration;
+        }
+    };
+    if !parsed.atomic {
+        migration.transaction = TransactionMode::Autocommit;
+    }
+    let mut lowering = lower::Lowering::new(app, state, settings);
+    for operation in &parsed.operations {
+        lowering.operation(operation);
+    }
+    if let Some(what) = &parsed.dynamic_operations {
+        lowering.ops.push(Op {
+            kind: OpKind::Opaque { what: format!("`operations` built at run time ({what})") },
+            span: parsed.operations_span,
+            statement: 0,
+        });
+    }
+    migration.ops = lowering.ops;
+    let text = &loaded.source.text;
+    let statements: Vec<(Span, usize)> = parsed.operations.iter().enumerate().map(|(i, e)| (e.span, i)).collect();
+    let found = directives::read(text, 0..text.len(), "#", &statements);
+    migration.ignores = found.ignores;
+    migration.problems.extend(found.bad.into_iter().map(directives::problem));
+    migration
+}
+
+/// The dependency graph of all migrations read, and the order `migrate` applies them in.
+struct Graph {
+    order: Vec<usize>,
+    /// Problems to report on a migration (by index into the loaded list).
+    problems: HashMap<usize, Vec<Problem>>,
+}
+
+impl Graph {
+    fn new(loaded: &[Loaded], settings: &state::DjangoSettings) -> Graph {
+        let mut problems: HashMap<usize, Vec<Problem>> = HashMap::new();
+        let mut report = |index: usize, span: Span, message: String, help: &str| {
+            problems.entry(index).or_default().push(Problem { rule: GRAPH_RULE, span, message, help: help.into() });
+        };
+        let index_of: HashMap<&Key, usize> = loaded.iter().enumerate().map(|(i, l)| (&l.key, i)).collect();
+        // A squash replaces the migrations it lists when they are present: statically nothing is
+        // applied, so Django uses the squash and drops the replaced nodes.
+        let mut replaced_by: HashMap<usize, usize> = HashMap::new();
+        for (i, l) in loaded.iter().enumerate() {
+            if let Ok(parsed) = &l.parsed {
+                for key in &parsed.replaces {
+                    if let Some(&r) = index_of.get(key) {
+                        replaced_by.insert(r, i);
+                    }
+                }
+            }
+        }
+        let live = |i: usize| -> usize {
+            let mut i = i;
+            while let Some(&by) = replaced_by.get(&i) {
+                if by == i {
+                    break;
+                }
+                i = by;
+            }
+            i
+        };
+        let apps: BTreeSet<&str> = loaded.iter().map(|l| l.key.0.as_str()).collect();
+        let mut parents: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for (i, l) in loaded.iter().enumerate() {
+            if replaced_by.contains_key(&i) {
+                continue;
+            }
+            parents.entry(i).or_default();
+            let Ok(parsed) = &l.parsed else { continue };
+            for (dependency, span) in &parsed.dependencies {
+                let key = match dependency {
+                    Dependency::Migration(key) => key.clone(),
+                    Dependency::Swappable(_) => {
+                        let (app, _) = settings.auth_user_model.split_once('.').unwrap_or(("auth", ""));
+                        (app.to_string(), "__first__".to_string())
+                    }
+                };
+                if !apps.contains(key.0.as_str()) {
+                    continue; // an app outside the files read (django.contrib, a package)
+                }
+                match resolve_special(loaded, &index_of, &key, &replaced_by) {
+                    Some(parent) if live(parent) != i => {
+                        parents.entry(i).or_default().insert(live(parent));
+                    }
+                    Some(_) => {}
+                    None => report(
+                        i,
+                        *span,
+                        format!(
+                            "depends on `{}.{}`, which is not among the migrations of app `{}`",
+                            key.0, key.1, key.0
+                        ),
+                        "fix the dependency, or lint the folder that contains that migration too",
+                    ),
+                }
+            }
+            for key in &parsed.run_before {
+                if let Some(&child) = index_of.get(key) {
+                    parents.entry(live(child)).or_default().insert(i);
+                }
+            }
+        }
+        let (order, cycle) = post_order(loaded, &parents);
+        if let Some(member) = cycle {
+            report(
+                member,
+                Span::default(),
+                "this migration is part of a dependency cycle; lockgate broke it to keep going, but `migrate` will refuse".into(),
+                "remove one of the dependencies that close the cycle",
+            );
+        }
+        let mut leaves: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let has_child: BTreeSet<usize> = parents.values().flatten().copied().collect();
+        for &i in parents.keys() {
+            if !has_child.contains(&i) {
+                leaves.entry(loaded[i].key.0.as_str()).or_default().push(i);
+            }
+        }
+        for (app, app_leaves) in leaves.into_iter().filter(|(_, l)| l.len() > 1) {
+            let names: Vec<&str> = app_leaves.iter().map(|&i| loaded[i].key.1.as_str()).collect();
+            report(
+                app_leaves[app_leaves.len() - 1],
+                Span::default(),
+                format!(
+                    "app `{app}` has {} leaf migrations ({}); `migrate` refuses until they are merged",
+                    names.len(),
+                    names.join(", ")
+                ),
+                "run `manage.py makemigrations --merge`",
+            );
+        }
+        Graph { order, problems }
+    }
+}
+
+/// `__first__` / `__latest__` and plain names, to an index.
+fn resolve_special(
+    loaded: &[Loaded],
+    index_of: &HashMap<&Key, usize>,
+    key: &Key,
+    replaced_by: &HashMap<usize, usize>,
+) -> Option<usize> {
+    if let Some(&i) = index_of.get(key) {
+        return Some(i);
+    }
+    let in_app = || loaded.iter().enumerate().filter(|(i, l)| l.key.0 == key.0 && !replaced_by.contains_key(i));
+    match key.1.as_str() {
+        "__first__" => in_app().min_by(|a, b| a.1.key.1.cmp(&b.1.key.1)).map(|(i, _)| i),
+        "__latest__" => in_app().max_by(|a, b| a.1.key.1.cmp(&b.1.key.1)).map(|(i, _)| i),
+        _ => None,
+    }
+}
+
+/// Django's plan: for each leaf in key order, its ancestors in post-order, parents visited in
+/// key order. Returns the order and, if a cycle was broken, one of its members.
+fn post_order(loaded: &[Loaded], parents: &BTreeMap<usize, BTreeSet<usize>>) -> (Vec<usize>, Option<usize>) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; loaded.len()];
+    let mut order = vec![];
+    let mut cycle = None;
+    let mut roots: Vec<usize> = parents.keys().copied().collect();
+    roots.sort_by(|&a, &b| loaded[a].key.cmp(&loaded[b].key));
+    for root in roots {
+        let mut stack = vec![(root, false)];
+        while let Some((node, expanded)) = stack.pop() {
+            if expanded {
+                if mark[node] != Mark::Done {
+                    mark[node] = Mark::Done;
+                    order.push(node);
+                }
+                continue;
+            }
+            match mark[node] {
+                Mark::Done => continue,
+                Mark::Open => {
+                    cycle.get_or_insert(node);
+                    continue;
+                }
+                Mark::New => {}
+            }
+            mark[node] = Mark::Open;
+            stack.push((node, true));
+            let mut node_parents: Vec<usize> = parents.get(&node).into_iter().flatten().copied().collect();
+            node_parents.sort_by(|&a, &b| loaded[b].key.cmp(&loaded[a].key));
+            for parent in node_parents {
+                if mark[parent] == Mark::Open {
+                    cycle.get_or_insert(parent);
+                } else if mark[parent] == Mark::New {
+                    stack.push((parent, false));
+                }
+            }
+        }
+    }
+    (order, cycle)
+}

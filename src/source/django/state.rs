@@ -1,0 +1,365 @@
+//! Django's model state, replayed statically: models, their fields and the column each field
+//! stands for (type, nullability, key, index), following Django's naming rules.
+
+use std::collections::HashMap;
+
+use crate::ir::{DefaultExpr, QualifiedName, SqlType};
+use crate::source::python::{Call, Expr, Value};
+
+/// `(app_label, model name lowercased)`.
+pub type ModelKey = (String, String);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The field class as written, last dotted part (`CharField`).
+    pub class: String,
+    /// Not a field class lockgate knows: its column type is a guess.
+    pub custom: bool,
+    /// The column name (`<name>_id` for relations, or `db_column`).
+    pub column: String,
+    /// `None` for a ManyToManyField (it has no column).
+    pub ty: Option<SqlType>,
+    pub null: bool,
+    pub primary_key: bool,
+    pub unique: bool,
+    pub db_index: bool,
+    /// An auto-increment primary key (AutoField and friends).
+    pub auto: bool,
+    /// A Python-side `default=`: Django writes it into existing rows, then drops it.
+    pub default: Option<String>,
+    /// `db_default=` (Django 5+): stays in the database.
+    pub db_default: Option<DefaultExpr>,
+    /// Target of a ForeignKey / OneToOneField / ManyToManyField, as written.
+    pub relation: Option<Relation>,
+    /// `GeneratedField` (stored).
+    pub generated: bool,
+    /// Positive*Field: Django adds `CHECK (col >= 0)`.
+    pub positive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub target: Target,
+    pub many_to_many: bool,
+    /// `db_constraint=False`: no FOREIGN KEY in the database.
+    pub db_constraint: bool,
+    /// `through=` given: the join table is a model of its own.
+    pub through: bool,
+}
+
+/// A relation target as written in the migration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Model(ModelKey),
+    /// `settings.AUTH_USER_MODEL` and other swappable settings.
+    Setting(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub app: String,
+    pub name: String,
+    pub table: String,
+    /// `db_table` was given: renames of the model do not rename the table.
+    pub table_pinned: bool,
+    pub fields: Vec<(String, Field)>,
+    /// `managed = False` or a proxy: Django emits no SQL for it.
+    pub unmanaged: bool,
+    pub unique_together: Vec<Vec<String>>,
+    pub index_together: Vec<Vec<String>>,
+}
+
+impl Model {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    pub fn table_name(&self) -> QualifiedName {
+        QualifiedName::unqualified(self.table.clone())
+    }
+
+    /// The primary key field, if the state knows it.
+    pub fn primary_key(&self) -> Option<&Field> {
+        self.fields.iter().map(|(_, f)| f).find(|f| f.primary_key)
+    }
+
+    /// Column names for field names (`-name` index ordering marks stripped).
+    pub fn columns(&self, fields: &[String]) -> Vec<String> {
+        fields
+            .iter()
+            .map(|f| {
+                let name = f.trim_start_matches('-');
+                self.field(name).map_or_else(|| name.to_string(), |field| field.column.clone())
+            })
+            .collect()
+    }
+}
+
+/// What the replay knows about every model of every app so far.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectState {
+    pub models: HashMap<ModelKey, Model>,
+}
+
+/// Settings a static reader cannot see, from `[django]` in lockgate.toml.
+#[derive(Debug, Clone)]
+pub struct DjangoSettings {
+    /// `DEFAULT_AUTO_FIELD`'s class name, for auto-created primary keys.
+    pub default_auto_field: String,
+    /// `AUTH_USER_MODEL` as `app_label.Model`.
+    pub auth_user_model: String,
+}
+
+impl Default for DjangoSettings {
+    fn default() -> Self {
+        DjangoSettings { default_auto_field: "BigAutoField".into(), auth_user_model: "auth.User".into() }
+    }
+}
+
+pub fn model_key(app: &str, name: &str) -> ModelKey {
+    (app.to_string(), name.to_ascii_lowercase())
+}
+
+/// Resolves `"app.Model"` / `"Model"` (same app) / a swappable setting to a model key.
+pub fn resolve(target: &Target, app: &str, settings: &DjangoSettings) -> ModelKey {
+    let text = match target {
+        Target::Model(key) => return key.clone(),
+        Target::Setting(_) => settings.auth_user_model.as_str(),
+    };
+    split_model_ref(text, app)
+}
+
+fn split_model_ref(text: &str, app: &str) -> ModelKey {
+    match text.split_once('.') {
+        Some((label, model)) => model_key(label, model),
+        None => model_key(app, text),
+    }
+}
+
+/// Django's table name: `<app_label>_<model lower>`, shortened like `truncate_name` when needed.
+pub fn default_table(app: &str, model: &str) -> String {
+    truncate_name(&format!("{app}_{}", model.to_ascii_lowercase()))
+}
+
+fn truncate_name(name: &str) -> String {
+    const MAX: usize = 63;
+    if name.len() <= MAX {
+        return name.to_string();
+    }
+    let hash = format!("{:x}", md5::compute(name.as_bytes()));
+    format!("{}{}", &name[..MAX - 4], &hash[..4])
+}
+
+/// Reads a field constructor call (`models.CharField(max_length=20, null=True)`).
+pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
+    let class = call.name().to_string();
+    let flag = |key: &str| call.kwarg(key).and_then(Expr::as_bool);
+    let relation = relation_of(call, &class, app);
+    let is_relation = relation.as_ref().is_some_and(|r| !r.many_to_many);
+    let column = call.kwarg("db_column").and_then(Expr::as_str).map(str::to_string).unwrap_or_else(|| {
+        if is_relation {
+            format!("{name}_id")
+        } else {
+            name.to_string()
+        }
+    });
+    let (ty, custom) = column_type(call, &class);
+    let auto = matches!(class.as_str(), "AutoField" | "BigAutoField" | "SmallAutoField");
+    let primary_key = flag("primary_key").unwrap_or(false);
+    let one_to_one = class == "OneToOneField";
+    Field {
+        custom: custom && relation.is_none(),
+        column,
+        ty: if relation.as_ref().is_some_and(|r| r.many_to_many) { None } else { ty },
+        null: flag("null").unwrap_or(false) || class == "NullBooleanField",
+        primary_key,
+        unique: (flag("unique").unwrap_or(false) || one_to_one) && !primary_key,
+        db_index: flag("db_index").unwrap_or(is_relation || class == "SlugField") && !primary_key,
+        auto,
+        default: call.kwarg("default").filter(|d| !d.is_none()).map(python_default),
+        db_default: call.kwarg("db_default").map(db_default),
+        generated: class == "GeneratedField",
+        positive: class.starts_with("Positive"),
+        relation,
+        class,
+    }
+}
+
+fn relation_of(call: &Call, class: &str, app: &str) -> Option<Relation> {
+    let many_to_many = class == "ManyToManyField";
+    if !(many_to_many || class == "ForeignKey" || class == "OneToOneField") {
+        return None;
+    }
+    let to = call.arg("to", 0)?;
+    let target = match &to.value {
+        Value::Str(text) => Target::Model(split_model_ref(text, app)),
+        Value::Name(name) => Target::Setting(name.rsplit('.').next().unwrap_or(name).to_string()),
+        _ => Target::Setting("?".into()),
+    };
+    Some(Relation {
+        target,
+        many_to_many,
+        db_constraint: call.kwarg("db_constraint").and_then(Expr::as_bool).unwrap_or(true),
+        through: call.kwarg("through").is_some(),
+    })
+}
+
+/// The PostgreSQL type Django gives a field class; the flag says the class is unknown.
+fn column_type(call: &Call, class: &str) -> (Option<SqlType>, bool) {
+    let int_kwarg = |key: &str| call.kwarg(key).and_then(Expr::as_int);
+    let varchar = |default: Option<i64>| {
+        let length = call.kwarg("max_length").map_or(default, |e| e.as_int());
+        Some(match length {
+            Some(n) => SqlType::with_modifiers("varchar", vec![n]),
+            None => SqlType::named("varchar"),
+        })
+    };
+    let ty = match class {
+        "AutoField" | "IntegerField" | "PositiveIntegerField" => Some(SqlType::named("integer")),
+        "BigAutoField" | "BigIntegerField" | "PositiveBigIntegerField" => Some(SqlType::named("bigint")),
+        "SmallAutoField" | "SmallIntegerField" | "PositiveSmallIntegerField" => Some(SqlType::named("smallint")),
+        "BooleanField" | "NullBooleanField" => Some(SqlType::named("boolean")),
+        "CharField" | "CommaSeparatedIntegerField" => varchar(None),
+        "EmailField" => varchar(Some(254)),
+        "URLField" => varchar(Some(200)),
+        "SlugField" => varchar(Some(50)),
+        "FileField" | "ImageField" | "FilePathField" => varchar(Some(100)),
+        "TextField" => Some(SqlType::named("text")),
+        "DecimalField" => Some(match (int_kwarg("max_digits"), int_kwarg("decimal_places")) {
+            (Some(p), Some(s)) => SqlType::with_modifiers("numeric", vec![p, s]),
+            _ => SqlType::named("numeric"),
+        }),
+        "FloatField" => Some(SqlType::named("double precision")),
+        "DateField" => Some(SqlType::named("date")),
+        "DateTimeField" => Some(SqlType::named("timestamptz")),
+        "TimeField" => Some(SqlType::named("time")),
+        "DurationField" => Some(SqlType::named("interval")),
+        "BinaryField" => Some(SqlType::named("bytea")),
+        "UUIDField" => Some(SqlType::named("uuid")),
+        "GenericIPAddressField" | "IPAddressField" => Some(SqlType::named("inet")),
+        "JSONField" => Some(SqlType::named("jsonb")),
+        "HStoreField" => Some(SqlType::named("hstore")),
+        "CICharField" | "CIEmailField" | "CITextField" => Some(SqlType::named("citext")),
+        "SearchVectorField" => Some(SqlType::named("tsvector")),
+        "IntegerRangeField" => Some(SqlType::named("int4range")),
+        "BigIntegerRangeField" => Some(SqlType::named("int8range")),
+        "DecimalRangeField" => Some(SqlType::named("numrange")),
+        "DateTimeRangeField" => Some(SqlType::named("tstzrange")),
+        "DateRangeField" => Some(SqlType::named("daterange")),
+        "ArrayField" => {
+            let base = call.arg("base_field", 0).and_then(Expr::as_call);
+            let base_type = base.and_then(|b| column_type(b, b.name()).0);
+            return match base_type {
+                Some(mut ty) => {
+                    ty.array = true;
+                    (Some(ty), false)
+                }
+                None => (Some(SqlType { name: "?".into(), modifiers: vec![], array: true }), true),
+            };
+        }
+        "GeneratedField" => {
+            let output = call.kwarg("output_field").and_then(Expr::as_call);
+            return (output.and_then(|o| column_type(o, o.name()).0), false);
+        }
+        // Relations take the target's key type; resolved later against the state.
+        "ForeignKey" | "OneToOneField" | "ManyToManyField" => None,
+        _ => return (Some(SqlType::named(class)), true),
+    };
+    (ty, false)
+}
+
+fn python_default(expr: &Expr) -> String {
+    match &expr.value {
+        Value::Str(s) => format!("'{s}'"),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Name(name) => format!("{name}()"),
+        Value::Call(call) => format!("{}(…)", call.func),
+        Value::List(_) => "[]".into(),
+        Value::Dict(_) => "{}".into(),
+        _ => "(a Python value)".into(),
+    }
+}
+
+fn db_default(expr: &Expr) -> DefaultExpr {
+    match &expr.value {
+        Value::Call(call) if matches!(call.name(), "Now" | "Value") => DefaultExpr::Stable(python_default(expr)),
+        Value::Call(call) => match call.name() {
+            "RandomUUID" | "Random" | "GenRandomUUID" => DefaultExpr::Volatile(format!("{}()", call.name())),
+            _ => DefaultExpr::Stable(format!("{}(…)", call.name())),
+        },
+        _ => DefaultExpr::Stable(python_default(expr)),
+    }
+}
+
+impl ProjectState {
+    pub fn model(&self, key: &ModelKey) -> Option<&Model> {
+        self.models.get(key)
+    }
+
+    pub fn model_mut(&mut self, key: &ModelKey) -> Option<&mut Model> {
+        self.models.get_mut(key)
+    }
+
+    /// The column type of a relation: the target's primary key type (integer for AutoField).
+    pub fn relation_type(&self, relation: &Relation, app: &str, settings: &DjangoSettings) -> SqlType {
+        let key = resolve(&relation.target, app, settings);
+        let target_pk = self.model(&key).and_then(Model::primary_key);
+        match target_pk.and_then(|pk| pk.ty.clone()) {
+            Some(ty) => ty,
+            // Models outside the migrations read (auth.User, other packages): Django's defaults.
+            None if key == model_key("auth", "user") => SqlType::named("integer"),
+            None => column_type_of_auto(&settings.default_auto_field),
+        }
+    }
+
+    /// The table a relation points to.
+    pub fn relation_table(&self, relation: &Relation, app: &str, settings: &DjangoSettings) -> QualifiedName {
+        let key = resolve(&relation.target, app, settings);
+        self.model(&key).map_or_else(|| QualifiedName::unqualified(default_table(&key.0, &key.1)), Model::table_name)
+    }
+}
+
+fn column_type_of_auto(class: &str) -> SqlType {
+    match class {
+        "AutoField" => SqlType::named("integer"),
+        "SmallAutoField" => SqlType::named("smallint"),
+        _ => SqlType::named("bigint"),
+    }
+}
+
+/// Django's generated index and constraint names (`BaseDatabaseSchemaEditor._create_index_name`):
+/// `<table>_<columns>_<md5[:8]><suffix>`, shortened to 63 bytes the way Django does.
+pub fn generated_name(table: &str, columns: &[String], suffix: &str) -> String {
+    const MAX: usize = 63;
+    let digest = format!("{:x}", md5::compute(format!("{table}{}", columns.concat()).as_bytes()));
+    let mut tail = format!("{}{suffix}", &digest[..8]);
+    let joined = columns.join("_");
+    let mut name = format!("{table}_{joined}_{tail}");
+    if name.len() > MAX {
+        if tail.len() > MAX / 3 {
+            tail.truncate(MAX / 3);
+        }
+        let keep = (MAX - tail.len()) / 2 - 1;
+        let cut = |s: &str| s.chars().take(keep).collect::<String>();
+        name = format!("{}_{}_{tail}", cut(table), cut(&joined));
+    }
+    if name.starts_with(|c: char| c == '_' || c.is_ascii_digit()) {
+        name.pop();
+        name.insert(0, 'D');
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generated_name;
+
+    #[test]
+    fn names_match_django() {
+        // Django's own documented example: polls_choice.question_id → polls_question.id.
+        let fk = generated_name("polls_choice", &["question_id".into()], "_fk_polls_question_id");
+        assert_eq!(fk, "polls_choice_question_id_c5b4b260_fk_polls_question_id");
+    }
+}

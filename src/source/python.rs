@@ -1,0 +1,475 @@
+//! A static reader of Python migration files: tree-sitter syntax, plus the small value model
+//! the Django and Alembic front ends need (literals, dotted names, calls with arguments).
+//! Nothing is imported or executed; anything dynamic becomes `Value::Dynamic` with its span.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::ir::Span;
+
+/// A Python expression reduced to what a migration needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+    List(Vec<Expr>),
+    Tuple(Vec<Expr>),
+    Dict(Vec<(Expr, Expr)>),
+    Call(Call),
+    /// A name or dotted attribute that is not a known constant: `models.CASCADE`, `settings.AUTH_USER_MODEL`.
+    Name(String),
+    /// Something computed at run time (an f-string, a comprehension, an operator); the text says what.
+    Dynamic(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The dotted callee: `migrations.AddField`, `models.CharField`, `op.add_column`.
+    pub func: String,
+    pub args: Vec<Expr>,
+    pub kwargs: Vec<(String, Expr)>,
+    /// `*args` or `**kwargs` were passed: arguments may be missing from `args`/`kwargs`.
+    pub splat: bool,
+}
+
+impl Call {
+    /// The callee's last dotted part: `migrations.AddField` → `AddField`.
+    pub fn name(&self) -> &str {
+        self.func.rsplit('.').next().unwrap_or(&self.func)
+    }
+
+    pub fn kwarg(&self, name: &str) -> Option<&Expr> {
+        self.kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// A keyword argument, or the positional argument at `position`.
+    pub fn arg(&self, name: &str, position: usize) -> Option<&Expr> {
+        self.kwarg(name).or_else(|| self.args.get(position))
+    }
+}
+
+impl Expr {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_call(&self) -> Option<&Call> {
+        match &self.value {
+            Value::Call(call) => Some(call),
+            _ => None,
+        }
+    }
+
+    /// Elements of a list or tuple.
+    pub fn items(&self) -> Option<&[Expr]> {
+        match &self.value {
+            Value::List(items) | Value::Tuple(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.value == Value::None
+    }
+}
+
+/// A parsed Python file.
+pub struct Module<'a> {
+    pub text: &'a str,
+    pub tree: Tree,
+    /// Simple module-level constants: `NAME = <literal>`, filled in file order.
+    constants: RefCell<HashMap<String, Expr>>,
+}
+
+/// Where the file does not parse as Python 3: the first syntax error.
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+}
+
+impl<'a> Module<'a> {
+    pub fn parse(text: &'a str) -> Option<Module<'a>> {
+        let mut parser = Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+        let tree = parser.parse(text, None)?;
+        let module = Module { text, tree, constants: RefCell::new(HashMap::new()) };
+        module.read_constants();
+        Some(module)
+    }
+
+    pub fn root(&self) -> Node<'_> {
+        self.tree.root_node()
+    }
+
+    /// The first syntax error, if any (Python 2 `print x`, a stray bracket, …).
+    pub fn syntax_error(&self) -> Option<SyntaxError> {
+        let root = self.root();
+        let python2 = descendants(root)
+            .filter(|n| matches!(n.kind(), "print_statement" | "exec_statement"))
+            .min_by_key(|n| n.start_byte());
+        if let Some(statement) = python2 {
+            let keyword = statement.kind().trim_end_matches("_statement");
+            return Some(SyntaxError {
+                span: span(statement),
+                message: format!("Python 2 `{keyword}` statement: this file is not valid Python 3"),
+            });
+        }
+        if !root.has_error() {
+            return None;
+        }
+        let node = first_error(root).unwrap_or(root);
+        let what = if node.is_missing() { format!("missing `{}`", node.kind()) } else { "invalid syntax".to_string() };
+        Some(SyntaxError { span: span(node), message: format!("not valid Python 3: {what}") })
+    }
+
+    pub fn text_of(&self, node: Node) -> &'a str {
+        &self.text[node.byte_range()]
+    }
+
+    fn read_constants(&self) {
+        for statement in children(self.root()) {
+            let Some(assignment) = expression_assignment(statement) else { continue };
+            let (Some(left), Some(right)) =
+                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+            else {
+                continue;
+            };
+            if left.kind() == "identifier" {
+                let value = self.eval(right);
+                if !matches!(value.value, Value::Dynamic(_)) {
+                    self.constants.borrow_mut().insert(self.text_of(left).to_string(), value);
+                }
+            }
+        }
+    }
+
+    /// `class <name>(…)` at module level.
+    pub fn class(&self, name: &str) -> Option<Node<'_>> {
+        children(self.root()).find_map(|statement| {
+            let class = if statement.kind() == "decorated_definition" {
+                statement.child_by_field_name("definition")?
+            } else {
+                statement
+            };
+            (class.kind() == "class_definition"
+                && class.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name))
+            .then_some(class)
+        })
+    }
+
+    /// `def <name>(…)` at module level.
+    pub fn function(&self, name: &str) -> Option<Node<'_>> {
+        children(self.root()).find(|statement| {
+            statement.kind() == "function_definition"
+                && statement.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name)
+        })
+    }
+
+    /// `name = <value>` assignments directly in a class or function body.
+    pub fn assignments<'t>(&'t self, body_owner: Node<'t>) -> Vec<(&'a str, Node<'t>)> {
+        let Some(body) = body_owner.child_by_field_name("body") else { return vec![] };
+        children(body)
+            .filter_map(expression_assignment)
+            .filter_map(|a| {
+                let left = a.child_by_field_name("left")?;
+                let right = a.child_by_field_name("right")?;
+                (left.kind() == "identifier").then(|| (self.text_of(left), right))
+            })
+            .collect()
+    }
+
+    /// Evaluates an expression node statically.
+    pub fn eval(&self, node: Node) -> Expr {
+        let value = match node.kind() {
+            "string" => self.string(node),
+            "concatenated_string" => {
+                let parts: Vec<Expr> = children(node).map(|n| self.eval(n)).collect();
+                concat(parts.iter().map(|p| p.as_str()).collect())
+            }
+            "integer" => parse_int(self.text_of(node)).map_or_else(|| Value::Dynamic("integer".into()), Value::Int),
+            "float" => self.text_of(node).replace('_', "").parse().map_or(Value::Dynamic("float".into()), Value::Float),
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "none" => Value::None,
+            "list" => Value::List(self.elements(node)),
+            "tuple" => Value::Tuple(self.elements(node)),
+            "parenthesized_expression" => match children(node).next() {
+                Some(inner) => return self.eval_at(inner, node),
+                None => Value::Tuple(vec![]),
+            },
+            "dictionary" => Value::Dict(
+                children(node)
+                    .filter(|n| n.kind() == "pair")
+                    .filter_map(|pair| {
+                        Some((
+                            self.eval(pair.child_by_field_name("key")?),
+                            self.eval(pair.child_by_field_name("value")?),
+                        ))
+                    })
+                    .collect(),
+            ),
+            "call" => self.call(node),
+            "identifier" => match self.constants.borrow().get(self.text_of(node)) {
+                Some(constant) => constant.value.clone(),
+                None => Value::Name(self.text_of(node).to_string()),
+            },
+            "attribute" => match dotted(self, node) {
+                Some(name) => Value::Name(name),
+                None => Value::Dynamic("attribute of an expression".into()),
+            },
+            "binary_operator" => self.binary(node),
+            "unary_operator" if self.text_of(node).starts_with('-') => {
+                match node.child_by_field_name("argument").map(|a| self.eval(a).value) {
+                    Some(Value::Int(i)) => Value::Int(-i),
+                    Some(Value::Float(f)) => Value::Float(-f),
+                    _ => Value::Dynamic("expression".into()),
+                }
+            }
+            other => Value::Dynamic(other.replace('_', " ")),
+        };
+        Expr { value, span: span(node) }
+    }
+
+    fn eval_at(&self, inner: Node, outer: Node) -> Expr {
+        Expr { value: self.eval(inner).value, span: span(outer) }
+    }
+
+    fn elements(&self, node: Node) -> Vec<Expr> {
+        children(node).map(|n| self.eval(n)).collect()
+    }
+
+    fn string(&self, node: Node) -> Value {
+        let start = children(node).find(|n| n.kind() == "string_start").map(|n| self.text_of(n)).unwrap_or("\"");
+        let prefix: String =
+            start.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
+        if prefix.contains('f') && children(node).any(|n| n.kind() == "interpolation") {
+            return Value::Dynamic("f-string".into());
+        }
+        let raw = prefix.contains('r');
+        let mut out = String::new();
+        for part in children(node) {
+            match part.kind() {
+                "string_content" => {
+                    let text = self.text_of(part);
+                    if raw {
+                        out.push_str(text);
+                    } else {
+                        out.push_str(&unescape(text));
+                    }
+                }
+                "escape_sequence" => out.push_str(&unescape(self.text_of(part))),
+                _ => {}
+            }
+        }
+        Value::Str(out)
+    }
+
+    fn call(&self, node: Node) -> Value {
+        let Some(function) = node.child_by_field_name("function") else { return Value::Dynamic("call".into()) };
+        let Some(func) = dotted(self, function) else { return Value::Dynamic("call of an expression".into()) };
+        let mut call = Call { func, args: vec![], kwargs: vec![], splat: false };
+        let arguments = node.child_by_field_name("arguments");
+        for argument in arguments.into_iter().flat_map(children) {
+            match argument.kind() {
+                "keyword_argument" => {
+                    let (Some(name), Some(value)) =
+                        (argument.child_by_field_name("name"), argument.child_by_field_name("value"))
+                    else {
+                        continue;
+                    };
+                    call.kwargs.push((self.text_of(name).to_string(), self.eval(value)));
+                }
+                "list_splat" | "dictionary_splat" => call.splat = true,
+                "comment" => {}
+                _ => call.args.push(self.eval(argument)),
+            }
+        }
+        Value::Call(call)
+    }
+
+    fn binary(&self, node: Node) -> Value {
+        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+            return Value::Dynamic("expression".into());
+        };
+        let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+        match (operator, self.eval(left).value, self.eval(right).value) {
+            ("+", Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
+            ("+", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),
+            ("*", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+            _ => Value::Dynamic(format!("`{}` expression", operator)),
+        }
+    }
+}
+
+fn concat(parts: Vec<Option<&str>>) -> Value {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Some(text) => out.push_str(text),
+            None => return Value::Dynamic("string built at run time".into()),
+        }
+    }
+    Value::Str(out)
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let text = text.replace('_', "").to_ascii_lowercase();
+    let text = text.trim_end_matches('l');
+    if let Some(hex) = text.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    text.parse().ok()
+}
+
+/// Python escape sequences inside a non-raw string.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('\'') => out.push('\''),
+            Some('"') => out.push('"'),
+            Some('\n') => {}
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// `a.b.c` for identifiers and attribute chains; `None` for anything computed.
+fn dotted(module: &Module, node: Node) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(module.text_of(node).to_string()),
+        "attribute" => {
+            let object = dotted(module, node.child_by_field_name("object")?)?;
+            let attribute = module.text_of(node.child_by_field_name("attribute")?);
+            Some(format!("{object}.{attribute}"))
+        }
+        _ => None,
+    }
+}
+
+/// The assignment inside an `expression_statement`, if it is one.
+fn expression_assignment(statement: Node) -> Option<Node> {
+    if statement.kind() != "expression_statement" {
+        return None;
+    }
+    children(statement).find(|n| n.kind() == "assignment")
+}
+
+/// Named children, comments excluded.
+pub fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    let mut cursor = node.walk();
+    let nodes: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+    nodes.into_iter()
+}
+
+fn descendants(node: Node) -> impl Iterator<Item = Node> {
+    let mut stack = vec![node];
+    std::iter::from_fn(move || {
+        let node = stack.pop()?;
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+        Some(node)
+    })
+}
+
+fn first_error(node: Node) -> Option<Node> {
+    descendants(node).filter(|n| n.is_error() || n.is_missing()).min_by_key(|n| n.start_byte())
+}
+
+pub fn span(node: Node) -> Span {
+    Span::new(node.start_byte(), node.end_byte())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(source: &str) -> Value {
+        let text = format!("X = {source}\n");
+        let module = Module::parse(&text).expect("parses");
+        let constants = module.constants.borrow();
+        constants.get("X").map(|e| e.value.clone()).unwrap_or(Value::Dynamic("not constant".into()))
+    }
+
+    #[test]
+    fn literals_and_strings() {
+        assert_eq!(eval("'a' 'b'"), Value::Str("ab".into()));
+        assert_eq!(eval("\"\"\"multi\nline\"\"\""), Value::Str("multi\nline".into()));
+        assert_eq!(eval(r"'it\'s'"), Value::Str("it's".into()));
+        assert_eq!(eval(r"r'\d+'"), Value::Str(r"\d+".into()));
+        assert_eq!(eval("10_000"), Value::Int(10_000));
+        assert_eq!(eval("-1"), Value::Int(-1));
+        assert_eq!(eval("None"), Value::None);
+        assert!(matches!(eval("f'{x}'"), Value::Dynamic(_)));
+        assert!(matches!(eval("[x for x in y]"), Value::Dynamic(_)));
+    }
+
+    #[test]
+    fn calls_keep_positional_and_keyword_arguments() {
+        let Value::Call(call) = eval("models.CharField(max_length=20, null=True)") else { panic!("not a call") };
+        assert_eq!(call.func, "models.CharField");
+        assert_eq!(call.name(), "CharField");
+        assert_eq!(call.kwarg("max_length").and_then(Expr::as_int), Some(20));
+        assert_eq!(call.arg("null", 5).and_then(Expr::as_bool), Some(true));
+    }
+
+    #[test]
+    fn module_constants_are_substituted() {
+        let text = "TABLE = 'users'\nX = [TABLE, 'b']\n";
+        let module = Module::parse(text).expect("parses");
+        let constants = module.constants.borrow();
+        let list = constants.get("X").expect("constant");
+        assert_eq!(list.items().map(|i| i[0].as_str()), Some(Some("users")));
+    }
+
+    #[test]
+    fn python2_is_a_syntax_error_with_a_hint() {
+        let module = Module::parse("print 'hello'\nclass Migration:\n    pass\n").expect("parses");
+        let error = module.syntax_error().expect("error");
+        assert!(error.message.contains("Python 2"), "{}", error.message);
+        let broken = Module::parse("class Migration(:\n").expect("parses");
+        assert!(broken.syntax_error().is_some());
+    }
+}
