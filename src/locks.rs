@@ -9,7 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::ir::{ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType, TableAction};
+use crate::ir::{ConstraintKind, DefaultExpr, DroppedObject, Generated, OpKind, QualifiedName, SqlType, TableAction};
 
 /// The eight table-level lock modes, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -211,15 +211,25 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         CreateTableAs { table, .. } => vec![effect(table, AccessExclusive, Work::RowChanges)],
-        DropTable { tables, .. } => tables
+        DropTable { tables, cascade } => tables
             .iter()
             .flat_map(|t| {
+                // Dropping a table drops its foreign keys' triggers on the tables it references;
+                // CASCADE also drops the foreign keys (and their triggers) of tables referencing it.
+                let referencing = if *cascade { referencing_tables(catalog, t) } else { vec![] };
                 std::iter::once(effect(t, AccessExclusive, Work::Catalog))
                     .chain(referenced_tables(catalog, t).map(|r| effect(&r, AccessExclusive, Work::Catalog)))
+                    .chain(referencing.into_iter().map(|r| effect(&r, AccessExclusive, Work::Catalog)))
             })
             .collect(),
-        RenameTable { table, .. } | DropColumn { table, .. } | RenameColumn { table, .. } => {
-            vec![effect(table, AccessExclusive, Work::Catalog)]
+        RenameTable { table, .. } | RenameColumn { table, .. } => vec![effect(table, AccessExclusive, Work::Catalog)],
+        DropColumn { table, column } => {
+            // A foreign key on the column goes with it, and so do its triggers on the other table.
+            let mut partners = foreign_key_partners(catalog, table, column);
+            partners.retain(|other| other.key() != table.key());
+            std::iter::once(effect(table, AccessExclusive, Work::Catalog))
+                .chain(partners.iter().map(|other| effect(other, AccessExclusive, Work::Catalog)))
+                .collect()
         }
         AddColumn { table, column } => {
             let mut out = vec![effect(table, AccessExclusive, add_column_work(column, pg))];
@@ -236,11 +246,20 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         }
         AlterColumnType { table, column, new_type, using } => {
             let old = catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
-            let work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
+            let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
+            // CHECK constraints on the column are dropped and re-added, so re-validated by a scan
+            // even when no rewrite happens. (The IR knows a CHECK's column only for the
+            // `col IS NOT NULL` form.)
+            if work == Work::Catalog && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column)) {
+                work = Work::Scan;
+            }
+            // A foreign key on either side of the column is dropped and re-created: ACCESS
+            // EXCLUSIVE on the other table too. It is re-validated only when a rewrite happens;
+            // otherwise the old check still holds and PostgreSQL keeps it.
+            let revalidate = if work == Work::Rewrite { Work::ValidateForeignKey } else { Work::Catalog };
             let mut out = vec![effect(table, AccessExclusive, work)];
             for other in foreign_key_partners(catalog, table, column) {
-                out[0].work = Work::Rewrite;
-                out.push(effect(&other, AccessExclusive, Work::ValidateForeignKey));
+                out.push(effect(&other, AccessExclusive, revalidate));
             }
             out
         }
@@ -265,14 +284,18 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 ConstraintKind::Unique { using_index: Some(_), .. } => {
                     vec![effect(table, AccessExclusive, Work::Catalog)]
                 }
-                ConstraintKind::PrimaryKey { using_index: Some(_), columns } => {
+                ConstraintKind::PrimaryKey { using_index: Some(index), columns } => {
+                    // The key columns must be proven NOT NULL, or the server scans for NULLs.
+                    // `USING INDEX` names no columns; they are the index's, if the catalog knows it.
                     let t = catalog.table(table);
                     let proven = |c: &String| {
                         t.and_then(|t| t.column(c)).is_some_and(|c| c.not_null)
                             || (pg >= PgVersion(12) && t.is_some_and(|t| t.has_valid_not_null_check(c)))
                     };
-                    let work = if columns.iter().all(proven) { Work::Catalog } else { Work::Scan };
-                    vec![effect(table, AccessExclusive, work)]
+                    let columns =
+                        if columns.is_empty() { index_columns(catalog, table, index) } else { Some(columns.clone()) };
+                    let all_proven = columns.is_some_and(|columns| columns.iter().all(proven));
+                    vec![effect(table, AccessExclusive, if all_proven { Work::Catalog } else { Work::Scan })]
                 }
                 ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } | ConstraintKind::Exclusion => {
                     vec![effect(table, AccessExclusive, Work::IndexBuild)]
@@ -353,7 +376,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 vec![effect(&table, AccessExclusive, Work::IndexBuild)]
             }
         }
-        Truncate { tables, .. } => tables.iter().map(|t| effect(t, AccessExclusive, Work::Catalog)).collect(),
+        Truncate { tables, cascade } => {
+            // CASCADE also truncates every table that references one being truncated.
+            let all = if *cascade { with_referencing_tables(catalog, tables) } else { tables.clone() };
+            all.iter().map(|t| effect(t, AccessExclusive, Work::Catalog)).collect()
+        }
         VacuumFull { tables } => tables.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
         Vacuum { tables } => tables.iter().map(|t| effect(t, ShareUpdateExclusive, Work::Scan)).collect(),
         Cluster { table } => table.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
@@ -365,13 +392,24 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         DropTrigger { table } => vec![effect(table, AccessExclusive, Work::Catalog)],
         CreateOrReplaceView { view, replace: true } => vec![effect(view, AccessExclusive, Work::Catalog)],
         AlterDomainAddConstraint { name, not_valid } => {
+            // The lock is SHARE on every table with a column of the domain (each is scanned),
+            // not on the domain. When the catalog knows none, the domain stands in for them.
             let work = if *not_valid { Work::Catalog } else { Work::Scan };
-            vec![effect(name, Share, work)]
+            let users = tables_using_type(catalog, name);
+            if users.is_empty() {
+                vec![effect(name, Share, work)]
+            } else {
+                users.iter().map(|t| effect(t, Share, work)).collect()
+            }
         }
         AlterSequence { name } => vec![effect(name, ShareRowExclusive, Work::Catalog)],
         DataChange { table: Some(table), .. } => vec![effect(table, RowExclusive, Work::RowChanges)],
         LockTable { tables, mode } => tables.iter().map(|t| effect(t, *mode, Work::Catalog)).collect(),
         Comment { table: Some(table) } => vec![effect(table, ShareUpdateExclusive, Work::Catalog)],
+        // Dropping a view or sequence waits for, and blocks, every query that uses it.
+        Drop { object: DroppedObject::View | DroppedObject::MaterializedView | DroppedObject::Sequence, names } => {
+            names.iter().map(|name| effect(&parse_name(name), AccessExclusive, Work::Catalog)).collect()
+        }
         _ => vec![],
     }
 }
@@ -456,6 +494,63 @@ fn referenced_tables<'a>(catalog: &'a Catalog, table: &QualifiedName) -> impl It
     })
 }
 
+/// The key columns of an index of `table`, when the catalog knows them all.
+fn index_columns(catalog: &Catalog, table: &QualifiedName, index: &str) -> Option<Vec<String>> {
+    let index = catalog.index(&QualifiedName::new(table.schema.clone(), index))?;
+    index.columns.iter().cloned().collect()
+}
+
+/// `schema.name` or `name`, as `OpKind::Drop` spells it.
+fn parse_name(name: &str) -> QualifiedName {
+    match name.split_once('.') {
+        Some((schema, name)) => QualifiedName::new(Some(schema.to_string()), name),
+        None => QualifiedName::unqualified(name),
+    }
+}
+
+/// Tables with a foreign key to `table` (other than `table` itself).
+fn referencing_tables(catalog: &Catalog, table: &QualifiedName) -> Vec<QualifiedName> {
+    let key = table.key();
+    let mut out: Vec<QualifiedName> = catalog
+        .tables()
+        .filter(|t| t.name.key() != key)
+        .filter(|t| {
+            t.constraints
+                .iter()
+                .any(|c| matches!(&c.kind, ConstraintKind::ForeignKey { references, .. } if references.key() == key))
+        })
+        .map(|t| t.name.clone())
+        .collect();
+    out.sort();
+    out
+}
+
+/// `tables` and, transitively, every table referencing one of them (TRUNCATE … CASCADE).
+fn with_referencing_tables(catalog: &Catalog, tables: &[QualifiedName]) -> Vec<QualifiedName> {
+    let mut all = tables.to_vec();
+    let mut next = 0;
+    while next < all.len() {
+        for other in referencing_tables(catalog, &all[next]) {
+            if !all.iter().any(|t| t.key() == other.key()) {
+                all.push(other);
+            }
+        }
+        next += 1;
+    }
+    all
+}
+
+/// Tables with a column of the named type (a domain, an enum).
+fn tables_using_type(catalog: &Catalog, type_name: &QualifiedName) -> Vec<QualifiedName> {
+    let mut out: Vec<QualifiedName> = catalog
+        .tables()
+        .filter(|t| t.columns.iter().any(|c| c.ty.name == type_name.name))
+        .map(|t| t.name.clone())
+        .collect();
+    out.sort();
+    out
+}
+
 /// Tables on the other side of a foreign key that involves `table.column`.
 fn foreign_key_partners(catalog: &Catalog, table: &QualifiedName, column: &str) -> Vec<QualifiedName> {
     let mut partners = vec![];
@@ -470,6 +565,7 @@ fn foreign_key_partners(catalog: &Catalog, table: &QualifiedName, column: &str) 
             }
         }
     }
+    partners.sort();
     partners.dedup();
     partners
 }

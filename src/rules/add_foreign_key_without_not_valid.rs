@@ -1,7 +1,7 @@
 //! A foreign key added to an existing table without NOT VALID: validated under a write lock on
 //! both tables.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{with_article, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintDef, ConstraintKind, OpKind, QualifiedName};
 use crate::locks::LockMode;
 
@@ -52,13 +52,26 @@ fn violation(
     } else {
         "waits for both tables' locks (the new column is empty, so validation is quick)"
     };
+    // ADD CONSTRAINT takes SHARE ROW EXCLUSIVE on both tables; ADD COLUMN … REFERENCES takes
+    // ACCESS EXCLUSIVE on its own table for the column.
+    let mode_on = |relation| ctx.lock_on(relation).map_or(LockMode::ShareRowExclusive, |e| e.mode);
+    let (own, other) = (mode_on(table), mode_on(references));
+    let locks = if own == other {
+        format!("{own} locks on `{table}` and `{references}` ({})", own.blocks())
+    } else {
+        format!(
+            "{} lock on `{table}` ({}) and {} lock on `{references}` ({})",
+            with_article(own),
+            own.blocks(),
+            with_article(other),
+            other.blocks()
+        )
+    };
+    let first = if scans { "" } else { "add the column without REFERENCES, then " };
     ctx.violation(
+        format!("this foreign key {work}; it takes {locks} until the transaction ends"),
         format!(
-            "this foreign key {work}; it takes SHARE ROW EXCLUSIVE locks on `{table}` and `{references}` ({}) until the transaction ends",
-            LockMode::ShareRowExclusive.blocks()
-        ),
-        format!(
-            "add the constraint with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (...) REFERENCES {references} (...) NOT VALID;`, then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE on {table}, ROW SHARE on {references}: writes continue)"
+            "{first}add the constraint with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (...) REFERENCES {references} (...) NOT VALID;`, then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE on {table}, ROW SHARE on {references}: writes continue)"
         ),
     )
 }

@@ -2,8 +2,8 @@
 //! columns scans for NULLs under it.
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
-use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::{LockMode, Work};
+use crate::ir::{ConstraintKind, OpKind, QualifiedName};
+use crate::locks::{LockMode, PgVersion, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-primary-key-builds-index",
@@ -15,30 +15,48 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let (table, columns, using_index) = match &ctx.op.kind {
         OpKind::AddConstraint { table, constraint } => match &constraint.kind {
-            ConstraintKind::PrimaryKey { columns, using_index } => (table, columns.clone(), using_index.is_some()),
+            ConstraintKind::PrimaryKey { columns, using_index } => (table, columns.clone(), using_index.clone()),
             _ => return,
         },
         OpKind::AddColumn { table, column }
             if column.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. })) =>
         {
-            (table, vec![column.name.clone()], false)
+            (table, vec![column.name.clone()], None)
         }
         _ => return,
     };
     if ctx.is_new_table(table) {
         return;
     }
-    let cols = columns.join(", ");
     let lock = takes_lock(LockMode::AccessExclusive, table);
-    if using_index {
-        if ctx.work_on(table) != Some(Work::Scan) {
-            return;
-        }
+    if let Some(index_name) = using_index {
+        // The parser gives no columns for USING INDEX: they are the index's, from the replayed
+        // schema. For an index lockgate has not seen, the lock model's verdict stands.
+        let columns = match ctx.catalog.index(&QualifiedName::new(table.schema.clone(), &index_name)) {
+            Some(index) => {
+                let nullable: Vec<&str> = index
+                    .columns
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .filter(|c| !proven_not_null(ctx, table, c))
+                    .collect();
+                if nullable.is_empty() {
+                    return;
+                }
+                format!("nullable column(s) {}", nullable.join(", "))
+            }
+            None if ctx.work_on(table) == Some(Work::Scan) => {
+                format!("the columns of `{index_name}` (an index lockgate has not seen created)")
+            }
+            None => return,
+        };
         out.push(ctx.violation(
-            format!("PRIMARY KEY USING INDEX on nullable column(s) {cols} of `{table}` first scans the table for NULLs (an implicit SET NOT NULL), and {lock} for the whole scan"),
-            format!("make the columns NOT NULL first without a scan: `ADD CONSTRAINT … CHECK ({cols} IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT` in its own transaction, then add the primary key USING INDEX"),
+            format!("PRIMARY KEY USING INDEX on {columns} of `{table}` first scans the table for NULLs (an implicit SET NOT NULL), and {lock} for the whole scan"),
+            "make the columns NOT NULL first without a scan: `ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT` in its own transaction (PostgreSQL 12+ then trusts it), then add the primary key USING INDEX",
         ));
     } else {
+        let cols = columns.join(", ");
         out.push(ctx.violation(
             format!("adding a PRIMARY KEY on `{table}` ({cols}) builds its unique index and {lock} for the whole build"),
             format!(
@@ -47,4 +65,15 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             ),
         ));
     }
+}
+
+/// Known to hold no NULLs without a scan: declared NOT NULL, a validated `CHECK (col IS NOT
+/// NULL)` (trusted from PostgreSQL 12), or a validated PostgreSQL 18 NOT NULL constraint.
+fn proven_not_null(ctx: &OpContext, table: &QualifiedName, column: &str) -> bool {
+    let Some(t) = ctx.catalog.table(table) else { return false };
+    t.column(column).is_some_and(|c| c.not_null)
+        || (ctx.settings.pg_version >= PgVersion(12) && t.has_valid_not_null_check(column))
+        || t.constraints
+            .iter()
+            .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))
 }

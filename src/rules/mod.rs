@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::analysis::transaction::TransactionState;
 use crate::analysis::Settings;
 use crate::catalog::Catalog;
-use crate::ir::{Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
+use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
 use crate::locks::{LockEffect, LockMode, Work};
 
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
@@ -118,6 +118,8 @@ impl Rule {
 /// What a rule reports; the driver turns it into a [`Finding`].
 #[derive(Debug, Clone)]
 pub struct Violation {
+    /// Overrides the rule's default severity for this case (the config still wins).
+    pub severity: Option<Severity>,
     pub span: Span,
     /// The statement it is about, for statement-level ignores.
     pub statement: Option<usize>,
@@ -128,17 +130,23 @@ pub struct Violation {
 
 impl Violation {
     pub fn at(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Violation { span, statement: None, message: message.into(), lock: None, help: help.into() }
+        Violation { severity: None, span, statement: None, message: message.into(), lock: None, help: help.into() }
     }
 
     pub fn on(op: &Op, message: impl Into<String>, help: impl Into<String>) -> Self {
         Violation {
+            severity: None,
             span: op.span,
             statement: Some(op.statement),
             message: message.into(),
             lock: None,
             help: help.into(),
         }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
     }
 
     pub fn with_lock(mut self, lock: Option<String>) -> Self {
@@ -216,6 +224,15 @@ impl OpContext<'_> {
         // `rev` so that, among equally strong locks, the op's own table wins.
         let lock = self.effects.iter().rev().max_by_key(|e| e.mode).map(lock_label);
         Violation::on(self.op, message, help).with_lock(lock)
+    }
+}
+
+/// The columns an op declares (CREATE TABLE, ADD COLUMN), with their table.
+pub fn declared_columns(op: &OpKind) -> Vec<(&QualifiedName, &ColumnDef)> {
+    match op {
+        OpKind::CreateTable { table, columns, .. } => columns.iter().map(|c| (table, c)).collect(),
+        OpKind::AddColumn { table, column } => vec![(table, column)],
+        _ => vec![],
     }
 }
 

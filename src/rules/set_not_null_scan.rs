@@ -1,7 +1,8 @@
-//! ALTER COLUMN … SET NOT NULL scans the whole table under ACCESS EXCLUSIVE.
+//! ALTER COLUMN … SET NOT NULL (or, on PostgreSQL 18, ADD CONSTRAINT … NOT NULL without NOT
+//! VALID) scans the whole table under ACCESS EXCLUSIVE.
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
-use crate::ir::{Framework, OpKind};
+use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
 use crate::locks::{LockMode, PgVersion, Work};
 
 pub const RULE: Rule = Rule::on_op(
@@ -12,8 +13,30 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::SetNotNull { table, column } = &ctx.op.kind else { return };
-    if ctx.is_new_table(table) || ctx.work_on(table) != Some(Work::Scan) {
+    match &ctx.op.kind {
+        OpKind::SetNotNull { table, column } => set_not_null(ctx, table, column, out),
+        OpKind::AddConstraint { table, constraint } => {
+            let ConstraintKind::NotNull { column } = &constraint.kind else { return };
+            if constraint.not_valid || ctx.is_new_table(table) || already_not_null(ctx, table, column) {
+                return;
+            }
+            let name = constraint.name.clone().unwrap_or_else(|| format!("{}_{column}_not_null", table.name));
+            out.push(ctx.violation(
+                format!(
+                    "adding NOT NULL constraint `{name}` validates `{table}.{column}` by scanning every row, and {} for the whole scan",
+                    takes_lock(LockMode::AccessExclusive, table)
+                ),
+                format!(
+                    "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+                ),
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut Vec<Violation>) {
+    if ctx.is_new_table(table) || ctx.work_on(table) != Some(Work::Scan) || already_not_null(ctx, table, column) {
         return;
     }
     let pg = ctx.settings.pg_version;
@@ -44,4 +67,14 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         ),
         help,
     ));
+}
+
+/// A validated PostgreSQL 18 NOT NULL constraint already makes the column NOT NULL: SET NOT
+/// NULL is then a no-op that reads no rows.
+fn already_not_null(ctx: &OpContext, table: &QualifiedName, column: &str) -> bool {
+    ctx.catalog.table(table).is_some_and(|t| {
+        t.constraints
+            .iter()
+            .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))
+    })
 }

@@ -1,6 +1,6 @@
 //! Slow or lock-taking work in a transaction that already holds ACCESS EXCLUSIVE on a table.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{with_article, OpContext, Rule, Severity, Violation};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
@@ -27,7 +27,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let other_lock = ctx.effects.iter().find(|e| e.relation != held.relation && !ctx.is_new_table(&e.relation));
     let (what, relation) = match (slow, other_lock) {
         (Some(e), _) => (format!("does {}", e.work.describe()), &e.relation),
-        (None, Some(e)) => (format!("waits for a {} lock", e.mode), &e.relation),
+        (None, Some(e)) => (format!("waits for {} lock", with_article(e.mode)), &e.relation),
         (None, None) => return,
     };
     let (line, _) = ctx.migration.source.line_col(held.span.start);
