@@ -100,7 +100,7 @@ fn config_turns_rules_off_and_changes_severity() {
     let config = dir.path().join("lockgate.toml");
     std::fs::write(
         &config,
-        "[rules]\ndisable = [\"missing-lock-timeout\"]\n[rules.severity]\ncreate-index-not-concurrently = \"warning\"\n",
+        "[rules]\ndisable = [\"missing-lock-timeout\", \"missing-statement-timeout\"]\n[rules.severity]\ncreate-index-not-concurrently = \"warning\"\n",
     )
     .expect("write");
     let (out, code) = stdout(

@@ -60,7 +60,7 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
         let mut statements_unanalyzed = HashSet::new();
         let mut statements = HashSet::new();
         let mut previous_statement = None;
-        for op in &migration.ops {
+        for (position, op) in migration.ops.iter().enumerate() {
             let first_in_statement = previous_statement != Some(op.statement);
             previous_statement = Some(op.statement);
             tx.begin_statement(op.statement);
@@ -79,6 +79,7 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
                     transaction: &tx,
                     settings: &settings,
                     first_in_statement,
+                    previous: position.checked_sub(1).map(|p| &migration.ops[p]),
                 };
                 for (rule, severity) in &active {
                     if let Some(check) = rule.check {

@@ -96,6 +96,8 @@ impl TransactionState {
                 self.explicit = false;
                 self.begin_span = None;
             }
+            // SET LOCAL outside a transaction block only draws a warning and changes nothing.
+            OpKind::Setting { local: true, .. } if !self.in_transaction => {}
             OpKind::Setting { name, value, local } => self.set(name, value.as_deref(), *local),
             _ => {
                 if self.in_transaction {

@@ -155,8 +155,14 @@ impl Catalog {
             }
             AddConstraint { table, constraint } => self.add_constraint(table, constraint, Some(origin)),
             ValidateConstraint { table, name } => {
-                if let Some(c) = self.table_mut(table).constraints.iter_mut().find(|c| &c.name == name) {
-                    c.validated = true;
+                let t = self.table_mut(table);
+                let Some(c) = t.constraints.iter_mut().find(|c| &c.name == name) else { return };
+                c.validated = true;
+                // PostgreSQL 18: a validated NOT NULL constraint makes the column NOT NULL.
+                if let ConstraintKind::NotNull { column } = c.kind.clone() {
+                    if let Some(col) = t.column_mut(&column) {
+                        col.not_null = true;
+                    }
                 }
             }
             DropConstraint { table, name } => {
@@ -226,6 +232,7 @@ impl Catalog {
     }
 
     fn add_constraint(&mut self, table: &QualifiedName, def: &ConstraintDef, origin: Option<Origin>) {
+        let def = &self.with_index_columns(table, def);
         let name = def.name.clone().unwrap_or_else(|| default_constraint_name(table, def));
         let t = self.table_mut(table);
         match &def.kind {
@@ -269,6 +276,21 @@ impl Catalog {
                 },
             );
         }
+    }
+
+    /// `UNIQUE/PRIMARY KEY USING INDEX i` names no columns: they are the index's.
+    fn with_index_columns(&self, table: &QualifiedName, def: &ConstraintDef) -> ConstraintDef {
+        let mut def = def.clone();
+        if let ConstraintKind::Unique { columns, using_index: Some(index) }
+        | ConstraintKind::PrimaryKey { columns, using_index: Some(index) } = &mut def.kind
+        {
+            if columns.is_empty() {
+                if let Some(i) = self.indexes.get(&index_key(table, index)) {
+                    *columns = i.columns.iter().flatten().cloned().collect();
+                }
+            }
+        }
+        def
     }
 
     fn rename_table(&mut self, table: &QualifiedName, new_name: &str) {

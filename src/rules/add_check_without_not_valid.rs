@@ -12,7 +12,17 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::AddConstraint { table, constraint } = &ctx.op.kind else { return };
+    let (table, constraint) = match &ctx.op.kind {
+        OpKind::AddConstraint { table, constraint } => (table, constraint),
+        // A CHECK written on ADD COLUMN is validated against every row too.
+        OpKind::AddColumn { table, column } => {
+            match column.constraints.iter().find(|c| matches!(c.kind, ConstraintKind::Check { .. })) {
+                Some(constraint) => (table, constraint),
+                None => return,
+            }
+        }
+        _ => return,
+    };
     if !matches!(constraint.kind, ConstraintKind::Check { .. }) || constraint.not_valid || ctx.is_new_table(table) {
         return;
     }

@@ -2,12 +2,12 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{DefaultExpr, OpKind};
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::{LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-volatile-default",
     Severity::Error,
-    "adding a column with a volatile default (or any default before PostgreSQL 11) rewrites the table",
+    "adding a column with a volatile default rewrites the table",
     check,
 );
 
@@ -20,13 +20,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
-    let why = match default {
-        DefaultExpr::Volatile(text) => format!("the default `{text}` is volatile (computed per row)"),
-        DefaultExpr::Stable(text) if ctx.settings.pg_version < PgVersion(11) => {
-            format!("before PostgreSQL 11 any default (here `{text}`) is written into every row")
-        }
-        DefaultExpr::Stable(_) => return,
-    };
+    let DefaultExpr::Volatile(text) = default else { return };
+    let why = format!("the default `{text}` is volatile (computed per row)");
     out.push(ctx.violation(
         format!(
             "adding column `{}` to `{table}` rewrites the whole table and every index because {why}; it {} for the whole rewrite",

@@ -6,19 +6,51 @@ mod add_column_auto_increment;
 mod add_column_generated_stored;
 mod add_column_not_null_without_default;
 mod add_column_volatile_default;
+mod add_exclusion_constraint;
 mod add_foreign_key_without_not_valid;
 mod add_primary_key_builds_index;
 mod add_unique_constraint_builds_index;
 mod alter_column_type_rewrite;
+mod attach_partition_scan;
+mod ban_char_type;
 mod concurrently_in_transaction;
 mod create_index_not_concurrently;
+mod data_change_in_migration;
+mod detach_partition_not_concurrently;
+mod django_default_dropped;
+mod domain_constraint;
+mod drop_column;
+mod drop_constraint;
 mod drop_index_not_concurrently;
+mod drop_not_null;
+mod drop_table;
+mod enum_value_change;
+mod identifier_too_long;
 mod invalid_directive;
+mod lock_timeout_too_long;
+mod migration_graph;
 mod missing_lock_timeout;
+mod missing_statement_timeout;
+mod multiple_alter_same_table;
 mod parse_error;
+mod prefer_bigint;
+mod prefer_identity;
+mod prefer_jsonb;
+mod prefer_text;
+mod prefer_timestamptz;
+mod refresh_materialized_view_not_concurrently;
+mod reindex_not_concurrently;
+mod rename_column;
+mod rename_table;
 mod set_not_null_scan;
 mod statements_after_access_exclusive;
+mod table_rewrite_command;
+mod transaction_nesting;
+mod trigger_change;
+mod truncate;
+mod truncate_cascade;
 mod unanalyzable_operation;
+mod unclosed_transaction;
 mod unindexed_foreign_key;
 mod unused_ignore;
 mod validate_in_same_transaction;
@@ -34,6 +66,7 @@ use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, Sour
 use crate::locks::{LockEffect, LockMode, Work};
 
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
+pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
 /// Every rule lockgate has, in catalog order.
@@ -56,7 +89,39 @@ pub static REGISTRY: &[&Rule] = &[
     &concurrently_in_transaction::RULE,
     &statements_after_access_exclusive::RULE,
     &missing_lock_timeout::RULE,
+    &add_exclusion_constraint::RULE,
+    &truncate::RULE,
+    &truncate_cascade::RULE,
+    &reindex_not_concurrently::RULE,
+    &table_rewrite_command::RULE,
+    &attach_partition_scan::RULE,
+    &detach_partition_not_concurrently::RULE,
+    &refresh_materialized_view_not_concurrently::RULE,
+    &trigger_change::RULE,
+    &domain_constraint::RULE,
+    &enum_value_change::RULE,
+    &data_change_in_migration::RULE,
+    &multiple_alter_same_table::RULE,
+    &missing_statement_timeout::RULE,
+    &lock_timeout_too_long::RULE,
+    &django_default_dropped::RULE,
+    &rename_column::RULE,
+    &rename_table::RULE,
+    &drop_column::RULE,
+    &drop_table::RULE,
+    &drop_not_null::RULE,
+    &drop_constraint::RULE,
+    &prefer_bigint::RULE,
+    &prefer_identity::RULE,
+    &prefer_text::RULE,
+    &prefer_timestamptz::RULE,
+    &ban_char_type::RULE,
+    &prefer_jsonb::RULE,
+    &identifier_too_long::RULE,
+    &unclosed_transaction::RULE,
+    &transaction_nesting::RULE,
     &unindexed_foreign_key::RULE,
+    &migration_graph::RULE,
     &unused_ignore::RULE,
     &invalid_directive::RULE,
 ];
@@ -197,6 +262,8 @@ pub struct OpContext<'a> {
     pub settings: &'a Settings,
     /// The first op of its statement (an ALTER TABLE with several actions has several ops).
     pub first_in_statement: bool,
+    /// The op just before this one in the migration.
+    pub previous: Option<&'a Op>,
 }
 
 impl OpContext<'_> {

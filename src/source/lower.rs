@@ -99,10 +99,44 @@ pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
         NodeEnum::VariableSetStmt(s) => vec![setting(s)],
         NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s.kind))],
         NodeEnum::CommentStmt(s) => vec![comment(s)],
+        NodeEnum::ReindexStmt(s) => vec![reindex(s)],
+        NodeEnum::AlterObjectSchemaStmt(s) if s.object_type == ObjectType::ObjectTable as i32 => match &s.relation {
+            Some(table) => vec![OpKind::AlterTable { table: qualified(table), action: TableAction::SetSchema }],
+            None => vec![other("ALTER TABLE SET SCHEMA")],
+        },
+        // Policies and rules change what every query on the table does: ACCESS EXCLUSIVE.
+        NodeEnum::CreatePolicyStmt(s) => table_action(s.table.as_ref(), TableAction::Other("CREATE POLICY".into())),
+        NodeEnum::RuleStmt(s) => table_action(s.relation.as_ref(), TableAction::EnableRule),
+        NodeEnum::CreateStatsStmt(s) => match range_vars(&s.relations).into_iter().next() {
+            Some(table) => vec![OpKind::AlterTable { table, action: TableAction::ColumnStatistics }],
+            None => vec![other("CREATE STATISTICS")],
+        },
         NodeEnum::DoStmt(_) => vec![OpKind::Opaque { what: "DO block".into() }],
         NodeEnum::CallStmt(_) => vec![OpKind::Opaque { what: "CALL of a procedure".into() }],
         other_node => vec![other(&statement_tag(other_node))],
     }
+}
+
+fn table_action(table: Option<&protobuf::RangeVar>, action: TableAction) -> Vec<OpKind> {
+    match table {
+        Some(table) => vec![OpKind::AlterTable { table: qualified(table), action }],
+        None => vec![other("ALTER TABLE")],
+    }
+}
+
+fn reindex(s: &protobuf::ReindexStmt) -> OpKind {
+    let concurrently = s.params.iter().any(|p| {
+        matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"
+            && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(NodeEnum::Boolean(b)) if !b.boolval))
+    });
+    let kind = protobuf::ReindexObjectType::try_from(s.kind).unwrap_or(protobuf::ReindexObjectType::Undefined);
+    let target = match kind {
+        protobuf::ReindexObjectType::ReindexObjectIndex | protobuf::ReindexObjectType::ReindexObjectTable => {
+            s.relation.as_ref().map(qualified)
+        }
+        _ => None,
+    };
+    OpKind::Reindex { target, index: kind == protobuf::ReindexObjectType::ReindexObjectIndex, concurrently }
 }
 
 fn other(tag: &str) -> OpKind {

@@ -164,14 +164,9 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
     migration
 }
 
+/// The statements Flyway's PostgreSQL parser recognises as non-transactional.
 fn is_non_transactional(op: &Op) -> bool {
-    matches!(
-        op.kind,
-        OpKind::CreateIndex { concurrently: true, .. }
-            | OpKind::DropIndex { concurrently: true, .. }
-            | OpKind::Reindex { concurrently: true, .. }
-            | OpKind::DetachPartition { concurrently: true, .. }
-    )
+    matches!(op.kind, OpKind::CreateIndex { concurrently: true, .. } | OpKind::DropIndex { concurrently: true, .. })
 }
 
 fn display_path(file: &MigrationFile) -> PathBuf {

@@ -18,8 +18,6 @@ use crate::source::python::Module;
 use parse::{Dependency, Key, ParsedMigration};
 use state::ProjectState;
 
-pub const GRAPH_RULE: &str = "migration-graph";
-
 /// Is this file a Django migration module? (`<app>/migrations/<name>.py`, not `_…`/`~…`.)
 pub fn is_migration(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -49,6 +47,7 @@ struct Loaded {
 /// Reads every Django migration (in parallel), orders them like `manage.py migrate`, and lowers
 /// them in that order.
 pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
+    let (paths, shadowed) = one_folder_per_app(paths, config);
     let loaded: Vec<Loaded> = paths
         .par_iter()
         .map(|path| {
@@ -69,7 +68,19 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
         })
         .collect();
 
-    let graph = Graph::new(&loaded, &config.django.settings());
+    let mut graph = Graph::new(&loaded, &config.django.settings());
+    for (label, folder, count) in shadowed {
+        let Some(host) = loaded.iter().position(|l| l.key.0 == label) else { continue };
+        graph.problems.entry(host).or_default().push(Problem {
+            rule: crate::rules::MIGRATION_GRAPH,
+            span: Span::default(),
+            message: format!(
+                "app label `{label}` is also used by {} ({count} migrations), which lockgate did not lint: one run can only hold one app per label",
+                folder.display()
+            ),
+            help: "lint that project in a run of its own, or set `exclude` in lockgate.toml".into(),
+        });
+    }
     let mut state = ProjectState::default();
     let settings = config.django.settings();
     graph
@@ -82,6 +93,28 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
             migration
         })
         .collect()
+}
+
+/// Keeps one migrations folder per app label (the first in path order): a test project or a
+/// vendored copy often reuses an app's label, and Django itself only ever loads one. Returns
+/// the kept paths and, per label, the folders left out with their file counts.
+fn one_folder_per_app(paths: &[PathBuf], config: &Config) -> (Vec<PathBuf>, Vec<(String, PathBuf, usize)>) {
+    let mut owner: HashMap<String, &Path> = HashMap::new();
+    let mut kept = vec![];
+    let mut shadowed: BTreeMap<(String, PathBuf), usize> = BTreeMap::new();
+    for path in paths {
+        let folder = path.parent().unwrap_or(path);
+        let label = app_label(path, config);
+        match owner.get(&label) {
+            Some(first) if *first != folder => *shadowed.entry((label, folder.to_path_buf())).or_default() += 1,
+            Some(_) => kept.push(path.clone()),
+            None => {
+                owner.insert(label, folder);
+                kept.push(path.clone());
+            }
+        }
+    }
+    (kept, shadowed.into_iter().map(|((label, folder), count)| (label, folder, count)).collect())
 }
 
 fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::DjangoSettings) -> Migration {
@@ -137,7 +170,12 @@ impl Graph {
     fn new(loaded: &[Loaded], settings: &state::DjangoSettings) -> Graph {
         let mut problems: HashMap<usize, Vec<Problem>> = HashMap::new();
         let mut report = |index: usize, span: Span, message: String, help: &str| {
-            problems.entry(index).or_default().push(Problem { rule: GRAPH_RULE, span, message, help: help.into() });
+            problems.entry(index).or_default().push(Problem {
+                rule: crate::rules::MIGRATION_GRAPH,
+                span,
+                message,
+                help: help.into(),
+            });
         };
         let index_of: HashMap<&Key, usize> = loaded.iter().enumerate().map(|(i, l)| (&l.key, i)).collect();
         // A squash replaces the migrations it lists when they are present: statically nothing is

@@ -42,7 +42,7 @@ pub fn parse(module: &Module, app: &str) -> Result<ParsedMigration, ParseFailure
     let Some(class) = module.class("Migration") else {
         return Err(ParseFailure {
             span: Span::default(),
-            message: "no `class Migration` in this file, so Django would not load it either".into(),
+            message: "no `class Migration` in this file: Django refuses to load it from an installed app's migrations package (if this folder is not an app's, exclude it in lockgate.toml)".into(),
         });
     };
     let mut parsed = ParsedMigration {

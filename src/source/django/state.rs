@@ -150,9 +150,76 @@ fn truncate_name(name: &str) -> String {
     format!("{}{}", &name[..MAX - 4], &hash[..4])
 }
 
+/// Field classes lockgate knows, longest first, so a custom subclass named after one
+/// (`SanitizedJSONField`, `TreeForeignKey`) gets its parent's column type.
+const KNOWN_CLASSES: &[&str] = &[
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveIntegerField",
+    "CommaSeparatedIntegerField",
+    "GenericIPAddressField",
+    "BigIntegerRangeField",
+    "DecimalRangeField",
+    "DateTimeRangeField",
+    "IntegerRangeField",
+    "SmallIntegerField",
+    "SearchVectorField",
+    "BigIntegerField",
+    "ManyToManyField",
+    "NullBooleanField",
+    "SmallAutoField",
+    "IPAddressField",
+    "DateRangeField",
+    "FilePathField",
+    "OneToOneField",
+    "DateTimeField",
+    "BigAutoField",
+    "IntegerField",
+    "DecimalField",
+    "DurationField",
+    "BooleanField",
+    "BinaryField",
+    "HStoreField",
+    "CIEmailField",
+    "CICharField",
+    "CITextField",
+    "ArrayField",
+    "ForeignKey",
+    "EmailField",
+    "ImageField",
+    "FloatField",
+    "AutoField",
+    "CharField",
+    "TextField",
+    "SlugField",
+    "UUIDField",
+    "JSONField",
+    "FileField",
+    "DateField",
+    "TimeField",
+    "URLField",
+];
+
+/// The known class a field class is or is named after; `None` when nothing matches.
+fn known_class(class: &str, call: &Call) -> Option<&'static str> {
+    if let Some(known) = KNOWN_CLASSES.iter().find(|k| **k == class) {
+        return Some(known);
+    }
+    // Third-party relations: a manager with a join model, or anything with on_delete.
+    if call.kwarg("through").is_some() || class.ends_with("Manager") {
+        return Some("ManyToManyField");
+    }
+    if call.kwarg("on_delete").is_some() {
+        return Some("ForeignKey");
+    }
+    KNOWN_CLASSES.iter().find(|k| class.ends_with(**k)).copied()
+}
+
 /// Reads a field constructor call (`models.CharField(max_length=20, null=True)`).
 pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
-    let class = call.name().to_string();
+    let written = call.name().to_string();
+    let known = known_class(&written, call);
+    let class = known.unwrap_or(&written).to_string();
     let flag = |key: &str| call.kwarg(key).and_then(Expr::as_bool);
     let relation = relation_of(call, &class, app);
     let is_relation = relation.as_ref().is_some_and(|r| !r.many_to_many);
@@ -163,25 +230,63 @@ pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
             name.to_string()
         }
     });
-    let (ty, custom) = column_type(call, &class);
+    let (ty, unknown_type) = column_type(call, &class);
+    let custom = known.is_none_or(|k| k != written) || unknown_type;
     let auto = matches!(class.as_str(), "AutoField" | "BigAutoField" | "SmallAutoField");
     let primary_key = flag("primary_key").unwrap_or(false);
     let one_to_one = class == "OneToOneField";
+    let null = flag("null").unwrap_or(false) || class == "NullBooleanField";
     Field {
-        custom: custom && relation.is_none(),
+        default: call
+            .kwarg("default")
+            .filter(|d| !d.is_none())
+            .map(python_default)
+            .or_else(|| effective_default(call, &class, null)),
+        custom,
         column,
         ty: if relation.as_ref().is_some_and(|r| r.many_to_many) { None } else { ty },
-        null: flag("null").unwrap_or(false) || class == "NullBooleanField",
+        null,
         primary_key,
         unique: (flag("unique").unwrap_or(false) || one_to_one) && !primary_key,
         db_index: flag("db_index").unwrap_or(is_relation || class == "SlugField") && !primary_key,
         auto,
-        default: call.kwarg("default").filter(|d| !d.is_none()).map(python_default),
         db_default: call.kwarg("db_default").map(db_default),
         generated: class == "GeneratedField",
         positive: class.starts_with("Positive"),
         relation,
+        class: written,
+    }
+}
+
+/// What Django writes into existing rows when a field has no `default`
+/// (`BaseDatabaseSchemaEditor._effective_default`).
+fn effective_default(call: &Call, class: &str, null: bool) -> Option<String> {
+    let flag = |key: &str| call.kwarg(key).and_then(Expr::as_bool).unwrap_or(false);
+    if flag("auto_now") || flag("auto_now_add") {
+        return Some("now()".into());
+    }
+    if null || !flag("blank") {
+        return None;
+    }
+    let stringy = matches!(
         class,
+        "CharField"
+            | "TextField"
+            | "SlugField"
+            | "EmailField"
+            | "URLField"
+            | "FilePathField"
+            | "FileField"
+            | "ImageField"
+            | "CommaSeparatedIntegerField"
+            | "CICharField"
+            | "CIEmailField"
+            | "CITextField"
+    );
+    match class {
+        _ if stringy => Some("''".into()),
+        "BinaryField" => Some("b''".into()),
+        _ => None,
     }
 }
 

@@ -1,0 +1,39 @@
+//! ATTACH PARTITION scans the partition unless a validated CHECK already proves the bound.
+
+use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use crate::ir::{ConstraintKind, OpKind};
+use crate::locks::{LockMode, PgVersion};
+
+pub const RULE: Rule = Rule::on_op(
+    "attach-partition-scan",
+    Severity::Warning,
+    "ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE unless a CHECK constraint matches its bound",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::AttachPartition { table, partition } = &ctx.op.kind else { return };
+    if ctx.is_new_table(partition) {
+        return;
+    }
+    let has_check = ctx.catalog.table(partition).is_some_and(|t| {
+        t.constraints.iter().any(|c| c.validated && matches!(c.kind, ConstraintKind::Check { not_null_column: None }))
+    });
+    if has_check {
+        return;
+    }
+    let parent = if ctx.settings.pg_version >= PgVersion(12) {
+        format!("the parent `{table}` gets SHARE UPDATE EXCLUSIVE")
+    } else {
+        format!("before PostgreSQL 12 the parent `{table}` is locked ACCESS EXCLUSIVE too")
+    };
+    out.push(ctx.violation(
+        format!(
+            "attaching `{partition}` scans all its rows to prove they fit the partition bound; it {} for the whole scan, and {parent}",
+            takes_lock(LockMode::AccessExclusive, partition)
+        ),
+        format!(
+            "before attaching, add a CHECK constraint on `{partition}` that matches the bound (`ADD CONSTRAINT … CHECK (…) NOT VALID`, then `VALIDATE CONSTRAINT`): ATTACH then skips the scan; drop the CHECK afterwards"
+        ),
+    ));
+}

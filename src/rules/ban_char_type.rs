@@ -1,0 +1,22 @@
+//! char(n): blank-padded, no faster, and awkward to change.
+
+use super::{declared_columns, OpContext, Rule, Severity, Violation};
+
+pub const RULE: Rule = Rule::on_op(
+    "ban-char-type",
+    Severity::Info,
+    "char(n) pads with blanks, is no faster than text, and any change to it rewrites the table",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    for (table, column) in declared_columns(&ctx.op.kind) {
+        if column.ty.name != "char" {
+            continue;
+        }
+        out.push(ctx.violation(
+            format!("`{table}.{}` is {}: values are blank-padded, comparisons ignore trailing spaces, and changing the length later rewrites the table", column.name, column.ty),
+            format!("`{} text` (with a CHECK on length if it matters)", column.name),
+        ));
+    }
+}

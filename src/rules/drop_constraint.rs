@@ -1,0 +1,32 @@
+//! DROP CONSTRAINT: integrity is lost, and dropping a foreign key locks the referenced table.
+
+use super::{OpContext, Rule, Severity, Violation};
+use crate::ir::{ConstraintKind, OpKind};
+
+pub const RULE: Rule = Rule::on_op(
+    "drop-constraint",
+    Severity::Info,
+    "dropping a constraint stops enforcing it; dropping a foreign key also locks the referenced table",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::DropConstraint { table, name } = &ctx.op.kind else { return };
+    if ctx.is_new_table(table) {
+        return;
+    }
+    let constraint = ctx.catalog.table(table).and_then(|t| t.constraint(name));
+    let message = match constraint.map(|c| &c.kind) {
+        Some(ConstraintKind::ForeignKey { references, .. }) => format!(
+            "dropping foreign key `{name}` stops checking `{table}` against `{references}`, and takes ACCESS EXCLUSIVE on both `{table}` and `{references}`: reads of the referenced table block too"
+        ),
+        Some(ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. }) => format!(
+            "dropping `{name}` drops its index as well: queries that used it for lookups fall back to scans, and duplicates become possible"
+        ),
+        _ => format!("dropping constraint `{name}` on `{table}` stops enforcing it for every writer, including code deployed before this migration"),
+    };
+    out.push(ctx.violation(
+        message,
+        "drop it with a short lock_timeout, in the contract phase after code no longer relies on it",
+    ));
+}

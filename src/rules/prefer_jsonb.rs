@@ -1,0 +1,22 @@
+//! json instead of jsonb.
+
+use super::{declared_columns, OpContext, Rule, Severity, Violation};
+
+pub const RULE: Rule = Rule::on_op(
+    "prefer-jsonb",
+    Severity::Warning,
+    "json has no equality operator (SELECT DISTINCT, UNION and GROUP BY fail) and cannot be indexed",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    for (table, column) in declared_columns(&ctx.op.kind) {
+        if column.ty.name != "json" {
+            continue;
+        }
+        out.push(ctx.violation(
+            format!("`{table}.{}` is json: it has no equality operator, so SELECT DISTINCT, UNION and GROUP BY on rows containing it fail, and it cannot be indexed with GIN; converting later rewrites the table", column.name),
+            format!("`{} jsonb`", column.name),
+        ));
+    }
+}

@@ -1,0 +1,22 @@
+//! timestamp without time zone.
+
+use super::{declared_columns, OpContext, Rule, Severity, Violation};
+
+pub const RULE: Rule = Rule::on_op(
+    "prefer-timestamptz",
+    Severity::Info,
+    "timestamp without time zone drops the offset; converting later may rewrite the table",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    for (table, column) in declared_columns(&ctx.op.kind) {
+        if column.ty.name != "timestamp" {
+            continue;
+        }
+        out.push(ctx.violation(
+            format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table unless the session time zone is UTC", column.name),
+            format!("`{} timestamptz`", column.name),
+        ));
+    }
+}

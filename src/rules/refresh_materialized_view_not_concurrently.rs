@@ -1,0 +1,22 @@
+//! REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks readers of the view.
+
+use super::{OpContext, Rule, Severity, Violation};
+use crate::ir::OpKind;
+
+pub const RULE: Rule = Rule::on_op(
+    "refresh-materialized-view-not-concurrently",
+    Severity::Warning,
+    "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view while it recomputes",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::RefreshMaterializedView { view, concurrently: false } = &ctx.op.kind else { return };
+    if ctx.is_new_table(view) {
+        return;
+    }
+    out.push(ctx.violation(
+        format!("refreshing `{view}` recomputes it under ACCESS EXCLUSIVE: every SELECT on the view waits for the whole query that defines it"),
+        format!("`REFRESH MATERIALIZED VIEW CONCURRENTLY {view};` (needs a unique index on the view; takes EXCLUSIVE, so reads continue)"),
+    ));
+}

@@ -1,0 +1,26 @@
+//! RENAME COLUMN: every running version of the application still uses the old name.
+
+use super::{OpContext, Rule, Severity, Violation};
+use crate::ir::{Framework, OpKind};
+
+pub const RULE: Rule = Rule::on_op(
+    "rename-column",
+    Severity::Warning,
+    "renaming a column breaks every running application version that still uses the old name",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::RenameColumn { table, column, new_name } = &ctx.op.kind else { return };
+    if ctx.is_new_table(table) {
+        return;
+    }
+    let help = match ctx.framework() {
+        Framework::Django => format!("keep the database name: rename the model field and set `db_column='{column}'`, so no SQL runs"),
+        _ => format!("add `{new_name}`, write both columns (trigger or application), backfill, move readers over, then drop `{column}` in a later release"),
+    };
+    out.push(ctx.violation(
+        format!("renaming `{table}.{column}` to `{new_name}` is instant, but application code deployed before this migration still reads and writes `{column}` and fails until it is replaced"),
+        help,
+    ));
+}

@@ -1,0 +1,31 @@
+//! BEGIN inside a transaction, or COMMIT inside the runner's transaction.
+
+use super::{OpContext, Rule, Severity, Violation};
+use crate::ir::{OpKind, TransactionControl, TransactionMode};
+
+pub const RULE: Rule = Rule::on_op(
+    "transaction-nesting",
+    Severity::Warning,
+    "BEGIN inside an open transaction, or COMMIT inside the runner's own transaction",
+    check,
+);
+
+fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    let OpKind::Transaction(control) = &ctx.op.kind else { return };
+    let tx = ctx.transaction;
+    let wrapped = ctx.migration.transaction == TransactionMode::Wrapped;
+    match control {
+        TransactionControl::Begin if tx.in_transaction => {
+            let by = if tx.explicit { "an earlier BEGIN in this file" } else { "the runner, which wraps this migration" };
+            out.push(ctx.violation(
+                format!("BEGIN inside a transaction already opened by {by}: PostgreSQL only warns, and the first COMMIT ends the outer transaction too"),
+                "remove the inner BEGIN/COMMIT, or tell lockgate the runner does not wrap this file (`-- lockgate: transaction none`)",
+            ));
+        }
+        TransactionControl::Commit if wrapped && !tx.explicit && tx.in_transaction => out.push(ctx.violation(
+            "COMMIT inside the runner's transaction ends it early: everything after it runs in autocommit, and the runner's own history row may land in a different transaction than the schema change",
+            "remove the COMMIT, or split the migration in two",
+        )),
+        _ => {}
+    }
+}

@@ -1,0 +1,26 @@
+//! BEGIN without a matching COMMIT.
+
+use super::{Rule, Severity, Violation};
+use crate::analysis::transaction::TransactionState;
+use crate::ir::Migration;
+
+pub const RULE: Rule = Rule {
+    id: "unclosed-transaction",
+    severity: Severity::Error,
+    summary: "a BEGIN with no COMMIT: depending on the runner, nothing after it is applied",
+    check: None,
+    end_of_migration: Some(end_of_migration),
+    end_of_run: None,
+};
+
+fn end_of_migration(migration: &Migration, tx: &TransactionState, out: &mut Vec<Violation>) {
+    let (true, Some(span)) = (tx.explicit && tx.in_transaction, tx.begin_span) else { return };
+    let statement = migration.ops.iter().find(|op| op.span == span).map(|op| op.statement);
+    let mut violation = Violation::at(
+        span,
+        format!("this BEGIN in `{}` is never committed: the runner may roll the whole migration back when the connection closes, or leave the transaction open holding every lock taken in it", migration.id),
+        "add `COMMIT;` at the end of the migration, or drop the BEGIN if the runner already wraps the file",
+    );
+    violation.statement = statement;
+    out.push(violation);
+}

@@ -1,0 +1,245 @@
+//! The Django front end: migrations read statically, ordered by their graph, judged against the
+//! replayed model state.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn lint(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(dir)
+        .args(["lint", ".", "--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// Rules reported on `file`, leaving out info-level notes (schema-design advice).
+fn rules_in(json: &serde_json::Value, file: &str) -> Vec<String> {
+    let mut rules: Vec<String> = json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .filter(|f| f["severity"] != "info" || f["rule"] == "unanalyzable-operation")
+        .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+const INITIAL: &str = r#"
+from django.db import migrations, models
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Item",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("code", models.CharField(max_length=20)),
+                ("note", models.TextField(null=True)),
+                ("qty", models.IntegerField()),
+            ],
+        ),
+    ]
+"#;
+
+fn migration(dependency: &str, operations: &str) -> String {
+    format!(
+        "from django.db import migrations, models\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"store\", \"{dependency}\")]\n    operations = [\n{operations}\n    ]\n"
+    )
+}
+
+const LOCK_RULES: &[&str] = &["missing-lock-timeout", "missing-statement-timeout"];
+
+fn without_timeouts(rules: Vec<String>) -> Vec<String> {
+    rules.into_iter().filter(|r| !LOCK_RULES.contains(&r.as_str())).collect()
+}
+
+#[test]
+fn fixture_findings_are_pinned() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(root)
+        .args(["lint", "fixtures/django", "--format", "json", "--fail-on", "never"])
+        .output()
+        .expect("runs");
+    insta::assert_snapshot!(String::from_utf8(output.stdout).expect("UTF-8"));
+}
+
+#[test]
+fn not_null_on_a_column_that_was_already_not_null_is_quiet() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_code.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AlterField(model_name=\"item\", name=\"code\", field=models.CharField(max_length=20, help_text=\"SKU\")),",
+            ),
+        ),
+    ]);
+    assert!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_code.py")).is_empty());
+}
+
+#[test]
+fn not_null_on_a_nullable_column_fires() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_note.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AlterField(model_name=\"item\", name=\"note\", field=models.TextField()),",
+            ),
+        ),
+    ]);
+    assert_eq!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_note.py")), vec!["set-not-null-scan"]);
+}
+
+#[test]
+fn type_change_is_judged_against_the_type_set_three_migrations_earlier() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_a.py", &migration("0001_initial", "        migrations.AddField(model_name=\"item\", name=\"a\", field=models.TextField(null=True)),")),
+        ("store/migrations/0003_b.py", &migration("0002_a", "        migrations.AddField(model_name=\"item\", name=\"b\", field=models.TextField(null=True)),")),
+        (
+            "store/migrations/0004_code.py",
+            &migration(
+                "0003_b",
+                "        migrations.AlterField(model_name=\"item\", name=\"code\", field=models.CharField(max_length=40)),\n        migrations.AlterField(model_name=\"item\", name=\"qty\", field=models.BigIntegerField()),",
+            ),
+        ),
+    ]);
+    // varchar(20) → varchar(40) is catalog-only; integer → bigint rewrites (while the first
+    // AlterField's ACCESS EXCLUSIVE is still held).
+    assert_eq!(
+        without_timeouts(rules_in(&lint(dir.path(), &[]), "0004_code.py")),
+        vec!["alter-column-type-rewrite", "statements-after-access-exclusive"]
+    );
+}
+
+#[test]
+fn python_default_on_add_field_is_the_rolling_deploy_hazard() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_flag.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AddField(model_name=\"item\", name=\"flag\", field=models.BooleanField(default=False)),\n        migrations.AddField(model_name=\"item\", name=\"kind\", field=models.CharField(max_length=5, db_default=\"a\")),",
+            ),
+        ),
+    ]);
+    assert_eq!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_flag.py")), vec!["django-default-dropped"]);
+}
+
+#[test]
+fn blank_string_fields_get_django_s_empty_default() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_title.py",
+            &migration("0001_initial", "        migrations.AddField(model_name=\"item\", name=\"title\", field=models.CharField(blank=True, max_length=5)),"),
+        ),
+    ]);
+    let rules = rules_in(&lint(dir.path(), &[]), "0002_title.py");
+    assert!(!rules.contains(&"add-column-not-null-without-default".to_string()), "{rules:?}");
+    assert!(rules.contains(&"django-default-dropped".to_string()), "{rules:?}");
+}
+
+#[test]
+fn concurrent_index_needs_a_non_atomic_migration() {
+    let op = "        AddIndexConcurrently(model_name=\"item\", index=models.Index(fields=[\"qty\"], name=\"item_qty_idx\")),";
+    let atomic = migration("0001_initial", op).replace(
+        "from django.db import",
+        "from django.contrib.postgres.operations import AddIndexConcurrently\nfrom django.db import",
+    );
+    let non_atomic = atomic.replace("    dependencies", "    atomic = False\n    dependencies");
+    let dir = project(&[("store/migrations/0001_initial.py", INITIAL), ("store/migrations/0002_idx.py", &atomic)]);
+    assert_eq!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_idx.py")), vec!["concurrently-in-transaction"]);
+    let dir = project(&[("store/migrations/0001_initial.py", INITIAL), ("store/migrations/0002_idx.py", &non_atomic)]);
+    assert!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_idx.py")).is_empty());
+}
+
+#[test]
+fn foreign_key_added_to_an_existing_table_is_validated_and_indexed_in_place() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_parent.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AddField(model_name=\"item\", name=\"parent\", field=models.ForeignKey(null=True, on_delete=models.CASCADE, to=\"store.item\")),",
+            ),
+        ),
+    ]);
+    let rules = without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_parent.py"));
+    assert!(rules.contains(&"create-index-not-concurrently".to_string()), "{rules:?}");
+    assert!(rules.contains(&"add-foreign-key-without-not-valid".to_string()), "{rules:?}");
+}
+
+#[test]
+fn separate_database_and_state_only_runs_the_database_operations() {
+    let op = "        migrations.SeparateDatabaseAndState(\n            state_operations=[migrations.RemoveField(model_name=\"item\", name=\"note\")],\n            database_operations=[],\n        ),";
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_state.py", &migration("0001_initial", op)),
+    ]);
+    assert!(rules_in(&lint(dir.path(), &[]), "0002_state.py").is_empty());
+    let plain = "        migrations.RemoveField(model_name=\"item\", name=\"note\"),";
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_drop.py", &migration("0001_initial", plain)),
+    ]);
+    assert_eq!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_drop.py")), vec!["drop-column"]);
+}
+
+#[test]
+fn graph_problems_and_unreadable_files_are_findings() {
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_missing.py", &migration("0009_nowhere", "        migrations.RunSQL(\"SELECT 1\"),")),
+        ("store/migrations/0003_py2.py", "print 'old'\nclass Migration:\n    operations = []\n"),
+        (
+            "store/migrations/0004_dynamic.py",
+            "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"store\", \"0001_initial\")]\n    operations = [migrations.RunSQL(\"SELECT %s\" % 1), CustomOperation(), migrations.RunPython(lambda a, b: None)]\n",
+        ),
+        ("store/migrations/__init__.py", ""),
+    ]);
+    let json = lint(dir.path(), &[]);
+    assert_eq!(rules_in(&json, "0002_missing.py"), vec!["migration-graph"]);
+    assert_eq!(rules_in(&json, "0003_py2.py"), vec!["parse-error"]);
+    let dynamic = rules_in(&json, "0004_dynamic.py");
+    assert_eq!(dynamic.iter().filter(|r| *r == "unanalyzable-operation").count(), 2, "{dynamic:?}");
+    assert!(rules_in(&json, "__init__.py").is_empty());
+}
+
+#[test]
+fn ignore_comments_work_on_operations() {
+    let op = "        # lockgate: ignore drop-column -- the field was unused for a year\n        migrations.RemoveField(model_name=\"item\", name=\"note\"),";
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_drop.py", &migration("0001_initial", op)),
+    ]);
+    let json = lint(dir.path(), &[]);
+    assert!(without_timeouts(rules_in(&json, "0002_drop.py")).is_empty());
+    assert_eq!(json["summary"]["suppressed"], 1);
+}

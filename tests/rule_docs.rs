@@ -1,0 +1,478 @@
+//! The rule pages in `rules/<id>.md` are part of the product (`lockgate explain` prints them),
+//! and their examples are executable: every `### bad` example must trigger the page's rule, and
+//! every `### good` example must trigger neither it nor any other rule, apart from the warnings
+//! in [`ALLOWED_IN_GOOD`] (never one at severity error).
+//!
+//! An example is a fenced `sql` block under `### bad` or `### good` in the `## Examples`
+//! section:
+//!
+//! ```text
+//! -- options: pg_version=11 transaction=wrapped      (optional first line; transaction=wrapped|none)
+//! -- setup                                           (optional: the schema before the migration)
+//! CREATE TABLE users (id bigint PRIMARY KEY);
+//! -- migration                                       (required after a setup part)
+//! ALTER TABLE users ADD COLUMN email text;
+//! ```
+//!
+//! The setup becomes `0001_setup.sql` and the migration `0002_migration.sql` in a temporary
+//! folder; only findings in the migration file count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const SETUP_FILE: &str = "0001_setup.sql";
+const MIGRATION_FILE: &str = "0002_migration.sql";
+
+/// The `##` sections of every page, in this order.
+const SECTIONS: &[&str] = &["Lock", "Why it hurts", "Safe alternative", "PostgreSQL versions", "Examples"];
+
+/// Warnings a good example may still produce; anything else fails it.
+const ALLOWED_IN_GOOD: &[&str] =
+    &["missing-lock-timeout", "statements-after-access-exclusive", "unindexed-foreign-key"];
+
+/// Rules whose behaviour changes at a PostgreSQL version: their pages need examples on both
+/// sides of it (`pg_version` below and at or above the gate). add-column-volatile-default's gate
+/// (any default rewrites before 11) lies below the oldest version lockgate accepts, so its page
+/// can only show the PostgreSQL 11 side.
+const VERSION_GATES: &[(&str, u32)] =
+    &[("set-not-null-scan", 12), ("add-primary-key-builds-index", 12), ("add-column-generated-stored", 18)];
+
+fn lockgate() -> Command {
+    let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> String {
+    let output = cmd.output().expect("lockgate runs");
+    assert!(
+        output.status.success(),
+        "lockgate failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// `(id, severity)` of every registered rule, from `lockgate rules --format json`.
+fn registered_rules() -> BTreeMap<String, String> {
+    let out = run(lockgate().args(["rules", "--format", "json"]));
+    let rules: Vec<Value> = serde_json::from_str(&out).expect("valid JSON");
+    rules
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().expect("rule id").to_string();
+            let severity = r["severity"].as_str().expect("rule severity").to_string();
+            (id, severity)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bad,
+    Good,
+}
+
+#[derive(Debug)]
+struct Example {
+    kind: Kind,
+    /// 1-based line of the `###` heading, for messages.
+    line: usize,
+    pg_version: Option<u32>,
+    wrapped: bool,
+    setup: Option<String>,
+    migration: String,
+}
+
+#[derive(Debug)]
+struct Page {
+    id: String,
+    path: PathBuf,
+    severity: String,
+    examples: Vec<Example>,
+}
+
+impl Page {
+    fn at(&self, example: &Example) -> String {
+        let kind = match example.kind {
+            Kind::Bad => "bad",
+            Kind::Good => "good",
+        };
+        format!("{}:{} ({kind} example)", self.path.display(), example.line)
+    }
+}
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+fn page_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(rules_dir())
+        .expect("rules/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Parses every page, panicking with every format problem found.
+fn pages() -> Vec<Page> {
+    let mut problems = vec![];
+    let mut pages = vec![];
+    for path in page_paths() {
+        let text = std::fs::read_to_string(&path).expect("readable page");
+        match parse_page(&path, &text) {
+            Ok(page) => pages.push(page),
+            Err(errors) => problems.extend(errors.into_iter().map(|e| format!("{}: {e}", path.display()))),
+        }
+    }
+    assert!(problems.is_empty(), "malformed rule pages:\n{}", problems.join("\n"));
+    pages
+}
+
+fn parse_page(path: &Path, text: &str) -> Result<Page, Vec<String>> {
+    let mut errors = vec![];
+    let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.first() != Some(&format!("# {id}").as_str()) {
+        errors.push(format!("the first line must be `# {id}`"));
+    }
+
+    // `# id`, a one-paragraph summary, the severity line, then the sections.
+    let summary = lines.get(2).copied().unwrap_or_default();
+    if lines.get(1) != Some(&"") || summary.trim().is_empty() || summary.starts_with('#') || lines.get(3) != Some(&"") {
+        errors.push("the title must be followed by a blank line, a one-paragraph summary and a blank line".into());
+    }
+    let severity = lines
+        .get(4)
+        .and_then(|l| l.strip_prefix("**Default severity:** "))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    if !["error", "warning", "info"].contains(&severity.as_str()) {
+        errors.push("line 5 must be `**Default severity:** error|warning|info`".into());
+    }
+
+    // The `##` sections, in order, outside code blocks.
+    let mut fenced = false;
+    let mut sections = vec![];
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            if let Some(title) = line.strip_prefix("## ") {
+                sections.push((title.trim(), i));
+            }
+        }
+    }
+    if fenced {
+        errors.push("a code block is not closed".into());
+    }
+    let titles: Vec<&str> = sections.iter().map(|(t, _)| *t).collect();
+    if titles != SECTIONS {
+        errors.push(format!("sections must be {SECTIONS:?}, found {titles:?}"));
+    }
+    for window in sections.windows(2) {
+        let body = &lines[window[0].1 + 1..window[1].1];
+        if body.iter().all(|l| l.trim().is_empty()) {
+            errors.push(format!("section `{}` is empty", window[0].0));
+        }
+    }
+
+    let body_of = |title: &str| -> Vec<&str> {
+        let Some(at) = sections.iter().position(|(t, _)| *t == title) else { return vec![] };
+        let end = sections.get(at + 1).map_or(lines.len(), |(_, i)| *i);
+        lines[sections[at].1 + 1..end].to_vec()
+    };
+    let why = body_of("Why it hurts");
+    let paragraphs =
+        why.iter().enumerate().filter(|(i, l)| !l.trim().is_empty() && (*i == 0 || why[i - 1].trim().is_empty()));
+    if paragraphs.count() > 1 {
+        errors.push("`Why it hurts` must be one paragraph".into());
+    }
+    let safe = body_of("Safe alternative");
+    for framework in ["In Django:", "In Alembic:"] {
+        if !safe.iter().any(|l| l.starts_with(framework)) {
+            errors.push(format!("`Safe alternative` needs a line starting with `{framework}`"));
+        }
+    }
+
+    let examples_start = sections.iter().find(|(t, _)| *t == "Examples").map(|(_, i)| i + 1);
+    let examples = match examples_start {
+        Some(start) => parse_examples(&lines, start, &mut errors),
+        None => vec![],
+    };
+    for (kind, name) in [(Kind::Bad, "bad"), (Kind::Good, "good")] {
+        if !examples.iter().any(|e| e.kind == kind) {
+            errors.push(format!("needs at least one `### {name}` example"));
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(Page { id, path: path.to_path_buf(), severity, examples })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The `### bad` / `### good` headings after `start`, each followed by one ```sql block.
+fn parse_examples(lines: &[&str], start: usize, errors: &mut Vec<String>) -> Vec<Example> {
+    let mut examples = vec![];
+    let mut heading: Option<(Kind, usize)> = None;
+    let mut i = start;
+    while i < lines.len() {
+        let line = lines[i].trim_end();
+        if let Some(title) = line.strip_prefix("### ") {
+            if let Some((_, at)) = heading {
+                errors.push(format!("line {}: example heading without a ```sql block", at + 1));
+            }
+            heading = match title.trim() {
+                "bad" => Some((Kind::Bad, i)),
+                "good" => Some((Kind::Good, i)),
+                other => {
+                    errors.push(format!("line {}: example headings are `### bad` or `### good`, not `{other}`", i + 1));
+                    None
+                }
+            };
+        } else if line.starts_with("```") {
+            let end = (i + 1..lines.len()).find(|&j| lines[j].starts_with("```")).unwrap_or(lines.len());
+            match heading.take() {
+                Some((kind, at)) if line == "```sql" => match parse_block(&lines[i + 1..end]) {
+                    Ok((pg_version, wrapped, setup, migration)) => {
+                        examples.push(Example { kind, line: at + 1, pg_version, wrapped, setup, migration })
+                    }
+                    Err(e) => errors.push(format!("line {}: {e}", i + 1)),
+                },
+                Some(_) => errors.push(format!("line {}: examples are ```sql blocks", i + 1)),
+                None => errors.push(format!("line {}: code block in Examples without a bad/good heading", i + 1)),
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    if let Some((_, at)) = heading {
+        errors.push(format!("line {}: example heading without a ```sql block", at + 1));
+    }
+    examples
+}
+
+type Block = (Option<u32>, bool, Option<String>, String);
+
+/// Splits an example block into its options, setup and migration.
+fn parse_block(body: &[&str]) -> Result<Block, String> {
+    let mut rest = body;
+    let (mut pg_version, mut wrapped) = (None, false);
+    if let Some(options) = rest.first().and_then(|l| l.trim().strip_prefix("-- options:")) {
+        for option in options.split_whitespace() {
+            match option.split_once('=') {
+                Some(("pg_version", v)) => {
+                    let v: u32 = v.parse().map_err(|_| format!("bad pg_version `{v}`"))?;
+                    if !(11..=18).contains(&v) {
+                        return Err(format!("pg_version={v}: lockgate supports 11 to 18"));
+                    }
+                    pg_version = Some(v);
+                }
+                Some(("transaction", "wrapped")) => wrapped = true,
+                Some(("transaction", "none")) => wrapped = false,
+                _ => return Err(format!("unknown option `{option}` (pg_version=N, transaction=wrapped|none)")),
+            }
+        }
+        rest = &rest[1..];
+    }
+    let is = |line: &&str, marker: &str| line.trim() == marker;
+    let join = |lines: &[&str]| {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text
+    };
+    let setup_at = rest.iter().position(|l| is(l, "-- setup"));
+    let migration_at = rest.iter().position(|l| is(l, "-- migration"));
+    let (setup, migration) = match (setup_at, migration_at) {
+        (Some(0), Some(m)) if m > 0 => (Some(join(&rest[1..m])), join(&rest[m + 1..])),
+        (Some(_), _) => return Err("`-- setup` must open the block and be followed by `-- migration`".into()),
+        (None, Some(0)) => (None, join(&rest[1..])),
+        (None, Some(_)) => return Err("`-- migration` must open the block when there is no setup".into()),
+        (None, None) => (None, join(rest)),
+    };
+    if migration.trim().is_empty() {
+        return Err("the migration part is empty".into());
+    }
+    if setup.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        return Err("the setup part is empty (drop the `-- setup` marker)".into());
+    }
+    Ok((pg_version, wrapped, setup, migration))
+}
+
+#[derive(Debug)]
+struct Found {
+    rule: String,
+    severity: String,
+    line: u64,
+    message: String,
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} (line {}): {}", self.severity, self.rule, self.line, self.message)
+    }
+}
+
+/// Lints an example as two migration files and returns the findings in the migration.
+fn lint(example: &Example) -> Vec<Found> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    if let Some(setup) = &example.setup {
+        std::fs::write(dir.path().join(SETUP_FILE), setup).expect("write setup");
+    }
+    std::fs::write(dir.path().join(MIGRATION_FILE), &example.migration).expect("write migration");
+    // Always a config of its own, so no lockgate.toml from the surroundings applies.
+    let mut config = String::new();
+    if let Some(version) = example.pg_version {
+        writeln!(config, "pg_version = {version}").expect("write to string");
+    }
+    writeln!(config, "\n[sql]\nassume_in_transaction = {}", example.wrapped).expect("write to string");
+    let config_path = dir.path().join("lockgate.toml");
+    std::fs::write(&config_path, config).expect("write config");
+
+    let out = run(lockgate().current_dir(dir.path()).arg("lint").arg(dir.path()).args([
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--config",
+        config_path.to_str().expect("UTF-8 path"),
+    ]));
+    let json: Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(json["schema_version"], 1);
+    json["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter(|f| {
+            let path = f["path"].as_str().expect("finding path");
+            Path::new(path).file_name().is_some_and(|n| n == MIGRATION_FILE)
+        })
+        .map(|f| Found {
+            rule: f["rule"].as_str().expect("rule").to_string(),
+            severity: f["severity"].as_str().expect("severity").to_string(),
+            line: f["line"].as_u64().expect("line"),
+            message: f["message"].as_str().expect("message").to_string(),
+        })
+        .collect()
+}
+
+fn listing(found: &[Found]) -> String {
+    if found.is_empty() {
+        return "    (no findings)".into();
+    }
+    found.iter().map(|f| format!("    {f}")).collect::<Vec<_>>().join("\n")
+}
+
+fn fail_if_any(problems: Vec<String>) {
+    assert!(problems.is_empty(), "{} problem(s):\n\n{}", problems.len(), problems.join("\n\n"));
+}
+
+#[test]
+fn every_rule_has_a_page_and_every_page_a_rule() {
+    let registered = registered_rules();
+    assert!(!registered.is_empty());
+    let pages: BTreeSet<String> =
+        page_paths().iter().map(|p| p.file_stem().and_then(|s| s.to_str()).expect("UTF-8 name").to_string()).collect();
+    let mut problems = vec![];
+    for id in registered.keys().filter(|id| !pages.contains(*id)) {
+        problems.push(format!("rule `{id}` has no page rules/{id}.md"));
+    }
+    for id in pages.iter().filter(|id| !registered.contains_key(*id)) {
+        problems.push(format!("rules/{id}.md names no registered rule"));
+    }
+    // `lockgate explain` prints the page embedded at build time.
+    for id in registered.keys().filter(|id| pages.contains(*id)) {
+        let page = std::fs::read_to_string(rules_dir().join(format!("{id}.md"))).expect("readable page");
+        let explained = run(lockgate().args(["explain", id]));
+        if explained != page {
+            problems.push(format!("`lockgate explain {id}` does not print rules/{id}.md"));
+        }
+    }
+    fail_if_any(problems);
+}
+
+#[test]
+fn pages_follow_the_format_and_state_the_default_severity() {
+    let registered = registered_rules();
+    let mut problems = vec![];
+    for page in pages() {
+        if let Some(severity) = registered.get(&page.id) {
+            if &page.severity != severity {
+                problems.push(format!(
+                    "{}: says default severity {}, the rule has {severity}",
+                    page.path.display(),
+                    page.severity
+                ));
+            }
+        }
+    }
+    fail_if_any(problems);
+}
+
+#[test]
+fn bad_examples_trigger_their_rule() {
+    let mut problems = vec![];
+    for page in pages() {
+        for example in page.examples.iter().filter(|e| e.kind == Kind::Bad) {
+            let found = lint(example);
+            if !found.iter().any(|f| f.rule == page.id) {
+                problems.push(format!("{}: no `{}` finding; got\n{}", page.at(example), page.id, listing(&found)));
+            }
+        }
+    }
+    fail_if_any(problems);
+}
+
+#[test]
+fn good_examples_do_not_trigger_their_rule_or_any_error() {
+    let mut problems = vec![];
+    for page in pages() {
+        for example in page.examples.iter().filter(|e| e.kind == Kind::Good) {
+            let found = lint(example);
+            let unexpected: Vec<&Found> = found
+                .iter()
+                .filter(|f| f.rule == page.id || f.severity == "error" || !ALLOWED_IN_GOOD.contains(&f.rule.as_str()))
+                .collect();
+            if !unexpected.is_empty() {
+                problems.push(format!(
+                    "{}: a good example must not trigger `{}` nor any rule outside {ALLOWED_IN_GOOD:?}; got\n{}",
+                    page.at(example),
+                    page.id,
+                    listing(&found)
+                ));
+            }
+        }
+    }
+    fail_if_any(problems);
+}
+
+#[test]
+fn version_gated_rules_have_examples_on_both_sides_of_the_gate() {
+    let pages = pages();
+    let mut problems = vec![];
+    for (id, gate) in VERSION_GATES {
+        let Some(page) = pages.iter().find(|p| p.id == *id) else {
+            problems.push(format!("no page for the version-gated rule `{id}`"));
+            continue;
+        };
+        let below = page.examples.iter().any(|e| e.pg_version.is_some_and(|v| v < *gate));
+        let above = page.examples.iter().any(|e| e.pg_version.is_some_and(|v| v >= *gate));
+        if !below || !above {
+            problems.push(format!(
+                "{}: needs examples with `-- options: pg_version=` below {gate} and at {gate} or above",
+                page.path.display()
+            ));
+        }
+    }
+    fail_if_any(problems);
+}
