@@ -117,8 +117,9 @@ pub struct Op {
     pub statement: usize,
 }
 
-/// A possibly schema-qualified name of a relation or type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// A possibly schema-qualified name of a relation or type. Unqualified names resolve to
+/// `public`, so `users` and `public.users` are equal (and hash alike).
+#[derive(Debug, Clone, Serialize)]
 pub struct QualifiedName {
     pub schema: Option<String>,
     pub name: String,
@@ -133,9 +134,40 @@ impl QualifiedName {
         QualifiedName { schema: None, name: name.into() }
     }
 
-    /// The key the catalog stores objects under: unqualified names live in `public`.
-    pub fn key(&self) -> (String, String) {
-        (self.schema.clone().unwrap_or_else(|| "public".into()), self.name.clone())
+    /// The schema the name resolves to.
+    pub fn schema_or_public(&self) -> &str {
+        self.schema.as_deref().unwrap_or("public")
+    }
+
+    /// `(schema, name)` with the schema resolved: what equality and hashing compare.
+    pub fn key(&self) -> (&str, &str) {
+        (self.schema_or_public(), &self.name)
+    }
+}
+
+impl PartialEq for QualifiedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for QualifiedName {}
+
+impl std::hash::Hash for QualifiedName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialOrd for QualifiedName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for QualifiedName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
     }
 }
 

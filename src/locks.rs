@@ -226,7 +226,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         DropColumn { table, column } => {
             // A foreign key on the column goes with it, and so do its triggers on the other table.
             let mut partners = foreign_key_partners(catalog, table, column);
-            partners.retain(|other| other.key() != table.key());
+            partners.retain(|other| other != table);
             std::iter::once(effect(table, AccessExclusive, Work::Catalog))
                 .chain(partners.iter().map(|other| effect(other, AccessExclusive, Work::Catalog)))
                 .collect()
@@ -510,14 +510,14 @@ fn parse_name(name: &str) -> QualifiedName {
 
 /// Tables with a foreign key to `table` (other than `table` itself).
 fn referencing_tables(catalog: &Catalog, table: &QualifiedName) -> Vec<QualifiedName> {
-    let key = table.key();
+    let key = table;
     let mut out: Vec<QualifiedName> = catalog
         .tables()
-        .filter(|t| t.name.key() != key)
+        .filter(|t| &t.name != key)
         .filter(|t| {
             t.constraints
                 .iter()
-                .any(|c| matches!(&c.kind, ConstraintKind::ForeignKey { references, .. } if references.key() == key))
+                .any(|c| matches!(&c.kind, ConstraintKind::ForeignKey { references, .. } if references == key))
         })
         .map(|t| t.name.clone())
         .collect();
@@ -531,7 +531,7 @@ fn with_referencing_tables(catalog: &Catalog, tables: &[QualifiedName]) -> Vec<Q
     let mut next = 0;
     while next < all.len() {
         for other in referencing_tables(catalog, &all[next]) {
-            if !all.iter().any(|t| t.key() == other.key()) {
+            if !all.iter().any(|t| *t == other) {
                 all.push(other);
             }
         }
@@ -554,13 +554,13 @@ fn tables_using_type(catalog: &Catalog, type_name: &QualifiedName) -> Vec<Qualif
 /// Tables on the other side of a foreign key that involves `table.column`.
 fn foreign_key_partners(catalog: &Catalog, table: &QualifiedName, column: &str) -> Vec<QualifiedName> {
     let mut partners = vec![];
-    let key = table.key();
+    let key = table;
     for t in catalog.tables() {
         for c in &t.constraints {
             let ConstraintKind::ForeignKey { columns, references, referenced_columns } = &c.kind else { continue };
-            if t.name.key() == key && columns.iter().any(|c| c == column) {
+            if &t.name == key && columns.iter().any(|c| c == column) {
                 partners.push(references.clone());
-            } else if references.key() == key && referenced_columns.iter().any(|c| c == column) {
+            } else if references == key && referenced_columns.iter().any(|c| c == column) {
                 partners.push(t.name.clone());
             }
         }

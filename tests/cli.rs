@@ -27,7 +27,7 @@ fn json_report_on_sql_fixtures() {
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).expect("serializes"));
 }
 
 #[test]

@@ -81,7 +81,8 @@ fn fixture_findings_are_pinned() {
         .args(["lint", "fixtures/django", "--format", "json", "--fail-on", "never"])
         .output()
         .expect("runs");
-    insta::assert_snapshot!(String::from_utf8(output.stdout).expect("UTF-8"));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).expect("serializes"));
 }
 
 #[test]

@@ -92,7 +92,7 @@ fn placeholders_from_config_make_templated_sql_parse() {
     std::fs::create_dir(&migrations).expect("mkdir");
     std::fs::write(
         migrations.join("0001_x.sql"),
-        "CREATE TABLE {{ .Namespace }}.users (id int);\nSET lock_timeout = '1s';\nCREATE INDEX i ON ${schema}.users (id);\n",
+        "CREATE TABLE {{ .Namespace }}.users (id bigint);\nSET lock_timeout = '1s';\nCREATE INDEX i ON ${schema}.users (id);\n",
     )
     .expect("write");
     std::fs::write(

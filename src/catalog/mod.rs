@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType};
 
-type Key = (String, String);
+type Key = QualifiedName;
 
 /// Where an object came from: a statement of a migration, or (None) the database as it was
 /// before the first migration lockgate saw.
@@ -83,11 +83,11 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
-        self.tables.get(&name.key())
+        self.tables.get(name)
     }
 
     pub fn index(&self, name: &QualifiedName) -> Option<&Index> {
-        self.indexes.get(&name.key())
+        self.indexes.get(name)
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
@@ -95,8 +95,8 @@ impl Catalog {
     }
 
     pub fn indexes_on<'a>(&'a self, table: &'a QualifiedName) -> impl Iterator<Item = &'a Index> {
-        let key = table.key();
-        self.indexes.values().filter(move |i| i.table.key() == key)
+        let key = table;
+        self.indexes.values().filter(move |i| &i.table == key)
     }
 
     /// Was the table created by this migration (and so is still empty while it runs)?
@@ -121,13 +121,13 @@ impl Catalog {
                 self.create_table(table, columns, constraints, *partitioned, origin)
             }
             CreateTableAs { table, .. } => {
-                self.tables.insert(table.key(), new_table(table, Some(origin), false));
+                self.tables.insert(table.clone(), new_table(table, Some(origin), false));
             }
             DropTable { tables, .. } => {
                 for table in tables {
-                    self.tables.remove(&table.key());
-                    let key = table.key();
-                    self.indexes.retain(|_, i| i.table.key() != key);
+                    self.tables.remove(table);
+                    let key = table;
+                    self.indexes.retain(|_, i| &i.table != key);
                 }
             }
             RenameTable { table, new_name } => self.rename_table(table, new_name),
@@ -195,11 +195,11 @@ impl Catalog {
             }
             DropIndex { indexes, .. } => {
                 for index in indexes {
-                    self.indexes.remove(&index.key());
+                    self.indexes.remove(index);
                 }
             }
             RenameIndex { index, new_name } => {
-                if let Some(mut i) = self.indexes.remove(&index.key()) {
+                if let Some(mut i) = self.indexes.remove(index) {
                     i.name = new_name.clone();
                     let key = index_key(&i.table, new_name);
                     self.indexes.insert(key, i);
@@ -211,7 +211,7 @@ impl Catalog {
     }
 
     fn table_mut(&mut self, name: &QualifiedName) -> &mut Table {
-        self.tables.entry(name.key()).or_insert_with(|| new_table(name, None, false))
+        self.tables.entry(name.clone()).or_insert_with(|| new_table(name, None, false))
     }
 
     fn create_table(
@@ -225,7 +225,7 @@ impl Catalog {
         let mut table = new_table(name, Some(origin), true);
         table.partitioned = partitioned;
         table.columns = columns.iter().map(column_from).collect();
-        self.tables.insert(name.key(), table);
+        self.tables.insert(name.clone(), table);
         for constraint in columns.iter().flat_map(|c| &c.constraints).chain(constraints) {
             self.add_constraint(name, constraint, Some(origin));
         }
@@ -294,18 +294,18 @@ impl Catalog {
     }
 
     fn rename_table(&mut self, table: &QualifiedName, new_name: &str) {
-        let Some(mut t) = self.tables.remove(&table.key()) else { return };
+        let Some(mut t) = self.tables.remove(table) else { return };
         let renamed = QualifiedName::new(table.schema.clone(), new_name);
         t.name = renamed.clone();
-        self.tables.insert(renamed.key(), t);
-        let key = table.key();
-        for index in self.indexes.values_mut().filter(|i| i.table.key() == key) {
+        self.tables.insert(renamed.clone(), t);
+        let key = table;
+        for index in self.indexes.values_mut().filter(|i| &i.table == key) {
             index.table = renamed.clone();
         }
         for t in self.tables.values_mut() {
             for c in &mut t.constraints {
                 if let ConstraintKind::ForeignKey { references, .. } = &mut c.kind {
-                    if references.key() == key {
+                    if references == key {
                         *references = renamed.clone();
                     }
                 }
@@ -321,8 +321,8 @@ impl Catalog {
             let def = ConstraintDef { name: None, kind: c.kind.clone(), not_valid: false };
             !uses(def.columns())
         });
-        let key = table.key();
-        self.indexes.retain(|_, i| i.table.key() != key || !i.columns.iter().any(|c| c.as_deref() == Some(column)));
+        let key = table;
+        self.indexes.retain(|_, i| &i.table != key || !i.columns.iter().any(|c| c.as_deref() == Some(column)));
     }
 
     fn rename_column(&mut self, table: &QualifiedName, column: &str, new_name: &str) {
@@ -344,8 +344,8 @@ impl Catalog {
                 _ => {}
             }
         }
-        let key = table.key();
-        for index in self.indexes.values_mut().filter(|i| i.table.key() == key) {
+        let key = table;
+        for index in self.indexes.values_mut().filter(|i| &i.table == key) {
             index.columns.iter_mut().flatten().for_each(rename);
         }
     }
@@ -374,7 +374,7 @@ fn column_from(def: &ColumnDef) -> Column {
 }
 
 fn index_key(table: &QualifiedName, index: &str) -> Key {
-    QualifiedName::new(table.schema.clone(), index).key()
+    QualifiedName::new(table.schema.clone(), index)
 }
 
 /// PostgreSQL's own naming: `<table>_<columns>_<suffix>`, truncated like the server does.

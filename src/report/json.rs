@@ -77,7 +77,8 @@ pub fn render(result: &LintResult) -> String {
         },
         findings,
     };
-    let mut text = serde_json::to_string_pretty(&output).unwrap_or_default();
+    // Compact: machines read it, and a large project's report is megabytes.
+    let mut text = serde_json::to_string(&output).unwrap_or_default();
     text.push('\n');
     text
 }

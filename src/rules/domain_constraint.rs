@@ -13,15 +13,15 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let message = match &ctx.op.kind {
         OpKind::CreateDomain { name, has_check: true } => format!(
-            "domain `{name}` carries a CHECK: every later ADD COLUMN or type change to `{name}` must check (and may rewrite) the whole table, and changing the CHECK scans every column that uses it"
+            "domain `{name}` carries a CHECK: adding a column of type `{name}` to an existing table rewrites the table under ACCESS EXCLUSIVE, and every later constraint added to the domain scans every column that uses it while blocking writes to those tables"
         ),
         OpKind::AlterDomainAddConstraint { name, not_valid: false } => format!(
-            "adding a constraint to domain `{name}` scans every table column of that type, each under a SHARE lock that blocks writes"
+            "adding a constraint to domain `{name}` scans every table column of that type, taking a SHARE lock on each table (blocks writes (INSERT, UPDATE, DELETE); reads continue) for the whole scan"
         ),
         _ => return,
     };
     out.push(ctx.violation(
         message,
-        "put the CHECK on the table columns instead (`ADD CONSTRAINT … CHECK (…) NOT VALID` + `VALIDATE`), or add the domain constraint NOT VALID and validate it separately",
+        "put the CHECK on the table columns instead (`ADD CONSTRAINT … CHECK (…) NOT VALID`, then `VALIDATE CONSTRAINT`, which scans under SHARE UPDATE EXCLUSIVE); on a domain, `ADD CONSTRAINT … NOT VALID` is catalog-only, but `ALTER DOMAIN … VALIDATE CONSTRAINT` still blocks writes for its scan through PostgreSQL 18",
     ));
 }

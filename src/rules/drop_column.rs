@@ -16,12 +16,19 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     let help = match ctx.framework() {
-        Framework::Django => "first deploy code that no longer uses the field (remove it from the model inside `SeparateDatabaseAndState` with only `state_operations`), then drop the column in a later migration".to_string(),
-        Framework::Alembic => "first deploy code that no longer uses the column (remove it from the SQLAlchemy model, or mark it deferred), then `op.drop_column` in a later revision".to_string(),
+        Framework::Django => "first deploy code that no longer uses the field (remove it from the model, with the migration's RemoveField inside `SeparateDatabaseAndState(state_operations=[…])`), then drop the column in a later migration".to_string(),
+        Framework::Alembic => "first deploy code that no longer uses the column (remove it from the SQLAlchemy model), then `op.drop_column` in a later revision".to_string(),
         Framework::Sql => format!("first deploy code that no longer reads or writes `{column}`, then drop it in a later release (the contract phase); the data is gone afterwards, so back it up if in doubt"),
     };
+    let others: Vec<String> =
+        ctx.effects.iter().filter(|e| &e.relation != table).map(|e| format!("`{}`", e.relation)).collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(", and on {} too (a foreign key on the column goes with it)", others.join(", "))
+    };
     out.push(ctx.violation(
-        format!("dropping `{table}.{column}` deletes its data, and application code deployed before this migration that still selects or inserts `{column}` fails until it is replaced"),
+        format!("dropping `{table}.{column}` deletes its data, and application code deployed before this migration that still selects or inserts `{column}` fails until it is replaced; the drop itself is a quick catalog change under ACCESS EXCLUSIVE on `{table}`{also}"),
         help,
     ));
 }

@@ -15,8 +15,15 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.is_new_table(table) {
         return;
     }
-    let constraint = ctx.catalog.table(table).and_then(|t| t.constraint(name));
+    let t = ctx.catalog.table(table);
+    let constraint = t.and_then(|t| t.constraint(name));
     let message = match constraint.map(|c| &c.kind) {
+        // The last step of the SET NOT NULL recipe: the column's NOT NULL now says the same.
+        Some(ConstraintKind::Check { not_null_column: Some(column) })
+            if t.and_then(|t| t.column(column)).is_some_and(|c| c.not_null) =>
+        {
+            return;
+        }
         Some(ConstraintKind::ForeignKey { references, .. }) => format!(
             "dropping foreign key `{name}` stops checking `{table}` against `{references}`, and takes ACCESS EXCLUSIVE on both `{table}` and `{references}`: reads of the referenced table block too"
         ),

@@ -13,24 +13,29 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let message = match &ctx.op.kind {
         OpKind::DropTable { tables, .. } => {
-            let old: Vec<String> = tables.iter().filter(|t| !ctx.is_new_table(t)).map(ToString::to_string).collect();
+            let old: Vec<String> = tables.iter().filter(|t| !ctx.is_new_table(t)).map(|t| format!("`{t}`")).collect();
             if old.is_empty() {
                 return;
             }
-            let referenced: Vec<String> =
-                ctx.effects.iter().filter(|e| !tables.contains(&e.relation)).map(|e| e.relation.to_string()).collect();
-            let also = if referenced.is_empty() {
+            let mut others: Vec<String> = vec![];
+            for e in ctx.effects.iter().filter(|e| !tables.contains(&e.relation)) {
+                let name = format!("`{}`", e.relation);
+                if !others.contains(&name) {
+                    others.push(name);
+                }
+            }
+            let also = if others.is_empty() {
                 String::new()
             } else {
-                format!("; it also takes ACCESS EXCLUSIVE on {} (its foreign keys' triggers are removed), blocking every query there", referenced.join(", "))
+                format!("; it also takes ACCESS EXCLUSIVE on {} (the foreign keys between them go, with their triggers), blocking every query there", others.join(", "))
             };
             format!("dropping {} deletes its data, and code that still queries it fails{also}", old.join(", "))
         }
         OpKind::Drop { object: DroppedObject::Schema, names } => {
-            format!("dropping schema {} deletes every object in it", names.join(", "))
+            format!("dropping schema `{}` deletes every object in it", names.join("`, `"))
         }
         OpKind::Drop { object: DroppedObject::Database, names } => {
-            format!("dropping database {} deletes all of it", names.join(", "))
+            format!("dropping database `{}` deletes all of it", names.join("`, `"))
         }
         _ => return,
     };

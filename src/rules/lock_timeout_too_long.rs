@@ -27,6 +27,6 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     };
     out.push(ctx.violation(
         message,
-        "keep lock_timeout short (1–5 s) and retry on timeout; `lockgate apply` retries on a schedule",
+        "keep lock_timeout short (1–5 s, e.g. `SET lock_timeout = '4s';`) and retry the migration, with backoff, when it fails with a lock timeout",
     ));
 }

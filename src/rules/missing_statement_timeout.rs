@@ -16,9 +16,12 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if tx.statement_timeout_guards() || tx.unbounded_blocking_statements > 0 || !ctx.first_in_statement {
         return;
     }
-    // Concurrent builds and validations are meant to run long; a timeout would only abort them.
-    if matches!(ctx.op.kind, OpKind::ValidateConstraint { .. })
-        || ctx.effects.iter().any(|e| e.work == Work::ConcurrentIndexBuild)
+    // Concurrent builds, refreshes and validations are meant to run long while traffic
+    // continues; a timeout would only abort them.
+    if matches!(
+        ctx.op.kind,
+        OpKind::ValidateConstraint { .. } | OpKind::RefreshMaterializedView { concurrently: true, .. }
+    ) || ctx.effects.iter().any(|e| e.work == Work::ConcurrentIndexBuild)
     {
         return;
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::{Rule, Severity, Violation};
 use crate::analysis::transaction::TransactionState;
-use crate::ir::{Migration, OpKind, QualifiedName};
+use crate::ir::{ConstraintKind, Framework, Migration, OpKind, QualifiedName};
 
 pub const RULE: Rule = Rule {
     id: "multiple-alter-same-table",
@@ -15,7 +15,9 @@ pub const RULE: Rule = Rule {
     end_of_run: None,
 };
 
-/// ALTER TABLE actions that may share one statement (RENAME forms may not).
+/// ALTER TABLE actions that may share one statement. Not RENAME forms (which must stand alone),
+/// and not VALIDATE CONSTRAINT: run alone it scans under SHARE UPDATE EXCLUSIVE, while in a
+/// statement with other actions it would scan under their ACCESS EXCLUSIVE.
 fn combinable(kind: &OpKind) -> Option<&QualifiedName> {
     match kind {
         OpKind::AddColumn { table, .. }
@@ -25,16 +27,40 @@ fn combinable(kind: &OpKind) -> Option<&QualifiedName> {
         | OpKind::DropNotNull { table, .. }
         | OpKind::SetDefault { table, .. }
         | OpKind::AddConstraint { table, .. }
-        | OpKind::DropConstraint { table, .. }
-        | OpKind::ValidateConstraint { table, .. } => Some(table),
+        | OpKind::DropConstraint { table, .. } => Some(table),
         _ => None,
     }
 }
 
+/// Does this op rely on a constraint of its table (a validated CHECK that lets SET NOT NULL or
+/// ADD PRIMARY KEY USING INDEX skip their scan)? Inside one ALTER TABLE, PostgreSQL runs every
+/// DROP before the other actions, so a DROP CONSTRAINT that follows it must stay a separate
+/// statement.
+fn relies_on_constraints(kind: &OpKind) -> bool {
+    match kind {
+        OpKind::SetNotNull { .. } => true,
+        OpKind::AddConstraint { constraint, .. } => {
+            matches!(constraint.kind, ConstraintKind::PrimaryKey { using_index: Some(_), .. })
+        }
+        _ => false,
+    }
+}
+
 fn end_of_migration(migration: &Migration, _: &TransactionState, out: &mut Vec<Violation>) {
+    // Django and Alembic write one statement per operation: there is nothing to combine.
+    if migration.framework != Framework::Sql {
+        return;
+    }
     let mut statements: HashMap<&QualifiedName, Vec<usize>> = HashMap::new();
+    let mut relied_on: Vec<&QualifiedName> = vec![];
     for op in &migration.ops {
         let Some(table) = combinable(&op.kind) else { continue };
+        if matches!(op.kind, OpKind::DropConstraint { .. }) && relied_on.contains(&table) {
+            continue;
+        }
+        if relies_on_constraints(&op.kind) {
+            relied_on.push(table);
+        }
         let seen = statements.entry(table).or_default();
         if seen.last() != Some(&op.statement) {
             seen.push(op.statement);
@@ -58,8 +84,8 @@ fn end_of_migration(migration: &Migration, _: &TransactionState, out: &mut Vec<V
         let Some(op) = migration.ops.iter().find(|op| op.statement == statement) else { continue };
         out.push(Violation::on(
             op,
-            format!("this is another ALTER TABLE on `{table}` in the same migration: each statement queues for the lock separately, and a VALIDATE or type change may rescan the table"),
-            format!("combine the actions into one statement, `ALTER TABLE {table} ADD COLUMN …, ALTER COLUMN …;`, so the lock is taken once"),
+            format!("this is another ALTER TABLE on `{table}` in the same migration: each statement requests the table's lock again (queueing again when it runs outside a transaction), and each scan or rewrite is a separate pass over the table"),
+            format!("combine the actions into one statement, `ALTER TABLE {table} ADD COLUMN …, ALTER COLUMN …;`: the lock is requested once and PostgreSQL does all scans and rewrites in one pass"),
         ));
     }
 }

@@ -15,7 +15,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             continue;
         }
         out.push(ctx.violation(
-            format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table unless the session time zone is UTC", column.name),
+            format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table under ACCESS EXCLUSIVE unless the session time zone is UTC (PostgreSQL 12+)", column.name),
             format!("`{} timestamptz`", column.name),
         ));
     }

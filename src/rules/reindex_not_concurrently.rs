@@ -12,17 +12,24 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::Reindex { target, concurrently: false, .. } = &ctx.op.kind else { return };
-    let what =
-        target.as_ref().map_or_else(|| "every index of the schema or database".to_string(), |t| format!("`{t}`"));
+    let OpKind::Reindex { target, index, concurrently: false } = &ctx.op.kind else { return };
+    // Rebuilding the indexes of a table created in this migration (still empty) hurts no one.
+    if !ctx.effects.is_empty() && ctx.effects.iter().all(|e| ctx.is_new_table(&e.relation)) {
+        return;
+    }
+    let what = match target {
+        Some(t) if *index => format!("index `{t}`"),
+        Some(t) => format!("every index of `{t}`"),
+        None => "every index of the schema or database".to_string(),
+    };
     let help = if ctx.settings.pg_version >= PgVersion(12) {
-        "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction; it takes only SHARE UPDATE EXCLUSIVE"
+        "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction block: it takes SHARE UPDATE EXCLUSIVE, so reads and writes continue"
     } else {
-        "before PostgreSQL 12 there is no REINDEX CONCURRENTLY: build a replacement with CREATE INDEX CONCURRENTLY, then drop the old index concurrently"
+        "PostgreSQL 11 has no REINDEX CONCURRENTLY: build a replacement with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` the old one and rename the new one into its place (or upgrade to 12+)"
     };
     out.push(ctx.violation(
         format!(
-            "REINDEX of {what} takes SHARE on the table and ACCESS EXCLUSIVE on each index it rebuilds: writes block, and so does every query whose planning opens the index — in practice every read"
+            "REINDEX of {what} takes SHARE on the table and ACCESS EXCLUSIVE on each index while it rebuilds it: writes block, and so does every query whose planning opens the index — in practice every read of the table"
         ),
         help,
     ));

@@ -16,11 +16,18 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     let help = match ctx.framework() {
-        Framework::Django => format!("keep the database name: rename the model field and set `db_column='{column}'`, so no SQL runs"),
-        _ => format!("add `{new_name}`, write both columns (trigger or application), backfill, move readers over, then drop `{column}` in a later release"),
+        Framework::Django => format!(
+            "keep the column's name: set `db_column=\"{column}\"` on the field, then rename the field; with the column name pinned neither operation runs SQL (or rename the field only in `SeparateDatabaseAndState(state_operations=[…])`)"
+        ),
+        Framework::Alembic => format!(
+            "keep the database name and map the new attribute to it (`{new_name} = Column(\"{column}\", …)`), or add `{new_name}`, write both columns, backfill, and drop `{column}` in a later revision"
+        ),
+        Framework::Sql => format!(
+            "add `{new_name}`, write both columns (trigger or application), backfill, move readers over, then drop `{column}` in a later release"
+        ),
     };
     out.push(ctx.violation(
-        format!("renaming `{table}.{column}` to `{new_name}` is instant, but application code deployed before this migration still reads and writes `{column}` and fails until it is replaced"),
+        format!("renaming `{table}.{column}` to `{new_name}` is a quick catalog change under ACCESS EXCLUSIVE, but application code deployed before this migration still reads and writes `{column}` and fails until it is replaced"),
         help,
     ));
 }

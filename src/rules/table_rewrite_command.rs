@@ -1,6 +1,6 @@
 //! Commands whose whole purpose is to rewrite or move a table under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::{OpKind, TableAction};
 use crate::locks::LockMode;
 
@@ -14,23 +14,49 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let (command, help) = match &ctx.op.kind {
         OpKind::VacuumFull { .. } => ("VACUUM FULL", "use pg_repack (or pg_squeeze) to compact the table online"),
-        OpKind::Cluster { .. } => ("CLUSTER", "use pg_repack --order-by to re-sort the table online"),
+        OpKind::Cluster { .. } => ("CLUSTER", "use `pg_repack --order-by` to re-sort the table online"),
         OpKind::AlterTable { action, .. } => match action {
-            TableAction::SetTablespace => ("SET TABLESPACE", "create the new table in the target tablespace and copy the rows in batches, or use pg_repack --tablespace"),
-            TableAction::SetLogged => ("SET LOGGED", "create the table LOGGED from the start; converting later rewrites it and writes it all to the WAL"),
-            TableAction::SetUnlogged => ("SET UNLOGGED", "create a new UNLOGGED table and copy into it; converting rewrites the table"),
-            TableAction::SetAccessMethod => ("SET ACCESS METHOD", "create a table with the new access method and copy the rows in batches"),
+            TableAction::SetTablespace => (
+                "SET TABLESPACE",
+                "use `pg_repack --tablespace`, or create a new table in the target tablespace and copy the rows in batches",
+            ),
+            TableAction::SetLogged => (
+                "SET LOGGED",
+                "create the table LOGGED from the start; converting it later rewrites it and writes all of it to the WAL",
+            ),
+            TableAction::SetUnlogged => {
+                ("SET UNLOGGED", "create a new UNLOGGED table and copy the rows into it in batches")
+            }
+            TableAction::SetAccessMethod => {
+                ("SET ACCESS METHOD", "create a table with the new access method and copy the rows in batches")
+            }
             _ => return,
         },
         _ => return,
     };
-    let Some(effect) = ctx.effects.iter().find(|e| !ctx.is_new_table(&e.relation)) else { return };
+    let work = if command == "SET TABLESPACE" {
+        "copies the table's data files (its indexes stay where they are)"
+    } else {
+        "rewrites every row and rebuilds every index"
+    };
+    let tables: Vec<String> =
+        ctx.effects.iter().filter(|e| !ctx.is_new_table(&e.relation)).map(|e| format!("`{}`", e.relation)).collect();
+    let target = if !tables.is_empty() {
+        tables.join(", ")
+    } else if ctx.effects.is_empty() {
+        // `VACUUM FULL;` and `CLUSTER;` without a table name.
+        match command {
+            "CLUSTER" => "every table clustered before".to_string(),
+            _ => "every table of the database".to_string(),
+        }
+    } else {
+        return; // only tables created in this migration
+    };
     out.push(ctx.violation(
         format!(
-            "{command} {} of `{}`, and {} until it finishes",
-            if command == "SET TABLESPACE" { "copies every file" } else { "rewrites every row and index" },
-            effect.relation,
-            takes_lock(LockMode::AccessExclusive, &effect.relation)
+            "{command} {work} of {target}, holding an {} lock ({}) until it finishes",
+            LockMode::AccessExclusive,
+            LockMode::AccessExclusive.blocks()
         ),
         help,
     ));

@@ -11,19 +11,30 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let what = match &ctx.op.kind {
-        OpKind::CreateTrigger { .. } => "creating a trigger",
-        OpKind::DropTrigger { .. } => "dropping a trigger",
-        OpKind::AlterTable { action: TableAction::EnableTrigger, .. } => "enabling a trigger",
-        OpKind::AlterTable { action: TableAction::DisableTrigger, .. } => "disabling a trigger",
+    let (what, disables) = match &ctx.op.kind {
+        OpKind::CreateTrigger { .. } => ("creating a trigger", false),
+        OpKind::DropTrigger { .. } => ("dropping a trigger", false),
+        OpKind::AlterTable { action: TableAction::EnableTrigger, .. } => ("enabling a trigger", false),
+        OpKind::AlterTable { action: TableAction::DisableTrigger, .. } => ("disabling a trigger", true),
         _ => return,
     };
     let Some(effect) = ctx.effects.iter().find(|e| !ctx.is_new_table(&e.relation)) else { return };
-    out.push(ctx.violation(
-        format!(
-            "{what} {}; it is quick once granted, but it queues behind every open transaction on the table and everything queues behind it; a new trigger also changes what every later write does",
-            takes_lock(effect.mode, &effect.relation)
-        ),
-        "run it with a short `lock_timeout` and retries, in a migration of its own",
-    ));
+    let lock = takes_lock(effect.mode, &effect.relation);
+    if disables {
+        // Whatever the lock, writes skip the trigger until it is enabled again.
+        out.push(ctx.violation(
+            format!(
+                "disabling a trigger on `{}` {lock}; until it is enabled again, every write skips it — with DISABLE TRIGGER ALL that includes the triggers that enforce foreign keys",
+                effect.relation
+            ),
+            "avoid disabling triggers in a migration; if a bulk load needs it, enable it again in the same transaction, and never disable the foreign-key (system) triggers of a live table",
+        ));
+    } else if !ctx.transaction.lock_timeout_guards() {
+        out.push(ctx.violation(
+            format!(
+                "{what} {lock} with no lock_timeout: it is quick once granted, but it queues behind every open transaction on the table, and every later query that conflicts with it queues behind it"
+            ),
+            "set a short `lock_timeout` (`SET lock_timeout = '4s';`) before it and retry the migration on timeout",
+        ));
+    }
 }

@@ -12,12 +12,20 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::Truncate { tables, cascade: true } = &ctx.op.kind else { return };
-    let names: Vec<String> = tables.iter().map(ToString::to_string).collect();
+    // The lock model lists the named tables and every table the catalog knows to reference them.
+    if ctx.effects.iter().all(|e| ctx.is_new_table(&e.relation)) {
+        return;
+    }
+    let named: Vec<String> = tables.iter().map(|t| format!("`{t}`")).collect();
+    let mut also: Vec<String> =
+        ctx.effects.iter().filter(|e| !tables.contains(&e.relation)).map(|e| format!("`{}`", e.relation)).collect();
+    also.dedup();
+    let known = if also.is_empty() { String::new() } else { format!(" (here at least {})", also.join(", ")) };
     out.push(ctx.violation(
         format!(
-            "TRUNCATE … CASCADE on {} also empties every table that references it, recursively, each under an ACCESS EXCLUSIVE lock",
-            names.join(", ")
+            "TRUNCATE … CASCADE on {} also empties every table that references it through a foreign key, recursively{known}, each under an ACCESS EXCLUSIVE lock that blocks every read and write",
+            named.join(", ")
         ),
-        "name every table to truncate explicitly, without CASCADE, so a review sees exactly what is emptied",
+        "name every table to empty explicitly and drop CASCADE, so the statement fails instead of emptying a table nobody reviewed; better, delete the rows in batches outside the schema migration",
     ));
 }

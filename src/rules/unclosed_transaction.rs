@@ -2,7 +2,7 @@
 
 use super::{Rule, Severity, Violation};
 use crate::analysis::transaction::TransactionState;
-use crate::ir::Migration;
+use crate::ir::{Migration, TransactionMode};
 
 pub const RULE: Rule = Rule {
     id: "unclosed-transaction",
@@ -14,12 +14,17 @@ pub const RULE: Rule = Rule {
 };
 
 fn end_of_migration(migration: &Migration, tx: &TransactionState, out: &mut Vec<Violation>) {
+    // A runner that wraps the file commits whatever is open at its end (a BEGIN inside its
+    // transaction is transaction-nesting's business).
+    if migration.transaction == TransactionMode::Wrapped {
+        return;
+    }
     let (true, Some(span)) = (tx.explicit && tx.in_transaction, tx.begin_span) else { return };
     let statement = migration.ops.iter().find(|op| op.span == span).map(|op| op.statement);
     let mut violation = Violation::at(
         span,
-        format!("this BEGIN in `{}` is never committed: the runner may roll the whole migration back when the connection closes, or leave the transaction open holding every lock taken in it", migration.id),
-        "add `COMMIT;` at the end of the migration, or drop the BEGIN if the runner already wraps the file",
+        format!("this BEGIN in `{}` is never committed: when the runner's connection closes, PostgreSQL rolls back everything after it, and until then the transaction holds every lock taken in it", migration.id),
+        "add `COMMIT;` at the end of the migration",
     );
     violation.statement = statement;
     out.push(violation);

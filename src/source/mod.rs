@@ -1,5 +1,6 @@
 //! Discovery (paths → migration files in runner order) and loading (files → `Migration`s).
 
+pub mod alembic;
 pub mod directives;
 pub mod django;
 pub mod layout;
@@ -41,6 +42,8 @@ pub struct Discovered {
     pub sql: Vec<MigrationFile>,
     /// Django migration modules; ordered later, by their dependency graph.
     pub django: Vec<PathBuf>,
+    /// Alembic revision scripts; ordered later, by their revision graph.
+    pub alembic: Vec<PathBuf>,
 }
 
 /// Finds the migration files under the inputs.
@@ -48,7 +51,10 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut files = vec![];
-    let mut django = vec![];
+    // Python files are sorted out after the walk, once every `alembic.ini` has been seen:
+    // `(path, given directly on the command line)`.
+    let mut python = vec![];
+    let mut alembic_environments = alembic::Environments::default();
     for path in inputs.paths {
         if path.as_os_str() == "-" {
             files.push(MigrationFile::stdin(inputs.stdin_name));
@@ -57,9 +63,10 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
         if !path.exists() {
             return Err(InputError::Missing { path: path.clone() });
         }
+        alembic_environments.add_ancestors_of(path);
         if path.is_file() {
             if path.extension().is_some_and(|e| e == "py") {
-                django.push(path.clone());
+                python.push((path.clone(), true));
             } else {
                 files.push(MigrationFile::classify(path));
             }
@@ -68,9 +75,12 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
         for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
             let entry = entry.map_err(|e| InputError::Io { path: path.clone(), source: e.into() })?;
             let file = entry.path();
+            if entry.file_type().is_file() && entry.file_name() == "alembic.ini" {
+                alembic_environments.add_ini(file);
+            }
             let sql = file.extension().is_some_and(|e| e == "sql");
-            let python = django::is_migration(file);
-            if !entry.file_type().is_file() || !(sql || python) {
+            let py = file.extension().is_some_and(|e| e == "py");
+            if !entry.file_type().is_file() || !(sql || py) {
                 continue;
             }
             let relative = file.strip_prefix(path).unwrap_or(file);
@@ -79,19 +89,30 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
             {
                 continue;
             }
-            if python {
-                django.push(file.to_path_buf());
+            if py {
+                python.push((file.to_path_buf(), false));
             } else {
                 files.push(MigrationFile::classify(file));
             }
         }
     }
-    django.sort();
-    django.dedup();
+    let mut django = vec![];
+    let mut alembic = vec![];
+    for (file, direct) in python {
+        if alembic_environments.is_revision(&file) {
+            alembic.push(file);
+        } else if !alembic_environments.is_env_script(&file) && (direct || django::is_migration(&file)) {
+            django.push(file);
+        }
+    }
+    for list in [&mut django, &mut alembic] {
+        list.sort();
+        list.dedup();
+    }
     files.retain(|f| config.lint_down || !f.down);
     files.sort_by_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
-    Ok(Discovered { sql: files, django })
+    Ok(Discovered { sql: files, django, alembic })
 }
 
 fn glob_set(patterns: &[String]) -> Option<GlobSet> {
@@ -108,11 +129,12 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
     builder.build().ok()
 }
 
-/// Reads and parses every file (in parallel): Django migrations in graph order, then SQL files
-/// in runner order.
+/// Reads and parses every file (in parallel): Django migrations in graph order, Alembic
+/// revisions in graph order, then SQL files in runner order.
 pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     let placeholders = config.placeholders();
     let mut migrations = django::load(&discovered.django, config, relative_to_cwd);
+    migrations.extend(alembic::load(&discovered.alembic, config, relative_to_cwd));
     migrations.par_extend(discovered.sql.par_iter().map(|file| load_file(file, config, &placeholders)));
     migrations
 }

@@ -41,6 +41,10 @@ pub struct Call {
     pub kwargs: Vec<(String, Expr)>,
     /// `*args` or `**kwargs` were passed: arguments may be missing from `args`/`kwargs`.
     pub splat: bool,
+    /// For a method called on the result of another call (`sa.update(t).where(…)`, or
+    /// `conn.execute(…)` after `conn = op.get_bind()`), that call; `func` then reads
+    /// `sa.update().where`.
+    pub receiver: Option<Box<Expr>>,
 }
 
 impl Call {
@@ -56,6 +60,11 @@ impl Call {
     /// A keyword argument, or the positional argument at `position`.
     pub fn arg(&self, name: &str, position: usize) -> Option<&Expr> {
         self.kwarg(name).or_else(|| self.args.get(position))
+    }
+
+    /// The call a method was called on, when it was one.
+    pub fn receiver_call(&self) -> Option<&Call> {
+        self.receiver.as_deref().and_then(Expr::as_call)
     }
 }
 
@@ -107,6 +116,9 @@ pub struct Module<'a> {
     pub tree: Tree,
     /// Simple module-level constants: `NAME = <literal>`, filled in file order.
     constants: RefCell<HashMap<String, Expr>>,
+    /// Names a front end bound while walking a function body (`conn = op.get_bind()`); they
+    /// shadow the module constants.
+    locals: RefCell<HashMap<String, Expr>>,
 }
 
 /// Where the file does not parse as Python 3: the first syntax error.
@@ -117,10 +129,20 @@ pub struct SyntaxError {
 
 impl<'a> Module<'a> {
     pub fn parse(text: &'a str) -> Option<Module<'a>> {
-        let mut parser = Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
-        let tree = parser.parse(text, None)?;
-        let module = Module { text, tree, constants: RefCell::new(HashMap::new()) };
+        thread_local! {
+            static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+        }
+        let tree = PARSER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                let mut parser = Parser::new();
+                parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+                *slot = Some(parser);
+            }
+            slot.as_mut()?.parse(text, None)
+        })?;
+        let module =
+            Module { text, tree, constants: RefCell::new(HashMap::new()), locals: RefCell::new(HashMap::new()) };
         module.read_constants();
         Some(module)
     }
@@ -132,7 +154,12 @@ impl<'a> Module<'a> {
     /// The first syntax error, if any (Python 2 `print x`, a stray bracket, …).
     pub fn syntax_error(&self) -> Option<SyntaxError> {
         let root = self.root();
-        let python2 = descendants(root)
+        // Walking the whole tree is a large share of the cost of a file; only do it when a line
+        // could be a Python 2 statement.
+        let python2 = may_hold_python2_statements(self.text)
+            .then(|| descendants(root))
+            .into_iter()
+            .flatten()
             .filter(|n| matches!(n.kind(), "print_statement" | "exec_statement"))
             .min_by_key(|n| n.start_byte());
         if let Some(statement) = python2 {
@@ -169,6 +196,59 @@ impl<'a> Module<'a> {
                 }
             }
         }
+    }
+
+    /// The value of the last module-level `name = …` (or `name: T = …`), even when it is computed.
+    pub fn module_assignment(&self, name: &str) -> Option<Expr> {
+        children(self.root())
+            .filter_map(expression_assignment)
+            .filter(|a| a.child_by_field_name("left").is_some_and(|l| self.text_of(l) == name))
+            .filter_map(|a| a.child_by_field_name("right"))
+            .last()
+            .map(|right| self.eval(right))
+    }
+
+    /// Binds a local name for the evaluations that follow.
+    pub fn bind(&self, name: &str, value: Expr) {
+        self.locals.borrow_mut().insert(name.to_string(), value);
+    }
+
+    /// Replaces the local names (entering or leaving a function body); returns the old ones.
+    pub fn swap_locals(&self, locals: HashMap<String, Expr>) -> HashMap<String, Expr> {
+        self.locals.replace(locals)
+    }
+
+    /// What a bare name stands for: a local, else a module constant.
+    fn bound(&self, name: &str) -> Option<Expr> {
+        let local = self.locals.borrow().get(name).cloned();
+        local.or_else(|| self.constants.borrow().get(name).cloned())
+    }
+
+    /// The context managers of a `with` statement, each with its `as` name.
+    pub fn with_items(&self, with_statement: Node) -> Vec<(Expr, Option<String>)> {
+        let clauses = children(with_statement).filter(|n| n.kind() == "with_clause");
+        clauses
+            .flat_map(children)
+            .filter(|item| item.kind() == "with_item")
+            .filter_map(|item| item.child_by_field_name("value"))
+            .map(|value| {
+                if value.kind() != "as_pattern" {
+                    return (self.eval(value), None);
+                }
+                let mut parts = children(value);
+                let manager = parts.next().map(|m| self.eval(m));
+                let alias = parts.next().map(|a| self.text_of(a).to_string());
+                (manager.unwrap_or(Expr { value: Value::Dynamic("with".into()), span: span(value) }), alias)
+            })
+            .collect()
+    }
+
+    /// `def <name>(…)` directly in `block` (a function body or the module).
+    pub fn function_in<'t>(&self, block: Node<'t>, name: &str) -> Option<Node<'t>> {
+        children(block).find(|statement| {
+            statement.kind() == "function_definition"
+                && statement.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name)
+        })
     }
 
     /// `class <name>(…)` at module level.
@@ -237,8 +317,8 @@ impl<'a> Module<'a> {
                     .collect(),
             ),
             "call" => self.call(node),
-            "identifier" => match self.constants.borrow().get(self.text_of(node)) {
-                Some(constant) => constant.value.clone(),
+            "identifier" => match self.bound(self.text_of(node)) {
+                Some(bound) => bound.value,
                 None => Value::Name(self.text_of(node).to_string()),
             },
             "attribute" => match dotted(self, node) {
@@ -294,8 +374,10 @@ impl<'a> Module<'a> {
 
     fn call(&self, node: Node) -> Value {
         let Some(function) = node.child_by_field_name("function") else { return Value::Dynamic("call".into()) };
-        let Some(func) = dotted(self, function) else { return Value::Dynamic("call of an expression".into()) };
-        let mut call = Call { func, args: vec![], kwargs: vec![], splat: false };
+        let Some((func, receiver)) = self.callee(function) else {
+            return Value::Dynamic("call of an expression".into());
+        };
+        let mut call = Call { func, args: vec![], kwargs: vec![], splat: false, receiver };
         let arguments = node.child_by_field_name("arguments");
         for argument in arguments.into_iter().flat_map(children) {
             match argument.kind() {
@@ -315,6 +397,25 @@ impl<'a> Module<'a> {
         Value::Call(call)
     }
 
+    /// The dotted name of what is called, and the call it is a method of, if any.
+    fn callee(&self, function: Node) -> Option<(String, Option<Box<Expr>>)> {
+        if function.kind() == "attribute" {
+            let object = function.child_by_field_name("object")?;
+            let attribute = self.text_of(function.child_by_field_name("attribute")?);
+            let receiver = match object.kind() {
+                "call" => Some(self.eval(object)),
+                "identifier" => self.bound(self.text_of(object)).map(|e| Expr { span: span(object), ..e }),
+                _ => None,
+            };
+            if let Some(receiver) = receiver {
+                if let Value::Call(inner) = &receiver.value {
+                    return Some((format!("{}().{attribute}", inner.func), Some(Box::new(receiver))));
+                }
+            }
+        }
+        dotted(self, function).map(|name| (name, None))
+    }
+
     fn binary(&self, node: Node) -> Value {
         let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
             return Value::Dynamic("expression".into());
@@ -327,6 +428,17 @@ impl<'a> Module<'a> {
             _ => Value::Dynamic(format!("`{}` expression", operator)),
         }
     }
+}
+
+/// `print x` / `exec code` at the start of a line (`print(x)` is Python 3).
+fn may_hold_python2_statements(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start();
+        ["print", "exec"].iter().any(|keyword| {
+            line.strip_prefix(keyword)
+                .is_some_and(|rest| rest.starts_with([' ', '\t']) && !rest.trim_start().starts_with(['(', '=']))
+        })
+    })
 }
 
 fn concat(parts: Vec<Option<&str>>) -> Value {

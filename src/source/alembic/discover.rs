@@ -1,0 +1,224 @@
+//! Which `.py` files are Alembic revisions, and which environment each belongs to.
+//!
+//! An environment is a script location: a folder with `env.py` whose revisions live under
+//! `versions/`, or whatever `alembic.ini` names with `script_location` and `version_locations`.
+//! Filesystem checks are cached per directory: a repository has many files and few folders.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+/// The Alembic environments known so far, and the folders already checked.
+#[derive(Debug, Default)]
+pub struct Environments {
+    /// Version locations named by `alembic.ini` files, each with its script location.
+    locations: Vec<(PathBuf, PathBuf)>,
+    /// `alembic.ini` files already read.
+    inis: Vec<PathBuf>,
+    /// Folder → does it hold `env.py`.
+    has_env: HashMap<PathBuf, bool>,
+    /// Folders already searched for `alembic.ini`, with their ancestors.
+    searched: HashSet<PathBuf>,
+}
+
+impl Environments {
+    /// Reads `alembic.ini` in `path` (a folder or a file's folder) and in every folder above it,
+    /// so that linting `alembic/versions` still finds the ini next to `alembic/`.
+    pub fn add_ancestors_of(&mut self, path: &Path) {
+        let absolute = absolute(path);
+        let start = if absolute.is_dir() { absolute.as_path() } else { absolute.parent().unwrap_or(&absolute) };
+        for dir in start.ancestors() {
+            if !self.searched.insert(dir.to_path_buf()) {
+                break;
+            }
+            let ini = dir.join("alembic.ini");
+            if ini.is_file() {
+                self.add_ini(&ini);
+            }
+        }
+    }
+
+    /// Records the version locations an `alembic.ini` names.
+    pub fn add_ini(&mut self, ini: &Path) {
+        let ini = absolute(ini);
+        if self.inis.contains(&ini) {
+            return;
+        }
+        let Ok(text) = std::fs::read_to_string(&ini) else { return };
+        let here = ini.parent().map(Path::to_path_buf).unwrap_or_default();
+        for (script, versions) in ini_locations(&text, &here) {
+            self.locations.extend(versions.into_iter().map(|v| (v, script.clone())));
+        }
+        self.inis.push(ini);
+    }
+
+    /// Is `path` an Alembic revision script?
+    pub fn is_revision(&mut self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        // Alembic skips `__init__.py` and editor lock files (`.#name.py`).
+        if !name.ends_with(".py") || name == "__init__.py" || name.starts_with(".#") {
+            return false;
+        }
+        let absolute = absolute(path);
+        if absolute.components().any(|c| c.as_os_str() == "__pycache__") {
+            return false;
+        }
+        self.location_of(&absolute).is_some()
+    }
+
+    /// Is `path` the `env.py` of an environment (never a revision, never a Django migration)?
+    pub fn is_env_script(&mut self, path: &Path) -> bool {
+        if path.file_name().is_none_or(|n| n != "env.py") {
+            return false;
+        }
+        let absolute = absolute(path);
+        let Some(dir) = absolute.parent() else { return false };
+        dir.join("versions").is_dir() || self.locations.iter().any(|(_, script)| script == dir)
+    }
+
+    /// The script location a revision belongs to: revisions with the same one share a graph.
+    pub fn environment_of(&mut self, path: &Path) -> PathBuf {
+        let absolute = absolute(path);
+        self.location_of(&absolute).unwrap_or_else(|| absolute.parent().map(Path::to_path_buf).unwrap_or_default())
+    }
+
+    fn location_of(&mut self, file: &Path) -> Option<PathBuf> {
+        let named = self.locations.iter().filter(|(versions, _)| file.starts_with(versions));
+        // The deepest location wins when locations nest.
+        if let Some((_, script)) = named.max_by_key(|(versions, _)| versions.components().count()) {
+            return Some(script.clone());
+        }
+        for dir in file.ancestors().skip(1) {
+            let Some(parent) = dir.parent().filter(|_| dir.file_name().is_some_and(|n| n == "versions")) else {
+                continue;
+            };
+            if self.holds_env(parent) {
+                return Some(parent.to_path_buf());
+            }
+        }
+        None
+    }
+
+    fn holds_env(&mut self, dir: &Path) -> bool {
+        if let Some(&known) = self.has_env.get(dir) {
+            return known;
+        }
+        let holds = dir.join("env.py").is_file();
+        self.has_env.insert(dir.to_path_buf(), holds);
+        holds
+    }
+}
+
+/// `(script location, version locations)` for every section of an `alembic.ini` that sets
+/// `script_location` (the `[alembic]` section, and named ones for `alembic -n`).
+fn ini_locations(text: &str, here: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let mut out = vec![];
+    for section in ini_sections(text) {
+        let get = |key: &str| section.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let Some(script) = get("script_location").and_then(|s| ini_path(s, here)) else { continue };
+        let versions: Vec<PathBuf> = match get("version_locations") {
+            Some(list) => list
+                .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| ini_path(s, here))
+                .collect(),
+            None => vec![script.join("versions")],
+        };
+        out.push((script, versions));
+    }
+    out
+}
+
+/// The sections of an ini file as `key = value` lists; indented lines continue a value, the
+/// way Python's configparser reads them.
+fn ini_sections(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut sections: Vec<Vec<(String, String)>> = vec![];
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            sections.push(vec![]);
+            continue;
+        }
+        let Some(section) = sections.last_mut() else { continue };
+        let continuation = line.starts_with(char::is_whitespace);
+        match (continuation, section.last_mut(), trimmed.split_once(['=', ':'])) {
+            (true, Some((_, value)), _) => {
+                value.push('\n');
+                value.push_str(trimmed);
+            }
+            (_, _, Some((key, value))) => section.push((key.trim().to_string(), value.trim().to_string())),
+            _ => {}
+        }
+    }
+    sections
+}
+
+/// An ini path value: `%(here)s` is the ini's folder, relative paths are relative to it (where
+/// `alembic` is run from). Package resources (`myapp:migrations`) cannot be resolved statically.
+fn ini_path(value: &str, here: &Path) -> Option<PathBuf> {
+    let value = value.replace("%(here)s", &here.to_string_lossy()).replace("%%", "%");
+    let value = value.trim();
+    if value.is_empty() || (value.contains(':') && !Path::new(value).is_absolute()) {
+        return None;
+    }
+    Some(normalize(&here.join(value)))
+}
+
+/// An absolute path with `.` and `..` resolved lexically (symlinks are left alone, so the
+/// paths still start with what the user typed after the working directory).
+fn absolute(path: &Path) -> PathBuf {
+    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ini_names_script_and_version_locations() {
+        let text = "[alembic]\nscript_location = %(here)s/db\nversion_locations = %(here)s/a/versions\n    %(here)s/b\n\n[loggers]\nkeys = root\n";
+        let found = ini_locations(text, Path::new("/p"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, PathBuf::from("/p/db"));
+        assert_eq!(found[0].1, vec![PathBuf::from("/p/a/versions"), PathBuf::from("/p/b")]);
+    }
+
+    #[test]
+    fn default_version_location_and_package_resources() {
+        let found = ini_locations("[alembic]\nscript_location = migrations\n", Path::new("/p"));
+        assert_eq!(found[0].1, vec![PathBuf::from("/p/migrations/versions")]);
+        assert!(ini_locations("[alembic]\nscript_location = myapp:migrations\n", Path::new("/p")).is_empty());
+    }
+
+    #[test]
+    fn revisions_sit_under_versions_next_to_env_py() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = dir.path().join("db");
+        std::fs::create_dir_all(env.join("versions/sub")).expect("mkdir");
+        std::fs::write(env.join("env.py"), "").expect("write");
+        let mut environments = Environments::default();
+        assert!(environments.is_revision(&env.join("versions/abc_init.py")));
+        assert!(environments.is_revision(&env.join("versions/sub/def_more.py")));
+        assert!(!environments.is_revision(&env.join("versions/__init__.py")));
+        assert!(!environments.is_revision(&env.join("env.py")));
+        assert!(environments.is_env_script(&env.join("env.py")));
+        assert!(!environments.is_revision(&dir.path().join("versions/x.py")));
+        assert_eq!(environments.environment_of(&env.join("versions/sub/def_more.py")), absolute(&env));
+    }
+}

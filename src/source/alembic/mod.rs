@@ -1,0 +1,219 @@
+//! The Alembic front end: revision scripts under `versions/` read statically (never imported),
+//! ordered by each environment's revision graph, and their `upgrade()` lowered to ops.
+//!
+//! Transactions: Alembic's default runs every pending revision of a run in one transaction;
+//! with `transaction_per_migration` each revision gets its own. lockgate lints each revision as
+//! wrapped in a transaction (`TransactionMode::Wrapped`): the locks a revision takes are held
+//! until it commits either way. Modelling one transaction across the revisions of a run (locks
+//! of an earlier revision still held by a later one) is out of scope, so the two settings lint
+//! the same. `with op.get_context().autocommit_block():` is written out as the COMMIT before
+//! the block and the BEGIN after it that Alembic issues, so the block's statements are seen
+//! outside any transaction.
+
+mod discover;
+mod graph;
+mod lower;
+mod parse;
+mod schema;
+mod sqltext;
+mod types;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
+use crate::source::directives;
+use crate::source::python::Module;
+pub use discover::Environments;
+use parse::Header;
+
+/// One revision file, read and lowered, before the graph orders it.
+struct Loaded {
+    path: PathBuf,
+    header: Header,
+    migration: Migration,
+}
+
+/// Reads every revision (in parallel), orders each environment's revisions like
+/// `alembic upgrade heads`, environments in the order their first file was found.
+pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
+    let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
+    let plans: Vec<(Vec<usize>, HashMap<usize, Vec<Problem>>)> =
+        environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
+    let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
+    let mut migrations = vec![];
+    for (order, mut problems) in plans {
+        for index in order {
+            let Some(loaded) = slots[index].take() else { continue };
+            let mut migration = loaded.migration;
+            migration.problems.extend(problems.remove(&index).unwrap_or_default());
+            migrations.push(migration);
+        }
+    }
+    migrations
+}
+
+/// Groups revisions by environment: each has a history of its own.
+fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
+    let mut environments = Environments::default();
+    let mut groups: Vec<(PathBuf, Vec<usize>)> = vec![];
+    for (index, revision) in loaded.iter().enumerate() {
+        environments.add_ancestors_of(&revision.path);
+        let environment = environments.environment_of(&revision.path);
+        match groups.iter_mut().find(|(e, _)| *e == environment) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((environment, vec![index])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// The upgrade order of one environment's revisions (as indexes into `loaded`), with the
+/// graph problems found on each.
+fn plan(loaded: &[Loaded], members: &[usize]) -> (Vec<usize>, HashMap<usize, Vec<Problem>>) {
+    let files: Vec<String> = members.iter().map(|&i| loaded[i].migration.source.display_path()).collect();
+    let revisions: Vec<graph::Revision> = members
+        .iter()
+        .zip(&files)
+        .map(|(&i, file)| {
+            let header = &loaded[i].header;
+            graph::Revision {
+                id: &loaded[i].migration.id,
+                span: header.revision.as_ref().map_or_else(Span::default, |(_, span)| *span),
+                down: &header.down_revisions,
+                depends_on: &header.depends_on,
+                labels: &header.branch_labels,
+                file,
+            }
+        })
+        .collect();
+    let graph = graph::order(&revisions);
+    let order = graph.order.iter().map(|&position| members[position]).collect();
+    let problems = graph.problems.into_iter().map(|(position, p)| (members[position], p)).collect();
+    (order, problems)
+}
+
+fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) -> Loaded {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let stem = file_name.strip_suffix(".py").unwrap_or(file_name).to_string();
+    let text = read(path, max_bytes);
+    let source = Arc::new(SourceFile::new(display(path), text.as_ref().map_or_else(|_| String::new(), Clone::clone)));
+    let mut migration = Migration {
+        id: stem,
+        source: source.clone(),
+        framework: Framework::Alembic,
+        transaction: TransactionMode::Wrapped,
+        ops: vec![],
+        ignores: vec![],
+        skipped_meta_commands: 0,
+        problems: vec![],
+    };
+    let header = match text {
+        Err(reason) => {
+            migration.ops.push(unparsed(Span::default(), reason));
+            Header::default()
+        }
+        Ok(_) => match Module::parse(&source.text) {
+            None => {
+                migration.ops.push(unparsed(Span::default(), "the Python parser could not read this file".into()));
+                Header::default()
+            }
+            Some(module) => {
+                let parsed = parse::parse(&module, file_name);
+                lower_into(&mut migration, parsed.upgrade, parsed.downgrade, &source.text);
+                identify(&mut migration, parsed.header)
+            }
+        },
+    };
+    Loaded { path: path.to_path_buf(), header, migration }
+}
+
+fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > max_bytes {
+        return Err(format!(
+            "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
+            size / (1024 * 1024),
+            max_bytes / (1024 * 1024)
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8; save the file as UTF-8".to_string())
+}
+
+fn unparsed(span: Span, reason: String) -> Op {
+    Op { kind: OpKind::Unparsed { reason }, span, statement: 0 }
+}
+
+/// The migration id is the revision id; header values that are not literals are reported.
+fn identify(migration: &mut Migration, mut header: Header) -> Header {
+    match &header.revision {
+        Some((id, _)) => migration.id = id.clone(),
+        None => migration.problems.push(graph_problem(
+            Span::default(),
+            "no `revision = \"…\"` in this file, so Alembic cannot tell which revision it is".into(),
+        )),
+    }
+    for (span, message) in std::mem::take(&mut header.problems) {
+        migration.problems.push(graph_problem(span, message));
+    }
+    header
+}
+
+fn graph_problem(span: Span, message: String) -> Problem {
+    Problem {
+        rule: crate::rules::MIGRATION_GRAPH,
+        span,
+        message,
+        help:
+            "Alembic reads these names when it imports the file; write them as literals so the history can be checked"
+                .into(),
+    }
+}
+
+/// Lowers `upgrade()` and reads the `# lockgate:` comments outside `downgrade()`.
+fn lower_into(
+    migration: &mut Migration,
+    upgrade: Result<Vec<parse::Step>, (Span, String)>,
+    downgrade: Option<std::ops::Range<usize>>,
+    text: &str,
+) {
+    match upgrade {
+        Err((span, reason)) => migration.ops.push(unparsed(span, reason)),
+        Ok(steps) => {
+            let lowered = lower::lower(text, &steps);
+            migration.ops = lowered.ops;
+            migration.ignores = lowered.ignores;
+            migration.problems.extend(lowered.bad_directives.into_iter().map(directives::problem));
+        }
+    }
+    let statements = statement_spans(&migration.ops);
+    let ranges = match downgrade {
+        Some(skip) => vec![0..skip.start, skip.end..text.len()],
+        None => vec![0..text.len()],
+    };
+    for range in ranges {
+        let found = directives::read(text, range, "#", &statements);
+        migration.ignores.extend(found.ignores);
+        migration.problems.extend(found.bad.into_iter().map(directives::problem));
+        if found.transaction_override == Some(false) {
+            migration.transaction = TransactionMode::Autocommit;
+        }
+    }
+}
+
+/// Each statement's span (its first op's) with its index, in file order.
+fn statement_spans(ops: &[Op]) -> Vec<(Span, usize)> {
+    let mut statements: Vec<(Span, usize)> = vec![];
+    for op in ops {
+        if statements.last().is_none_or(|(_, s)| *s != op.statement) {
+            statements.push((op.span, op.statement));
+        }
+    }
+    statements.sort_by_key(|(span, _)| span.start);
+    statements
+}

@@ -1,0 +1,465 @@
+//! Reads one revision script statically: the module-level revision identifiers, and the
+//! statements of `upgrade()` as a tree of steps with every expression already evaluated.
+//!
+//! Local names are followed in order (`conn = op.get_bind()`, `t = sa.table("t", …)`), loops
+//! over literal lists are unrolled, helper functions defined in the file are inlined with their
+//! arguments bound, and `if` conditions that are constant (or ask for the PostgreSQL dialect)
+//! are decided. Everything else stays visible as an uncertain or opaque step.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use crate::ir::Span;
+use crate::source::python::{self, children, Expr, Module, Value};
+
+/// The revision identifiers a script declares at module level.
+#[derive(Debug, Default)]
+pub struct Header {
+    /// The id and where it is declared (`None` when neither the variable nor the file name has it).
+    pub revision: Option<(String, Span)>,
+    /// `down_revision`: none for a base, several for a merge point.
+    pub down_revisions: Vec<(String, Span)>,
+    pub depends_on: Vec<(String, Span)>,
+    pub branch_labels: Vec<String>,
+    /// Identifiers that could not be read (computed at import time).
+    pub problems: Vec<(Span, String)>,
+}
+
+/// One statement of `upgrade()`, evaluated.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A call: an `op.*` operation, a method on a connection, a helper from elsewhere. Calls on
+    /// the right of an assignment are steps too: they run.
+    Call(Expr),
+    /// A `with` block: `op.batch_alter_table(…)`, `autocommit_block()`, or something else.
+    With { managers: Vec<(Expr, Option<String>)>, span: Span, body: Vec<Step> },
+    /// Control flow lockgate cannot decide (a loop over query results, a run-time `if`): the
+    /// nested statements are all linted, and the construct itself is reported.
+    Uncertain { what: String, span: Span, body: Vec<Step> },
+    /// A statement whose effect cannot be seen at all.
+    Opaque { what: String, span: Span },
+}
+
+#[derive(Debug)]
+pub struct Parsed {
+    pub header: Header,
+    /// The steps of `upgrade()`, or why it cannot be read.
+    pub upgrade: Result<Vec<Step>, (Span, String)>,
+    /// Where `downgrade()` is: comments in it are not about the linted code.
+    pub downgrade: Option<Range<usize>>,
+}
+
+/// Helpers are inlined at most this deep, so recursion in user code cannot hang the linter.
+const MAX_INLINE_DEPTH: usize = 8;
+/// Literal loops longer than this are not unrolled.
+const MAX_UNROLL: usize = 256;
+
+pub fn parse(module: &Module, file_name: &str) -> Parsed {
+    let header = header(module, file_name);
+    let downgrade = module.function("downgrade").map(|f| f.byte_range());
+    if let Some(error) = module.syntax_error() {
+        return Parsed { header, upgrade: Err((error.span, error.message)), downgrade };
+    }
+    let upgrade = match module.function("upgrade") {
+        None => Err((Span::default(), "no `upgrade()` function in this revision, so Alembic cannot run it".into())),
+        Some(function) => {
+            let mut walker = Walker { module, scopes: vec![module.root()], inlining: vec![] };
+            Ok(walker.function_body(function))
+        }
+    };
+    Parsed { header, upgrade, downgrade }
+}
+
+fn header(module: &Module, file_name: &str) -> Header {
+    let mut header = Header::default();
+    header.revision = match module.module_assignment("revision") {
+        Some(Expr { value: Value::Str(id), span }) => Some((id, span)),
+        Some(other) => {
+            header.problems.push((other.span, "`revision` is not a string literal".into()));
+            None
+        }
+        // Alembic's legacy form: the file name is the revision id.
+        None => legacy_revision(file_name).map(|id| (id, Span::default())),
+    };
+    header.down_revisions = identifiers(module, "down_revision", &mut header.problems);
+    header.depends_on = identifiers(module, "depends_on", &mut header.problems);
+    header.branch_labels =
+        identifiers(module, "branch_labels", &mut header.problems).into_iter().map(|(l, _)| l).collect();
+    header
+}
+
+fn legacy_revision(file_name: &str) -> Option<String> {
+    let stem = file_name.strip_suffix(".py")?;
+    (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())).then(|| stem.into())
+}
+
+/// A `None`, a string, or a tuple/list of strings.
+fn identifiers(module: &Module, name: &str, problems: &mut Vec<(Span, String)>) -> Vec<(String, Span)> {
+    let Some(expr) = module.module_assignment(name) else { return vec![] };
+    match &expr.value {
+        Value::None => vec![],
+        Value::Str(id) => vec![(id.clone(), expr.span)],
+        Value::List(items) | Value::Tuple(items) => items
+            .iter()
+            .filter_map(|item| match &item.value {
+                Value::Str(id) => Some((id.clone(), item.span)),
+                _ => {
+                    problems.push((item.span, format!("an entry of `{name}` is not a string literal")));
+                    None
+                }
+            })
+            .collect(),
+        _ => {
+            problems.push((expr.span, format!("`{name}` is not a literal (None, a string or a tuple of strings)")));
+            vec![]
+        }
+    }
+}
+
+struct Walker<'m, 'a> {
+    module: &'m Module<'a>,
+    /// Blocks whose `def`s a bare call may name, innermost last.
+    scopes: Vec<Node<'m>>,
+    /// Helpers being inlined, innermost last.
+    inlining: Vec<String>,
+}
+
+impl<'m> Walker<'m, '_> {
+    fn function_body(&mut self, function: Node<'m>) -> Vec<Step> {
+        let Some(body) = function.child_by_field_name("body") else { return vec![] };
+        self.scopes.push(body);
+        let steps = self.block(body);
+        self.scopes.pop();
+        steps
+    }
+
+    fn block(&mut self, block: Node<'m>) -> Vec<Step> {
+        let mut steps = vec![];
+        for statement in children(block) {
+            if statement.kind() == "return_statement" {
+                children(statement).for_each(|value| self.expression(value, &mut steps));
+                break;
+            }
+            self.statement(statement, &mut steps);
+        }
+        steps
+    }
+
+    fn optional_block(&mut self, block: Option<Node<'m>>) -> Vec<Step> {
+        block.map(|b| self.block(b)).unwrap_or_default()
+    }
+
+    fn statement(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        match node.kind() {
+            "expression_statement" => children(node).for_each(|child| self.expression(child, out)),
+            "with_statement" => self.with(node, out),
+            "if_statement" => self.branch(node, out),
+            "for_statement" => self.for_loop(node, out),
+            "while_statement" => {
+                let body = self.blocks_of(node);
+                let what = "a `while` loop: how often its body runs is decided at run time".to_string();
+                out.push(Step::Uncertain { what, span: self.header_span(node), body });
+            }
+            "try_statement" => {
+                let body = self.blocks_of(node);
+                let what = "a `try` block: which of its branches run is decided at run time".to_string();
+                out.push(Step::Uncertain { what, span: self.header_span(node), body });
+            }
+            "match_statement" => {
+                let body = self.blocks_of(node);
+                out.push(Step::Uncertain { what: "a `match` statement".into(), span: self.header_span(node), body });
+            }
+            // No database effect: definitions run only when called, the rest is bookkeeping.
+            "function_definition"
+            | "class_definition"
+            | "decorated_definition"
+            | "import_statement"
+            | "import_from_statement"
+            | "future_import_statement"
+            | "pass_statement"
+            | "global_statement"
+            | "nonlocal_statement"
+            | "assert_statement"
+            | "delete_statement"
+            | "raise_statement"
+            | "break_statement"
+            | "continue_statement"
+            | "type_alias_statement" => {}
+            other => out.push(Step::Opaque {
+                what: format!("a `{}` statement", other.replace('_', " ")),
+                span: python::span(node),
+            }),
+        }
+    }
+
+    fn expression(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        match node.kind() {
+            "assignment" => self.assignment(node, out),
+            "augmented_assignment" => {
+                if let Some(right) = node.child_by_field_name("right") {
+                    self.expression(right, out);
+                }
+            }
+            "call" => self.call(node, out),
+            // Docstrings, bare names, constants: evaluated for nothing.
+            "string"
+            | "concatenated_string"
+            | "identifier"
+            | "attribute"
+            | "integer"
+            | "float"
+            | "true"
+            | "false"
+            | "none"
+            | "ellipsis" => {}
+            "await" => out.push(Step::Opaque { what: "an `await`".into(), span: python::span(node) }),
+            // A lambda's body runs only when it is called.
+            "lambda" => {}
+            // Comprehensions, conditional expressions, operators: the calls inside them run.
+            _ => children(node).for_each(|child| self.expression(child, out)),
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        let Some(right) = node.child_by_field_name("right") else { return };
+        if right.kind() == "assignment" {
+            self.assignment(right, out);
+        } else {
+            self.expression(right, out);
+        }
+        let value = self.module.eval(final_value(right));
+        if let Some(left) = node.child_by_field_name("left") {
+            self.bind_target(left, value);
+        }
+    }
+
+    /// Binds `name = value` and `a, b = (x, y)`; anything else is forgotten (bound as dynamic).
+    fn bind_target(&self, target: Node, value: Expr) {
+        match target.kind() {
+            "identifier" => self.module.bind(self.module.text_of(target), value),
+            "pattern_list" | "tuple_pattern" | "list_pattern" => {
+                let names: Vec<Node> = children(target).collect();
+                let items = value.items().filter(|i| i.len() == names.len()).map(<[Expr]>::to_vec);
+                for (i, name) in names.into_iter().enumerate() {
+                    let item = items.as_ref().map(|items| items[i].clone()).unwrap_or_else(|| dynamic(&value));
+                    self.bind_target(name, item);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn call(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        let expr = self.module.eval(node);
+        if let Some(call) = expr.as_call() {
+            let helper =
+                (call.receiver.is_none() && !call.func.contains('.')).then(|| self.helper(&call.func)).flatten();
+            if let Some(function) = helper {
+                return self.inline(function, &expr, out);
+            }
+        }
+        out.push(Step::Call(expr));
+    }
+
+    /// A function defined in this file (or in an enclosing function) that a bare call names.
+    fn helper(&self, name: &str) -> Option<Node<'m>> {
+        if self.inlining.len() >= MAX_INLINE_DEPTH || self.inlining.iter().any(|n| n == name) {
+            return None;
+        }
+        self.scopes.iter().rev().find_map(|scope| self.module.function_in(*scope, name))
+    }
+
+    /// Walks a helper's body with its parameters bound to the call's arguments.
+    fn inline(&mut self, function: Node<'m>, expr: &Expr, out: &mut Vec<Step>) {
+        let Some(call) = expr.as_call() else { return };
+        let locals = self.parameters(function, call.args.as_slice(), &call.kwargs);
+        let saved = self.module.swap_locals(locals);
+        self.inlining.push(call.func.clone());
+        let steps = self.function_body(function);
+        self.inlining.pop();
+        self.module.swap_locals(saved);
+        out.extend(steps);
+    }
+
+    fn parameters(&self, function: Node, args: &[Expr], kwargs: &[(String, Expr)]) -> HashMap<String, Expr> {
+        let mut locals = HashMap::new();
+        let Some(parameters) = function.child_by_field_name("parameters") else { return locals };
+        let mut positional = args.iter();
+        for parameter in children(parameters) {
+            let (name_node, default) = match parameter.kind() {
+                "identifier" => (Some(parameter), None),
+                "typed_parameter" => (children(parameter).next(), None),
+                "default_parameter" | "typed_default_parameter" => {
+                    (parameter.child_by_field_name("name"), parameter.child_by_field_name("value"))
+                }
+                _ => continue,
+            };
+            let Some(name_node) = name_node.filter(|n| n.kind() == "identifier") else { continue };
+            let name = self.module.text_of(name_node);
+            let given = kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let value = given
+                .or_else(|| positional.next().cloned())
+                .or_else(|| default.map(|d| self.module.eval(d)))
+                .unwrap_or_else(|| Expr {
+                    value: Value::Dynamic("a missing argument".into()),
+                    span: python::span(name_node),
+                });
+            locals.insert(name.to_string(), value);
+        }
+        locals
+    }
+
+    fn with(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        let managers = self.module.with_items(node);
+        for (manager, alias) in &managers {
+            if let Some(alias) = alias {
+                self.module.bind(alias, manager.clone());
+            }
+        }
+        let body = self.optional_block(node.child_by_field_name("body"));
+        out.push(Step::With { managers, span: self.header_span(node), body });
+    }
+
+    fn branch(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        let mut clauses: Vec<(Option<Node<'m>>, Option<Node<'m>>)> =
+            vec![(node.child_by_field_name("condition"), node.child_by_field_name("consequence"))];
+        let mut cursor = node.walk();
+        for alternative in node.children_by_field_name("alternative", &mut cursor) {
+            let condition = alternative.child_by_field_name("condition");
+            let body =
+                alternative.child_by_field_name("consequence").or_else(|| alternative.child_by_field_name("body"));
+            clauses.push((condition, body));
+        }
+        for (index, (condition, body)) in clauses.iter().enumerate() {
+            match condition.map(|c| self.decide(c)) {
+                // `else`, or a condition known to hold: only this branch runs.
+                None | Some(Some(true)) => return out.extend(self.optional_block(*body)),
+                Some(Some(false)) => continue,
+                Some(None) => {
+                    let body = clauses[index..].iter().flat_map(|(_, b)| self.optional_block(*b)).collect();
+                    let condition = condition.map(|c| self.module.text_of(c)).unwrap_or_default();
+                    let what =
+                        format!("`if {}`: decided at run time, so lockgate linted every branch", shorten(condition));
+                    return out.push(Step::Uncertain { what, span: self.header_span(node), body });
+                }
+            }
+        }
+    }
+
+    /// A condition known statically: a constant, or a test of the dialect's name (the
+    /// migrations run on PostgreSQL).
+    fn decide(&self, condition: Node) -> Option<bool> {
+        match condition.kind() {
+            "not_operator" => condition.child_by_field_name("argument").and_then(|a| self.decide(a)).map(|b| !b),
+            "parenthesized_expression" => children(condition).next().and_then(|inner| self.decide(inner)),
+            "comparison_operator" => self.dialect_test(condition),
+            _ => self.module.eval(condition).as_bool(),
+        }
+    }
+
+    /// `bind.dialect.name == "postgresql"`, `!=`, `in (…)`, `not in (…)`.
+    fn dialect_test(&self, comparison: Node) -> Option<bool> {
+        let operands: Vec<Node> = children(comparison).collect();
+        let [left, right] = operands.as_slice() else { return None };
+        let operator = self.module.text_of(comparison)
+            [left.end_byte() - comparison.start_byte()..right.start_byte() - comparison.start_byte()]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let names = if self.module.text_of(*left).ends_with("dialect.name") {
+            self.module.eval(*right)
+        } else if self.module.text_of(*right).ends_with("dialect.name") && matches!(operator.as_str(), "==" | "!=") {
+            self.module.eval(*left)
+        } else {
+            return None;
+        };
+        let is_postgres = |e: &Expr| e.as_str() == Some("postgresql");
+        let matches = match &names.value {
+            Value::Str(_) => is_postgres(&names),
+            Value::List(items) | Value::Tuple(items) => items.iter().any(is_postgres),
+            _ => return None,
+        };
+        match operator.as_str() {
+            "==" | "in" => Some(matches),
+            "!=" | "not in" => Some(!matches),
+            _ => None,
+        }
+    }
+
+    fn for_loop(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+        let (Some(target), Some(iterable), Some(body)) =
+            (node.child_by_field_name("left"), node.child_by_field_name("right"), node.child_by_field_name("body"))
+        else {
+            return;
+        };
+        let items = self.module.eval(iterable);
+        if let Some(items) = items.items().filter(|i| i.len() <= MAX_UNROLL) {
+            for item in items.to_vec() {
+                self.bind_target(target, item);
+                let steps = self.block(body);
+                out.extend(steps);
+            }
+            return;
+        }
+        self.expression(iterable, out);
+        self.bind_target(target, Expr { value: Value::Dynamic("a loop variable".into()), span: python::span(target) });
+        let mut steps = self.block(body);
+        steps.extend(
+            self.optional_block(node.child_by_field_name("alternative").and_then(|a| a.child_by_field_name("body"))),
+        );
+        let what = format!(
+            "a `for` loop over `{}`: its items are known only at run time",
+            shorten(self.module.text_of(iterable))
+        );
+        out.push(Step::Uncertain { what, span: self.header_span(node), body: steps });
+    }
+
+    /// A compound statement's first line (`for x in y:`): where findings about it point.
+    fn header_span(&self, node: Node) -> Span {
+        let body = node.child_by_field_name("body").or_else(|| node.child_by_field_name("consequence"));
+        let end = body.map_or(node.end_byte(), |b| b.start_byte()).max(node.start_byte());
+        let header = self.module.text[node.start_byte()..end].trim_end();
+        Span::new(node.start_byte(), node.start_byte() + header.len())
+    }
+
+    /// Every block nested directly in a compound statement (`try` and its handlers, a loop
+    /// and its `else`), walked in order.
+    fn blocks_of(&mut self, node: Node<'m>) -> Vec<Step> {
+        let mut steps = vec![];
+        for child in children(node) {
+            if child.kind() == "block" {
+                steps.extend(self.block(child));
+            } else if let Some(block) = children(child).find(|c| c.kind() == "block") {
+                steps.extend(self.block(block));
+            }
+        }
+        steps
+    }
+}
+
+/// The value a chained assignment (`a = b = x`) ends with.
+fn final_value(mut right: Node) -> Node {
+    while right.kind() == "assignment" {
+        match right.child_by_field_name("right") {
+            Some(next) => right = next,
+            None => break,
+        }
+    }
+    right
+}
+
+fn dynamic(value: &Expr) -> Expr {
+    Expr { value: Value::Dynamic("an unpacked value".into()), span: value.span }
+}
+
+/// Long Python expressions in messages are cut after their first line.
+fn shorten(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 60 || line.len() < text.len() {
+        format!("{}…", line.chars().take(60).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}

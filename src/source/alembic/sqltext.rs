@@ -1,0 +1,97 @@
+//! SQL written inside Python: server defaults, CHECK conditions and `op.execute` text. Each
+//! is judged by the SQL front end (PostgreSQL's parser and lockgate's lowering), so an
+//! Alembic default is classified exactly like the same default in a `.sql` file.
+
+use crate::ir::{ConstraintKind, DefaultExpr, OpKind};
+use crate::source::sql;
+
+/// `O'Brien` → `'O''Brien'`, the literal SQLAlchemy renders for a string `server_default`.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Classifies a default expression by parsing it as the DEFAULT of an added column.
+pub fn classify_default(expression: &str) -> DefaultExpr {
+    let statement = format!("ALTER TABLE t ADD COLUMN c integer DEFAULT {expression}");
+    let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
+    let default = match loaded.ops.as_slice() {
+        [op] => match &op.kind {
+            OpKind::AddColumn { column, .. } => column.default.clone(),
+            _ => None,
+        },
+        _ => None,
+    };
+    // What does not parse is unknown: the conservative reading is a per-row default.
+    default.unwrap_or_else(|| DefaultExpr::Volatile(expression.trim().to_string()))
+}
+
+/// The column a CHECK condition is exactly `col IS NOT NULL` for.
+pub fn not_null_column(condition: &str) -> Option<String> {
+    let statement = format!("ALTER TABLE t ADD CHECK ({condition})");
+    let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
+    match loaded.ops.as_slice() {
+        [op] => match &op.kind {
+            OpKind::AddConstraint { constraint, .. } => match &constraint.kind {
+                ConstraintKind::Check { not_null_column } => not_null_column.clone(),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The bind parameters of a `sa.text()` string (`:name`), each mapped to `NULL` so that
+/// PostgreSQL's parser accepts the statement. SQLAlchemy's own rule: a colon not preceded by
+/// a colon, a word character or a backslash, followed by a word, not followed by a colon.
+pub fn bind_parameters(text: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut names: Vec<(String, String)> = vec![];
+    for (i, &c) in chars.iter().enumerate() {
+        if c != ':' || i.checked_sub(1).is_some_and(|p| chars[p] == ':' || chars[p] == '\\' || is_word(chars[p])) {
+            continue;
+        }
+        let word: String = chars[i + 1..].iter().take_while(|c| is_word(**c)).collect();
+        let after = chars.get(i + 1 + word.chars().count());
+        if word.is_empty() || after == Some(&':') {
+            continue;
+        }
+        let placeholder = format!(":{word}");
+        if !names.iter().any(|(p, _)| *p == placeholder) {
+            names.push((placeholder, "NULL".into()));
+        }
+    }
+    // Longest first, so `:id` does not eat the start of `:id_list`.
+    names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    names
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_judged_by_the_sql_front_end() {
+        assert!(matches!(classify_default("now()"), DefaultExpr::Stable(_)));
+        assert!(matches!(classify_default("'active'"), DefaultExpr::Stable(_)));
+        assert!(matches!(classify_default("gen_random_uuid()"), DefaultExpr::Volatile(_)));
+        assert!(matches!(classify_default("this is not sql ("), DefaultExpr::Volatile(_)));
+    }
+
+    #[test]
+    fn not_null_checks_are_recognised() {
+        assert_eq!(not_null_column("email IS NOT NULL"), Some("email".into()));
+        assert_eq!(not_null_column("price > 0"), None);
+    }
+
+    #[test]
+    fn bind_parameters_follow_sqlalchemy() {
+        let binds = bind_parameters("UPDATE t SET a = :value, b = x::text WHERE id = :id AND c = '\\:lit'");
+        let names: Vec<&str> = binds.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, vec![":value", ":id"]);
+    }
+}
