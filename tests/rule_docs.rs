@@ -16,6 +16,19 @@
 //!
 //! The setup becomes `0001_setup.sql` and the migration `0002_migration.sql` in a temporary
 //! folder; only findings in the migration file count.
+//!
+//! Rules that only a Python front end reports (`migration-graph`) or that are best shown in
+//! framework terms use a fenced `python` block instead: a project given as files, each opened by
+//! a `# file: <path>` line (same optional options line, as `# options: …`). Only findings in the
+//! last file count:
+//!
+//! ```text
+//! # file: store/migrations/0001_initial.py
+//! from django.db import migrations, models
+//! …
+//! # file: store/migrations/0002_item_qty.py
+//! …
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -38,8 +51,15 @@ const ALLOWED_IN_GOOD: &[&str] =
 /// sides of it (`pg_version` below and at or above the gate). add-column-volatile-default's gate
 /// (any default rewrites before 11) lies below the oldest version lockgate accepts, so its page
 /// can only show the PostgreSQL 11 side.
-const VERSION_GATES: &[(&str, u32)] =
-    &[("set-not-null-scan", 12), ("add-primary-key-builds-index", 12), ("add-column-generated-stored", 18)];
+const VERSION_GATES: &[(&str, u32)] = &[
+    ("set-not-null-scan", 12),
+    ("add-primary-key-builds-index", 12),
+    ("add-column-generated-stored", 18),
+    ("enum-value-change", 12),
+    ("reindex-not-concurrently", 12),
+    ("attach-partition-scan", 12),
+    ("detach-partition-not-concurrently", 14),
+];
 
 fn lockgate() -> Command {
     let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
@@ -85,8 +105,8 @@ struct Example {
     line: usize,
     pg_version: Option<u32>,
     wrapped: bool,
-    setup: Option<String>,
-    migration: String,
+    /// The files of the example, relative to its folder; findings count in the last one only.
+    files: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -243,13 +263,20 @@ fn parse_examples(lines: &[&str], start: usize, errors: &mut Vec<String>) -> Vec
         } else if line.starts_with("```") {
             let end = (i + 1..lines.len()).find(|&j| lines[j].starts_with("```")).unwrap_or(lines.len());
             match heading.take() {
-                Some((kind, at)) if line == "```sql" => match parse_block(&lines[i + 1..end]) {
-                    Ok((pg_version, wrapped, setup, migration)) => {
-                        examples.push(Example { kind, line: at + 1, pg_version, wrapped, setup, migration })
+                Some((kind, at)) if line == "```sql" || line == "```python" => {
+                    let parsed = if line == "```sql" {
+                        parse_block(&lines[i + 1..end])
+                    } else {
+                        parse_python_block(&lines[i + 1..end])
+                    };
+                    match parsed {
+                        Ok((pg_version, wrapped, files)) => {
+                            examples.push(Example { kind, line: at + 1, pg_version, wrapped, files })
+                        }
+                        Err(e) => errors.push(format!("line {}: {e}", i + 1)),
                     }
-                    Err(e) => errors.push(format!("line {}: {e}", i + 1)),
-                },
-                Some(_) => errors.push(format!("line {}: examples are ```sql blocks", i + 1)),
+                }
+                Some(_) => errors.push(format!("line {}: examples are ```sql or ```python blocks", i + 1)),
                 None => errors.push(format!("line {}: code block in Examples without a bad/good heading", i + 1)),
             }
             i = end;
@@ -262,13 +289,13 @@ fn parse_examples(lines: &[&str], start: usize, errors: &mut Vec<String>) -> Vec
     examples
 }
 
-type Block = (Option<u32>, bool, Option<String>, String);
+type Block = (Option<u32>, bool, Vec<(String, String)>);
 
-/// Splits an example block into its options, setup and migration.
-fn parse_block(body: &[&str]) -> Result<Block, String> {
+/// Reads the optional options line (`<comment> options: …`) at the top of a block.
+fn parse_options<'a>(body: &'a [&'a str], comment: &str) -> Result<(Option<u32>, bool, &'a [&'a str]), String> {
     let mut rest = body;
     let (mut pg_version, mut wrapped) = (None, false);
-    if let Some(options) = rest.first().and_then(|l| l.trim().strip_prefix("-- options:")) {
+    if let Some(options) = rest.first().and_then(|l| l.trim().strip_prefix(comment)?.trim().strip_prefix("options:")) {
         for option in options.split_whitespace() {
             match option.split_once('=') {
                 Some(("pg_version", v)) => {
@@ -285,6 +312,12 @@ fn parse_block(body: &[&str]) -> Result<Block, String> {
         }
         rest = &rest[1..];
     }
+    Ok((pg_version, wrapped, rest))
+}
+
+/// Splits a ```sql example block into its options, setup and migration.
+fn parse_block(body: &[&str]) -> Result<Block, String> {
+    let (pg_version, wrapped, rest) = parse_options(body, "--")?;
     let is = |line: &&str, marker: &str| line.trim() == marker;
     let join = |lines: &[&str]| {
         let mut text = lines.join("\n");
@@ -306,7 +339,32 @@ fn parse_block(body: &[&str]) -> Result<Block, String> {
     if setup.as_ref().is_some_and(|s| s.trim().is_empty()) {
         return Err("the setup part is empty (drop the `-- setup` marker)".into());
     }
-    Ok((pg_version, wrapped, setup, migration))
+    let mut files: Vec<(String, String)> = setup.map(|s| (SETUP_FILE.to_string(), s)).into_iter().collect();
+    files.push((MIGRATION_FILE.to_string(), migration));
+    Ok((pg_version, wrapped, files))
+}
+
+/// Splits a ```python example block into its options and its `# file: <path>` files.
+fn parse_python_block(body: &[&str]) -> Result<Block, String> {
+    let (pg_version, wrapped, rest) = parse_options(body, "#")?;
+    let mut files: Vec<(String, Vec<&str>)> = vec![];
+    for line in rest {
+        if let Some(path) = line.trim().strip_prefix("# file:") {
+            let path = path.trim();
+            if path.is_empty() || path.starts_with('/') || path.contains("..") {
+                return Err(format!("`# file:` needs a relative path inside the example, not `{path}`"));
+            }
+            files.push((path.to_string(), vec![]));
+        } else if let Some((_, text)) = files.last_mut() {
+            text.push(line);
+        } else if !line.trim().is_empty() {
+            return Err("a ```python example must open with a `# file: <path>` line".into());
+        }
+    }
+    if files.is_empty() {
+        return Err("a ```python example needs at least one `# file: <path>` line".into());
+    }
+    Ok((pg_version, wrapped, files.into_iter().map(|(path, lines)| (path, lines.join("\n") + "\n")).collect()))
 }
 
 #[derive(Debug)]
@@ -323,13 +381,15 @@ impl std::fmt::Display for Found {
     }
 }
 
-/// Lints an example as two migration files and returns the findings in the migration.
+/// Lints an example's files and returns the findings in the last one.
 fn lint(example: &Example) -> Vec<Found> {
     let dir = tempfile::tempdir().expect("temporary directory");
-    if let Some(setup) = &example.setup {
-        std::fs::write(dir.path().join(SETUP_FILE), setup).expect("write setup");
+    for (path, text) in &example.files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("create folders");
+        std::fs::write(path, text).expect("write example file");
     }
-    std::fs::write(dir.path().join(MIGRATION_FILE), &example.migration).expect("write migration");
+    let (counted, _) = example.files.last().expect("an example has files");
     // Always a config of its own, so no lockgate.toml from the surroundings applies.
     let mut config = String::new();
     if let Some(version) = example.pg_version {
@@ -355,7 +415,7 @@ fn lint(example: &Example) -> Vec<Found> {
         .iter()
         .filter(|f| {
             let path = f["path"].as_str().expect("finding path");
-            Path::new(path).file_name().is_some_and(|n| n == MIGRATION_FILE)
+            Path::new(path).ends_with(counted)
         })
         .map(|f| Found {
             rule: f["rule"].as_str().expect("rule").to_string(),

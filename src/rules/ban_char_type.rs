@@ -14,7 +14,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         if column.ty.name != "char" {
             continue;
         }
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!("`{table}.{}` is {}: values are blank-padded, comparisons ignore trailing spaces, and changing the length later rewrites the table", column.name, column.ty),
             format!("`{} text` (with a CHECK on length if it matters)", column.name),
         ));

@@ -36,7 +36,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             None
         };
         let Some(full) = full.filter(|f| !reported.contains(f)) else { continue };
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!(
                 "`{full}` is {} bytes; PostgreSQL truncates it to `{}` with only a NOTICE: another name with the same first {MAX_IDENTIFIER_BYTES} bytes collides with it, and tools that compare names (ORM introspection, schema diffs) no longer find the one they declared",
                 full.len(),

@@ -28,6 +28,6 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             "this statement waits for {} lock on `{}` with no lock_timeout: if any transaction is using the table, it queues behind it, and every later query on `{}` queues behind this statement ({}) until it gets the lock",
             with_article(effect.mode), effect.relation, effect.relation, effect.mode.blocks()
         ),
-        format!("start the migration with `{setting}` and retry on timeout (`lockgate apply` does both)"),
+        format!("start the migration with `{setting}` and retry the migration when it times out"),
     ).with_lock(Some(lock_label(effect))));
 }

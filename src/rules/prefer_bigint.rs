@@ -34,7 +34,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         if !key {
             continue;
         }
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!(
                 "`{table}.{}` is a key column of type {}: it runs out at {}, and changing it to bigint later rewrites the table (and the referencing columns' tables) under ACCESS EXCLUSIVE",
                 column.name,

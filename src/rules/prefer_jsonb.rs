@@ -14,7 +14,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         if column.ty.name != "json" {
             continue;
         }
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!("`{table}.{}` is json: it has no equality operator, so SELECT DISTINCT, UNION and GROUP BY on rows containing it fail, and it cannot be indexed with GIN; converting later rewrites the table", column.name),
             format!("`{} jsonb`", column.name),
         ));

@@ -14,7 +14,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         if column.ty.name != "varchar" || column.ty.modifiers.is_empty() {
             continue;
         }
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!("`{table}.{}` is {}: raising the limit is cheap, but lowering it or converting back from text rewrites the table", column.name, column.ty),
             format!("`{} text` with `CHECK (char_length({}) <= {})`, which can be replaced with NOT VALID + VALIDATE without a rewrite", column.name, column.name, column.ty.modifiers[0]),
         ));

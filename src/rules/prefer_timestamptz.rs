@@ -14,7 +14,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         if column.ty.name != "timestamp" {
             continue;
         }
-        out.push(ctx.violation(
+        out.push(Violation::on(
+            ctx.op,
             format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table under ACCESS EXCLUSIVE unless the session time zone is UTC (PostgreSQL 12+)", column.name),
             format!("`{} timestamptz`", column.name),
         ));

@@ -101,7 +101,7 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
     for (file, direct) in python {
         if alembic_environments.is_revision(&file) {
             alembic.push(file);
-        } else if !alembic_environments.is_env_script(&file) && (direct || django::is_migration(&file)) {
+        } else if !alembic_environments.is_environment_file(&file) && (direct || django::is_migration(&file)) {
             django.push(file);
         }
     }

@@ -412,6 +412,10 @@ impl<'a> Module<'a> {
                     return Some((format!("{}().{attribute}", inner.func), Some(Box::new(receiver))));
                 }
             }
+            // A method of some other value (`", ".join(…)`, `rows[0].get(…)`): named by the method.
+            if dotted(self, object).is_none() {
+                return Some((format!("(…).{attribute}"), None));
+            }
         }
         dotted(self, function).map(|name| (name, None))
     }
@@ -583,5 +587,49 @@ mod tests {
         assert!(error.message.contains("Python 2"), "{}", error.message);
         let broken = Module::parse("class Migration(:\n").expect("parses");
         assert!(broken.syntax_error().is_some());
+    }
+
+    #[test]
+    fn annotated_module_assignments_are_read() {
+        let text = "revision: str = \"abc\"\ndown_revision: Union[str, Sequence[str], None] = (\"a\", \"b\")\n";
+        let module = Module::parse(text).expect("parses");
+        assert_eq!(
+            module.module_assignment("revision").and_then(|e| e.as_str().map(str::to_string)),
+            Some("abc".into())
+        );
+        let down = module.module_assignment("down_revision").expect("assigned");
+        assert_eq!(down.items().map(<[Expr]>::len), Some(2));
+    }
+
+    #[test]
+    fn methods_on_call_results_keep_their_receiver() {
+        let Value::Call(call) = eval("sa.update(t).where(x).values(a=1)") else { panic!("not a call") };
+        assert_eq!(call.func, "sa.update().where().values");
+        assert_eq!(call.receiver_call().and_then(|r| r.receiver_call()).map(|c| c.func.as_str()), Some("sa.update"));
+        let Value::Call(join) = eval("', '.join(names)") else { panic!("not a call") };
+        assert_eq!(join.name(), "join");
+    }
+
+    #[test]
+    fn bound_locals_shadow_constants_and_become_receivers() {
+        let module = Module::parse("conn = None\nconn.execute('SELECT 1')\n").expect("parses");
+        let call_node = descendants(module.root()).filter(|n| n.kind() == "call").max_by_key(|n| n.start_byte());
+        let bind = Module::parse("op.get_bind()\n").expect("parses");
+        let bind_call = descendants(bind.root()).find(|n| n.kind() == "call").map(|n| bind.eval(n)).expect("call");
+        module.bind("conn", bind_call);
+        let Value::Call(call) = module.eval(call_node.expect("call")).value else { panic!("not a call") };
+        assert_eq!(call.func, "op.get_bind().execute");
+    }
+
+    #[test]
+    fn with_items_name_their_managers_and_aliases() {
+        let module =
+            Module::parse("with op.batch_alter_table(\"t\") as batch_op, other():\n    pass\n").expect("parses");
+        let with = children(module.root()).next().expect("statement");
+        let items = module.with_items(with);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].0.as_call().map(|c| c.func.as_str()), Some("op.batch_alter_table"));
+        assert_eq!(items[0].1.as_deref(), Some("batch_op"));
+        assert_eq!(items[1].1, None);
     }
 }

@@ -65,14 +65,12 @@ impl Environments {
         self.location_of(&absolute).is_some()
     }
 
-    /// Is `path` the `env.py` of an environment (never a revision, never a Django migration)?
-    pub fn is_env_script(&mut self, path: &Path) -> bool {
-        if path.file_name().is_none_or(|n| n != "env.py") {
-            return false;
-        }
+    /// Is `path` a file of an environment's own folder (`env.py`, a helper next to it)? Such
+    /// files are neither revisions nor Django migrations, even in a folder named `migrations`.
+    pub fn is_environment_file(&mut self, path: &Path) -> bool {
         let absolute = absolute(path);
         let Some(dir) = absolute.parent() else { return false };
-        dir.join("versions").is_dir() || self.locations.iter().any(|(_, script)| script == dir)
+        (self.holds_env(dir) && dir.join("versions").is_dir()) || self.locations.iter().any(|(_, script)| script == dir)
     }
 
     /// The script location a revision belongs to: revisions with the same one share a graph.
@@ -217,7 +215,8 @@ mod tests {
         assert!(environments.is_revision(&env.join("versions/sub/def_more.py")));
         assert!(!environments.is_revision(&env.join("versions/__init__.py")));
         assert!(!environments.is_revision(&env.join("env.py")));
-        assert!(environments.is_env_script(&env.join("env.py")));
+        assert!(environments.is_environment_file(&env.join("env.py")));
+        assert!(environments.is_environment_file(&env.join("helpers.py")));
         assert!(!environments.is_revision(&dir.path().join("versions/x.py")));
         assert_eq!(environments.environment_of(&env.join("versions/sub/def_more.py")), absolute(&env));
     }

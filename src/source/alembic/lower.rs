@@ -11,6 +11,7 @@ use crate::ir::{
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
 
+use super::entities;
 use super::parse::Step;
 use super::schema::{self, flag, key_columns, list, name_of};
 use super::sqltext;
@@ -194,6 +195,12 @@ impl Lowering<'_> {
             return self.opaque(format!("`{prefix}.{name}` called with *args or **kwargs"));
         }
         let args = Args { call, batch: batch.and_then(|b| table_position(name).map(|p| (p, b))) };
+        if let Some(action) = entities::Action::of(name) {
+            return match entities::lower(action, args.get(&["entity"], 0)) {
+                Ok(kind) => self.emit(kind),
+                Err(what) => self.opaque(format!("`{prefix}.{name}` {what}")),
+            };
+        }
         let result = match name {
             "create_table" => self.create_table(&args),
             "drop_table" => self.drop_table(&args),
@@ -805,11 +812,171 @@ const EFFECT_METHODS: &[&str] = &[
     "run_async",
 ];
 
-/// A call that only builds a value (`sa.table(…)`, `op.get_bind()`, `logger.info(…)`).
+/// Methods of Python's own containers, strings and loggers.
+const PURE_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "items",
+    "keys",
+    "values",
+    "get",
+    "pop",
+    "format",
+    "replace",
+    "join",
+    "split",
+    "strip",
+    "lower",
+    "upper",
+    "startswith",
+    "endswith",
+    "setdefault",
+    "most_common",
+    "copy",
+    "count",
+    "index",
+    "encode",
+    "decode",
+    "isoformat",
+    "strftime",
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+];
+
+/// A call that only builds a value (`sa.table(…)`, `op.get_bind()`, `logger.info(…)`,
+/// `", ".join(…)`).
 fn is_value(call: &Call) -> bool {
     let links = chain(call);
     let base = links[0];
     let module = base.func.split('.').next().unwrap_or_default();
-    let base_is_value = VALUE_FUNCTIONS.contains(&base.func.as_str()) || VALUE_MODULES.contains(&module);
-    base_is_value && links[1..].iter().all(|c| !EFFECT_METHODS.contains(&c.name()))
+    let base_is_value = VALUE_FUNCTIONS.contains(&base.func.as_str())
+        || VALUE_MODULES.contains(&module)
+        || entities::CLASSES.contains(&base.func.as_str());
+    let pure_method = call.func.contains('.') && PURE_METHODS.contains(&call.name());
+    (base_is_value || pure_method) && links[1..].iter().all(|c| !EFFECT_METHODS.contains(&c.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::alembic::parse;
+    use crate::source::python::Module;
+
+    fn lowered(body: &str) -> (String, Lowered) {
+        let text = format!("from alembic import op\nimport sqlalchemy as sa\n\n\ndef upgrade():\n{body}\n");
+        let module = Module::parse(&text).expect("parses");
+        let steps = parse::parse(&module, "abc_test.py").upgrade.expect("upgrade");
+        let lowered = lower(&text, &steps);
+        (text, lowered)
+    }
+
+    fn kinds(body: &str) -> Vec<OpKind> {
+        lowered(body).1.ops.into_iter().map(|op| op.kind).collect()
+    }
+
+    #[test]
+    fn autocommit_block_commits_before_and_begins_after() {
+        let body = "    op.add_column('t', sa.Column('a', sa.Text()))\n    with op.get_context().autocommit_block():\n        op.create_index('i', 't', ['a'], postgresql_concurrently=True)\n    op.drop_column('t', 'b')";
+        let (_, lowered) = lowered(body);
+        let shape: Vec<String> = lowered.ops.iter().map(|op| format!("{}:{}", op.statement, tag(&op.kind))).collect();
+        assert_eq!(shape, vec!["0:AddColumn", "1:Commit", "2:CreateIndex", "3:Begin", "4:DropColumn", "5:Commit"]);
+    }
+
+    #[test]
+    fn autocommit_block_at_the_end_leaves_no_transaction_to_close() {
+        let body = "    with op.get_context().autocommit_block():\n        op.create_index('i', 't', ['a'], postgresql_concurrently=True)";
+        let shape: Vec<&str> = kinds(body).iter().map(tag).collect();
+        assert_eq!(shape, vec!["Commit", "CreateIndex"]);
+    }
+
+    fn tag(kind: &OpKind) -> &'static str {
+        match kind {
+            OpKind::Transaction(TransactionControl::Commit) => "Commit",
+            OpKind::Transaction(TransactionControl::Begin) => "Begin",
+            OpKind::AddColumn { .. } => "AddColumn",
+            OpKind::CreateIndex { .. } => "CreateIndex",
+            OpKind::DropColumn { .. } => "DropColumn",
+            _ => "other",
+        }
+    }
+
+    #[test]
+    fn batch_operations_take_the_batch_table_and_shift_arguments() {
+        let body = "    with op.batch_alter_table('orders', schema='shop') as batch_op:\n        batch_op.create_index(batch_op.f('ix_orders_day'), ['day'], unique=True)\n        batch_op.create_foreign_key('fk', 'users', ['user_id'], ['id'])";
+        let ops = kinds(body);
+        let table = QualifiedName::new(Some("shop".into()), "orders");
+        assert!(
+            matches!(&ops[0], OpKind::CreateIndex { name: Some(n), table: t, unique: true, .. } if n == "ix_orders_day" && *t == table)
+        );
+        let OpKind::AddConstraint { table: t, constraint } = &ops[1] else { panic!("{ops:?}") };
+        assert_eq!(*t, table);
+        let ConstraintKind::ForeignKey { columns, references, .. } = &constraint.kind else { panic!("{constraint:?}") };
+        assert_eq!((columns.as_slice(), references.name.as_str()), (&["user_id".to_string()][..], "users"));
+    }
+
+    #[test]
+    fn lone_integer_primary_key_is_serial() {
+        let ops = kinds(
+            "    op.create_table('t', sa.Column('id', sa.Integer, primary_key=True), sa.Column('n', sa.Integer))",
+        );
+        let OpKind::CreateTable { columns, constraints, .. } = &ops[0] else { panic!("{ops:?}") };
+        assert!(columns[0].serial && columns[0].not_null);
+        assert!(!columns[1].serial);
+        assert!(
+            matches!(&constraints[0].kind, ConstraintKind::PrimaryKey { columns, .. } if columns == &["id".to_string()])
+        );
+        let identity =
+            kinds("    op.create_table('t', sa.Column('id', sa.BigInteger, sa.Identity(), primary_key=True))");
+        let OpKind::CreateTable { columns, .. } = &identity[0] else { panic!("{identity:?}") };
+        assert!(columns[0].identity && !columns[0].serial);
+    }
+
+    #[test]
+    fn enums_are_created_before_their_table() {
+        let ops = kinds("    op.create_table('t', sa.Column('mood', sa.Enum('a', 'b', name='mood')))");
+        assert!(matches!(&ops[0], OpKind::CreateEnum { name } if name.name == "mood"));
+        assert!(matches!(&ops[1], OpKind::CreateTable { .. }));
+    }
+
+    #[test]
+    fn alter_column_emits_alembics_statements_in_order() {
+        let ops = kinds("    op.alter_column('t', 'c', type_=sa.BigInteger(), nullable=False, server_default=sa.text('gen_random_uuid()'), new_column_name='d', postgresql_using='c::bigint')");
+        assert!(matches!(&ops[0], OpKind::AlterColumnType { new_type, using: true, .. } if new_type.name == "bigint"));
+        assert!(matches!(&ops[1], OpKind::SetNotNull { .. }));
+        assert!(matches!(&ops[2], OpKind::SetDefault { default: Some(crate::ir::DefaultExpr::Volatile(_)), .. }));
+        assert!(matches!(&ops[3], OpKind::RenameColumn { new_name, .. } if new_name == "d"));
+    }
+
+    #[test]
+    fn execute_text_points_into_the_string() {
+        let (text, lowered) =
+            lowered("    op.execute(\"\"\"\n        SET lock_timeout = '2s';\n        DROP INDEX ix_a;\n    \"\"\")");
+        let spans: Vec<&str> = lowered.ops.iter().map(|op| &text[op.span.start..op.span.end]).collect();
+        assert_eq!(spans, vec!["SET lock_timeout = '2s'", "DROP INDEX ix_a"]);
+        assert_eq!(lowered.ops[1].statement, 1);
+    }
+
+    #[test]
+    fn bind_parameters_do_not_break_the_sql() {
+        let ops = kinds("    op.get_bind().execute(sa.text('UPDATE t SET a = :a WHERE id = :id'), {'a': 1, 'id': 2})");
+        assert!(matches!(&ops[0], OpKind::DataChange { kind: DataChangeKind::Update, has_where: true, .. }), "{ops:?}");
+    }
+
+    #[test]
+    fn dynamic_names_are_opaque() {
+        let ops = kinds("    for t in get_tables():\n        op.drop_column(t, 'legacy')");
+        assert!(ops.iter().all(|op| matches!(op, OpKind::Opaque { .. })), "{ops:?}");
+        assert_eq!(ops.len(), 3, "the helper call, the loop, the operation: {ops:?}");
+    }
+
+    #[test]
+    fn constant_loops_are_unrolled() {
+        let ops = kinds("    for t in ('a', 'b'):\n        op.drop_column(t, 'legacy')");
+        assert_eq!(ops.len(), 2);
+        assert!(ops.iter().all(|op| matches!(op, OpKind::DropColumn { .. })));
+    }
 }

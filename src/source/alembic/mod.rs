@@ -11,6 +11,7 @@
 //! outside any transaction.
 
 mod discover;
+mod entities;
 mod graph;
 mod lower;
 mod parse;
@@ -18,7 +19,7 @@ mod schema;
 mod sqltext;
 mod types;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,10 +92,26 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> (Vec<usize>, HashMap<usize, Vec
             }
         })
         .collect();
-    let graph = graph::order(&revisions);
+    let graph = graph::order(&revisions, whole_history(loaded, members));
     let order = graph.order.iter().map(|&position| members[position]).collect();
     let problems = graph.problems.into_iter().map(|(position, p)| (members[position], p)).collect();
     (order, problems)
+}
+
+/// Were all the revision files in these revisions' folders read? When only some files of a
+/// history are linted (a pre-commit hook passes the changed ones), parents and children
+/// outside them are not missing.
+fn whole_history(loaded: &[Loaded], members: &[usize]) -> bool {
+    let read: HashSet<&Path> = members.iter().map(|&i| loaded[i].path.as_path()).collect();
+    let folders: HashSet<&Path> = read.iter().filter_map(|p| p.parent()).collect();
+    folders.into_iter().all(|folder| {
+        let Ok(entries) = std::fs::read_dir(folder) else { return true };
+        entries.filter_map(Result::ok).map(|e| e.path()).all(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let revision = name.ends_with(".py") && name != "__init__.py" && !name.starts_with(".#");
+            !revision || read.contains(path.as_path())
+        })
+    })
 }
 
 fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) -> Loaded {

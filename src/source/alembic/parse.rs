@@ -394,9 +394,8 @@ impl<'m> Walker<'m, '_> {
         else {
             return;
         };
-        let items = self.module.eval(iterable);
-        if let Some(items) = items.items().filter(|i| i.len() <= MAX_UNROLL) {
-            for item in items.to_vec() {
+        if let Some(items) = self.literal_items(iterable).filter(|i| i.len() <= MAX_UNROLL) {
+            for item in items {
                 self.bind_target(target, item);
                 let steps = self.block(body);
                 out.extend(steps);
@@ -414,6 +413,33 @@ impl<'m> Walker<'m, '_> {
             shorten(self.module.text_of(iterable))
         );
         out.push(Step::Uncertain { what, span: self.header_span(node), body: steps });
+    }
+
+    /// The items a loop over a literal goes through: a list or tuple, a dict's keys, or a
+    /// literal dict's `.keys()`, `.values()` or `.items()`.
+    fn literal_items(&self, iterable: Node) -> Option<Vec<Expr>> {
+        let (dict, method) = match iterable.kind() {
+            "call" => {
+                let function = iterable.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
+                let method = self.module.text_of(function.child_by_field_name("attribute")?);
+                (self.module.eval(function.child_by_field_name("object")?), method)
+            }
+            _ => {
+                let value = self.module.eval(iterable);
+                if let Some(items) = value.items() {
+                    return Some(items.to_vec());
+                }
+                (value, "keys")
+            }
+        };
+        let Value::Dict(pairs) = dict.value else { return None };
+        let pick = |(key, value): (Expr, Expr)| match method {
+            "keys" => Some(key),
+            "values" => Some(value),
+            "items" => Some(Expr { span: key.span, value: Value::Tuple(vec![key, value]) }),
+            _ => None,
+        };
+        pairs.into_iter().map(pick).collect()
     }
 
     /// A compound statement's first line (`for x in y:`): where findings about it point.

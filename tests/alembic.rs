@@ -1,0 +1,262 @@
+//! The Alembic front end: revision scripts read statically, ordered by the revision graph,
+//! judged against the schema replayed from earlier revisions.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use lockgate::config::Config;
+use lockgate::source::{self, Inputs};
+
+const FIXTURE: &str = "fixtures/alembic";
+
+fn lint(dir: &Path, path: &str) -> serde_json::Value {
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(dir)
+        .args(["lint", path, "--format", "json", "--fail-on", "never"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn lint_fixture() -> serde_json::Value {
+    lint(Path::new(env!("CARGO_MANIFEST_DIR")), FIXTURE)
+}
+
+fn findings_in<'a>(json: &'a serde_json::Value, file: &str) -> Vec<&'a serde_json::Value> {
+    json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.contains(file)))
+        .collect()
+}
+
+fn rules_in(json: &serde_json::Value, file: &str) -> Vec<String> {
+    let mut rules: Vec<String> =
+        findings_in(json, file).iter().map(|f| f["rule"].as_str().unwrap_or_default().to_string()).collect();
+    rules.sort();
+    rules
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+/// A revision script in the shape `alembic revision` writes.
+fn revision(id: &str, down: &str, body: &str) -> String {
+    format!(
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = \"{id}\"\ndown_revision = {down}\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
+    )
+}
+
+/// Migration ids in the order lockgate replays them.
+fn replay_order(paths: &[PathBuf]) -> Vec<String> {
+    let config = Config::default();
+    let inputs = Inputs { paths, stdin_name: "<stdin>" };
+    let discovered = source::discover(&inputs, &config).expect("discovers");
+    source::load_all(&discovered, &config).into_iter().map(|m| m.id).collect()
+}
+
+#[test]
+fn fixture_findings_are_pinned() {
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["lint", FIXTURE, "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "the fixture has errors");
+    insta::assert_snapshot!(String::from_utf8(output.stdout).expect("UTF-8"));
+}
+
+#[test]
+fn concurrent_index_is_quiet_inside_autocommit_block_and_an_error_outside() {
+    let json = lint_fixture();
+    let inside = rules_in(&json, "4d5e6f7a8b9c_");
+    assert!(
+        !inside.iter().any(|r| r == "concurrently-in-transaction" || r == "create-index-not-concurrently"),
+        "{inside:?}"
+    );
+    let outside = findings_in(&json, "5e6f7a8b9c0d_");
+    let error = outside.iter().find(|f| f["rule"] == "concurrently-in-transaction").expect("reported");
+    assert_eq!(error["severity"], "error");
+    assert_eq!(error["line"], 23);
+    assert!(error["help"].as_str().is_some_and(|h| h.contains("autocommit_block")));
+}
+
+#[test]
+fn type_change_is_judged_from_the_type_set_in_an_earlier_revision() {
+    let json = lint_fixture();
+    // sa.Integer in the first revision → sa.BigInteger two revisions later: a rewrite.
+    let rewrite = findings_in(&json, "3c4d5e6f7a8b_");
+    let finding = rewrite.iter().find(|f| f["rule"] == "alter-column-type-rewrite").expect("reported");
+    assert!(finding["message"].as_str().is_some_and(|m| m.contains("`integer` → `bigint`")), "{finding}");
+    // sa.String(50) → sa.String(100): catalog-only.
+    assert!(!rules_in(&json, "2b3c4d5e6f7a_").contains(&"alter-column-type-rewrite".to_string()));
+}
+
+#[test]
+fn not_null_on_a_column_nullable_since_the_first_revision_scans() {
+    let json = lint_fixture();
+    assert!(rules_in(&json, "7a8b9c0d1e2f_").contains(&"set-not-null-scan".to_string()));
+}
+
+#[test]
+fn batch_operations_apply_to_the_batch_table() {
+    let json = lint_fixture();
+    let findings = findings_in(&json, "8b9c0d1e2f3a_");
+    let check = findings.iter().find(|f| f["rule"] == "add-check-without-not-valid").expect("reported");
+    assert!(check["message"].as_str().is_some_and(|m| m.contains("`accounts`")), "{check}");
+    // The foreign key was added NOT VALID: no full validation reported.
+    assert!(!findings.iter().any(|f| f["rule"] == "add-foreign-key-without-not-valid"));
+}
+
+#[test]
+fn sql_in_op_execute_points_at_the_statement_inside_the_string() {
+    let json = lint_fixture();
+    let update = findings_in(&json, "7a8b9c0d1e2f_").into_iter().find(|f| f["rule"] == "data-change-in-migration");
+    let update = update.expect("the UPDATE in the triple-quoted string is reported");
+    assert_eq!((update["line"].as_u64(), update["column"].as_u64()), (Some(24), Some(9)));
+}
+
+#[test]
+fn dynamic_sql_is_unanalyzable_with_its_location() {
+    let json = lint_fixture();
+    let findings = findings_in(&json, "9c0d1e2f3a4b_");
+    let dynamic = findings
+        .iter()
+        .find(|f| {
+            f["rule"] == "unanalyzable-operation" && f["message"].as_str().is_some_and(|m| m.contains("f-string"))
+        })
+        .expect("reported");
+    assert_eq!((dynamic["line"].as_u64(), dynamic["column"].as_u64()), (Some(44), Some(9)));
+    assert_eq!(json["summary"]["statements_unanalyzed"], 2);
+}
+
+#[test]
+fn ignore_comment_above_an_op_call_suppresses_it() {
+    let json = lint_fixture();
+    assert!(!rules_in(&json, "9c0d1e2f3a4b_").contains(&"drop-column".to_string()));
+    assert_eq!(json["summary"]["suppressed"], 1);
+}
+
+#[test]
+fn env_py_is_neither_a_revision_nor_a_django_migration() {
+    let json = lint_fixture();
+    assert!(findings_in(&json, "env.py").is_empty());
+    assert_eq!(json["summary"]["migrations"], 9);
+}
+
+#[test]
+fn merge_revision_is_ordered_after_both_parents() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let order = replay_order(&[root.join(FIXTURE)]);
+    let at = |id: &str| order.iter().position(|o| o == id).unwrap_or_else(|| panic!("{id} in {order:?}"));
+    assert!(at("6f7a8b9c0d1e") > at("4d5e6f7a8b9c"));
+    assert!(at("6f7a8b9c0d1e") > at("5e6f7a8b9c0d"));
+    assert!(at("7a8b9c0d1e2f") > at("6f7a8b9c0d1e"));
+    assert_eq!(at("1a2b3c4d5e6f"), 0);
+}
+
+#[test]
+fn graph_order_beats_file_name_order() {
+    let dir = project(&[
+        ("alembic/env.py", ""),
+        ("alembic/versions/a_merge.py", &revision("m", "(\"b1\", \"c1\")", "    pass")),
+        ("alembic/versions/b_branch.py", &revision("b1", "\"base\"", "    pass")),
+        ("alembic/versions/c_branch.py", &revision("c1", "\"base\"", "    pass")),
+        ("alembic/versions/z_base.py", &revision("base", "None", "    pass")),
+    ]);
+    assert_eq!(replay_order(&[dir.path().to_path_buf()]), vec!["base", "b1", "c1", "m"]);
+}
+
+#[test]
+fn graph_problems_are_reported_not_fatal() {
+    let create = "    op.create_table(\"t\", sa.Column(\"id\", sa.BigInteger(), sa.Identity(), primary_key=True))";
+    let dir = project(&[
+        ("db/env.py", ""),
+        ("db/versions/001_base.py", &revision("base", "None", create)),
+        (
+            "db/versions/002_left.py",
+            &revision("left", "\"base\"", "    op.add_column(\"t\", sa.Column(\"a\", sa.Text()))"),
+        ),
+        (
+            "db/versions/003_right.py",
+            &revision("right", "\"base\"", "    op.add_column(\"t\", sa.Column(\"b\", sa.Text()))"),
+        ),
+        ("db/versions/004_orphan.py", &revision("orphan", "\"deleted0001\"", "    pass")),
+    ]);
+    let json = lint(dir.path(), ".");
+    let graph: Vec<&str> = json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "migration-graph")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(graph.iter().any(|m| m.contains("`deleted0001`")), "{graph:?}");
+    assert!(graph.iter().any(|m| m.contains("heads")), "{graph:?}");
+    assert_eq!(json["summary"]["migrations"], 4);
+}
+
+#[test]
+fn revisions_named_by_alembic_ini_are_found() {
+    let dir = project(&[
+        ("alembic.ini", "[alembic]\nscript_location = %(here)s/db\nversion_locations = %(here)s/history\n"),
+        ("db/env.py", ""),
+        ("history/0001_users.py", &revision("0001", "None", "    op.drop_table(\"users\")")),
+    ]);
+    assert!(rules_in(&lint(dir.path(), "."), "0001_users.py").contains(&"drop-table".to_string()));
+}
+
+#[test]
+fn odd_but_valid_forms_are_read() {
+    let body = r#"    """Docstring."""
+    bind = op.get_bind()
+    status = postgresql.ENUM("new", "done", name="status", create_type=False)
+    status.create(bind, checkfirst=True)
+    if bind.dialect.name != "postgresql":
+        op.execute("this is not postgres sql")
+    if context.is_offline_mode():
+        op.execute("SELECT 1")
+    for table in ("a", "b"):
+        op.add_column(table, sa.Column("note", sa.Text(), nullable=True))
+    bind.execute(sa.text("UPDATE a SET note = :note WHERE id = :id"), {"note": "x", "id": 1})
+    tasks = sa.table("tasks", sa.column("state", sa.String))
+    op.execute(tasks.update().where(tasks.c.state == None).values(state="new"))
+    op.bulk_insert(tasks, [{"state": "new"}])
+    op.execute(
+        "ALTER TABLE a "
+        "ADD COLUMN z int"
+    )
+    helper("b")
+    op.create_exclude_constraint("no_overlap", "a", ("period", "&&"), using="gist")
+    op.custom_thing("a")"#;
+    let text = format!(
+        "from alembic import context, op\nimport sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n\nrevision: str = \"abc\"\ndown_revision: str | None = None\n\n\ndef helper(name):\n    op.drop_column(name, \"note\")\n\n\ndef upgrade() -> None:\n{body}\n"
+    );
+    let dir = project(&[("alembic/env.py", ""), ("alembic/versions/abc_odd.py", &text)]);
+    let json = lint(dir.path(), ".");
+    let rules = rules_in(&json, "abc_odd.py");
+    assert!(!rules.contains(&"parse-error".to_string()), "{rules:?}");
+    let unanalyzable: Vec<&str> = findings_in(&json, "abc_odd.py")
+        .into_iter()
+        .filter(|f| f["rule"] == "unanalyzable-operation")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert_eq!(unanalyzable.len(), 2, "{unanalyzable:?}");
+    assert!(unanalyzable.iter().any(|m| m.contains("is_offline_mode")));
+    assert!(unanalyzable.iter().any(|m| m.contains("custom_thing")));
+    assert!(rules.contains(&"drop-column".to_string()), "the helper was followed: {rules:?}");
+    assert!(rules.contains(&"add-exclusion-constraint".to_string()), "{rules:?}");
+}
