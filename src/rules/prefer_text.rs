@@ -1,6 +1,7 @@
 //! varchar(n) instead of text with a CHECK on its length.
 
 use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use crate::ir::Framework;
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-text",
@@ -10,6 +11,10 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
+    // A Django CharField is always varchar(max_length): the advice has nothing to act on.
+    if ctx.framework() == Framework::Django {
+        return;
+    }
     for (table, column) in declared_columns(&ctx.op.kind) {
         if column.ty.name != "varchar" || column.ty.modifiers.is_empty() {
             continue;
