@@ -129,22 +129,34 @@ pub struct SyntaxError {
 
 impl<'a> Module<'a> {
     pub fn parse(text: &'a str) -> Option<Module<'a>> {
-        thread_local! {
-            static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
-        }
-        let tree = PARSER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                let mut parser = Parser::new();
-                parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
-                *slot = Some(parser);
-            }
-            slot.as_mut()?.parse(text, None)
+        let tree = with_parser(|parser| {
+            parser.set_included_ranges(&[]).ok()?;
+            parser.parse(text, None)
         })?;
+        Some(Module::from_tree(text, tree))
+    }
+
+    /// Parses only what a migration reader needs: module-level statements other than imports
+    /// and function definitions, plus the functions named in `keep` (`upgrade`). Skipping the
+    /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
+    /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
+    pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
+        let Some(ranges) = outline_ranges(text, keep) else { return Module::parse(text) };
+        let tree = with_parser(|parser| {
+            parser.set_included_ranges(&ranges).ok()?;
+            parser.parse(text, None)
+        })?;
+        if tree.root_node().has_error() {
+            return Module::parse(text);
+        }
+        Some(Module::from_tree(text, tree))
+    }
+
+    fn from_tree(text: &'a str, tree: Tree) -> Module<'a> {
         let module =
             Module { text, tree, constants: RefCell::new(HashMap::new()), locals: RefCell::new(HashMap::new()) };
         module.read_constants();
-        Some(module)
+        module
     }
 
     pub fn root(&self) -> Node<'_> {
@@ -431,6 +443,132 @@ impl<'a> Module<'a> {
             ("*", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
             _ => Value::Dynamic(format!("`{}` expression", operator)),
         }
+    }
+}
+
+/// Runs `f` with this thread's Python parser (creating a parser is not free; files are many).
+fn with_parser<T>(f: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
+    thread_local! {
+        static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+    }
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
+            *slot = Some(parser);
+        }
+        f(slot.as_mut()?)
+    })
+}
+
+/// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
+/// found with a light scan that follows brackets, strings and comments. `None` when every
+/// statement is worth parsing anyway.
+fn outline_ranges(text: &str, keep: &[&str]) -> Option<Vec<tree_sitter::Range>> {
+    let starts = top_level_statements(text);
+    let mut ranges: Vec<std::ops::Range<usize>> = vec![];
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let line = &text[start..end];
+        let word = line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '@')).next().unwrap_or("");
+        let skip = match word {
+            "import" | "from" => true,
+            "def" | "async" => {
+                let name = line.trim_start_matches("async").trim_start().trim_start_matches("def").trim_start();
+                !keep.iter().any(|k| name.starts_with(k) && name[k.len()..].trim_start().starts_with('('))
+            }
+            _ => word.starts_with('@'),
+        };
+        if skip {
+            continue;
+        }
+        match ranges.last_mut() {
+            Some(last) if last.end == start => last.end = end,
+            _ => ranges.push(start..end),
+        }
+    }
+    if ranges.len() == 1 && ranges[0] == (0..text.len()) {
+        return None;
+    }
+    let points = line_points(text);
+    Some(
+        ranges
+            .into_iter()
+            .map(|r| tree_sitter::Range {
+                start_byte: r.start,
+                end_byte: r.end,
+                start_point: points(r.start),
+                end_point: points(r.end),
+            })
+            .collect(),
+    )
+}
+
+/// Offsets where top-level statements begin: a line that starts at column 0 outside any
+/// bracket, string or comment.
+fn top_level_statements(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![];
+    let mut depth = 0i32;
+    let mut quote: Option<&[u8]> = None;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' {
+                i += 2;
+                continue;
+            }
+            if bytes[i..].starts_with(q) {
+                i += q.len();
+                quote = None;
+                continue;
+            }
+            // A one-line string ends at the line's end even when unterminated (a syntax error).
+            if b == b'\n' && q.len() == 1 {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if line_start && depth <= 0 && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
+            starts.push(i);
+        }
+        line_start = false;
+        match b {
+            b'#' => {
+                i = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
+                continue;
+            }
+            b'\'' | b'"' => {
+                let triple = bytes[i..].starts_with(if b == b'"' { b"\"\"\"" } else { b"\'\'\'" });
+                let len = if triple { 3 } else { 1 };
+                quote = Some(&bytes[i..i + len]);
+                i += len;
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
+            b'\n' => line_start = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    if starts.first() != Some(&0) {
+        starts.insert(0, 0);
+    }
+    starts
+}
+
+/// Maps a byte offset to a tree-sitter point (row, byte column).
+fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
+    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    move |offset| {
+        let row = line_starts.partition_point(|&s| s <= offset) - 1;
+        tree_sitter::Point { row, column: offset - line_starts[row] }
     }
 }
 

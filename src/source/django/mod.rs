@@ -59,7 +59,7 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
             let source = Arc::new(SourceFile::new(display(path), text.clone().unwrap_or_default()));
             let parsed = match text {
                 Err(message) => Err((Span::default(), message)),
-                Ok(text) => match Module::parse(&text) {
+                Ok(text) => match Module::parse_outline(&text, &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
                 },
