@@ -688,6 +688,28 @@ mod tests {
     }
 
     #[test]
+    fn outline_skips_imports_and_helpers_but_not_strings_at_column_zero() {
+        let text = "import os\nfrom x import (\n    a,\n)\n\ndef helper(apps, schema_editor):\n    print('x')\n\nTABLE = 'items'\n\nclass Migration:\n    operations = [RunSQL(\"\"\"\nCREATE INDEX i ON items (a);\n\"\"\")]\n\ndef upgrade():\n    pass\n";
+        let starts: Vec<&str> =
+            top_level_statements(text).iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
+        assert_eq!(
+            starts,
+            [
+                "import os",
+                "from x import (",
+                "def helper(apps, schema_editor):",
+                "TABLE = 'items'",
+                "class Migration:",
+                "def upgrade():"
+            ]
+        );
+        let module = Module::parse_outline(text, &["upgrade"]).expect("parses");
+        assert!(module.class("Migration").is_some() && module.function("upgrade").is_some());
+        assert!(module.function("helper").is_none(), "helper bodies are skipped");
+        assert!(module.syntax_error().is_none());
+    }
+
+    #[test]
     fn literals_and_strings() {
         assert_eq!(eval("'a' 'b'"), Value::Str("ab".into()));
         assert_eq!(eval("\"\"\"multi\nline\"\"\""), Value::Str("multi\nline".into()));
