@@ -124,11 +124,21 @@ fn table_action(table: Option<&protobuf::RangeVar>, action: TableAction) -> Vec<
     }
 }
 
+/// An option like `(FULL)`, `(FULL true)` or `(CONCURRENTLY)`; `(FULL false)` is off.
+fn enabled(option: &protobuf::DefElem) -> bool {
+    match option.arg.as_deref().and_then(|a| a.node.as_ref()) {
+        Some(NodeEnum::Boolean(b)) => b.boolval,
+        Some(NodeEnum::String(s)) => !matches!(s.sval.as_str(), "false" | "off" | "0"),
+        Some(NodeEnum::Integer(i)) => i.ival != 0,
+        _ => true,
+    }
+}
+
 fn reindex(s: &protobuf::ReindexStmt) -> OpKind {
-    let concurrently = s.params.iter().any(|p| {
-        matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"
-            && !matches!(d.arg.as_deref().and_then(|a| a.node.as_ref()), Some(NodeEnum::Boolean(b)) if !b.boolval))
-    });
+    let concurrently = s
+        .params
+        .iter()
+        .any(|p| matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently" && enabled(d)));
     let kind = protobuf::ReindexObjectType::try_from(s.kind).unwrap_or(protobuf::ReindexObjectType::Undefined);
     let target = match kind {
         protobuf::ReindexObjectType::ReindexObjectIndex | protobuf::ReindexObjectType::ReindexObjectTable => {
@@ -216,7 +226,12 @@ pub fn sql_type(type_name: &protobuf::TypeName) -> SqlType {
     let names = strings(&type_name.names);
     let raw = names.last().map(String::as_str).unwrap_or("?");
     let in_catalog = names.len() > 1 && names[0] == "pg_catalog";
-    let name = if in_catalog || names.len() == 1 { canonical_type_name(raw) } else { raw.to_string() };
+    let name = match (in_catalog, names.len()) {
+        // `"char"` written by itself is PostgreSQL's one-byte internal type, not char(1).
+        (false, 1) if raw == "char" => "\"char\"".to_string(),
+        (true, _) | (_, 1) => canonical_type_name(raw),
+        _ => raw.to_string(),
+    };
     let mut modifiers: Vec<i64> = type_name.typmods.iter().filter_map(integer_value).collect();
     if name == "char" && modifiers.is_empty() {
         modifiers.push(1);
@@ -650,7 +665,8 @@ fn rename(s: &protobuf::RenameStmt) -> OpKind {
 }
 
 fn vacuum(s: &protobuf::VacuumStmt) -> OpKind {
-    let full = s.options.iter().any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "full"));
+    let full =
+        s.options.iter().any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "full" && enabled(d)));
     let tables = s
         .rels
         .iter()
