@@ -531,7 +531,7 @@ fn with_referencing_tables(catalog: &Catalog, tables: &[QualifiedName]) -> Vec<Q
     let mut next = 0;
     while next < all.len() {
         for other in referencing_tables(catalog, &all[next]) {
-            if !all.iter().any(|t| *t == other) {
+            if !all.contains(&other) {
                 all.push(other);
             }
         }
