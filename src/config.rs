@@ -61,6 +61,8 @@ pub struct DjangoConfig {
     pub auth_user_model: Option<String>,
     /// App labels for app folders whose label is not the folder name (`"src/shop" = "store"`).
     pub app_labels: BTreeMap<String, String>,
+    /// Column types of custom field classes (`StreamField = "jsonb"`).
+    pub field_types: BTreeMap<String, String>,
 }
 
 impl DjangoConfig {
@@ -69,6 +71,11 @@ impl DjangoConfig {
         crate::source::django::state::DjangoSettings {
             default_auto_field: self.default_auto_field.clone().unwrap_or(defaults.default_auto_field),
             auth_user_model: self.auth_user_model.clone().unwrap_or(defaults.auth_user_model),
+            field_types: self
+                .field_types
+                .iter()
+                .map(|(class, ty)| (class.clone(), crate::source::django::state::parse_type(ty)))
+                .collect(),
         }
     }
 }

@@ -199,7 +199,7 @@ impl<'a> Lowering<'a> {
                 let pair = item.items()?;
                 let name = pair.first()?.as_str()?;
                 let constructor = pair.get(1)?.as_call()?;
-                Some((name.to_string(), field_from_call(constructor, name, self.app)))
+                Some((name.to_string(), field_from_call(constructor, name, self.app, self.settings)))
             })
             .collect()
     }
@@ -399,7 +399,7 @@ impl<'a> Lowering<'a> {
         let model = self.model_name(call, "model_name")?;
         let name = call.arg("name", 1).and_then(Expr::as_str)?;
         let constructor = call.arg("field", 2).and_then(Expr::as_call)?;
-        Some((self.key(model), name.to_string(), field_from_call(constructor, name, self.app)))
+        Some((self.key(model), name.to_string(), field_from_call(constructor, name, self.app, self.settings)))
     }
 
     fn custom_field_note(&mut self, field: &Field) {

@@ -108,11 +108,17 @@ pub struct DjangoSettings {
     pub default_auto_field: String,
     /// `AUTH_USER_MODEL` as `app_label.Model`.
     pub auth_user_model: String,
+    /// Column types of custom field classes, by class name (`StreamField` → `jsonb`).
+    pub field_types: HashMap<String, SqlType>,
 }
 
 impl Default for DjangoSettings {
     fn default() -> Self {
-        DjangoSettings { default_auto_field: "BigAutoField".into(), auth_user_model: "auth.User".into() }
+        DjangoSettings {
+            default_auto_field: "BigAutoField".into(),
+            auth_user_model: "auth.User".into(),
+            field_types: HashMap::new(),
+        }
     }
 }
 
@@ -216,8 +222,9 @@ fn known_class(class: &str, call: &Call) -> Option<&'static str> {
 }
 
 /// Reads a field constructor call (`models.CharField(max_length=20, null=True)`).
-pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
+pub fn field_from_call(call: &Call, name: &str, app: &str, settings: &DjangoSettings) -> Field {
     let written = call.name().to_string();
+    let configured = settings.field_types.get(&written);
     let known = known_class(&written, call);
     let class = known.unwrap_or(&written).to_string();
     let flag = |key: &str| call.kwarg(key).and_then(Expr::as_bool);
@@ -230,8 +237,11 @@ pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
             name.to_string()
         }
     });
-    let (ty, unknown_type) = column_type(call, &class);
-    let custom = known.is_none_or(|k| k != written) || unknown_type;
+    let (ty, unknown_type) = match configured {
+        Some(ty) => (Some(ty.clone()), false),
+        None => column_type(call, &class),
+    };
+    let custom = configured.is_none() && (known.is_none_or(|k| k != written) || unknown_type);
     let auto = matches!(class.as_str(), "AutoField" | "BigAutoField" | "SmallAutoField");
     let primary_key = flag("primary_key").unwrap_or(false);
     let one_to_one = class == "OneToOneField";
@@ -256,6 +266,23 @@ pub fn field_from_call(call: &Call, name: &str, app: &str) -> Field {
         relation,
         class: written,
     }
+}
+
+/// Reads a type written in lockgate.toml: `jsonb`, `varchar(20)`, `numeric(12, 2)`, `text[]`.
+pub fn parse_type(text: &str) -> SqlType {
+    let text = text.trim();
+    let (text, array) = match text.strip_suffix("[]") {
+        Some(base) => (base.trim(), true),
+        None => (text, false),
+    };
+    let (name, modifiers) = match text.split_once('(') {
+        Some((name, rest)) => {
+            let modifiers = rest.trim_end_matches(')').split(',').filter_map(|m| m.trim().parse().ok()).collect();
+            (name.trim(), modifiers)
+        }
+        None => (text, vec![]),
+    };
+    SqlType { name: crate::source::lower::canonical_type_name(name), modifiers, array }
 }
 
 /// What Django writes into existing rows when a field has no `default`
