@@ -1,7 +1,7 @@
 //! The schema as replayed up to a point: tables, columns, indexes and constraints, and which
 //! migration created each. Rules ask it questions about the state *before* an op.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType};
 
@@ -79,6 +79,8 @@ impl Table {
 pub struct Catalog {
     tables: HashMap<Key, Table>,
     indexes: HashMap<Key, Index>,
+    /// The indexes of each table, so per-table questions do not scan every index.
+    indexes_by_table: HashMap<Key, BTreeSet<Key>>,
 }
 
 impl Catalog {
@@ -95,8 +97,25 @@ impl Catalog {
     }
 
     pub fn indexes_on<'a>(&'a self, table: &'a QualifiedName) -> impl Iterator<Item = &'a Index> {
-        let key = table;
-        self.indexes.values().filter(move |i| &i.table == key)
+        self.indexes_by_table.get(table).into_iter().flatten().filter_map(|key| self.indexes.get(key))
+    }
+
+    fn insert_index(&mut self, key: Key, index: Index) {
+        self.remove_index(&key);
+        self.indexes_by_table.entry(index.table.clone()).or_default().insert(key.clone());
+        self.indexes.insert(key, index);
+    }
+
+    fn remove_index(&mut self, key: &Key) -> Option<Index> {
+        let index = self.indexes.remove(key)?;
+        if let Some(keys) = self.indexes_by_table.get_mut(&index.table) {
+            keys.remove(key);
+        }
+        Some(index)
+    }
+
+    fn index_keys_on(&self, table: &QualifiedName) -> Vec<Key> {
+        self.indexes_by_table.get(table).map(|keys| keys.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Was the table created by this migration (and so is still empty while it runs)?
@@ -126,8 +145,9 @@ impl Catalog {
             DropTable { tables, .. } => {
                 for table in tables {
                     self.tables.remove(table);
-                    let key = table;
-                    self.indexes.retain(|_, i| &i.table != key);
+                    for key in self.index_keys_on(table) {
+                        self.remove_index(&key);
+                    }
                 }
             }
             RenameTable { table, new_name } => self.rename_table(table, new_name),
@@ -167,21 +187,21 @@ impl Catalog {
             }
             DropConstraint { table, name } => {
                 self.table_mut(table).constraints.retain(|c| &c.name != name);
-                self.indexes.remove(&index_key(table, name));
+                self.remove_index(&index_key(table, name));
             }
             RenameConstraint { table, name, new_name } => {
                 if let Some(c) = self.table_mut(table).constraints.iter_mut().find(|c| &c.name == name) {
                     c.name = new_name.clone();
                 }
-                if let Some(mut index) = self.indexes.remove(&index_key(table, name)) {
+                if let Some(mut index) = self.remove_index(&index_key(table, name)) {
                     index.name = new_name.clone();
-                    self.indexes.insert(index_key(table, new_name), index);
+                    self.insert_index(index_key(table, new_name), index);
                 }
             }
             CreateIndex { name, table, columns, unique, partial, .. } => {
                 self.table_mut(table);
                 let name = name.clone().unwrap_or_else(|| default_index_name(table, columns));
-                self.indexes.insert(
+                self.insert_index(
                     index_key(table, &name),
                     Index {
                         name,
@@ -195,14 +215,14 @@ impl Catalog {
             }
             DropIndex { indexes, .. } => {
                 for index in indexes {
-                    self.indexes.remove(index);
+                    self.remove_index(index);
                 }
             }
             RenameIndex { index, new_name } => {
-                if let Some(mut i) = self.indexes.remove(index) {
+                if let Some(mut i) = self.remove_index(index) {
                     i.name = new_name.clone();
                     let key = index_key(&i.table, new_name);
-                    self.indexes.insert(key, i);
+                    self.insert_index(key, i);
                 }
             }
             AttachPartition { .. } | DetachPartition { .. } | AlterTable { .. } => {}
@@ -262,9 +282,9 @@ impl Catalog {
         {
             if let Some(index) = using_index {
                 // The index is renamed to the constraint's name.
-                self.indexes.remove(&index_key(table, index));
+                self.remove_index(&index_key(table, index));
             }
-            self.indexes.insert(
+            self.insert_index(
                 index_key(table, &name),
                 Index {
                     name,
@@ -298,10 +318,13 @@ impl Catalog {
         let renamed = QualifiedName::new(table.schema.clone(), new_name);
         t.name = renamed.clone();
         self.tables.insert(renamed.clone(), t);
-        let key = table;
-        for index in self.indexes.values_mut().filter(|i| &i.table == key) {
-            index.table = renamed.clone();
+        for key in self.index_keys_on(table) {
+            if let Some(mut index) = self.remove_index(&key) {
+                index.table = renamed.clone();
+                self.insert_index(key, index);
+            }
         }
+        let key = table;
         for t in self.tables.values_mut() {
             for c in &mut t.constraints {
                 if let ConstraintKind::ForeignKey { references, .. } = &mut c.kind {
@@ -321,8 +344,11 @@ impl Catalog {
             let def = ConstraintDef { name: None, kind: c.kind.clone(), not_valid: false };
             !uses(def.columns())
         });
-        let key = table;
-        self.indexes.retain(|_, i| &i.table != key || !i.columns.iter().any(|c| c.as_deref() == Some(column)));
+        for key in self.index_keys_on(table) {
+            if self.indexes.get(&key).is_some_and(|i| i.columns.iter().any(|c| c.as_deref() == Some(column))) {
+                self.remove_index(&key);
+            }
+        }
     }
 
     fn rename_column(&mut self, table: &QualifiedName, column: &str, new_name: &str) {
@@ -344,9 +370,10 @@ impl Catalog {
                 _ => {}
             }
         }
-        let key = table;
-        for index in self.indexes.values_mut().filter(|i| &i.table == key) {
-            index.columns.iter_mut().flatten().for_each(rename);
+        for key in self.index_keys_on(table) {
+            if let Some(index) = self.indexes.get_mut(&key) {
+                index.columns.iter_mut().flatten().for_each(rename);
+            }
         }
     }
 

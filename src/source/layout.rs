@@ -126,8 +126,11 @@ fn numeric_prefix(text: &str) -> Option<u128> {
 
 /// dbmate and goose mark sections inside the file; peek at it to tell.
 fn section_layout(path: &Path) -> Option<Layout> {
-    let text = std::fs::read(path).ok()?;
-    let head = String::from_utf8_lossy(&text[..text.len().min(64 * 1024)]).into_owned();
+    use std::io::Read;
+    // The markers sit at the top; reading only the head keeps discovery cheap on big files.
+    let mut head = vec![];
+    std::fs::File::open(path).ok()?.take(16 * 1024).read_to_end(&mut head).ok()?;
+    let head = String::from_utf8_lossy(&head);
     if head.lines().any(|l| is_marker(l, "migrate:up")) {
         Some(Layout::Dbmate)
     } else if head.lines().any(|l| l.trim_start().starts_with("-- +goose Up") || l.starts_with("-- +goose up")) {
