@@ -553,15 +553,29 @@ fn tables_using_type(catalog: &Catalog, type_name: &QualifiedName) -> Vec<Qualif
 
 /// Tables on the other side of a foreign key that involves `table.column`.
 fn foreign_key_partners(catalog: &Catalog, table: &QualifiedName, column: &str) -> Vec<QualifiedName> {
-    let mut partners = vec![];
-    let key = table;
-    for t in catalog.tables() {
-        for c in &t.constraints {
-            let ConstraintKind::ForeignKey { columns, references, referenced_columns } = &c.kind else { continue };
-            if &t.name == key && columns.iter().any(|c| c == column) {
-                partners.push(references.clone());
-            } else if references == key && referenced_columns.iter().any(|c| c == column) {
-                partners.push(t.name.clone());
+    let Some(own) = catalog.table(table) else { return vec![] };
+    let mut partners: Vec<QualifiedName> = own
+        .constraints
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey { columns, references, .. } if columns.iter().any(|c| c == column) => {
+                Some(references.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    // Only a key column can be referenced; skip the scan of every table for the rest.
+    let is_key = own.constraints.iter().any(|c| {
+        matches!(&c.kind, ConstraintKind::PrimaryKey { columns, .. } | ConstraintKind::Unique { columns, .. }
+            if columns.iter().any(|c| c == column))
+    }) || catalog.indexes_on(table).any(|i| i.unique && i.columns.iter().flatten().any(|c| c == column));
+    if is_key {
+        for t in catalog.tables() {
+            for c in &t.constraints {
+                let ConstraintKind::ForeignKey { references, referenced_columns, .. } = &c.kind else { continue };
+                if references == table && referenced_columns.iter().any(|c| c == column) {
+                    partners.push(t.name.clone());
+                }
             }
         }
     }

@@ -85,7 +85,8 @@ impl MigrationFile {
             file.down = stem.ends_with(".down");
             file.id = base.to_string();
         } else {
-            file.layout = section_layout(path).unwrap_or(Layout::Numbered);
+            // dbmate and goose files are told apart by markers inside; see `refine`.
+            file.layout = Layout::Numbered;
         }
         file
     }
@@ -124,19 +125,17 @@ fn numeric_prefix(text: &str) -> Option<u128> {
     digits.get(..digits.len().min(38))?.parse().ok()
 }
 
-/// dbmate and goose mark sections inside the file; peek at it to tell.
-fn section_layout(path: &Path) -> Option<Layout> {
-    use std::io::Read;
-    // The markers sit at the top; reading only the head keeps discovery cheap on big files.
-    let mut head = vec![];
-    std::fs::File::open(path).ok()?.take(16 * 1024).read_to_end(&mut head).ok()?;
-    let head = String::from_utf8_lossy(&head);
-    if head.lines().any(|l| is_marker(l, "migrate:up")) {
-        Some(Layout::Dbmate)
-    } else if head.lines().any(|l| l.trim_start().starts_with("-- +goose Up") || l.starts_with("-- +goose up")) {
-        Some(Layout::Goose)
+/// A numbered file is a dbmate or goose migration when its text has their section markers.
+pub fn refine(layout: Layout, text: &str) -> Layout {
+    if layout != Layout::Numbered {
+        return layout;
+    }
+    if text.lines().any(|l| is_marker(l, "migrate:up")) {
+        Layout::Dbmate
+    } else if text.lines().any(|l| l.trim_start().starts_with("-- +goose Up") || l.starts_with("-- +goose up")) {
+        Layout::Goose
     } else {
-        None
+        Layout::Numbered
     }
 }
 
@@ -206,11 +205,11 @@ fn marked_sections(text: &str, marker: impl Fn(&str) -> Option<Option<bool>>) ->
 }
 
 /// Whether the runner applies the file inside one transaction, before any per-file override.
-pub fn runner_wraps(file: &MigrationFile, configured: Option<bool>) -> bool {
+pub fn runner_wraps(file: &MigrationFile, layout: Layout, configured: Option<bool>) -> bool {
     if let Some(configured) = configured {
         return configured;
     }
-    match file.layout {
+    match layout {
         // golang-migrate sends the file as one simple-protocol Exec: one implicit transaction.
         Layout::UpDownSuffix | Layout::Dbmate | Layout::Goose | Layout::Flyway => true,
         Layout::Diesel => !diesel_opts_out(&file.path),

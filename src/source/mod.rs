@@ -110,7 +110,7 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
         list.dedup();
     }
     files.retain(|f| config.lint_down || !f.down);
-    files.sort_by_key(MigrationFile::order_key);
+    files.sort_by_cached_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
     Ok(Discovered { sql: files, django, alembic })
 }
@@ -146,7 +146,8 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
     };
     let source = Arc::new(SourceFile::new(display_path(file), text));
     let text = &source.text;
-    let sections = layout::up_sections(file.layout, text);
+    let layout = layout::refine(file.layout, text);
+    let sections = layout::up_sections(layout, text);
     let mut migration = Migration {
         id: file.id.clone(),
         source: source.clone(),
@@ -158,7 +159,7 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
         problems: vec![],
     };
     let mut statements = 0;
-    let mut wrapped = layout::runner_wraps(file, config.sql.assume_in_transaction);
+    let mut wrapped = layout::runner_wraps(file, layout, config.sql.assume_in_transaction);
     for section in sections {
         let loaded = sql::load(text, section.range, placeholders, statements);
         statements += loaded.statements;
@@ -173,11 +174,11 @@ fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, Str
             wrapped = over;
         }
     }
-    if file.layout == Layout::Flyway && migration.ops.iter().any(is_non_transactional) {
+    if layout == Layout::Flyway && migration.ops.iter().any(is_non_transactional) {
         // Flyway detects statements that cannot run in a transaction and runs the file without one.
         wrapped = false;
     }
-    if file.layout == Layout::UpDownSuffix && statements == 1 && config.sql.assume_in_transaction.is_none() {
+    if layout == Layout::UpDownSuffix && statements == 1 && config.sql.assume_in_transaction.is_none() {
         // golang-migrate sends the file as one query string: a single statement runs on its own,
         // outside any transaction block.
         wrapped = false;
