@@ -813,7 +813,7 @@ class Generator:
             t = self.pick_table()
             if t is None:
                 return None
-            sql = self.insert_rows(t, r.randint(1, 12))
+            sql = self.insert_rows(t, r.choice([1, 1, 2, 3, 5, 8]))
             if sql:
                 m.add(sql)
                 return "seed_%s" % t.name
@@ -888,7 +888,7 @@ class Generator:
     OPS = [
         ("create_table", 7), ("add_column", 15), ("create_index", 12), ("add_fk", 6), ("add_check", 5),
         ("alter_type", 5), ("set_not_null", 4), ("backfill", 5), ("drop_index", 4), ("rename", 3),
-        ("comment", 4), ("function", 4), ("seed", 6), ("set_default", 3), ("view", 2), ("drop_column", 2),
+        ("comment", 4), ("function", 4), ("seed", 5), ("set_default", 3), ("view", 2), ("drop_column", 2),
         ("drop_table", 1), ("enum", 1), ("validate_pending", 3),
     ]
 
@@ -943,12 +943,12 @@ class Generator:
             return m, "initial_schema" if self.file_no == 1 else "import_%s_schema" % r.choice(WORDS)
         if style == "seed":
             n = 0
-            target = r.randint(110, 400)
+            target = r.randint(105, 250)
             tries = 0
             while n < target and tries < target * 3:
                 tries += 1
                 t = self.pick_table(recent_bias=0.3)
-                sql = self.insert_rows(t, r.randint(1, 3))
+                sql = self.insert_rows(t, r.choice([1, 1, 2]))
                 if sql:
                     m.add(sql)
                     n += 1
