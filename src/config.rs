@@ -23,6 +23,10 @@ pub struct Config {
     pub lint_down: bool,
     /// Files larger than this are reported, not parsed.
     pub max_file_bytes: Option<u64>,
+    /// Grandfathered history: migrations up to and including this id (or, for a date
+    /// `YYYY-MM-DD`, first committed before it) are replayed but not reported. `--since`
+    /// overrides it.
+    pub start_after: Option<String>,
     pub rules: RulesConfig,
     pub sql: SqlConfig,
     pub django: DjangoConfig,

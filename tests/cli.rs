@@ -5,7 +5,8 @@ use assert_cmd::Command;
 
 fn lockgate() -> Command {
     let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    // Under GitHub Actions the default format is `github`; these snapshots pin the text one.
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS");
     cmd
 }
 

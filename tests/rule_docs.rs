@@ -17,6 +17,11 @@
 //! The setup becomes `0001_setup.sql` and the migration `0002_migration.sql` in a temporary
 //! folder; only findings in the migration file count.
 //!
+//! Rules about history in git (`edited-applied-migration`) add a `-- merged` part between the
+//! setup and the migration: the migration file as it was merged. The example's folder becomes a
+//! git repository with the setup and the merged file committed, then the migration's text
+//! committed over it, and is linted with `--diff HEAD~1`.
+//!
 //! Rules that only a Python front end reports (`migration-graph`) or that are best shown in
 //! framework terms use a fenced `python` block instead: a project given as files, each opened by
 //! a `# file: <path>` line (same optional options line, as `# options: …`). Only findings in the
@@ -107,6 +112,8 @@ struct Example {
     wrapped: bool,
     /// The files of the example, relative to its folder; findings count in the last one only.
     files: Vec<(String, String)>,
+    /// The last file's text as merged, before the example's edit (`-- merged`).
+    merged: Option<String>,
 }
 
 #[derive(Debug)]
@@ -270,8 +277,8 @@ fn parse_examples(lines: &[&str], start: usize, errors: &mut Vec<String>) -> Vec
                         parse_python_block(&lines[i + 1..end])
                     };
                     match parsed {
-                        Ok((pg_version, wrapped, files)) => {
-                            examples.push(Example { kind, line: at + 1, pg_version, wrapped, files })
+                        Ok((pg_version, wrapped, files, merged)) => {
+                            examples.push(Example { kind, line: at + 1, pg_version, wrapped, files, merged })
                         }
                         Err(e) => errors.push(format!("line {}: {e}", i + 1)),
                     }
@@ -289,7 +296,7 @@ fn parse_examples(lines: &[&str], start: usize, errors: &mut Vec<String>) -> Vec
     examples
 }
 
-type Block = (Option<u32>, bool, Vec<(String, String)>);
+type Block = (Option<u32>, bool, Vec<(String, String)>, Option<String>);
 
 /// Reads the optional options line (`<comment> options: …`) at the top of a block.
 fn parse_options<'a>(body: &'a [&'a str], comment: &str) -> Result<(Option<u32>, bool, &'a [&'a str]), String> {
@@ -324,6 +331,18 @@ fn parse_block(body: &[&str]) -> Result<Block, String> {
         text.push('\n');
         text
     };
+    let merged_at = rest.iter().position(|l| is(l, "-- merged"));
+    let migration_at = rest.iter().position(|l| is(l, "-- migration"));
+    let merged = match (merged_at, migration_at) {
+        (Some(m), Some(n)) if m < n => Some(join(&rest[m + 1..n])),
+        (Some(_), _) => return Err("`-- merged` must come before `-- migration`".into()),
+        (None, _) => None,
+    };
+    // Take the merged part out; the rest reads as setup and migration, like any block.
+    let rest: Vec<&str> = match merged_at {
+        Some(m) => rest[..m].iter().chain(&rest[migration_at.unwrap_or(m)..]).copied().collect(),
+        None => rest.to_vec(),
+    };
     let setup_at = rest.iter().position(|l| is(l, "-- setup"));
     let migration_at = rest.iter().position(|l| is(l, "-- migration"));
     let (setup, migration) = match (setup_at, migration_at) {
@@ -331,7 +350,7 @@ fn parse_block(body: &[&str]) -> Result<Block, String> {
         (Some(_), _) => return Err("`-- setup` must open the block and be followed by `-- migration`".into()),
         (None, Some(0)) => (None, join(&rest[1..])),
         (None, Some(_)) => return Err("`-- migration` must open the block when there is no setup".into()),
-        (None, None) => (None, join(rest)),
+        (None, None) => (None, join(&rest)),
     };
     if migration.trim().is_empty() {
         return Err("the migration part is empty".into());
@@ -341,7 +360,7 @@ fn parse_block(body: &[&str]) -> Result<Block, String> {
     }
     let mut files: Vec<(String, String)> = setup.map(|s| (SETUP_FILE.to_string(), s)).into_iter().collect();
     files.push((MIGRATION_FILE.to_string(), migration));
-    Ok((pg_version, wrapped, files))
+    Ok((pg_version, wrapped, files, merged))
 }
 
 /// Splits a ```python example block into its options and its `# file: <path>` files.
@@ -364,7 +383,8 @@ fn parse_python_block(body: &[&str]) -> Result<Block, String> {
     if files.is_empty() {
         return Err("a ```python example needs at least one `# file: <path>` line".into());
     }
-    Ok((pg_version, wrapped, files.into_iter().map(|(path, lines)| (path, lines.join("\n") + "\n")).collect()))
+    let files = files.into_iter().map(|(path, lines)| (path, lines.join("\n") + "\n")).collect();
+    Ok((pg_version, wrapped, files, None))
 }
 
 #[derive(Debug)]
@@ -384,12 +404,20 @@ impl std::fmt::Display for Found {
 /// Lints an example's files and returns the findings in the last one.
 fn lint(example: &Example) -> Vec<Found> {
     let dir = tempfile::tempdir().expect("temporary directory");
+    let (counted, last_text) = example.files.last().expect("an example has files");
     for (path, text) in &example.files {
         let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("create folders");
+        let text = if path.ends_with(counted) { example.merged.as_ref().unwrap_or(text) } else { text };
         std::fs::write(path, text).expect("write example file");
     }
-    let (counted, _) = example.files.last().expect("an example has files");
+    if example.merged.is_some() {
+        git(dir.path(), &["init", "-q"]);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "merged"]);
+        std::fs::write(dir.path().join(counted), last_text).expect("write the edit");
+        git(dir.path(), &["commit", "-q", "-a", "-m", "edit"]);
+    }
     // Always a config of its own, so no lockgate.toml from the surroundings applies.
     let mut config = String::new();
     if let Some(version) = example.pg_version {
@@ -399,14 +427,19 @@ fn lint(example: &Example) -> Vec<Found> {
     let config_path = dir.path().join("lockgate.toml");
     std::fs::write(&config_path, config).expect("write config");
 
-    let out = run(lockgate().current_dir(dir.path()).arg("lint").arg(dir.path()).args([
+    let mut command = lockgate();
+    command.current_dir(dir.path()).arg("lint").arg(dir.path()).args([
         "--format",
         "json",
         "--fail-on",
         "never",
         "--config",
         config_path.to_str().expect("UTF-8 path"),
-    ]));
+    ]);
+    if example.merged.is_some() {
+        command.args(["--diff", "HEAD~1"]);
+    }
+    let out = run(&mut command);
     let json: Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
     json["findings"]
@@ -424,6 +457,17 @@ fn lint(example: &Example) -> Vec<Found> {
             message: f["message"].as_str().expect("message").to_string(),
         })
         .collect()
+}
+
+/// Runs git in an example's folder, with an identity of its own.
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=lockgate", "-c", "user.email=lockgate@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?} failed");
 }
 
 fn listing(found: &[Found]) -> String {

@@ -34,6 +34,8 @@ pub struct LintResult {
     pub statements_unanalyzed: usize,
     pub meta_commands_skipped: usize,
     pub suppressed: usize,
+    /// Migrations replayed for their schema but not reported on.
+    pub replayed_only: usize,
 }
 
 impl LintResult {
@@ -45,17 +47,26 @@ impl LintResult {
 /// Lints migrations that are already in runner order. `lint_from` skips reporting (but not
 /// replaying) the migrations before that index.
 pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> LintResult {
+    lint_where(migrations, config, |index| index >= lint_from)
+}
+
+/// Lints migrations that are already in runner order. Every migration is replayed, so rules
+/// see the schema the whole history built; only those for which `reported(index)` holds are
+/// reported (`--diff`, `--staged`, `--since`).
+pub fn lint_where(migrations: &[Migration], config: &Config, reported: impl Fn(usize) -> bool) -> LintResult {
     let settings = Settings::from_config(config);
     let active: Vec<(&'static Rule, Severity)> = rules::REGISTRY
         .iter()
         .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
         .collect();
     let mut catalog = Catalog::default();
-    let mut result = LintResult { migrations: migrations.len().saturating_sub(lint_from), ..Default::default() };
+    let reported: Vec<bool> = (0..migrations.len()).map(reported).collect();
+    let count = reported.iter().filter(|r| **r).count();
+    let mut result = LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() };
     let mut raw: Vec<(usize, &'static Rule, Severity, Violation)> = vec![];
 
     for (index, migration) in migrations.iter().enumerate() {
-        let reported = index >= lint_from;
+        let reported = reported[index];
         let mut tx = TransactionState::start(migration);
         let mut statements_unanalyzed = HashSet::new();
         let mut statements = HashSet::new();
@@ -109,7 +120,7 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
         if let Some(end) = rule.end_of_run {
             let mut out = vec![];
             end(&catalog, migrations, &mut out);
-            raw.extend(out.into_iter().filter(|(i, _)| *i >= lint_from).map(|(i, v)| (i, *rule, *severity, v)));
+            raw.extend(out.into_iter().filter(|(i, _)| reported[*i]).map(|(i, v)| (i, *rule, *severity, v)));
         }
     }
 
@@ -124,7 +135,7 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
             (i, rule, severity, v)
         })
         .collect();
-    let (findings, suppressed) = apply_ignores(migrations, raw, &active, lint_from);
+    let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
     result.findings = findings;
     result.suppressed = suppressed;
     result.findings.sort_by(|a, b| (a.migration, a.span.start, a.rule).cmp(&(b.migration, b.span.start, b.rule)));
@@ -137,7 +148,7 @@ fn apply_ignores(
     migrations: &[Migration],
     raw: Vec<(usize, &'static Rule, Severity, Violation)>,
     active: &[(&'static Rule, Severity)],
-    lint_from: usize,
+    reported: &[bool],
 ) -> (Vec<Finding>, usize) {
     let mut used: HashSet<(usize, usize, usize)> = HashSet::new();
     let mut findings = vec![];
@@ -159,7 +170,7 @@ fn apply_ignores(
         }
     }
     let severity_of = |id: &str| active.iter().find(|(r, _)| r.id == id).map(|(r, s)| (*r, *s));
-    for (index, migration) in migrations.iter().enumerate().skip(lint_from) {
+    for (index, migration) in migrations.iter().enumerate().filter(|(i, _)| reported[*i]) {
         if let Some((rule, severity)) = severity_of(rules::UNUSED_IGNORE) {
             for (i, ignore) in migration.ignores.iter().enumerate() {
                 for (n, name) in ignore.rules.iter().enumerate() {

@@ -1,25 +1,49 @@
 //! `lockgate lint`.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::analysis;
+use crate::analysis::{self, LintResult};
+use crate::config::Config;
+use crate::git::{Repo, Side};
+use crate::ir::Migration;
 use crate::report;
 use crate::rules::Severity;
+use crate::scope::{self, ChangeSet, Cutoff, Touched};
+use crate::source::tree::Tree;
 use crate::source::{self, Inputs};
 
 #[derive(Args)]
 pub struct LintArgs {
-    /// Migration files or folders, in any mix; `-` reads standard input.
-    #[arg(required = true)]
+    /// Migration files or folders, in any mix; `-` reads standard input. With --diff or
+    /// --staged, defaults to the whole repository.
+    #[arg(required_unless_present_any = ["diff", "staged"])]
     paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format [default: text, or github when GITHUB_ACTIONS=true].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Exit with 1 when a finding at or above this severity remains.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
+    /// Report only migrations added or changed since the merge base of HEAD and BASE, as
+    /// committed in HEAD (uncommitted edits do not count). Every migration is still replayed.
+    #[arg(long, value_name = "BASE")]
+    diff: Option<String>,
+    /// Report only migrations staged for the next commit, as staged (for pre-commit hooks).
+    /// Compares with HEAD, or with the merge base of --diff BASE when both are given.
+    #[arg(long)]
+    staged: bool,
+    /// Replay but do not report migrations up to and including this id, or first committed
+    /// before this date (YYYY-MM-DD). Overrides `start_after` in lockgate.toml.
+    #[arg(long, value_name = "ID|DATE")]
+    since: Option<String>,
+    /// Also read and replay the migrations under PATH (e.g. `.`), but report only those in
+    /// PATHS: for hooks that pass the changed files, so they are judged with their history.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["diff", "staged"])]
+    context: Vec<PathBuf>,
     /// Read settings from this file instead of the nearest lockgate.toml.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -44,8 +68,18 @@ pub struct LintArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
+    /// Findings with source snippets, for people.
     Text,
+    /// The stable JSON report (schema_version 1).
     Json,
+    /// SARIF 2.1.0, for code-scanning services.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
+    /// GitLab Code Quality report.
+    Gitlab,
+    /// A pull-request comment.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -63,7 +97,35 @@ enum Color {
     Never,
 }
 
+/// What a run reads and what it compares against.
+struct Sources {
+    repo: Option<Repo>,
+    tree: Tree,
+    changes: Option<ChangeSet>,
+    /// What discovery reads.
+    paths: Vec<PathBuf>,
+    /// With `--context`: the paths whose migrations are reported.
+    report_only: Option<Vec<PathBuf>>,
+}
+
 pub fn run(args: LintArgs) -> Result<u8, String> {
+    let config = configure(&args)?;
+    let sources = sources(&args)?;
+    let inputs = Inputs { paths: &sources.paths, stdin_name: &args.stdin_filepath };
+    let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
+    let mut migrations = source::load_all(&discovered, &config);
+    let reported = reported(&mut migrations, &sources, &config)?;
+    let result = analysis::lint_where(&migrations, &config, |index| reported[index]);
+
+    let output = render(&args, &result, &config);
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
+    let _ = stdout.write_all(output.as_bytes());
+    Ok(exit_code(args.fail_on, &result))
+}
+
+/// The config file, with the command line's overrides applied.
+fn configure(args: &LintArgs) -> Result<Config, String> {
     let mut config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
     if let Some(version) = args.pg_version {
         config.pg_version = Some(version);
@@ -75,33 +137,116 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
         config.sql.assume_in_transaction = Some(false);
     }
     config.lint_down |= args.include_down;
+    if args.since.is_some() {
+        config.start_after.clone_from(&args.since);
+    }
+    Ok(config)
+}
 
-    let inputs = Inputs { paths: &args.paths, stdin_name: &args.stdin_filepath };
-    let discovered = source::discover(&inputs, &config).map_err(|e| e.to_string())?;
-    let migrations = source::load_all(&discovered, &config);
-    let result = analysis::lint(&migrations, &config, 0);
+/// The working tree, or for --diff/--staged a snapshot of HEAD or the index and the changes
+/// since the base.
+fn sources(args: &LintArgs) -> Result<Sources, String> {
+    let in_git = args.diff.is_some() || args.staged;
+    if !in_git {
+        let (paths, report_only) = if args.context.is_empty() {
+            (args.paths.clone(), None)
+        } else {
+            if let Some(missing) = args.paths.iter().find(|p| !p.exists() && p.as_os_str() != "-") {
+                return Err(format!("{}: no such file or directory", missing.display()));
+            }
+            (scope::with_context(&args.paths, &args.context), Some(args.paths.clone()))
+        };
+        return Ok(Sources { repo: None, tree: Tree::WorkTree, changes: None, paths, report_only });
+    }
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err("standard input (`-`) has no git history; --diff and --staged read files from git".into());
+    }
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let repo = Repo::discover(&cwd).map_err(|e| format!("--diff and --staged need a git repository: {e}"))?;
+    let side = if args.staged { Side::Index } else { Side::Head };
+    let (label, revision) = match &args.diff {
+        Some(base) => (base.clone(), repo.merge_base(base).map_err(|e| e.to_string())?),
+        None => ("HEAD".to_string(), repo.head_or_empty()),
+    };
+    let changes = repo.changes(&revision, side).map_err(|e| e.to_string())?;
+    let paths = if args.paths.is_empty() { vec![repo.root_from_cwd().to_path_buf()] } else { args.paths.clone() };
+    let tree = Tree::snapshot(&repo, side, &paths).map_err(|e| e.to_string())?;
+    let changes = Some(ChangeSet { label, revision, changes });
+    Ok(Sources { repo: Some(repo), tree, changes, paths, report_only: None })
+}
 
-    let output = match args.format {
-        Format::Json => report::json(&result),
+/// Per migration: is it reported? With a change set, only the migrations it touched (with
+/// `--context`, only those in the paths given); with a cutoff, none at or before it — unless
+/// edited after being merged, which is new work.
+fn reported(migrations: &mut [Migration], sources: &Sources, config: &Config) -> Result<Vec<bool>, String> {
+    let touched = match (&sources.changes, &sources.repo, &sources.report_only) {
+        (Some(set), Some(repo), _) => Some(scope::apply_changes(migrations, repo, set).map_err(|e| e.to_string())?),
+        (_, _, Some(given)) => {
+            let touched = scope::within(migrations, given);
+            Some(Touched { edited: vec![false; touched.len()], touched })
+        }
+        _ => None,
+    };
+    let old = match &config.start_after {
+        Some(text) => grandfathered(migrations, &Cutoff::parse(text), sources)?,
+        None => vec![false; migrations.len()],
+    };
+    Ok((0..migrations.len())
+        .map(|i| match &touched {
+            Some(t) => t.touched[i] && (!old[i] || t.edited[i]),
+            None => !old[i],
+        })
+        .collect())
+}
+
+/// Migrations at or before the cutoff. A date needs git for first-commit dates when there is a
+/// repository; outside one, version prefixes that spell dates still work.
+fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -> Result<Vec<bool>, String> {
+    let discovered;
+    let repo = match (&sources.repo, cutoff) {
+        (Some(repo), _) => Some(repo),
+        (None, Cutoff::Date(_)) => {
+            discovered = Repo::discover(&std::env::current_dir().unwrap_or_default()).ok();
+            discovered.as_ref()
+        }
+        (None, Cutoff::Migration(_)) => None,
+    };
+    let first_commits = match (cutoff, repo) {
+        (Cutoff::Date(_), Some(repo)) => {
+            let paths: Vec<PathBuf> = sources.paths.iter().filter_map(|p| repo.relative(p)).collect();
+            repo.first_commit_dates(&paths).map_err(|e| e.to_string())?
+        }
+        _ => HashMap::new(),
+    };
+    scope::grandfathered(migrations, cutoff, &first_commits, repo)
+}
+
+fn render(args: &LintArgs, result: &LintResult, config: &Config) -> String {
+    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let format = args.format.unwrap_or(if github { Format::Github } else { Format::Text });
+    match format {
+        Format::Json => report::json(result),
+        Format::Sarif => report::sarif(result, config),
+        Format::Github => report::github(result),
+        Format::Gitlab => report::gitlab(result),
+        Format::Markdown => report::markdown(result),
         Format::Text => {
             let color = match args.color {
                 Color::Always => true,
                 Color::Never => false,
                 Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            report::text(&result, color, 100)
+            report::text(result, color, 100)
         }
-    };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
-    let _ = stdout.write_all(output.as_bytes());
+    }
+}
 
-    let threshold = match args.fail_on {
+fn exit_code(fail_on: FailOn, result: &LintResult) -> u8 {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
     };
-    let failed = threshold.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
-    Ok(u8::from(failed))
+    u8::from(threshold.is_some_and(|t| result.findings.iter().any(|f| f.severity >= t)))
 }

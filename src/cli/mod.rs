@@ -1,8 +1,10 @@
 //! The command line: one module per subcommand; this file parses arguments and maps outcomes to
 //! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
 
+mod completions;
 mod explain;
 mod lint;
+mod man;
 mod rules;
 
 use std::path::PathBuf;
@@ -25,6 +27,10 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Show a rule's documentation: what it detects, the lock, and the safe alternative.
     Explain(explain::ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print a manual page (roff): `lockgate man > lockgate.1`, `lockgate man lint > lockgate-lint.1`.
+    Man(man::ManArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -47,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -78,22 +78,7 @@ pub fn render(result: &LintResult, color: bool, width: usize) -> String {
 }
 
 fn summary(result: &LintResult) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let mut line = format!(
-        "{}, {}, {} in {}; {} analyzed, {} not analyzed",
-        plural(result.count(Severity::Error), "error"),
-        plural(result.count(Severity::Warning), "warning"),
-        plural(result.count(Severity::Info), "note"),
-        plural(result.migrations, "migration"),
-        plural(result.statements_analyzed, "statement"),
-        result.statements_unanalyzed,
-    );
-    if result.suppressed > 0 {
-        let _ = write!(line, "; {} suppressed", result.suppressed);
-    }
-    if result.meta_commands_skipped > 0 {
-        let _ = write!(line, "; {} psql meta-commands skipped", result.meta_commands_skipped);
-    }
+    let mut line = super::summary_line(result);
     line.push('\n');
     line
 }

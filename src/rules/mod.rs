@@ -24,6 +24,7 @@ mod drop_constraint;
 mod drop_index_not_concurrently;
 mod drop_not_null;
 mod drop_table;
+pub mod edited_applied_migration;
 mod enum_value_change;
 mod identifier_too_long;
 mod invalid_directive;
@@ -65,6 +66,7 @@ use crate::catalog::Catalog;
 use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
 use crate::locks::{LockEffect, LockMode, Work};
 
+pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
 pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unused_ignore::ID as UNUSED_IGNORE;
@@ -122,12 +124,26 @@ pub static REGISTRY: &[&Rule] = &[
     &transaction_nesting::RULE,
     &unindexed_foreign_key::RULE,
     &migration_graph::RULE,
+    &edited_applied_migration::RULE,
     &unused_ignore::RULE,
     &invalid_directive::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {
     REGISTRY.iter().copied().find(|r| r.id == id)
+}
+
+// `RULE_PAGES`: every `rules/<id>.md`, embedded by build.rs so the pages travel with the binary.
+include!(concat!(env!("OUT_DIR"), "/rule_pages.rs"));
+
+/// The documentation page of a rule.
+pub fn page(id: &str) -> Option<&'static str> {
+    RULE_PAGES.iter().find(|(page, _)| *page == id).map(|(_, text)| *text)
+}
+
+/// The summary paragraph of a rule's page (its third line, by the page format).
+pub fn description(id: &str) -> Option<&'static str> {
+    page(id).and_then(|text| text.lines().nth(2)).filter(|line| !line.trim().is_empty())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

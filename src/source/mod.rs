@@ -7,6 +7,8 @@ pub mod layout;
 pub mod lower;
 pub mod python;
 pub mod sql;
+pub mod tokens;
+pub mod tree;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,12 +20,15 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, SourceFile, Span, TransactionMode};
 use layout::{Layout, MigrationFile};
+use tree::Tree;
 
 /// A problem with an input path that stops it from being read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{path}: no such file or directory")]
     Missing { path: PathBuf },
+    #[error("{path}: no such file or directory in {place}")]
+    MissingIn { path: PathBuf, place: &'static str },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -44,10 +49,33 @@ pub struct Discovered {
     pub django: Vec<PathBuf>,
     /// Alembic revision scripts; ordered later, by their revision graph.
     pub alembic: Vec<PathBuf>,
+    /// For a git snapshot: each input path as given, with its location in the snapshot, so
+    /// files are shown by the paths the user knows.
+    origins: Vec<(PathBuf, PathBuf)>,
 }
 
-/// Finds the migration files under the inputs.
+impl Discovered {
+    /// The path to show for a discovered file.
+    pub fn display(&self, path: &Path) -> PathBuf {
+        for (given, location) in &self.origins {
+            if let Ok(rest) = path.strip_prefix(location) {
+                let shown = if rest.as_os_str().is_empty() { given.clone() } else { given.join(rest) };
+                // `--diff` with no paths lints the repository root, given as `.`: show `db/x.sql`.
+                let shown = shown.strip_prefix(".").map(Path::to_path_buf).unwrap_or(shown);
+                return relative_to_cwd(&shown);
+            }
+        }
+        relative_to_cwd(path)
+    }
+}
+
+/// Finds the migration files under the inputs, in the working tree.
 pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
+    discover_in(&Tree::WorkTree, inputs, config)
+}
+
+/// Finds the migration files under the inputs, in the given tree.
+pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut files = vec![];
@@ -60,8 +88,13 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
             files.push(MigrationFile::stdin(inputs.stdin_name));
             continue;
         }
+        let given = path;
+        let path = &tree.locate(given);
         if !path.exists() {
-            return Err(InputError::Missing { path: path.clone() });
+            return Err(match tree {
+                Tree::WorkTree => InputError::Missing { path: given.clone() },
+                Tree::Snapshot(_) => InputError::MissingIn { path: given.clone(), place: tree.describe() },
+            });
         }
         alembic_environments.add_ancestors_of(path);
         if path.is_file() {
@@ -72,8 +105,9 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
             }
             continue;
         }
-        for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
-            let entry = entry.map_err(|e| InputError::Io { path: path.clone(), source: e.into() })?;
+        let walk = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name();
+        for entry in walk.into_iter().filter_entry(|e| e.depth() == 0 || !is_foreign_dir(e)) {
+            let entry = entry.map_err(|e| InputError::Io { path: given.clone(), source: e.into() })?;
             let file = entry.path();
             if entry.file_type().is_file() && entry.file_name() == "alembic.ini" {
                 alembic_environments.add_ini(file);
@@ -112,7 +146,15 @@ pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputErr
     files.retain(|f| config.lint_down || !f.down);
     files.sort_by_cached_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
-    Ok(Discovered { sql: files, django, alembic })
+    Ok(Discovered { sql: files, django, alembic, origins: tree.origins() })
+}
+
+/// Folders that hold other people's code, never the project's own migrations: hidden ones
+/// (`.git`, `.venv`, `.tox`) and installed packages. A virtualenv inside the project would
+/// otherwise bring Django's own `contrib/*/migrations` into the lint of `.`.
+fn is_foreign_dir(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    entry.file_type().is_dir() && (name.starts_with('.') || name == "site-packages" || name == "node_modules")
 }
 
 fn glob_set(patterns: &[String]) -> Option<GlobSet> {
@@ -133,18 +175,22 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
 /// revisions in graph order, then SQL files in runner order.
 pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     let placeholders = config.placeholders();
-    let mut migrations = django::load(&discovered.django, config, relative_to_cwd);
-    migrations.extend(alembic::load(&discovered.alembic, config, relative_to_cwd));
-    migrations.par_extend(discovered.sql.par_iter().map(|file| load_file(file, config, &placeholders)));
+    let display = |path: &Path| discovered.display(path);
+    let mut migrations = django::load(&discovered.django, config, display);
+    migrations.extend(alembic::load(&discovered.alembic, config, display));
+    migrations.par_extend(discovered.sql.par_iter().map(|file| {
+        let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
+        load_file(file, shown, config, &placeholders)
+    }));
     migrations
 }
 
-fn load_file(file: &MigrationFile, config: &Config, placeholders: &[(String, String)]) -> Migration {
+fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders: &[(String, String)]) -> Migration {
     let text = match read_text(file, config.max_file_bytes()) {
         Ok(text) => text,
-        Err(reason) => return unreadable(file, reason),
+        Err(reason) => return unreadable(file, shown, reason),
     };
-    let source = Arc::new(SourceFile::new(display_path(file), text));
+    let source = Arc::new(SourceFile::new(shown, text));
     let text = &source.text;
     let layout = layout::refine(file.layout, text);
     let sections = layout::up_sections(layout, text);
@@ -192,13 +238,6 @@ fn is_non_transactional(op: &Op) -> bool {
     matches!(op.kind, OpKind::CreateIndex { concurrently: true, .. } | OpKind::DropIndex { concurrently: true, .. })
 }
 
-fn display_path(file: &MigrationFile) -> PathBuf {
-    if file.path.as_os_str() == "-" {
-        return PathBuf::from(&file.id);
-    }
-    relative_to_cwd(&file.path)
-}
-
 fn relative_to_cwd(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().ok();
     cwd.and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| path.to_path_buf())
@@ -231,10 +270,10 @@ fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
 
 /// A file that could not be read becomes a migration with one `Unparsed` op, so it is reported
 /// like any other statement that lockgate could not analyze.
-fn unreadable(file: &MigrationFile, reason: String) -> Migration {
+fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration {
     Migration {
         id: file.id.clone(),
-        source: Arc::new(SourceFile::new(display_path(file), String::new())),
+        source: Arc::new(SourceFile::new(shown, String::new())),
         framework: Framework::Sql,
         transaction: TransactionMode::Autocommit,
         ops: vec![Op { kind: OpKind::Unparsed { reason }, span: Span::default(), statement: 0 }],

@@ -141,6 +141,16 @@ impl<'a> Module<'a> {
     /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
     /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
+        Module::outline(text, &|name| keep.contains(&name))
+    }
+
+    /// Like [`Module::parse_outline`], but keeps every function except those named in `skip`
+    /// (an Alembic reader follows helpers called from `upgrade()`, and skips `downgrade()`).
+    pub fn parse_outline_without(text: &'a str, skip: &[&str]) -> Option<Module<'a>> {
+        Module::outline(text, &|name| !skip.contains(&name))
+    }
+
+    fn outline(text: &'a str, keep: &dyn Fn(&str) -> bool) -> Option<Module<'a>> {
         let Some(ranges) = outline_ranges(text, keep) else { return Module::parse(text) };
         let tree = with_parser(|parser| {
             parser.set_included_ranges(&ranges).ok()?;
@@ -228,6 +238,11 @@ impl<'a> Module<'a> {
     /// Replaces the local names (entering or leaving a function body); returns the old ones.
     pub fn swap_locals(&self, locals: HashMap<String, Expr>) -> HashMap<String, Expr> {
         self.locals.replace(locals)
+    }
+
+    /// A module-level constant (`NAME = <literal>`), as read when the file was parsed.
+    pub fn constant(&self, name: &str) -> Option<Expr> {
+        self.constants.borrow().get(name).cloned()
     }
 
     /// What a bare name stands for: a local, else a module constant.
@@ -465,7 +480,7 @@ fn with_parser<T>(f: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
 /// found with a light scan that follows brackets, strings and comments. `None` when every
 /// statement is worth parsing anyway.
-fn outline_ranges(text: &str, keep: &[&str]) -> Option<Vec<tree_sitter::Range>> {
+fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_sitter::Range>> {
     let starts = top_level_statements(text);
     let mut ranges: Vec<std::ops::Range<usize>> = vec![];
     for (i, &start) in starts.iter().enumerate() {
@@ -473,10 +488,13 @@ fn outline_ranges(text: &str, keep: &[&str]) -> Option<Vec<tree_sitter::Range>> 
         let line = &text[start..end];
         let word = line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '@')).next().unwrap_or("");
         let skip = match word {
+            // A module docstring (or any bare string statement) means nothing to a reader.
+            "" if line.starts_with(['"', '\'']) => true,
             "import" | "from" => true,
             "def" | "async" => {
-                let name = line.trim_start_matches("async").trim_start().trim_start_matches("def").trim_start();
-                !keep.iter().any(|k| name.starts_with(k) && name[k.len()..].trim_start().starts_with('('))
+                let rest = line.trim_start_matches("async").trim_start().trim_start_matches("def").trim_start();
+                let name = rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
+                !(keep(name) && rest[name.len()..].trim_start().starts_with('('))
             }
             _ => word.starts_with('@'),
         };

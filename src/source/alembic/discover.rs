@@ -18,14 +18,28 @@ pub struct Environments {
     has_env: HashMap<PathBuf, bool>,
     /// Folders already searched for `alembic.ini`, with their ancestors.
     searched: HashSet<PathBuf>,
+    /// The working directory, read once: relative paths are made absolute against it.
+    cwd: Option<PathBuf>,
 }
 
 impl Environments {
     /// Reads `alembic.ini` in `path` (a folder or a file's folder) and in every folder above it,
     /// so that linting `alembic/versions` still finds the ini next to `alembic/`.
     pub fn add_ancestors_of(&mut self, path: &Path) {
-        let absolute = absolute(path);
+        let absolute = self.absolute(path);
         let start = if absolute.is_dir() { absolute.as_path() } else { absolute.parent().unwrap_or(&absolute) };
+        self.search_from(start);
+    }
+
+    /// [`Environments::add_ancestors_of`] for a path known to be a file (no filesystem check).
+    pub fn add_ancestors_of_file(&mut self, file: &Path) {
+        let absolute = self.absolute(file);
+        if let Some(dir) = absolute.parent() {
+            self.search_from(dir);
+        }
+    }
+
+    fn search_from(&mut self, start: &Path) {
         for dir in start.ancestors() {
             if !self.searched.insert(dir.to_path_buf()) {
                 break;
@@ -39,7 +53,7 @@ impl Environments {
 
     /// Records the version locations an `alembic.ini` names.
     pub fn add_ini(&mut self, ini: &Path) {
-        let ini = absolute(ini);
+        let ini = self.absolute(ini);
         if self.inis.contains(&ini) {
             return;
         }
@@ -58,7 +72,7 @@ impl Environments {
         if !name.ends_with(".py") || name == "__init__.py" || name.starts_with(".#") {
             return false;
         }
-        let absolute = absolute(path);
+        let absolute = self.absolute(path);
         if absolute.components().any(|c| c.as_os_str() == "__pycache__") {
             return false;
         }
@@ -68,14 +82,14 @@ impl Environments {
     /// Is `path` a file of an environment's own folder (`env.py`, a helper next to it)? Such
     /// files are neither revisions nor Django migrations, even in a folder named `migrations`.
     pub fn is_environment_file(&mut self, path: &Path) -> bool {
-        let absolute = absolute(path);
+        let absolute = self.absolute(path);
         let Some(dir) = absolute.parent() else { return false };
         (self.holds_env(dir) && dir.join("versions").is_dir()) || self.locations.iter().any(|(_, script)| script == dir)
     }
 
     /// The script location a revision belongs to: revisions with the same one share a graph.
     pub fn environment_of(&mut self, path: &Path) -> PathBuf {
-        let absolute = absolute(path);
+        let absolute = self.absolute(path);
         self.location_of(&absolute).unwrap_or_else(|| absolute.parent().map(Path::to_path_buf).unwrap_or_default())
     }
 
@@ -94,6 +108,16 @@ impl Environments {
             }
         }
         None
+    }
+
+    /// An absolute path with `.` and `..` resolved lexically (symlinks are left alone, so the
+    /// paths still start with what the user typed after the working directory).
+    fn absolute(&mut self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            return normalize(path);
+        }
+        let cwd = self.cwd.get_or_insert_with(|| std::env::current_dir().unwrap_or_default());
+        normalize(&cwd.join(path))
     }
 
     fn holds_env(&mut self, dir: &Path) -> bool {
@@ -164,12 +188,6 @@ fn ini_path(value: &str, here: &Path) -> Option<PathBuf> {
     Some(normalize(&here.join(value)))
 }
 
-/// An absolute path with `.` and `..` resolved lexically (symlinks are left alone, so the
-/// paths still start with what the user typed after the working directory).
-fn absolute(path: &Path) -> PathBuf {
-    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
-}
-
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
@@ -218,6 +236,6 @@ mod tests {
         assert!(environments.is_environment_file(&env.join("env.py")));
         assert!(environments.is_environment_file(&env.join("helpers.py")));
         assert!(!environments.is_revision(&dir.path().join("versions/x.py")));
-        assert_eq!(environments.environment_of(&env.join("versions/sub/def_more.py")), absolute(&env));
+        assert_eq!(environments.environment_of(&env.join("versions/sub/def_more.py")), normalize(&env));
     }
 }

@@ -122,8 +122,13 @@ impl Lowering<'_> {
         }
     }
 
+    /// Reports code lockgate cannot see into, once per place: an unrolled loop reaches the same
+    /// `if` on every pass.
     fn opaque(&mut self, what: String) {
-        self.emit(OpKind::Opaque { what });
+        let kind = OpKind::Opaque { what };
+        if !self.out.ops.iter().any(|op| op.span == self.span && op.kind == kind) {
+            self.emit(kind);
+        }
     }
 
     fn with(&mut self, managers: &[(Expr, Option<String>)], span: Span, body: &[Step]) {
@@ -171,15 +176,16 @@ impl Lowering<'_> {
     }
 
     fn call(&mut self, call: &Call) {
+        // The common case first: a plain `op.<operation>(…)`.
+        if let Some(name) = call.func.strip_prefix("op.").filter(|n| call.receiver.is_none() && !n.contains('.')) {
+            return self.operation(name, call, None);
+        }
         if let Some(executed) = executed_call(call) {
             let statement = executed.arg("statement", 0).or_else(|| executed.kwarg("sqltext"));
             return self.execute(statement, executed.name() != "exec_driver_sql");
         }
         if let Some(batch) = call.receiver_call().filter(|r| r.name() == "batch_alter_table") {
             return self.operation(call.name(), call, Some(batch));
-        }
-        if let Some(name) = call.func.strip_prefix("op.").filter(|n| !n.contains(['.', '('])) {
-            return self.operation(name, call, None);
         }
         if let Some(kind) = type_method(call) {
             return self.emit(kind);
@@ -227,6 +233,11 @@ impl Lowering<'_> {
             }
             "create_table_comment" | "drop_table_comment" => {
                 args.table(&["table_name"], 0).map(|table| self.emit(OpKind::Comment { table: Some(table) }))
+            }
+            "execute" => {
+                let statement = args.get(&["sqltext", "statement"], 0);
+                self.execute(statement, true);
+                Ok(())
             }
             // Values and context: nothing reaches the database.
             "f" | "get_bind" | "get_context" | "inline_literal" | "batch_alter_table" | "implementation_for" => Ok(()),

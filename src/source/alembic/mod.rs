@@ -20,6 +20,7 @@ mod sqltext;
 mod types;
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,11 +44,10 @@ struct Loaded {
 /// `alembic upgrade heads`, environments in the order their first file was found.
 pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
-    let plans: Vec<(Vec<usize>, HashMap<usize, Vec<Problem>>)> =
-        environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
+    let plans: Vec<Plan> = environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
     let mut migrations = vec![];
-    for (order, mut problems) in plans {
+    for Plan { order, mut problems } in plans {
         for index in order {
             let Some(loaded) = slots[index].take() else { continue };
             let mut migration = loaded.migration;
@@ -58,12 +58,19 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
     migrations
 }
 
+/// One environment's upgrade order (indexes into the loaded revisions), and the graph
+/// problems found on each revision.
+struct Plan {
+    order: Vec<usize>,
+    problems: HashMap<usize, Vec<Problem>>,
+}
+
 /// Groups revisions by environment: each has a history of its own.
 fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     let mut environments = Environments::default();
     let mut groups: Vec<(PathBuf, Vec<usize>)> = vec![];
     for (index, revision) in loaded.iter().enumerate() {
-        environments.add_ancestors_of(&revision.path);
+        environments.add_ancestors_of_file(&revision.path);
         let environment = environments.environment_of(&revision.path);
         match groups.iter_mut().find(|(e, _)| *e == environment) {
             Some((_, members)) => members.push(index),
@@ -73,9 +80,8 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     groups.into_iter().map(|(_, members)| members).collect()
 }
 
-/// The upgrade order of one environment's revisions (as indexes into `loaded`), with the
-/// graph problems found on each.
-fn plan(loaded: &[Loaded], members: &[usize]) -> (Vec<usize>, HashMap<usize, Vec<Problem>>) {
+/// Orders one environment's revisions (`members` index into `loaded`).
+fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
     let files: Vec<String> = members.iter().map(|&i| loaded[i].migration.source.display_path()).collect();
     let revisions: Vec<graph::Revision> = members
         .iter()
@@ -95,7 +101,7 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> (Vec<usize>, HashMap<usize, Vec
     let graph = graph::order(&revisions, whole_history(loaded, members));
     let order = graph.order.iter().map(|&position| members[position]).collect();
     let problems = graph.problems.into_iter().map(|(position, p)| (members[position], p)).collect();
-    (order, problems)
+    Plan { order, problems }
 }
 
 /// Were all the revision files in these revisions' folders read? When only some files of a
@@ -117,8 +123,11 @@ fn whole_history(loaded: &[Loaded], members: &[usize]) -> bool {
 fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) -> Loaded {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let stem = file_name.strip_suffix(".py").unwrap_or(file_name).to_string();
-    let text = read(path, max_bytes);
-    let source = Arc::new(SourceFile::new(display(path), text.as_ref().map_or_else(|_| String::new(), Clone::clone)));
+    let (text, unreadable) = match read(path, max_bytes) {
+        Ok(text) => (text, None),
+        Err(reason) => (String::new(), Some(reason)),
+    };
+    let source = Arc::new(SourceFile::new(display(path), text));
     let mut migration = Migration {
         id: stem,
         source: source.clone(),
@@ -129,12 +138,13 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         skipped_meta_commands: 0,
         problems: vec![],
     };
-    let header = match text {
-        Err(reason) => {
+    let header = match unreadable {
+        Some(reason) => {
             migration.ops.push(unparsed(Span::default(), reason));
             Header::default()
         }
-        Ok(_) => match Module::parse(&source.text) {
+        // `downgrade()` is not linted, so it is not parsed either.
+        None => match Module::parse_outline_without(&source.text, &["downgrade"]) {
             None => {
                 migration.ops.push(unparsed(Span::default(), "the Python parser could not read this file".into()));
                 Header::default()
@@ -150,7 +160,8 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
 }
 
 fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > max_bytes {
         return Err(format!(
             "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
@@ -158,7 +169,8 @@ fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
             max_bytes / (1024 * 1024)
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.read_to_end(&mut bytes).map_err(|e| format!("cannot read file: {e}"))?;
     String::from_utf8(bytes).map_err(|_| "not valid UTF-8; save the file as UTF-8".to_string())
 }
 
@@ -209,11 +221,11 @@ fn lower_into(
         }
     }
     let statements = statement_spans(&migration.ops);
-    let ranges = match downgrade {
-        Some(skip) => vec![0..skip.start, skip.end..text.len()],
-        None => vec![0..text.len()],
+    let (before, after) = match downgrade {
+        Some(skip) => (0..skip.start, Some(skip.end..text.len())),
+        None => (0..text.len(), None),
     };
-    for range in ranges {
+    for range in std::iter::once(before).chain(after) {
         let found = directives::read(text, range, "#", &statements);
         migration.ignores.extend(found.ignores);
         migration.problems.extend(found.bad.into_iter().map(directives::problem));

@@ -58,7 +58,7 @@ const MAX_UNROLL: usize = 256;
 
 pub fn parse(module: &Module, file_name: &str) -> Parsed {
     let header = header(module, file_name);
-    let downgrade = module.function("downgrade").map(|f| f.byte_range());
+    let downgrade = function_lines(module.text, "downgrade");
     if let Some(error) = module.syntax_error() {
         return Parsed { header, upgrade: Err((error.span, error.message)), downgrade };
     }
@@ -72,9 +72,13 @@ pub fn parse(module: &Module, file_name: &str) -> Parsed {
     Parsed { header, upgrade, downgrade }
 }
 
+/// The module-level names a revision declares itself with.
+const HEADER_NAMES: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
+
 fn header(module: &Module, file_name: &str) -> Header {
+    let [revision, down_revision, branch_labels, depends_on] = header_values(module);
     let mut header = Header::default();
-    header.revision = match module.module_assignment("revision") {
+    header.revision = match revision {
         Some(Expr { value: Value::Str(id), span }) => Some((id, span)),
         Some(other) => {
             header.problems.push((other.span, "`revision` is not a string literal".into()));
@@ -83,11 +87,33 @@ fn header(module: &Module, file_name: &str) -> Header {
         // Alembic's legacy form: the file name is the revision id.
         None => legacy_revision(file_name).map(|id| (id, Span::default())),
     };
-    header.down_revisions = identifiers(module, "down_revision", &mut header.problems);
-    header.depends_on = identifiers(module, "depends_on", &mut header.problems);
+    header.down_revisions = identifiers(down_revision, "down_revision", &mut header.problems);
+    header.depends_on = identifiers(depends_on, "depends_on", &mut header.problems);
     header.branch_labels =
-        identifiers(module, "branch_labels", &mut header.problems).into_iter().map(|(l, _)| l).collect();
+        identifiers(branch_labels, "branch_labels", &mut header.problems).into_iter().map(|(l, _)| l).collect();
     header
+}
+
+/// The value of each of [`HEADER_NAMES`]: the module constants already hold the literal ones;
+/// only a name that is missing from them is looked for again, to report what it is.
+fn header_values(module: &Module) -> [Option<Expr>; 4] {
+    HEADER_NAMES.map(|name| module.constant(name).or_else(|| module.module_assignment(name)))
+}
+
+/// Where a module-level `def name(` is, found in the text: an outline parse skips `downgrade()`.
+/// It ends at the next line that starts at column 0 with code.
+fn function_lines(text: &str, name: &str) -> Option<Range<usize>> {
+    let header = format!("def {name}(");
+    let start = if text.starts_with(&header) { 0 } else { text.find(&format!("\n{header}"))? + 1 };
+    let mut offset = start;
+    for (index, line) in text[start..].split_inclusive('\n').enumerate() {
+        let code = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
+        if index > 0 && code && !line.starts_with(')') {
+            return Some(start..offset);
+        }
+        offset += line.len();
+    }
+    Some(start..text.len())
 }
 
 fn legacy_revision(file_name: &str) -> Option<String> {
@@ -96,8 +122,8 @@ fn legacy_revision(file_name: &str) -> Option<String> {
 }
 
 /// A `None`, a string, or a tuple/list of strings.
-fn identifiers(module: &Module, name: &str, problems: &mut Vec<(Span, String)>) -> Vec<(String, Span)> {
-    let Some(expr) = module.module_assignment(name) else { return vec![] };
+fn identifiers(expr: Option<Expr>, name: &str, problems: &mut Vec<(Span, String)>) -> Vec<(String, Span)> {
+    let Some(expr) = expr else { return vec![] };
     match &expr.value {
         Value::None => vec![],
         Value::Str(id) => vec![(id.clone(), expr.span)],
@@ -224,12 +250,22 @@ impl<'m> Walker<'m, '_> {
 
     fn assignment(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let Some(right) = node.child_by_field_name("right") else { return };
-        if right.kind() == "assignment" {
-            self.assignment(right, out);
-        } else {
-            self.expression(right, out);
-        }
-        let value = self.module.eval(final_value(right));
+        let value = match right.kind() {
+            "assignment" => {
+                self.assignment(right, out);
+                self.module.eval(final_value(right))
+            }
+            "call" => {
+                // The call runs, and its result is what the name stands for afterwards.
+                let value = self.module.eval(right);
+                self.call_value(value.clone(), out);
+                value
+            }
+            _ => {
+                self.expression(right, out);
+                self.module.eval(right)
+            }
+        };
         if let Some(left) = node.child_by_field_name("left") {
             self.bind_target(left, value);
         }
@@ -251,8 +287,13 @@ impl<'m> Walker<'m, '_> {
         }
     }
 
+    /// Records a call as a step, or walks the helper it names.
     fn call(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let expr = self.module.eval(node);
+        self.call_value(expr, out);
+    }
+
+    fn call_value(&mut self, expr: Expr, out: &mut Vec<Step>) {
         if let Some(call) = expr.as_call() {
             let helper =
                 (call.receiver.is_none() && !call.func.contains('.')).then(|| self.helper(&call.func)).flatten();
@@ -480,12 +521,13 @@ fn dynamic(value: &Expr) -> Expr {
     Expr { value: Value::Dynamic("an unpacked value".into()), span: value.span }
 }
 
-/// Long Python expressions in messages are cut after their first line.
+/// Python expressions in messages: on one line, and cut when long.
 fn shorten(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    if line.chars().count() > 60 || line.len() < text.len() {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() > 60 {
         format!("{}…", line.chars().take(60).collect::<String>())
     } else {
-        line.to_string()
+        line
     }
 }

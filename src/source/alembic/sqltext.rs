@@ -2,6 +2,9 @@
 //! is judged by the SQL front end (PostgreSQL's parser and lockgate's lowering), so an
 //! Alembic default is classified exactly like the same default in a `.sql` file.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use crate::ir::{ConstraintKind, DefaultExpr, OpKind};
 use crate::source::sql;
 
@@ -10,8 +13,21 @@ pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Classifies a default expression by parsing it as the DEFAULT of an added column.
+/// Classifies a default expression by parsing it as the DEFAULT of an added column. The same
+/// few defaults (`now()`, `'{}'::jsonb`) recur in every revision, so results are remembered.
 pub fn classify_default(expression: &str) -> DefaultExpr {
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, DefaultExpr>> = RefCell::new(HashMap::new());
+    }
+    if let Some(known) = SEEN.with(|seen| seen.borrow().get(expression).cloned()) {
+        return known;
+    }
+    let classified = parse_default(expression);
+    SEEN.with(|seen| seen.borrow_mut().insert(expression.to_string(), classified.clone()));
+    classified
+}
+
+fn parse_default(expression: &str) -> DefaultExpr {
     let statement = format!("ALTER TABLE t ADD COLUMN c integer DEFAULT {expression}");
     let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
     let default = match loaded.ops.as_slice() {
@@ -27,6 +43,10 @@ pub fn classify_default(expression: &str) -> DefaultExpr {
 
 /// The column a CHECK condition is exactly `col IS NOT NULL` for.
 pub fn not_null_column(condition: &str) -> Option<String> {
+    // Only a condition that mentions NULL can be one; the parser decides which.
+    if !condition.to_ascii_lowercase().contains("null") {
+        return None;
+    }
     let statement = format!("ALTER TABLE t ADD CHECK ({condition})");
     let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
     match loaded.ops.as_slice() {

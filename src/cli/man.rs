@@ -1,0 +1,33 @@
+//! `lockgate man [SUBCOMMAND]`: manual pages in roff, generated from the clap definition the
+//! binary parses with, so they never lag behind the options. Like git, one page per
+//! subcommand: `lockgate.1`, `lockgate-lint.1`, …
+
+use std::io::Write;
+
+use clap::{Args, CommandFactory};
+
+use super::Cli;
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`lint` prints lockgate-lint.1); none: lockgate.1.
+    subcommand: Option<String>,
+}
+
+pub fn run(args: ManArgs) -> Result<u8, String> {
+    let command = Cli::command();
+    let page = match &args.subcommand {
+        None => command,
+        Some(name) => {
+            let sub = command
+                .find_subcommand(name)
+                .ok_or_else(|| format!("no subcommand `{name}`; `lockgate --help` lists them"))?;
+            let sub = sub.clone().version(env!("CARGO_PKG_VERSION"));
+            sub.display_name(format!("lockgate-{name}")).bin_name(format!("lockgate {name}"))
+        }
+    };
+    let mut roff = vec![];
+    clap_mangen::Man::new(page).render(&mut roff).map_err(|e| e.to_string())?;
+    std::io::stdout().write_all(&roff).map_err(|e| e.to_string())?;
+    Ok(0)
+}
