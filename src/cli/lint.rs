@@ -116,6 +116,8 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     let mut migrations = source::load_all(&discovered, &config);
     let reported = reported(&mut migrations, &sources, &config)?;
     let result = analysis::lint_where(&migrations, &config, |index| reported[index]);
+    // The ops are not needed for output (findings keep their source files): free them first.
+    drop(migrations);
 
     let output = render(&args, &result, &config);
     let mut stdout = std::io::stdout().lock();
