@@ -12,6 +12,7 @@ mod add_primary_key_builds_index;
 mod add_unique_constraint_builds_index;
 mod alter_column_type_rewrite;
 mod attach_partition_scan;
+mod autocommit_block_commits;
 mod ban_char_type;
 mod concurrently_in_transaction;
 mod create_index_not_concurrently;
@@ -122,6 +123,7 @@ pub static REGISTRY: &[&Rule] = &[
     &identifier_too_long::RULE,
     &unclosed_transaction::RULE,
     &transaction_nesting::RULE,
+    &autocommit_block_commits::RULE,
     &unindexed_foreign_key::RULE,
     &migration_graph::RULE,
     &edited_applied_migration::RULE,

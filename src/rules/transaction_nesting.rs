@@ -1,7 +1,7 @@
 //! BEGIN inside a transaction, or COMMIT inside the runner's transaction.
 
 use super::{OpContext, Rule, Severity, Violation};
-use crate::ir::{OpKind, TransactionControl, TransactionMode};
+use crate::ir::{Framework, OpKind, TransactionControl, TransactionMode};
 
 pub const RULE: Rule = Rule::on_op(
     "transaction-nesting",
@@ -14,6 +14,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::Transaction(control) = &ctx.op.kind else { return };
     let tx = ctx.transaction;
     let wrapped = ctx.migration.transaction == TransactionMode::Wrapped;
+    let alembic = ctx.framework() == Framework::Alembic;
     match control {
         TransactionControl::Begin if tx.in_transaction => {
             let by = if tx.explicit { "an earlier BEGIN in this file" } else { "the runner, which wraps this migration" };
@@ -22,7 +23,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
                 "remove the inner BEGIN/COMMIT, or tell lockgate the runner does not wrap this file (`-- lockgate: transaction none`)",
             ));
         }
-        TransactionControl::Commit if wrapped && !tx.explicit && tx.in_transaction => out.push(ctx.violation(
+        // Alembic's autocommit_block() is an intended COMMIT (see autocommit-block-commits).
+        TransactionControl::Commit if wrapped && !tx.explicit && tx.in_transaction && !alembic => out.push(ctx.violation(
             "COMMIT inside the runner's transaction ends it early: everything after it runs in autocommit, and the runner's own history row may land in a different transaction than the schema change",
             "remove the COMMIT, or split the migration in two",
         )),

@@ -501,9 +501,17 @@ fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_si
         if skip {
             continue;
         }
-        match ranges.last_mut() {
-            Some(last) if last.end == start => last.end = end,
-            _ => ranges.push(start..end),
+        // `name: Annotation = value`: the annotation means nothing to a reader and is often the
+        // larger part of the statement (`Union[str, Sequence[str], None]`), so it is left out.
+        let pieces = match annotation(line) {
+            Some(gap) => [start..start + gap.start, start + gap.end..end],
+            None => [start..end, end..end],
+        };
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            match ranges.last_mut() {
+                Some(last) if last.end == piece.start => last.end = piece.end,
+                _ => ranges.push(piece),
+            }
         }
     }
     if ranges.len() == 1 && ranges[0] == (0..text.len()) {
@@ -521,6 +529,33 @@ fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_si
             })
             .collect(),
     )
+}
+
+/// In `name: Annotation = value`, the range of `: Annotation ` (relative to the statement).
+/// Only one-line annotations without strings are recognised; anything else is parsed whole.
+fn annotation(statement: &str) -> Option<std::ops::Range<usize>> {
+    let name_len = statement.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    let name = &statement[..name_len];
+    const KEYWORDS: &[&str] = &["else", "try", "finally", "except", "elif", "lambda", "match", "case", "with"];
+    if name_len == 0 || name.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&name) {
+        return None;
+    }
+    let colon = name_len + statement[name_len..].find(|c: char| c != ' ' && c != '\t')?;
+    if !statement[colon..].starts_with(':') {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (offset, c) in statement[colon + 1..].char_indices() {
+        let at = colon + 1 + offset;
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            '\'' | '"' | '#' | '\n' | '\\' => return None,
+            '=' if depth == 0 && !statement[at + 1..].starts_with('=') => return Some(colon..at),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Offsets where top-level statements begin: a line that starts at column 0 outside any
@@ -725,6 +760,20 @@ mod tests {
         assert!(module.class("Migration").is_some() && module.function("upgrade").is_some());
         assert!(module.function("helper").is_none(), "helper bodies are skipped");
         assert!(module.syntax_error().is_none());
+    }
+
+    #[test]
+    fn outline_leaves_out_module_level_annotations() {
+        let text = "\"\"\"Docstring.\"\"\"\nrevision: str = \"abc\"\ndown_revision: Union[str, Sequence[str], None] = (\"a\", \"b\")\nflag: dict[str, int] = {\"x\": 1}\n\ndef upgrade() -> None:\n    pass\n";
+        let module = Module::parse_outline(text, &["upgrade"]).expect("parses");
+        assert!(module.syntax_error().is_none());
+        assert_eq!(module.constant("revision").and_then(|e| e.as_str().map(str::to_string)), Some("abc".into()));
+        assert_eq!(module.constant("down_revision").and_then(|e| e.items().map(<[Expr]>::len)), Some(2));
+        assert!(module.function("upgrade").is_some());
+        assert_eq!(annotation("x: int = 1"), Some(1..7));
+        assert_eq!(annotation("x: Literal['a'] = 'a'"), None);
+        assert_eq!(annotation("else: pass"), None);
+        assert_eq!(annotation("x == 1"), None);
     }
 
     #[test]
