@@ -22,12 +22,12 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     else {
         return;
     };
-    let setting = if tx.in_transaction { "SET LOCAL lock_timeout = '4s';" } else { "SET lock_timeout = '4s';" };
+    let setting = if tx.in_transaction { "SET LOCAL lock_timeout = '4s'" } else { "SET lock_timeout = '4s'" };
     out.push(ctx.violation(
         format!(
             "this statement waits for {} lock on `{}` with no lock_timeout: if any transaction is using the table, it queues behind it, and every later query on `{}` queues behind this statement ({}) until it gets the lock",
             with_article(effect.mode), effect.relation, effect.relation, effect.mode.blocks()
         ),
-        format!("start the migration with `{setting}` and retry the migration when it times out"),
+        format!("{} and retry the migration when it times out", ctx.run_first(setting)),
     ).with_lock(Some(lock_label(effect))));
 }

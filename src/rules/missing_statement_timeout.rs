@@ -38,7 +38,10 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
                 effect.relation,
                 effect.mode.blocks()
             ),
-            format!("start the migration with `{setting} statement_timeout = '30s';` (leave it unset only for CONCURRENTLY and VALIDATE steps)"),
+            format!(
+                "{} (leave it unset only for CONCURRENTLY and VALIDATE steps)",
+                ctx.run_first(&format!("{setting} statement_timeout = '30s'"))
+            ),
         )
         .with_lock(Some(lock_label(effect))),
     );

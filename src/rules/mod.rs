@@ -304,6 +304,17 @@ impl OpContext<'_> {
         self.lock_on(table).map(|e| e.work)
     }
 
+    /// How to run a `SET` first thing in this migration, in its framework's words.
+    pub fn run_first(&self, setting: &str) -> String {
+        match self.framework() {
+            Framework::Sql => format!("start the migration with `{setting};`"),
+            Framework::Django => {
+                format!("make `migrations.RunSQL(\"{setting}\", migrations.RunSQL.noop)` the first operation")
+            }
+            Framework::Alembic => format!("start `upgrade()` with `op.execute(\"{setting}\")`"),
+        }
+    }
+
     /// A violation at this op, carrying the main lock it takes.
     pub fn violation(&self, message: impl Into<String>, help: impl Into<String>) -> Violation {
         // `rev` so that, among equally strong locks, the op's own table wins.
