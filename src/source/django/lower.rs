@@ -700,28 +700,22 @@ impl<'a> Lowering<'a> {
     }
 
     fn remove_constraint(&mut self, call: &Call, database: bool) {
-        let (Some(model), Some(name)) =
-            (self.model_name(call, "model_name"), call.arg("name", 1).and_then(Expr::as_str))
-        else {
-            return;
-        };
-        let key = self.key(model);
-        if let (true, Some(model)) = (database, self.managed(&key)) {
-            let kind = OpKind::DropConstraint { table: model.table_name(), name: name.to_string() };
-            self.emit(kind);
-        }
+        self.named_constraint(call, database, |table, name| OpKind::DropConstraint { table, name });
     }
 
     fn validate_constraint(&mut self, call: &Call, database: bool) {
-        let (Some(model), Some(name)) =
-            (self.model_name(call, "model_name"), call.arg("name", 1).and_then(Expr::as_str))
-        else {
-            return;
-        };
+        self.named_constraint(call, database, |table, name| OpKind::ValidateConstraint { table, name });
+    }
+
+    /// `RemoveConstraint` / `ValidateConstraint`: a model and a constraint name.
+    fn named_constraint(&mut self, call: &Call, database: bool, kind: fn(QualifiedName, String) -> OpKind) {
+        let model = self.model_name(call, "model_name");
+        let name = call.arg("name", 1).and_then(Expr::as_str);
+        let (Some(model), Some(name)) = (model, name) else { return };
         let key = self.key(model);
         if let (true, Some(model)) = (database, self.managed(&key)) {
-            let kind = OpKind::ValidateConstraint { table: model.table_name(), name: name.to_string() };
-            self.emit(kind);
+            let op = kind(model.table_name(), name.to_string());
+            self.emit(op);
         }
     }
 
