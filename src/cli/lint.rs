@@ -119,10 +119,9 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
-    let output = render(&args, &result, &config);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
-    let _ = stdout.write_all(output.as_bytes());
+    let _ = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
     Ok(exit_code(args.fail_on, &result))
 }
 
@@ -223,11 +222,12 @@ fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -
     scope::grandfathered(migrations, cutoff, &first_commits, repo)
 }
 
-fn render(args: &LintArgs, result: &LintResult, config: &Config) -> String {
+fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut impl Write) -> std::io::Result<()> {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let format = args.format.unwrap_or(if github { Format::Github } else { Format::Text });
-    match format {
-        Format::Json => report::json(result),
+    let text = match format {
+        // Streamed: a large project's JSON is tens of megabytes.
+        Format::Json => return report::write_json(result, out),
         Format::Sarif => report::sarif(result, config),
         Format::Github => report::github(result),
         Format::Gitlab => report::gitlab(result),
@@ -240,7 +240,8 @@ fn render(args: &LintArgs, result: &LintResult, config: &Config) -> String {
             };
             report::text(result, color, 100)
         }
-    }
+    };
+    out.write_all(text.as_bytes())
 }
 
 fn exit_code(fail_on: FailOn, result: &LintResult) -> u8 {

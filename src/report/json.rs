@@ -36,6 +36,17 @@ struct Finding<'a> {
 }
 
 pub fn render(result: &LintResult) -> String {
+    let mut out = vec![];
+    // Writing to memory cannot fail.
+    let _ = write(result, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the report as it is rendered: large projects have tens of thousands of findings, so
+/// they are rendered in parallel a chunk at a time and never held as one big string.
+/// Compact output: machines read it, and a large project's report is megabytes.
+pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    const CHUNK: usize = 4096;
     let summary = Summary {
         migrations: result.migrations,
         statements_analyzed: result.statements_analyzed,
@@ -46,14 +57,15 @@ pub fn render(result: &LintResult) -> String {
         infos: result.count(Severity::Info),
         suppressed: result.suppressed,
     };
-    // Large projects have tens of thousands of findings: render them in parallel, then join.
-    // Compact output: machines read it, and a large project's report is megabytes.
-    let findings: Vec<String> = result.findings.par_iter().map(|f| json_string(&finding(f))).collect();
-    format!(
-        "{{\"schema_version\":{SCHEMA_VERSION},\"summary\":{},\"findings\":[{}]}}\n",
-        json_string(&summary),
-        findings.join(",")
-    )
+    write!(out, "{{\"schema_version\":{SCHEMA_VERSION},\"summary\":{},\"findings\":[", json_string(&summary))?;
+    for (index, chunk) in result.findings.chunks(CHUNK).enumerate() {
+        let rendered: Vec<String> = chunk.par_iter().map(|f| json_string(&finding(f))).collect();
+        if index > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(rendered.join(",").as_bytes())?;
+    }
+    out.write_all(b"]}\n")
 }
 
 fn finding(f: &crate::rules::Finding) -> Finding<'_> {

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 pub use github::render as github;
 pub use gitlab::render as gitlab;
 pub use json::render as json;
+pub use json::write as write_json;
 pub use markdown::render as markdown;
 pub use sarif::render as sarif;
 pub use text::render as text;
