@@ -592,16 +592,4 @@ impl OpKind {
             _ => None,
         }
     }
-
-    pub fn is_ddl(&self) -> bool {
-        !matches!(
-            self,
-            OpKind::DataChange { .. }
-                | OpKind::Setting { .. }
-                | OpKind::Transaction(_)
-                | OpKind::Other { .. }
-                | OpKind::Opaque { .. }
-                | OpKind::Unparsed { .. }
-        )
-    }
 }

@@ -94,11 +94,6 @@ impl LockMode {
         self.conflicts_with(LockMode::RowExclusive)
     }
 
-    /// Does this lock stop plain SELECTs?
-    pub fn blocks_reads(self) -> bool {
-        self.conflicts_with(LockMode::AccessShare)
-    }
-
     /// What application traffic waits while the lock is held, in words.
     pub fn blocks(self) -> &'static str {
         match self {

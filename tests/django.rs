@@ -244,3 +244,15 @@ fn ignore_comments_work_on_operations() {
     assert!(without_timeouts(rules_in(&json, "0002_drop.py")).is_empty());
     assert_eq!(json["summary"]["suppressed"], 1);
 }
+
+#[test]
+fn ignore_comments_stay_on_their_operation_after_a_multi_statement_run_sql() {
+    let ops = "        migrations.RunSQL(\"SELECT 1; SELECT 2; SELECT 3;\"),\n        # lockgate: ignore drop-column -- unused for a year\n        migrations.RemoveField(model_name=\"item\", name=\"note\"),";
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_drop.py", &migration("0001_initial", ops)),
+    ]);
+    let json = lint(dir.path(), &[]);
+    assert!(without_timeouts(rules_in(&json, "0002_drop.py")).is_empty(), "{json}");
+    assert_eq!(json["summary"]["suppressed"], 1);
+}

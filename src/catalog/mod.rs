@@ -225,7 +225,6 @@ impl Catalog {
                     self.insert_index(key, i);
                 }
             }
-            AttachPartition { .. } | DetachPartition { .. } | AlterTable { .. } => {}
             _ => {}
         }
     }

@@ -18,18 +18,22 @@ pub struct Lowering<'a> {
     pub state: &'a mut ProjectState,
     pub settings: &'a DjangoSettings,
     pub ops: Vec<Op>,
+    /// Each operation with the statement index its ops start at (RunSQL may span several),
+    /// for placing `# lockgate: ignore` comments.
+    pub operations: Vec<(Span, usize)>,
     statement: usize,
     span: Span,
 }
 
 impl<'a> Lowering<'a> {
     pub fn new(app: &'a str, state: &'a mut ProjectState, settings: &'a DjangoSettings) -> Self {
-        Lowering { app, state, settings, ops: vec![], statement: 0, span: Span::default() }
+        Lowering { app, state, settings, ops: vec![], operations: vec![], statement: 0, span: Span::default() }
     }
 
     /// Each operation is one "statement" for ignores and transaction tracking.
     pub fn operation(&mut self, expr: &Expr) {
         self.span = expr.span;
+        self.operations.push((expr.span, self.statement));
         self.apply(expr, true);
         self.statement += 1;
     }
@@ -794,22 +798,19 @@ impl<'a> Lowering<'a> {
         if pieces.is_empty() {
             return self.opaque("RunSQL whose SQL is built at run time".into());
         }
+        // Each SQL statement is a statement of its own; all point at the string they come from.
+        let mut next = self.statement;
         for (text, span) in pieces {
             let Some(text) = text else {
                 self.span = span;
                 self.opaque("RunSQL whose SQL is built at run time".into());
                 continue;
             };
-            let loaded = sql::load(&text, 0..text.len(), &[], 0);
-            let mut last = None;
-            for op in loaded.ops {
-                if last.is_some_and(|l| l != op.statement) {
-                    self.statement += 1;
-                }
-                last = Some(op.statement);
-                self.ops.push(Op { kind: op.kind, span, statement: self.statement });
-            }
+            let loaded = sql::load(&text, 0..text.len(), &[], next);
+            self.ops.extend(loaded.ops.into_iter().map(|op| Op { span, ..op }));
+            next += loaded.statements;
         }
+        self.statement = next.saturating_sub(1).max(self.statement);
     }
 }
 

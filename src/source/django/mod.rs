@@ -150,10 +150,9 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
             statement: 0,
         });
     }
-    migration.ops = lowering.ops;
     let text = &loaded.source.text;
-    let statements: Vec<(Span, usize)> = parsed.operations.iter().enumerate().map(|(i, e)| (e.span, i)).collect();
-    let found = directives::read(text, 0..text.len(), "#", &statements);
+    let found = directives::read(text, 0..text.len(), "#", &lowering.operations);
+    migration.ops = lowering.ops;
     migration.ignores = found.ignores;
     migration.problems.extend(found.bad.into_iter().map(directives::problem));
     migration
