@@ -210,13 +210,13 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         let loaded = sql::load(text, section.range, placeholders, statements);
         statements += loaded.statements;
         migration.ops.extend(loaded.ops);
-        migration.ignores.extend(loaded.ignores);
-        migration.problems.extend(loaded.bad_directives.into_iter().map(directives::problem));
+        migration.ignores.extend(loaded.directives.ignores);
+        migration.problems.extend(loaded.directives.bad.into_iter().map(directives::problem));
         migration.skipped_meta_commands += loaded.meta_commands;
         if let Some(no_transaction) = section.no_transaction {
             wrapped = !no_transaction;
         }
-        if let Some(over) = loaded.transaction_override {
+        if let Some(over) = loaded.directives.transaction_override {
             wrapped = over;
         }
     }

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use crate::ir::{Ignore, Op, OpKind, Span};
+use crate::ir::{Op, OpKind, Span};
 use crate::source::directives;
 use crate::source::lower::lower;
 
@@ -16,13 +16,10 @@ use crate::source::lower::lower;
 #[derive(Debug, Default)]
 pub struct LoadedSql {
     pub ops: Vec<Op>,
-    pub ignores: Vec<Ignore>,
     pub meta_commands: usize,
     pub statements: usize,
-    /// A per-file transaction override comment (`-- lockgate: transaction wrapped|none`).
-    pub transaction_override: Option<bool>,
-    /// Malformed `lockgate:` directives: where, and what is wrong.
-    pub bad_directives: Vec<(Span, String)>,
+    /// The `-- lockgate:` comments: ignores, a transaction override, malformed ones.
+    pub directives: directives::Directives,
 }
 
 /// Literal text substitutions applied before parsing, for templated SQL.
@@ -61,10 +58,7 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
     loaded.statements = statements.len();
     let spans: Vec<(Span, usize)> =
         statements.iter().enumerate().map(|(i, (span, _))| (*span, first_statement + i)).collect();
-    let found = directives::read(text, range, "--", &spans);
-    loaded.ignores = found.ignores;
-    loaded.transaction_override = found.transaction_override;
-    loaded.bad_directives = found.bad;
+    loaded.directives = directives::read(text, range, "--", &spans);
     loaded
 }
 

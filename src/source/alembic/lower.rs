@@ -493,8 +493,8 @@ impl Lowering<'_> {
             Some(range) => {
                 let loaded = sql::load(self.text, range, &placeholders, self.statement);
                 self.out.ops.extend(loaded.ops);
-                self.out.ignores.extend(loaded.ignores);
-                self.out.bad_directives.extend(loaded.bad_directives);
+                self.out.ignores.extend(loaded.directives.ignores);
+                self.out.bad_directives.extend(loaded.directives.bad);
             }
             None => {
                 let loaded = sql::load(text, 0..text.len(), &placeholders, self.statement);
