@@ -85,6 +85,11 @@ pub struct Migration {
     /// Problems found while loading (a malformed directive, a broken dependency), reported
     /// under the named rule.
     pub problems: Vec<Problem>,
+    /// Ids of the migrations that must run first, where the runner keeps a graph and records
+    /// only its heads (Alembic's `down_revision` and `depends_on`).
+    pub parents: Vec<String>,
+    /// Ids of the migrations a squashed Django migration replaces.
+    pub replaces: Vec<String>,
 }
 
 /// A problem the loaders found with a migration as a whole rather than with one op.

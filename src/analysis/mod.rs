@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use crate::catalog::{Catalog, Origin};
 use crate::config::Config;
-use crate::ir::{Migration, OpKind};
-use crate::locks::{self, PgVersion};
+use crate::ir::{Migration, Op, OpKind};
+use crate::locks::{self, LockEffect, PgVersion};
 use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
 use transaction::TransactionState;
 
@@ -54,68 +54,34 @@ pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> Lint
 /// see the schema the whole history built; only those for which `reported(index)` holds are
 /// reported (`--diff`, `--staged`, `--since`).
 pub fn lint_where(migrations: &[Migration], config: &Config, reported: impl Fn(usize) -> bool) -> LintResult {
+    lint_on(migrations, config, Catalog::default(), reported)
+}
+
+/// Lints migrations replayed on top of `catalog`: the schema of a live database, or nothing.
+pub fn lint_on(
+    migrations: &[Migration],
+    config: &Config,
+    catalog: Catalog,
+    reported: impl Fn(usize) -> bool,
+) -> LintResult {
     let settings = Settings::from_config(config);
     let active: Vec<(&'static Rule, Severity)> = rules::REGISTRY
         .iter()
         .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
         .collect();
-    let mut catalog = Catalog::default();
     let reported: Vec<bool> = (0..migrations.len()).map(reported).collect();
     let count = reported.iter().filter(|r| **r).count();
-    let mut result = LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() };
-    let mut raw: Vec<(usize, &'static Rule, Severity, Violation)> = vec![];
-
-    for (index, migration) in migrations.iter().enumerate() {
-        let reported = reported[index];
-        let mut tx = TransactionState::start(migration);
-        let mut statements_unanalyzed = HashSet::new();
-        let mut statements = HashSet::new();
-        let mut previous_statement = None;
-        for (position, op) in migration.ops.iter().enumerate() {
-            let first_in_statement = previous_statement != Some(op.statement);
-            previous_statement = Some(op.statement);
-            tx.begin_statement(op.statement);
-            statements.insert(op.statement);
-            if matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. }) {
-                statements_unanalyzed.insert(op.statement);
-            }
-            let effects = locks::effects(&op.kind, &catalog, settings.pg_version);
-            if reported {
-                let context = OpContext {
-                    op,
-                    migration,
-                    migration_index: index,
-                    catalog: &catalog,
-                    effects: &effects,
-                    transaction: &tx,
-                    settings: &settings,
-                    first_in_statement,
-                    previous: position.checked_sub(1).map(|p| &migration.ops[p]),
-                };
-                for (rule, severity) in &active {
-                    if let Some(check) = rule.check {
-                        let mut out = vec![];
-                        check(&context, &mut out);
-                        raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
-                    }
-                }
-            }
-            tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
-            catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
-        }
-        if reported {
-            for (rule, severity) in &active {
-                if let Some(end) = rule.end_of_migration {
-                    let mut out = vec![];
-                    end(migration, &tx, &mut out);
-                    raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
-                }
-            }
-            result.statements_unanalyzed += statements_unanalyzed.len();
-            result.statements_analyzed += statements.len() - statements_unanalyzed.len();
-            result.meta_commands_skipped += migration.skipped_meta_commands;
-        }
-    }
+    let mut linter = Linter {
+        active: &active,
+        settings: &settings,
+        reported: &reported,
+        raw: vec![],
+        result: LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() },
+        statements: HashSet::new(),
+        statements_unanalyzed: HashSet::new(),
+    };
+    let catalog = replay(migrations, catalog, settings.pg_version, &mut linter);
+    let Linter { mut raw, mut result, .. } = linter;
     for (rule, severity) in &active {
         if let Some(end) = rule.end_of_run {
             let mut out = vec![];
@@ -142,11 +108,121 @@ pub fn lint_where(migrations: &[Migration], config: &Config, reported: impl Fn(u
     result
 }
 
+/// One op as the replay reaches it, with the schema and transaction just before it runs.
+pub struct Step<'a> {
+    pub migration_index: usize,
+    pub migration: &'a Migration,
+    pub position: usize,
+    pub op: &'a Op,
+    pub catalog: &'a Catalog,
+    pub effects: &'a [LockEffect],
+    pub transaction: &'a TransactionState,
+    pub first_in_statement: bool,
+}
+
+/// What watches a replay: the linter, the gate's estimator.
+pub trait Visitor {
+    fn op(&mut self, step: &Step);
+    fn end_of_migration(&mut self, _index: usize, _migration: &Migration, _transaction: &TransactionState) {}
+}
+
+/// Replays migrations in order on top of `catalog`, showing each op to the visitor before it is
+/// applied; returns the schema the migrations leave.
+pub fn replay(migrations: &[Migration], mut catalog: Catalog, pg: PgVersion, visitor: &mut impl Visitor) -> Catalog {
+    for (index, migration) in migrations.iter().enumerate() {
+        let mut tx = TransactionState::start(migration);
+        let mut previous_statement = None;
+        for (position, op) in migration.ops.iter().enumerate() {
+            let first_in_statement = previous_statement != Some(op.statement);
+            previous_statement = Some(op.statement);
+            tx.begin_statement(op.statement);
+            let effects = locks::effects(&op.kind, &catalog, pg);
+            visitor.op(&Step {
+                migration_index: index,
+                migration,
+                position,
+                op,
+                catalog: &catalog,
+                effects: &effects,
+                transaction: &tx,
+                first_in_statement,
+            });
+            tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
+            catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
+        }
+        visitor.end_of_migration(index, migration, &tx);
+    }
+    catalog
+}
+
+type RawFinding = (usize, &'static Rule, Severity, Violation);
+
+/// Runs the active rules on every reported op and counts coverage.
+struct Linter<'a> {
+    active: &'a [(&'static Rule, Severity)],
+    settings: &'a Settings,
+    reported: &'a [bool],
+    raw: Vec<RawFinding>,
+    result: LintResult,
+    /// Statement numbers of the current migration, and those not analyzed.
+    statements: HashSet<usize>,
+    statements_unanalyzed: HashSet<usize>,
+}
+
+impl Visitor for Linter<'_> {
+    fn op(&mut self, step: &Step) {
+        let index = step.migration_index;
+        if !self.reported[index] {
+            return;
+        }
+        let op = step.op;
+        self.statements.insert(op.statement);
+        if matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. }) {
+            self.statements_unanalyzed.insert(op.statement);
+        }
+        let context = OpContext {
+            op,
+            migration: step.migration,
+            migration_index: index,
+            catalog: step.catalog,
+            effects: step.effects,
+            transaction: step.transaction,
+            settings: self.settings,
+            first_in_statement: step.first_in_statement,
+            previous: step.position.checked_sub(1).map(|p| &step.migration.ops[p]),
+        };
+        for (rule, severity) in self.active {
+            if let Some(check) = rule.check {
+                let mut out = vec![];
+                check(&context, &mut out);
+                self.raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
+            }
+        }
+    }
+
+    fn end_of_migration(&mut self, index: usize, migration: &Migration, transaction: &TransactionState) {
+        if !self.reported[index] {
+            return;
+        }
+        for (rule, severity) in self.active {
+            if let Some(end) = rule.end_of_migration {
+                let mut out = vec![];
+                end(migration, transaction, &mut out);
+                self.raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
+            }
+        }
+        let unanalyzed = std::mem::take(&mut self.statements_unanalyzed).len();
+        self.result.statements_unanalyzed += unanalyzed;
+        self.result.statements_analyzed += std::mem::take(&mut self.statements).len() - unanalyzed;
+        self.result.meta_commands_skipped += migration.skipped_meta_commands;
+    }
+}
+
 /// Drops findings covered by inline ignores, and reports ignores that covered nothing and
 /// malformed directives.
 fn apply_ignores(
     migrations: &[Migration],
-    raw: Vec<(usize, &'static Rule, Severity, Violation)>,
+    raw: Vec<RawFinding>,
     active: &[(&'static Rule, Severity)],
     reported: &[bool],
 ) -> (Vec<Finding>, usize) {

@@ -40,6 +40,8 @@ pub struct Index {
     pub columns: Vec<Option<String>>,
     pub unique: bool,
     pub partial: bool,
+    /// False for an index a failed CREATE INDEX CONCURRENTLY left behind: it is not used.
+    pub valid: bool,
     pub origin: Option<Origin>,
 }
 
@@ -118,6 +120,16 @@ impl Catalog {
         self.indexes_by_table.get(table).map(|keys| keys.iter().cloned().collect()).unwrap_or_default()
     }
 
+    /// Adds a table that exists in the database (read live, not replayed).
+    pub fn insert_existing_table(&mut self, table: Table) {
+        self.tables.insert(table.name.clone(), table);
+    }
+
+    /// Adds an index that exists in the database.
+    pub fn insert_existing_index(&mut self, index: Index) {
+        self.insert_index(index_key(&index.table, &index.name), index);
+    }
+
     /// Was the table created by this migration (and so is still empty while it runs)?
     pub fn created_in(&self, table: &QualifiedName, migration: usize) -> bool {
         self.table(table).and_then(|t| t.origin).is_some_and(|o| o.migration == migration)
@@ -126,7 +138,8 @@ impl Catalog {
     /// Do some index's leading columns equal `columns` (in any order)?
     pub fn has_index_covering(&self, table: &QualifiedName, columns: &[String]) -> bool {
         self.indexes_on(table).any(|index| {
-            !index.partial
+            index.valid
+                && !index.partial
                 && index.columns.len() >= columns.len()
                 && index.columns[..columns.len()].iter().all(|c| c.as_ref().is_some_and(|c| columns.contains(c)))
         })
@@ -209,6 +222,7 @@ impl Catalog {
                         columns: columns.clone(),
                         unique: *unique,
                         partial: *partial,
+                        valid: true,
                         origin: Some(origin),
                     },
                 );
@@ -291,6 +305,7 @@ impl Catalog {
                     columns: columns.iter().cloned().map(Some).collect(),
                     unique: true,
                     partial: false,
+                    valid: true,
                     origin,
                 },
             );

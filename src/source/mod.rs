@@ -203,6 +203,8 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         ignores: vec![],
         skipped_meta_commands: 0,
         problems: vec![],
+        parents: vec![],
+        replaces: vec![],
     };
     let mut statements = 0;
     let mut wrapped = layout::runner_wraps(file, layout, config.sql.assume_in_transaction);
@@ -280,5 +282,7 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         ignores: vec![],
         skipped_meta_commands: 0,
         problems: vec![],
+        parents: vec![],
+        replaces: vec![],
     }
 }

@@ -23,12 +23,14 @@ pub struct Graph {
     pub order: Vec<usize>,
     /// Problems to report on a revision (by index).
     pub problems: HashMap<usize, Vec<Problem>>,
+    /// Per revision, the revisions it runs after (`down_revision` and `depends_on`, resolved).
+    pub parents: Vec<BTreeSet<usize>>,
 }
 
 /// Orders the revisions; `whole` says every revision of the history was read, so a parent
 /// that is not among them is missing and several heads are really several heads.
 pub fn order(revisions: &[Revision], whole: bool) -> Graph {
-    let mut graph = Graph { order: vec![], problems: HashMap::new() };
+    let mut graph = Graph { order: vec![], problems: HashMap::new(), parents: vec![] };
     let by_id = graph.index(revisions);
     let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); revisions.len()];
     // Only `down_revision` makes a branch; `depends_on` orders without merging.
@@ -62,6 +64,7 @@ pub fn order(revisions: &[Revision], whole: bool) -> Graph {
     if whole {
         graph.check_heads(revisions, &versioned, &heads);
     }
+    graph.parents = parents;
     graph
 }
 

@@ -47,11 +47,12 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
     let plans: Vec<Plan> = environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
     let mut migrations = vec![];
-    for Plan { order, mut problems } in plans {
+    for Plan { order, mut problems, mut parents } in plans {
         for index in order {
             let Some(loaded) = slots[index].take() else { continue };
             let mut migration = loaded.migration;
             migration.problems.extend(problems.remove(&index).unwrap_or_default());
+            migration.parents = parents.remove(&index).unwrap_or_default();
             migrations.push(migration);
         }
     }
@@ -63,6 +64,8 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
 struct Plan {
     order: Vec<usize>,
     problems: HashMap<usize, Vec<Problem>>,
+    /// Per revision (by index into the loaded list), the revision ids it runs after.
+    parents: HashMap<usize, Vec<String>>,
 }
 
 /// Groups revisions by environment: each has a history of its own.
@@ -101,7 +104,13 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
     let graph = graph::order(&revisions, whole_history(loaded, members));
     let order = graph.order.iter().map(|&position| members[position]).collect();
     let problems = graph.problems.into_iter().map(|(position, p)| (members[position], p)).collect();
-    Plan { order, problems }
+    let parents = graph
+        .parents
+        .iter()
+        .enumerate()
+        .map(|(position, of)| (members[position], of.iter().map(|&p| loaded[members[p]].migration.id.clone()).collect()))
+        .collect();
+    Plan { order, problems, parents }
 }
 
 /// Were all the revision files in these revisions' folders read? When only some files of a
@@ -137,6 +146,8 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         ignores: vec![],
         skipped_meta_commands: 0,
         problems: vec![],
+        parents: vec![],
+        replaces: vec![],
     };
     let header = match unreadable {
         Some(reason) => {

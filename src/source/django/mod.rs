@@ -128,6 +128,8 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         ignores: vec![],
         skipped_meta_commands: 0,
         problems: vec![],
+        parents: vec![],
+        replaces: vec![],
     };
     let parsed = match &loaded.parsed {
         Ok(parsed) => parsed,
@@ -139,6 +141,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
     if !parsed.atomic {
         migration.transaction = TransactionMode::Autocommit;
     }
+    migration.replaces = parsed.replaces.iter().map(|(app, name)| format!("{app}.{name}")).collect();
     let mut lowering = lower::Lowering::new(app, state, settings);
     for operation in &parsed.operations {
         lowering.operation(operation);
