@@ -31,6 +31,7 @@ pub struct Config {
     pub sql: SqlConfig,
     pub django: DjangoConfig,
     pub thresholds: Thresholds,
+    pub check: CheckConfig,
     /// Where this config was read from.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -94,6 +95,36 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds { max_lock_timeout_ms: 10_000 }
+    }
+}
+
+/// The gate's tiers (`lockgate check`): the team's policy on where a migration may run.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckConfig {
+    /// A migration touching fewer rows runs in the deploy pipeline.
+    pub pipeline_max_rows: u64,
+    /// Up to this many rows it runs in an off-peak window; above, as a batched job.
+    pub off_peak_max_rows: u64,
+    /// An ACCESS EXCLUSIVE lock on an existing table held longer than this (estimated) makes
+    /// the migration a batched job whatever its row count.
+    pub max_exclusive_hold_ms: u64,
+    /// A conflicting session counts as a blocker once its transaction is this old (an idle
+    /// transaction always counts): short transactions come and go.
+    pub blocker_min_age_ms: u64,
+    /// A throughput profile written by `lockgate calibrate`.
+    pub profile: Option<PathBuf>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            pipeline_max_rows: 10_000,
+            off_peak_max_rows: 100_000,
+            max_exclusive_hold_ms: 2_000,
+            blocker_min_age_ms: 1_000,
+            profile: None,
+        }
     }
 }
 

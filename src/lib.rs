@@ -5,13 +5,21 @@
 //! the [`rules`]; [`report`] prints the findings. In CI, [`scope`] narrows what is reported
 //! (a diff, a cutoff) while the whole history is still replayed, and [`git`] answers what
 //! changed.
+//!
+//! The gate (`lockgate check`) reads the target database through [`live`] (schema, sizes,
+//! history tables, sessions), replays only the pending migrations on top of it, and
+//! [`estimate`] turns each op's lock and work into a hold time; [`gate`] places every
+//! migration in a tier.
 
 pub mod analysis;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod estimate;
+pub mod gate;
 pub mod git;
 pub mod ir;
+pub mod live;
 pub mod locks;
 pub mod report;
 pub mod rules;

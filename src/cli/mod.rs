@@ -1,11 +1,14 @@
 //! The command line: one module per subcommand; this file parses arguments and maps outcomes to
 //! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
 
+mod calibrate;
+mod check;
 mod completions;
 mod explain;
 mod lint;
 mod man;
 mod rules;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +26,14 @@ pub struct Cli {
 enum Command {
     /// Lint migrations for locking hazards, replaying the schema across files.
     Lint(lint::LintArgs),
+    /// Judge the pending migrations against the live database: locks, estimated hold times,
+    /// blocking sessions, and a tier for each (exit 0 run, 1 unsafe, 3 blocked, 4 off-peak,
+    /// 5 batch).
+    Check(check::CheckArgs),
+    /// Read the database's schema, sizes and history for `check --stats`.
+    Stats(stats::StatsArgs),
+    /// Measure the server's scan speed (read-only, a few seconds) into a throughput profile.
+    Calibrate(calibrate::CalibrateArgs),
     /// List every rule with its default severity.
     Rules(rules::RulesArgs),
     /// Show a rule's documentation: what it detects, the lock, and the safe alternative.
@@ -51,6 +62,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Lint(args) => lint::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),

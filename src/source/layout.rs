@@ -91,6 +91,11 @@ impl MigrationFile {
         file
     }
 
+    /// The numeric version parts (`V1_2` → [1, 2], `0003_x` → [3]).
+    pub fn version(&self) -> &[u128] {
+        &self.version
+    }
+
     pub fn order_key(&self) -> (bool, bool, Vec<u128>, PathBuf) {
         (self.repeatable, self.version.is_empty(), self.version.clone(), self.path.clone())
     }

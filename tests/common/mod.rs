@@ -48,6 +48,23 @@ impl TestDb {
         server().major
     }
 
+    /// libpq key=value settings for this database, for `lockgate --database-url`.
+    pub fn url(&self) -> String {
+        let config = &server().config;
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            None => "localhost".into(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let user = config.get_user().unwrap_or("postgres");
+        let mut url = format!("host={host} port={port} user={user} dbname={} sslmode=disable", self.name);
+        if let Some(password) = config.get_password() {
+            url.push_str(&format!(" password={}", String::from_utf8_lossy(password)));
+        }
+        url
+    }
+
     /// Another connection to the same database (for tests that need two sessions).
     pub fn connect(&self) -> Client {
         server().config.clone().dbname(&self.name).connect(NoTls).expect("connect to the test database")

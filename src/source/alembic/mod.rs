@@ -108,7 +108,9 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
         .parents
         .iter()
         .enumerate()
-        .map(|(position, of)| (members[position], of.iter().map(|&p| loaded[members[p]].migration.id.clone()).collect()))
+        .map(|(position, of)| {
+            (members[position], of.iter().map(|&p| loaded[members[p]].migration.id.clone()).collect())
+        })
         .collect();
     Plan { order, problems, parents }
 }

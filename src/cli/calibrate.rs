@@ -1,0 +1,46 @@
+//! `lockgate calibrate`: measure the target server's scan speed (read-only, a few seconds)
+//! and write the throughput profile `lockgate check --profile` uses.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::check::DatabaseArgs;
+use crate::estimate::calibrate;
+
+#[derive(Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The table to scan (`schema.table`); by default the largest one.
+    #[arg(long)]
+    table: Option<String>,
+    /// Write the profile here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+pub fn run(args: CalibrateArgs) -> Result<u8, String> {
+    let session = args.database.open()?;
+    let profile = calibrate::calibrate(&session, args.table.as_deref()).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())? + "\n";
+    if let Some(measured) = &profile.calibration {
+        eprintln!(
+            "scanned {:.0} MB of {} in {:.0} ms: {:.0} MB/s, {:.2}× the reference machine",
+            measured.bytes_scanned as f64 / 1e6,
+            measured.table,
+            measured.elapsed_ms,
+            measured.scan_mb_per_s,
+            measured.factor
+        );
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,37 @@
+//! `lockgate stats dump`: the schema, sizes and history tables of the database as JSON, so
+//! that `lockgate check --stats` can judge in CI without production credentials.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use super::check::DatabaseArgs;
+use crate::live::Observation;
+
+#[derive(Args)]
+pub struct StatsArgs {
+    #[command(subcommand)]
+    command: StatsCommand,
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Write the database's schema, table sizes and migration history to standard output.
+    Dump(DumpArgs),
+}
+
+#[derive(Args)]
+struct DumpArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+pub fn run(args: StatsArgs) -> Result<u8, String> {
+    let StatsCommand::Dump(dump) = args.command;
+    let session = dump.database.open()?;
+    let observation = Observation::read(&session).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&observation).map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    Ok(0)
+}

@@ -1,0 +1,317 @@
+//! `lockgate check` against a real throwaway PostgreSQL: pending migrations from each runner's
+//! history table, live sizes into tiers, blocking sessions, and the statistics file.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn lockgate() -> Command {
+    let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `lockgate check --format json` and returns the report and the exit code.
+fn check(db: &common::TestDb, args: &[&str]) -> (Value, i32) {
+    let url = db.url();
+    let mut cmd = lockgate();
+    cmd.args(["check", "--format", "json", "--database-url", &url]).args(args);
+    let output = cmd.output().expect("lockgate runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr)));
+    (json, output.status.code().unwrap_or(-1))
+}
+
+fn ids(report: &Value) -> Vec<String> {
+    report["migrations"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_string()).collect()
+}
+
+fn verdicts(report: &Value) -> Vec<(String, String)> {
+    let migrations = report["migrations"].as_array().unwrap();
+    migrations.iter().map(|m| (m["id"].as_str().unwrap().into(), m["verdict"].as_str().unwrap().into())).collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn golang_migrate_history_decides_what_is_pending() {
+    let mut db = common::database();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_items.up.sql", "CREATE TABLE items (id bigint PRIMARY KEY, qty int);");
+    write(dir.path(), "2_items_note.up.sql", "ALTER TABLE items ADD COLUMN note text;");
+    write(dir.path(), "3_items_flag.up.sql", "ALTER TABLE items ADD COLUMN flag boolean;");
+    db.client
+        .batch_execute(
+            "CREATE TABLE items (id bigint PRIMARY KEY, qty int, note text);
+             CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (2, false);",
+        )
+        .unwrap();
+    let (report, code) = check(&db, &[dir.path().to_str().unwrap()]);
+    assert_eq!(ids(&report), ["3_items_flag"]);
+    assert_eq!(report["applied"], 2);
+    assert_eq!(code, 0, "a nullable column on a small table runs in the pipeline");
+    assert_eq!(report["migrations"][0]["verdict"], "run");
+
+    let (report, _) = check(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(ids(&report).len(), 3, "--all judges everything");
+}
+
+#[test]
+fn django_history_decides_what_is_pending() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(
+            "CREATE TABLE django_migrations (id serial PRIMARY KEY, app varchar(255), name varchar(255), applied timestamptz);
+             INSERT INTO django_migrations (app, name, applied) VALUES
+               ('accounts', '0001_initial', now()), ('accounts', '0002_account_bio', now()),
+               ('shop', '0001_initial', now()), ('shop', '0002_widen_price', now()), ('shop', '0003_order_note', now());",
+        )
+        .unwrap();
+    let (report, _) = check(&db, &["fixtures/django"]);
+    let mut pending = ids(&report);
+    pending.sort();
+    assert_eq!(
+        pending,
+        [
+            "accounts.0003_alter_account_fields",
+            "shop.0004_order_quantity_bigint",
+            "shop.0005_order_account_no_index",
+            "shop.0006_order_product_quantity_idx",
+            "shop.0007_product_stock"
+        ]
+    );
+    assert_eq!(report["applied"], 5);
+}
+
+#[test]
+fn alembic_heads_and_their_ancestors_are_applied() {
+    let mut db = common::database();
+    // Both branches of the fixture's history ran; their merge and what follows did not.
+    db.client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+             INSERT INTO alembic_version VALUES ('4d5e6f7a8b9c'), ('5e6f7a8b9c0d');",
+        )
+        .unwrap();
+    let (report, _) = check(&db, &["fixtures/alembic"]);
+    assert_eq!(ids(&report), ["6f7a8b9c0d1e", "7a8b9c0d1e2f", "8b9c0d1e2f3a", "9c0d1e2f3a4b"]);
+    assert_eq!(report["applied"], 5);
+}
+
+#[test]
+fn a_table_created_by_a_pending_migration_is_empty() {
+    let mut db = common::database();
+    db.client
+        .batch_execute("CREATE TABLE events (id bigint); INSERT INTO events SELECT generate_series(1, 20000);")
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "0001_audit.sql",
+        "CREATE TABLE audit (id bigint, at timestamptz);\nCREATE INDEX audit_at ON audit (at);\n",
+    );
+    write(dir.path(), "0002_events_id.sql", "CREATE INDEX CONCURRENTLY events_id ON events (id);\n");
+    let (report, _) = check(&db, &[dir.path().to_str().unwrap()]);
+    let audit = &report["migrations"][0];
+    assert_eq!(audit["verdict"], "run", "{audit}");
+    assert_eq!(audit["rows"], 0);
+    let index = &audit["statements"][1];
+    assert_eq!(index["locks"][0]["work"], "index-build");
+    assert_eq!(index["rows"], 0, "the new table has no rows");
+    let events = &report["migrations"][1];
+    assert_eq!(events["rows"], 20000, "the existing table's live row count");
+    assert_eq!(events["verdict"], "off-peak");
+}
+
+#[test]
+fn tiers_switch_at_the_thresholds() {
+    let mut db = common::database();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "lockgate.toml",
+        "[check]\npipeline_max_rows = 100\noff_peak_max_rows = 1000\nmax_exclusive_hold_ms = 60000\n",
+    );
+    let mut setup = String::new();
+    for (i, rows) in [99, 100, 1000, 1001].iter().enumerate() {
+        setup.push_str(&format!(
+            "CREATE TABLE t{i} (a int); INSERT INTO t{i} SELECT generate_series(1, {rows});
+             ALTER TABLE t{i} ADD CONSTRAINT t{i}_a_positive CHECK (a > 0) NOT VALID;\n"
+        ));
+        write(
+            dir.path(),
+            &format!("migrations/000{i}_validate.sql"),
+            &format!("ALTER TABLE t{i} VALIDATE CONSTRAINT t{i}_a_positive;\n"),
+        );
+    }
+    db.client.batch_execute(&setup).unwrap();
+    db.client.batch_execute("VACUUM ANALYZE").unwrap();
+    let config = dir.path().join("lockgate.toml");
+    let migrations = dir.path().join("migrations");
+    let (report, code) = check(&db, &["--config", config.to_str().unwrap(), migrations.to_str().unwrap()]);
+    let verdicts: Vec<String> = verdicts(&report).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(verdicts, ["run", "off-peak", "off-peak", "batch"]);
+    assert_eq!(code, 5, "the worst tier decides the exit code");
+    let rows: Vec<u64> = report["migrations"].as_array().unwrap().iter().map(|m| m["rows"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [99, 100, 1000, 1001]);
+}
+
+#[test]
+fn a_long_exclusive_lock_needs_a_batch_even_on_few_rows() {
+    let mut db = common::database();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "lockgate.toml", "[check]\nmax_exclusive_hold_ms = 1\n");
+    write(dir.path(), "migrations/0001_wide.sql", "ALTER TABLE t ALTER COLUMN a TYPE bigint;\n");
+    db.client
+        .batch_execute("CREATE TABLE t (a int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 5000);")
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE").unwrap();
+    let config = dir.path().join("lockgate.toml");
+    let (report, _) =
+        check(&db, &["--config", config.to_str().unwrap(), dir.path().join("migrations").to_str().unwrap()]);
+    let migration = &report["migrations"][0];
+    // The type change is also a lint error; the tier reasons are still given.
+    let reasons = migration["reasons"].to_string();
+    assert!(reasons.contains("ACCESS EXCLUSIVE on t held"), "{reasons}");
+    assert!(migration["max_exclusive_hold_ms"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn an_open_transaction_on_the_table_is_a_blocker() {
+    let mut db = common::database();
+    db.client.batch_execute("CREATE TABLE accounts (id bigint PRIMARY KEY, name text)").unwrap();
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN; SELECT * FROM accounts WHERE id = 42").unwrap();
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "0001_region.sql", "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN region text;\n");
+    let (report, code) = check(&db, &[dir.path().to_str().unwrap()]);
+    let migration = &report["migrations"][0];
+    assert_eq!(migration["verdict"], "blocked", "{migration}");
+    assert_eq!(code, 3);
+    let blocker = &migration["blockers"][0];
+    assert_eq!(blocker["pid"], holder_pid);
+    assert_eq!(blocker["state"], "idle in transaction");
+    let reason = blocker["reason"].as_str().unwrap();
+    assert!(reason.contains("holds ACCESS SHARE on accounts"), "{reason}");
+    assert!(!blocker["query"].as_str().unwrap().contains("42"), "literals are stripped: {blocker}");
+
+    holder.batch_execute("COMMIT").unwrap();
+    let (report, code) = check(&db, &[dir.path().to_str().unwrap()]);
+    assert_eq!(report["migrations"][0]["verdict"], "run");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_stats_file_gives_the_live_verdict() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, amount int, status text);
+             INSERT INTO orders SELECT g, g, 'new' FROM generate_series(1, 30000) g;
+             CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, false);",
+        )
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_orders.up.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, amount int, status text);");
+    write(dir.path(), "2_status_idx.up.sql", "CREATE INDEX CONCURRENTLY orders_status ON orders (status);");
+    write(
+        dir.path(),
+        "3_amount.up.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE orders ALTER COLUMN amount TYPE bigint;",
+    );
+    let paths = dir.path().to_str().unwrap();
+    let (live, live_code) = check(&db, &[paths]);
+
+    let url = db.url();
+    let dump = lockgate().args(["stats", "dump", "--database-url", &url]).output().unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let stats = dir.path().join("stats.json");
+    std::fs::write(&stats, &dump.stdout).unwrap();
+    let output =
+        lockgate().args(["check", "--format", "json", "--stats", stats.to_str().unwrap(), paths]).output().unwrap();
+    let offline: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    assert_eq!(verdicts(&live), verdicts(&offline));
+    assert_eq!(live_code, output.status.code().unwrap());
+    assert_eq!(verdicts(&live), [("2_status_idx".into(), "off-peak".into()), ("3_amount".into(), "unsafe".into())]);
+    for (a, b) in live["migrations"].as_array().unwrap().iter().zip(offline["migrations"].as_array().unwrap()) {
+        assert_eq!(a["rows"], b["rows"]);
+        assert_eq!(a["duration"], b["duration"], "same sizes, same estimate");
+    }
+    assert_eq!(offline["source"], "stats-file");
+}
+
+#[test]
+fn the_check_reads_no_user_table_and_hides_the_password() {
+    let mut db = common::database();
+    let mut setup = String::new();
+    for i in 0..200 {
+        setup.push_str(&format!(
+            "CREATE TABLE t{i} (id bigint PRIMARY KEY, v text); INSERT INTO t{i} VALUES (1, 'x');\n"
+        ));
+    }
+    db.client.batch_execute(&setup).unwrap();
+    let scans = |db: &mut common::TestDb| -> i64 {
+        db.client.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();
+        let row = db
+            .client
+            .query_one("SELECT sum(COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0))::int8 FROM pg_stat_user_tables", &[])
+            .unwrap();
+        row.get(0)
+    };
+    // Let earlier activity reach the statistics before the baseline.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let before = scans(&mut db);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "0001_t1.sql", "SET lock_timeout = '1s';\nALTER TABLE t1 ADD COLUMN w int;\n");
+    let url = format!("{} password=sup3rs3cret", db.url());
+    let output = lockgate().args(["check", "--database-url", &url, dir.path().to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("password=***") && !text.contains("sup3rs3cret"), "{text}");
+    // The check's backend flushes its statistics when it exits.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(scans(&mut db), before, "the check scanned a user table");
+}
+
+#[test]
+fn calibrate_writes_a_profile_the_check_reads() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(
+            "CREATE TABLE big (id bigint, s text); INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
+             ALTER TABLE big ADD CONSTRAINT big_s CHECK (s <> '') NOT VALID;",
+        )
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    let url = db.url();
+    let output =
+        lockgate().args(["calibrate", "--database-url", &url, "-o", profile.to_str().unwrap()]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
+    let calibration = &written["calibration"];
+    assert_eq!(calibration["table"], "public.big");
+    assert!(calibration["scan_mb_per_s"].as_f64().unwrap() > 1.0, "{calibration}");
+    let factor = calibration["factor"].as_f64().unwrap();
+    let scaled = written["scan_mb_per_s"].as_f64().unwrap();
+    assert!((scaled - 1150.0 * factor).abs() < 1e-6 * scaled.max(1.0), "every throughput is scaled by the factor");
+
+    write(dir.path(), "m/0001_big.sql", "ALTER TABLE big VALIDATE CONSTRAINT big_s;\n");
+    let (report, _) = check(&db, &["--profile", profile.to_str().unwrap(), dir.path().join("m").to_str().unwrap()]);
+    assert_eq!(report["migrations"][0]["statements"][0]["locks"][0]["work"], "scan");
+}
