@@ -315,3 +315,56 @@ fn calibrate_writes_a_profile_the_check_reads() {
     let (report, _) = check(&db, &["--profile", profile.to_str().unwrap(), dir.path().join("m").to_str().unwrap()]);
     assert_eq!(report["migrations"][0]["statements"][0]["locks"][0]["work"], "scan");
 }
+
+#[test]
+fn tls_is_negotiated_and_verified_as_sslmode_asks() {
+    let server = common::tls_server();
+    let connects = |host: &str, query: String| {
+        let url = format!("postgres://postgres@{host}:{}/postgres?{query}", server.port);
+        let output = lockgate().args(["stats", "dump", "--database-url", &url]).output().unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let ca = server.ca_file.display();
+    let other = server.other_ca_file.display();
+    assert!(connects("localhost", "sslmode=require".into()).0, "TLS without verification");
+    assert!(connects("localhost", format!("sslmode=verify-full&sslrootcert={ca}")).0, "the right CA");
+    let (ok, error) = connects("localhost", format!("sslmode=verify-full&sslrootcert={other}"));
+    assert!(!ok && error.contains("certificate"), "another CA is refused: {error}");
+    // The certificate names `localhost`: verify-ca accepts it on 127.0.0.1, verify-full does not.
+    assert!(connects("127.0.0.1", format!("sslmode=verify-ca&sslrootcert={ca}")).0);
+    let (ok, error) = connects("127.0.0.1", format!("sslmode=verify-full&sslrootcert={ca}"));
+    assert!(!ok && error.contains("certificate"), "{error}");
+}
+
+#[test]
+fn dbmate_flyway_and_diesel_histories_are_read() {
+    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+        (
+            "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');",
+            &[("20240101000000_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n"), ("20240202000000_b.sql", "-- migrate:up\nCREATE TABLE b (id int);\n")],
+            "20240202000000_b",
+        ),
+        (
+            "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), success boolean NOT NULL);
+             INSERT INTO flyway_schema_history VALUES (1, '1', true), (2, '1.1', true), (3, '2', false);",
+            &[("V1__a.sql", "CREATE TABLE a (id int);"), ("V1_1__b.sql", "CREATE TABLE b (id int);"), ("V2__c.sql", "CREATE TABLE c (id int);")],
+            "V2__c",
+        ),
+        (
+            "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now());
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000');",
+            &[("2024-01-01-000000_a/up.sql", "CREATE TABLE a (id int);"), ("2024-02-02-000000_b/up.sql", "CREATE TABLE b (id int);")],
+            "2024-02-02-000000_b",
+        ),
+    ];
+    for (setup, files, pending) in cases {
+        let mut db = common::database();
+        db.client.batch_execute(setup).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            write(dir.path(), name, text);
+        }
+        let (report, _) = check(&db, &[dir.path().to_str().unwrap()]);
+        assert_eq!(ids(&report), [pending], "{setup}");
+    }
+}

@@ -127,3 +127,12 @@ fn readme_links_every_rule_page() {
         assert!(readme.contains(&format!("[{id}](rules/{id}.md)")), "README does not link rules/{id}.md");
     }
 }
+
+#[test]
+fn check_from_a_statistics_file() {
+    // The statistics of a database where 000001–000004 ran (golang-migrate's schema_migrations
+    // at 4), with 300,000 orders and 50,000 users.
+    let (out, code) = stdout(lockgate().args(["check", "--stats", "fixtures/stats/sql-shop.json", "fixtures/sql"]));
+    assert_eq!(code, 1, "lint errors make the worst verdict `unsafe`");
+    insta::assert_snapshot!(out);
+}

@@ -156,7 +156,15 @@ impl LiveSchema {
                 bytes: pages.max(0) as u64 * server.block_size,
             });
         }
-        let tables = tables.into_iter().map(|(_, t)| t).collect();
+        let tables = tables
+            .into_iter()
+            .map(|(_, mut table)| {
+                let widths: Vec<u64> =
+                    table.columns.iter().filter_map(|c| c.avg_width).map(|w| w.max(0) as u64).collect();
+                table.stats.avg_row_width = (!widths.is_empty()).then(|| widths.iter().sum());
+                table
+            })
+            .collect();
         Ok(LiveSchema { tables, indexes })
     }
 

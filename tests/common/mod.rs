@@ -141,35 +141,7 @@ fn external(url: &str) -> Server {
 }
 
 fn throwaway() -> Server {
-    let bin = postgres_bin_dir();
-    let as_root = run_capture(Command::new("id").arg("-u")).trim() == "0";
-    sweep_stale_dirs();
     let dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    if as_root {
-        let owner = |flag: &str| {
-            let output = Command::new("id").args([flag, "postgres"]).output().ok()?;
-            String::from_utf8_lossy(&output.stdout).trim().parse::<u32>().ok()
-        };
-        let (Some(uid), Some(gid)) = (owner("-u"), owner("-g")) else {
-            panic!("running as root, but there is no `postgres` OS user to run the test server as");
-        };
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the test server's directory");
-    }
-    let data = dir.join("data");
-    let mut initdb = as_server_user(as_root, &bin.join("initdb"));
-    initdb.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    run_capture(&mut initdb);
-
-    // The watcher: `sh -c SCRIPT sh BIN DIR` waits for its stdin (our pipe) to close, then stops
-    // the server and removes the directory.
-    let script = r#"cat >/dev/null; "$1/pg_ctl" -D "$2/data" stop -m immediate >/dev/null 2>&1; rm -rf "$2""#;
-    let mut watcher = as_server_user(as_root, Path::new("sh"));
-    watcher.args(["-c", script, "sh"]).arg(&bin).arg(&dir);
-    watcher.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
-    let lifeline = watcher.spawn().expect("start the test server's watcher").stdin.take();
-
     // No TCP, no durability. No parallel maintenance or query workers: their scans would be
     // counted in other backends, out of sight of the test's pg_stat_xact_user_tables.
     let options = format!(
@@ -177,9 +149,113 @@ fn throwaway() -> Server {
          -c max_parallel_maintenance_workers=0 -c max_parallel_workers_per_gather=0 -c max_connections=200",
         dir.display()
     );
+    let lifeline = start_cluster(&dir, &options, |_| {});
+    let mut config = Config::new();
+    config.host_path(&dir).port(5432).user("postgres").dbname("postgres");
+    let mut admin = config.connect(NoTls).unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
+    let major = major_version(&mut admin);
+    Server { config, admin: Mutex::new(admin), major, _lifeline: lifeline, janitor: None, external: false }
+}
+
+/// A second throwaway server that speaks TLS on 127.0.0.1, with a certificate for `localhost`
+/// signed by a test CA.
+pub struct TlsServer {
+    pub port: u16,
+    /// The CA that signed the server's certificate (PEM file).
+    pub ca_file: PathBuf,
+    /// A CA that did not sign it.
+    pub other_ca_file: PathBuf,
+    _lifeline: Option<ChildStdin>,
+}
+
+pub fn tls_server() -> &'static TlsServer {
+    static SERVER: OnceLock<TlsServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}-tls", std::process::id()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
+        let (ca, server_cert, server_key) = certificates();
+        let (_, other_ca, _) = certificates();
+        let options = format!(
+            "-k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
+             -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+            dir = dir.display()
+        );
+        let lifeline = start_cluster(&dir, &options, |dir| {
+            std::fs::write(dir.join("server.crt"), &server_cert).unwrap();
+            std::fs::write(dir.join("server.key"), &server_key).unwrap();
+            let key = dir.join("server.key");
+            std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if let Some((uid, gid)) = server_user_ids() {
+                std::os::unix::fs::chown(&key, Some(uid), Some(gid)).unwrap();
+                std::os::unix::fs::chown(dir.join("server.crt"), Some(uid), Some(gid)).unwrap();
+            }
+        });
+        let ca_file = dir.join("ca.pem");
+        let other_ca_file = dir.join("other-ca.pem");
+        std::fs::write(&ca_file, ca).unwrap();
+        std::fs::write(&other_ca_file, other_ca).unwrap();
+        TlsServer { port, ca_file, other_ca_file, _lifeline: lifeline }
+    })
+}
+
+/// A CA certificate, and a server certificate and key for `localhost` it signed (PEM).
+fn certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = server_params.signed_by(&server_key, &issuer).unwrap();
+    (ca.pem(), server.pem(), server_key.serialize_pem())
+}
+
+fn server_user_ids() -> Option<(u32, u32)> {
+    if run_capture(Command::new("id").arg("-u")).trim() != "0" {
+        return None;
+    }
+    let owner = |flag: &str| {
+        let output = Command::new("id").args([flag, "postgres"]).output().ok()?;
+        String::from_utf8_lossy(&output.stdout).trim().parse::<u32>().ok()
+    };
+    match (owner("-u"), owner("-g")) {
+        (Some(uid), Some(gid)) => Some((uid, gid)),
+        _ => panic!("running as root, but there is no `postgres` OS user to run the test server as"),
+    }
+}
+
+/// initdb into `dir/data`, `prepare(dir)`, then start the server with `options`; returns our
+/// end of the watcher's pipe, which stops the server and removes `dir` when this process exits.
+fn start_cluster(dir: &Path, options: &str, prepare: impl FnOnce(&Path)) -> Option<ChildStdin> {
+    let bin = postgres_bin_dir();
+    let owner = server_user_ids();
+    let as_root = owner.is_some();
+    sweep_stale_dirs();
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).expect("chown the test server's directory");
+    }
+    let data = dir.join("data");
+    let mut initdb = as_server_user(as_root, &bin.join("initdb"));
+    initdb.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+    run_capture(&mut initdb);
+    prepare(dir);
+
+    // The watcher: `sh -c SCRIPT sh BIN DIR` waits for its stdin (our pipe) to close, then stops
+    // the server and removes the directory.
+    let script = r#"cat >/dev/null; "$1/pg_ctl" -D "$2/data" stop -m immediate >/dev/null 2>&1; rm -rf "$2""#;
+    let mut watcher = as_server_user(as_root, Path::new("sh"));
+    watcher.args(["-c", script, "sh"]).arg(&bin).arg(dir);
+    watcher.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+    let lifeline = watcher.spawn().expect("start the test server's watcher").stdin.take();
+
     let log = dir.join("log");
     let mut start = as_server_user(as_root, &bin.join("pg_ctl"));
-    start.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "60", "-o", &options, "start"]);
+    start.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "60", "-o", options, "start"]);
     let started = start.stdin(Stdio::null()).output().expect("run pg_ctl start");
     if !started.status.success() {
         panic!(
@@ -189,12 +265,7 @@ fn throwaway() -> Server {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
     }
-
-    let mut config = Config::new();
-    config.host_path(&dir).port(5432).user("postgres").dbname("postgres");
-    let mut admin = config.connect(NoTls).unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
-    let major = major_version(&mut admin);
-    Server { config, admin: Mutex::new(admin), major, _lifeline: lifeline, janitor: None, external: false }
+    lifeline
 }
 
 fn major_version(client: &mut Client) -> u32 {
@@ -267,7 +338,8 @@ fn sweep_stale_dirs() {
     let Ok(entries) = std::fs::read_dir("/tmp") else { return };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("lockgate-test-pg-")) else { continue };
+        let pid = name.to_str().and_then(|n| n.strip_prefix("lockgate-test-pg-")).map(|p| p.trim_end_matches("-tls"));
+        let Some(pid) = pid else { continue };
         if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
