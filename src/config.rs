@@ -32,6 +32,7 @@ pub struct Config {
     pub django: DjangoConfig,
     pub thresholds: Thresholds,
     pub check: CheckConfig,
+    pub apply: ApplyConfig,
     /// Where this config was read from.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -124,6 +125,47 @@ impl Default for CheckConfig {
             max_exclusive_hold_ms: 2_000,
             blocker_min_age_ms: 1_000,
             profile: None,
+        }
+    }
+}
+
+/// The executor's policy (`lockgate apply`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplyConfig {
+    /// lock_timeout of every step (the first try uses the retry schedule's first value).
+    pub lock_timeout_ms: u64,
+    /// statement_timeout of the steps that hold a lock blocking writes.
+    pub statement_timeout_ms: u64,
+    /// On a lock timeout or deadlock, the step is tried again: one (lock_timeout, pause)
+    /// pair per retry, in milliseconds. When they run out the step fails; it never runs
+    /// without a lock_timeout.
+    pub retries: Vec<(u64, u64)>,
+    /// How long a second `apply` waits for the first one's runner lock.
+    pub runner_lock_timeout_ms: u64,
+    /// Attempts at a concurrent index build that leaves an invalid index.
+    pub concurrent_index_attempts: u32,
+}
+
+impl Default for ApplyConfig {
+    fn default() -> Self {
+        ApplyConfig {
+            lock_timeout_ms: 4_000,
+            statement_timeout_ms: 30_000,
+            retries: vec![
+                (100, 50),
+                (200, 100),
+                (500, 500),
+                (1_000, 2_000),
+                (2_000, 5_000),
+                (4_000, 10_000),
+                (4_000, 30_000),
+                (4_000, 60_000),
+                (4_000, 120_000),
+                (4_000, 300_000),
+            ],
+            runner_lock_timeout_ms: 60_000,
+            concurrent_index_attempts: 3,
         }
     }
 }

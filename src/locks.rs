@@ -115,7 +115,7 @@ impl fmt::Display for LockMode {
 }
 
 /// The work a statement does while it holds its lock; the estimator turns this into time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Work {
     /// Catalog change only: milliseconds whatever the table size.

@@ -307,9 +307,14 @@ fn calibrate_writes_a_profile_the_check_reads() {
     let calibration = &written["calibration"];
     assert_eq!(calibration["table"], "public.big");
     assert!(calibration["scan_mb_per_s"].as_f64().unwrap() > 1.0, "{calibration}");
-    let factor = calibration["factor"].as_f64().unwrap();
-    let scaled = written["scan_mb_per_s"].as_f64().unwrap();
-    assert!((scaled - 1150.0 * factor).abs() < 1e-6 * scaled.max(1.0), "every throughput is scaled by the factor");
+    let default = lockgate::estimate::Profile::default();
+    let (scan, cpu) = (calibration["scan_factor"].as_f64().unwrap(), calibration["cpu_factor"].as_f64().unwrap());
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    assert!(close(written["scan_mb_per_s"].as_f64().unwrap(), default.scan_mb_per_s * scan), "scans scale with the scan");
+    assert!(
+        close(written["index_build_ns_per_nlogn"].as_f64().unwrap(), default.index_build_ns_per_nlogn / cpu),
+        "index builds scale with the sort"
+    );
 
     write(dir.path(), "m/0001_big.sql", "ALTER TABLE big VALIDATE CONSTRAINT big_s;\n");
     let (report, _) = check(&db, &["--profile", profile.to_str().unwrap(), dir.path().join("m").to_str().unwrap()]);

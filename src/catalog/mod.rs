@@ -430,7 +430,7 @@ fn pg_name(table: &QualifiedName, columns: &[String], suffix: &str) -> String {
     truncate_identifier(name)
 }
 
-fn truncate_identifier(mut name: String) -> String {
+pub fn truncate_identifier(mut name: String) -> String {
     const MAX: usize = 63;
     if name.len() > MAX {
         let mut cut = MAX;
@@ -456,7 +456,7 @@ pub fn default_constraint_name(table: &QualifiedName, def: &ConstraintDef) -> St
     }
 }
 
-fn default_index_name(table: &QualifiedName, columns: &[Option<String>]) -> String {
+pub fn default_index_name(table: &QualifiedName, columns: &[Option<String>]) -> String {
     let names: Vec<String> = columns.iter().map(|c| c.clone().unwrap_or_else(|| "expr".into())).collect();
     pg_name(table, &names, "idx")
 }

@@ -93,7 +93,7 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
     Ok(report.verdict.exit_code())
 }
 
-fn read_stats(path: &PathBuf) -> Result<Observation, String> {
+pub(super) fn read_stats(path: &PathBuf) -> Result<Observation, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let observation: Observation = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a `lockgate stats dump` file: {e}", path.display()))?;

@@ -1,12 +1,14 @@
 //! The command line: one module per subcommand; this file parses arguments and maps outcomes to
 //! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
 
+mod apply;
 mod calibrate;
 mod check;
 mod completions;
 mod explain;
 mod lint;
 mod man;
+mod plan;
 mod rules;
 mod stats;
 
@@ -34,6 +36,15 @@ enum Command {
     Stats(stats::StatsArgs),
     /// Measure the server's scan speed (read-only, a few seconds) into a throughput profile.
     Calibrate(calibrate::CalibrateArgs),
+    /// Turn the pending migrations into expand, backfill and contract steps, with the safe
+    /// recipe for every unsafe op; `-o plan.json` is what `apply` runs.
+    Plan(plan::PlanArgs),
+    /// Run one phase of a plan: timeouts, lock retries, a journal to resume from.
+    Apply(apply::ApplyArgs),
+    /// Undo the expand phase of a plan whose later phases have not run.
+    Rollback(apply::RollbackArgs),
+    /// What lockgate ran on a database: runs, steps of a plan, migrations recorded.
+    Status(apply::StatusArgs),
     /// List every rule with its default severity.
     Rules(rules::RulesArgs),
     /// Show a rule's documentation: what it detects, the lock, and the safe alternative.
@@ -65,6 +76,10 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::apply(args),
+        Command::Rollback(args) => apply::rollback(args),
+        Command::Status(args) => apply::status(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),

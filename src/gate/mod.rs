@@ -472,27 +472,21 @@ fn blockers(statements: &[Seen], activity: &Activity, policy: &CheckConfig) -> V
         b.state.starts_with("idle in transaction") || b.transaction_age_s * 1000.0 >= policy.blocker_min_age_ms as f64
     };
     let mut found: Vec<BlockerReport> = vec![];
+    let existing: Vec<&(QualifiedName, LockMode, Work)> = statements.iter().flat_map(|s| &s.existing).collect();
+    let waits_for_snapshots =
+        existing.iter().any(|(_, _, work)| matches!(work, Work::ConcurrentIndexBuild | Work::WaitForTransactions));
     for backend in activity.backends.iter().filter(|b| old_enough(b)) {
-        let conflict = statements.iter().flat_map(|s| &s.existing).find_map(|(table, mode, _)| {
-            let lock = backend.locks.iter().find(|l| &l.relation() == table && l.mode.conflicts_with(*mode))?;
-            // Ordinary autovacuum cancels itself when a conflicting lock is requested.
-            let yields = backend.backend_type == "autovacuum worker" && !backend.wraparound_vacuum;
-            (!yields).then(|| {
-                let held = if lock.granted { "holds" } else { "is queued for" };
-                format!("{held} {} on {table}, which conflicts with the migration's {mode}", lock.mode)
-            })
+        let conflict = existing.iter().find_map(|(table, mode, _)| {
+            let (_, lock) = activity.conflicting(table, *mode).find(|(b, _)| b.pid == backend.pid)?;
+            let held = if lock.granted { "holds" } else { "is queued for" };
+            Some(format!("{held} {} on {table}, which conflicts with the migration's {mode}", lock.mode))
         });
-        let waits_for_snapshot = statements
-            .iter()
-            .flat_map(|s| &s.existing)
-            .any(|(_, _, work)| matches!(work, Work::ConcurrentIndexBuild | Work::WaitForTransactions));
         let reason = conflict.or_else(|| {
-            (waits_for_snapshot && backend.holds_snapshot)
+            (waits_for_snapshots && backend.holds_snapshot)
                 .then(|| "has an open snapshot: a concurrent index build waits until it ends".to_string())
         });
         if let Some(reason) = reason {
-            let wraparound =
-                if backend.wraparound_vacuum { " (autovacuum to prevent wraparound: it will not yield)" } else { "" };
+            let wraparound = if backend.wraparound_vacuum { " (autovacuum to prevent wraparound: it will not yield)" } else { "" };
             found.push(BlockerReport {
                 pid: backend.pid,
                 state: backend.state.clone(),

@@ -138,6 +138,35 @@ impl Activity {
     }
 }
 
+impl Activity {
+    /// Sessions holding, or queued for, a lock on `relation` that conflicts with `mode`, and
+    /// that lock. Ordinary autovacuum is left out: it cancels itself when a conflicting lock is
+    /// requested (autovacuum to prevent wraparound does not, and is kept).
+    pub fn conflicting<'a>(
+        &'a self,
+        relation: &'a QualifiedName,
+        mode: LockMode,
+    ) -> impl Iterator<Item = (&'a Backend, &'a HeldRelationLock)> + 'a {
+        self.backends.iter().filter_map(move |backend| {
+            let yields = backend.backend_type == "autovacuum worker" && !backend.wraparound_vacuum;
+            let lock = backend.locks.iter().find(|l| &l.relation() == relation && l.mode.conflicts_with(mode))?;
+            (!yields).then_some((backend, lock))
+        })
+    }
+}
+
+impl Backend {
+    /// `pid 4242 (idle in transaction, transaction open 3.2 min)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "pid {} ({}, transaction open {})",
+            self.pid,
+            self.state,
+            crate::gate::report::seconds(self.transaction_age_s * 1000.0)
+        )
+    }
+}
+
 /// A query as it may be shown: constants replaced by `$n` (PostgreSQL's own normalization
 /// when the text parses, else a lexical pass), cut at 100 characters.
 pub fn strip_literals(query: &str) -> String {

@@ -231,40 +231,67 @@ fn django_applied(table: &HistoryTable, migration: &Migration) -> bool {
 
 /// Does this SQL runner's table record the migration, by its version as that runner reads it?
 fn sql_applied(table: &HistoryTable, migration: &Migration) -> bool {
-    if table.runner == Runner::Lockgate {
-        return table.applied.contains(&migration.id);
-    }
-    let file = MigrationFile::classify(&migration.source.path);
-    let name = migration.source.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let leading_digits = |text: &str| text.chars().take_while(char::is_ascii_digit).collect::<String>();
-    let number = file.version().first().copied();
-    let parse = |text: &str| text.trim().parse::<u128>().ok();
+    let Some(key) = table.runner.key_for(migration) else { return false };
     match table.runner {
         Runner::GolangMigrate => {
-            let current = table.applied.iter().filter_map(|v| parse(v)).max();
-            matches!((number, current), (Some(n), Some(c)) if n <= c)
+            let current = table.applied.iter().filter_map(|v| v.trim().parse::<u128>().ok()).max();
+            matches!((key.parse::<u128>().ok(), current), (Some(n), Some(c)) if n <= c)
         }
-        Runner::Goose | Runner::Sqlx => number.is_some_and(|n| table.applied.iter().any(|v| parse(v) == Some(n))),
-        Runner::Dbmate => {
-            let version = leading_digits(name);
-            !version.is_empty() && table.applied.contains(&version)
+        Runner::Goose | Runner::Sqlx => table.applied.iter().any(|v| v.trim().parse::<u128>().ok() == key.parse().ok()),
+        Runner::Flyway => table.applied.iter().any(|v| flyway_parts(v) == flyway_parts(&key)),
+        _ => table.applied.contains(&key),
+    }
+}
+
+/// `1.01.0` → [1, 1]: Flyway compares versions part by part, trailing zeros ignored.
+fn flyway_parts(text: &str) -> Vec<u128> {
+    let mut parts: Vec<u128> = text.split(['.', '_']).filter_map(|p| p.parse().ok()).collect();
+    while parts.len() > 1 && parts.last() == Some(&0) {
+        parts.pop();
+    }
+    parts
+}
+
+impl Runner {
+    /// The runner's own key for a migration: the value its history table stores.
+    pub fn key_for(self, migration: &Migration) -> Option<String> {
+        let path = &migration.source.path;
+        let file = MigrationFile::classify(path);
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let number = || file.version().first().map(u128::to_string);
+        match self {
+            Runner::Django | Runner::Alembic | Runner::Lockgate => Some(migration.id.clone()),
+            Runner::GolangMigrate | Runner::Goose | Runner::Sqlx => number(),
+            Runner::Dbmate => {
+                let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+                (!digits.is_empty()).then_some(digits)
+            }
+            Runner::Diesel => {
+                let folder = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
+                let version = folder.and_then(|f| f.split('_').next()).unwrap_or_default().replace('-', "");
+                (file.layout == Layout::Diesel && !version.is_empty()).then_some(version)
+            }
+            Runner::Flyway => (file.layout == Layout::Flyway && !file.version().is_empty())
+                .then(|| file.version().iter().map(u128::to_string).collect::<Vec<_>>().join(".")),
         }
-        Runner::Diesel => {
-            let folder = migration.source.path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str());
-            let version = folder.and_then(|f| f.split('_').next()).unwrap_or_default().replace('-', "");
-            file.layout == Layout::Diesel && table.applied.contains(&version)
+    }
+}
+
+impl History {
+    /// The runner table lockgate records an applied migration in, so that the runner sees it
+    /// as done: Django's and Alembic's always (created when missing, as they would), a SQL
+    /// runner's when its table is there and lockgate writes its format.
+    pub fn recording_runner(&self, migration: &Migration) -> Option<Runner> {
+        match migration.framework {
+            Framework::Django => Some(Runner::Django),
+            Framework::Alembic => Some(Runner::Alembic),
+            Framework::Sql => self
+                .tables
+                .iter()
+                .map(|t| t.runner)
+                .find(|r| matches!(r, Runner::GolangMigrate | Runner::Dbmate | Runner::Goose | Runner::Diesel))
+                .filter(|r| r.key_for(migration).is_some()),
         }
-        Runner::Flyway => {
-            let parts = |text: &str| -> Vec<u128> {
-                let mut parts: Vec<u128> = text.split(['.', '_']).filter_map(|p| p.parse().ok()).collect();
-                while parts.len() > 1 && parts.last() == Some(&0) {
-                    parts.pop();
-                }
-                parts
-            };
-            file.layout == Layout::Flyway && table.applied.iter().any(|v| parts(v) == file.version())
-        }
-        Runner::Django | Runner::Alembic | Runner::Lockgate => false,
     }
 }
 

@@ -83,6 +83,23 @@ impl Session {
         Ok(session)
     }
 
+    /// A session that may change the database (the executor's): no read-only default; every
+    /// step sets its own timeouts.
+    pub fn open_writable(target: &Target) -> Result<Session, LiveError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| LiveError::Runtime(format!("cannot start the I/O runtime: {e}")))?;
+        let (client, _connection) = runtime.block_on(target.connect())?;
+        Ok(Session { client, runtime, target: target.clone() })
+    }
+
+    /// Runs statements as they are, returning the server's error itself (the executor looks
+    /// at its SQLSTATE).
+    pub fn execute(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+
     pub fn query(&self, what: &'static str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, LiveError> {
         self.runtime
             .block_on(self.client.query(sql, params))

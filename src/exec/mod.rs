@@ -1,0 +1,258 @@
+//! The executor: runs one phase of a reviewed plan. One runner at a time (a session-level
+//! advisory lock on a dedicated connection), every step under its timeouts (`SET LOCAL` inside
+//! its transaction), lock timeouts and deadlocks retried on a schedule that never drops the
+//! timeout, every step journaled so a rerun after a crash continues where the last one
+//! stopped, and facts checked before each step so a step whose work is already there is
+//! skipped.
+
+pub mod facts;
+pub mod journal;
+mod runner_lock;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::ApplyConfig;
+use crate::ir::QualifiedName;
+use crate::live::activity::{strip_literals, Activity};
+use crate::live::{describe, Session};
+use crate::plan::render::Timeouts;
+use crate::plan::{Fact, Phase, Plan, Step};
+use journal::Status;
+
+/// SQLSTATEs that mean "could not get the lock in time": try again later.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+const DEADLOCK_DETECTED: &str = "40P01";
+
+/// What happened to each step of the phase.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub ran: Vec<String>,
+    pub skipped: Vec<String>,
+    pub already_done: Vec<String>,
+    pub recorded: Vec<String>,
+}
+
+/// Progress lines for the operator (standard error in the CLI).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
+
+/// Runs `phase` of `plan`.
+pub fn apply(session: &Session, plan: &Plan, phase: Phase, config: &ApplyConfig, log: Log) -> Result<Outcome, String> {
+    let _runner = runner_lock::acquire(&session.target, Duration::from_millis(config.runner_lock_timeout_ms), log)?;
+    journal::ensure(session)?;
+    let statuses = journal::statuses(session, plan)?;
+    earlier_phases_finished(plan, phase, &statuses)?;
+    let run = journal::start_run(session, plan, phase.name())?;
+    let mut outcome = Outcome::default();
+    let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log)
+        .and_then(|()| record_finished(session, plan, &mut outcome, log));
+    journal::finish_run(session, run, result.as_ref().err().map(String::as_str));
+    result.map(|()| outcome)
+}
+
+fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String, Status>) -> Result<(), String> {
+    let unfinished: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.phase < phase && !statuses.get(&s.id).is_some_and(|st| st.finished()))
+        .map(|s| s.id.as_str())
+        .collect();
+    match unfinished.first() {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "{} step(s) of an earlier phase have not run (first: {first}); apply the phases in order: expand, backfill, contract",
+            unfinished.len()
+        )),
+    }
+}
+
+fn run_steps(
+    session: &Session,
+    plan: &Plan,
+    phase: Phase,
+    config: &ApplyConfig,
+    statuses: &HashMap<String, Status>,
+    outcome: &mut Outcome,
+    log: Log,
+) -> Result<(), String> {
+    for step in plan.steps_in(phase) {
+        if statuses.get(&step.id).is_some_and(|s| s.finished()) {
+            outcome.already_done.push(step.id.clone());
+            continue;
+        }
+        if let Some(fact) = &step.done_when {
+            if facts::holds(session, fact)? {
+                log(&format!("{}: already done ({}), skipped", step.id, facts::describe(fact)));
+                session.execute(&journal::record(plan, step, Status::Skipped, 0, None)).map_err(|e| describe(&e))?;
+                outcome.skipped.push(step.id.clone());
+                continue;
+            }
+        }
+        log(&format!("{}: {}", step.id, step.title));
+        run_step(session, plan, step, config, log)?;
+        outcome.ran.push(step.id.clone());
+    }
+    Ok(())
+}
+
+/// Runs a step, retrying on lock timeouts and deadlocks.
+fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, log: Log) -> Result<(), String> {
+    let timeouts = Timeouts { lock_timeout_ms: config.lock_timeout_ms, statement_timeout_ms: config.statement_timeout_ms };
+    let mut lock_timeout_ms = config.lock_timeout_ms;
+    let mut invalid_index_rebuilds = 0;
+    for attempt in 1.. {
+        let error = match try_step(session, plan, step, &timeouts, lock_timeout_ms, attempt) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let code = error.code().map(|c| c.code().to_string()).unwrap_or_default();
+        let message = describe(&error);
+        let retryable = code == LOCK_NOT_AVAILABLE || code == DEADLOCK_DETECTED;
+        let rebuild = !retryable && leaves_invalid_index(step) && invalid_index_rebuilds + 1 < config.concurrent_index_attempts;
+        if rebuild {
+            invalid_index_rebuilds += 1;
+            log(&format!("{}: {message}; the build left an invalid index, dropping it and building again", step.id));
+            continue;
+        }
+        let retry = retryable.then(|| config.retries.get(attempt as usize - 1)).flatten();
+        let Some(&(next_lock_timeout_ms, pause_ms)) = retry else {
+            let why = if retryable { format!("{message} (retries exhausted)") } else { message };
+            let _ = session.execute(&journal::record(plan, step, Status::Failed, attempt, Some(&why)));
+            return Err(format!("step {} ({}:{}) failed: {why}", step.id, step.source.path, step.source.line));
+        };
+        log(&format!(
+            "{}: {message} (attempt {attempt} of {}){}; retrying in {} with lock_timeout {}",
+            step.id,
+            config.retries.len() + 1,
+            blockers(session, step),
+            crate::gate::report::seconds(pause_ms as f64),
+            crate::gate::report::seconds(next_lock_timeout_ms as f64)
+        ));
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        lock_timeout_ms = next_lock_timeout_ms;
+    }
+    unreachable!("the attempt loop only ends by returning")
+}
+
+fn try_step(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    timeouts: &Timeouts,
+    lock_timeout_ms: u64,
+    attempt: u32,
+) -> Result<(), tokio_postgres::Error> {
+    let settings = timeouts.settings(step, lock_timeout_ms).join("; ");
+    let done = journal::record(plan, step, Status::Done, attempt, None);
+    if step.transaction {
+        let sql = format!("BEGIN; {settings}; {}; {done}; COMMIT", step.sql.join("; "));
+        return session.execute(&sql).inspect_err(|_| {
+            let _ = session.execute("ROLLBACK");
+        });
+    }
+    // CONCURRENTLY cannot run in a transaction: journal it as running, run each statement on
+    // its own, then journal it done. A crash in between reruns it; its fact decides.
+    session.execute(&journal::record(plan, step, Status::Running, attempt, None))?;
+    if let Some(Fact::IndexValid { schema, index }) = &step.done_when {
+        let name = crate::plan::sqlgen::relation(&QualifiedName::new(Some(schema.clone()), index));
+        session.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+    }
+    session.execute(&settings)?;
+    let result = step.sql.iter().try_for_each(|sql| session.execute(sql));
+    let _ = session.execute("RESET lock_timeout; RESET statement_timeout");
+    result?;
+    session.execute(&done)
+}
+
+/// A failed concurrent index build leaves an invalid index behind.
+fn leaves_invalid_index(step: &Step) -> bool {
+    !step.transaction && matches!(step.done_when, Some(Fact::IndexValid { .. }))
+}
+
+/// `; blocked by pid 4242 (idle in transaction, transaction open 3.2 min): SELECT …` for the
+/// sessions holding conflicting locks on the step's tables.
+fn blockers(session: &Session, step: &Step) -> String {
+    let Ok(activity) = Activity::read(session) else { return String::new() };
+    let mut found = vec![];
+    for lock in &step.locks {
+        let relation = parse_relation(&lock.relation);
+        for (backend, _) in activity.conflicting(&relation, lock.mode) {
+            if !found.iter().any(|(pid, _)| *pid == backend.pid) {
+                found.push((backend.pid, format!("{}: {}", backend.describe(), strip_literals(&backend.query))));
+            }
+        }
+    }
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!("; blocked by {}", found.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("; "))
+    }
+}
+
+fn parse_relation(text: &str) -> QualifiedName {
+    match text.split_once('.') {
+        Some((schema, name)) => QualifiedName::new(Some(schema.to_string()), name),
+        None => QualifiedName::unqualified(text),
+    }
+}
+
+/// Records the migrations whose steps have all finished, in plan order and stopping at the
+/// first that has not (a runner that stores one version would otherwise skip it), once.
+fn record_finished(session: &Session, plan: &Plan, outcome: &mut Outcome, log: Log) -> Result<(), String> {
+    let statuses = journal::statuses(session, plan)?;
+    let recorded = journal::recorded(session)?;
+    for migration in &plan.migrations {
+        let framework = serde_json::to_value(migration.framework).ok().and_then(|v| v.as_str().map(str::to_string));
+        let already = recorded.iter().any(|(f, id)| Some(f) == framework.as_ref() && id == &migration.id);
+        let finished = plan
+            .steps
+            .iter()
+            .filter(|s| s.migration == migration.id)
+            .all(|s| statuses.get(&s.id).is_some_and(|st| st.finished()));
+        if !finished {
+            break;
+        }
+        if !already {
+            journal::record_migration(session, plan, migration)?;
+            log(&format!("{}: recorded as applied", migration.id));
+            outcome.recorded.push(migration.id.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Undoes the expand phase of a plan whose contract has not run: the undo statements of every
+/// finished expand step, newest first.
+pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) -> Result<Vec<String>, String> {
+    let _runner = runner_lock::acquire(&session.target, Duration::from_millis(config.runner_lock_timeout_ms), log)?;
+    journal::ensure(session)?;
+    let statuses = journal::statuses(session, plan)?;
+    let ran = |step: &Step| statuses.get(&step.id) == Some(&Status::Done);
+    if let Some(step) = plan.steps.iter().find(|s| s.phase != Phase::Expand && statuses.get(&s.id).is_some_and(|st| st.finished())) {
+        return Err(format!(
+            "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not; \
+             restore from the snapshot taken before the deploy",
+            step.id,
+            step.phase.name()
+        ));
+    }
+    let expand: Vec<&Step> = plan.steps_in(Phase::Expand).filter(|s| ran(s)).collect();
+    if let Some(step) = expand.iter().find(|s| s.undo.is_empty()) {
+        return Err(format!(
+            "step {} ({}) has no automatic undo; restore from the snapshot taken before the deploy",
+            step.id, step.title
+        ));
+    }
+    let mut undone = vec![];
+    for step in expand.into_iter().rev() {
+        log(&format!("{}: undoing {}", step.id, step.title));
+        session
+            .execute(&format!("SET lock_timeout = '{}ms'", config.lock_timeout_ms))
+            .and_then(|()| step.undo.iter().try_for_each(|sql| session.execute(sql)))
+            .map_err(|e| format!("undoing step {} failed: {}", step.id, describe(&e)))?;
+        session.execute(&journal::record(plan, step, Status::Undone, 0, None)).map_err(|e| describe(&e))?;
+        undone.push(step.id.clone());
+    }
+    let _ = session.execute("RESET lock_timeout");
+    Ok(undone)
+}

@@ -1,0 +1,571 @@
+//! One op → its steps: as written when that is safe, or through its safe recipe (the rewrites
+//! strong_migrations-style tools apply by hand, done automatically).
+
+use pg_query::NodeEnum;
+
+use super::sqlgen::{self, ident, relation};
+use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
+use crate::analysis::Step as ReplayStep;
+use crate::catalog;
+use crate::estimate::{self, Duration};
+use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Framework, Migration, OpKind, QualifiedName};
+use crate::locks::{LockEffect, LockMode, PgVersion, Work};
+
+pub struct Context<'a> {
+    pub step: &'a ReplayStep<'a>,
+    pub pg: PgVersion,
+    pub estimate: &'a estimate::Inputs<'a>,
+    pub source: SourceRef,
+}
+
+pub enum Outcome {
+    Steps(Vec<Draft>),
+    /// Left out on purpose (the executor owns transactions and timeouts).
+    Skip(String),
+    /// Covered by another op of the same statement.
+    Nothing,
+    /// Cannot be planned: stops the plan at this location.
+    Error(String),
+}
+
+/// A step before it gets its id.
+pub struct Draft {
+    phase: Phase,
+    title: String,
+    sql: Vec<String>,
+    transaction: bool,
+    timeout: TimeoutClass,
+    /// The locks it takes and the work under them.
+    locks: Vec<LockEffect>,
+    done_when: Option<Fact>,
+    undo: Vec<String>,
+    recipe: Option<&'static str>,
+    note: Option<String>,
+}
+
+impl Draft {
+    fn new(phase: Phase, title: impl Into<String>, sql: Vec<String>, locks: Vec<LockEffect>) -> Draft {
+        let strong = locks.iter().any(|l| l.mode >= LockMode::Share);
+        Draft {
+            phase,
+            title: title.into(),
+            sql,
+            transaction: true,
+            timeout: if strong { TimeoutClass::Short } else { TimeoutClass::Unbounded },
+            locks,
+            done_when: None,
+            undo: vec![],
+            recipe: None,
+            note: None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Moves the step to `floor` when that phase is later than its own.
+    pub fn raise_phase(&mut self, floor: Option<Phase>) {
+        if let Some(floor) = floor.filter(|f| *f > self.phase) {
+            self.phase = floor;
+            self.note.get_or_insert_with(|| {
+                format!("runs in the {} phase, after an earlier rename or drop on the same table", floor.name())
+            });
+        }
+    }
+
+    fn outside_transaction(mut self) -> Draft {
+        self.transaction = false;
+        self
+    }
+
+    fn done_when(mut self, fact: Fact) -> Draft {
+        self.done_when = Some(fact);
+        self
+    }
+
+    fn undo(mut self, undo: Vec<String>) -> Draft {
+        self.undo = undo;
+        self
+    }
+
+    fn recipe(mut self, recipe: &'static str) -> Draft {
+        self.recipe = Some(recipe);
+        self
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Draft {
+        self.note = Some(note.into());
+        self
+    }
+
+    pub fn into_step(self, id: String, migration: &Migration, context: &Context) -> Step {
+        let op = &context.step.op.kind;
+        let work: f64 = self.locks.iter().map(|l| context.estimate.work_ms(op, l)).sum();
+        Step {
+            id,
+            migration: migration.id.clone(),
+            phase: self.phase,
+            title: self.title,
+            sql: self.sql,
+            transaction: self.transaction,
+            timeout: self.timeout,
+            locks: self
+                .locks
+                .iter()
+                .map(|l| LockTaken { relation: l.relation.to_string(), mode: l.mode, work: l.work })
+                .collect(),
+            estimate: Duration::around(context.estimate.profile.catalog_ms + work),
+            done_when: self.done_when,
+            undo: self.undo,
+            source: context.source.clone(),
+            recipe: self.recipe.map(str::to_string),
+            note: self.note,
+        }
+    }
+}
+
+/// The source text of the statement an op came from.
+pub fn statement_text<'a>(step: &'a ReplayStep) -> &'a str {
+    step.migration.source.text.get(step.op.span.start..step.op.span.end).unwrap_or_default()
+}
+
+pub fn plan_op(context: &Context) -> Outcome {
+    let step = context.step;
+    if step.migration.framework != Framework::Sql {
+        return Outcome::Error(format!(
+            "lockgate plans SQL migrations; {} operations are not turned into SQL yet — apply this migration with its own runner",
+            if step.migration.framework == Framework::Django { "Django" } else { "Alembic" }
+        ));
+    }
+    match &step.op.kind {
+        OpKind::Transaction(_) => {
+            return Outcome::Skip("the executor runs every step in a transaction of its own".into());
+        }
+        OpKind::Setting { name, .. } if is_timeout(name) => {
+            return Outcome::Skip("the executor sets lock_timeout and statement_timeout for every step".into());
+        }
+        OpKind::Setting { name, .. } => {
+            return Outcome::Error(format!(
+                "`SET {name}` would have to hold for the later steps, which run in transactions of their own; \
+                 qualify names or set it on the role instead"
+            ))
+        }
+        OpKind::Unparsed { reason } => return Outcome::Error(format!("cannot plan a statement lockgate could not parse: {reason}")),
+        OpKind::DataChange { kind: DataChangeKind::Copy, .. } => {
+            return Outcome::Error("COPY … FROM reads data the plan cannot carry; load it with psql instead".into())
+        }
+        _ => {}
+    }
+    let Some(node) = statement_node(step) else {
+        return Outcome::Nothing;
+    };
+    Outcome::Steps(drafts(context, &node))
+}
+
+fn is_timeout(name: &str) -> bool {
+    matches!(name, "lock_timeout" | "statement_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout")
+}
+
+/// This op's own statement: the statement itself, or for an ALTER TABLE with several actions,
+/// the one action (as a statement of its own) that this op is. `None` for a statement that
+/// cannot be split, after its first op.
+fn statement_node(step: &ReplayStep) -> Option<NodeEnum> {
+    let ops = &step.migration.ops;
+    let statement = step.op.statement;
+    let index_in_statement = ops[..step.position].iter().rev().take_while(|o| o.statement == statement).count();
+    let ops_in_statement = ops.iter().filter(|o| o.statement == statement).count();
+    let node = sqlgen::parse_one(statement_text(step))?;
+    let parts = sqlgen::split_alter(&node);
+    if parts.len() == ops_in_statement {
+        parts.into_iter().nth(index_in_statement)
+    } else {
+        (index_in_statement == 0).then_some(node)
+    }
+}
+
+/// The table exists in the database, rather than being created by a pending migration.
+fn exists(context: &Context, table: &QualifiedName) -> bool {
+    context.step.catalog.table(table).is_some_and(|t| t.origin.is_none())
+}
+
+fn lock(table: &QualifiedName, mode: LockMode, work: Work) -> LockEffect {
+    LockEffect { relation: table.clone(), mode, work }
+}
+
+fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
+    let step = context.step;
+    let written = sqlgen::deparse(node).unwrap_or_else(|| statement_text(step).trim().to_string());
+    let as_written = |phase: Phase| Draft::new(phase, title(&step.op.kind), vec![written.clone()], step.effects.to_vec());
+    let schema = |table: &QualifiedName| table.schema_or_public().to_string();
+    match &step.op.kind {
+        OpKind::CreateIndex { table, concurrently: false, name, columns, .. } if exists(context, table) => {
+            let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
+            match sqlgen::concurrently(node) {
+                Some(sql) => vec![build_concurrently(table, &name, sql, Phase::Expand).recipe("create-index-concurrently")],
+                None => vec![as_written(Phase::Expand)],
+            }
+        }
+        OpKind::CreateIndex { table, concurrently: true, name, columns, .. } => {
+            let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
+            vec![build_concurrently(table, &name, written, Phase::Expand)]
+        }
+        OpKind::DropIndex { indexes, concurrently: false } => match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
+            ([index], Some(sql)) => {
+                let table = context.step.catalog.index(index).map(|i| i.table.clone()).unwrap_or_else(|| index.clone());
+                vec![Draft::new(Phase::Contract, format!("drop index {index} concurrently"), vec![sql], vec![lock(
+                    &table,
+                    LockMode::ShareUpdateExclusive,
+                    Work::WaitForTransactions,
+                )])
+                .outside_transaction()
+                .done_when(Fact::IndexAbsent { schema: schema(index), index: index.name.clone() })
+                .recipe("drop-index-concurrently")]
+            }
+            _ => vec![as_written(Phase::Contract)],
+        },
+        OpKind::AddConstraint { table, constraint } if exists(context, table) => add_constraint(context, node, table, constraint, as_written),
+        OpKind::AddConstraint { table, constraint } => {
+            let name = constraint_name(table, constraint);
+            vec![as_written(Phase::Expand).done_when(Fact::ConstraintExists {
+                schema: schema(table),
+                table: table.name.clone(),
+                constraint: name,
+            })]
+        }
+        OpKind::ValidateConstraint { table, name } => vec![as_written(Phase::Contract).done_when(Fact::ConstraintValidated {
+            schema: schema(table),
+            table: table.name.clone(),
+            constraint: name.clone(),
+        })],
+        OpKind::SetNotNull { table, column } if exists(context, table) => set_not_null(context, table, column, as_written),
+        OpKind::AddColumn { table, column } if exists(context, table) => add_column(context, node, table, column, as_written),
+        OpKind::AddColumn { table, column } => vec![as_written(Phase::Expand).undo(vec![drop_column(table, &column.name)])],
+        OpKind::AlterColumnType { .. } => {
+            let rewrites = step.effects.iter().any(|e| e.work == Work::Rewrite);
+            if rewrites {
+                vec![as_written(Phase::Contract).note(
+                    "rewrites the table and its indexes under ACCESS EXCLUSIVE: runs as written under the timeouts \
+                     (the statement timeout stops it on a large table); a new column kept in sync by a trigger and \
+                     backfilled avoids the rewrite",
+                )]
+            } else {
+                let scans = step.effects.iter().any(|e| e.work.scales_with_table());
+                vec![as_written(if scans { Phase::Contract } else { Phase::Expand })]
+            }
+        }
+        OpKind::CreateTable { table, .. } => vec![as_written(Phase::Expand)
+            .done_when(Fact::TableExists { schema: schema(table), table: table.name.clone() })
+            .undo(vec![format!("DROP TABLE IF EXISTS {}", relation(table))])],
+        OpKind::SetDefault { table, column, .. } => {
+            let previous = context.step.catalog.table(table).and_then(|t| t.column(column)).and_then(|c| c.default.clone());
+            let undo = match previous {
+                Some(default) => format!("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", relation(table), ident(column), default.text()),
+                None => format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", relation(table), ident(column)),
+            };
+            vec![as_written(Phase::Expand).undo(vec![undo])]
+        }
+        OpKind::CreateEnum { name } => vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", relation(name))])],
+        OpKind::CreateSequence { name } => {
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP SEQUENCE IF EXISTS {}", relation(name))])]
+        }
+        OpKind::CreateOrReplaceView { view, replace: false } => {
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP VIEW IF EXISTS {}", relation(view))])]
+        }
+        OpKind::DataChange { table, .. } => {
+            let mut draft = as_written(Phase::Backfill);
+            draft.timeout = TimeoutClass::Unbounded;
+            let rows = table.as_ref().map_or(0, |t| context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges)));
+            vec![draft.note(format!("one statement over up to {rows} rows, in a transaction of its own"))]
+        }
+        OpKind::Opaque { what } => vec![as_written(Phase::Expand).note(format!("{what}: lockgate cannot see what it does; it runs as written"))],
+        kind if is_contract(kind) => vec![as_written(Phase::Contract)],
+        kind => {
+            let draft = as_written(Phase::Expand);
+            if cannot_run_in_transaction(kind) {
+                vec![draft.outside_transaction()]
+            } else {
+                vec![draft]
+            }
+        }
+    }
+}
+
+/// CREATE [UNIQUE] INDEX CONCURRENTLY: no transaction, no statement timeout; an invalid index
+/// a failed build left is dropped and built again.
+fn build_concurrently(table: &QualifiedName, name: &str, sql: String, phase: Phase) -> Draft {
+    let index = QualifiedName::new(Some(table.schema_or_public().to_string()), name);
+    Draft::new(phase, format!("build index {name} on {table} concurrently"), vec![sql], vec![lock(
+        table,
+        LockMode::ShareUpdateExclusive,
+        Work::ConcurrentIndexBuild,
+    )])
+    .outside_transaction()
+    .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
+    .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", relation(&index))])
+}
+
+fn constraint_name(table: &QualifiedName, constraint: &ConstraintDef) -> String {
+    constraint.name.clone().unwrap_or_else(|| catalog::default_constraint_name(table, constraint))
+}
+
+fn add_constraint(
+    context: &Context,
+    node: &NodeEnum,
+    table: &QualifiedName,
+    constraint: &ConstraintDef,
+    as_written: impl Fn(Phase) -> Draft,
+) -> Vec<Draft> {
+    let name = constraint_name(table, constraint);
+    let schema = table.schema_or_public().to_string();
+    let exists_fact = Fact::ConstraintExists { schema: schema.clone(), table: table.name.clone(), constraint: name.clone() };
+    let validated_fact = Fact::ConstraintValidated { schema, table: table.name.clone(), constraint: name.clone() };
+    match &constraint.kind {
+        ConstraintKind::ForeignKey { .. } | ConstraintKind::Check { .. } if !constraint.not_valid => {
+            let Some(add) = sqlgen::add_constraint_not_valid(node, &name) else { return vec![as_written(Phase::Contract)] };
+            let work = if matches!(constraint.kind, ConstraintKind::ForeignKey { .. }) { Work::ValidateForeignKey } else { Work::Scan };
+            let mut add_locks = vec![lock(table, LockMode::AccessExclusive, Work::Catalog)];
+            let mut validate_locks = vec![lock(table, LockMode::ShareUpdateExclusive, work)];
+            if let ConstraintKind::ForeignKey { references, .. } = &constraint.kind {
+                add_locks = vec![lock(table, LockMode::ShareRowExclusive, Work::Catalog), lock(references, LockMode::ShareRowExclusive, Work::Catalog)];
+                validate_locks.push(lock(references, LockMode::RowShare, Work::Catalog));
+            }
+            vec![
+                Draft::new(Phase::Contract, format!("add constraint {name} NOT VALID"), vec![add], add_locks)
+                    .done_when(exists_fact)
+                    .recipe("not-valid-then-validate"),
+                Draft::new(
+                    Phase::Contract,
+                    format!("validate constraint {name}"),
+                    vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(&name))],
+                    validate_locks,
+                )
+                .done_when(validated_fact)
+                .recipe("not-valid-then-validate"),
+            ]
+        }
+        ConstraintKind::Unique { columns, using_index: None } | ConstraintKind::PrimaryKey { columns, using_index: None } => {
+            let primary = matches!(constraint.kind, ConstraintKind::PrimaryKey { .. });
+            let keys: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+            let build = format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})",
+                ident(&name),
+                relation(table),
+                keys.join(", ")
+            );
+            let attach = format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}",
+                relation(table),
+                ident(&name),
+                if primary { "PRIMARY KEY" } else { "UNIQUE" },
+                ident(&name)
+            );
+            let nullable = primary
+                && columns.iter().any(|c| {
+                    context.step.catalog.table(table).and_then(|t| t.column(c)).is_some_and(|col| !col.not_null)
+                });
+            let mut attach_step = Draft::new(Phase::Contract, format!("attach index {name} as a constraint"), vec![attach], vec![lock(
+                table,
+                LockMode::AccessExclusive,
+                if nullable { Work::Scan } else { Work::Catalog },
+            )])
+            .done_when(exists_fact)
+            .recipe("unique-index-concurrently");
+            if nullable {
+                attach_step = attach_step.note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under ACCESS EXCLUSIVE");
+            }
+            vec![build_concurrently(table, &name, build, Phase::Contract).recipe("unique-index-concurrently"), attach_step]
+        }
+        ConstraintKind::Exclusion => vec![as_written(Phase::Contract)
+            .done_when(exists_fact)
+            .note("EXCLUDE builds its index under ACCESS EXCLUSIVE; there is no concurrent form")],
+        _ => vec![as_written(Phase::Contract).done_when(exists_fact)],
+    }
+}
+
+/// `SET NOT NULL` on an existing table: a CHECK added NOT VALID, validated under SHARE UPDATE
+/// EXCLUSIVE, lets SET NOT NULL skip its scan (PostgreSQL 12+); then the CHECK goes.
+fn set_not_null(context: &Context, table: &QualifiedName, column: &str, as_written: impl Fn(Phase) -> Draft) -> Vec<Draft> {
+    let table_state = context.step.catalog.table(table);
+    let already = table_state.and_then(|t| t.column(column)).is_some_and(|c| c.not_null);
+    let proven = table_state.is_some_and(|t| t.has_valid_not_null_check(column));
+    if already || proven {
+        return vec![as_written(Phase::Contract)];
+    }
+    if context.pg < PgVersion(12) {
+        return vec![as_written(Phase::Contract)
+            .note("before PostgreSQL 12 SET NOT NULL scans the table under ACCESS EXCLUSIVE whatever CHECK exists")];
+    }
+    not_null_through_check(table, column, "check-then-set-not-null")
+}
+
+fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static str) -> Vec<Draft> {
+    let check = catalog::truncate_identifier(format!("{}_{}_nn_check", table.name, column));
+    let done = Fact::ColumnNotNull {
+        schema: table.schema_or_public().to_string(),
+        table: table.name.clone(),
+        column: column.to_string(),
+    };
+    let rel = relation(table);
+    vec![
+        Draft::new(
+            Phase::Contract,
+            format!("add CHECK ({column} IS NOT NULL) NOT VALID"),
+            vec![format!("ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID", ident(&check), ident(column))],
+            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+        )
+        .done_when(done.clone())
+        .recipe(recipe),
+        Draft::new(
+            Phase::Contract,
+            format!("validate the CHECK on {column}"),
+            vec![format!("ALTER TABLE {rel} VALIDATE CONSTRAINT {}", ident(&check))],
+            vec![lock(table, LockMode::ShareUpdateExclusive, Work::Scan)],
+        )
+        .done_when(done.clone())
+        .recipe(recipe),
+        Draft::new(
+            Phase::Contract,
+            format!("set {column} NOT NULL (no scan: the CHECK proves it) and drop the CHECK"),
+            vec![
+                format!("ALTER TABLE {rel} ALTER COLUMN {} SET NOT NULL", ident(column)),
+                format!("ALTER TABLE {rel} DROP CONSTRAINT IF EXISTS {}", ident(&check)),
+            ],
+            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+        )
+        .done_when(done)
+        .recipe(recipe),
+    ]
+}
+
+/// `ADD COLUMN` on an existing table. Safe as written when nullable or with a constant
+/// default (PostgreSQL 11+); with a per-row default or NOT NULL without a default: a nullable
+/// column with the default for new rows (expand), a backfill, and NOT NULL through a CHECK
+/// (contract).
+fn add_column(
+    context: &Context,
+    node: &NodeEnum,
+    table: &QualifiedName,
+    column: &crate::ir::ColumnDef,
+    as_written: impl Fn(Phase) -> Draft,
+) -> Vec<Draft> {
+    let undo = vec![drop_column(table, &column.name)];
+    let exists_fact = Fact::ColumnExists {
+        schema: table.schema_or_public().to_string(),
+        table: table.name.clone(),
+        column: column.name.clone(),
+    };
+    let rewrites_anyway = column.serial || column.identity || column.generated.is_some();
+    let volatile = matches!(column.default, Some(DefaultExpr::Volatile(_)));
+    let constant_default_before_11 = column.default.is_some() && context.pg < PgVersion(11);
+    let needs_recipe = !rewrites_anyway && (volatile || constant_default_before_11 || (column.not_null && column.default.is_none()));
+    if rewrites_anyway {
+        return vec![as_written(Phase::Expand)
+            .done_when(exists_fact)
+            .undo(undo)
+            .note("serial, identity and generated columns fill every row: a rewrite under ACCESS EXCLUSIVE")];
+    }
+    let split = needs_recipe.then(|| sqlgen::add_column_without_default(node)).flatten();
+    let Some(split) = split else { return vec![as_written(Phase::Expand).done_when(exists_fact).undo(undo)] };
+    let rel = relation(table);
+    let name = ident(&column.name);
+    let mut sql = vec![split.add];
+    if let Some(default) = &split.default {
+        sql.push(format!("ALTER TABLE {rel} ALTER COLUMN {name} SET DEFAULT {default}"));
+    }
+    let mut add = Draft::new(
+        Phase::Expand,
+        format!("add column {} (nullable, default for new rows)", column.name),
+        sql,
+        vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+    )
+    .done_when(exists_fact)
+    .undo(undo)
+    .recipe("add-column-then-backfill");
+    if split.default.is_none() && column.not_null {
+        add = add.note("NOT NULL with no default: existing rows need a value before the contract phase can validate it");
+    }
+    let mut drafts = vec![add];
+    if let Some(default) = &split.default {
+        let mut backfill = Draft::new(
+            Phase::Backfill,
+            format!("backfill {} on existing rows", column.name),
+            vec![format!("UPDATE {rel} SET {name} = {default} WHERE {name} IS NULL")],
+            vec![lock(table, LockMode::RowExclusive, Work::RowChanges)],
+        )
+        .recipe("add-column-then-backfill");
+        backfill.timeout = TimeoutClass::Unbounded;
+        drafts.push(backfill);
+    }
+    if column.not_null {
+        drafts.extend(not_null_through_check(table, &column.name, "add-column-then-backfill"));
+    }
+    drafts
+}
+
+fn drop_column(table: &QualifiedName, column: &str) -> String {
+    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", relation(table), ident(column))
+}
+
+/// Destructive or tightening changes: after the deploy, once old code is gone.
+fn is_contract(kind: &OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::DropTable { .. }
+            | OpKind::DropColumn { .. }
+            | OpKind::DropConstraint { .. }
+            | OpKind::DropIndex { .. }
+            | OpKind::DropTrigger { .. }
+            | OpKind::RenameTable { .. }
+            | OpKind::RenameColumn { .. }
+            | OpKind::RenameConstraint { .. }
+            | OpKind::RenameIndex { .. }
+            | OpKind::RenameEnumValue { .. }
+            | OpKind::Truncate { .. }
+            | OpKind::SetNotNull { .. }
+            | OpKind::Drop { .. }
+            | OpKind::DetachPartition { .. }
+    )
+}
+
+/// Statements PostgreSQL refuses inside a transaction block.
+fn cannot_run_in_transaction(kind: &OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::Reindex { concurrently: true, .. }
+            | OpKind::DetachPartition { concurrently: true, .. }
+            | OpKind::Vacuum { .. }
+            | OpKind::VacuumFull { .. }
+    )
+}
+
+/// A short description of an op run as written.
+fn title(kind: &OpKind) -> String {
+    match kind.table() {
+        Some(table) => format!("{} on {table}", kind_name(kind)),
+        None => kind_name(kind).to_string(),
+    }
+}
+
+fn kind_name(kind: &OpKind) -> &'static str {
+    match kind {
+        OpKind::CreateTable { .. } => "create table",
+        OpKind::AddColumn { .. } => "add column",
+        OpKind::DropColumn { .. } => "drop column",
+        OpKind::DropTable { .. } => "drop table",
+        OpKind::AlterColumnType { .. } => "change column type",
+        OpKind::SetNotNull { .. } => "set NOT NULL",
+        OpKind::DropNotNull { .. } => "drop NOT NULL",
+        OpKind::SetDefault { .. } => "set default",
+        OpKind::AddConstraint { .. } => "add constraint",
+        OpKind::ValidateConstraint { .. } => "validate constraint",
+        OpKind::DropConstraint { .. } => "drop constraint",
+        OpKind::CreateIndex { .. } => "create index",
+        OpKind::DropIndex { .. } => "drop index",
+        OpKind::RenameTable { .. } | OpKind::RenameColumn { .. } | OpKind::RenameConstraint { .. } | OpKind::RenameIndex { .. } => {
+            "rename"
+        }
+        OpKind::DataChange { .. } => "data change",
+        _ => "statement",
+    }
+}
