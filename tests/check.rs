@@ -310,7 +310,10 @@ fn calibrate_writes_a_profile_the_check_reads() {
     let default = lockgate::estimate::Profile::default();
     let (scan, cpu) = (calibration["scan_factor"].as_f64().unwrap(), calibration["cpu_factor"].as_f64().unwrap());
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
-    assert!(close(written["scan_mb_per_s"].as_f64().unwrap(), default.scan_mb_per_s * scan), "scans scale with the scan");
+    assert!(
+        close(written["scan_mb_per_s"].as_f64().unwrap(), default.scan_mb_per_s * scan),
+        "scans scale with the scan"
+    );
     assert!(
         close(written["index_build_ns_per_nlogn"].as_f64().unwrap(), default.index_build_ns_per_nlogn / cpu),
         "index builds scale with the sort"
@@ -343,7 +346,9 @@ fn tls_is_negotiated_and_verified_as_sslmode_asks() {
 
 #[test]
 fn dbmate_flyway_and_diesel_histories_are_read() {
-    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+    // (history table, migration files, the one pending)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
         (
             "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');",
             &[("20240101000000_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n"), ("20240202000000_b.sql", "-- migrate:up\nCREATE TABLE b (id int);\n")],

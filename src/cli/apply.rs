@@ -66,9 +66,13 @@ impl From<PhaseArg> for Phase {
 /// Reads a plan and refuses one that was edited or whose sources changed since it was made.
 fn read_plan(path: &PathBuf) -> Result<Plan, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
+    let plan: Plan =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
     if plan.compute_checksum() != plan.checksum {
-        return Err(format!("{}: the plan was edited after it was made (its checksum does not match); make it again", path.display()));
+        return Err(format!(
+            "{}: the plan was edited after it was made (its checksum does not match); make it again",
+            path.display()
+        ));
     }
     let changed = plan.changed_sources();
     if !changed.is_empty() {
@@ -95,7 +99,10 @@ pub fn apply(args: ApplyArgs) -> Result<u8, String> {
     let plan = read_plan(&args.plan)?;
     let phase = Phase::from(args.phase);
     if args.dry_run {
-        let timeouts = Timeouts { lock_timeout_ms: config.apply.lock_timeout_ms, statement_timeout_ms: config.apply.statement_timeout_ms };
+        let timeouts = Timeouts {
+            lock_timeout_ms: config.apply.lock_timeout_ms,
+            statement_timeout_ms: config.apply.statement_timeout_ms,
+        };
         print(&render::dry_run(&plan, phase, &timeouts));
         return Ok(0);
     }
@@ -149,7 +156,8 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
     let mut out = String::new();
     if let Some(path) = &args.plan {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let plan: Plan = serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
+        let plan: Plan =
+            serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
         let statuses = journal::statuses(&session, &plan)?;
         for phase in Phase::ALL {
             for step in plan.steps_in(phase) {

@@ -6,7 +6,9 @@ use crate::plan::Fact;
 pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
     let (sql, params): (&str, Vec<&str>) = match fact {
         Fact::TableExists { schema, table } => (TABLE, vec![schema, table]),
-        Fact::TableAbsent { schema, table } => return holds(session, &Fact::TableExists { schema: schema.clone(), table: table.clone() }).map(|b| !b),
+        Fact::TableAbsent { schema, table } => {
+            return holds(session, &Fact::TableExists { schema: schema.clone(), table: table.clone() }).map(|b| !b)
+        }
         Fact::ColumnExists { schema, table, column } => (COLUMN, vec![schema, table, column]),
         Fact::ColumnAbsent { schema, table, column } => {
             let exists = Fact::ColumnExists { schema: schema.clone(), table: table.clone(), column: column.clone() };
@@ -18,7 +20,8 @@ pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
         Fact::ConstraintExists { schema, table, constraint } => (CONSTRAINT, vec![schema, table, constraint]),
         Fact::ConstraintValidated { schema, table, constraint } => (VALIDATED, vec![schema, table, constraint]),
         Fact::ConstraintAbsent { schema, table, constraint } => {
-            let exists = Fact::ConstraintExists { schema: schema.clone(), table: table.clone(), constraint: constraint.clone() };
+            let exists =
+                Fact::ConstraintExists { schema: schema.clone(), table: table.clone(), constraint: constraint.clone() };
             return holds(session, &exists).map(|b| !b);
         }
     };
@@ -38,7 +41,9 @@ pub fn describe(fact: &Fact) -> String {
         Fact::IndexValid { schema, index } => format!("index {schema}.{index} exists and is valid"),
         Fact::IndexAbsent { schema, index } => format!("index {schema}.{index} is gone"),
         Fact::ConstraintExists { table, constraint, .. } => format!("constraint {constraint} on {table} exists"),
-        Fact::ConstraintValidated { table, constraint, .. } => format!("constraint {constraint} on {table} is validated"),
+        Fact::ConstraintValidated { table, constraint, .. } => {
+            format!("constraint {constraint} on {table} is validated")
+        }
         Fact::ConstraintAbsent { table, constraint, .. } => format!("constraint {constraint} on {table} is gone"),
     }
 }

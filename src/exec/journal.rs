@@ -65,7 +65,9 @@ impl Status {
     }
 
     fn parse(text: &str) -> Option<Status> {
-        [Status::Running, Status::Done, Status::Skipped, Status::Failed, Status::Undone].into_iter().find(|s| s.name() == text)
+        [Status::Running, Status::Done, Status::Skipped, Status::Failed, Status::Undone]
+            .into_iter()
+            .find(|s| s.name() == text)
     }
 
     pub fn finished(self) -> bool {
@@ -85,11 +87,7 @@ pub fn ensure(session: &Session) -> Result<(), String> {
 /// The statuses of a plan's steps.
 pub fn statuses(session: &Session, plan: &Plan) -> Result<HashMap<String, Status>, String> {
     let rows = session
-        .query(
-            "journal",
-            "SELECT step_id, status FROM lockgate.steps WHERE plan_checksum = $1",
-            &[&plan.checksum],
-        )
+        .query("journal", "SELECT step_id, status FROM lockgate.steps WHERE plan_checksum = $1", &[&plan.checksum])
         .map_err(|e| e.to_string())?;
     Ok(rows.iter().filter_map(|r| Some((r.get::<_, String>(0), Status::parse(&r.get::<_, String>(1))?))).collect())
 }
@@ -163,8 +161,12 @@ fn runner_record(runner: Runner, migration: &PlannedMigration) -> String {
             migration.runner_key
         ),
         Runner::Dbmate => format!(" INSERT INTO schema_migrations (version) VALUES ({key}) ON CONFLICT DO NOTHING;"),
-        Runner::Goose => format!(" INSERT INTO goose_db_version (version_id, is_applied) VALUES ({}, true);", migration.runner_key),
-        Runner::Diesel => format!(" INSERT INTO __diesel_schema_migrations (version) VALUES ({key}) ON CONFLICT DO NOTHING;"),
+        Runner::Goose => {
+            format!(" INSERT INTO goose_db_version (version_id, is_applied) VALUES ({}, true);", migration.runner_key)
+        }
+        Runner::Diesel => {
+            format!(" INSERT INTO __diesel_schema_migrations (version) VALUES ({key}) ON CONFLICT DO NOTHING;")
+        }
         Runner::Django => {
             let (app, name) = migration.runner_key.split_once('.').unwrap_or(("", &migration.runner_key));
             format!(

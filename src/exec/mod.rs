@@ -97,7 +97,8 @@ fn run_steps(
 
 /// Runs a step, retrying on lock timeouts and deadlocks.
 fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, log: Log) -> Result<(), String> {
-    let timeouts = Timeouts { lock_timeout_ms: config.lock_timeout_ms, statement_timeout_ms: config.statement_timeout_ms };
+    let timeouts =
+        Timeouts { lock_timeout_ms: config.lock_timeout_ms, statement_timeout_ms: config.statement_timeout_ms };
     let mut lock_timeout_ms = config.lock_timeout_ms;
     let mut invalid_index_rebuilds = 0;
     for attempt in 1.. {
@@ -108,7 +109,8 @@ fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, l
         let code = error.code().map(|c| c.code().to_string()).unwrap_or_default();
         let message = describe(&error);
         let retryable = code == LOCK_NOT_AVAILABLE || code == DEADLOCK_DETECTED;
-        let rebuild = !retryable && leaves_invalid_index(step) && invalid_index_rebuilds + 1 < config.concurrent_index_attempts;
+        let rebuild =
+            !retryable && leaves_invalid_index(step) && invalid_index_rebuilds + 1 < config.concurrent_index_attempts;
         if rebuild {
             invalid_index_rebuilds += 1;
             log(&format!("{}: {message}; the build left an invalid index, dropping it and building again", step.id));
@@ -228,7 +230,9 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
     journal::ensure(session)?;
     let statuses = journal::statuses(session, plan)?;
     let ran = |step: &Step| statuses.get(&step.id) == Some(&Status::Done);
-    if let Some(step) = plan.steps.iter().find(|s| s.phase != Phase::Expand && statuses.get(&s.id).is_some_and(|st| st.finished())) {
+    if let Some(step) =
+        plan.steps.iter().find(|s| s.phase != Phase::Expand && statuses.get(&s.id).is_some_and(|st| st.finished()))
+    {
         return Err(format!(
             "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not; \
              restore from the snapshot taken before the deploy",

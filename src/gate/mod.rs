@@ -486,7 +486,8 @@ fn blockers(statements: &[Seen], activity: &Activity, policy: &CheckConfig) -> V
                 .then(|| "has an open snapshot: a concurrent index build waits until it ends".to_string())
         });
         if let Some(reason) = reason {
-            let wraparound = if backend.wraparound_vacuum { " (autovacuum to prevent wraparound: it will not yield)" } else { "" };
+            let wraparound =
+                if backend.wraparound_vacuum { " (autovacuum to prevent wraparound: it will not yield)" } else { "" };
             found.push(BlockerReport {
                 pid: backend.pid,
                 state: backend.state.clone(),

@@ -58,17 +58,53 @@ pub enum TimeoutClass {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "fact", rename_all = "kebab-case")]
 pub enum Fact {
-    TableExists { schema: String, table: String },
-    TableAbsent { schema: String, table: String },
-    ColumnExists { schema: String, table: String, column: String },
-    ColumnAbsent { schema: String, table: String, column: String },
-    ColumnNotNull { schema: String, table: String, column: String },
+    TableExists {
+        schema: String,
+        table: String,
+    },
+    TableAbsent {
+        schema: String,
+        table: String,
+    },
+    ColumnExists {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    ColumnAbsent {
+        schema: String,
+        table: String,
+        column: String,
+    },
+    ColumnNotNull {
+        schema: String,
+        table: String,
+        column: String,
+    },
     /// The index exists and is valid (an invalid one is dropped and built again).
-    IndexValid { schema: String, index: String },
-    IndexAbsent { schema: String, index: String },
-    ConstraintExists { schema: String, table: String, constraint: String },
-    ConstraintValidated { schema: String, table: String, constraint: String },
-    ConstraintAbsent { schema: String, table: String, constraint: String },
+    IndexValid {
+        schema: String,
+        index: String,
+    },
+    IndexAbsent {
+        schema: String,
+        index: String,
+    },
+    ConstraintExists {
+        schema: String,
+        table: String,
+        constraint: String,
+    },
+    ConstraintValidated {
+        schema: String,
+        table: String,
+        constraint: String,
+    },
+    ConstraintAbsent {
+        schema: String,
+        table: String,
+        constraint: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,7 +341,11 @@ impl Visitor for Planner<'_> {
                     }
                     let counter = self.counters.entry(step.migration.id.clone()).or_default();
                     *counter += 1;
-                    self.steps.push(draft.into_step(format!("{}/{}", step.migration.id, counter), step.migration, &context));
+                    self.steps.push(draft.into_step(
+                        format!("{}/{}", step.migration.id, counter),
+                        step.migration,
+                        &context,
+                    ));
                 }
             }
             recipes::Outcome::Skip(why) => self.skipped.push(Skipped {

@@ -8,7 +8,9 @@ use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
 use crate::analysis::Step as ReplayStep;
 use crate::catalog;
 use crate::estimate::{self, Duration};
-use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Framework, Migration, OpKind, QualifiedName};
+use crate::ir::{
+    ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Framework, Migration, OpKind, QualifiedName,
+};
 use crate::locks::{LockEffect, LockMode, PgVersion, Work};
 
 pub struct Context<'a> {
@@ -151,7 +153,9 @@ pub fn plan_op(context: &Context) -> Outcome {
                  qualify names or set it on the role instead"
             ))
         }
-        OpKind::Unparsed { reason } => return Outcome::Error(format!("cannot plan a statement lockgate could not parse: {reason}")),
+        OpKind::Unparsed { reason } => {
+            return Outcome::Error(format!("cannot plan a statement lockgate could not parse: {reason}"))
+        }
         OpKind::DataChange { kind: DataChangeKind::Copy, .. } => {
             return Outcome::Error("COPY … FROM reads data the plan cannot carry; load it with psql instead".into())
         }
@@ -196,13 +200,16 @@ fn lock(table: &QualifiedName, mode: LockMode, work: Work) -> LockEffect {
 fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
     let step = context.step;
     let written = sqlgen::deparse(node).unwrap_or_else(|| statement_text(step).trim().to_string());
-    let as_written = |phase: Phase| Draft::new(phase, title(&step.op.kind), vec![written.clone()], step.effects.to_vec());
+    let as_written =
+        |phase: Phase| Draft::new(phase, title(&step.op.kind), vec![written.clone()], step.effects.to_vec());
     let schema = |table: &QualifiedName| table.schema_or_public().to_string();
     match &step.op.kind {
         OpKind::CreateIndex { table, concurrently: false, name, columns, .. } if exists(context, table) => {
             let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
             match sqlgen::concurrently(node) {
-                Some(sql) => vec![build_concurrently(table, &name, sql, Phase::Expand).recipe("create-index-concurrently")],
+                Some(sql) => {
+                    vec![build_concurrently(table, &name, sql, Phase::Expand).recipe("create-index-concurrently")]
+                }
                 None => vec![as_written(Phase::Expand)],
             }
         }
@@ -210,21 +217,27 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
             vec![build_concurrently(table, &name, written, Phase::Expand)]
         }
-        OpKind::DropIndex { indexes, concurrently: false } => match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
-            ([index], Some(sql)) => {
-                let table = context.step.catalog.index(index).map(|i| i.table.clone()).unwrap_or_else(|| index.clone());
-                vec![Draft::new(Phase::Contract, format!("drop index {index} concurrently"), vec![sql], vec![lock(
-                    &table,
-                    LockMode::ShareUpdateExclusive,
-                    Work::WaitForTransactions,
-                )])
-                .outside_transaction()
-                .done_when(Fact::IndexAbsent { schema: schema(index), index: index.name.clone() })
-                .recipe("drop-index-concurrently")]
+        OpKind::DropIndex { indexes, concurrently: false } => {
+            match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
+                ([index], Some(sql)) => {
+                    let table =
+                        context.step.catalog.index(index).map(|i| i.table.clone()).unwrap_or_else(|| index.clone());
+                    vec![Draft::new(
+                        Phase::Contract,
+                        format!("drop index {index} concurrently"),
+                        vec![sql],
+                        vec![lock(&table, LockMode::ShareUpdateExclusive, Work::WaitForTransactions)],
+                    )
+                    .outside_transaction()
+                    .done_when(Fact::IndexAbsent { schema: schema(index), index: index.name.clone() })
+                    .recipe("drop-index-concurrently")]
+                }
+                _ => vec![as_written(Phase::Contract)],
             }
-            _ => vec![as_written(Phase::Contract)],
-        },
-        OpKind::AddConstraint { table, constraint } if exists(context, table) => add_constraint(context, node, table, constraint, as_written),
+        }
+        OpKind::AddConstraint { table, constraint } if exists(context, table) => {
+            add_constraint(context, node, table, constraint, as_written)
+        }
         OpKind::AddConstraint { table, constraint } => {
             let name = constraint_name(table, constraint);
             vec![as_written(Phase::Expand).done_when(Fact::ConstraintExists {
@@ -233,14 +246,22 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
                 constraint: name,
             })]
         }
-        OpKind::ValidateConstraint { table, name } => vec![as_written(Phase::Contract).done_when(Fact::ConstraintValidated {
-            schema: schema(table),
-            table: table.name.clone(),
-            constraint: name.clone(),
-        })],
-        OpKind::SetNotNull { table, column } if exists(context, table) => set_not_null(context, table, column, as_written),
-        OpKind::AddColumn { table, column } if exists(context, table) => add_column(context, node, table, column, as_written),
-        OpKind::AddColumn { table, column } => vec![as_written(Phase::Expand).undo(vec![drop_column(table, &column.name)])],
+        OpKind::ValidateConstraint { table, name } => {
+            vec![as_written(Phase::Contract).done_when(Fact::ConstraintValidated {
+                schema: schema(table),
+                table: table.name.clone(),
+                constraint: name.clone(),
+            })]
+        }
+        OpKind::SetNotNull { table, column } if exists(context, table) => {
+            set_not_null(context, table, column, as_written)
+        }
+        OpKind::AddColumn { table, column } if exists(context, table) => {
+            add_column(context, node, table, column, as_written)
+        }
+        OpKind::AddColumn { table, column } => {
+            vec![as_written(Phase::Expand).undo(vec![drop_column(table, &column.name)])]
+        }
         OpKind::AlterColumnType { .. } => {
             let rewrites = step.effects.iter().any(|e| e.work == Work::Rewrite);
             if rewrites {
@@ -258,14 +279,22 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             .done_when(Fact::TableExists { schema: schema(table), table: table.name.clone() })
             .undo(vec![format!("DROP TABLE IF EXISTS {}", relation(table))])],
         OpKind::SetDefault { table, column, .. } => {
-            let previous = context.step.catalog.table(table).and_then(|t| t.column(column)).and_then(|c| c.default.clone());
+            let previous =
+                context.step.catalog.table(table).and_then(|t| t.column(column)).and_then(|c| c.default.clone());
             let undo = match previous {
-                Some(default) => format!("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", relation(table), ident(column), default.text()),
+                Some(default) => format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
+                    relation(table),
+                    ident(column),
+                    default.text()
+                ),
                 None => format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", relation(table), ident(column)),
             };
             vec![as_written(Phase::Expand).undo(vec![undo])]
         }
-        OpKind::CreateEnum { name } => vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", relation(name))])],
+        OpKind::CreateEnum { name } => {
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", relation(name))])]
+        }
         OpKind::CreateSequence { name } => {
             vec![as_written(Phase::Expand).undo(vec![format!("DROP SEQUENCE IF EXISTS {}", relation(name))])]
         }
@@ -275,10 +304,14 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         OpKind::DataChange { table, .. } => {
             let mut draft = as_written(Phase::Backfill);
             draft.timeout = TimeoutClass::Unbounded;
-            let rows = table.as_ref().map_or(0, |t| context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges)));
+            let rows = table.as_ref().map_or(0, |t| {
+                context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges))
+            });
             vec![draft.note(format!("one statement over up to {rows} rows, in a transaction of its own"))]
         }
-        OpKind::Opaque { what } => vec![as_written(Phase::Expand).note(format!("{what}: lockgate cannot see what it does; it runs as written"))],
+        OpKind::Opaque { what } => {
+            vec![as_written(Phase::Expand).note(format!("{what}: lockgate cannot see what it does; it runs as written"))]
+        }
         kind if is_contract(kind) => vec![as_written(Phase::Contract)],
         kind => {
             let draft = as_written(Phase::Expand);
@@ -295,11 +328,12 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
 /// a failed build left is dropped and built again.
 fn build_concurrently(table: &QualifiedName, name: &str, sql: String, phase: Phase) -> Draft {
     let index = QualifiedName::new(Some(table.schema_or_public().to_string()), name);
-    Draft::new(phase, format!("build index {name} on {table} concurrently"), vec![sql], vec![lock(
-        table,
-        LockMode::ShareUpdateExclusive,
-        Work::ConcurrentIndexBuild,
-    )])
+    Draft::new(
+        phase,
+        format!("build index {name} on {table} concurrently"),
+        vec![sql],
+        vec![lock(table, LockMode::ShareUpdateExclusive, Work::ConcurrentIndexBuild)],
+    )
     .outside_transaction()
     .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
     .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", relation(&index))])
@@ -318,16 +352,26 @@ fn add_constraint(
 ) -> Vec<Draft> {
     let name = constraint_name(table, constraint);
     let schema = table.schema_or_public().to_string();
-    let exists_fact = Fact::ConstraintExists { schema: schema.clone(), table: table.name.clone(), constraint: name.clone() };
+    let exists_fact =
+        Fact::ConstraintExists { schema: schema.clone(), table: table.name.clone(), constraint: name.clone() };
     let validated_fact = Fact::ConstraintValidated { schema, table: table.name.clone(), constraint: name.clone() };
     match &constraint.kind {
         ConstraintKind::ForeignKey { .. } | ConstraintKind::Check { .. } if !constraint.not_valid => {
-            let Some(add) = sqlgen::add_constraint_not_valid(node, &name) else { return vec![as_written(Phase::Contract)] };
-            let work = if matches!(constraint.kind, ConstraintKind::ForeignKey { .. }) { Work::ValidateForeignKey } else { Work::Scan };
+            let Some(add) = sqlgen::add_constraint_not_valid(node, &name) else {
+                return vec![as_written(Phase::Contract)];
+            };
+            let work = if matches!(constraint.kind, ConstraintKind::ForeignKey { .. }) {
+                Work::ValidateForeignKey
+            } else {
+                Work::Scan
+            };
             let mut add_locks = vec![lock(table, LockMode::AccessExclusive, Work::Catalog)];
             let mut validate_locks = vec![lock(table, LockMode::ShareUpdateExclusive, work)];
             if let ConstraintKind::ForeignKey { references, .. } = &constraint.kind {
-                add_locks = vec![lock(table, LockMode::ShareRowExclusive, Work::Catalog), lock(references, LockMode::ShareRowExclusive, Work::Catalog)];
+                add_locks = vec![
+                    lock(table, LockMode::ShareRowExclusive, Work::Catalog),
+                    lock(references, LockMode::ShareRowExclusive, Work::Catalog),
+                ];
                 validate_locks.push(lock(references, LockMode::RowShare, Work::Catalog));
             }
             vec![
@@ -344,7 +388,8 @@ fn add_constraint(
                 .recipe("not-valid-then-validate"),
             ]
         }
-        ConstraintKind::Unique { columns, using_index: None } | ConstraintKind::PrimaryKey { columns, using_index: None } => {
+        ConstraintKind::Unique { columns, using_index: None }
+        | ConstraintKind::PrimaryKey { columns, using_index: None } => {
             let primary = matches!(constraint.kind, ConstraintKind::PrimaryKey { .. });
             let keys: Vec<String> = columns.iter().map(|c| ident(c)).collect();
             let build = format!(
@@ -364,17 +409,22 @@ fn add_constraint(
                 && columns.iter().any(|c| {
                     context.step.catalog.table(table).and_then(|t| t.column(c)).is_some_and(|col| !col.not_null)
                 });
-            let mut attach_step = Draft::new(Phase::Contract, format!("attach index {name} as a constraint"), vec![attach], vec![lock(
-                table,
-                LockMode::AccessExclusive,
-                if nullable { Work::Scan } else { Work::Catalog },
-            )])
+            let mut attach_step = Draft::new(
+                Phase::Contract,
+                format!("attach index {name} as a constraint"),
+                vec![attach],
+                vec![lock(table, LockMode::AccessExclusive, if nullable { Work::Scan } else { Work::Catalog })],
+            )
             .done_when(exists_fact)
             .recipe("unique-index-concurrently");
             if nullable {
-                attach_step = attach_step.note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under ACCESS EXCLUSIVE");
+                attach_step = attach_step
+                    .note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under ACCESS EXCLUSIVE");
             }
-            vec![build_concurrently(table, &name, build, Phase::Contract).recipe("unique-index-concurrently"), attach_step]
+            vec![
+                build_concurrently(table, &name, build, Phase::Contract).recipe("unique-index-concurrently"),
+                attach_step,
+            ]
         }
         ConstraintKind::Exclusion => vec![as_written(Phase::Contract)
             .done_when(exists_fact)
@@ -385,7 +435,12 @@ fn add_constraint(
 
 /// `SET NOT NULL` on an existing table: a CHECK added NOT VALID, validated under SHARE UPDATE
 /// EXCLUSIVE, lets SET NOT NULL skip its scan (PostgreSQL 12+); then the CHECK goes.
-fn set_not_null(context: &Context, table: &QualifiedName, column: &str, as_written: impl Fn(Phase) -> Draft) -> Vec<Draft> {
+fn set_not_null(
+    context: &Context,
+    table: &QualifiedName,
+    column: &str,
+    as_written: impl Fn(Phase) -> Draft,
+) -> Vec<Draft> {
     let table_state = context.step.catalog.table(table);
     let already = table_state.and_then(|t| t.column(column)).is_some_and(|c| c.not_null);
     let proven = table_state.is_some_and(|t| t.has_valid_not_null_check(column));
@@ -411,7 +466,11 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
         Draft::new(
             Phase::Contract,
             format!("add CHECK ({column} IS NOT NULL) NOT VALID"),
-            vec![format!("ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID", ident(&check), ident(column))],
+            vec![format!(
+                "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+                ident(&check),
+                ident(column)
+            )],
             vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
         )
         .done_when(done.clone())
@@ -458,7 +517,8 @@ fn add_column(
     let rewrites_anyway = column.serial || column.identity || column.generated.is_some();
     let volatile = matches!(column.default, Some(DefaultExpr::Volatile(_)));
     let constant_default_before_11 = column.default.is_some() && context.pg < PgVersion(11);
-    let needs_recipe = !rewrites_anyway && (volatile || constant_default_before_11 || (column.not_null && column.default.is_none()));
+    let needs_recipe =
+        !rewrites_anyway && (volatile || constant_default_before_11 || (column.not_null && column.default.is_none()));
     if rewrites_anyway {
         return vec![as_written(Phase::Expand)
             .done_when(exists_fact)
@@ -483,7 +543,8 @@ fn add_column(
     .undo(undo)
     .recipe("add-column-then-backfill");
     if split.default.is_none() && column.not_null {
-        add = add.note("NOT NULL with no default: existing rows need a value before the contract phase can validate it");
+        add =
+            add.note("NOT NULL with no default: existing rows need a value before the contract phase can validate it");
     }
     let mut drafts = vec![add];
     if let Some(default) = &split.default {
@@ -562,9 +623,10 @@ fn kind_name(kind: &OpKind) -> &'static str {
         OpKind::DropConstraint { .. } => "drop constraint",
         OpKind::CreateIndex { .. } => "create index",
         OpKind::DropIndex { .. } => "drop index",
-        OpKind::RenameTable { .. } | OpKind::RenameColumn { .. } | OpKind::RenameConstraint { .. } | OpKind::RenameIndex { .. } => {
-            "rename"
-        }
+        OpKind::RenameTable { .. }
+        | OpKind::RenameColumn { .. }
+        | OpKind::RenameConstraint { .. }
+        | OpKind::RenameIndex { .. } => "rename",
         OpKind::DataChange { .. } => "data change",
         _ => "statement",
     }

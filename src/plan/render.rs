@@ -39,7 +39,13 @@ fn locks(step: &Step) -> String {
 
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "plan {} · {} · PostgreSQL {}", &plan.checksum[..12.min(plan.checksum.len())], plan.database, plan.server_version);
+    let _ = writeln!(
+        out,
+        "plan {} · {} · PostgreSQL {}",
+        &plan.checksum[..12.min(plan.checksum.len())],
+        plan.database,
+        plan.server_version
+    );
     let _ = writeln!(out, "{} migrations, {} steps", plan.migrations.len(), plan.steps.len());
     for phase in Phase::ALL {
         let steps: Vec<&Step> = plan.steps_in(phase).collect();
@@ -78,7 +84,13 @@ pub fn text(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### lockgate plan `{}`\n", &plan.checksum[..12.min(plan.checksum.len())]);
-    let _ = writeln!(out, "{} · PostgreSQL {} · {} migrations\n", plan.database, plan.server_version, plan.migrations.len());
+    let _ = writeln!(
+        out,
+        "{} · PostgreSQL {} · {} migrations\n",
+        plan.database,
+        plan.server_version,
+        plan.migrations.len()
+    );
     for phase in Phase::ALL {
         let steps: Vec<&Step> = plan.steps_in(phase).collect();
         if steps.is_empty() {

@@ -161,12 +161,14 @@ mod tests {
 
     #[test]
     fn statements_are_edited_through_the_parse_tree() {
-        let index = parse_one("CREATE UNIQUE INDEX i ON s.t USING btree (lower(email)) WHERE deleted_at IS NULL").unwrap();
+        let index =
+            parse_one("CREATE UNIQUE INDEX i ON s.t USING btree (lower(email)) WHERE deleted_at IS NULL").unwrap();
         assert_eq!(
             concurrently(&index).unwrap(),
             "CREATE UNIQUE INDEX CONCURRENTLY i ON s.t USING btree (lower(email)) WHERE deleted_at IS NULL"
         );
-        let fk = parse_one("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE").unwrap();
+        let fk =
+            parse_one("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE").unwrap();
         assert_eq!(
             add_constraint_not_valid(&fk, "orders_user_id_fkey").unwrap(),
             "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE NOT VALID"

@@ -1,0 +1,377 @@
+//! `lockgate plan` and `lockgate apply` against a real throwaway PostgreSQL: every recipe
+//! reaches the schema the naive statements produce with the data kept, lock contention is
+//! retried and reported, one runner at a time, a killed run resumes, rollback undoes expand.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn lockgate() -> Command {
+    let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A fast retry schedule, so contention tests take a second, not minutes.
+const FAST: &str = "[apply]\nlock_timeout_ms = 200\nstatement_timeout_ms = 30000\nretries = [[200, 100], [200, 100], [200, 100]]\nrunner_lock_timeout_ms = 300\n";
+
+struct Project {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Project {
+    fn new(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            write(dir.path(), &format!("migrations/{name}"), text);
+        }
+        let config = write(dir.path(), "lockgate.toml", FAST);
+        Project { dir, config }
+    }
+
+    fn migrations(&self) -> String {
+        self.dir.path().join("migrations").display().to_string()
+    }
+
+    fn plan_file(&self) -> String {
+        self.dir.path().join("plan.json").display().to_string()
+    }
+
+    fn plan(&self, db: &common::TestDb) -> Value {
+        let url = db.url();
+        let output = lockgate()
+            .args(["plan", "--database-url", &url, "-o", &self.plan_file(), &self.migrations()])
+            .args(["--config", self.config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "plan failed: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str(&std::fs::read_to_string(self.plan_file()).unwrap()).unwrap()
+    }
+
+    fn apply(&self, db: &common::TestDb, phase: &str) -> Output {
+        let url = db.url();
+        lockgate()
+            .args(["apply", &self.plan_file(), "--phase", phase, "--database-url", &url])
+            .args(["--config", self.config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    }
+
+    fn apply_all(&self, db: &common::TestDb) {
+        for phase in ["expand", "backfill", "contract"] {
+            let output = self.apply(db, phase);
+            assert!(output.status.success(), "{phase} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+}
+
+/// The application schema as PostgreSQL describes it: columns, indexes, constraints.
+fn schema(db: &mut common::TestDb) -> Vec<String> {
+    let rows = db
+        .client
+        .query(
+            "SELECT format('column %s.%s %s not_null=%s default=%s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+             UNION ALL
+             SELECT format('index %s valid=%s', pg_get_indexdef(i.indexrelid), i.indisvalid)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public'
+             UNION ALL
+             SELECT format('constraint %s %s %s validated=%s', c.relname, con.conname, pg_get_constraintdef(con.oid), con.convalidated)
+               FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public'
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// A digest of the rows that existed before the migrations.
+fn data(db: &mut common::TestDb) -> (String, String) {
+    let users: String = db
+        .client
+        .query_one("SELECT md5(string_agg(row(id, email, name)::text, ',' ORDER BY id)) FROM users", &[])
+        .unwrap()
+        .get(0);
+    let orders: String = db
+        .client
+        .query_one("SELECT md5(string_agg(row(id, user_id, amount, note)::text, ',' ORDER BY id)) FROM orders", &[])
+        .unwrap()
+        .get(0);
+    (users, orders)
+}
+
+const SEED: &str = "
+    CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);
+    CREATE INDEX users_name_idx ON users (name);
+    CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
+    INSERT INTO users SELECT g, 'user' || g || '@example.com', 'name ' || (g % 50) FROM generate_series(1, 2000) g;
+    INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 700, CASE WHEN g % 3 = 0 THEN 'gift' END FROM generate_series(1, 20000) g;";
+
+/// Every recipe, each in a migration of its own.
+const RECIPES: &[(&str, &str)] = &[
+    ("0001_orders_amount_idx.sql", "CREATE INDEX orders_amount_idx ON orders (amount);\n"),
+    ("0002_orders_user_fk.sql", "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"),
+    ("0003_orders_amount_check.sql", "ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0);\n"),
+    ("0004_users_email_not_null.sql", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
+    ("0005_orders_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
+    ("0006_users_email_unique.sql", "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n"),
+    ("0007_drop_users_name_idx.sql", "DROP INDEX users_name_idx;\n"),
+];
+
+#[test]
+fn every_recipe_reaches_the_naive_schema_and_keeps_the_data() {
+    let mut naive = common::database();
+    naive.client.batch_execute(SEED).unwrap();
+    for (_, sql) in RECIPES {
+        naive.client.batch_execute(sql).unwrap();
+    }
+
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let before = data(&mut db);
+    let project = Project::new(RECIPES);
+    let plan = project.plan(&db);
+    let recipes: Vec<&str> = plan["steps"].as_array().unwrap().iter().filter_map(|s| s["recipe"].as_str()).collect();
+    for recipe in [
+        "create-index-concurrently",
+        "not-valid-then-validate",
+        "check-then-set-not-null",
+        "add-column-then-backfill",
+        "unique-index-concurrently",
+        "drop-index-concurrently",
+    ] {
+        assert!(recipes.contains(&recipe), "the plan does not use {recipe}: {recipes:?}");
+    }
+    project.apply_all(&db);
+
+    assert_eq!(schema(&mut db), schema(&mut naive));
+    assert_eq!(data(&mut db), before, "the rows are kept");
+    let nulls: i64 = db.client.query_one("SELECT count(*) FROM orders WHERE token IS NULL", &[]).unwrap().get(0);
+    assert_eq!(nulls, 0, "the backfill gave every row a token");
+    let recorded: i64 = db.client.query_one("SELECT count(*) FROM lockgate.migration_history", &[]).unwrap().get(0);
+    assert_eq!(recorded, RECIPES.len() as i64);
+
+    // Applying again changes nothing: every step is journaled.
+    let again = project.apply(&db, "contract");
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("0 steps ran"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn phases_run_in_order_and_the_runner_table_is_kept() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(&format!(
+            "{SEED}
+             CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, false);"
+        ))
+        .unwrap();
+    let project = Project::new(&[
+        ("1_users.up.sql", "SELECT 1;\n"),
+        ("2_orders_note_not_null.up.sql", "ALTER TABLE orders ALTER COLUMN amount SET NOT NULL;\n"),
+        ("3_orders_region.up.sql", "ALTER TABLE orders ADD COLUMN region text;\n"),
+    ]);
+    let plan = project.plan(&db);
+    let ids: Vec<&str> = plan["migrations"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["2_orders_note_not_null", "3_orders_region"], "1 is recorded as applied");
+
+    let early = project.apply(&db, "contract");
+    assert_eq!(early.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&early.stderr).contains("apply the phases in order"));
+
+    assert!(project.apply(&db, "expand").status.success());
+    let version: i64 = db.client.query_one("SELECT version FROM schema_migrations", &[]).unwrap().get(0);
+    assert_eq!(version, 1, "3 is done but 2 is not: golang-migrate must not see 3 yet");
+    assert!(project.apply(&db, "backfill").status.success());
+    assert!(project.apply(&db, "contract").status.success());
+    let row = db.client.query_one("SELECT version, dirty FROM schema_migrations", &[]).unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, bool>(1)), (3, false), "as golang-migrate would leave it");
+}
+
+#[test]
+fn a_held_lock_is_retried_on_schedule_until_released() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(&[("0001_region.sql", "ALTER TABLE orders ADD COLUMN region text;\n")]);
+    project.plan(&db);
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN; SELECT count(*) FROM orders WHERE id = 7").unwrap();
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        holder.batch_execute("COMMIT").unwrap();
+    });
+    let output = project.apply(&db, "expand");
+    release.join().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("lock timeout"), "{log}");
+    assert!(log.contains(&format!("blocked by pid {holder_pid}")), "the retry names the blocker: {log}");
+    assert!(!log.contains("'7'") && !log.contains("= 7"), "literals are stripped: {log}");
+    let region: i64 = db
+        .client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'region'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(region, 1);
+}
+
+#[test]
+fn an_unreleased_lock_stops_the_step_after_the_schedule() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(&[("0001_region.sql", "ALTER TABLE orders ADD COLUMN region text;\n")]);
+    project.plan(&db);
+    let mut holder = db.connect();
+    holder.batch_execute("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE").unwrap();
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let started = Instant::now();
+    let output = project.apply(&db, "expand");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(log.contains("retries exhausted") && log.contains(&format!("pid {holder_pid}")), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(10), "bounded by the schedule");
+    holder.batch_execute("ROLLBACK").unwrap();
+    let status: String = db.client.query_one("SELECT status FROM lockgate.steps", &[]).unwrap().get(0);
+    assert_eq!(status, "failed");
+}
+
+#[test]
+fn two_runners_never_run_at_the_same_time() {
+    let db = common::database();
+    let project = Project::new(&[("0001_slow.sql", "DO $$ BEGIN PERFORM pg_sleep(2); END $$;\n")]);
+    project.plan(&db);
+    let url = db.url();
+    let (plan, config) = (project.plan_file(), project.config.display().to_string());
+    let first = std::thread::spawn(move || {
+        lockgate()
+            .args(["apply", &plan, "--phase", "expand", "--database-url", &url, "--config", &config])
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let second = project.apply(&db, "expand");
+    let log = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{log}");
+    assert!(log.contains("another lockgate apply is running (pid"), "{log}");
+    assert!(first.join().unwrap().status.success());
+}
+
+#[test]
+fn a_killed_apply_resumes_where_it_stopped() {
+    let migrations: &[(&str, &str)] = &[
+        ("0001_idx.sql", "CREATE INDEX orders_amount_idx ON orders (amount);\n"),
+        ("0002_pause.sql", "DO $$ BEGIN PERFORM pg_sleep(0.3); END $$;\n"),
+        ("0003_fk.sql", "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"),
+        ("0004_pause.sql", "DO $$ BEGIN PERFORM pg_sleep(0.3); END $$;\n"),
+        ("0005_not_null.sql", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
+        ("0006_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
+    ];
+    let mut reference = common::database();
+    reference.client.batch_execute(SEED).unwrap();
+    let uninterrupted = Project::new(migrations);
+    uninterrupted.plan(&reference);
+    uninterrupted.apply_all(&reference);
+
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(migrations);
+    project.plan(&db);
+    let url = db.url();
+    let binary = assert_cmd::cargo::cargo_bin("lockgate");
+    for (phase, delay_ms) in [("expand", 150), ("expand", 350), ("backfill", 5), ("contract", 100), ("contract", 250)] {
+        let mut child = std::process::Command::new(&binary)
+            .args(["apply", &project.plan_file(), "--phase", phase, "--database-url", &url])
+            .args(["--config", project.config.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup, no journal update
+        let _ = child.wait();
+        if phase != "contract" {
+            let output = project.apply(&db, phase);
+            assert!(output.status.success(), "rerun of {phase}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+    let output = project.apply(&db, "contract");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(schema(&mut db), schema(&mut reference));
+    assert_eq!(data(&mut db), data(&mut reference));
+}
+
+#[test]
+fn rollback_undoes_an_expand_until_the_contract_runs() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let before = schema(&mut db);
+    let project = Project::new(&[
+        ("0001_audit.sql", "CREATE TABLE audit (id bigint PRIMARY KEY, at timestamptz);\n"),
+        (
+            "0002_region.sql",
+            "ALTER TABLE orders ADD COLUMN region text;\nCREATE INDEX orders_region_idx ON orders (region);\n",
+        ),
+        ("0003_tighten.sql", "ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0);\n"),
+    ]);
+    project.plan(&db);
+    assert!(project.apply(&db, "expand").status.success());
+    assert_ne!(schema(&mut db), before);
+    let url = db.url();
+    let rollback = |config: &Path| {
+        lockgate()
+            .args(["rollback", &project.plan_file(), "--database-url", &url, "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let output = rollback(&project.config);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(schema(&mut db), before, "expand undone");
+
+    project.apply_all(&db);
+    let refused = rollback(&project.config);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("restore from the snapshot"));
+}
+
+#[test]
+fn a_plan_whose_sources_changed_is_refused() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(&[("0001_region.sql", "ALTER TABLE orders ADD COLUMN region text;\n")]);
+    project.plan(&db);
+    write(project.dir.path(), "migrations/0001_region.sql", "ALTER TABLE orders ADD COLUMN region varchar(2);\n");
+    let output = project.apply(&db, "expand");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the migrations changed since the plan was made"));
+
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(project.plan_file()).unwrap()).unwrap();
+    plan["steps"][0]["sql"][0] = "DROP TABLE orders".into();
+    std::fs::write(project.plan_file(), plan.to_string()).unwrap();
+    let output = project.apply(&db, "expand");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("edited after it was made"));
+}
