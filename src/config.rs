@@ -145,6 +145,8 @@ pub struct ApplyConfig {
     pub runner_lock_timeout_ms: u64,
     /// Attempts at a concurrent index build that leaves an invalid index.
     pub concurrent_index_attempts: u32,
+    /// Rows per batch of a batched backfill (each batch is one short transaction).
+    pub backfill_batch_rows: u64,
 }
 
 impl Default for ApplyConfig {
@@ -166,6 +168,7 @@ impl Default for ApplyConfig {
             ],
             runner_lock_timeout_ms: 60_000,
             concurrent_index_attempts: 3,
+            backfill_batch_rows: 1_000,
         }
     }
 }

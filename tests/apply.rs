@@ -375,3 +375,84 @@ fn a_plan_whose_sources_changed_is_refused() {
     let output = project.apply(&db, "expand");
     assert!(String::from_utf8_lossy(&output.stderr).contains("edited after it was made"));
 }
+
+#[test]
+fn the_application_keeps_running_while_every_recipe_applies() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(RECIPES);
+    project.plan(&db);
+    let workload = common::workload::Workload::start(|| db.connect(), 4, 1_000_000, 2000);
+    std::thread::sleep(Duration::from_millis(200));
+    project.apply_all(&db);
+    std::thread::sleep(Duration::from_millis(200));
+    let report = workload.stop();
+    assert!(report.queries > 100, "the workload ran: {report:?}");
+    assert!(
+        report.failures.is_empty(),
+        "no workload query failed: {:?}",
+        &report.failures[..report.failures.len().min(3)]
+    );
+    // lock_timeout is 200 ms in this project: no query waits behind a migration for longer.
+    assert!(report.max_latency < Duration::from_millis(1200), "slowest query {:?}", report.max_latency);
+}
+
+#[test]
+fn a_batched_backfill_resumes_at_its_cursor_and_changes_each_row_once() {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    let project = Project::new(&[(
+        "0001_token.sql",
+        "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n",
+    )]);
+    std::fs::write(&project.config, format!("{FAST}backfill_batch_rows = 100\n")).unwrap();
+    let plan = project.plan(&db);
+    let backfill = plan["steps"].as_array().unwrap().iter().find(|s| s["phase"] == "backfill").unwrap();
+    assert_eq!(backfill["batched"]["key"][0], "\"id\"", "batched on the primary key: {backfill}");
+    assert!(project.apply(&db, "expand").status.success());
+
+    let url = db.url();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lockgate"))
+        .args(["apply", &project.plan_file(), "--phase", "backfill", "--database-url", &url])
+        .args(["--config", project.config.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches committed, then kill it mid-way.
+    let started = Instant::now();
+    loop {
+        let done: i64 = db.client.query_one("SELECT count(*) FROM orders WHERE token IS NOT NULL", &[]).unwrap().get(0);
+        if done >= 2000 || started.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before: i64 =
+        db.client.query_one("SELECT count(*) FROM orders WHERE token IS NOT NULL", &[]).unwrap().get(0);
+    assert!(done_before > 0 && done_before < 20000, "killed mid-way: {done_before} rows done");
+    let journaled: i64 =
+        db.client.query_one("SELECT rows_done FROM lockgate.steps WHERE phase = 'backfill'", &[]).unwrap().get(0);
+    assert_eq!(journaled, done_before, "the cursor commits with its batch");
+    let sample: Vec<(i64, String)> = db
+        .client
+        .query("SELECT id, token::text FROM orders WHERE token IS NOT NULL ORDER BY id LIMIT 50", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+
+    let output = project.apply(&db, "backfill");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let nulls: i64 = db.client.query_one("SELECT count(*) FROM orders WHERE token IS NULL", &[]).unwrap().get(0);
+    assert_eq!(nulls, 0);
+    for (id, token) in sample {
+        let now: String = db.client.query_one("SELECT token::text FROM orders WHERE id = $1", &[&id]).unwrap().get(0);
+        assert_eq!(now, token, "row {id} was changed once, not again by the rerun");
+    }
+    let journaled: i64 =
+        db.client.query_one("SELECT rows_done FROM lockgate.steps WHERE phase = 'backfill'", &[]).unwrap().get(0);
+    assert_eq!(journaled, 20000);
+    assert!(project.apply(&db, "contract").status.success());
+}

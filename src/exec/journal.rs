@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS lockgate.migration_history (
     plan_checksum text NOT NULL,
     finished_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (framework, id)
-);";
+);
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS cursor text[];
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS rows_done bigint NOT NULL DEFAULT 0;";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,33 @@ pub fn record(plan: &Plan, step: &Step, status: Status, attempts: u32, error: Op
         literal(step.phase.name()),
         literal(status.name()),
         error.map(literal).unwrap_or_else(|| "NULL".into())
+    )
+}
+
+/// Where a batched step stopped: the last key done and the rows changed so far.
+pub fn cursor(session: &Session, plan: &Plan, step: &Step) -> Result<(Option<Vec<String>>, i64), String> {
+    let rows = session
+        .query(
+            "journal",
+            "SELECT cursor, rows_done FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
+            &[&plan.checksum, &step.id],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(rows.first().map(|r| (r.get(0), r.get(1))).unwrap_or((None, 0)))
+}
+
+/// The statement that moves a batched step's cursor (sent in the batch's transaction).
+pub fn advance(plan: &Plan, step: &Step, cursor: &[String], rows_done: i64) -> String {
+    let values: Vec<String> = cursor.iter().map(|v| literal(v)).collect();
+    format!(
+        "INSERT INTO lockgate.steps (plan_checksum, step_id, migration, phase, status, started_at, cursor, rows_done) \
+         VALUES ({}, {}, {}, {}, 'running', now(), ARRAY[{}]::text[], {rows_done}) \
+         ON CONFLICT (plan_checksum, step_id) DO UPDATE SET cursor = EXCLUDED.cursor, rows_done = EXCLUDED.rows_done",
+        literal(&plan.checksum),
+        literal(&step.id),
+        literal(&step.migration),
+        literal(step.phase.name()),
+        values.join(", ")
     )
 }
 

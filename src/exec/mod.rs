@@ -17,7 +17,7 @@ use crate::ir::QualifiedName;
 use crate::live::activity::{strip_literals, Activity};
 use crate::live::{describe, Session};
 use crate::plan::render::Timeouts;
-use crate::plan::{Fact, Phase, Plan, Step};
+use crate::plan::{Batched, Fact, Phase, Plan, Step};
 use journal::Status;
 
 /// SQLSTATEs that mean "could not get the lock in time": try again later.
@@ -99,11 +99,60 @@ fn run_steps(
 fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, log: Log) -> Result<(), String> {
     let timeouts =
         Timeouts { lock_timeout_ms: config.lock_timeout_ms, statement_timeout_ms: config.statement_timeout_ms };
+    match &step.batched {
+        None => with_retries(session, plan, step, config, log, |lock_timeout_ms, attempt| {
+            try_step(session, plan, step, &timeouts, lock_timeout_ms, attempt)
+        }),
+        Some(batched) => {
+            let (mut cursor, mut rows_done) = journal::cursor(session, plan, step)?;
+            let mut batches = 0u64;
+            loop {
+                let batch = with_retries(session, plan, step, config, log, |lock_timeout_ms, _| {
+                    try_batch(
+                        session,
+                        plan,
+                        step,
+                        batched,
+                        &timeouts,
+                        lock_timeout_ms,
+                        cursor.as_deref(),
+                        rows_done,
+                        config,
+                    )
+                })?;
+                let Some((last, changed)) = batch else { break };
+                cursor = Some(last);
+                rows_done += changed;
+                batches += 1;
+                if batches.is_multiple_of(100) {
+                    log(&format!("{}: {rows_done} rows changed in {batches} batches", step.id));
+                }
+            }
+            log(&format!(
+                "{}: {rows_done} rows changed in {batches} batches of up to {}",
+                step.id, config.backfill_batch_rows
+            ));
+            session.execute(&journal::record(plan, step, Status::Done, 1, None)).map_err(|e| describe(&e))
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, pausing and retrying on lock timeouts and deadlocks as
+/// the schedule says; a concurrent index build that left an invalid index is tried again a
+/// bounded number of times.
+fn with_retries<T>(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    config: &ApplyConfig,
+    log: Log,
+    mut attempt_with: impl FnMut(u64, u32) -> Result<T, tokio_postgres::Error>,
+) -> Result<T, String> {
     let mut lock_timeout_ms = config.lock_timeout_ms;
     let mut invalid_index_rebuilds = 0;
     for attempt in 1.. {
-        let error = match try_step(session, plan, step, &timeouts, lock_timeout_ms, attempt) {
-            Ok(()) => return Ok(()),
+        let error = match attempt_with(lock_timeout_ms, attempt) {
+            Ok(value) => return Ok(value),
             Err(error) => error,
         };
         let code = error.code().map(|c| c.code().to_string()).unwrap_or_default();
@@ -134,6 +183,70 @@ fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, l
         lock_timeout_ms = next_lock_timeout_ms;
     }
     unreachable!("the attempt loop only ends by returning")
+}
+
+/// One batch: the next `backfill_batch_rows` keys after the cursor, the change applied to
+/// those still pending, the cursor journaled, all in one short transaction. `None` when no
+/// keys are left.
+#[allow(clippy::too_many_arguments)]
+fn try_batch(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    batched: &Batched,
+    timeouts: &Timeouts,
+    lock_timeout_ms: u64,
+    cursor: Option<&[String]>,
+    rows_done: i64,
+    config: &ApplyConfig,
+) -> Result<Option<(Vec<String>, i64)>, tokio_postgres::Error> {
+    let keys = batched.key.join(", ");
+    let aliases: Vec<String> = (0..batched.key.len()).map(|i| format!("lockgate_k{i}")).collect();
+    let selected: Vec<String> = batched.key.iter().zip(&aliases).map(|(k, a)| format!("{k} AS {a}")).collect();
+    let after = match cursor {
+        Some(values) => {
+            let values: Vec<String> = values.iter().map(|v| journal::literal(v)).collect();
+            format!("WHERE ({keys}) > ({})", values.join(", "))
+        }
+        None => String::new(),
+    };
+    let matched: Vec<String> = batched.key.iter().zip(&aliases).map(|(k, a)| format!("t.{k} = batch.{a}")).collect();
+    let last: Vec<String> = aliases.iter().map(|a| format!("{a}::text")).collect();
+    let descending: Vec<String> = aliases.iter().map(|a| format!("{a} DESC")).collect();
+    let sql = format!(
+        "WITH batch AS (SELECT {} FROM {table} {after} ORDER BY {keys} LIMIT {limit}), \
+         changed AS (UPDATE {table} AS t SET {set} FROM batch WHERE {} AND {pending} RETURNING 1) \
+         SELECT (SELECT ARRAY[{}] FROM batch ORDER BY {} LIMIT 1), (SELECT count(*) FROM changed)",
+        selected.join(", "),
+        matched.join(" AND "),
+        last.join(", "),
+        descending.join(", "),
+        table = batched.table,
+        limit = config.backfill_batch_rows,
+        set = batched.set,
+        pending = batched.pending,
+    );
+    let settings = timeouts.settings(step, lock_timeout_ms).join("; ");
+    let short = format!("SET LOCAL statement_timeout = '{}ms'", timeouts.statement_timeout_ms);
+    session.execute(&format!("BEGIN; {settings}; {short}"))?;
+    let result = session.query_raw(&sql).and_then(|rows| {
+        let row = rows.first();
+        let last: Option<Vec<String>> = row.and_then(|r| r.get(0));
+        let changed: i64 = row.map(|r| r.get(1)).unwrap_or(0);
+        match last {
+            None => Ok(None),
+            Some(last) => session
+                .execute(&journal::advance(plan, step, &last, rows_done + changed))
+                .map(|()| Some((last, changed))),
+        }
+    });
+    match result {
+        Ok(batch) => session.execute("COMMIT").map(|()| batch),
+        Err(error) => {
+            let _ = session.execute("ROLLBACK");
+            Err(error)
+        }
+    }
 }
 
 fn try_step(

@@ -100,6 +100,11 @@ impl Session {
         self.runtime.block_on(self.client.batch_execute(sql))
     }
 
+    /// A query whose error is returned as the server's (the executor looks at its SQLSTATE).
+    pub fn query_raw(&self, sql: &str) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.runtime.block_on(self.client.query(sql, &[]))
+    }
+
     pub fn query(&self, what: &'static str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, LiveError> {
         self.runtime
             .block_on(self.client.query(sql, params))

@@ -146,6 +146,24 @@ pub struct Step {
     pub recipe: Option<String>,
     /// Why it runs as written although it is not safe, or what the operator should know.
     pub note: Option<String>,
+    /// Data changes run in keyset batches instead of as one statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batched: Option<Batched>,
+}
+
+/// A data change run in batches along the primary key, one short transaction each, the
+/// cursor journaled after every batch: row locks are held for one batch, and a rerun continues
+/// where the last batch committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batched {
+    /// `"schema"."table"`.
+    pub table: String,
+    /// The primary key's columns, quoted, in key order.
+    pub key: Vec<String>,
+    /// The assignment: `"token" = gen_random_uuid()`.
+    pub set: String,
+    /// Which rows still need it: `"token" IS NULL`.
+    pub pending: String,
 }
 
 /// How a migration is recorded once all its steps ran, so its own runner sees it as applied.

@@ -43,6 +43,7 @@ pub struct Draft {
     undo: Vec<String>,
     recipe: Option<&'static str>,
     note: Option<String>,
+    batched: Option<super::Batched>,
 }
 
 impl Draft {
@@ -59,6 +60,7 @@ impl Draft {
             undo: vec![],
             recipe: None,
             note: None,
+            batched: None,
         }
     }
 
@@ -123,6 +125,7 @@ impl Draft {
             source: context.source.clone(),
             recipe: self.recipe.map(str::to_string),
             note: self.note,
+            batched: self.batched,
         }
     }
 }
@@ -556,12 +559,33 @@ fn add_column(
         )
         .recipe("add-column-then-backfill");
         backfill.timeout = TimeoutClass::Unbounded;
+        match primary_key(context, table) {
+            Some(key) => {
+                backfill.batched = Some(super::Batched {
+                    table: rel.clone(),
+                    key: key.iter().map(|k| ident(k)).collect(),
+                    set: format!("{name} = {default}"),
+                    pending: format!("{name} IS NULL"),
+                })
+            }
+            None => {
+                backfill = backfill
+                    .note("the table has no primary key to batch on: one UPDATE holds every row's lock until it ends")
+            }
+        }
         drafts.push(backfill);
     }
     if column.not_null {
         drafts.extend(not_null_through_check(table, &column.name, "add-column-then-backfill"));
     }
     drafts
+}
+
+fn primary_key(context: &Context, table: &QualifiedName) -> Option<Vec<String>> {
+    context.step.catalog.table(table)?.constraints.iter().find_map(|c| match &c.kind {
+        ConstraintKind::PrimaryKey { columns, .. } if !columns.is_empty() => Some(columns.clone()),
+        _ => None,
+    })
 }
 
 fn drop_column(table: &QualifiedName, column: &str) -> String {

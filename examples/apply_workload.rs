@@ -1,0 +1,99 @@
+//! Zero downtime, measured: an application workload (reads, inserts and updates with prepared
+//! statements on four connections) runs while each unsafe statement is applied on a table of
+//! ROWS rows (default 1,000,000), once as written and once through `lockgate plan` +
+//! `lockgate apply`. Prints each query's worst wait and the failures for both.
+//!
+//!     scripts/bench/apply-workload            (builds the release binary, then runs this)
+//!     ROWS=200000 scripts/bench/apply-workload
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::workload::{Report, Workload};
+
+const CASES: &[(&str, &str)] = &[
+    ("CREATE INDEX", "CREATE INDEX orders_amount_idx ON orders (amount);"),
+    ("ADD FOREIGN KEY", "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);"),
+    ("ADD CHECK", "ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0);"),
+    ("SET NOT NULL", "ALTER TABLE orders ALTER COLUMN user_id SET NOT NULL;"),
+    (
+        "ADD COLUMN … DEFAULT gen_random_uuid()",
+        "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
+    ),
+    ("ADD UNIQUE", "ALTER TABLE orders ADD CONSTRAINT orders_id_amount_key UNIQUE (id, amount);"),
+];
+
+fn seed(db: &mut common::TestDb, rows: i64) {
+    db.client
+        .batch_execute(&format!(
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text);
+             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g;
+             CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
+             INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 500, NULL FROM generate_series(1, {rows}) g;"
+        ))
+        .expect("seed");
+    db.client.batch_execute("VACUUM ANALYZE").expect("vacuum");
+}
+
+fn lockgate_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(|examples| examples.parent()).expect("target dir").join("lockgate")
+}
+
+/// Runs `apply` while the workload runs; returns the workload's report and the wall time.
+fn measured(db: &common::TestDb, apply: impl FnOnce()) -> (Report, Duration) {
+    let workload = Workload::start(|| db.connect(), 4, 10_000_000, 2000);
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    apply();
+    let elapsed = started.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    (workload.stop(), elapsed)
+}
+
+fn lockgate(args: &[&str]) {
+    let output = std::process::Command::new(lockgate_binary()).args(args).output().expect("run lockgate");
+    assert!(output.status.success(), "lockgate {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn main() {
+    let rows: i64 = std::env::var("ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+    println!("| statement ({rows} rows) | as written: time | worst query wait | failed | lockgate: time | worst query wait | failed |");
+    println!("|---|--:|--:|--:|--:|--:|--:|");
+    for (name, sql) in CASES {
+        let mut naive = common::database();
+        seed(&mut naive, rows);
+        let (naive_report, naive_time) =
+            measured(&naive, || naive.connect().batch_execute(sql).expect("naive statement"));
+        drop(naive);
+
+        let mut db = common::database();
+        seed(&mut db, rows);
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        std::fs::write(dir.path().join("m/0001_case.sql"), sql).unwrap();
+        let plan = dir.path().join("plan.json").display().to_string();
+        let folder = dir.path().join("m").display().to_string();
+        let url = db.url();
+        lockgate(&["plan", "--database-url", &url, "-o", &plan, &folder]);
+        let (report, time) = measured(&db, || {
+            for phase in ["expand", "backfill", "contract"] {
+                lockgate(&["apply", &plan, "--phase", phase, "--database-url", &url]);
+            }
+        });
+        println!(
+            "| {name} | {:.2} s | {:.0} ms | {} of {} | {:.2} s | {:.0} ms | {} of {} |",
+            naive_time.as_secs_f64(),
+            naive_report.max_latency.as_secs_f64() * 1000.0,
+            naive_report.failures.len(),
+            naive_report.queries,
+            time.as_secs_f64(),
+            report.max_latency.as_secs_f64() * 1000.0,
+            report.failures.len(),
+            report.queries
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! An application workload for tests and benchmarks: several connections reading, inserting
+//! and updating `orders` with prepared statements, recording every query's latency and
+//! failure, until stopped.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+
+/// What the workload saw.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub queries: usize,
+    pub failures: Vec<String>,
+    pub max_latency: Duration,
+    pub p99_latency: Duration,
+}
+
+pub struct Workload {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<(Vec<Duration>, Vec<String>)>>,
+}
+
+impl Workload {
+    /// Starts `connections` clients on `orders (id, user_id, amount, note)`; new ids start at
+    /// `first_new_id`, user ids are 1..=`users`.
+    pub fn start(connect: impl Fn() -> Client, connections: usize, first_new_id: i64, users: i64) -> Workload {
+        let stop = Arc::new(AtomicBool::new(false));
+        let next_id = Arc::new(AtomicI64::new(first_new_id));
+        let threads = (0..connections)
+            .map(|worker| {
+                let mut client = connect();
+                let (stop, next_id) = (stop.clone(), next_id.clone());
+                std::thread::spawn(move || run(&mut client, worker as i64, &stop, &next_id, users))
+            })
+            .collect();
+        Workload { stop, threads }
+    }
+
+    pub fn stop(self) -> Report {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut latencies = vec![];
+        let mut failures = vec![];
+        for thread in self.threads {
+            let (l, f) = thread.join().expect("workload thread");
+            latencies.extend(l);
+            failures.extend(f);
+        }
+        latencies.sort();
+        let p99 = latencies.get(latencies.len() * 99 / 100).copied().unwrap_or_default();
+        Report {
+            queries: latencies.len(),
+            max_latency: latencies.last().copied().unwrap_or_default(),
+            p99_latency: p99,
+            failures,
+        }
+    }
+}
+
+fn run(
+    client: &mut Client,
+    worker: i64,
+    stop: &AtomicBool,
+    next_id: &AtomicI64,
+    users: i64,
+) -> (Vec<Duration>, Vec<String>) {
+    let select = client.prepare("SELECT id, user_id, amount, note FROM orders WHERE id = $1").expect("prepare");
+    let insert =
+        client.prepare("INSERT INTO orders (id, user_id, amount, note) VALUES ($1, $2, $3, 'new')").expect("prepare");
+    let update = client.prepare("UPDATE orders SET amount = amount + 1 WHERE id = $1").expect("prepare");
+    let mut latencies = vec![];
+    let mut failures = vec![];
+    let mut n: i64 = worker;
+    while !stop.load(Ordering::Relaxed) {
+        n += 7919;
+        let existing = 1 + n % 1000;
+        let started = Instant::now();
+        let result = match n % 3 {
+            0 => client.query(&select, &[&existing]).map(|_| ()),
+            1 => {
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                client.execute(&insert, &[&id, &(1 + n % users), &(1 + (n % 500) as i32)]).map(|_| ())
+            }
+            _ => client.execute(&update, &[&existing]).map(|_| ()),
+        };
+        latencies.push(started.elapsed());
+        if let Err(error) = result {
+            failures.push(error.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (latencies, failures)
+}
