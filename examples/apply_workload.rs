@@ -24,6 +24,7 @@ const CASES: &[(&str, &str)] = &[
         "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
     ),
     ("ADD UNIQUE", "ALTER TABLE orders ADD CONSTRAINT orders_id_amount_key UNIQUE (id, amount);"),
+    ("ALTER COLUMN … TYPE bigint", "ALTER TABLE orders ALTER COLUMN amount TYPE bigint;"),
 ];
 
 fn seed(db: &mut common::TestDb, rows: i64) {

@@ -106,7 +106,7 @@ fn schema(db: &mut common::TestDb) -> Vec<String> {
 fn data(db: &mut common::TestDb) -> (String, String) {
     let users: String = db
         .client
-        .query_one("SELECT md5(string_agg(row(id, email, name)::text, ',' ORDER BY id)) FROM users", &[])
+        .query_one("SELECT md5(string_agg(row(id, email, name, score)::text, ',' ORDER BY id)) FROM users", &[])
         .unwrap()
         .get(0);
     let orders: String = db
@@ -118,10 +118,11 @@ fn data(db: &mut common::TestDb) -> (String, String) {
 }
 
 const SEED: &str = "
-    CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);
+    CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, score int NOT NULL DEFAULT 0);
     CREATE INDEX users_name_idx ON users (name);
+    CREATE INDEX users_score_idx ON users (score, id);
     CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
-    INSERT INTO users SELECT g, 'user' || g || '@example.com', 'name ' || (g % 50) FROM generate_series(1, 2000) g;
+    INSERT INTO users SELECT g, 'user' || g || '@example.com', 'name ' || (g % 50), g % 97 FROM generate_series(1, 2000) g;
     INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 700, CASE WHEN g % 3 = 0 THEN 'gift' END FROM generate_series(1, 20000) g;";
 
 /// Every recipe, each in a migration of its own.
@@ -133,6 +134,7 @@ const RECIPES: &[(&str, &str)] = &[
     ("0005_orders_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
     ("0006_users_email_unique.sql", "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n"),
     ("0007_drop_users_name_idx.sql", "DROP INDEX users_name_idx;\n"),
+    ("0008_users_score_bigint.sql", "ALTER TABLE users ALTER COLUMN score TYPE bigint;\n"),
 ];
 
 #[test]
@@ -156,6 +158,7 @@ fn every_recipe_reaches_the_naive_schema_and_keeps_the_data() {
         "add-column-then-backfill",
         "unique-index-concurrently",
         "drop-index-concurrently",
+        "new-column-then-swap",
     ] {
         assert!(recipes.contains(&recipe), "the plan does not use {recipe}: {recipes:?}");
     }
@@ -291,6 +294,7 @@ fn a_killed_apply_resumes_where_it_stopped() {
         ("0004_pause.sql", "DO $$ BEGIN PERFORM pg_sleep(0.3); END $$;\n"),
         ("0005_not_null.sql", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
         ("0006_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
+        ("0007_score.sql", "ALTER TABLE users ALTER COLUMN score TYPE bigint;\n"),
     ];
     let mut reference = common::database();
     reference.client.batch_execute(SEED).unwrap();

@@ -265,9 +265,12 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         OpKind::AddColumn { table, column } => {
             vec![as_written(Phase::Expand).undo(vec![drop_column(table, &column.name)])]
         }
-        OpKind::AlterColumnType { .. } => {
+        OpKind::AlterColumnType { table, column, .. } => {
             let rewrites = step.effects.iter().any(|e| e.work == Work::Rewrite);
-            if rewrites {
+            let recipe = rewrites.then(|| change_type(context, node, table, column)).flatten();
+            if let Some(steps) = recipe {
+                steps
+            } else if rewrites {
                 vec![as_written(Phase::Contract).note(
                     "rewrites the table and its indexes under ACCESS EXCLUSIVE: runs as written under the timeouts \
                      (the statement timeout stops it on a large table); a new column kept in sync by a trigger and \
@@ -465,27 +468,9 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
         column: column.to_string(),
     };
     let rel = relation(table);
-    vec![
-        Draft::new(
-            Phase::Contract,
-            format!("add CHECK ({column} IS NOT NULL) NOT VALID"),
-            vec![format!(
-                "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
-                ident(&check),
-                ident(column)
-            )],
-            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
-        )
-        .done_when(done.clone())
-        .recipe(recipe),
-        Draft::new(
-            Phase::Contract,
-            format!("validate the CHECK on {column}"),
-            vec![format!("ALTER TABLE {rel} VALIDATE CONSTRAINT {}", ident(&check))],
-            vec![lock(table, LockMode::ShareUpdateExclusive, Work::Scan)],
-        )
-        .done_when(done.clone())
-        .recipe(recipe),
+    let mut steps: Vec<Draft> =
+        not_null_check_steps(table, column, &check, recipe).into_iter().map(|d| d.done_when(done.clone())).collect();
+    steps.push(
         Draft::new(
             Phase::Contract,
             format!("set {column} NOT NULL (no scan: the CHECK proves it) and drop the CHECK"),
@@ -496,6 +481,39 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
             vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
         )
         .done_when(done)
+        .recipe(recipe),
+    );
+    steps
+}
+
+/// `CHECK (column IS NOT NULL) NOT VALID`, then its validation under SHARE UPDATE EXCLUSIVE.
+fn not_null_check_steps(table: &QualifiedName, column: &str, check: &str, recipe: &'static str) -> Vec<Draft> {
+    let rel = relation(table);
+    let schema = table.schema_or_public().to_string();
+    vec![
+        Draft::new(
+            Phase::Contract,
+            format!("add CHECK ({column} IS NOT NULL) NOT VALID"),
+            vec![format!(
+                "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+                ident(check),
+                ident(column)
+            )],
+            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+        )
+        .done_when(Fact::ConstraintExists {
+            schema: schema.clone(),
+            table: table.name.clone(),
+            constraint: check.to_string(),
+        })
+        .recipe(recipe),
+        Draft::new(
+            Phase::Contract,
+            format!("validate the CHECK on {column}"),
+            vec![format!("ALTER TABLE {rel} VALIDATE CONSTRAINT {}", ident(check))],
+            vec![lock(table, LockMode::ShareUpdateExclusive, Work::Scan)],
+        )
+        .done_when(Fact::ConstraintValidated { schema, table: table.name.clone(), constraint: check.to_string() })
         .recipe(recipe),
     ]
 }
@@ -579,6 +597,123 @@ fn add_column(
         drafts.extend(not_null_through_check(table, &column.name, "add-column-then-backfill"));
     }
     drafts
+}
+
+/// A type change that would rewrite the table: a new column kept in sync by a trigger
+/// (expand), a batched backfill, then — indexes rebuilt concurrently on the new column and its
+/// NOT NULL proven by a CHECK — one short transaction that drops the old column and renames
+/// the new one into its place (contract). `None` when the column is part of a constraint, has
+/// an index on an expression or a predicate, uses USING, or the table has no primary key: then
+/// the statement runs as written.
+fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column: &str) -> Option<Vec<Draft>> {
+    let new_type = sqlgen::new_type_without_using(node)?;
+    let state = context.step.catalog.table(table)?;
+    let current = state.column(column)?;
+    let key = primary_key(context, table)?;
+    let constrained = state.constraints.iter().any(|c| {
+        ConstraintDef { name: None, kind: c.kind.clone(), not_valid: false }.columns().iter().any(|k| k == column)
+            || matches!(c.kind, ConstraintKind::Check { .. } | ConstraintKind::Exclusion)
+    });
+    if constrained || current.identity || current.generated.is_some() {
+        return None;
+    }
+    let indexes: Vec<&catalog::Index> = context
+        .step
+        .catalog
+        .indexes_on(table)
+        .filter(|i| i.columns.iter().any(|c| c.as_deref() == Some(column)))
+        .collect();
+    if indexes.iter().any(|i| i.partial || i.columns.iter().any(Option::is_none)) {
+        return None;
+    }
+    let schema = table.schema_or_public().to_string();
+    let rel = relation(table);
+    let short = |suffix: &str| catalog::truncate_identifier(format!("{column}{suffix}"));
+    let new = short("__lockgate_new");
+    let function = QualifiedName::new(
+        Some(schema.clone()),
+        catalog::truncate_identifier(format!("lockgate_sync_{}_{column}", table.name)),
+    );
+    let trigger = short("__lockgate_sync");
+    let check = short("__lockgate_nn");
+    let (c, n) = (ident(column), ident(&new));
+    let drop_sync = vec![
+        format!("DROP TRIGGER IF EXISTS {} ON {rel}", ident(&trigger)),
+        format!("DROP FUNCTION IF EXISTS {}()", relation(&function)),
+    ];
+    let recipe = "new-column-then-swap";
+    let mut drafts = vec![Draft::new(
+        Phase::Expand,
+        format!("add {new} {new_type}, kept equal to {column} by a trigger"),
+        vec![
+            format!("ALTER TABLE {rel} ADD COLUMN {n} {new_type}"),
+            format!(
+                "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $lockgate$ BEGIN NEW.{n} := NEW.{c}::{new_type}; RETURN NEW; END $lockgate$",
+                relation(&function)
+            ),
+            format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), relation(&function)),
+        ],
+        vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+    )
+    .done_when(Fact::ColumnExists { schema: schema.clone(), table: table.name.clone(), column: new.clone() })
+    .undo(drop_sync.iter().cloned().chain([drop_column(table, &new)]).collect())
+    .recipe(recipe)];
+    let mut backfill = Draft::new(
+        Phase::Backfill,
+        format!("copy {column} into {new}"),
+        vec![format!("UPDATE {rel} SET {n} = {c}::{new_type} WHERE {n} IS NULL AND {c} IS NOT NULL")],
+        vec![lock(table, LockMode::RowExclusive, Work::RowChanges)],
+    )
+    .recipe(recipe);
+    backfill.timeout = TimeoutClass::Unbounded;
+    backfill.batched = Some(super::Batched {
+        table: rel.clone(),
+        key: key.iter().map(|k| ident(k)).collect(),
+        set: format!("{n} = {c}::{new_type}"),
+        pending: format!("{n} IS NULL AND {c} IS NOT NULL"),
+    });
+    drafts.push(backfill);
+    let mut renames = vec![];
+    for index in &indexes {
+        let temporary = catalog::truncate_identifier(format!("{}__lockgate", index.name));
+        let keys: Vec<String> =
+            index.columns.iter().flatten().map(|k| if k == column { n.clone() } else { ident(k) }).collect();
+        let sql = format!(
+            "CREATE {}INDEX CONCURRENTLY {} ON {rel} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            ident(&temporary),
+            keys.join(", ")
+        );
+        drafts.push(build_concurrently(table, &temporary, sql, Phase::Contract).recipe(recipe));
+        renames.push(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            relation(&QualifiedName::new(Some(schema.clone()), temporary)),
+            ident(&index.name)
+        ));
+    }
+    let mut swap = drop_sync;
+    swap.push(format!("ALTER TABLE {rel} DROP COLUMN {c}"));
+    swap.push(format!("ALTER TABLE {rel} RENAME COLUMN {n} TO {c}"));
+    swap.extend(renames);
+    if current.not_null {
+        drafts.extend(not_null_check_steps(table, &new, &check, recipe));
+        swap.push(format!("ALTER TABLE {rel} ALTER COLUMN {c} SET NOT NULL"));
+        swap.push(format!("ALTER TABLE {rel} DROP CONSTRAINT {}", ident(&check)));
+    }
+    if let Some(default) = &current.default {
+        swap.push(format!("ALTER TABLE {rel} ALTER COLUMN {c} SET DEFAULT {}", default.text()));
+    }
+    drafts.push(
+        Draft::new(
+            Phase::Contract,
+            format!("swap {new} in for {column} (one short transaction)"),
+            swap,
+            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
+        )
+        .done_when(Fact::ColumnAbsent { schema, table: table.name.clone(), column: new })
+        .recipe(recipe),
+    );
+    Some(drafts)
 }
 
 fn primary_key(context: &Context, table: &QualifiedName) -> Option<Vec<String>> {

@@ -148,6 +148,21 @@ fn expression(expr: &protobuf::Node) -> Option<String> {
     text.strip_prefix("SELECT ").map(str::to_string)
 }
 
+/// `ALTER TABLE t ALTER COLUMN c TYPE <type>` without USING → the type as SQL (`bigint`,
+/// `numeric(12,2)`).
+pub fn new_type_without_using(node: &NodeEnum) -> Option<String> {
+    let cmd = single_cmd(node)?;
+    if cmd.subtype != AlterTableType::AtAlterColumnType as i32 {
+        return None;
+    }
+    let Some(NodeEnum::ColumnDef(column)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return None };
+    if column.raw_default.is_some() || column.coll_clause.is_some() {
+        return None;
+    }
+    let text = deparse(node)?;
+    text.rsplit_once(" TYPE ").map(|(_, ty)| ty.to_string())
+}
+
 /// Does this single-action ALTER TABLE add a constraint that names an index (`USING INDEX`)?
 pub fn uses_index(node: &NodeEnum) -> bool {
     single_cmd(node)
