@@ -64,6 +64,7 @@ fn main() {
     let rows: i64 = std::env::var("ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
     println!("| statement ({rows} rows) | as written: time | worst query wait | failed | lockgate: time | worst query wait | failed |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
+    let mut failures: Vec<String> = vec![];
     for (name, sql) in CASES {
         let mut naive = common::database();
         seed(&mut naive, rows);
@@ -96,5 +97,14 @@ fn main() {
             report.failures.len(),
             report.queries
         );
+        for failure in naive_report.failures.iter().chain(&report.failures) {
+            let line = format!("{name}: {failure}");
+            if !failures.contains(&line) {
+                failures.push(line);
+            }
+        }
+    }
+    for failure in failures {
+        println!("\nfailed: {failure}");
     }
 }

@@ -87,7 +87,7 @@ fn run(
         };
         latencies.push(started.elapsed());
         if let Err(error) = result {
-            failures.push(error.to_string());
+            failures.push(error.as_db_error().map_or_else(|| error.to_string(), |db| db.message().to_string()));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
