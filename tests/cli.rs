@@ -136,3 +136,19 @@ fn check_from_a_statistics_file() {
     assert_eq!(code, 1, "lint errors make the worst verdict `unsafe`");
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn plan_from_a_statistics_file_and_its_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    let (out, code) =
+        stdout(lockgate().args(["plan", "--stats", "fixtures/stats/sql-shop.json", "fixtures/sql", "-o", plan]));
+    assert_eq!(code, 0);
+    insta::with_settings!({ filters => vec![(r"plan [0-9a-f]{12}", "plan [checksum]")] }, {
+        insta::assert_snapshot!("plan_text", out);
+    });
+    let (dry_run, code) = stdout(lockgate().args(["apply", plan, "--phase", "contract", "--dry-run"]));
+    assert_eq!(code, 0, "a dry run needs no database");
+    insta::assert_snapshot!("dry_run_contract", dry_run);
+}

@@ -275,9 +275,10 @@ impl LiveConstraint {
 fn not_null_check_column(definition: &str) -> Option<String> {
     let inner = definition.strip_prefix("CHECK ((")?;
     let inner = inner.split(" IS NOT NULL))").next().filter(|_| inner.contains(" IS NOT NULL))"))?;
-    let unquoted = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')).map(|s| s.replace("\"\"", "\""));
-    let column = unquoted.unwrap_or_else(|| inner.to_string());
-    (!column.contains([' ', '(', ')'])).then_some(column)
+    match inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(quoted) => Some(quoted.replace("\"\"", "\"")),
+        None => (!inner.contains([' ', '(', ')'])).then(|| inner.to_string()),
+    }
 }
 
 /// Schemas that belong to PostgreSQL, not to the application.
