@@ -33,6 +33,7 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub check: CheckConfig,
     pub apply: ApplyConfig,
+    pub backfill: BackfillConfig,
     /// Where this config was read from.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -145,8 +146,51 @@ pub struct ApplyConfig {
     pub runner_lock_timeout_ms: u64,
     /// Attempts at a concurrent index build that leaves an invalid index.
     pub concurrent_index_attempts: u32,
-    /// Rows per batch of a batched backfill (each batch is one short transaction).
-    pub backfill_batch_rows: u64,
+}
+
+/// Batched backfills (`lockgate apply --phase backfill`, `lockgate backfill run`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackfillConfig {
+    /// Each batch aims at this duration; the batch size grows or shrinks towards it.
+    pub target_batch_ms: u64,
+    pub start_batch_rows: u64,
+    pub min_batch_rows: u64,
+    pub max_batch_rows: u64,
+    /// Sleep between batches, to leave room for other work.
+    pub sleep_ms: u64,
+    /// Pause while a replica's replay lags more than this (`pg_stat_replication.replay_lag`).
+    pub max_replication_lag_ms: Option<u64>,
+    /// Pause while a replica has more than this many bytes of WAL left to replay.
+    pub max_replication_lag_bytes: Option<u64>,
+    /// Pause while another transaction has been open longer than this: the rows a backfill
+    /// rewrites cannot be vacuumed while it lives.
+    pub max_transaction_age_ms: Option<u64>,
+    /// How often a paused job looks again.
+    pub health_poll_ms: u64,
+    /// When backfills (and contract steps) may run; none means any time.
+    pub windows: Vec<crate::exec::window::Window>,
+    /// When a window closes mid-job: wait at the cursor for the next one (true), or exit
+    /// `paused` for a scheduler to start it again (false).
+    pub park_when_closed: bool,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        BackfillConfig {
+            target_batch_ms: 200,
+            start_batch_rows: 1_000,
+            min_batch_rows: 100,
+            max_batch_rows: 100_000,
+            sleep_ms: 0,
+            max_replication_lag_ms: Some(10_000),
+            max_replication_lag_bytes: Some(1 << 30),
+            max_transaction_age_ms: Some(600_000),
+            health_poll_ms: 5_000,
+            windows: vec![],
+            park_when_closed: true,
+        }
+    }
 }
 
 impl Default for ApplyConfig {
@@ -168,7 +212,6 @@ impl Default for ApplyConfig {
             ],
             runner_lock_timeout_ms: 60_000,
             concurrent_index_attempts: 3,
-            backfill_batch_rows: 1_000,
         }
     }
 }

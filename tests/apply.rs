@@ -4,79 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::project::{lockgate, write, Project, FAST};
 use serde_json::Value;
-
-fn lockgate() -> Command {
-    let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// A fast retry schedule, so contention tests take a second, not minutes.
-const FAST: &str = "[apply]\nlock_timeout_ms = 200\nstatement_timeout_ms = 30000\nretries = [[200, 100], [200, 100], [200, 100]]\nrunner_lock_timeout_ms = 300\n";
-
-struct Project {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Project {
-    fn new(files: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            write(dir.path(), &format!("migrations/{name}"), text);
-        }
-        let config = write(dir.path(), "lockgate.toml", FAST);
-        Project { dir, config }
-    }
-
-    fn migrations(&self) -> String {
-        self.dir.path().join("migrations").display().to_string()
-    }
-
-    fn plan_file(&self) -> String {
-        self.dir.path().join("plan.json").display().to_string()
-    }
-
-    fn plan(&self, db: &common::TestDb) -> Value {
-        let url = db.url();
-        let output = lockgate()
-            .args(["plan", "--database-url", &url, "-o", &self.plan_file(), &self.migrations()])
-            .args(["--config", self.config.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "plan failed: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_str(&std::fs::read_to_string(self.plan_file()).unwrap()).unwrap()
-    }
-
-    fn apply(&self, db: &common::TestDb, phase: &str) -> Output {
-        let url = db.url();
-        lockgate()
-            .args(["apply", &self.plan_file(), "--phase", phase, "--database-url", &url])
-            .args(["--config", self.config.to_str().unwrap()])
-            .output()
-            .unwrap()
-    }
-
-    fn apply_all(&self, db: &common::TestDb) {
-        for phase in ["expand", "backfill", "contract"] {
-            let output = self.apply(db, phase);
-            assert!(output.status.success(), "{phase} failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-    }
-}
 
 /// The application schema as PostgreSQL describes it: columns, indexes, constraints.
 fn schema(db: &mut common::TestDb) -> Vec<String> {
@@ -409,7 +341,8 @@ fn a_batched_backfill_resumes_at_its_cursor_and_changes_each_row_once() {
         "0001_token.sql",
         "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n",
     )]);
-    std::fs::write(&project.config, format!("{FAST}backfill_batch_rows = 100\n")).unwrap();
+    std::fs::write(&project.config, format!("{FAST}[backfill]\nstart_batch_rows = 100\nmax_batch_rows = 100\n"))
+        .unwrap();
     let plan = project.plan(&db);
     let backfill = plan["steps"].as_array().unwrap().iter().find(|s| s["phase"] == "backfill").unwrap();
     assert_eq!(backfill["batched"]["key"][0], "\"id\"", "batched on the primary key: {backfill}");

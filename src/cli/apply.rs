@@ -3,11 +3,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
+
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::check::DatabaseArgs;
 use crate::config::Config;
-use crate::exec::{self, journal};
+use crate::exec::{self, journal, Progress};
 use crate::live::{self, Session};
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
@@ -23,6 +25,9 @@ pub struct ApplyArgs {
     /// Print every statement with the settings it would run under; run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Write progress events (JSON, one per line) to this file.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     #[arg(long)]
     config: Option<PathBuf>,
 }
@@ -107,23 +112,125 @@ pub fn apply(args: ApplyArgs) -> Result<u8, String> {
         return Ok(0);
     }
     let session = writable(&args.database)?;
-    match exec::apply(&session, &plan, phase, &config.apply, &mut log) {
+    run_phase(&session, &plan, phase, &config, args.events.as_deref())
+}
+
+/// Runs a phase and reports how it ended: 0 done, 1 a step failed, 3 paused.
+fn run_phase(
+    session: &Session,
+    plan: &Plan,
+    phase: Phase,
+    config: &Config,
+    events: Option<&std::path::Path>,
+) -> Result<u8, String> {
+    let mut progress = Progress::new(std::io::stderr().is_terminal(), events)?;
+    match exec::apply(session, plan, phase, config, &mut log, &mut progress) {
         Ok(outcome) => {
             eprintln!(
-                "{} phase done: {} steps ran, {} already there, {} done before; {} migrations recorded",
+                "{} phase {}: {} steps ran, {} already there, {} done before; {} migrations recorded",
                 phase.name(),
+                if outcome.paused.is_some() { "paused" } else { "done" },
                 outcome.ran.len(),
                 outcome.skipped.len(),
                 outcome.already_done.len(),
                 outcome.recorded.len()
             );
-            Ok(0)
+            match outcome.paused {
+                Some(why) => {
+                    eprintln!("paused: {why}");
+                    Ok(3)
+                }
+                None => Ok(0),
+            }
         }
         Err(error) => {
             eprintln!("error: {error}");
             Ok(1)
         }
     }
+}
+
+#[derive(Args)]
+pub struct BackfillArgs {
+    #[command(subcommand)]
+    command: BackfillCommand,
+}
+
+#[derive(Subcommand)]
+enum BackfillCommand {
+    /// Run the plan's backfill phase (the same as `apply --phase backfill`).
+    Run(BackfillRun),
+    /// Each backfill step: status, rows done, the cursor, the batch size reached.
+    Status(BackfillTarget),
+    /// Ask running backfills of the plan to stop at their next batch (they exit `paused`).
+    Pause(BackfillTarget),
+    /// Let paused backfills run again, and run them.
+    Resume(BackfillRun),
+}
+
+#[derive(Args)]
+struct BackfillRun {
+    plan: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BackfillTarget {
+    plan: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+pub fn backfill(args: BackfillArgs) -> Result<u8, String> {
+    match args.command {
+        BackfillCommand::Run(run) => backfill_run(run, false),
+        BackfillCommand::Resume(run) => backfill_run(run, true),
+        BackfillCommand::Pause(target) => {
+            let plan = read_plan(&target.plan)?;
+            let session = writable(&target.database)?;
+            journal::ensure(&session)?;
+            let steps = journal::request_pause(&session, &plan, true)?;
+            eprintln!("asked {steps} backfill step(s) to pause at their next batch");
+            Ok(0)
+        }
+        BackfillCommand::Status(target) => {
+            let plan = read_plan(&target.plan)?;
+            let session = writable(&target.database)?;
+            journal::ensure(&session)?;
+            let statuses = journal::statuses(&session, &plan)?;
+            let mut out = String::new();
+            for step in plan.steps.iter().filter(|s| s.batched.is_some()) {
+                let at = journal::cursor(&session, &plan, step)?;
+                let status = statuses.get(&step.id).map_or("pending", |s| s.name());
+                let paused = if journal::pause_requested(&session, &plan, step)? { " (pause requested)" } else { "" };
+                out.push_str(&format!(
+                    "{} {status}{paused}: {} rows done, cursor {}, batches of {}\n",
+                    step.id,
+                    at.rows_done,
+                    at.cursor.map_or("-".to_string(), |c| c.join(", ")),
+                    at.batch_rows.map_or("-".to_string(), |n| n.to_string())
+                ));
+            }
+            print(&out);
+            Ok(0)
+        }
+    }
+}
+
+fn backfill_run(run: BackfillRun, resume: bool) -> Result<u8, String> {
+    let config = super::config_for(run.config.as_ref()).map_err(|e| e.to_string())?;
+    let plan = read_plan(&run.plan)?;
+    let session = writable(&run.database)?;
+    if resume {
+        journal::ensure(&session)?;
+        journal::request_pause(&session, &plan, false)?;
+    }
+    run_phase(&session, &plan, Phase::Backfill, &config, run.events.as_deref())
 }
 
 pub fn rollback(args: RollbackArgs) -> Result<u8, String> {

@@ -41,6 +41,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Run one phase of a plan: timeouts, lock retries, a journal to resume from.
     Apply(apply::ApplyArgs),
+    /// Batched backfills of a plan: run, status, pause, resume.
+    Backfill(apply::BackfillArgs),
     /// Undo the expand phase of a plan whose later phases have not run.
     Rollback(apply::RollbackArgs),
     /// What lockgate ran on a database: runs, steps of a plan, migrations recorded.
@@ -79,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::apply(args),
         Command::Rollback(args) => apply::rollback(args),
+        Command::Backfill(args) => apply::backfill(args),
         Command::Status(args) => apply::status(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),

@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS lockgate.migration_history (
     PRIMARY KEY (framework, id)
 );
 ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS cursor text[];
-ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS rows_done bigint NOT NULL DEFAULT 0;";
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS rows_done bigint NOT NULL DEFAULT 0;
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS batch_rows bigint;
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS pause_requested boolean NOT NULL DEFAULT false;";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,31 +114,79 @@ pub fn record(plan: &Plan, step: &Step, status: Status, attempts: u32, error: Op
     )
 }
 
-/// Where a batched step stopped: the last key done and the rows changed so far.
-pub fn cursor(session: &Session, plan: &Plan, step: &Step) -> Result<(Option<Vec<String>>, i64), String> {
+/// Where a batched step stopped.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    /// The last key done (text of each key column).
+    pub cursor: Option<Vec<String>>,
+    pub rows_done: i64,
+    /// The batch size it had reached.
+    pub batch_rows: Option<u64>,
+}
+
+pub fn cursor(session: &Session, plan: &Plan, step: &Step) -> Result<Cursor, String> {
     let rows = session
         .query(
             "journal",
-            "SELECT cursor, rows_done FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
+            "SELECT cursor, rows_done, batch_rows FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
             &[&plan.checksum, &step.id],
         )
         .map_err(|e| e.to_string())?;
-    Ok(rows.first().map(|r| (r.get(0), r.get(1))).unwrap_or((None, 0)))
+    Ok(rows
+        .first()
+        .map(|r| Cursor {
+            cursor: r.get(0),
+            rows_done: r.get(1),
+            batch_rows: r.get::<_, Option<i64>>(2).map(|n| n.max(1) as u64),
+        })
+        .unwrap_or_default())
 }
 
 /// The statement that moves a batched step's cursor (sent in the batch's transaction).
-pub fn advance(plan: &Plan, step: &Step, cursor: &[String], rows_done: i64) -> String {
+pub fn advance(plan: &Plan, step: &Step, cursor: &[String], rows_done: i64, batch_rows: u64) -> String {
     let values: Vec<String> = cursor.iter().map(|v| literal(v)).collect();
     format!(
-        "INSERT INTO lockgate.steps (plan_checksum, step_id, migration, phase, status, started_at, cursor, rows_done) \
-         VALUES ({}, {}, {}, {}, 'running', now(), ARRAY[{}]::text[], {rows_done}) \
-         ON CONFLICT (plan_checksum, step_id) DO UPDATE SET cursor = EXCLUDED.cursor, rows_done = EXCLUDED.rows_done",
+        "INSERT INTO lockgate.steps (plan_checksum, step_id, migration, phase, status, started_at, cursor, rows_done, batch_rows) \
+         VALUES ({}, {}, {}, {}, 'running', now(), ARRAY[{}]::text[], {rows_done}, {batch_rows}) \
+         ON CONFLICT (plan_checksum, step_id) DO UPDATE SET cursor = EXCLUDED.cursor, rows_done = EXCLUDED.rows_done, \
+         batch_rows = EXCLUDED.batch_rows",
         literal(&plan.checksum),
         literal(&step.id),
         literal(&step.migration),
         literal(step.phase.name()),
         values.join(", ")
     )
+}
+
+/// Has an operator asked this step to pause (`lockgate backfill pause`)?
+pub fn pause_requested(session: &Session, plan: &Plan, step: &Step) -> Result<bool, String> {
+    let rows = session
+        .query(
+            "journal",
+            "SELECT pause_requested FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
+            &[&plan.checksum, &step.id],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
+}
+
+/// Asks the plan's backfill steps to pause at their next batch (or lets them run again).
+pub fn request_pause(session: &Session, plan: &Plan, pause: bool) -> Result<usize, String> {
+    let mut changed = 0;
+    for step in plan.steps.iter().filter(|s| s.batched.is_some()) {
+        let sql = format!(
+            "INSERT INTO lockgate.steps (plan_checksum, step_id, migration, phase, status, pause_requested) \
+             VALUES ({}, {}, {}, {}, 'running', {pause}) \
+             ON CONFLICT (plan_checksum, step_id) DO UPDATE SET pause_requested = EXCLUDED.pause_requested",
+            literal(&plan.checksum),
+            literal(&step.id),
+            literal(&step.migration),
+            literal(step.phase.name())
+        );
+        session.execute(&sql).map_err(|e| crate::live::describe(&e))?;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 pub fn start_run(session: &Session, plan: &Plan, phase: &str) -> Result<i64, String> {

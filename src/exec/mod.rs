@@ -5,19 +5,25 @@
 //! stopped, and facts checked before each step so a step whose work is already there is
 //! skipped.
 
+mod backfill;
 pub mod facts;
 pub mod journal;
+mod progress;
 mod runner_lock;
+pub mod window;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::ApplyConfig;
+pub use backfill::Ended;
+pub use progress::Progress;
+
+use crate::config::{ApplyConfig, Config};
 use crate::ir::QualifiedName;
 use crate::live::activity::{strip_literals, Activity};
 use crate::live::{describe, Session};
 use crate::plan::render::Timeouts;
-use crate::plan::{Batched, Fact, Phase, Plan, Step};
+use crate::plan::{Fact, Phase, Plan, Step};
 use journal::Status;
 
 /// SQLSTATEs that mean "could not get the lock in time": try again later.
@@ -31,20 +37,33 @@ pub struct Outcome {
     pub skipped: Vec<String>,
     pub already_done: Vec<String>,
     pub recorded: Vec<String>,
+    /// Why the phase stopped early without an error (window closed, operator's pause).
+    pub paused: Option<String>,
 }
 
 /// Progress lines for the operator (standard error in the CLI).
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
 /// Runs `phase` of `plan`.
-pub fn apply(session: &Session, plan: &Plan, phase: Phase, config: &ApplyConfig, log: Log) -> Result<Outcome, String> {
-    let _runner = runner_lock::acquire(&session.target, Duration::from_millis(config.runner_lock_timeout_ms), log)?;
+pub fn apply(
+    session: &Session,
+    plan: &Plan,
+    phase: Phase,
+    config: &Config,
+    log: Log,
+    progress: &mut Progress,
+) -> Result<Outcome, String> {
+    for window in &config.backfill.windows {
+        window.validate().map_err(|e| format!("[backfill] windows: {e}"))?;
+    }
+    let _runner =
+        runner_lock::acquire(&session.target, Duration::from_millis(config.apply.runner_lock_timeout_ms), log)?;
     journal::ensure(session)?;
     let statuses = journal::statuses(session, plan)?;
     earlier_phases_finished(plan, phase, &statuses)?;
     let run = journal::start_run(session, plan, phase.name())?;
     let mut outcome = Outcome::default();
-    let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log)
+    let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
         .and_then(|()| record_finished(session, plan, &mut outcome, log));
     journal::finish_run(session, run, result.as_ref().err().map(String::as_str));
     result.map(|()| outcome)
@@ -66,14 +85,16 @@ fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_steps(
     session: &Session,
     plan: &Plan,
     phase: Phase,
-    config: &ApplyConfig,
+    config: &Config,
     statuses: &HashMap<String, Status>,
     outcome: &mut Outcome,
     log: Log,
+    progress: &mut Progress,
 ) -> Result<(), String> {
     for step in plan.steps_in(phase) {
         if statuses.get(&step.id).is_some_and(|s| s.finished()) {
@@ -88,51 +109,64 @@ fn run_steps(
                 continue;
             }
         }
+        if phase == Phase::Contract {
+            if let Some(why) = outside_window(step, config) {
+                outcome.paused = Some(why);
+                return Ok(());
+            }
+        }
         log(&format!("{}: {}", step.id, step.title));
-        run_step(session, plan, step, config, log)?;
-        outcome.ran.push(step.id.clone());
+        match run_step(session, plan, step, config, log, progress)? {
+            Ended::Done => outcome.ran.push(step.id.clone()),
+            Ended::Paused(why) => {
+                outcome.paused = Some(why);
+                return Ok(());
+            }
+        }
     }
     Ok(())
 }
 
+/// A contract step starts only inside a window, and only if its estimate (the high end) fits
+/// before the window closes.
+fn outside_window(step: &Step, config: &Config) -> Option<String> {
+    let now = window::now();
+    match window::open_until(&config.backfill.windows, now) {
+        None => Some(format!("{} waits for an off-peak window (none is open at {})", step.id, window::show(now))),
+        Some(Some(closes)) => {
+            let needs = jiff::SignedDuration::from_millis(step.estimate.high_ms.ceil() as i64);
+            (now.checked_add(needs).ok()? > closes).then(|| {
+                format!(
+                    "{} needs up to {} and the window closes at {}; it waits for the next one",
+                    step.id,
+                    crate::gate::report::seconds(step.estimate.high_ms),
+                    window::show(closes)
+                )
+            })
+        }
+        Some(None) => None,
+    }
+}
+
 /// Runs a step, retrying on lock timeouts and deadlocks.
-fn run_step(session: &Session, plan: &Plan, step: &Step, config: &ApplyConfig, log: Log) -> Result<(), String> {
+fn run_step(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    config: &Config,
+    log: Log,
+    progress: &mut Progress,
+) -> Result<backfill::Ended, String> {
+    let apply = &config.apply;
     let timeouts =
-        Timeouts { lock_timeout_ms: config.lock_timeout_ms, statement_timeout_ms: config.statement_timeout_ms };
+        Timeouts { lock_timeout_ms: apply.lock_timeout_ms, statement_timeout_ms: apply.statement_timeout_ms };
     match &step.batched {
-        None => with_retries(session, plan, step, config, log, |lock_timeout_ms, attempt| {
+        None => with_retries(session, plan, step, apply, log, |lock_timeout_ms, attempt| {
             try_step(session, plan, step, &timeouts, lock_timeout_ms, attempt)
-        }),
+        })
+        .map(|()| backfill::Ended::Done),
         Some(batched) => {
-            let (mut cursor, mut rows_done) = journal::cursor(session, plan, step)?;
-            let mut batches = 0u64;
-            loop {
-                let batch = with_retries(session, plan, step, config, log, |lock_timeout_ms, _| {
-                    try_batch(
-                        session,
-                        plan,
-                        step,
-                        batched,
-                        &timeouts,
-                        lock_timeout_ms,
-                        cursor.as_deref(),
-                        rows_done,
-                        config,
-                    )
-                })?;
-                let Some((last, changed)) = batch else { break };
-                cursor = Some(last);
-                rows_done += changed;
-                batches += 1;
-                if batches.is_multiple_of(100) {
-                    log(&format!("{}: {rows_done} rows changed in {batches} batches", step.id));
-                }
-            }
-            log(&format!(
-                "{}: {rows_done} rows changed in {batches} batches of up to {}",
-                step.id, config.backfill_batch_rows
-            ));
-            session.execute(&journal::record(plan, step, Status::Done, 1, None)).map_err(|e| describe(&e))
+            backfill::Job { session, plan, step, batched, apply, config: &config.backfill }.run(log, progress)
         }
     }
 }
@@ -183,70 +217,6 @@ fn with_retries<T>(
         lock_timeout_ms = next_lock_timeout_ms;
     }
     unreachable!("the attempt loop only ends by returning")
-}
-
-/// One batch: the next `backfill_batch_rows` keys after the cursor, the change applied to
-/// those still pending, the cursor journaled, all in one short transaction. `None` when no
-/// keys are left.
-#[allow(clippy::too_many_arguments)]
-fn try_batch(
-    session: &Session,
-    plan: &Plan,
-    step: &Step,
-    batched: &Batched,
-    timeouts: &Timeouts,
-    lock_timeout_ms: u64,
-    cursor: Option<&[String]>,
-    rows_done: i64,
-    config: &ApplyConfig,
-) -> Result<Option<(Vec<String>, i64)>, tokio_postgres::Error> {
-    let keys = batched.key.join(", ");
-    let aliases: Vec<String> = (0..batched.key.len()).map(|i| format!("lockgate_k{i}")).collect();
-    let selected: Vec<String> = batched.key.iter().zip(&aliases).map(|(k, a)| format!("{k} AS {a}")).collect();
-    let after = match cursor {
-        Some(values) => {
-            let values: Vec<String> = values.iter().map(|v| journal::literal(v)).collect();
-            format!("WHERE ({keys}) > ({})", values.join(", "))
-        }
-        None => String::new(),
-    };
-    let matched: Vec<String> = batched.key.iter().zip(&aliases).map(|(k, a)| format!("t.{k} = batch.{a}")).collect();
-    let last: Vec<String> = aliases.iter().map(|a| format!("{a}::text")).collect();
-    let descending: Vec<String> = aliases.iter().map(|a| format!("{a} DESC")).collect();
-    let sql = format!(
-        "WITH batch AS (SELECT {} FROM {table} {after} ORDER BY {keys} LIMIT {limit}), \
-         changed AS (UPDATE {table} AS t SET {set} FROM batch WHERE {} AND {pending} RETURNING 1) \
-         SELECT (SELECT ARRAY[{}] FROM batch ORDER BY {} LIMIT 1), (SELECT count(*) FROM changed)",
-        selected.join(", "),
-        matched.join(" AND "),
-        last.join(", "),
-        descending.join(", "),
-        table = batched.table,
-        limit = config.backfill_batch_rows,
-        set = batched.set,
-        pending = batched.pending,
-    );
-    let settings = timeouts.settings(step, lock_timeout_ms).join("; ");
-    let short = format!("SET LOCAL statement_timeout = '{}ms'", timeouts.statement_timeout_ms);
-    session.execute(&format!("BEGIN; {settings}; {short}"))?;
-    let result = session.query_raw(&sql).and_then(|rows| {
-        let row = rows.first();
-        let last: Option<Vec<String>> = row.and_then(|r| r.get(0));
-        let changed: i64 = row.map(|r| r.get(1)).unwrap_or(0);
-        match last {
-            None => Ok(None),
-            Some(last) => session
-                .execute(&journal::advance(plan, step, &last, rows_done + changed))
-                .map(|()| Some((last, changed))),
-        }
-    });
-    match result {
-        Ok(batch) => session.execute("COMMIT").map(|()| batch),
-        Err(error) => {
-            let _ = session.execute("ROLLBACK");
-            Err(error)
-        }
-    }
 }
 
 fn try_step(

@@ -310,10 +310,27 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         OpKind::DataChange { table, .. } => {
             let mut draft = as_written(Phase::Backfill);
             draft.timeout = TimeoutClass::Unbounded;
-            let rows = table.as_ref().map_or(0, |t| {
-                context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges))
-            });
-            vec![draft.note(format!("one statement over up to {rows} rows, in a transaction of its own"))]
+            let key = table.as_ref().filter(|t| exists(context, t)).and_then(|t| primary_key(context, t));
+            match (sqlgen::simple_update(node), key, table) {
+                (Some(update), Some(key), Some(table)) => {
+                    draft.batched = Some(super::Batched {
+                        table: relation(table),
+                        key: key.iter().map(|k| ident(k)).collect(),
+                        set: update.set,
+                        pending: update.condition.unwrap_or_else(|| "true".into()),
+                    });
+                    vec![draft.recipe("batched-update")]
+                }
+                _ => {
+                    let rows = table.as_ref().map_or(0, |t| {
+                        context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges))
+                    });
+                    vec![draft.note(format!(
+                        "one statement over up to {rows} rows, in a transaction of its own (only a plain UPDATE of \
+                         a table with a primary key runs in batches)"
+                    ))]
+                }
+            }
         }
         OpKind::Opaque { what } => {
             vec![as_written(Phase::Expand).note(format!("{what}: lockgate cannot see what it does; it runs as written"))]

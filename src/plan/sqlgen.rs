@@ -163,6 +163,36 @@ pub fn new_type_without_using(node: &NodeEnum) -> Option<String> {
     text.rsplit_once(" TYPE ").map(|(_, ty)| ty.to_string())
 }
 
+/// A plain `UPDATE t SET … [WHERE …]`: no alias, FROM, RETURNING or WITH — one that can run
+/// in batches with its SET list and WHERE condition as written.
+pub struct SimpleUpdate {
+    pub set: String,
+    pub condition: Option<String>,
+}
+
+pub fn simple_update(node: &NodeEnum) -> Option<SimpleUpdate> {
+    let NodeEnum::UpdateStmt(update) = node else { return None };
+    let aliased = update.relation.as_ref().is_some_and(|r| r.alias.is_some());
+    if aliased || !update.from_clause.is_empty() || update.returning_clause.is_some() || update.with_clause.is_some() {
+        return None;
+    }
+    let assignments: Option<Vec<String>> = update
+        .target_list
+        .iter()
+        .map(|target| match &target.node {
+            Some(NodeEnum::ResTarget(target)) if target.indirection.is_empty() => {
+                Some(format!("{} = {}", ident(&target.name), expression(target.val.as_deref()?)?))
+            }
+            _ => None,
+        })
+        .collect();
+    let condition = match &update.where_clause {
+        Some(condition) => Some(expression(condition)?),
+        None => None,
+    };
+    Some(SimpleUpdate { set: assignments?.join(", "), condition })
+}
+
 /// Does this single-action ALTER TABLE add a constraint that names an index (`USING INDEX`)?
 pub fn uses_index(node: &NodeEnum) -> bool {
     single_cmd(node)

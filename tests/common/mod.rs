@@ -14,6 +14,7 @@
 //! server instead; the test databases are then dropped when each test ends.
 #![allow(dead_code)]
 
+pub mod project;
 pub mod workload;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,10 @@ struct Server {
 pub struct TestDb {
     pub client: Client,
     pub name: String,
+    /// The server's connection settings (another database on it: `dbname`).
+    config: Config,
+    /// On the shared server, dropped when the test ends; elsewhere the cluster goes whole.
+    shared: bool,
 }
 
 impl TestDb {
@@ -52,7 +57,7 @@ impl TestDb {
 
     /// libpq key=value settings for this database, for `lockgate --database-url`.
     pub fn url(&self) -> String {
-        let config = &server().config;
+        let config = &self.config;
         let host = match config.get_hosts().first() {
             Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
             Some(postgres::config::Host::Tcp(host)) => host.clone(),
@@ -69,7 +74,7 @@ impl TestDb {
 
     /// Another connection to the same database (for tests that need two sessions).
     pub fn connect(&self) -> Client {
-        server().config.clone().dbname(&self.name).connect(NoTls).expect("connect to the test database")
+        self.config.clone().dbname(&self.name).connect(NoTls).expect("connect to the test database")
     }
 }
 
@@ -79,6 +84,9 @@ impl Drop for TestDb {
         // drops it in the background (DROP DATABASE … WITH (FORCE) sleeps 100 ms while our
         // connection goes); on a server we were lent, drop it now, before the process can exit.
         // Before PostgreSQL 13 (no FORCE) the databases stay.
+        if !self.shared {
+            return;
+        }
         let server = server();
         if let Some(janitor) = &server.janitor {
             let _ = janitor.send(self.name.clone());
@@ -99,7 +107,7 @@ pub fn database() -> TestDb {
         admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
     }
     let client = server.config.clone().dbname(&name).connect(NoTls).expect("connect to the new test database");
-    TestDb { client, name }
+    TestDb { client, name, config: server.config.clone(), shared: true }
 }
 
 /// The major version of the server the tests run against.
@@ -200,6 +208,57 @@ pub fn tls_server() -> &'static TlsServer {
     })
 }
 
+/// A primary with a streaming replica, both throwaway, for tests that need replication.
+pub struct Replicated {
+    primary: Config,
+    replica: Config,
+    _lifelines: Vec<Option<ChildStdin>>,
+}
+
+impl Replicated {
+    /// A fresh database on the primary.
+    pub fn database(&self) -> TestDb {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("lockgate_replicated_{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut admin = self.primary.connect(NoTls).expect("connect to the primary");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
+        let client = self.primary.clone().dbname(&name).connect(NoTls).expect("connect to the new database");
+        TestDb { client, name, config: self.primary.clone(), shared: false }
+    }
+
+    /// A connection to the standby (read-only; `pg_wal_replay_pause()` works there).
+    pub fn replica(&self) -> Client {
+        self.replica.connect(NoTls).expect("connect to the replica")
+    }
+}
+
+pub fn replicated() -> &'static Replicated {
+    static PAIR: OnceLock<Replicated> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        let primary_dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}-primary", std::process::id()));
+        let replica_dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}-replica", std::process::id()));
+        let options = |dir: &Path| {
+            format!(
+                "-k {} -p 5432 -c listen_addresses= -c fsync=off -c wal_level=replica -c hot_standby=on",
+                dir.display()
+            )
+        };
+        let primary_lifeline = start_cluster(&primary_dir, &options(&primary_dir), |_| {});
+        let replica_lifeline =
+            start_cluster_from(&replica_dir, &options(&replica_dir), Create::StandbyOf(&primary_dir), |_| {});
+        let config = |dir: &Path| {
+            let mut config = Config::new();
+            config.host_path(dir).port(5432).user("postgres").dbname("postgres");
+            config
+        };
+        Replicated {
+            primary: config(&primary_dir),
+            replica: config(&replica_dir),
+            _lifelines: vec![replica_lifeline, primary_lifeline],
+        }
+    })
+}
+
 /// A CA certificate, and a server certificate and key for `localhost` it signed (PEM).
 fn certificates() -> (String, String, String) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
@@ -232,6 +291,17 @@ fn server_user_ids() -> Option<(u32, u32)> {
 /// initdb into `dir/data`, `prepare(dir)`, then start the server with `options`; returns our
 /// end of the watcher's pipe, which stops the server and removes `dir` when this process exits.
 fn start_cluster(dir: &Path, options: &str, prepare: impl FnOnce(&Path)) -> Option<ChildStdin> {
+    start_cluster_from(dir, options, Create::Initdb, prepare)
+}
+
+/// How a cluster's data directory comes to be.
+enum Create<'a> {
+    Initdb,
+    /// A base backup of the server listening in this socket directory, set up as its standby.
+    StandbyOf(&'a Path),
+}
+
+fn start_cluster_from(dir: &Path, options: &str, create: Create, prepare: impl FnOnce(&Path)) -> Option<ChildStdin> {
     let bin = postgres_bin_dir();
     let owner = server_user_ids();
     let as_root = owner.is_some();
@@ -242,9 +312,32 @@ fn start_cluster(dir: &Path, options: &str, prepare: impl FnOnce(&Path)) -> Opti
         std::os::unix::fs::chown(dir, Some(uid), Some(gid)).expect("chown the test server's directory");
     }
     let data = dir.join("data");
-    let mut initdb = as_server_user(as_root, &bin.join("initdb"));
-    initdb.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    run_capture(&mut initdb);
+    match create {
+        Create::Initdb => {
+            let mut initdb = as_server_user(as_root, &bin.join("initdb"));
+            initdb.arg("-D").arg(&data).args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]);
+            run_capture(&mut initdb);
+        }
+        Create::StandbyOf(primary) => {
+            let mut backup = as_server_user(as_root, &bin.join("pg_basebackup"));
+            backup
+                .arg("-D")
+                .arg(&data)
+                .arg("-h")
+                .arg(primary)
+                .args(["-p", "5432", "-U", "postgres", "-R", "-X", "stream"]);
+            run_capture(&mut backup);
+        }
+    }
     prepare(dir);
 
     // The watcher: `sh -c SCRIPT sh BIN DIR` waits for its stdin (our pipe) to close, then stops
@@ -340,7 +433,7 @@ fn sweep_stale_dirs() {
     let Ok(entries) = std::fs::read_dir("/tmp") else { return };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix("lockgate-test-pg-")).map(|p| p.trim_end_matches("-tls"));
+        let pid = name.to_str().and_then(|n| n.strip_prefix("lockgate-test-pg-")).and_then(|p| p.split('-').next());
         let Some(pid) = pid else { continue };
         if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
