@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::config::Config;
 use crate::estimate::Profile;
 use crate::gate::{self, report, Target};
+use crate::ir::Migration;
 use crate::live::activity::Activity;
 use crate::live::{self, Observation, Session};
 use crate::source::tree::Tree;
@@ -15,26 +17,70 @@ use crate::source::{self, Inputs};
 
 #[derive(Args)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pending: PendingArgs,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// What `check` and `plan` judge: the migrations, and the database they go to.
+#[derive(Args)]
+pub struct PendingArgs {
     /// Migration files or folders (Django, Alembic and SQL, in any mix).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     database: DatabaseArgs,
-    /// Judge from a file written by `lockgate stats dump` instead of connecting (no sessions
-    /// are checked).
+    /// Read the database from a file written by `lockgate stats dump` instead of connecting
+    /// (no sessions are checked).
     #[arg(long, value_name = "FILE", conflicts_with = "database_url", required_unless_present = "database_url")]
     stats: Option<PathBuf>,
-    /// Judge every migration read, not only those the history tables do not record.
+    /// Take every migration read, not only those the history tables do not record.
     #[arg(long)]
     all: bool,
     /// A throughput profile from `lockgate calibrate` (overrides `[check] profile`).
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
     /// Read settings from this file instead of the nearest lockgate.toml.
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+/// The settings, the profile, every migration read, and the database (live or from a
+/// statistics file).
+pub struct Observed {
+    pub config: Config,
+    pub profile: Profile,
+    pub migrations: Vec<Migration>,
+    pub observation: Observation,
+    /// The sessions running now; `None` from a statistics file.
+    pub activity: Option<Activity>,
+    /// The masked URL, or the statistics file.
+    pub database: String,
+    pub all: bool,
+}
+
+impl PendingArgs {
+    pub fn observe(&self, sessions: bool) -> Result<Observed, String> {
+        let config = super::config_for(self.config.as_ref()).map_err(|e| e.to_string())?;
+        let profile = match self.profile.clone().or_else(|| config.check.profile.clone()) {
+            Some(path) => Profile::load(&path)?,
+            None => Profile::default(),
+        };
+        let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
+        let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
+        let migrations = source::load_all(&discovered, &config);
+        let (observation, activity, database) = match &self.stats {
+            Some(path) => (read_stats(path)?, None, path.display().to_string()),
+            None => {
+                let session = self.database.open()?;
+                let observation = Observation::read(&session).map_err(|e| e.to_string())?;
+                let activity = if sessions { Some(Activity::read(&session).map_err(|e| e.to_string())?) } else { None };
+                (observation, activity, session.target.display.clone())
+            }
+        };
+        Ok(Observed { config, profile, migrations, observation, activity, database, all: self.all })
+    }
 }
 
 /// The connection, shared by the commands that read the database.
@@ -63,27 +109,14 @@ enum Format {
 }
 
 pub fn run(args: CheckArgs) -> Result<u8, String> {
-    let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
-    let profile_path = args.profile.clone().or_else(|| config.check.profile.clone());
-    let profile = match profile_path {
-        Some(path) => Profile::load(&path)?,
-        None => Profile::default(),
+    let observed = args.pending.observe(true)?;
+    let target = Target {
+        observation: &observed.observation,
+        activity: observed.activity.as_ref(),
+        database: observed.database.clone(),
+        profile: &observed.profile,
     };
-    let inputs = Inputs { paths: &args.paths, stdin_name: "<stdin>" };
-    let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-    let migrations = source::load_all(&discovered, &config);
-
-    let (observation, activity, database) = match &args.stats {
-        Some(path) => (read_stats(path)?, None, path.display().to_string()),
-        None => {
-            let session = args.database.open()?;
-            let observation = Observation::read(&session).map_err(|e| e.to_string())?;
-            let activity = Activity::read(&session).map_err(|e| e.to_string())?;
-            (observation, Some(activity), session.target.display.clone())
-        }
-    };
-    let target = Target { observation: &observation, activity: activity.as_ref(), database, profile: &profile };
-    let report = gate::check(migrations, &config, &target, args.all);
+    let report = gate::check(observed.migrations, &observed.config, &target, observed.all);
     let text = match args.format {
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
@@ -93,7 +126,7 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
     Ok(report.verdict.exit_code())
 }
 
-pub(super) fn read_stats(path: &PathBuf) -> Result<Observation, String> {
+fn read_stats(path: &PathBuf) -> Result<Observation, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let observation: Observation = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a `lockgate stats dump` file: {e}", path.display()))?;

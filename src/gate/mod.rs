@@ -150,7 +150,7 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
     let observation = target.observation;
     let mut notes = vec![];
     let read = migrations.len();
-    let pending_flags = if all { vec![true; read] } else { observation.history.pending(&migrations) };
+    let pending_flags = pending(&migrations, observation, all);
     if !all {
         note_history(&migrations, observation, &mut notes);
     }
@@ -212,6 +212,16 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
         migrations: reports,
         notes,
         verdict,
+    }
+}
+
+/// Which migrations (in runner order) have not run: all of them with `all`, else those the
+/// history tables do not record.
+pub fn pending(migrations: &[Migration], observation: &Observation, all: bool) -> Vec<bool> {
+    if all {
+        vec![true; migrations.len()]
+    } else {
+        observation.history.pending(migrations)
     }
 }
 

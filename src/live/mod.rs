@@ -69,12 +69,7 @@ pub struct Session {
 
 impl Session {
     pub fn open(target: &Target) -> Result<Session, LiveError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| LiveError::Runtime(format!("cannot start the I/O runtime: {e}")))?;
-        let (client, _connection) = runtime.block_on(target.connect())?;
-        let session = Session { client, runtime, target: target.clone() };
+        let session = Session::open_writable(target)?;
         session.batch(
             "read-only session settings",
             "SET default_transaction_read_only = on; SET statement_timeout = '10s'; \
@@ -86,6 +81,7 @@ impl Session {
     /// A session that may change the database (the executor's): no read-only default; every
     /// step sets its own timeouts.
     pub fn open_writable(target: &Target) -> Result<Session, LiveError> {
+        // One thread is enough: every call blocks until its query is answered.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
