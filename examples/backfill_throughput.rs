@@ -32,7 +32,10 @@ fn main() {
     while low < rows {
         manual
             .client
-            .execute("UPDATE items SET amount = amount + 1, note = 'bumped' WHERE id > $1 AND id <= $1 + 10000", &[&low])
+            .execute(
+                "UPDATE items SET amount = amount + 1, note = 'bumped' WHERE id > $1 AND id <= $1 + 10000",
+                &[&low],
+            )
             .expect("batch");
         low += 10_000;
     }
@@ -42,7 +45,8 @@ fn main() {
     seed(&mut db, rows);
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("m")).unwrap();
-    std::fs::write(dir.path().join("m/0001_bump.sql"), "UPDATE items SET amount = amount + 1, note = 'bumped';\n").unwrap();
+    std::fs::write(dir.path().join("m/0001_bump.sql"), "UPDATE items SET amount = amount + 1, note = 'bumped';\n")
+        .unwrap();
     let plan = dir.path().join("plan.json");
     let events = dir.path().join("events.jsonl");
     let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("lockgate");
@@ -68,7 +72,11 @@ fn main() {
     let rate = |time: Duration| rows as f64 / time.as_secs_f64();
     println!("| {rows} rows | time | rows/s |");
     println!("|---|--:|--:|");
-    println!("| hand-written loop (10,000-row id ranges) | {:.1} s | {:.0} |", manual_time.as_secs_f64(), rate(manual_time));
+    println!(
+        "| hand-written loop (10,000-row id ranges) | {:.1} s | {:.0} |",
+        manual_time.as_secs_f64(),
+        rate(manual_time)
+    );
     println!("| lockgate backfill run | {:.1} s | {:.0} |", lockgate_time.as_secs_f64(), rate(lockgate_time));
     println!(
         "\nlockgate: {:.0}% of the hand-written loop's throughput; {} batches, p50 {:.0} ms, p99 {:.0} ms (target 200 ms)",

@@ -206,7 +206,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         CreateTableAs { table, .. } => vec![effect(table, AccessExclusive, Work::RowChanges)],
-        DropTable { tables, cascade } => tables
+        DropTable { tables, cascade, .. } => tables
             .iter()
             .flat_map(|t| {
                 // Dropping a table drops its foreign keys' triggers on the tables it references;
@@ -218,7 +218,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             })
             .collect(),
         RenameTable { table, .. } | RenameColumn { table, .. } => vec![effect(table, AccessExclusive, Work::Catalog)],
-        DropColumn { table, column } => {
+        DropColumn { table, column, .. } => {
             // A foreign key on the column goes with it, and so do its triggers on the other table.
             let mut partners = foreign_key_partners(catalog, table, column);
             partners.retain(|other| other != table);
@@ -239,7 +239,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             }
             out
         }
-        AlterColumnType { table, column, new_type, using } => {
+        AlterColumnType { table, column, new_type, using, .. } => {
             let old = catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
             let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
             // CHECK constraints on the column are dropped and re-added, so re-validated by a scan
@@ -307,7 +307,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 _ => vec![effect(table, ShareUpdateExclusive, Work::Scan)],
             }
         }
-        DropConstraint { table, name } => {
+        DropConstraint { table, name, .. } => {
             let mut out = vec![effect(table, AccessExclusive, Work::Catalog)];
             if let Some(ConstraintKind::ForeignKey { references, .. }) =
                 catalog.table(table).and_then(|t| t.constraint(name)).map(|c| &c.kind)

@@ -172,16 +172,16 @@ impl Catalog {
                     self.add_constraint(table, constraint, Some(origin));
                 }
             }
-            DropColumn { table, column } => self.drop_column(table, column),
-            RenameColumn { table, column, new_name } => self.rename_column(table, column, new_name),
+            DropColumn { table, column, .. } => self.drop_column(table, column),
+            RenameColumn { table, column, new_name, .. } => self.rename_column(table, column, new_name),
             AlterColumnType { table, column, new_type, .. } => {
                 if let Some(c) = self.table_mut(table).column_mut(column) {
                     c.ty = new_type.clone();
                 }
             }
             SetNotNull { table, column } => self.set_not_null(table, column, true),
-            DropNotNull { table, column } => self.set_not_null(table, column, false),
-            SetDefault { table, column, default } => {
+            DropNotNull { table, column, .. } => self.set_not_null(table, column, false),
+            SetDefault { table, column, default, .. } => {
                 if let Some(c) = self.table_mut(table).column_mut(column) {
                     c.default = default.clone();
                 }
@@ -198,7 +198,7 @@ impl Catalog {
                     }
                 }
             }
-            DropConstraint { table, name } => {
+            DropConstraint { table, name, .. } => {
                 self.table_mut(table).constraints.retain(|c| &c.name != name);
                 self.remove_index(&index_key(table, name));
             }
@@ -232,7 +232,7 @@ impl Catalog {
                     self.remove_index(index);
                 }
             }
-            RenameIndex { index, new_name } => {
+            RenameIndex { index, new_name, .. } => {
                 if let Some(mut i) = self.remove_index(index) {
                     i.name = new_name.clone();
                     let key = index_key(&i.table, new_name);

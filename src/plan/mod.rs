@@ -5,6 +5,7 @@
 //! ran (re-runs are idempotent), how to undo it, and where it came from. The plan carries a
 //! checksum of itself and of every source file: the reviewed plan is the plan that runs.
 
+pub mod ir_sql;
 pub mod recipes;
 pub mod render;
 pub mod sqlgen;

@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::AlterColumnType { table, column, new_type, using } = &ctx.op.kind else { return };
+    let OpKind::AlterColumnType { table, column, new_type, using, .. } = &ctx.op.kind else { return };
     if ctx.is_new_table(table) || ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }

@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::DropConstraint { table, name } = &ctx.op.kind else { return };
+    let OpKind::DropConstraint { table, name, .. } = &ctx.op.kind else { return };
     if ctx.is_new_table(table) {
         return;
     }

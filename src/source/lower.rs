@@ -401,6 +401,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         serial: false,
         generated: None,
         constraints: vec![],
+        ddl: None,
     };
     let serial = match ty.name.as_str() {
         "serial" => Some("integer"),
@@ -499,6 +500,7 @@ fn create_table(s: &protobuf::CreateStmt) -> OpKind {
         partition_of,
         partitioned: s.partspec.is_some(),
         if_not_exists: s.if_not_exists,
+        ddl: None,
     }
 }
 
@@ -530,14 +532,16 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
             Some(NodeEnum::ColumnDef(c)) => OpKind::AddColumn { table, column: column_def(c) },
             _ => action(TableAction::Other("ADD COLUMN".into())),
         },
-        T::AtColumnDefault => OpKind::SetDefault { table, column, default: cmd.def.as_deref().map(default_expr) },
-        T::AtDropNotNull => OpKind::DropNotNull { table, column },
+        T::AtColumnDefault => {
+            OpKind::SetDefault { table, column, default: cmd.def.as_deref().map(default_expr), ddl: None }
+        }
+        T::AtDropNotNull => OpKind::DropNotNull { table, column, editor: None },
         T::AtSetNotNull => OpKind::SetNotNull { table, column },
         T::AtSetExpression => action(TableAction::SetExpression),
         T::AtDropExpression => action(TableAction::DropExpression),
         T::AtSetStatistics | T::AtSetOptions | T::AtResetOptions => action(TableAction::ColumnStatistics),
         T::AtSetStorage | T::AtSetCompression => action(TableAction::ColumnStorage),
-        T::AtDropColumn => OpKind::DropColumn { table, column },
+        T::AtDropColumn => OpKind::DropColumn { table, column, editor: None },
         T::AtAddConstraint => match def {
             Some(NodeEnum::Constraint(c)) => match constraint(c, None) {
                 Some(constraint) => OpKind::AddConstraint { table, constraint },
@@ -546,13 +550,14 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
             _ => action(TableAction::Other("ADD CONSTRAINT".into())),
         },
         T::AtValidateConstraint => OpKind::ValidateConstraint { table, name: column },
-        T::AtDropConstraint => OpKind::DropConstraint { table, name: column },
+        T::AtDropConstraint => OpKind::DropConstraint { table, name: column, editor: None },
         T::AtAlterColumnType => match def {
             Some(NodeEnum::ColumnDef(c)) => OpKind::AlterColumnType {
                 table,
                 column,
                 new_type: c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?")),
                 using: c.raw_default.is_some(),
+                ddl: None,
             },
             _ => action(TableAction::Other("ALTER COLUMN TYPE".into())),
         },
@@ -609,6 +614,7 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
         concurrently: s.concurrent,
         partial: s.where_clause.is_some(),
         only: s.relation.as_ref().is_some_and(|r| !r.inh),
+        ddl: None,
     }
 }
 
@@ -617,7 +623,7 @@ fn drop(s: &protobuf::DropStmt) -> OpKind {
     let cascade = s.behavior == DropBehavior::DropCascade as i32;
     let plain = |object| OpKind::Drop { object, names: names.iter().map(|n| n.to_string()).collect() };
     match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
-        ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade },
+        ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade, editor: None },
         ObjectType::ObjectIndex => OpKind::DropIndex { indexes: names, concurrently: s.concurrent },
         ObjectType::ObjectTrigger => {
             let table = s
@@ -656,11 +662,13 @@ fn rename(s: &protobuf::RenameStmt) -> OpKind {
     let new_name = s.newname.clone();
     match (ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined), relation) {
         (ObjectType::ObjectTable, Some(table)) => OpKind::RenameTable { table, new_name },
-        (ObjectType::ObjectColumn, Some(table)) => OpKind::RenameColumn { table, column: s.subname.clone(), new_name },
+        (ObjectType::ObjectColumn, Some(table)) => {
+            OpKind::RenameColumn { table, column: s.subname.clone(), new_name, editor: None }
+        }
         (ObjectType::ObjectTabconstraint, Some(table)) => {
             OpKind::RenameConstraint { table, name: s.subname.clone(), new_name }
         }
-        (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name },
+        (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name, editor: None },
         _ => other("RENAME"),
     }
 }

@@ -5,8 +5,8 @@
 use std::ops::Range;
 
 use crate::ir::{
-    ConstraintDef, ConstraintKind, DataChangeKind, DroppedObject, Ignore, Op, OpKind, QualifiedName, Span, TableAction,
-    TransactionControl,
+    ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl, DroppedObject, Editor, Ignore, Op, OpKind,
+    QualifiedName, Span, TableAction, TableDdl, TransactionControl, TypeChangeDdl,
 };
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
@@ -254,6 +254,17 @@ impl Lowering<'_> {
         for enum_type in &spec.enums {
             self.emit(OpKind::CreateEnum { name: QualifiedName::new(enum_type.schema.clone(), &enum_type.name) });
         }
+        let extra = args
+            .call
+            .kwargs
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !matches!(*k, "table_name" | "name" | "schema" | "if_not_exists"));
+        let ddl = TableDdl {
+            editor: Editor::Alembic,
+            constraints: spec.constraint_ddl,
+            unknown: extra.map(|option| format!("`{option}=` on `create_table`, which lockgate does not write")),
+        };
         self.emit(OpKind::CreateTable {
             table,
             columns: spec.columns,
@@ -261,6 +272,7 @@ impl Lowering<'_> {
             partition_of: None,
             partitioned: args.call.kwarg("postgresql_partition_by").is_some(),
             if_not_exists: flag(args.call, "if_not_exists"),
+            ddl: Some(ddl),
         });
         spec.indexes.into_iter().for_each(|index| self.emit(index));
         for (span, what) in spec.unreadable {
@@ -271,7 +283,7 @@ impl Lowering<'_> {
 
     fn drop_table(&mut self, args: &Args) -> Result<(), String> {
         let table = args.table(&["table_name", "name"], 0)?;
-        self.emit(OpKind::DropTable { tables: vec![table], cascade: false });
+        self.emit(OpKind::DropTable { tables: vec![table], cascade: false, editor: Some(Editor::Alembic) });
         Ok(())
     }
 
@@ -302,6 +314,17 @@ impl Lowering<'_> {
                 .constraints
                 .push(keyed(None, ConstraintKind::PrimaryKey { columns: keys.to_vec(), using_index: None }));
         }
+        let if_not_exists = flag(args.call, "if_not_exists");
+        if let Some(ddl) = &mut spec.def.ddl {
+            if !spec.def.constraints.is_empty() {
+                ddl.unknown.get_or_insert_with(|| {
+                    "`inline_references`/`inline_primary_key`, which lockgate does not write".to_string()
+                });
+            } else if if_not_exists {
+                ddl.unknown
+                    .get_or_insert_with(|| "`ADD COLUMN IF NOT EXISTS`, which lockgate does not write".to_string());
+            }
+        }
         let column_name = spec.def.name.clone();
         self.emit(OpKind::AddColumn { table: table.clone(), column: spec.def });
         for constraint in separate {
@@ -320,6 +343,7 @@ impl Lowering<'_> {
                 concurrently: false,
                 partial: false,
                 only: false,
+                ddl: Some(schema::column_index_ddl()),
             });
         }
         Ok(())
@@ -328,7 +352,7 @@ impl Lowering<'_> {
     fn drop_column(&mut self, args: &Args) -> Result<(), String> {
         let table = args.table(&["table_name"], 0)?;
         let column = args.text(&["column_name"], 1)?;
-        self.emit(OpKind::DropColumn { table, column });
+        self.emit(OpKind::DropColumn { table, column, editor: Some(Editor::Alembic) });
         Ok(())
     }
 
@@ -339,13 +363,38 @@ impl Lowering<'_> {
         let call = args.call;
         let before = self.out.ops.len();
         if let Some(new_type) = call.kwarg("type_").filter(|t| !t.is_none()) {
-            let using = call.kwarg("postgresql_using").is_some_and(|u| !u.is_none());
-            let new_type = column_type(new_type).ty;
-            self.emit(OpKind::AlterColumnType { table: table.clone(), column: column.clone(), new_type, using });
+            let using_expr = call.kwarg("postgresql_using").filter(|u| !u.is_none());
+            let using = using_expr.is_some();
+            let new_type = column_type(new_type);
+            let using_sql = using_expr.map(|u| match &u.value {
+                Value::Str(sql) => Ok(sql.clone()),
+                Value::Call(c) if matches!(c.name(), "text" | "literal_column") => {
+                    schema::sql_of(c).ok_or_else(|| "a `postgresql_using` lockgate cannot read".to_string())
+                }
+                _ => Err("a `postgresql_using` built at run time".to_string()),
+            });
+            let unknown = new_type.sql.clone().err().or_else(|| using_sql.clone().and_then(Result::err));
+            let ddl = TypeChangeDdl {
+                editor: Editor::Alembic,
+                ty: new_type.sql.clone().unwrap_or_default(),
+                using: using_sql.and_then(Result::ok),
+                unknown,
+            };
+            self.emit(OpKind::AlterColumnType {
+                table: table.clone(),
+                column: column.clone(),
+                new_type: new_type.ty,
+                using,
+                ddl: Some(ddl),
+            });
         }
         match call.kwarg("nullable").map(|n| &n.value) {
             Some(Value::Bool(false)) => self.emit(OpKind::SetNotNull { table: table.clone(), column: column.clone() }),
-            Some(Value::Bool(true)) => self.emit(OpKind::DropNotNull { table: table.clone(), column: column.clone() }),
+            Some(Value::Bool(true)) => self.emit(OpKind::DropNotNull {
+                table: table.clone(),
+                column: column.clone(),
+                editor: Some(Editor::Alembic),
+            }),
             Some(Value::None) | None => {}
             Some(other) => self.opaque(format!("`nullable=` decided at run time ({})", describe(other))),
         }
@@ -357,7 +406,7 @@ impl Lowering<'_> {
         }
         if let Some(new_name) = call.kwarg("new_column_name").filter(|n| !n.is_none()) {
             let new_name = new_name.as_str().ok_or("with a new column name lockgate cannot read")?.to_string();
-            self.emit(OpKind::RenameColumn { table, column, new_name });
+            self.emit(OpKind::RenameColumn { table, column, new_name, editor: Some(Editor::Alembic) });
         }
         if self.out.ops.len() == before {
             // Only `existing_*` arguments: on PostgreSQL Alembic sends nothing.
@@ -373,14 +422,27 @@ impl Lowering<'_> {
             Value::Call(call) if call.name() == "Identity" => {
                 self.emit(OpKind::AlterTable { table, action: TableAction::Identity })
             }
-            _ => self.emit(OpKind::SetDefault { table, column, default: schema::server_default(default) }),
+            _ => {
+                let (sql, unknown) = match schema::server_default_sql(default) {
+                    Ok(sql) => (sql, None),
+                    Err(why) => (None, Some(why)),
+                };
+                let ddl = DefaultDdl { editor: Editor::Alembic, default: sql, unknown };
+                self.emit(OpKind::SetDefault {
+                    table,
+                    column,
+                    default: schema::server_default(default),
+                    ddl: Some(ddl),
+                })
+            }
         }
     }
 
     fn create_index(&mut self, args: &Args) -> Result<(), String> {
         let name = args.get(&["index_name", "name"], 0).and_then(name_of);
         let table = args.table(&["table_name"], 1)?;
-        let columns = key_columns(&list(args.get(&["columns"], 2)));
+        let keys = list(args.get(&["columns"], 2));
+        let columns = key_columns(&keys);
         let call = args.call;
         self.emit(OpKind::CreateIndex {
             name,
@@ -390,6 +452,7 @@ impl Lowering<'_> {
             concurrently: flag(call, "postgresql_concurrently"),
             partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
             only: false,
+            ddl: Some(schema::index_ddl(&keys, call)),
         });
         Ok(())
     }
@@ -450,7 +513,7 @@ impl Lowering<'_> {
             .and_then(name_of)
             .ok_or("with a constraint name lockgate cannot read")?;
         let table = args.table(&["table_name", "table"], 1)?;
-        self.emit(OpKind::DropConstraint { table, name });
+        self.emit(OpKind::DropConstraint { table, name, editor: Some(Editor::Alembic) });
         Ok(())
     }
 

@@ -1,7 +1,10 @@
 //! SQLAlchemy schema objects as Alembic compiles them for PostgreSQL: `sa.Column`, the
 //! table-level constraints and `sa.Index`, read from their constructor calls.
 
-use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, Span};
+use crate::ir::{
+    ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef, ConstraintKind, DefaultExpr, Editor, Generated, IndexDdl,
+    IndexKey, OpKind, QualifiedName, Span,
+};
 use crate::source::python::{Call, Expr, Value};
 
 use super::sqltext;
@@ -17,6 +20,8 @@ pub struct ColumnSpec {
     pub index: bool,
     /// `sa.ForeignKey(…)` and `sa.CheckConstraint(…)` written on the column.
     pub constraints: Vec<ConstraintDef>,
+    /// How SQLAlchemy writes each of `constraints`, in the same order.
+    pub constraint_ddl: Vec<ConstraintDdl>,
     /// `autoincrement=`: `Some(true)`/`Some(false)` when given, `None` for SQLAlchemy's "auto".
     pub autoincrement: Option<bool>,
     /// A Python-side `default=`, a `server_default=` or a `sa.Sequence`: not SERIAL then.
@@ -47,23 +52,76 @@ pub fn column(call: &Call) -> Result<ColumnSpec, String> {
             serial: false,
             generated: None,
             constraints: vec![],
+            ddl: Some(ColumnDdl {
+                editor: Editor::Alembic,
+                ty: ty.sql.clone().unwrap_or_default(),
+                collation: None,
+                default: None,
+                identity: None,
+                constraints: vec![],
+                pattern_index: None,
+                unknown: ty.sql.clone().err(),
+            }),
         },
         ty,
         primary_key,
         unique: flag(call, "unique"),
         index: flag(call, "index"),
         constraints: vec![],
+        constraint_ddl: vec![],
         autoincrement: call.kwarg("autoincrement").and_then(Expr::as_bool),
         has_default: call.kwarg("default").is_some_and(|d| !d.is_none()),
     };
     if let Some(default) = call.kwarg("server_default").filter(|d| !d.is_none()) {
         spec.def.default = server_default(default);
         spec.has_default = true;
+        set_default_sql(&mut spec, default);
+    }
+    if call.kwarg("comment").is_some_and(|c| !c.is_none()) {
+        unknown(
+            &mut spec,
+            "a column comment: Alembic follows the column with a COMMENT ON statement lockgate does not write",
+        );
     }
     for item in positional {
         schema_item(&mut spec, item);
     }
     Ok(spec)
+}
+
+/// Marks the column's DDL as known only at run time, keeping the first reason.
+fn unknown(spec: &mut ColumnSpec, why: &str) {
+    if let Some(ddl) = &mut spec.def.ddl {
+        ddl.unknown.get_or_insert_with(|| why.to_string());
+    }
+}
+
+fn set_default_sql(spec: &mut ColumnSpec, default: &Expr) {
+    match server_default_sql(default) {
+        Ok(sql) => {
+            if let Some(ddl) = &mut spec.def.ddl {
+                ddl.default = sql;
+            }
+        }
+        Err(why) => unknown(spec, &why),
+    }
+}
+
+/// The DEFAULT SQLAlchemy writes for a `server_default=` (`get_column_default_string`): a
+/// string as a quoted literal, `sa.text(…)` and `sa.func.…()` as their SQL.
+pub fn server_default_sql(expr: &Expr) -> Result<Option<String>, String> {
+    match &expr.value {
+        Value::None => Ok(None),
+        Value::Str(text) => Ok(Some(sqltext::quote_literal(text))),
+        Value::Call(call) => match call.name() {
+            // The PostgreSQL compiler writes the boolean constants in lower case.
+            "true" | "false" if call.args.is_empty() && !call.func.contains("func.") => Ok(Some(call.name().into())),
+            _ => sql_of(call).map(Some).ok_or_else(|| {
+                format!("the server default `{}(…)`, which SQLAlchemy compiles when the migration runs", call.func)
+            }),
+        },
+        _ => Err("a server default that is not a string or SQL text".into()),
+    }
 }
 
 fn is_schema_item(expr: &Expr) -> bool {
@@ -90,21 +148,42 @@ fn schema_item(spec: &mut ColumnSpec, item: &Expr) {
                 },
                 not_valid: false,
             });
+            spec.constraint_ddl.push(foreign_key_ddl(call));
         }
-        "CheckConstraint" => spec.constraints.push(check(call, 0)),
+        "CheckConstraint" => {
+            spec.constraints.push(check(call, 0));
+            spec.constraint_ddl.push(check_ddl(call, 0));
+        }
         "Identity" => {
             spec.def.identity = true;
             spec.def.not_null = true;
+            let always = call.kwarg("always").and_then(Expr::as_bool);
+            let options = !call.args.is_empty() || call.kwargs.iter().any(|(k, _)| k != "always");
+            if options || (call.kwarg("always").is_some() && always.is_none()) {
+                unknown(spec, "an Identity() with sequence options, which lockgate does not write");
+            }
+            if let Some(ddl) = &mut spec.def.ddl {
+                let kind = if always == Some(true) { "ALWAYS" } else { "BY DEFAULT" };
+                ddl.identity = Some(format!("GENERATED {kind} AS IDENTITY"));
+            }
         }
         "Computed" => {
             let virtual_ = call.kwarg("persisted").and_then(Expr::as_bool) == Some(false);
             spec.def.generated = Some(if virtual_ { Generated::Virtual } else { Generated::Stored });
+            unknown(spec, "a Computed column, whose generation expression lockgate does not write");
         }
         "DefaultClause" => {
             spec.def.default = call.arg("arg", 0).and_then(server_default);
             spec.has_default = true;
+            match call.arg("arg", 0) {
+                Some(arg) => set_default_sql(spec, arg),
+                None => unknown(spec, "a DefaultClause lockgate cannot read"),
+            }
         }
-        "Sequence" => spec.has_default = true,
+        "Sequence" | "FetchedValue" => {
+            spec.has_default |= call.name() == "Sequence";
+            unknown(spec, "a Sequence or FetchedValue on the column, whose DDL lockgate does not write")
+        }
         _ => {}
     }
 }
@@ -253,6 +332,71 @@ pub fn check(call: &Call, position: usize) -> ConstraintDef {
     }
 }
 
+/// A CHECK condition written as SQL text (a string or `sa.text(…)`) is sent as written.
+pub fn check_ddl(call: &Call, position: usize) -> ConstraintDdl {
+    let condition = call.arg("sqltext", position).or_else(|| call.kwarg("condition"));
+    let text = condition.and_then(|c| match &c.value {
+        Value::Str(sql) => Some(sql.clone()),
+        Value::Call(call) if matches!(call.name(), "text" | "literal_column") => sql_of(call),
+        _ => None,
+    });
+    ConstraintDdl {
+        unknown: match &text {
+            None => {
+                Some("a CHECK condition built from SQLAlchemy expressions, compiled when the migration runs".into())
+            }
+            Some(_) => deferral(call).err(),
+        },
+        check: text,
+        deferral: deferral(call).ok().flatten(),
+        ..ConstraintDdl::default()
+    }
+}
+
+/// `ondelete=`, `onupdate=`, `deferrable=`, `initially=` of a foreign key, as SQLAlchemy writes
+/// them after the REFERENCES clause.
+pub fn foreign_key_ddl(call: &Call) -> ConstraintDdl {
+    let text = |key: &str| call.kwarg(key).and_then(Expr::as_str).map(str::to_string);
+    let unreadable =
+        ["ondelete", "onupdate"].iter().any(|k| call.kwarg(k).is_some_and(|v| v.as_str().is_none() && !v.is_none()));
+    let unknown = if call.kwarg("match").is_some_and(|m| !m.is_none()) {
+        Some("a MATCH option, which lockgate does not write".to_string())
+    } else if unreadable {
+        Some("an ondelete/onupdate known only at run time".to_string())
+    } else {
+        deferral(call).err()
+    };
+    ConstraintDdl {
+        on_delete: text("ondelete"),
+        on_update: text("onupdate"),
+        deferral: deferral(call).ok().flatten(),
+        unknown,
+        ..ConstraintDdl::default()
+    }
+}
+
+/// `DEFERRABLE` / `NOT DEFERRABLE` and `INITIALLY …` (`DDLCompiler.define_constraint_deferrability`).
+fn deferral(call: &Call) -> Result<Option<String>, String> {
+    let deferrable = match call.kwarg("deferrable").filter(|d| !d.is_none()) {
+        None => None,
+        Some(d) => Some(d.as_bool().ok_or("a `deferrable=` known only at run time")?),
+    };
+    let initially = match call.kwarg("initially").filter(|i| !i.is_none()) {
+        None => None,
+        Some(i) => Some(i.as_str().ok_or("an `initially=` known only at run time")?.to_string()),
+    };
+    let mut parts = vec![];
+    match deferrable {
+        Some(true) => parts.push("DEFERRABLE".to_string()),
+        Some(false) => parts.push("NOT DEFERRABLE".to_string()),
+        None => {}
+    }
+    if let Some(initially) = initially {
+        parts.push(format!("INITIALLY {initially}"));
+    }
+    Ok((!parts.is_empty()).then(|| parts.join(" ")))
+}
+
 /// The column a CHECK condition proves NOT NULL: `"col IS NOT NULL"`, `sa.text(…)`, or
 /// `sa.column("col").isnot(None)`.
 pub fn not_null_column(condition: &Expr) -> Option<String> {
@@ -274,6 +418,8 @@ pub fn not_null_column(condition: &Expr) -> Option<String> {
 pub struct TableSpec {
     pub columns: Vec<ColumnDef>,
     pub constraints: Vec<ConstraintDef>,
+    /// How SQLAlchemy writes each of `constraints`, in the same order.
+    pub constraint_ddl: Vec<ConstraintDdl>,
     pub enums: Vec<EnumType>,
     pub indexes: Vec<OpKind>,
     /// Arguments lockgate could not read, with where they are.
@@ -284,7 +430,7 @@ pub struct TableSpec {
 pub fn table(name: &QualifiedName, items: &[Expr]) -> TableSpec {
     let mut spec = TableSpec::default();
     let mut columns = vec![];
-    let mut primary_key: Option<ConstraintDef> = None;
+    let mut primary_key: Option<(ConstraintDef, ConstraintDdl)> = None;
     for item in items {
         let Some(call) = item.as_call() else {
             spec.unreadable.push((item.span, "a `create_table` argument lockgate cannot read".into()));
@@ -296,15 +442,19 @@ pub fn table(name: &QualifiedName, items: &[Expr]) -> TableSpec {
                 Err(what) => spec.unreadable.push((item.span, what)),
             },
             "PrimaryKeyConstraint" => {
-                primary_key = Some(ConstraintDef {
+                let constraint = ConstraintDef {
                     name: name_kwarg(call),
                     kind: ConstraintKind::PrimaryKey { columns: strings(&call.args), using_index: None },
                     not_valid: false,
-                })
+                };
+                primary_key = Some((constraint, keys_ddl(call)));
             }
             "Index" => spec.indexes.push(index(name, call)),
             _ => match table_constraint(call) {
-                Some(constraint) => spec.constraints.push(constraint),
+                Some((constraint, ddl)) => {
+                    spec.constraints.push(constraint);
+                    spec.constraint_ddl.push(ddl);
+                }
                 None => spec.unreadable.push((item.span, format!("`{}` in `create_table`", call.func))),
             },
         }
@@ -314,21 +464,46 @@ pub fn table(name: &QualifiedName, items: &[Expr]) -> TableSpec {
 }
 
 /// `sa.ForeignKeyConstraint`, `sa.UniqueConstraint`, `sa.CheckConstraint`, `ExcludeConstraint`.
-fn table_constraint(call: &Call) -> Option<ConstraintDef> {
-    let kind = match call.name() {
+fn table_constraint(call: &Call) -> Option<(ConstraintDef, ConstraintDdl)> {
+    let (kind, ddl) = match call.name() {
         "ForeignKeyConstraint" => {
             let local = strings(&list(call.arg("columns", 0)));
             let remote = list(call.arg("refcolumns", 1));
             let (references, _) = remote.first().map_or_else(unknown_target, target);
             let referenced_columns = remote.iter().map(|r| target(r).1).collect();
-            ConstraintKind::ForeignKey { columns: local, references, referenced_columns }
+            (ConstraintKind::ForeignKey { columns: local, references, referenced_columns }, foreign_key_ddl(call))
         }
-        "UniqueConstraint" => ConstraintKind::Unique { columns: strings(&call.args), using_index: None },
-        "CheckConstraint" => return Some(check(call, 0)),
-        "ExcludeConstraint" => ConstraintKind::Exclusion,
+        "UniqueConstraint" => {
+            (ConstraintKind::Unique { columns: strings(&call.args), using_index: None }, keys_ddl(call))
+        }
+        "CheckConstraint" => return Some((check(call, 0), check_ddl(call, 0))),
+        "ExcludeConstraint" => (
+            ConstraintKind::Exclusion,
+            ConstraintDdl {
+                unknown: Some("an EXCLUDE constraint, whose elements lockgate does not write".into()),
+                ..ConstraintDdl::default()
+            },
+        ),
         _ => return None,
     };
-    Some(ConstraintDef { name: name_kwarg(call), kind, not_valid: false })
+    Some((ConstraintDef { name: name_kwarg(call), kind, not_valid: false }, ddl))
+}
+
+/// A UNIQUE or PRIMARY KEY constraint: only deferral is written besides its columns.
+fn keys_ddl(call: &Call) -> ConstraintDdl {
+    let extra =
+        call.kwargs.iter().map(|(k, _)| k.as_str()).find(|k| !matches!(*k, "name" | "deferrable" | "initially"));
+    let unknown = match (extra, deferral(call)) {
+        (Some(option), _) => Some(format!("`{option}=` on a constraint, which lockgate does not write")),
+        (None, Err(why)) => Some(why),
+        _ => None,
+    };
+    let column_objects = call.args.iter().any(|a| a.as_str().is_none());
+    ConstraintDdl {
+        deferral: deferral(call).ok().flatten(),
+        unknown: unknown.or_else(|| column_objects.then(|| "constraint columns lockgate cannot read".into())),
+        ..ConstraintDdl::default()
+    }
 }
 
 /// Primary key, SERIAL, inline constraints and `index=True` indexes, the way SQLAlchemy's
@@ -337,12 +512,15 @@ fn finish_table(
     spec: &mut TableSpec,
     table: &QualifiedName,
     columns: Vec<ColumnSpec>,
-    explicit: Option<ConstraintDef>,
+    explicit: Option<(ConstraintDef, ConstraintDdl)>,
 ) {
-    let mut primary_key = explicit.unwrap_or(ConstraintDef {
-        name: None,
-        kind: ConstraintKind::PrimaryKey { columns: vec![], using_index: None },
-        not_valid: false,
+    let (mut primary_key, primary_key_ddl) = explicit.unwrap_or_else(|| {
+        let constraint = ConstraintDef {
+            name: None,
+            kind: ConstraintKind::PrimaryKey { columns: vec![], using_index: None },
+            not_valid: false,
+        };
+        (constraint, ConstraintDdl::default())
     });
     if let ConstraintKind::PrimaryKey { columns: keys, .. } = &mut primary_key.kind {
         for column in columns.iter().filter(|c| c.primary_key) {
@@ -367,10 +545,12 @@ fn finish_table(
         }
         derived(spec, table, &mut column);
         spec.constraints.append(&mut column.constraints);
+        spec.constraint_ddl.append(&mut column.constraint_ddl);
         spec.columns.push(column.def);
     }
     if !keys.is_empty() {
         spec.constraints.insert(0, primary_key);
+        spec.constraint_ddl.insert(0, primary_key_ddl);
     }
 }
 
@@ -387,6 +567,7 @@ fn derived(spec: &mut TableSpec, table: &QualifiedName, column: &mut ColumnSpec)
             concurrently: false,
             partial: false,
             only: false,
+            ddl: Some(column_index_ddl()),
         });
     } else if column.unique {
         column.constraints.push(ConstraintDef {
@@ -394,6 +575,7 @@ fn derived(spec: &mut TableSpec, table: &QualifiedName, column: &mut ColumnSpec)
             kind: ConstraintKind::Unique { columns: vec![name.clone()], using_index: None },
             not_valid: false,
         });
+        column.constraint_ddl.push(ConstraintDdl::default());
     }
 }
 
@@ -422,17 +604,116 @@ pub fn make_serial(def: &mut ColumnDef) {
     def.serial = true;
     def.not_null = true;
     def.default = Some(DefaultExpr::Volatile("nextval(…)".into()));
+    let pseudo_type = match def.ty.name.as_str() {
+        "bigint" => "BIGSERIAL",
+        "smallint" => "SMALLSERIAL",
+        _ => "SERIAL",
+    };
+    if let Some(ddl) = &mut def.ddl {
+        ddl.ty = pseudo_type.to_string();
+        // SERIAL stands for the DEFAULT: `get_column_specification` writes none.
+        ddl.default = None;
+    }
+}
+
+/// `index=True` on a column: `CREATE [UNIQUE] INDEX ix_<table>_<column> ON t (column)`.
+pub fn column_index_ddl() -> IndexDdl {
+    IndexDdl {
+        editor: Editor::Alembic,
+        keys: vec![IndexKey::default()],
+        method: None,
+        include: vec![],
+        predicate: None,
+        if_not_exists: false,
+        unknown: None,
+    }
+}
+
+/// How SQLAlchemy's PostgreSQL compiler writes an index (`PGDDLCompiler.visit_create_index`):
+/// `keys` are the index's column arguments, `call` holds its `postgresql_*` options.
+pub fn index_ddl(keys: &[Expr], call: &Call) -> IndexDdl {
+    let mut unknown = None;
+    let ops: Vec<(String, String)> = match call.kwarg("postgresql_ops").map(|o| &o.value) {
+        None => vec![],
+        Some(Value::Dict(pairs)) => {
+            pairs.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string()))).collect()
+        }
+        Some(_) => {
+            unknown = Some("`postgresql_ops` lockgate cannot read".to_string());
+            vec![]
+        }
+    };
+    let index_keys = keys
+        .iter()
+        .map(|key| {
+            let (column, expression) = match &key.value {
+                Value::Str(name) if is_identifier(name) => (Some(name.clone()), None),
+                // Alembic turns a string that is not a plain name into `sa.text()`.
+                Value::Str(sql) => (None, Some(sql.clone())),
+                Value::Call(c) if matches!(c.name(), "column" | "Column") => {
+                    (c.args.first().and_then(Expr::as_str).map(str::to_string), None)
+                }
+                Value::Call(c) if matches!(c.name(), "text" | "literal_column") => (None, sql_of(c)),
+                _ => (None, None),
+            };
+            if column.is_none() && expression.is_none() {
+                unknown.get_or_insert_with(|| "an index key built from SQLAlchemy expressions".to_string());
+            }
+            let opclass = column.as_ref().and_then(|c| ops.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone()));
+            IndexKey { expression, opclass, descending: false }
+        })
+        .collect();
+    let predicate = match call.kwarg("postgresql_where").filter(|w| !w.is_none()) {
+        None => None,
+        Some(Expr { value: Value::Str(sql), .. }) => Some(sql.clone()),
+        Some(Expr { value: Value::Call(c), .. }) if matches!(c.name(), "text" | "literal_column") => sql_of(c),
+        Some(_) => {
+            unknown.get_or_insert_with(|| "a WHERE clause built from SQLAlchemy expressions".to_string());
+            None
+        }
+    };
+    let method =
+        call.kwarg("postgresql_using").filter(|u| !u.is_none()).map(|u| u.as_str().map(str::to_ascii_lowercase));
+    if let Some(None) = method {
+        unknown.get_or_insert_with(|| "`postgresql_using` known only at run time".to_string());
+    }
+    let include = match call.kwarg("postgresql_include") {
+        None => vec![],
+        Some(items) => {
+            let names = key_columns(&list(Some(items)));
+            if names.iter().any(Option::is_none) {
+                unknown.get_or_insert_with(|| "`postgresql_include` lockgate cannot read".to_string());
+            }
+            names.into_iter().flatten().collect()
+        }
+    };
+    for option in ["postgresql_with", "postgresql_tablespace", "postgresql_nulls_not_distinct", "postgresql_length"] {
+        if call.kwarg(option).is_some_and(|o| !o.is_none()) {
+            unknown.get_or_insert_with(|| format!("`{option}=`, which lockgate does not write"));
+        }
+    }
+    IndexDdl {
+        editor: Editor::Alembic,
+        keys: index_keys,
+        method: method.flatten(),
+        include,
+        predicate,
+        if_not_exists: flag(call, "if_not_exists"),
+        unknown,
+    }
 }
 
 /// `sa.Index(name, *columns, unique=, postgresql_where=)` in `create_table`.
 fn index(table: &QualifiedName, call: &Call) -> OpKind {
+    let keys = call.args.get(1..).unwrap_or_default();
     OpKind::CreateIndex {
         name: call.args.first().and_then(name_of),
         table: table.clone(),
-        columns: key_columns(call.args.get(1..).unwrap_or_default()),
+        columns: key_columns(keys),
         unique: flag(call, "unique"),
         concurrently: false,
         partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
         only: false,
+        ddl: Some(index_ddl(keys, call)),
     }
 }

@@ -1,7 +1,7 @@
 //! SQLAlchemy column types → the PostgreSQL types they compile to (`GenericTypeCompiler` and
 //! the PostgreSQL dialect's `colspecs`).
 
-use crate::ir::SqlType;
+use crate::ir::{quote_identifier, SqlType};
 use crate::source::python::{Call, Expr, Value};
 
 /// A column type as lockgate understands it.
@@ -12,6 +12,9 @@ pub struct ColumnType {
     pub integer: bool,
     /// A native enum this type stands for, when SQLAlchemy creates it with the table.
     pub enum_type: Option<EnumType>,
+    /// The type as SQLAlchemy's PostgreSQL type compiler writes it (`VARCHAR(255)`,
+    /// `TIMESTAMP WITH TIME ZONE`), or why only code run at migrate time knows it.
+    pub sql: Result<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +26,8 @@ pub struct EnumType {
 }
 
 impl ColumnType {
-    fn plain(ty: SqlType) -> Self {
-        ColumnType { ty, integer: false, enum_type: None }
+    fn plain(ty: SqlType, sql: Result<String, String>) -> Self {
+        ColumnType { ty, integer: false, enum_type: None, sql }
     }
 }
 
@@ -33,8 +36,14 @@ pub fn column_type(expr: &Expr) -> ColumnType {
     match &expr.value {
         Value::Name(name) => from_class(name, &Call { func: name.clone(), ..empty_call() }),
         Value::Call(call) => from_call(call),
-        Value::Str(name) => ColumnType::plain(SqlType::named(&name.to_ascii_lowercase())),
-        _ => ColumnType::plain(SqlType::named("(a type lockgate cannot read)")),
+        Value::Str(name) => ColumnType::plain(
+            SqlType::named(&name.to_ascii_lowercase()),
+            Err(format!("a type given as the string `{name}`")),
+        ),
+        _ => ColumnType::plain(
+            SqlType::named("(a type lockgate cannot read)"),
+            Err("a type lockgate cannot read".into()),
+        ),
     }
 }
 
@@ -68,41 +77,82 @@ fn method_on_type(receiver: &Expr, call: &Call) -> ColumnType {
 
 fn from_class(func: &str, call: &Call) -> ColumnType {
     let class = func.rsplit('.').next().unwrap_or(func);
-    let integer = |name: &str| ColumnType { ty: SqlType::named(name), integer: true, enum_type: None };
-    let named = |name: &str| ColumnType::plain(SqlType::named(name));
+    let integer = |name: &str| ColumnType {
+        ty: SqlType::named(name),
+        integer: true,
+        enum_type: None,
+        sql: Ok(name.to_ascii_uppercase()),
+    };
+    // Types whose DDL is exactly their upper-cased name.
+    let named = |name: &str| ColumnType::plain(SqlType::named(name), Ok(name.to_ascii_uppercase()));
+    // SQLAlchemy writes these differently from PostgreSQL's canonical name, or not for PostgreSQL at all.
+    let spelled = |name: &str, sql: Result<String, String>| ColumnType::plain(SqlType::named(name), sql);
+    let not_postgres = || Err(format!("`{func}`, which SQLAlchemy does not write as a PostgreSQL type"));
+    let has_args = !call.args.is_empty() || !call.kwargs.is_empty();
     match class {
         "Integer" | "INTEGER" | "INT" => integer("integer"),
         "BigInteger" | "BIGINT" => integer("bigint"),
         "SmallInteger" | "SMALLINT" => integer("smallint"),
-        "String" | "VARCHAR" | "Unicode" | "NVARCHAR" => sized("varchar", call),
-        "CHAR" | "NCHAR" => ColumnType::plain(SqlType::with_modifiers("char", vec![length(call).unwrap_or(1)])),
-        "Text" | "TEXT" | "UnicodeText" | "CLOB" => named("text"),
+        "String" | "VARCHAR" | "Unicode" => sized("varchar", call, Ok("VARCHAR".into())),
+        "NVARCHAR" => sized("varchar", call, not_postgres()),
+        "CHAR" | "NCHAR" => {
+            let n = length(call).unwrap_or(1);
+            let sql = if class == "CHAR" {
+                Ok(if call.args.is_empty() && call.kwarg("length").is_none() {
+                    "CHAR".to_string()
+                } else {
+                    format!("CHAR({n})")
+                })
+            } else {
+                not_postgres()
+            };
+            ColumnType::plain(SqlType::with_modifiers("char", vec![n]), sql)
+        }
+        "Text" | "TEXT" | "UnicodeText" => spelled("text", Ok("TEXT".into())),
+        "CLOB" => spelled("text", not_postgres()),
         "Boolean" | "BOOLEAN" => named("boolean"),
-        "DateTime" | "DATETIME" | "TIMESTAMP" => zoned("timestamp", "timestamptz", call),
-        "Time" | "TIME" => zoned("time", "timetz", call),
+        "DateTime" | "TIMESTAMP" => zoned("timestamp", "timestamptz", "TIMESTAMP", call),
+        "DATETIME" => {
+            let mut ty = zoned("timestamp", "timestamptz", "TIMESTAMP", call);
+            ty.sql = not_postgres();
+            ty
+        }
+        "Time" | "TIME" => zoned("time", "timetz", "TIME", call),
         "Date" | "DATE" => named("date"),
-        "Numeric" | "NUMERIC" | "DECIMAL" => numeric(call),
+        "Numeric" | "NUMERIC" | "DECIMAL" => numeric(call, if class == "DECIMAL" { "DECIMAL" } else { "NUMERIC" }),
         "Float" | "FLOAT" => float(call),
-        "Double" | "DOUBLE" | "DOUBLE_PRECISION" => named("double precision"),
+        "Double" | "DOUBLE_PRECISION" => spelled("double precision", Ok("DOUBLE PRECISION".into())),
+        "DOUBLE" => spelled("double precision", not_postgres()),
         "REAL" => named("real"),
         "JSON" => named("json"),
         "JSONB" => named("jsonb"),
         "Uuid" | "UUID" if call.kwarg("native_uuid").and_then(Expr::as_bool) == Some(false) => {
-            ColumnType::plain(SqlType::with_modifiers("char", vec![32]))
+            ColumnType::plain(SqlType::with_modifiers("char", vec![32]), Ok("CHAR(32)".into()))
         }
         "Uuid" | "UUID" => named("uuid"),
-        "LargeBinary" | "BINARY" | "VARBINARY" | "BLOB" | "BYTEA" | "PickleType" => named("bytea"),
+        "LargeBinary" | "BYTEA" | "PickleType" => spelled("bytea", Ok("BYTEA".into())),
+        "BINARY" | "VARBINARY" | "BLOB" => spelled("bytea", not_postgres()),
+        "Interval" | "INTERVAL" if has_args => {
+            spelled("interval", Err(format!("`{func}` with fields or a precision, which lockgate does not write")))
+        }
         "Interval" | "INTERVAL" => named("interval"),
         "ARRAY" => array(call),
         "Enum" | "ENUM" => enumeration(call),
-        "BIT" => ColumnType::plain(SqlType::with_modifiers("bit", vec![length(call).unwrap_or(1)])),
+        "BIT" => {
+            let n = length(call).unwrap_or(1);
+            let sql = match call.kwarg("varying").and_then(Expr::as_bool) {
+                Some(true) => Err("`BIT(varying=True)`, which lockgate does not write".into()),
+                _ => Ok(format!("BIT({n})")),
+            };
+            ColumnType::plain(SqlType::with_modifiers("bit", vec![n]), sql)
+        }
         "INET" | "CIDR" | "MACADDR" | "MACADDR8" | "HSTORE" | "TSVECTOR" | "TSQUERY" | "CITEXT" | "INT4RANGE"
         | "INT8RANGE" | "NUMRANGE" | "DATERANGE" | "TSRANGE" | "TSTZRANGE" | "INT4MULTIRANGE" | "INT8MULTIRANGE"
         | "NUMMULTIRANGE" | "DATEMULTIRANGE" | "TSMULTIRANGE" | "TSTZMULTIRANGE" | "MONEY" | "OID" | "REGCLASS"
         | "REGCONFIG" | "JSONPATH" => named(&class.to_ascii_lowercase()),
         // A TypeDecorator or a third-party type: its DDL is code. The dotted name keeps it
         // recognisable in messages and never equal to a built-in type.
-        _ => named(func),
+        _ => spelled(func, Err(format!("`{func}`: a custom or third-party type, whose DDL its code decides"))),
     }
 }
 
@@ -110,18 +160,29 @@ fn length(call: &Call) -> Option<i64> {
     call.arg("length", 0).and_then(Expr::as_int)
 }
 
-fn sized(name: &str, call: &Call) -> ColumnType {
-    let modifiers = length(call).into_iter().collect();
-    ColumnType::plain(SqlType::with_modifiers(name, modifiers))
+fn sized(name: &str, call: &Call, base: Result<String, String>) -> ColumnType {
+    let modifiers: Vec<i64> = length(call).into_iter().collect();
+    let sql = base.map(|base| match modifiers.first() {
+        Some(n) => format!("{base}({n})"),
+        None => base,
+    });
+    ColumnType::plain(SqlType::with_modifiers(name, modifiers), sql)
 }
 
-fn zoned(plain: &str, zoned: &str, call: &Call) -> ColumnType {
-    let name = if call.kwarg("timezone").and_then(Expr::as_bool) == Some(true) { zoned } else { plain };
-    let precision = call.kwarg("precision").and_then(Expr::as_int).into_iter().collect();
-    ColumnType::plain(SqlType::with_modifiers(name, precision))
+/// `TIMESTAMP[(p)] WITH[OUT] TIME ZONE` (`PGTypeCompiler.visit_TIMESTAMP` / `visit_TIME`).
+fn zoned(plain: &str, zoned: &str, keyword: &str, call: &Call) -> ColumnType {
+    let with_zone = call.kwarg("timezone").and_then(Expr::as_bool) == Some(true);
+    let name = if with_zone { zoned } else { plain };
+    let precision: Vec<i64> = call.kwarg("precision").and_then(Expr::as_int).into_iter().collect();
+    let sql = format!(
+        "{keyword}{} {} TIME ZONE",
+        precision.first().map(|p| format!("({p})")).unwrap_or_default(),
+        if with_zone { "WITH" } else { "WITHOUT" }
+    );
+    ColumnType::plain(SqlType::with_modifiers(name, precision), Ok(sql))
 }
 
-fn numeric(call: &Call) -> ColumnType {
+fn numeric(call: &Call, keyword: &str) -> ColumnType {
     let precision = call.arg("precision", 0).and_then(Expr::as_int);
     let scale = call.arg("scale", 1).and_then(Expr::as_int);
     let modifiers = match (precision, scale) {
@@ -129,21 +190,38 @@ fn numeric(call: &Call) -> ColumnType {
         (Some(p), None) => vec![p],
         _ => vec![],
     };
-    ColumnType::plain(SqlType::with_modifiers("numeric", modifiers))
+    let sql = match modifiers.as_slice() {
+        [] => keyword.to_string(),
+        [p] => format!("{keyword}({p})"),
+        [p, s, ..] => format!("{keyword}({p}, {s})"),
+    };
+    ColumnType::plain(SqlType::with_modifiers("numeric", modifiers), Ok(sql))
 }
 
 /// PostgreSQL stores FLOAT(1–24) as real and anything wider (or unsized) as double precision.
 fn float(call: &Call) -> ColumnType {
     let precision = call.arg("precision", 0).and_then(Expr::as_int);
     let name = if precision.is_some_and(|p| p <= 24) { "real" } else { "double precision" };
-    ColumnType::plain(SqlType::named(name))
+    let sql = precision.map_or_else(|| "FLOAT".to_string(), |p| format!("FLOAT({p})"));
+    ColumnType::plain(SqlType::named(name), Ok(sql))
 }
 
 fn array(call: &Call) -> ColumnType {
     let item = call.arg("item_type", 0).map(column_type);
+    let dimensions = match call.kwarg("dimensions").filter(|d| !d.is_none()) {
+        None => Ok(1),
+        Some(d) => d.as_int().filter(|d| *d > 0).ok_or_else(|| "ARRAY dimensions known only at run time".to_string()),
+    };
+    let sql = match (&item, dimensions) {
+        (Some(item), Ok(dimensions)) => {
+            item.sql.clone().map(|inner| format!("{inner}{}", "[]".repeat(dimensions as usize)))
+        }
+        (None, _) => Err("an ARRAY whose item type lockgate cannot read".into()),
+        (_, Err(why)) => Err(why),
+    };
     let mut ty = item.map_or_else(|| SqlType::named("(an array type lockgate cannot read)"), |t| t.ty);
     ty.array = true;
-    ColumnType::plain(ty)
+    ColumnType::plain(ty, sql)
 }
 
 /// `sa.Enum("a", "b", name="mood")` is a native PostgreSQL enum named `mood`; with
@@ -151,14 +229,28 @@ fn array(call: &Call) -> ColumnType {
 fn enumeration(call: &Call) -> ColumnType {
     if call.kwarg("native_enum").and_then(Expr::as_bool) == Some(false) {
         let longest = call.args.iter().filter_map(Expr::as_str).map(|v| v.chars().count() as i64).max();
-        let modifiers = call.kwarg("length").and_then(Expr::as_int).or(longest).into_iter().collect();
-        return ColumnType::plain(SqlType::with_modifiers("varchar", modifiers));
+        let modifiers: Vec<i64> = call.kwarg("length").and_then(Expr::as_int).or(longest).into_iter().collect();
+        let sql = match (modifiers.first(), call.kwarg("create_constraint").and_then(Expr::as_bool)) {
+            (_, Some(true)) => {
+                Err("a non-native Enum with create_constraint=True, whose CHECK lockgate does not write".into())
+            }
+            (Some(n), _) if call.args.iter().all(|a| a.as_str().is_some()) => Ok(format!("VARCHAR({n})")),
+            _ => Err("a non-native Enum whose values lockgate cannot read".into()),
+        };
+        return ColumnType::plain(SqlType::with_modifiers("varchar", modifiers), sql);
     }
     let name = call.kwarg("name").and_then(Expr::as_str).map(str::to_string).or_else(|| python_enum_name(call));
-    let Some(name) = name else { return ColumnType::plain(SqlType::named("(an enum without a name)")) };
+    let Some(name) = name else {
+        return ColumnType::plain(SqlType::named("(an enum without a name)"), Err("an Enum without a name".into()));
+    };
     let schema = call.kwarg("schema").and_then(Expr::as_str).map(str::to_string);
     let create = call.kwarg("create_type").and_then(Expr::as_bool) != Some(false);
-    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(EnumType { name, schema, create }) }
+    // `format_type` quotes the name when it needs it; lockgate quotes every identifier.
+    let sql = Ok(match &schema {
+        Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&name)),
+        None => quote_identifier(&name),
+    });
+    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(EnumType { name, schema, create }), sql }
 }
 
 /// `sa.Enum(MyEnum)` without `name=`: SQLAlchemy names the type after the class, lowercased.

@@ -35,6 +35,23 @@ pub struct Field {
     pub generated: bool,
     /// Positive*Field: Django adds `CHECK (col >= 0)`.
     pub positive: bool,
+    /// The column type as Django's PostgreSQL backend writes it, or why only the field's code
+    /// knows it. Relations take theirs from the target's key, when the column is built.
+    pub type_sql: Result<String, String>,
+    /// The `data_types` entry Django compares to decide whether a type change casts with
+    /// `USING` (`PSE._field_data_type`); `None` when that cannot be known statically.
+    pub type_template: Option<String>,
+    /// The effective default as the literal Django sends, or why Python computes it only when
+    /// the migration runs; `None`: no default.
+    pub default_sql: Option<Result<String, String>>,
+    /// `db_default=` as the DEFAULT expression Django writes.
+    pub db_default_sql: Option<Result<String, String>>,
+    /// `db_collation=`.
+    pub collation: Option<String>,
+    /// `db_comment=` given: Django follows the column with a COMMENT ON statement.
+    pub comment: bool,
+    /// Django 6.1's database-level `on_delete` (`DB_CASCADE`, …): the ON DELETE action.
+    pub on_delete_db: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +263,26 @@ pub fn field_from_call(call: &Call, name: &str, app: &str, settings: &DjangoSett
     let primary_key = flag("primary_key").unwrap_or(false);
     let one_to_one = class == "OneToOneField";
     let null = flag("null").unwrap_or(false) || class == "NullBooleanField";
+    let type_sql = match (configured, &ty) {
+        (Some(ty), _) => Ok(spell_type(ty)),
+        (None, _) if known.is_none_or(|k| k != written) => Err(format!(
+            "custom field class `{written}`: its column type comes from its db_type() when the migration runs (map it in [django] field_types)"
+        )),
+        (None, _) => django_type(call, &class),
+    };
+    let type_template = if configured.is_some() { None } else { type_template(&class, type_sql.as_ref().ok()) };
+    let default_sql = match call.kwarg("default").filter(|d| !d.is_none()) {
+        Some(expr) => Some(literal(expr, &class)),
+        None => effective_default_sql(call, &class, null),
+    };
     Field {
+        type_sql,
+        type_template,
+        default_sql,
+        db_default_sql: call.kwarg("db_default").map(|d| db_default_sql(d, &class)),
+        collation: call.kwarg("db_collation").and_then(Expr::as_str).map(str::to_string),
+        comment: call.kwarg("db_comment").is_some_and(|c| !c.is_none()),
+        on_delete_db: call.kwarg("on_delete").and_then(on_delete_db),
         default: call
             .kwarg("default")
             .filter(|d| !d.is_none())
@@ -398,6 +434,201 @@ fn column_type(call: &Call, class: &str) -> (Option<SqlType>, bool) {
         _ => return (Some(SqlType::named(class)), true),
     };
     (ty, false)
+}
+
+/// The column type Django's PostgreSQL backend writes for a field class it knows
+/// (`DatabaseWrapper.data_types`, `ArrayField.db_type`).
+fn django_type(call: &Call, class: &str) -> Result<String, String> {
+    let int_kwarg = |key: &str| call.kwarg(key).and_then(Expr::as_int);
+    let varchar = |default: Option<i64>| match call.kwarg("max_length") {
+        None => Ok(default.map_or_else(|| "varchar".to_string(), |n| format!("varchar({n})"))),
+        Some(e) if e.is_none() => Ok("varchar".to_string()),
+        Some(e) => {
+            e.as_int().map(|n| format!("varchar({n})")).ok_or_else(|| "a max_length known only at run time".to_string())
+        }
+    };
+    let text = match class {
+        "AutoField" | "IntegerField" | "PositiveIntegerField" => "integer",
+        "BigAutoField" | "BigIntegerField" | "PositiveBigIntegerField" => "bigint",
+        "SmallAutoField" | "SmallIntegerField" | "PositiveSmallIntegerField" => "smallint",
+        "BooleanField" | "NullBooleanField" => "boolean",
+        // Django 5.1 made the CI* classes stubs of the plain fields for historical migrations.
+        "CharField" | "CommaSeparatedIntegerField" | "CICharField" => return varchar(None),
+        "EmailField" | "CIEmailField" => return varchar(Some(254)),
+        "URLField" => return varchar(Some(200)),
+        "SlugField" => return varchar(Some(50)),
+        "FileField" | "ImageField" | "FilePathField" => return varchar(Some(100)),
+        "TextField" | "CITextField" => "text",
+        "DecimalField" => {
+            return match (int_kwarg("max_digits"), int_kwarg("decimal_places")) {
+                (Some(p), Some(s)) => Ok(format!("numeric({p}, {s})")),
+                (None, None) if call.kwarg("max_digits").is_none() && call.kwarg("decimal_places").is_none() => {
+                    Ok("numeric".to_string())
+                }
+                _ => Err("a DecimalField whose max_digits/decimal_places are known only at run time".to_string()),
+            }
+        }
+        "FloatField" => "double precision",
+        "DateField" => "date",
+        "DateTimeField" => "timestamp with time zone",
+        "TimeField" => "time",
+        "DurationField" => "interval",
+        "BinaryField" => "bytea",
+        "UUIDField" => "uuid",
+        "GenericIPAddressField" | "IPAddressField" => "inet",
+        "JSONField" => "jsonb",
+        "HStoreField" => "hstore",
+        "SearchVectorField" => "tsvector",
+        "IntegerRangeField" => "int4range",
+        "BigIntegerRangeField" => "int8range",
+        "DecimalRangeField" => "numrange",
+        "DateTimeRangeField" => "tstzrange",
+        "DateRangeField" => "daterange",
+        "ArrayField" => {
+            let base = call
+                .arg("base_field", 0)
+                .and_then(Expr::as_call)
+                .ok_or("an ArrayField whose base field lockgate cannot read")?;
+            let base_type = django_type(base, base.name())?;
+            let size = match call.kwarg("size").filter(|s| !s.is_none()) {
+                None => String::new(),
+                Some(size) => size.as_int().ok_or("an ArrayField size known only at run time")?.to_string(),
+            };
+            return Ok(format!("{base_type}[{size}]"));
+        }
+        "GeneratedField" => {
+            return Err("a GeneratedField: Django compiles its expression when the migration runs".into())
+        }
+        "ForeignKey" | "OneToOneField" | "ManyToManyField" => {
+            return Err("a relation: its type is its target's key type".into())
+        }
+        other => return Err(format!("field class `{other}`: its column type is decided by its code")),
+    };
+    Ok(text.to_string())
+}
+
+/// The spelling Django's `data_types` use for a type lockgate holds in canonical form.
+pub fn spell_type(ty: &SqlType) -> String {
+    let base = match ty.name.as_str() {
+        "timestamptz" => "timestamp with time zone".to_string(),
+        "timetz" => "time with time zone".to_string(),
+        "timestamp" => "timestamp".to_string(),
+        other => other.to_string(),
+    };
+    let modifiers: Vec<String> = ty.modifiers.iter().map(i64::to_string).collect();
+    let mut text = if modifiers.is_empty() { base } else { format!("{base}({})", modifiers.join(", ")) };
+    if ty.array {
+        text.push_str("[]");
+    }
+    text
+}
+
+/// The `data_types` entry behind a field's type: equal entries mean Django changes the type
+/// without `USING` (`PSE._using_sql`), so varchar(50) → varchar(200) is not cast.
+fn type_template(class: &str, type_sql: Option<&String>) -> Option<String> {
+    let internal = match class {
+        "EmailField" | "URLField" | "CommaSeparatedIntegerField" | "CICharField" | "CIEmailField" => "CharField",
+        "CITextField" => "TextField",
+        "ImageField" => "FileField",
+        other => other,
+    };
+    let template = match internal {
+        "CharField" => "_get_varchar_column",
+        "DecimalField" => "_get_decimal_column",
+        "FileField" | "FilePathField" | "SlugField" => "varchar(%(max_length)s)",
+        "AutoField" | "IntegerField" | "PositiveIntegerField" => "integer",
+        "BigAutoField" | "BigIntegerField" | "PositiveBigIntegerField" => "bigint",
+        "SmallAutoField" | "SmallIntegerField" | "PositiveSmallIntegerField" => "smallint",
+        "BinaryField" => "bytea",
+        "BooleanField" => "boolean",
+        "DateField" => "date",
+        "DateTimeField" => "timestamp with time zone",
+        "DurationField" => "interval",
+        "FloatField" => "double precision",
+        "IPAddressField" | "GenericIPAddressField" => "inet",
+        "JSONField" => "jsonb",
+        "TextField" => "text",
+        "TimeField" => "time",
+        "UUIDField" => "uuid",
+        // Not in `data_types`: Django falls back to the rendered db_type().
+        "HStoreField"
+        | "SearchVectorField"
+        | "IntegerRangeField"
+        | "BigIntegerRangeField"
+        | "DecimalRangeField"
+        | "DateTimeRangeField"
+        | "DateRangeField" => return type_sql.cloned(),
+        _ => return None,
+    };
+    Some(template.to_string())
+}
+
+/// What `effective_default` gives a field with no `default`: `''` for a blank non-null string
+/// field, a timestamp taken at migrate time for auto_now(_add) (`BSE._effective_default`).
+fn effective_default_sql(call: &Call, class: &str, null: bool) -> Option<Result<String, String>> {
+    let flag = |key: &str| call.kwarg(key).and_then(Expr::as_bool).unwrap_or(false);
+    if flag("auto_now") || flag("auto_now_add") {
+        return Some(Err("an auto_now/auto_now_add default: Django sends the time the migration runs at".into()));
+    }
+    match effective_default(call, class, null).as_deref() {
+        Some("''") => Some(Ok("''".into())),
+        Some(_) => Some(Err("a BinaryField's empty default, which the database driver renders".into())),
+        None => None,
+    }
+}
+
+/// A Python literal as Django sends it once the driver interpolates it: strings quoted, numbers
+/// and booleans bare. Anything Python computes (callables, Decimal, dates) is known only when
+/// the migration runs.
+fn literal(expr: &Expr, class: &str) -> Result<String, String> {
+    let numeric = class.contains("Integer") || class.contains("AutoField") || class == "FloatField";
+    let stringy = matches!(
+        class,
+        "CharField"
+            | "TextField"
+            | "SlugField"
+            | "EmailField"
+            | "URLField"
+            | "CICharField"
+            | "CIEmailField"
+            | "CITextField"
+    );
+    match &expr.value {
+        Value::Str(text) if stringy && !text.contains('\\') => Ok(format!("'{}'", text.replace('\'', "''"))),
+        Value::Int(i) if numeric || class == "DecimalField" => Ok(i.to_string()),
+        Value::Float(f) if class == "FloatField" => Ok(format!("{f:?}")),
+        Value::Bool(b) if matches!(class, "BooleanField" | "NullBooleanField") => Ok(b.to_string()),
+        _ => Err(format!(
+            "the default `{}` of a {class}: Django converts it with the field's code when the migration runs",
+            python_default(expr)
+        )),
+    }
+}
+
+/// `db_default=`: a plain value is sent as a literal; `Now()` as `(STATEMENT_TIMESTAMP())`
+/// (`BSE.db_default_sql`, `Now.as_postgresql`).
+fn db_default_sql(expr: &Expr, class: &str) -> Result<String, String> {
+    match &expr.value {
+        Value::Call(call) if call.name() == "Value" && call.args.len() == 1 => literal(&call.args[0], class),
+        Value::Call(call) if call.name() == "Now" && call.args.is_empty() && call.kwargs.is_empty() => {
+            Ok("(STATEMENT_TIMESTAMP())".into())
+        }
+        Value::Call(call) => {
+            Err(format!("db_default `{}(…)`: Django compiles the expression when the migration runs", call.name()))
+        }
+        _ => literal(expr, class),
+    }
+}
+
+/// `on_delete=models.DB_CASCADE` and friends (Django 6.1) put the action into the FK itself.
+fn on_delete_db(expr: &Expr) -> Option<String> {
+    let Value::Name(name) = &expr.value else { return None };
+    match name.rsplit('.').next()? {
+        "DB_CASCADE" => Some("CASCADE".into()),
+        "DB_SET_NULL" => Some("SET NULL".into()),
+        "DB_SET_DEFAULT" => Some("SET DEFAULT".into()),
+        _ => None,
+    }
 }
 
 fn python_default(expr: &Expr) -> String {
