@@ -137,12 +137,6 @@ pub fn statement_text<'a>(step: &'a ReplayStep) -> &'a str {
 
 pub fn plan_op(context: &Context) -> Outcome {
     let step = context.step;
-    if step.migration.framework != Framework::Sql {
-        return Outcome::Error(format!(
-            "lockgate plans SQL migrations; {} operations are not turned into SQL yet — apply this migration with its own runner",
-            if step.migration.framework == Framework::Django { "Django" } else { "Alembic" }
-        ));
-    }
     match &step.op.kind {
         OpKind::Transaction(_) => {
             return Outcome::Skip("the executor runs every step in a transaction of its own".into());
@@ -164,10 +158,51 @@ pub fn plan_op(context: &Context) -> Outcome {
         }
         _ => {}
     }
+    if step.migration.framework != Framework::Sql {
+        return framework_op(context);
+    }
     let Some(node) = statement_node(step) else {
         return Outcome::Nothing;
     };
     Outcome::Steps(drafts(context, &node))
+}
+
+/// A Django or Alembic operation: the statements its schema editor sends, each planned like
+/// a statement read from a SQL file (with its own lock effects, against the same schema).
+fn framework_op(context: &Context) -> Outcome {
+    let step = context.step;
+    let statements = match super::ir_sql::statements(&step.op.kind, step.catalog) {
+        Ok(statements) => statements,
+        Err(why) => return Outcome::Error(format!("cannot plan this operation: {why}")),
+    };
+    let mut planned = vec![];
+    for sql in statements {
+        let Some(node) = sqlgen::parse_one(&sql) else {
+            return Outcome::Error(format!("the SQL written for this operation does not parse: {sql}"));
+        };
+        for part in sqlgen::split_alter(&node) {
+            for kind in crate::source::lower::lower(&part) {
+                let op = crate::ir::Op { kind, span: step.op.span, statement: step.op.statement };
+                let effects = crate::locks::effects(&op.kind, step.catalog, context.pg);
+                let rendered = ReplayStep { op: &op, effects: &effects, ..*step };
+                let inner = Context {
+                    step: &rendered,
+                    pg: context.pg,
+                    estimate: context.estimate,
+                    source: context.source.clone(),
+                };
+                match &op.kind {
+                    OpKind::Transaction(_) => {}
+                    _ => planned.extend(drafts(&inner, &part)),
+                }
+            }
+        }
+    }
+    if planned.is_empty() {
+        Outcome::Nothing
+    } else {
+        Outcome::Steps(planned)
+    }
 }
 
 fn is_timeout(name: &str) -> bool {
