@@ -231,3 +231,41 @@ fn replication_lag_pauses_the_job_until_the_replica_catches_up() {
     assert_each_row_changed_once(&mut db, 20_000);
     assert!(events(&events_file).iter().any(|e| e["event"] == "resumed"));
 }
+
+#[test]
+fn under_a_workload_no_query_waits_longer_than_a_batch() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
+             INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 500, NULL FROM generate_series(1, 200000) g;",
+        )
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE orders").unwrap();
+    let project = Project::new(&[("0001_note.sql", "UPDATE orders SET note = 'checked';\n")]);
+    std::fs::write(&project.config, format!("{FAST}[backfill]\ntarget_batch_ms = 50\n")).unwrap();
+    project.plan(&db);
+    let events_file = project.dir.path().join("events.jsonl");
+    let workload = common::workload::Workload::start(|| db.connect(), 4, 1_000_000, 2000);
+    std::thread::sleep(Duration::from_millis(200));
+    let output = common::project::lockgate()
+        .args(["apply", &project.plan_file(), "--phase", "backfill", "--database-url", &db.url()])
+        .args(["--events", events_file.to_str().unwrap(), "--config", project.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = workload.stop();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let longest_batch = events(&events_file)
+        .iter()
+        .filter(|e| e["event"] == "batch")
+        .filter_map(|e| e["batch_ms"].as_f64())
+        .fold(0.0, f64::max);
+    let waited = report.max_latency.as_secs_f64() * 1000.0;
+    // A query that needs a row the batch holds waits for that batch's commit, no longer
+    // (the slack covers scheduling on a busy machine).
+    assert!(
+        waited <= longest_batch + 100.0,
+        "a query waited {waited:.0} ms; the longest batch took {longest_batch:.0} ms"
+    );
+}
