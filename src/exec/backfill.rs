@@ -207,27 +207,28 @@ impl Job<'_> {
         let keys = batched.key.join(", ");
         let aliases: Vec<String> = (0..batched.key.len()).map(|i| format!("lockgate_k{i}")).collect();
         let selected: Vec<String> = batched.key.iter().zip(&aliases).map(|(k, a)| format!("{k} AS {a}")).collect();
-        let after = match cursor {
-            Some(values) => {
-                let values: Vec<String> = values.iter().map(|v| journal::literal(v)).collect();
-                format!("WHERE ({keys}) > ({})", values.join(", "))
-            }
-            None => String::new(),
-        };
-        // The table keeps its own name (no alias): the SET list and condition may name it.
-        let matched: Vec<String> =
-            batched.key.iter().zip(&aliases).map(|(k, a)| format!("{}.{k} = batch.{a}", batched.table)).collect();
+        let after = cursor.map(|values| {
+            let values: Vec<String> = values.iter().map(|v| journal::literal(v)).collect();
+            format!("({keys}) > ({})", values.join(", "))
+        });
         let last: Vec<String> = aliases.iter().map(|a| format!("{a}::text")).collect();
         let descending: Vec<String> = aliases.iter().map(|a| format!("{a} DESC")).collect();
+        // The batch is a key range: its upper bound comes from the primary key index, and the
+        // UPDATE scans that range only (a join with the batch's keys can turn into a scan of
+        // the whole table). The table keeps its own name: the SET list and condition may use it.
         let sql = format!(
-            "WITH batch AS (SELECT {} FROM {table} {after} ORDER BY {keys} LIMIT {size}), \
-             changed AS (UPDATE {table} SET {set} FROM batch WHERE {} AND ({pending}) RETURNING 1) \
-             SELECT (SELECT ARRAY[{}] FROM batch ORDER BY {} LIMIT 1), (SELECT count(*) FROM changed)",
+            "WITH batch AS (SELECT {} FROM {table} {where_after} ORDER BY {keys} LIMIT {size}), \
+             last AS (SELECT {} FROM batch ORDER BY {} LIMIT 1), \
+             changed AS (UPDATE {table} SET {set} WHERE {and_after}({keys}) <= (SELECT {} FROM last) AND ({pending}) RETURNING 1) \
+             SELECT (SELECT ARRAY[{}] FROM last), (SELECT count(*) FROM changed)",
             selected.join(", "),
-            matched.join(" AND "),
-            last.join(", "),
+            aliases.join(", "),
             descending.join(", "),
+            aliases.join(", "),
+            last.join(", "),
             table = batched.table,
+            where_after = after.as_ref().map(|a| format!("WHERE {a}")).unwrap_or_default(),
+            and_after = after.as_ref().map(|a| format!("{a} AND ")).unwrap_or_default(),
             set = batched.set,
             pending = batched.pending,
         );
