@@ -143,6 +143,13 @@ fn phases_run_in_order_and_the_runner_table_is_kept() {
     assert!(project.apply(&db, "contract").status.success());
     let row = db.client.query_one("SELECT version, dirty FROM schema_migrations", &[]).unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, bool>(1)), (3, false), "as golang-migrate would leave it");
+
+    let status =
+        lockgate().args(["status", "--database-url", &db.url(), "--plan", &project.plan_file()]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(text.contains("contract done      2_orders_note_not_null/"), "{text}");
+    assert!(text.contains("migrations applied by lockgate: 2"), "{text}");
 }
 
 #[test]
