@@ -269,3 +269,71 @@ fn under_a_workload_no_query_waits_longer_than_a_batch() {
         "a query waited {waited:.0} ms; the longest batch took {longest_batch:.0} ms"
     );
 }
+
+#[test]
+fn composite_and_uuid_keys_are_walked_once() {
+    let mut db = common::database();
+    db.client
+        .batch_execute(
+            "CREATE TABLE events (tenant int, id uuid, seen int NOT NULL DEFAULT 0, PRIMARY KEY (tenant, id));
+             INSERT INTO events (tenant, id) SELECT g % 7, gen_random_uuid() FROM generate_series(1, 5000) g;",
+        )
+        .unwrap();
+    db.client.batch_execute("VACUUM ANALYZE events").unwrap();
+    let project = Project::new(&[("0001_seen.sql", "UPDATE events SET seen = seen + 1;\n")]);
+    std::fs::write(
+        &project.config,
+        format!("{FAST}[backfill]\nstart_batch_rows = 100\nmin_batch_rows = 100\nmax_batch_rows = 100\n"),
+    )
+    .unwrap();
+    let plan = project.plan(&db);
+    assert_eq!(plan["steps"][0]["batched"]["key"], serde_json::json!(["\"tenant\"", "\"id\""]));
+    let output = project.apply(&db, "backfill");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let counts: Vec<(i32, i64)> = db
+        .client
+        .query("SELECT seen, count(*) FROM events GROUP BY seen", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(counts, [(1, 5000)], "every row once");
+}
+
+#[test]
+fn a_contract_step_starts_only_if_it_fits_before_the_window_closes() {
+    let mut db = common::database();
+    seed(&mut db, 100);
+    let project = Project::new(&[("0001_drop_note.sql", "ALTER TABLE items DROP COLUMN note;\n")]);
+    std::fs::write(
+        &project.config,
+        format!("{FAST}[backfill]\n[[backfill.windows]]\nstart = \"01:00\"\nend = \"02:00\"\n"),
+    )
+    .unwrap();
+    project.plan(&db);
+    assert!(project.apply(&db, "expand").status.success());
+    let clock = write(project.dir.path(), "clock", "2026-11-23T01:59:59.999Z");
+    let run = |clock: &Path| {
+        common::project::lockgate()
+            .env("LOCKGATE_CLOCK_FILE", clock)
+            .args(["apply", &project.plan_file(), "--phase", "contract", "--database-url", &db.url()])
+            .args(["--config", project.config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let late = run(&clock);
+    assert_eq!(late.status.code(), Some(3), "{}", String::from_utf8_lossy(&late.stderr));
+    assert!(String::from_utf8_lossy(&late.stderr).contains("the window closes at"));
+    std::fs::write(&clock, "2026-11-23T01:30:00Z").unwrap();
+    let in_time = run(&clock);
+    assert!(in_time.status.success(), "{}", String::from_utf8_lossy(&in_time.stderr));
+    let note: i64 = db
+        .client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(note, 0);
+}

@@ -72,6 +72,10 @@ impl Job<'_> {
             let started = Instant::now();
             let batch = with_retries(session, plan, step, self.apply, log, |lock_timeout_ms, _| {
                 self.try_batch(&timeouts, lock_timeout_ms, cursor.as_deref(), rows_done, size)
+            })
+            .map_err(|error| {
+                let from = cursor.as_ref().map_or("the first key".to_string(), |c| format!("key ({})", c.join(", ")));
+                format!("{error} (the batch of up to {size} rows after {from}; a rerun continues there)")
             })?;
             let elapsed = started.elapsed();
             match batch {
