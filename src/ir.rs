@@ -120,6 +120,23 @@ pub struct Op {
     /// Index of the source statement inside its migration; an ALTER TABLE with several
     /// subcommands yields several ops that share it.
     pub statement: usize,
+    /// The statement's SQL when it was read from a string inside Python code (RunSQL,
+    /// `op.execute`), whose span points at the string: what the executor runs. `None` for
+    /// statements of SQL files (their text is at the span) and for framework operations.
+    pub embedded_sql: Option<std::sync::Arc<str>>,
+}
+
+impl Op {
+    pub fn new(kind: OpKind, span: Span, statement: usize) -> Op {
+        Op { kind, span, statement, embedded_sql: None }
+    }
+
+    /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the
+    /// statement is later pointed at the Python string around it.
+    pub fn embedded_in(self, text: &str, string: Span) -> Op {
+        let sql = text.get(self.span.start..self.span.end).map(std::sync::Arc::from);
+        Op { span: string, embedded_sql: sql, ..self }
+    }
 }
 
 /// A possibly schema-qualified name of a relation or type. Unqualified names resolve to
@@ -309,6 +326,8 @@ pub struct ConstraintDdl {
     pub on_update: Option<String>,
     /// `DEFERRABLE INITIALLY DEFERRED`, `NOT DEFERRABLE`, … as written after the constraint.
     pub deferral: Option<String>,
+    /// Written by Django, which spells `FOREIGN KEY (…)` where SQLAlchemy writes `FOREIGN KEY(…)`.
+    pub django: bool,
     /// Why the constraint's SQL is only known at run time.
     pub unknown: Option<String>,
 }
@@ -556,6 +575,9 @@ pub enum OpKind {
     AddConstraint {
         table: QualifiedName,
         constraint: ConstraintDef,
+        /// How Django or Alembic writes it (CHECK text, FK actions, deferral); `None` when read
+        /// from SQL text.
+        ddl: Option<ConstraintDdl>,
     },
     ValidateConstraint {
         table: QualifiedName,
@@ -644,6 +666,8 @@ pub enum OpKind {
     },
     CreateEnum {
         name: QualifiedName,
+        /// The labels, in order; `None` when only code run at migrate time knows them.
+        labels: Option<Vec<String>>,
     },
     AddEnumValue {
         name: QualifiedName,

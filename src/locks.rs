@@ -266,7 +266,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
             vec![effect(table, AccessExclusive, Work::Catalog)]
         }
-        AddConstraint { table, constraint } => {
+        AddConstraint { table, constraint, .. } => {
             let validate = |work| if constraint.not_valid { Work::Catalog } else { work };
             match &constraint.kind {
                 ConstraintKind::Check { .. } | ConstraintKind::NotNull { .. } => {

@@ -107,7 +107,7 @@ impl TransactionState {
                         statement: op.statement,
                         span: op.span,
                     }));
-                    if let OpKind::AddConstraint { table, constraint } = &op.kind {
+                    if let OpKind::AddConstraint { table, constraint, .. } = &op.kind {
                         if constraint.not_valid {
                             let name =
                                 constraint.name.clone().unwrap_or_else(|| default_constraint_name(table, constraint));

@@ -186,7 +186,7 @@ impl Catalog {
                     c.default = default.clone();
                 }
             }
-            AddConstraint { table, constraint } => self.add_constraint(table, constraint, Some(origin)),
+            AddConstraint { table, constraint, .. } => self.add_constraint(table, constraint, Some(origin)),
             ValidateConstraint { table, name } => {
                 let t = self.table_mut(table);
                 let Some(c) = t.constraints.iter_mut().find(|c| &c.name == name) else { return };

@@ -101,7 +101,9 @@ impl Target {
     /// Opens the connection; the caller drives the returned connection future.
     pub async fn connect(&self) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), LiveError> {
         let mut config = self.config.clone();
-        if self.ssl_mode == SslMode::Disable {
+        // libpq never uses TLS over a Unix-domain socket, whatever sslmode says.
+        let unix_only = config.get_hosts().iter().all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+        if self.ssl_mode == SslMode::Disable || unix_only && !config.get_hosts().is_empty() {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(LiveError::connect)?;
             return Ok((client, tokio::spawn(async move { drop(connection.await) })));
         }

@@ -13,9 +13,8 @@
 //!
 //! Each op gives its own statements: Django runs the actions of one AlterField as a single
 //! `ALTER TABLE … , …`, which comes out here as one ALTER TABLE per action, in Django's order.
-//! SET NOT NULL, RENAME TO, VALIDATE CONSTRAINT, ADD CONSTRAINT and DROP INDEX carry no
-//! `editor` (the planner matches those variants field by field), so they cannot tell an op of
-//! RunSQL or `op.execute` from a framework operation: callers run ops of SQL text as their text.
+//! Statements of SQL text inside Python (RunSQL, `op.execute`) keep their text in
+//! `Op::embedded_sql`, which the planner runs as written; they are not asked about here.
 
 use crate::catalog::Catalog;
 use crate::ir::{
@@ -68,7 +67,7 @@ pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String>
             };
             Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} {change}", relation(table), ident(column))])
         }
-        OpKind::AddConstraint { table, constraint } => add_constraint(table, constraint),
+        OpKind::AddConstraint { table, constraint, ddl } => add_constraint(table, constraint, ddl.as_ref()),
         OpKind::ValidateConstraint { table, name } => {
             Ok(vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(name))])
         }
@@ -93,9 +92,12 @@ pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String>
             let cascade = if *cascade { " CASCADE" } else { "" };
             Ok(tables.iter().map(|t| format!("DROP TABLE {}{cascade}", relation(t))).collect())
         }
-        // The labels need a field on OpKind::CreateEnum, which the planner matches field by field.
-        OpKind::CreateEnum { name } => {
-            Err(format!("CREATE TYPE {name} AS ENUM: the op keeps the type's name but not its labels"))
+        OpKind::CreateEnum { name, labels } => {
+            let labels = labels.as_ref().ok_or_else(|| {
+                format!("CREATE TYPE {name} AS ENUM: its labels come from a Python enum class, known when the migration runs")
+            })?;
+            let labels: Vec<String> = labels.iter().map(|l| format!("'{}'", l.replace('\'', "''"))).collect();
+            Ok(vec![format!("CREATE TYPE {} AS ENUM ({})", relation(name), labels.join(", "))])
         }
         OpKind::Transaction(control) => match control {
             // Alembic's autocommit_block() commits the transaction it holds and begins another.
@@ -288,7 +290,7 @@ fn alembic_create_table(
         elements.push(format!("{} {}", ident(&column.name), alembic_column(column, ddl)));
     }
     for (constraint, ddl) in constraints.iter().zip(constraint_ddl) {
-        elements.push(alembic_constraint(constraint, ddl)?);
+        elements.push(constraint_sql(constraint, ddl)?);
     }
     let exists = if if_not_exists { "IF NOT EXISTS " } else { "" };
     Ok(vec![format!("CREATE TABLE {exists}{} ({})", relation(table), elements.join(", "))])
@@ -309,8 +311,8 @@ fn alembic_column(column: &ColumnDef, ddl: &ColumnDdl) -> String {
     parts.join(" ")
 }
 
-/// A table-level constraint as SQLAlchemy writes it inside CREATE TABLE.
-fn alembic_constraint(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result<String, String> {
+/// A table-level constraint as written inside CREATE TABLE or after ALTER TABLE … ADD.
+fn constraint_sql(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result<String, String> {
     let name = constraint.name.as_deref().unwrap_or("(unnamed)");
     refuse(&ddl.unknown, &format!("constraint `{name}`"))?;
     let prefix = constraint.name.as_ref().map(|n| format!("CONSTRAINT {} ", ident(n))).unwrap_or_default();
@@ -320,7 +322,8 @@ fn alembic_constraint(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result
         ConstraintKind::Unique { columns, using_index: None } => format!("UNIQUE ({})", column_list(columns)),
         ConstraintKind::ForeignKey { columns, references, referenced_columns } => {
             let mut text = format!(
-                "FOREIGN KEY({}) REFERENCES {} ({})",
+                "FOREIGN KEY{}({}) REFERENCES {} ({})",
+                if ddl.django { " " } else { "" },
                 column_list(columns),
                 relation(references),
                 column_list(referenced_columns)
@@ -333,11 +336,11 @@ fn alembic_constraint(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result
             }
             text
         }
-        ConstraintKind::Check { .. } => {
-            let check =
-                ddl.check.as_ref().ok_or_else(|| format!("constraint `{name}`: its CHECK expression is not known"))?;
-            format!("CHECK ({check})")
-        }
+        ConstraintKind::Check { not_null_column } => match (&ddl.check, not_null_column) {
+            (Some(check), _) => format!("CHECK ({check})"),
+            (None, Some(column)) => format!("CHECK ({} IS NOT NULL)", ident(column)),
+            (None, None) => return Err(format!("constraint `{name}`: its CHECK expression is not known")),
+        },
         _ => return Err(format!("constraint `{name}`: a kind lockgate does not write in CREATE TABLE")),
     };
     Ok(format!("{prefix}{body}{deferral}"))
@@ -466,37 +469,16 @@ fn drop_constraint(
     }
 }
 
-/// UNIQUE, PRIMARY KEY and NOT NULL checks: written the same by both frameworks from what the
-/// op keeps. Foreign keys and other CHECKs carry clauses the op does not keep. The op does not
-/// keep the options of a unique constraint either, so a Django `UniqueConstraint(deferrable=…,
-/// nulls_distinct=…)` or an Alembic `create_unique_constraint(deferrable=…)` comes out without them.
-fn add_constraint(table: &QualifiedName, constraint: &ConstraintDef) -> Result<Vec<String>, String> {
-    let name = constraint.name.as_ref().map(|n| format!("CONSTRAINT {} ", ident(n))).unwrap_or_default();
+/// `ALTER TABLE … ADD CONSTRAINT …`: Django's `_create_*_sql` templates and Alembic's
+/// `AddConstraint` write the constraint as in CREATE TABLE.
+fn add_constraint(
+    table: &QualifiedName,
+    constraint: &ConstraintDef,
+    ddl: Option<&ConstraintDdl>,
+) -> Result<Vec<String>, String> {
+    let ddl = ddl.ok_or_else(|| from_sql("ADD CONSTRAINT"))?;
     let not_valid = if constraint.not_valid { " NOT VALID" } else { "" };
-    let body = match &constraint.kind {
-        ConstraintKind::Unique { columns, using_index: None } => format!("UNIQUE ({})", column_list(columns)),
-        ConstraintKind::PrimaryKey { columns, using_index: None } => format!("PRIMARY KEY ({})", column_list(columns)),
-        ConstraintKind::Check { not_null_column: Some(column) } => format!("CHECK ({} IS NOT NULL)", ident(column)),
-        ConstraintKind::Check { not_null_column: None } => {
-            return Err(
-                "a CHECK constraint: its expression is not kept on the op (only `column IS NOT NULL` is recognised)"
-                    .into(),
-            )
-        }
-        // ConstraintDef cannot take the clauses while the planner builds it field by field.
-        ConstraintKind::ForeignKey { .. } => {
-            return Err(
-                "a FOREIGN KEY: Django adds DEFERRABLE INITIALLY DEFERRED, Alembic the ON DELETE / ON UPDATE / \
-                 DEFERRABLE of its arguments, and the op keeps neither"
-                    .into(),
-            )
-        }
-        ConstraintKind::Exclusion => return Err("an EXCLUDE constraint: its elements are not kept on the op".into()),
-        ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } | ConstraintKind::NotNull { .. } => {
-            return Err(from_sql("this ADD CONSTRAINT"))
-        }
-    };
-    Ok(vec![format!("ALTER TABLE {} ADD {name}{body}{not_valid}", relation(table))])
+    Ok(vec![format!("ALTER TABLE {} ADD {}{not_valid}", relation(table), constraint_sql(constraint, ddl)?)])
 }
 
 /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "n" ON "t" [USING m] (keys)
@@ -600,7 +582,12 @@ mod tests {
         fn op(&mut self, step: &Step) {
             let kind = format!("{:?}", step.op.kind);
             let tag = kind.split([' ', '(']).next().unwrap_or_default().to_string();
-            self.0.push((step.migration.id.clone(), tag, statements(&step.op.kind, step.catalog)));
+            // The planner runs a statement of RunSQL / `op.execute` as its own text.
+            let sql = match &step.op.embedded_sql {
+                Some(sql) => Ok(vec![sql.to_string()]),
+                None => statements(&step.op.kind, step.catalog),
+            };
+            self.0.push((step.migration.id.clone(), tag, sql));
         }
     }
 
@@ -808,8 +795,12 @@ mod tests {
                         "CREATE INDEX \"shop_book_title_1f19d72a_like\" ON \"shop_book\" (\"title\" varchar_pattern_ops)",
                     ]),
                 ),
-                // Django: `… FOREIGN KEY ("author_id") REFERENCES "shop_author" ("id") DEFERRABLE INITIALLY DEFERRED`.
-                ("AddConstraint", Refused("DEFERRABLE INITIALLY DEFERRED")),
+                (
+                    "AddConstraint",
+                    Sql(&[
+                        "ALTER TABLE \"shop_book\" ADD CONSTRAINT \"shop_book_author_id_82b8ab51_fk_shop_author_id\" FOREIGN KEY (\"author_id\") REFERENCES \"shop_author\" (\"id\") DEFERRABLE INITIALLY DEFERRED",
+                    ]),
+                ),
                 ("CreateIndex", Sql(&["CREATE INDEX \"shop_book_title_1f19d72a\" ON \"shop_book\" (\"title\")"])),
                 ("CreateIndex", Sql(&["CREATE INDEX \"shop_book_author_id_82b8ab51\" ON \"shop_book\" (\"author_id\")"])),
             ],
@@ -977,10 +968,13 @@ mod tests {
                 ("SetDefault", Sql(&["ALTER TABLE \"shop_doc\" ALTER COLUMN \"key\" DROP DEFAULT"])),
                 ("AddColumn", Refused("auto_now_add")),
                 ("SetDefault", Sql(&["ALTER TABLE \"shop_doc\" ALTER COLUMN \"made\" DROP DEFAULT"])),
-                ("AddConstraint", Refused("CHECK constraint: its expression is not kept")),
+                (
+                    "AddConstraint",
+                    Sql(&["ALTER TABLE \"shop_doc\" ADD CONSTRAINT \"doc_id_positive\" CHECK (\"id\" > 0)"]),
+                ),
                 ("CreateIndex", Refused("condition")),
                 ("DataChange", Refused("RunPython")),
-                ("CreateIndex", Refused("read from SQL text")),
+                ("CreateIndex", Sql(&["CREATE INDEX doc_made ON shop_doc (made)"])),
             ],
         );
     }
@@ -1087,11 +1081,8 @@ mod tests {
                     Sql(&["CREATE INDEX \"ix_author_seen\" ON \"author\" (\"seen\") INCLUDE (\"score\") WHERE seen IS NOT NULL"]),
                 ),
                 ("AddConstraint", Sql(&["ALTER TABLE \"author\" ADD CONSTRAINT \"uq_author_name\" UNIQUE (\"name\")"])),
-                // Alembic sends the condition as written: `CHECK (name IS NOT NULL)`.
-                (
-                    "AddConstraint",
-                    Sql(&["ALTER TABLE \"author\" ADD CONSTRAINT \"ck_author_name\" CHECK (\"name\" IS NOT NULL)"]),
-                ),
+                // Alembic sends the condition as written.
+                ("AddConstraint", Sql(&["ALTER TABLE \"author\" ADD CONSTRAINT \"ck_author_name\" CHECK (name IS NOT NULL)"])),
                 ("DropConstraint", Sql(&["ALTER TABLE \"author\" DROP CONSTRAINT \"uq_author_name\""])),
                 ("RenameTable", Sql(&["ALTER TABLE \"book\" RENAME TO \"volume\""])),
                 // Alembic sends `DROP INDEX ix_author_seen`: the same while the index exists.
@@ -1118,11 +1109,14 @@ mod tests {
             &[
                 ("CreateTable", Refused("Identity() with sequence options")),
                 ("AddColumn", Refused("`app.types.Encrypted`")),
-                ("CreateEnum", Refused("labels")),
-                ("AddConstraint", Refused("CHECK constraint")),
-                ("AddConstraint", Refused("FOREIGN KEY")),
+                ("CreateEnum", Sql(&["CREATE TYPE \"mood\" AS ENUM ('a', 'b')"])),
+                ("AddConstraint", Refused("CHECK condition built from SQLAlchemy expressions")),
+                (
+                    "AddConstraint",
+                    Sql(&["ALTER TABLE \"t\" ADD CONSTRAINT \"fk_t_t\" FOREIGN KEY(\"id\") REFERENCES \"t\" (\"id\")"]),
+                ),
                 ("DropIndex", Refused("IF EXISTS")),
-                ("DataChange", Refused("data change")),
+                ("DataChange", Sql(&["UPDATE t SET id = id"])),
             ],
         );
     }
@@ -1132,10 +1126,13 @@ mod tests {
     #[test]
     fn bundled_fixtures_render_or_say_why() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let from_sql = "read from SQL text";
+        let timeout = "SET lock_timeout = '3s'";
         let fk = "shop_order_account_id_01539d85_fk_accounts_account_id";
         let set_fk = format!("SET CONSTRAINTS \"{fk}\" IMMEDIATE");
         let drop_fk = format!("ALTER TABLE \"shop_order\" DROP CONSTRAINT \"{fk}\"");
+        let add_fk = format!(
+            "ALTER TABLE \"shop_order\" ADD CONSTRAINT \"{fk}\" FOREIGN KEY (\"account_id\") REFERENCES \"accounts_account\" (\"id\") DEFERRABLE INITIALLY DEFERRED"
+        );
         check(
             &render(&root.join("fixtures/django")),
             None,
@@ -1159,8 +1156,11 @@ mod tests {
                     "CreateTable",
                     Sql(&["CREATE TABLE \"shop_order\" (\"id\" bigint NOT NULL PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, \"quantity\" integer NOT NULL, \"account_id\" bigint NOT NULL, \"product_id\" bigint NOT NULL)"]),
                 ),
-                ("AddConstraint", Refused("FOREIGN KEY")),
-                ("AddConstraint", Refused("FOREIGN KEY")),
+                ("AddConstraint", Sql(&[add_fk.as_str()])),
+                (
+                    "AddConstraint",
+                    Sql(&["ALTER TABLE \"shop_order\" ADD CONSTRAINT \"shop_order_product_id_0eef2166_fk_shop_product_id\" FOREIGN KEY (\"product_id\") REFERENCES \"shop_product\" (\"id\") DEFERRABLE INITIALLY DEFERRED"]),
+                ),
                 ("CreateIndex", Sql(&["CREATE INDEX \"shop_order_account_id_01539d85\" ON \"shop_order\" (\"account_id\")"])),
                 ("CreateIndex", Sql(&["CREATE INDEX \"shop_order_product_id_0eef2166\" ON \"shop_order\" (\"product_id\")"])),
                 ("AlterColumnType", Sql(&["ALTER TABLE \"shop_product\" ALTER COLUMN \"price\" TYPE numeric(12, 2)"])),
@@ -1173,7 +1173,7 @@ mod tests {
                 ),
                 ("DropConstraint", Sql(&[set_fk.as_str(), drop_fk.as_str()])),
                 ("DropIndex", Sql(&["DROP INDEX IF EXISTS \"shop_order_account_id_01539d85\""])),
-                ("AddConstraint", Refused("FOREIGN KEY")),
+                ("AddConstraint", Sql(&[add_fk.as_str()])),
                 (
                     "CreateIndex",
                     Sql(&["CREATE INDEX CONCURRENTLY \"order_product_qty_idx\" ON \"shop_order\" (\"product_id\", \"quantity\" DESC)"]),
@@ -1181,14 +1181,14 @@ mod tests {
                 ("AddColumn", Sql(&["ALTER TABLE \"shop_product\" ADD COLUMN \"stock\" integer NULL"])),
                 ("DataChange", Refused("RunPython")),
                 ("CreateIndex", Sql(&["CREATE INDEX \"product_stock_idx\" ON \"shop_product\" (\"stock\")"])),
-                ("CreateIndex", Refused(from_sql)),
+                ("CreateIndex", Sql(&["CREATE INDEX accounts_account_created_idx ON accounts_account (created_at)"])),
             ],
         );
         check(
             &render(&root.join("fixtures/alembic")),
             None,
             &[
-                ("CreateEnum", Refused("labels")),
+                ("CreateEnum", Sql(&["CREATE TYPE \"user_status\" AS ENUM ('active', 'disabled')"])),
                 (
                     "CreateTable",
                     Sql(&["CREATE TABLE \"users\" (\"id\" SERIAL NOT NULL, \"email\" VARCHAR(255) NOT NULL, \"name\" VARCHAR(50), \"status\" \"user_status\" DEFAULT 'active' NOT NULL, \"created_at\" TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, PRIMARY KEY (\"id\"), UNIQUE (\"email\"))"]),
@@ -1198,41 +1198,44 @@ mod tests {
                     Sql(&["CREATE TABLE \"accounts\" (\"id\" BIGINT GENERATED BY DEFAULT AS IDENTITY, \"user_id\" INTEGER NOT NULL, \"balance\" INTEGER DEFAULT '0' NOT NULL, \"settings\" JSONB, PRIMARY KEY (\"id\"), FOREIGN KEY(\"user_id\") REFERENCES \"users\" (\"id\") ON DELETE CASCADE)"]),
                 ),
                 ("CreateIndex", Sql(&["CREATE INDEX \"ix_accounts_user_id\" ON \"accounts\" (\"user_id\")"])),
-                ("Setting", Refused(from_sql)),
+                ("Setting", Sql(&[timeout])),
                 ("AddColumn", Sql(&["ALTER TABLE \"users\" ADD COLUMN \"phone\" VARCHAR(20)"])),
                 ("AlterColumnType", Sql(&["ALTER TABLE \"users\" ALTER COLUMN \"name\" TYPE VARCHAR(100)"])),
-                ("Setting", Refused(from_sql)),
+                ("Setting", Sql(&[timeout])),
                 ("AlterColumnType", Sql(&["ALTER TABLE \"accounts\" ALTER COLUMN \"balance\" TYPE BIGINT"])),
                 ("Transaction", Sql(&["COMMIT"])),
-                ("Setting", Refused(from_sql)),
+                ("Setting", Sql(&[timeout])),
                 (
                     "CreateIndex",
                     Sql(&["CREATE INDEX CONCURRENTLY IF NOT EXISTS \"ix_users_name\" ON \"users\" (\"name\")"]),
                 ),
-                ("Setting", Refused(from_sql)),
+                ("Setting", Sql(&[timeout])),
                 (
                     "CreateIndex",
                     Sql(&["CREATE INDEX CONCURRENTLY \"ix_accounts_balance\" ON \"accounts\" (\"balance\") WHERE balance > 0"]),
                 ),
-                ("Setting", Refused(from_sql)),
-                ("DataChange", Refused("data change")),
+                ("Setting", Sql(&[timeout])),
+                ("DataChange", Sql(&["UPDATE users\n           SET name = split_part(email, '@', 1)\n         WHERE name IS NULL"])),
                 ("SetNotNull", Sql(&["ALTER TABLE \"users\" ALTER COLUMN \"name\" SET NOT NULL"])),
-                ("Setting", Refused(from_sql)),
+                ("Setting", Sql(&[timeout])),
                 ("AddColumn", Sql(&["ALTER TABLE \"accounts\" ADD COLUMN \"currency\" VARCHAR(3) DEFAULT 'EUR' NOT NULL"])),
-                ("AddConstraint", Refused("FOREIGN KEY")),
                 (
                     "AddConstraint",
-                    Sql(&["ALTER TABLE \"accounts\" ADD CONSTRAINT \"ck_accounts_currency\" CHECK (\"currency\" IS NOT NULL)"]),
+                    Sql(&["ALTER TABLE \"accounts\" ADD CONSTRAINT \"fk_accounts_owner\" FOREIGN KEY(\"user_id\") REFERENCES \"users\" (\"id\") NOT VALID"]),
                 ),
-                ("Setting", Refused(from_sql)),
-                ("ValidateConstraint", Sql(&["ALTER TABLE \"accounts\" VALIDATE CONSTRAINT \"fk_accounts_owner\""])),
+                (
+                    "AddConstraint",
+                    Sql(&["ALTER TABLE \"accounts\" ADD CONSTRAINT \"ck_accounts_currency\" CHECK (currency IS NOT NULL)"]),
+                ),
+                ("Setting", Sql(&[timeout])),
+                ("ValidateConstraint", Sql(&["ALTER TABLE accounts VALIDATE CONSTRAINT fk_accounts_owner"])),
                 (
                     "CreateTable",
                     Sql(&["CREATE TABLE \"audit_log\" (\"id\" BIGINT GENERATED ALWAYS AS IDENTITY, \"user_id\" INTEGER, \"payload\" JSONB DEFAULT '{}'::jsonb NOT NULL, \"request_id\" UUID DEFAULT gen_random_uuid(), PRIMARY KEY (\"id\"), FOREIGN KEY(\"user_id\") REFERENCES \"users\" (\"id\"))"]),
                 ),
                 ("AddColumn", Sql(&["ALTER TABLE \"users\" ADD COLUMN \"api_token\" UUID DEFAULT gen_random_uuid()"])),
                 ("DropColumn", Sql(&["ALTER TABLE \"users\" DROP COLUMN \"phone\""])),
-                ("Other", Refused(from_sql)),
+                ("Other", Sql(&["SELECT relname FROM pg_class WHERE relispartition"])),
                 ("Opaque", Refused("fetch_partitions")),
                 ("Opaque", Refused("f-string")),
             ],

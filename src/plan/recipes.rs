@@ -130,9 +130,13 @@ impl Draft {
     }
 }
 
-/// The source text of the statement an op came from.
+/// The SQL of the statement an op came from: its text in the SQL file, or the statement
+/// inside a RunSQL / `op.execute` string.
 pub fn statement_text<'a>(step: &'a ReplayStep) -> &'a str {
-    step.migration.source.text.get(step.op.span.start..step.op.span.end).unwrap_or_default()
+    match &step.op.embedded_sql {
+        Some(sql) => sql,
+        None => step.migration.source.text.get(step.op.span.start..step.op.span.end).unwrap_or_default(),
+    }
 }
 
 pub fn plan_op(context: &Context) -> Outcome {
@@ -158,7 +162,7 @@ pub fn plan_op(context: &Context) -> Outcome {
         }
         _ => {}
     }
-    if step.migration.framework != Framework::Sql {
+    if step.migration.framework != Framework::Sql && step.op.embedded_sql.is_none() {
         return framework_op(context);
     }
     let Some(node) = statement_node(step) else {
@@ -182,7 +186,7 @@ fn framework_op(context: &Context) -> Outcome {
         };
         for part in sqlgen::split_alter(&node) {
             for kind in crate::source::lower::lower(&part) {
-                let op = crate::ir::Op { kind, span: step.op.span, statement: step.op.statement };
+                let op = crate::ir::Op::new(kind, step.op.span, step.op.statement);
                 let effects = crate::locks::effects(&op.kind, step.catalog, context.pg);
                 let rendered = ReplayStep { op: &op, effects: &effects, ..*step };
                 let inner = Context {
@@ -273,10 +277,10 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
                 _ => vec![as_written(Phase::Contract)],
             }
         }
-        OpKind::AddConstraint { table, constraint } if exists(context, table) => {
+        OpKind::AddConstraint { table, constraint, .. } if exists(context, table) => {
             add_constraint(context, node, table, constraint, as_written)
         }
-        OpKind::AddConstraint { table, constraint } => {
+        OpKind::AddConstraint { table, constraint, .. } => {
             let name = constraint_name(table, constraint);
             vec![as_written(Phase::Expand).done_when(Fact::ConstraintExists {
                 schema: schema(table),
@@ -333,7 +337,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             };
             vec![as_written(Phase::Expand).undo(vec![undo])]
         }
-        OpKind::CreateEnum { name } => {
+        OpKind::CreateEnum { name, .. } => {
             vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", relation(name))])]
         }
         OpKind::CreateSequence { name } => {
@@ -658,7 +662,7 @@ fn add_column(
 /// an index on an expression or a predicate, uses USING, or the table has no primary key: then
 /// the statement runs as written.
 fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column: &str) -> Option<Vec<Draft>> {
-    let new_type = sqlgen::new_type_without_using(node)?;
+    let new_type = sqlgen::new_type_of_cast(node)?;
     let state = context.step.catalog.table(table)?;
     let current = state.column(column)?;
     let key = primary_key(context, table)?;

@@ -148,19 +148,27 @@ fn expression(expr: &protobuf::Node) -> Option<String> {
     text.strip_prefix("SELECT ").map(str::to_string)
 }
 
-/// `ALTER TABLE t ALTER COLUMN c TYPE <type>` without USING → the type as SQL (`bigint`,
-/// `numeric(12,2)`).
-pub fn new_type_without_using(node: &NodeEnum) -> Option<String> {
+/// `ALTER TABLE t ALTER COLUMN c TYPE <type>`, without USING or with `USING c::<type>` → the
+/// type as SQL (`bigint`, `numeric(12,2)`): a change that is a cast of the column.
+pub fn new_type_of_cast(node: &NodeEnum) -> Option<String> {
     let cmd = single_cmd(node)?;
     if cmd.subtype != AlterTableType::AtAlterColumnType as i32 {
         return None;
     }
     let Some(NodeEnum::ColumnDef(column)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) else { return None };
-    if column.raw_default.is_some() || column.coll_clause.is_some() {
+    if column.coll_clause.is_some() {
         return None;
     }
     let text = deparse(node)?;
-    text.rsplit_once(" TYPE ").map(|(_, ty)| ty.to_string())
+    let (_, ty) = text.rsplit_once(" TYPE ")?;
+    match ty.split_once(" USING ") {
+        None => Some(ty.to_string()),
+        // `USING col::type` (Django writes it for every cast) converts as the recipe does.
+        Some((ty, using)) => {
+            let unquoted = |s: &str| s.replace('"', "");
+            (unquoted(using) == format!("{}::{}", unquoted(&cmd.name), unquoted(ty))).then(|| ty.to_string())
+        }
+    }
 }
 
 /// A plain `UPDATE t SET … [WHERE …]`: no alias, FROM, RETURNING or WITH — one that can run

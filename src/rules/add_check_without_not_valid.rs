@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let (table, constraint) = match &ctx.op.kind {
-        OpKind::AddConstraint { table, constraint } => (table, constraint),
+        OpKind::AddConstraint { table, constraint, .. } => (table, constraint),
         // A CHECK written on ADD COLUMN is validated against every row too.
         OpKind::AddColumn { table, column } => {
             match column.constraints.iter().find(|c| matches!(c.kind, ConstraintKind::Check { .. })) {

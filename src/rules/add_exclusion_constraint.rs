@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::AddConstraint { table, constraint } = &ctx.op.kind else { return };
+    let OpKind::AddConstraint { table, constraint, .. } = &ctx.op.kind else { return };
     if constraint.kind != ConstraintKind::Exclusion || ctx.is_new_table(table) {
         return;
     }

@@ -14,7 +14,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     match &ctx.op.kind {
-        OpKind::AddConstraint { table, constraint } if !constraint.not_valid => {
+        OpKind::AddConstraint { table, constraint, .. } if !constraint.not_valid => {
             if let Some(references) = references(constraint) {
                 if !ctx.is_new_table(table) {
                     out.push(violation(ctx, table, references, constraint, true));

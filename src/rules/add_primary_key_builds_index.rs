@@ -14,7 +14,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let (table, columns, using_index) = match &ctx.op.kind {
-        OpKind::AddConstraint { table, constraint } => match &constraint.kind {
+        OpKind::AddConstraint { table, constraint, .. } => match &constraint.kind {
             ConstraintKind::PrimaryKey { columns, using_index } => (table, columns.clone(), using_index.clone()),
             _ => return,
         },

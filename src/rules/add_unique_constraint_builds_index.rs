@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let (table, columns) = match &ctx.op.kind {
-        OpKind::AddConstraint { table, constraint } => match &constraint.kind {
+        OpKind::AddConstraint { table, constraint, .. } => match &constraint.kind {
             ConstraintKind::Unique { columns, using_index: None } => (table, columns.clone()),
             _ => return,
         },

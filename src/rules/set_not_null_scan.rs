@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     match &ctx.op.kind {
         OpKind::SetNotNull { table, column } => set_not_null(ctx, table, column, out),
-        OpKind::AddConstraint { table, constraint } => {
+        OpKind::AddConstraint { table, constraint, .. } => {
             let ConstraintKind::NotNull { column } = &constraint.kind else { return };
             if constraint.not_valid || ctx.is_new_table(table) || already_not_null(ctx, table, column) {
                 return;

@@ -44,7 +44,9 @@ pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
             let table = s.into.as_ref().and_then(|i| i.rel.as_ref()).map(qualified).unwrap_or_else(unknown_name);
             vec![OpKind::CreateTableAs { table, materialized_view: s.objtype == ObjectType::ObjectMatview as i32 }]
         }
-        NodeEnum::CreateEnumStmt(s) => vec![OpKind::CreateEnum { name: names_to_qualified(&s.type_name) }],
+        NodeEnum::CreateEnumStmt(s) => {
+            vec![OpKind::CreateEnum { name: names_to_qualified(&s.type_name), labels: Some(strings(&s.vals)) }]
+        }
         NodeEnum::AlterEnumStmt(s) => {
             let name = names_to_qualified(&s.type_name);
             if s.old_val.is_empty() {
@@ -544,7 +546,7 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
         T::AtDropColumn => OpKind::DropColumn { table, column, editor: None },
         T::AtAddConstraint => match def {
             Some(NodeEnum::Constraint(c)) => match constraint(c, None) {
-                Some(constraint) => OpKind::AddConstraint { table, constraint },
+                Some(constraint) => OpKind::AddConstraint { table, constraint, ddl: None },
                 None => action(TableAction::Other("ADD CONSTRAINT".into())),
             },
             _ => action(TableAction::Other("ADD CONSTRAINT".into())),

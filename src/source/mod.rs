@@ -278,7 +278,7 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         source: Arc::new(SourceFile::new(shown, String::new())),
         framework: Framework::Sql,
         transaction: TransactionMode::Autocommit,
-        ops: vec![Op { kind: OpKind::Unparsed { reason }, span: Span::default(), statement: 0 }],
+        ops: vec![Op::new(OpKind::Unparsed { reason }, Span::default(), 0)],
         ignores: vec![],
         skipped_meta_commands: 0,
         problems: vec![],

@@ -353,6 +353,15 @@ impl<'a> Module<'a> {
                 None => Value::Dynamic("attribute of an expression".into()),
             },
             "binary_operator" => self.binary(node),
+            // `~Q(…)`: Django's negated condition, kept as a call of the operator.
+            "unary_operator" if self.text_of(node).starts_with('~') => {
+                match node.child_by_field_name("argument").map(|a| self.eval(a)) {
+                    Some(operand @ Expr { value: Value::Call(_), .. }) => {
+                        Value::Call(operator_call("~", vec![operand]))
+                    }
+                    _ => Value::Dynamic("expression".into()),
+                }
+            }
             "unary_operator" if self.text_of(node).starts_with('-') => {
                 match node.child_by_field_name("argument").map(|a| self.eval(a).value) {
                     Some(Value::Int(i)) => Value::Int(-i),
@@ -456,9 +465,19 @@ impl<'a> Module<'a> {
             ("+", Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
             ("+", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),
             ("*", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+            // `Q(…) & Q(…)`, `Q(…) | Q(…)`: combined conditions, kept as a call of the operator.
+            (op @ ("&" | "|"), left @ Value::Call(_), right @ Value::Call(_)) => {
+                let operands = vec![Expr { value: left, span: span(node) }, Expr { value: right, span: span(node) }];
+                Value::Call(operator_call(op, operands))
+            }
             _ => Value::Dynamic(format!("`{}` expression", operator)),
         }
     }
+}
+
+/// An operator applied to calls, as a call named by the operator (`&`, `|`, `~`).
+fn operator_call(operator: &str, args: Vec<Expr>) -> Call {
+    Call { func: operator.to_string(), args, kwargs: vec![], splat: false, receiver: None }
 }
 
 /// Runs `f` with this thread's Python parser (creating a parser is not free; files are many).

@@ -47,12 +47,10 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
         match result {
             Ok(kinds) => {
                 for kind in kinds {
-                    loaded.ops.push(Op { kind: kind.clone(), span: *span, statement });
+                    loaded.ops.push(Op::new(kind.clone(), *span, statement));
                 }
             }
-            Err(reason) => {
-                loaded.ops.push(Op { kind: OpKind::Unparsed { reason: reason.clone() }, span: *span, statement })
-            }
+            Err(reason) => loaded.ops.push(Op::new(OpKind::Unparsed { reason: reason.clone() }, *span, statement)),
         }
     }
     loaded.statements = statements.len();

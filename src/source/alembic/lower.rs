@@ -5,8 +5,8 @@
 use std::ops::Range;
 
 use crate::ir::{
-    ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl, DroppedObject, Editor, Ignore, Op, OpKind,
-    QualifiedName, Span, TableAction, TableDdl, TransactionControl, TypeChangeDdl,
+    ConstraintDdl, ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl, DroppedObject, Editor, Ignore, Op,
+    OpKind, QualifiedName, Span, TableAction, TableDdl, TransactionControl, TypeChangeDdl,
 };
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
@@ -101,22 +101,18 @@ impl Lowering<'_> {
 
     fn emit_at(&mut self, span: Span, kind: OpKind) {
         self.flush_begin();
-        self.out.ops.push(Op { kind, span, statement: self.statement });
+        self.out.ops.push(Op::new(kind, span, self.statement));
     }
 
     fn push(&mut self, kind: OpKind) {
-        self.out.ops.push(Op { kind, span: self.span, statement: self.statement });
+        self.out.ops.push(Op::new(kind, self.span, self.statement));
     }
 
     /// The BEGIN Alembic issues when an autocommit block ends, placed before the next statement
     /// (there is none when the block ends the revision).
     fn flush_begin(&mut self) {
         if let Some(span) = self.pending_begin.take() {
-            self.out.ops.push(Op {
-                kind: OpKind::Transaction(TransactionControl::Begin),
-                span,
-                statement: self.statement,
-            });
+            self.out.ops.push(Op::new(OpKind::Transaction(TransactionControl::Begin), span, self.statement));
             self.statement += 1;
             self.reopened = Some(span);
         }
@@ -252,7 +248,10 @@ impl Lowering<'_> {
         let table = args.table(&["table_name", "name"], 0)?;
         let spec = schema::table(&table, args.rest(1));
         for enum_type in &spec.enums {
-            self.emit(OpKind::CreateEnum { name: QualifiedName::new(enum_type.schema.clone(), &enum_type.name) });
+            self.emit(OpKind::CreateEnum {
+                name: QualifiedName::new(enum_type.schema.clone(), &enum_type.name),
+                labels: enum_type.labels.clone(),
+            });
         }
         let extra = args
             .call
@@ -305,10 +304,12 @@ impl Lowering<'_> {
             schema::make_serial(&mut spec.def);
         }
         let inline_references = flag(args.call, "inline_references");
+        let constraint_ddl = std::mem::take(&mut spec.constraint_ddl);
         let (inline, separate): (Vec<_>, Vec<_>) = std::mem::take(&mut spec.constraints)
             .into_iter()
-            .partition(|c| inline_references && matches!(c.kind, ConstraintKind::ForeignKey { .. }));
-        spec.def.constraints = inline;
+            .zip(constraint_ddl)
+            .partition(|(c, _)| inline_references && matches!(c.kind, ConstraintKind::ForeignKey { .. }));
+        spec.def.constraints = inline.into_iter().map(|(c, _)| c).collect();
         if spec.primary_key && flag(args.call, "inline_primary_key") {
             spec.def
                 .constraints
@@ -327,12 +328,16 @@ impl Lowering<'_> {
         }
         let column_name = spec.def.name.clone();
         self.emit(OpKind::AddColumn { table: table.clone(), column: spec.def });
-        for constraint in separate {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint });
+        for (constraint, ddl) in separate {
+            self.emit(OpKind::AddConstraint { table: table.clone(), constraint, ddl: Some(ddl) });
         }
         if spec.unique && !spec.index {
             let unique = ConstraintKind::Unique { columns: vec![column_name.clone()], using_index: None };
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: keyed(None, unique) });
+            self.emit(OpKind::AddConstraint {
+                table: table.clone(),
+                constraint: keyed(None, unique),
+                ddl: Some(ConstraintDdl::default()),
+            });
         }
         if spec.index {
             self.emit(OpKind::CreateIndex {
@@ -477,7 +482,7 @@ impl Lowering<'_> {
             referenced_columns: key_columns(&list(args.get(&["remote_cols"], 4))).into_iter().flatten().collect(),
         };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
-        self.emit(OpKind::AddConstraint { table, constraint });
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(schema::foreign_key_ddl(args.call)) });
         Ok(())
     }
 
@@ -486,7 +491,8 @@ impl Lowering<'_> {
         let name = args.get(&["constraint_name", "name"], 0).and_then(name_of);
         let table = args.table(&["table_name", "source", "table"], 1)?;
         let columns = key_columns(&list(args.get(&["columns", "cols"], 2))).into_iter().flatten().collect();
-        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, kind(columns)) });
+        let ddl = schema::operation_keys_ddl(args.call);
+        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, kind(columns)), ddl: Some(ddl) });
         Ok(())
     }
 
@@ -496,14 +502,19 @@ impl Lowering<'_> {
         let condition = args.get(&["condition", "sqltext"], 2);
         let kind = ConstraintKind::Check { not_null_column: condition.and_then(schema::not_null_column) };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
-        self.emit(OpKind::AddConstraint { table, constraint });
+        let ddl = schema::condition_ddl(condition, args.call);
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(ddl) });
         Ok(())
     }
 
     fn create_exclude_constraint(&mut self, args: &Args) -> Result<(), String> {
         let name = args.get(&["constraint_name", "name"], 0).and_then(name_of);
         let table = args.table(&["table_name"], 1)?;
-        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, ConstraintKind::Exclusion) });
+        let ddl = ConstraintDdl {
+            unknown: Some("an EXCLUDE constraint, whose elements lockgate does not write".into()),
+            ..ConstraintDdl::default()
+        };
+        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, ConstraintKind::Exclusion), ddl: Some(ddl) });
         Ok(())
     }
 
@@ -549,20 +560,32 @@ impl Lowering<'_> {
     fn sql(&mut self, literal: &Expr, text: &str, binds: bool) {
         self.flush_begin();
         let placeholders = if binds { sqltext::bind_parameters(text) } else { vec![] };
+        let bound = !placeholders.is_empty();
         let before = self.out.ops.len();
         match self.source_range(literal, text) {
             // The string is the file's own text: statements and `-- lockgate:` comments inside
             // it keep their exact place.
             Some(range) => {
                 let loaded = sql::load(self.text, range, &placeholders, self.statement);
-                self.out.ops.extend(loaded.ops);
+                let text = self.text;
+                // With bound parameters, what runs is known only once they are bound.
+                self.out.ops.extend(loaded.ops.into_iter().map(|op| match bound {
+                    true => op,
+                    false => {
+                        let span = op.span;
+                        op.embedded_in(text, span)
+                    }
+                }));
                 self.out.ignores.extend(loaded.directives.ignores);
                 self.out.bad_directives.extend(loaded.directives.bad);
             }
             None => {
                 let loaded = sql::load(text, 0..text.len(), &placeholders, self.statement);
                 let span = self.span;
-                self.out.ops.extend(loaded.ops.into_iter().map(|op| Op { span, ..op }));
+                self.out.ops.extend(loaded.ops.into_iter().map(|op| match bound {
+                    true => Op { span, ..op },
+                    false => op.embedded_in(text, span),
+                }));
             }
         }
         if self.out.ops.len() == before {
@@ -755,8 +778,9 @@ fn type_method(call: &Call) -> Option<OpKind> {
             let name = receiver.kwarg("name").and_then(Expr::as_str)?;
             let schema = receiver.kwarg("schema").and_then(Expr::as_str).map(str::to_string);
             let name = QualifiedName::new(schema, name);
+            let labels = receiver.args.iter().map(|a| a.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
             Some(match create {
-                true => OpKind::CreateEnum { name },
+                true => OpKind::CreateEnum { name, labels: labels.filter(|l| !l.is_empty()) },
                 false => OpKind::Drop { object: DroppedObject::Type, names: vec![name.to_string()] },
             })
         }
@@ -986,7 +1010,7 @@ mod tests {
         assert!(
             matches!(&ops[0], OpKind::CreateIndex { name: Some(n), table: t, unique: true, .. } if n == "ix_orders_day" && *t == table)
         );
-        let OpKind::AddConstraint { table: t, constraint } = &ops[1] else { panic!("{ops:?}") };
+        let OpKind::AddConstraint { table: t, constraint, .. } = &ops[1] else { panic!("{ops:?}") };
         assert_eq!(*t, table);
         let ConstraintKind::ForeignKey { columns, references, .. } = &constraint.kind else { panic!("{constraint:?}") };
         assert_eq!((columns.as_slice(), references.name.as_str()), (&["user_id".to_string()][..], "users"));
@@ -1012,7 +1036,9 @@ mod tests {
     #[test]
     fn enums_are_created_before_their_table() {
         let ops = kinds("    op.create_table('t', sa.Column('mood', sa.Enum('a', 'b', name='mood')))");
-        assert!(matches!(&ops[0], OpKind::CreateEnum { name } if name.name == "mood"));
+        assert!(
+            matches!(&ops[0], OpKind::CreateEnum { name, labels: Some(labels) } if name.name == "mood" && labels.len() == 2)
+        );
         assert!(matches!(&ops[1], OpKind::CreateTable { .. }));
     }
 

@@ -188,7 +188,7 @@ fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
 }
 
 fn unparsed(span: Span, reason: String) -> Op {
-    Op { kind: OpKind::Unparsed { reason }, span, statement: 0 }
+    Op::new(OpKind::Unparsed { reason }, span, 0)
 }
 
 /// The migration id is the revision id; header values that are not literals are reported.

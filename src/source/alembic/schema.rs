@@ -334,11 +334,16 @@ pub fn check(call: &Call, position: usize) -> ConstraintDef {
 
 /// A CHECK condition written as SQL text (a string or `sa.text(…)`) is sent as written.
 pub fn check_ddl(call: &Call, position: usize) -> ConstraintDdl {
-    let condition = call.arg("sqltext", position).or_else(|| call.kwarg("condition"));
+    condition_ddl(call.arg("sqltext", position).or_else(|| call.kwarg("condition")), call)
+}
+
+/// A CHECK with this condition, its deferral read from `call`.
+pub fn condition_ddl(condition: Option<&Expr>, call: &Call) -> ConstraintDdl {
     let text = condition.and_then(|c| match &c.value {
         Value::Str(sql) => Some(sql.clone()),
         Value::Call(call) if matches!(call.name(), "text" | "literal_column") => sql_of(call),
-        _ => None,
+        // `sa.column("c").isnot(None)` compiles to `c IS NOT NULL`.
+        _ => not_null_column(c).map(|column| format!("{} IS NOT NULL", crate::ir::quote_identifier(&column))),
     });
     ConstraintDdl {
         unknown: match &text {
@@ -490,20 +495,34 @@ fn table_constraint(call: &Call) -> Option<(ConstraintDef, ConstraintDdl)> {
 }
 
 /// A UNIQUE or PRIMARY KEY constraint: only deferral is written besides its columns.
-fn keys_ddl(call: &Call) -> ConstraintDdl {
-    let extra =
-        call.kwargs.iter().map(|(k, _)| k.as_str()).find(|k| !matches!(*k, "name" | "deferrable" | "initially"));
+pub fn keys_ddl(call: &Call) -> ConstraintDdl {
+    let ddl = options_ddl(call, &["name"]);
+    let column_objects = call.args.iter().any(|a| a.as_str().is_none());
+    let unknown =
+        ddl.unknown.clone().or_else(|| column_objects.then(|| "constraint columns lockgate cannot read".into()));
+    ConstraintDdl { unknown, ..ddl }
+}
+
+/// `op.create_unique_constraint` / `op.create_primary_key`: deferral is all that is written
+/// besides the columns.
+pub fn operation_keys_ddl(call: &Call) -> ConstraintDdl {
+    options_ddl(call, &["constraint_name", "name", "table_name", "source", "table", "columns", "cols", "schema"])
+}
+
+/// Deferral from `deferrable=`/`initially=`; any other keyword not in `known` is an option
+/// lockgate does not write.
+fn options_ddl(call: &Call, known: &[&str]) -> ConstraintDdl {
+    let extra = call
+        .kwargs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .find(|k| !known.contains(k) && !matches!(*k, "deferrable" | "initially"));
     let unknown = match (extra, deferral(call)) {
         (Some(option), _) => Some(format!("`{option}=` on a constraint, which lockgate does not write")),
         (None, Err(why)) => Some(why),
         _ => None,
     };
-    let column_objects = call.args.iter().any(|a| a.as_str().is_none());
-    ConstraintDdl {
-        deferral: deferral(call).ok().flatten(),
-        unknown: unknown.or_else(|| column_objects.then(|| "constraint columns lockgate cannot read".into())),
-        ..ConstraintDdl::default()
-    }
+    ConstraintDdl { deferral: deferral(call).ok().flatten(), unknown, ..ConstraintDdl::default() }
 }
 
 /// Primary key, SERIAL, inline constraints and `index=True` indexes, the way SQLAlchemy's

@@ -23,6 +23,9 @@ pub struct EnumType {
     pub schema: Option<String>,
     /// `create_type=False` (postgresql.ENUM): the type exists already.
     pub create: bool,
+    /// The labels when written as string literals; a Python `enum.Enum` class's members are
+    /// known only when the migration runs.
+    pub labels: Option<Vec<String>>,
 }
 
 impl ColumnType {
@@ -250,7 +253,9 @@ fn enumeration(call: &Call) -> ColumnType {
         Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&name)),
         None => quote_identifier(&name),
     });
-    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(EnumType { name, schema, create }), sql }
+    let labels = call.args.iter().map(|a| a.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
+    let enum_type = EnumType { name: name.clone(), schema, create, labels: labels.filter(|l| !l.is_empty()) };
+    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(enum_type), sql }
 }
 
 /// `sa.Enum(MyEnum)` without `name=`: SQLAlchemy names the type after the class, lowercased.

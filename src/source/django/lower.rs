@@ -9,6 +9,7 @@ use crate::ir::{
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
 
+use super::check;
 use super::state::{
     default_table, field_from_call, generated_name, model_key, DjangoSettings, Field, Model, ModelKey, ProjectState,
 };
@@ -40,7 +41,7 @@ impl<'a> Lowering<'a> {
     }
 
     fn emit(&mut self, kind: OpKind) {
-        self.ops.push(Op { kind, span: self.span, statement: self.statement });
+        self.ops.push(Op::new(kind, self.span, self.statement));
     }
 
     fn opaque(&mut self, what: String) {
@@ -260,15 +261,11 @@ impl<'a> Lowering<'a> {
             Some(Err(why)) => Some(why),
             _ => None,
         };
-        ConstraintDdl {
-            on_delete: field.on_delete_db.clone(),
-            deferral: Some("DEFERRABLE INITIALLY DEFERRED".into()),
-            unknown,
-            ..ConstraintDdl::default()
-        }
+        ConstraintDdl { unknown, ..deferred_fk_ddl(field.on_delete_db.clone()) }
     }
 
-    fn foreign_key(&self, table: &QualifiedName, field: &Field) -> Option<ConstraintDef> {
+    /// The FK Django adds for `field` after creating its column, with how it writes it.
+    fn foreign_key(&self, table: &QualifiedName, field: &Field) -> Option<(ConstraintDef, ConstraintDdl)> {
         let relation = field.relation.as_ref().filter(|r| !r.many_to_many && r.db_constraint)?;
         let references = self.state.relation_table(relation, self.app, self.settings);
         let suffix = format!("_fk_{}_id", references.name);
@@ -281,6 +278,7 @@ impl<'a> Lowering<'a> {
             },
             not_valid: false,
         })
+        .map(|fk| (fk, self.foreign_key_ddl(field)))
     }
 
     fn field_index(&self, table: &QualifiedName, field: &Field) -> Option<OpKind> {
@@ -369,8 +367,8 @@ impl<'a> Lowering<'a> {
             self.emit(unique_together_op(&table, &model.columns(set)));
         }
         for (_, field) in &model.fields {
-            if let Some(fk) = self.foreign_key(&table, field) {
-                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk });
+            if let Some((fk, ddl)) = self.foreign_key(&table, field) {
+                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(ddl) });
             }
         }
         for (_, field) in &model.fields {
@@ -458,10 +456,11 @@ impl<'a> Lowering<'a> {
         });
         let target_table = self.state.relation_table(relation, self.app, self.settings);
         for (col, references) in [(from.clone(), model.table_name()), (to.clone(), target_table)] {
+            let suffix = format!("_fk_{}_id", references.name);
             self.emit(OpKind::AddConstraint {
                 table: through.clone(),
                 constraint: ConstraintDef {
-                    name: None,
+                    name: Some(generated_name(&through.name, std::slice::from_ref(&col), &suffix)),
                     kind: ConstraintKind::ForeignKey {
                         columns: vec![col.clone()],
                         references,
@@ -469,6 +468,7 @@ impl<'a> Lowering<'a> {
                     },
                     not_valid: false,
                 },
+                ddl: Some(deferred_fk_ddl(None)),
             });
         }
         self.emit(unique_together_op(&through, &[from.clone(), to.clone()]));
@@ -588,9 +588,8 @@ impl<'a> Lowering<'a> {
                         }
                     }
                 }
-                if let Some(fk) = self.foreign_key(&table, &field) {
+                if let Some((fk, fk_ddl)) = self.foreign_key(&table, &field) {
                     column.constraints.push(fk);
-                    let fk_ddl = self.foreign_key_ddl(&field);
                     if let Some(ddl) = &mut column.ddl {
                         ddl.constraints.push(fk_ddl);
                     }
@@ -693,7 +692,7 @@ impl<'a> Lowering<'a> {
         if !changed {
             return self.emit(OpKind::Other { tag: "AlterField (no database change)".into() });
         }
-        if let Some(fk) = &old_fk {
+        if let Some((fk, _)) = &old_fk {
             self.emit(OpKind::DropConstraint {
                 table: table.clone(),
                 name: fk.name.clone().unwrap_or_default(),
@@ -767,6 +766,7 @@ impl<'a> Lowering<'a> {
                     kind: ConstraintKind::Unique { columns: vec![column.clone()], using_index: None },
                     not_valid: false,
                 },
+                ddl: Some(django_ddl()),
             });
         }
         if new.db_index && !old.db_index {
@@ -774,8 +774,8 @@ impl<'a> Lowering<'a> {
                 self.emit(index);
             }
         }
-        if let Some(fk) = new_fk {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk });
+        if let Some((fk, ddl)) = new_fk {
+            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(ddl) });
         }
     }
 
@@ -900,6 +900,7 @@ impl<'a> Lowering<'a> {
         let table = model.table_name();
         let Some(call) = constraint.as_call() else { return self.opaque("a constraint lockgate cannot read".into()) };
         let name = call.kwarg("name").and_then(Expr::as_str).map(str::to_string);
+        let mut ddl = django_ddl();
         let kind = match call.name() {
             "UniqueConstraint" => {
                 let fields = call.kwarg("fields").map(strings).unwrap_or_default();
@@ -923,16 +924,29 @@ impl<'a> Lowering<'a> {
                         ddl: Some(ddl),
                     });
                 }
+                ddl.deferral = unique_deferral(call);
+                if call.kwarg("nulls_distinct").is_some() {
+                    ddl.unknown = Some("`nulls_distinct`, which lockgate does not write".into());
+                }
                 ConstraintKind::Unique { columns, using_index: None }
             }
             "CheckConstraint" => {
                 let condition = call.kwarg("condition").or_else(|| call.kwarg("check"));
+                let sql = condition.ok_or_else(|| "a CheckConstraint without a condition".to_string());
+                match sql.and_then(|c| check::condition_sql(model, c)) {
+                    Ok(check) => ddl.check = Some(check),
+                    Err(why) => ddl.unknown = Some(format!("its condition holds {why}, which lockgate does not write")),
+                }
                 ConstraintKind::Check { not_null_column: condition.and_then(|c| not_null_field(model, c)) }
             }
-            "ExclusionConstraint" => ConstraintKind::Exclusion,
+            "ExclusionConstraint" => {
+                ddl.unknown = Some("an ExclusionConstraint, whose expressions lockgate does not write".into());
+                ConstraintKind::Exclusion
+            }
             other => return self.opaque(format!("constraint class `{other}`")),
         };
-        self.emit(OpKind::AddConstraint { table, constraint: ConstraintDef { name, kind, not_valid } });
+        let constraint = ConstraintDef { name, kind, not_valid };
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(ddl) });
     }
 
     fn remove_constraint(&mut self, call: &Call, database: bool) {
@@ -1037,33 +1051,45 @@ impl<'a> Lowering<'a> {
         }
         // Each SQL statement is a statement of its own; all point at the string they come from.
         let mut next = self.statement;
-        for (text, span) in pieces {
+        for Piece { text, span, params } in pieces {
             let Some(text) = text else {
                 self.span = span;
                 self.opaque("RunSQL whose SQL is built at run time".into());
                 continue;
             };
             let loaded = sql::load(&text, 0..text.len(), &[], next);
-            self.ops.extend(loaded.ops.into_iter().map(|op| Op { span, ..op }));
+            // With parameters, what runs is known only once they are bound.
+            self.ops.extend(loaded.ops.into_iter().map(|op| match params {
+                true => Op { span, ..op },
+                false => op.embedded_in(&text, span),
+            }));
             next += loaded.statements;
         }
         self.statement = next.saturating_sub(1).max(self.statement);
     }
 }
 
+/// One SQL string of RunSQL: its text (`None` when built at run time), where it is, and
+/// whether it comes with parameters.
+struct Piece {
+    text: Option<String>,
+    span: Span,
+    params: bool,
+}
+
 /// The SQL strings of RunSQL's `sql`: a string, a list/tuple of strings, or `(sql, params)` pairs.
-fn collect_sql(expr: &Expr, out: &mut Vec<(Option<String>, Span)>) {
+fn collect_sql(expr: &Expr, out: &mut Vec<Piece>) {
     match &expr.value {
-        Value::Str(text) => out.push((Some(text.clone()), expr.span)),
+        Value::Str(text) => out.push(Piece { text: Some(text.clone()), span: expr.span, params: false }),
         Value::List(items) | Value::Tuple(items) => {
             let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
             if pair {
-                out.push((items[0].as_str().map(str::to_string), items[0].span));
+                out.push(Piece { text: items[0].as_str().map(str::to_string), span: items[0].span, params: true });
             } else {
                 items.iter().for_each(|item| collect_sql(item, out));
             }
         }
-        _ => out.push((None, expr.span)),
+        _ => out.push(Piece { text: None, span: expr.span, params: false }),
     }
 }
 
@@ -1091,6 +1117,15 @@ fn not_null_field(model: &Model, condition: &Expr) -> Option<String> {
     (value.as_bool() == Some(false)).then(|| model.columns(&[field.to_string()]).remove(0))
 }
 
+/// `deferrable=models.Deferrable.DEFERRED` / `IMMEDIATE`.
+fn unique_deferral(call: &Call) -> Option<String> {
+    match &call.kwarg("deferrable")?.value {
+        Value::Name(name) if name.ends_with("DEFERRED") => Some("DEFERRABLE INITIALLY DEFERRED".into()),
+        Value::Name(name) if name.ends_with("IMMEDIATE") => Some("DEFERRABLE INITIALLY IMMEDIATE".into()),
+        _ => None,
+    }
+}
+
 fn unique_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
     OpKind::AddConstraint {
         table: table.clone(),
@@ -1099,7 +1134,18 @@ fn unique_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
             kind: ConstraintKind::Unique { columns: columns.to_vec(), using_index: None },
             not_valid: false,
         },
+        ddl: Some(django_ddl()),
     }
+}
+
+/// Every FK Django creates is `DEFERRABLE INITIALLY DEFERRED`; ON DELETE only for 6.1's DB_* actions.
+fn deferred_fk_ddl(on_delete: Option<String>) -> ConstraintDdl {
+    ConstraintDdl { on_delete, deferral: Some("DEFERRABLE INITIALLY DEFERRED".into()), ..django_ddl() }
+}
+
+/// How Django writes a constraint: no options beyond its kind until the caller adds them.
+fn django_ddl() -> ConstraintDdl {
+    ConstraintDdl { django: true, ..ConstraintDdl::default() }
 }
 
 fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {

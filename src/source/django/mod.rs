@@ -1,6 +1,7 @@
 //! The Django front end: `<app>/migrations/*.py` read statically, ordered by the dependency
 //! graph, and lowered to ops while the model state is replayed across every app.
 
+mod check;
 mod lower;
 mod parse;
 pub mod state;
@@ -134,7 +135,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
     let parsed = match &loaded.parsed {
         Ok(parsed) => parsed,
         Err((span, reason)) => {
-            migration.ops.push(Op { kind: OpKind::Unparsed { reason: reason.clone() }, span: *span, statement: 0 });
+            migration.ops.push(Op::new(OpKind::Unparsed { reason: reason.clone() }, *span, 0));
             return migration;
         }
     };
@@ -147,11 +148,8 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         lowering.operation(operation);
     }
     if let Some(what) = &parsed.dynamic_operations {
-        lowering.ops.push(Op {
-            kind: OpKind::Opaque { what: format!("`operations` built at run time ({what})") },
-            span: parsed.operations_span,
-            statement: 0,
-        });
+        let what = format!("`operations` built at run time ({what})");
+        lowering.ops.push(Op::new(OpKind::Opaque { what }, parsed.operations_span, 0));
     }
     let text = &loaded.source.text;
     let found = directives::read(text, 0..text.len(), "#", &lowering.operations);
