@@ -152,6 +152,74 @@ fn phases_run_in_order_and_the_runner_table_is_kept() {
     assert!(text.contains("migrations applied by lockgate: 2"), "{text}");
 }
 
+/// The expected checksums were computed outside lockgate: Flyway's with Python's
+/// `zlib.crc32` over the lines as Java's `readLine` splits them, sqlx's with `sha384sum`.
+#[test]
+fn flyway_and_sqlx_histories_are_written_as_the_runners_write_them() {
+    let mut flyway_db = common::database();
+    flyway_db
+        .client
+        .batch_execute(&format!(
+            "{SEED}
+             CREATE TABLE flyway_schema_history (installed_rank int NOT NULL PRIMARY KEY, version varchar(50),
+                 description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
+                 checksum int, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
+                 execution_time int NOT NULL, success boolean NOT NULL);
+             INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'SQL', 'V1__init.sql', 12345, 'ci', now(), 5, true);"
+        ))
+        .unwrap();
+    let region = "\u{feff}-- add the region\r\nALTER TABLE orders ADD COLUMN region text;\r\n\r\nCOMMENT ON COLUMN orders.region IS 'ISO 3166';\n";
+    let flyway = Project::new(&[("V1__init.sql", "SELECT 1;\n"), ("V2_1__add_the_region.sql", region)]);
+    flyway.plan(&flyway_db);
+    flyway.apply_all(&flyway_db);
+    let row = flyway_db
+        .client
+        .query_one(
+            "SELECT installed_rank, version, description, type, script, checksum, installed_by = current_user, success \
+             FROM flyway_schema_history WHERE installed_rank = 2",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, i32>(0), row.get::<_, String>(1), row.get::<_, String>(2), row.get::<_, String>(3)),
+        (2, "2.1".to_string(), "add the region".to_string(), "SQL".to_string())
+    );
+    assert_eq!(row.get::<_, String>(4), "V2_1__add_the_region.sql");
+    assert_eq!(row.get::<_, i32>(5), 394925424, "Flyway's checksum, or `flyway validate` fails");
+    assert!(row.get::<_, bool>(6) && row.get::<_, bool>(7));
+
+    let mut sqlx_db = common::database();
+    sqlx_db
+        .client
+        .batch_execute(&format!(
+            "{SEED}
+             CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL,
+                 installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, checksum bytea NOT NULL,
+                 execution_time bigint NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (20240101000000, 'init', now(), true, '\\x00', 1);"
+        ))
+        .unwrap();
+    let sqlx = Project::new(&[
+        ("20240101000000_init.sql", "SELECT 1;\n"),
+        ("20240102000000_add_region.sql", "ALTER TABLE orders ADD COLUMN region text;\n"),
+    ]);
+    sqlx.plan(&sqlx_db);
+    sqlx.apply_all(&sqlx_db);
+    let row = sqlx_db
+        .client
+        .query_one(
+            "SELECT description, success, encode(checksum, 'hex') FROM _sqlx_migrations WHERE version = 20240102000000",
+            &[],
+        )
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, bool>(1)), ("add region".to_string(), true));
+    assert_eq!(
+        row.get::<_, String>(2),
+        "56d87c5c5eaa928b45d620d750fa86bc88a32bf404053b0bb41e428ef3183465476999c49d258bcea8bb4cf79bb87a6f",
+        "sqlx's checksum, or `sqlx migrate run` reports the migration as changed"
+    );
+}
+
 #[test]
 fn a_held_lock_is_retried_on_schedule_until_released() {
     let mut db = common::database();

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::{LiveError, Session};
 use crate::ir::{Framework, Migration};
@@ -190,6 +191,11 @@ impl History {
             .collect()
     }
 
+    /// `django_migrations` has a row for this `app.name`.
+    pub fn django_recorded(&self, id: &str) -> bool {
+        self.tables.iter().any(|t| t.runner == Runner::Django && t.applied.iter().any(|a| a == id))
+    }
+
     /// Alembic stores the heads it reached; every ancestor of a head ran too.
     fn alembic_applied<'a>(&self, migrations: &'a [Migration]) -> HashSet<&'a str> {
         let Some(table) = self.tables.iter().find(|t| t.runner == Runner::Alembic) else { return HashSet::new() };
@@ -277,6 +283,34 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// The runner's own checksum of a migration file, for history tables that keep one:
+    /// Flyway's CRC32 over the file's lines (without line breaks or a byte-order mark), as a
+    /// signed 32-bit integer; sqlx's SHA-384 of the file, in hex.
+    pub fn checksum_for(self, bytes: &[u8]) -> Option<String> {
+        match self {
+            Runner::Flyway => Some(flyway_checksum(&String::from_utf8_lossy(bytes)).to_string()),
+            Runner::Sqlx => Some(sha2::Sha384::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// Flyway's `ChecksumCalculator`: CRC32 updated with each line as Java's `readLine` splits them
+/// (at `\n`, `\r` or `\r\n`), the first line without its byte-order mark.
+fn flyway_checksum(text: &str) -> i32 {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut crc = crc32fast::Hasher::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        crc.update(&rest.as_bytes()[..end]);
+        let after = &rest[end..];
+        rest = after.strip_prefix("\r\n").or_else(|| after.get(1..)).unwrap_or_default();
+    }
+    crc.finalize() as i32
+}
+
 impl History {
     /// The runner table lockgate records an applied migration in, so that the runner sees it
     /// as done: Django's and Alembic's always (created when missing, as they would), a SQL
@@ -289,7 +323,17 @@ impl History {
                 .tables
                 .iter()
                 .map(|t| t.runner)
-                .find(|r| matches!(r, Runner::GolangMigrate | Runner::Dbmate | Runner::Goose | Runner::Diesel))
+                .find(|r| {
+                    matches!(
+                        r,
+                        Runner::GolangMigrate
+                            | Runner::Dbmate
+                            | Runner::Goose
+                            | Runner::Diesel
+                            | Runner::Flyway
+                            | Runner::Sqlx
+                    )
+                })
                 .filter(|r| r.key_for(migration).is_some()),
         }
     }

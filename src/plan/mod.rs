@@ -181,6 +181,12 @@ pub struct PlannedMigration {
     pub runner_key: String,
     /// Alembic: the revisions it follows, whose rows in `alembic_version` it replaces.
     pub parents: Vec<String>,
+    /// Django: the migrations a squashed migration replaces, recorded with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
+    /// The runner's own checksum of the file, where its history table keeps one (Flyway, sqlx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +285,7 @@ pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanErr
         counters: BTreeMap::new(),
         table_phase: HashMap::new(),
     };
+    planner.errors.extend(pending.iter().filter_map(|m| partly_applied_squash(m, &observation.history)));
     analysis::replay(pending, observation.schema.catalog(), pg, &mut planner);
     if !planner.errors.is_empty() {
         return Err(planner.errors);
@@ -306,8 +313,10 @@ fn planned_migration(migration: &Migration, history: &History) -> PlannedMigrati
         path: migration.source.display_path(),
         checksum: file_checksum(&bytes),
         runner_key: runner.and_then(|r| r.key_for(migration)).unwrap_or_else(|| migration.id.clone()),
+        runner_checksum: runner.and_then(|r| r.checksum_for(&bytes)),
         runner,
         parents: migration.parents.clone(),
+        replaces: migration.replaces.clone(),
     }
 }
 
@@ -391,6 +400,24 @@ fn changes_names(kind: &OpKind) -> bool {
             | OpKind::DropConstraint { .. }
             | OpKind::DropIndex { .. }
     )
+}
+
+/// Django runs the replaced migrations, not the squash, once some of them are applied; lockgate
+/// reads the project as Django does on an empty database, where the squash stands for them.
+fn partly_applied_squash(migration: &Migration, history: &History) -> Option<PlanError> {
+    let applied: Vec<&str> =
+        migration.replaces.iter().filter(|r| history.django_recorded(r)).map(String::as_str).collect();
+    (!applied.is_empty()).then(|| PlanError {
+        source: source_ref(migration, 0),
+        message: format!(
+            "squashed migration {} replaces migrations of which {} already ran ({}): Django finishes the replaced \
+             migrations here instead of the squash, and lockgate plans a squash only where none of them ran; \
+             run `manage.py migrate` for this app",
+            migration.id,
+            applied.len(),
+            applied.join(", ")
+        ),
+    })
 }
 
 fn source_ref(migration: &Migration, offset: usize) -> SourceRef {

@@ -17,7 +17,7 @@ DATABASES = {
         "PORT": _dsn.get("port", ""),
     }
 }
-INSTALLED_APPS = ["shop", "billing"]
+INSTALLED_APPS = ["shop", "billing", "ledger"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 SECRET_KEY = "tests"
