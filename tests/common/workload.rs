@@ -1,6 +1,6 @@
-//! An application workload for tests and benchmarks: several connections reading, inserting
-//! and updating `orders` with prepared statements, recording every query's latency and
-//! failure, until stopped.
+//! An application workload for tests, benchmarks and the demo: several connections reading,
+//! inserting and updating `orders` with prepared statements, recording every query's latency
+//! and failure, until stopped.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -18,6 +18,22 @@ pub struct Report {
     pub p99_latency: Duration,
 }
 
+/// The workload's three statements: `select` and `update` take an existing order id
+/// (`$1 bigint`), `insert` a new id, a user id and an amount (`$1 bigint, $2 bigint, $3 int`).
+#[derive(Clone, Copy)]
+pub struct Queries {
+    pub select: &'static str,
+    pub insert: &'static str,
+    pub update: &'static str,
+}
+
+/// For `orders (id, user_id, amount, note)`, the tests' table.
+pub const ORDERS: Queries = Queries {
+    select: "SELECT id, user_id, amount, note FROM orders WHERE id = $1",
+    insert: "INSERT INTO orders (id, user_id, amount, note) VALUES ($1, $2, $3, 'new')",
+    update: "UPDATE orders SET amount = amount + 1 WHERE id = $1",
+};
+
 pub struct Workload {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<(Vec<Duration>, Vec<String>)>>,
@@ -27,13 +43,24 @@ impl Workload {
     /// Starts `connections` clients on `orders (id, user_id, amount, note)`; new ids start at
     /// `first_new_id`, user ids are 1..=`users`.
     pub fn start(connect: impl Fn() -> Client, connections: usize, first_new_id: i64, users: i64) -> Workload {
+        Workload::with_queries(ORDERS, connect, connections, first_new_id, users)
+    }
+
+    /// Starts `connections` clients running `queries`.
+    pub fn with_queries(
+        queries: Queries,
+        connect: impl Fn() -> Client,
+        connections: usize,
+        first_new_id: i64,
+        users: i64,
+    ) -> Workload {
         let stop = Arc::new(AtomicBool::new(false));
         let next_id = Arc::new(AtomicI64::new(first_new_id));
         let threads = (0..connections)
             .map(|worker| {
                 let mut client = connect();
                 let (stop, next_id) = (stop.clone(), next_id.clone());
-                std::thread::spawn(move || run(&mut client, worker as i64, &stop, &next_id, users))
+                std::thread::spawn(move || run(&mut client, queries, worker as i64, &stop, &next_id, users))
             })
             .collect();
         Workload { stop, threads }
@@ -61,15 +88,16 @@ impl Workload {
 
 fn run(
     client: &mut Client,
+    queries: Queries,
     worker: i64,
     stop: &AtomicBool,
     next_id: &AtomicI64,
     users: i64,
 ) -> (Vec<Duration>, Vec<String>) {
-    let select = client.prepare("SELECT id, user_id, amount, note FROM orders WHERE id = $1").expect("prepare");
-    let insert =
-        client.prepare("INSERT INTO orders (id, user_id, amount, note) VALUES ($1, $2, $3, 'new')").expect("prepare");
-    let update = client.prepare("UPDATE orders SET amount = amount + 1 WHERE id = $1").expect("prepare");
+    use postgres::types::Type;
+    let select = client.prepare_typed(queries.select, &[Type::INT8]).expect("prepare");
+    let insert = client.prepare_typed(queries.insert, &[Type::INT8, Type::INT8, Type::INT4]).expect("prepare");
+    let update = client.prepare_typed(queries.update, &[Type::INT8]).expect("prepare");
     let mut latencies = vec![];
     let mut failures = vec![];
     let mut n: i64 = worker;
