@@ -176,12 +176,17 @@ fn main() {
         let running = child.try_wait().unwrap().is_none();
         child.kill().ok(); // SIGKILL: no cleanup, no journal update
         child.wait().unwrap();
+        let what = if running { "killed" } else { "had already finished" };
+        println!("moment {n:>2}: {} {what} {at} ms after its (re)start", PHASES[phase]);
         if running {
             landed += 1;
             left[phase] = left[phase].saturating_sub(at).max(1);
+        } else {
+            phase += 1;
+            if phase == PHASES.len() {
+                break;
+            }
         }
-        let what = if running { "killed" } else { "had already finished" };
-        println!("moment {n:>2}: {} {what} {at} ms after its (re)start", PHASES[phase]);
     }
     while phase < PHASES.len() {
         finish(phase);
