@@ -49,7 +49,11 @@ fn planned(db: &common::TestDb, dir: &Path) -> (String, String) {
         std::fs::write(dir.join("m").join(name), sql).unwrap();
     }
     let config = dir.join("lockgate.toml");
-    std::fs::write(&config, "[backfill]\nstart_batch_rows = 2000\nmax_batch_rows = 5000\nsleep_ms = 0\n").unwrap();
+    std::fs::write(
+        &config,
+        "[backfill]\nstart_batch_rows = 2000\nmax_batch_rows = 5000\nsleep_ms = 0\n[snapshot]\nprovider = \"none\"\n",
+    )
+    .unwrap();
     let plan = dir.join("plan.json");
     let (config, plan) = (config.display().to_string(), plan.display().to_string());
     let folder = dir.join("m").display().to_string();

@@ -106,17 +106,13 @@ fn main() {
     heading("4. plan: every unsafe statement becomes its safe recipe, in expand / backfill / contract");
     lockgate(&["plan", MIGRATIONS, "--database-url", &url, "-o", &plan]);
 
-    heading("5. apply, while the application keeps reading and writing orders on 4 connections");
+    heading("5. apply — a pg_dump snapshot first — while the application keeps reading and writing orders");
     println!("  (its prepared SELECT leaves out the columns whose type changes: PostgreSQL refuses a prepared");
     println!("  statement whose result type changed, with or without lockgate, until the client prepares it again)");
     let workload = Workload::with_queries(APPLICATION, || db.connect(), 4, 50_000_000, USERS);
     let snapshot = format!("pg_dump:{}", snapshots.display());
     for phase in ["expand", "backfill", "contract"] {
-        let mut args = vec!["apply", &plan, "--phase", phase, "--database-url", &url];
-        if std::env::var_os("DEMO_SNAPSHOT").is_some() {
-            args.extend(["--snapshot", &snapshot]);
-        }
-        let code = lockgate(&args);
+        let code = lockgate(&["apply", &plan, "--phase", phase, "--database-url", &url, "--snapshot", &snapshot]);
         if code != 0 {
             println!("  apply --phase {phase} exited with {code}");
             break;

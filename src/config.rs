@@ -34,6 +34,7 @@ pub struct Config {
     pub check: CheckConfig,
     pub apply: ApplyConfig,
     pub backfill: BackfillConfig,
+    pub snapshot: SnapshotConfig,
     /// Where this config was read from.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -146,6 +147,38 @@ pub struct ApplyConfig {
     pub runner_lock_timeout_ms: u64,
     /// Attempts at a concurrent index build that leaves an invalid index.
     pub concurrent_index_attempts: u32,
+}
+
+/// The snapshot `apply` takes before a phase (`--snapshot` overrides `provider`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// `rds:<instance-or-cluster-id>`, `pg_dump:<directory>`, `command:<shell command>` or
+    /// `none`; unset, `apply` refuses to run a phase that needs a snapshot.
+    pub provider: Option<String>,
+    /// The phases that start with a snapshot.
+    pub before: Vec<String>,
+    /// How often the snapshot's progress is polled.
+    pub poll_interval_s: u64,
+    /// How long to wait for the snapshot to become usable before the phase is refused.
+    pub timeout_s: u64,
+    /// The RDS API endpoint (for testing; the AWS SDK also reads `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    /// The AWS region (default: the SDK's chain — `AWS_REGION`, the profile).
+    pub region: Option<String>,
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        SnapshotConfig {
+            provider: None,
+            before: vec!["expand".into(), "contract".into()],
+            poll_interval_s: 10,
+            timeout_s: 3_600,
+            endpoint_url: None,
+            region: None,
+        }
+    }
 }
 
 /// Batched backfills (`lockgate apply --phase backfill`, `lockgate backfill run`).

@@ -10,6 +10,10 @@
 //! history tables, sessions), replays only the pending migrations on top of it, and
 //! [`estimate`] turns each op's lock and work into a hold time; [`gate`] places every
 //! migration in a tier.
+//!
+//! The executor: [`plan`] turns the pending migrations into expand, backfill and contract
+//! steps with their safe recipes; [`exec`] runs a phase of a plan, after [`snapshot`] has
+//! taken the database's snapshot.
 
 pub mod analysis;
 pub mod catalog;
@@ -26,4 +30,5 @@ pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod scope;
+pub mod snapshot;
 pub mod source;

@@ -28,6 +28,11 @@ pub struct ApplyArgs {
     /// Write progress events (JSON, one per line) to this file.
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
+    /// The snapshot taken before the phase: `rds:<instance-or-cluster-id>`,
+    /// `pg_dump:<directory>`, `command:<shell command>`, or `none` (overrides `[snapshot]
+    /// provider`).
+    #[arg(long, value_name = "PROVIDER")]
+    snapshot: Option<String>,
     #[arg(long)]
     config: Option<PathBuf>,
 }
@@ -100,7 +105,11 @@ fn log(line: &str) {
 }
 
 pub fn apply(args: ApplyArgs) -> Result<u8, String> {
-    let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
+    let mut config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
+    if let Some(spec) = args.snapshot {
+        spec.parse::<crate::snapshot::Provider>()?;
+        config.snapshot.provider = Some(spec);
+    }
     let plan = read_plan(&args.plan)?;
     let phase = Phase::from(args.phase);
     if args.dry_run {
@@ -290,6 +299,28 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
             row.get::<_, String>(1),
             row.get::<_, String>(2),
             row.get::<_, String>(3)
+        ));
+    }
+    // A journal from before snapshots were recorded has no such table: nothing to show.
+    let snapshots = session
+        .query(
+            "journal",
+            "SELECT left(plan_checksum, 12), phase, provider, snapshot_id, taken_at::text FROM lockgate.snapshots \
+             ORDER BY taken_at DESC LIMIT 10",
+            &[],
+        )
+        .unwrap_or_default();
+    if !snapshots.is_empty() {
+        out.push_str("snapshots taken before a phase:\n");
+    }
+    for row in snapshots {
+        out.push_str(&format!(
+            "  plan {} {:<8} {} {}  {}\n",
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2),
+            row.get::<_, String>(3),
+            row.get::<_, String>(4)
         ));
     }
     let recorded = journal::recorded(&session)?;

@@ -10,6 +10,7 @@ mod lint;
 mod man;
 mod plan;
 mod rules;
+mod snapshots;
 mod stats;
 
 use std::path::PathBuf;
@@ -45,8 +46,10 @@ enum Command {
     Backfill(apply::BackfillArgs),
     /// Undo the expand phase of a plan whose later phases have not run.
     Rollback(apply::RollbackArgs),
-    /// What lockgate ran on a database: runs, steps of a plan, migrations recorded.
+    /// What lockgate ran on a database: runs, steps of a plan, snapshots, migrations recorded.
     Status(apply::StatusArgs),
+    /// The snapshots lockgate took before its phases: list, prune.
+    Snapshots(snapshots::SnapshotsArgs),
     /// List every rule with its default severity.
     Rules(rules::RulesArgs),
     /// Show a rule's documentation: what it detects, the lock, and the safe alternative.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => apply::rollback(args),
         Command::Backfill(args) => apply::backfill(args),
         Command::Status(args) => apply::status(args),
+        Command::Snapshots(args) => snapshots::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::live::history::Runner;
 use crate::live::Session;
 use crate::plan::{Plan, PlannedMigration, Step};
+use crate::snapshot::Snapshot;
 
 const SCHEMA: &str = "
 CREATE SCHEMA IF NOT EXISTS lockgate;
@@ -43,7 +44,16 @@ CREATE TABLE IF NOT EXISTS lockgate.migration_history (
 ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS cursor text[];
 ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS rows_done bigint NOT NULL DEFAULT 0;
 ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS batch_rows bigint;
-ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS pause_requested boolean NOT NULL DEFAULT false;";
+ALTER TABLE lockgate.steps ADD COLUMN IF NOT EXISTS pause_requested boolean NOT NULL DEFAULT false;
+CREATE TABLE IF NOT EXISTS lockgate.snapshots (
+    plan_checksum text NOT NULL,
+    phase text NOT NULL,
+    provider text NOT NULL,
+    snapshot_id text NOT NULL,
+    restore text NOT NULL,
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (plan_checksum, phase)
+);";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +208,43 @@ pub fn start_run(session: &Session, plan: &Plan, phase: &str) -> Result<i64, Str
         )
         .map_err(|e| e.to_string())?;
     Ok(rows.first().map(|r| r.get(0)).unwrap_or_default())
+}
+
+/// The snapshot taken before this plan's `phase`, when an earlier run took it.
+pub fn snapshot(session: &Session, plan: &Plan, phase: &str) -> Result<Option<Snapshot>, String> {
+    let rows = session
+        .query(
+            "journal",
+            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots WHERE plan_checksum = $1 AND phase = $2",
+            &[&plan.checksum, &phase],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
+}
+
+/// The newest snapshot taken for this plan, any phase.
+pub fn latest_snapshot(session: &Session, plan: &Plan) -> Result<Option<Snapshot>, String> {
+    let rows = session
+        .query(
+            "journal",
+            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots WHERE plan_checksum = $1 \
+             ORDER BY taken_at DESC LIMIT 1",
+            &[&plan.checksum],
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
+}
+
+pub fn record_snapshot(session: &Session, plan: &Plan, phase: &str, snapshot: &Snapshot) -> Result<(), String> {
+    session
+        .query(
+            "journal",
+            "INSERT INTO lockgate.snapshots (plan_checksum, phase, provider, snapshot_id, restore) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (plan_checksum, phase) DO NOTHING",
+            &[&plan.checksum, &phase, &snapshot.provider, &snapshot.id, &snapshot.restore],
+        )
+        .map(|_| ())
+        .map_err(|e| format!("cannot journal snapshot {}: {e}", snapshot.id))
 }
 
 pub fn finish_run(session: &Session, run: i64, error: Option<&str>) {

@@ -24,6 +24,7 @@ use crate::live::activity::{strip_literals, Activity};
 use crate::live::{describe, Session};
 use crate::plan::render::Timeouts;
 use crate::plan::{Fact, Phase, Plan, Step};
+use crate::snapshot::{Provider, Purpose, Snapshot};
 use journal::Status;
 
 /// SQLSTATEs that mean "could not get the lock in time": try again later.
@@ -63,10 +64,63 @@ pub fn apply(
     earlier_phases_finished(plan, phase, &statuses)?;
     let run = journal::start_run(session, plan, phase.name())?;
     let mut outcome = Outcome::default();
-    let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
-        .and_then(|()| record_finished(session, plan, &mut outcome, log));
+    let result = snapshot_first(session, plan, phase, config, &statuses, log).and_then(|snapshot| {
+        run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
+            .and_then(|()| record_finished(session, plan, &mut outcome, log))
+            .map_err(|error| match &snapshot {
+                Some(taken) => format!("{error}\n{}", restore_guidance(taken)),
+                None => error,
+            })
+    });
     journal::finish_run(session, run, result.as_ref().err().map(String::as_str));
     result.map(|()| outcome)
+}
+
+/// The snapshot a phase starts with: taken (or found in the journal, after a crash) when the
+/// phase is one of `[snapshot] before` and has a step left to run. Without one the phase does
+/// not start, unless the provider is `none`.
+fn snapshot_first(
+    session: &Session,
+    plan: &Plan,
+    phase: Phase,
+    config: &Config,
+    statuses: &HashMap<String, Status>,
+    log: Log,
+) -> Result<Option<Snapshot>, String> {
+    let left: Vec<&Step> =
+        plan.steps_in(phase).filter(|s| !statuses.get(&s.id).is_some_and(|st| st.finished())).collect();
+    if left.is_empty() || !config.snapshot.before.iter().any(|b| b == phase.name()) {
+        return Ok(None);
+    }
+    if let Some(taken) = journal::snapshot(session, plan, phase.name())? {
+        log(&format!("snapshot {}: taken before this phase by an earlier run", taken.id));
+        return Ok(Some(taken));
+    }
+    let spec = config.snapshot.provider.as_deref().ok_or_else(|| {
+        format!(
+            "the {} phase starts with a snapshot of the database and no snapshot provider is set: pass \
+             --snapshot rds:<instance-or-cluster-id>, pg_dump:<directory> or command:<shell command> (or \
+             `[snapshot] provider` in lockgate.toml); --snapshot none runs without one",
+            phase.name()
+        )
+    })?;
+    let provider: Provider = spec.parse()?;
+    let mut migrations: Vec<String> = left.iter().map(|s| s.migration.clone()).collect();
+    migrations.dedup();
+    let purpose = Purpose { plan_checksum: &plan.checksum, phase: phase.name(), migrations };
+    let taken = provider.take(&purpose, &session.target, &config.snapshot, log)?;
+    if let Some(snapshot) = &taken {
+        journal::record_snapshot(session, plan, phase.name(), snapshot)?;
+        log(&format!("snapshot {}: usable; the {} phase starts", snapshot.id, phase.name()));
+    }
+    Ok(taken)
+}
+
+fn restore_guidance(snapshot: &Snapshot) -> String {
+    format!(
+        "the database was snapshotted before this phase ({} snapshot {}); to go back to it:\n  {}",
+        snapshot.provider, snapshot.id, snapshot.restore
+    )
 }
 
 fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String, Status>) -> Result<(), String> {
@@ -313,22 +367,22 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
     journal::ensure(session)?;
     let statuses = journal::statuses(session, plan)?;
     let ran = |step: &Step| statuses.get(&step.id) == Some(&Status::Done);
+    let snapshot = match journal::latest_snapshot(session, plan)? {
+        Some(taken) => restore_guidance(&taken),
+        None => "restore from the snapshot taken before the deploy".to_string(),
+    };
     if let Some(step) =
         plan.steps.iter().find(|s| s.phase != Phase::Expand && statuses.get(&s.id).is_some_and(|st| st.finished()))
     {
         return Err(format!(
-            "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not; \
-             restore from the snapshot taken before the deploy",
+            "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not;\n{snapshot}",
             step.id,
             step.phase.name()
         ));
     }
     let expand: Vec<&Step> = plan.steps_in(Phase::Expand).filter(|s| ran(s)).collect();
     if let Some(step) = expand.iter().find(|s| s.undo.is_empty()) {
-        return Err(format!(
-            "step {} ({}) has no automatic undo; restore from the snapshot taken before the deploy",
-            step.id, step.title
-        ));
+        return Err(format!("step {} ({}) has no automatic undo;\n{snapshot}", step.id, step.title));
     }
     let mut undone = vec![];
     for step in expand.into_iter().rev() {

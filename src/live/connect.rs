@@ -49,6 +49,19 @@ impl FromStr for SslMode {
     }
 }
 
+impl SslMode {
+    /// libpq's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
 /// Where to connect and how, parsed from `--database-url`.
 #[derive(Clone)]
 pub struct Target {

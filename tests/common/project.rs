@@ -19,8 +19,9 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// A fast retry schedule, so contention tests take a second, not minutes.
-pub const FAST: &str = "[apply]\nlock_timeout_ms = 200\nstatement_timeout_ms = 30000\nretries = [[200, 100], [200, 100], [200, 100]]\nrunner_lock_timeout_ms = 300\n";
+/// A fast retry schedule, so contention tests take a second, not minutes; no snapshot (the
+/// snapshot tests name their provider).
+pub const FAST: &str = "[apply]\nlock_timeout_ms = 200\nstatement_timeout_ms = 30000\nretries = [[200, 100], [200, 100], [200, 100]]\nrunner_lock_timeout_ms = 300\n[snapshot]\nprovider = \"none\"\n";
 
 pub struct Project {
     pub dir: tempfile::TempDir,

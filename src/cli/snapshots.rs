@@ -1,0 +1,69 @@
+//! `lockgate snapshots`: the snapshots lockgate took of a source, and pruning the old ones.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::snapshot::Provider;
+
+#[derive(Args)]
+pub struct SnapshotsArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// lockgate's snapshots of the source, newest first.
+    List(Source),
+    /// Delete lockgate's snapshots of the source but the newest N.
+    Prune {
+        /// How many of the newest to keep.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+        #[command(flatten)]
+        source: Source,
+    },
+}
+
+#[derive(Args)]
+struct Source {
+    /// `rds:<instance-or-cluster-id>` or `pg_dump:<directory>` (default: `[snapshot] provider`).
+    #[arg(long, value_name = "PROVIDER")]
+    snapshot: Option<String>,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl Source {
+    fn resolve(&self) -> Result<(Provider, crate::config::SnapshotConfig), String> {
+        let config = super::config_for(self.config.as_ref()).map_err(|e| e.to_string())?.snapshot;
+        let spec = self.snapshot.clone().or_else(|| config.provider.clone());
+        let spec = spec.ok_or("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")?;
+        Ok((spec.parse()?, config))
+    }
+}
+
+pub fn run(args: SnapshotsArgs) -> Result<u8, String> {
+    match args.action {
+        Action::List(source) => {
+            let (provider, config) = source.resolve()?;
+            let snapshots = provider.list(&config)?;
+            if snapshots.is_empty() {
+                println!("no snapshots taken by lockgate");
+            }
+            for (id, created, status) in snapshots {
+                println!("{created:<32} {status:<10} {id}");
+            }
+        }
+        Action::Prune { keep, source } => {
+            let (provider, config) = source.resolve()?;
+            let deleted = provider.prune(keep, &config)?;
+            for id in &deleted {
+                println!("deleted {id}");
+            }
+            println!("{} deleted, the newest {keep} kept", deleted.len());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,370 @@
+//! RDS and Aurora snapshots through the AWS SDK. The identifier may name a DB instance (a
+//! member of an Aurora or Multi-AZ DB cluster snapshots its cluster, since its storage is the
+//! cluster's) or a cluster. Credentials come from the SDK's standard chain; `endpoint_url`
+//! (or `AWS_ENDPOINT_URL`) points it elsewhere, for tests.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
+use aws_smithy_http_client::tls;
+
+use super::poll::{self, State};
+use super::{Log, Purpose, Snapshot};
+use crate::config::SnapshotConfig;
+
+/// What the identifier names.
+enum Source {
+    Instance { id: String, single_az: bool },
+    Cluster { id: String, engine: String },
+}
+
+impl Source {
+    fn restore(&self, snapshot: &str) -> String {
+        match self {
+            Source::Instance { id, .. } => format!(
+                "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier {id}-restored \
+                 --db-snapshot-identifier {snapshot}"
+            ),
+            Source::Cluster { id, engine } => format!(
+                "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {id}-restored \
+                 --snapshot-identifier {snapshot} --engine {engine}   (then add an instance to it with \
+                 `aws rds create-db-instance --db-cluster-identifier {id}-restored …`)"
+            ),
+        }
+    }
+}
+
+pub fn take(id: &str, purpose: &Purpose, config: &SnapshotConfig, log: Log) -> Result<Snapshot, String> {
+    let runtime = runtime()?;
+    let client = runtime.block_on(client(config));
+    let source = runtime.block_on(source(&client, id))?;
+    if let Source::Instance { id, single_az: true } = &source {
+        log(&format!(
+            "warning: {id} is a Single-AZ instance: its I/O is suspended briefly (seconds to minutes) while the snapshot starts"
+        ));
+    }
+    let snapshot = runtime.block_on(create(&client, &source, purpose, log))?;
+    let mut clock = poll::Wall::start();
+    poll::until_available(
+        &snapshot,
+        || runtime.block_on(state(&client, &source, &snapshot)),
+        &mut clock,
+        Duration::from_secs(config.poll_interval_s.max(1)),
+        Duration::from_secs(config.timeout_s),
+        log,
+    )?;
+    let restore = source.restore(&snapshot);
+    Ok(Snapshot { provider: "rds".into(), id: snapshot, restore })
+}
+
+pub fn list(id: &str, config: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
+    let runtime = runtime()?;
+    let client = runtime.block_on(client(config));
+    let source = runtime.block_on(source_any_state(&client, id))?;
+    runtime.block_on(ours(&client, &source))
+}
+
+pub fn prune(id: &str, keep: usize, config: &SnapshotConfig) -> Result<Vec<String>, String> {
+    let runtime = runtime()?;
+    let client = runtime.block_on(client(config));
+    let source = runtime.block_on(source_any_state(&client, id))?;
+    let snapshots = runtime.block_on(ours(&client, &source))?;
+    let mut deleted = vec![];
+    for (snapshot, _, _) in snapshots.into_iter().skip(keep) {
+        runtime.block_on(delete(&client, &source, &snapshot))?;
+        deleted.push(snapshot);
+    }
+    Ok(deleted)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the AWS client's runtime: {e}"))
+}
+
+async fn client(config: &SnapshotConfig) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(region) = &config.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    Client::new(&loader.load().await)
+}
+
+/// The instance or cluster, which must be `available` for a snapshot.
+async fn source(client: &Client, id: &str) -> Result<Source, String> {
+    let (source, status) = lookup(client, id).await?;
+    match status.as_str() {
+        "available" => Ok(source),
+        other => Err(format!(
+            "rds:{id} is `{other}`, not available: a snapshot cannot start now, so the phase does not either"
+        )),
+    }
+}
+
+async fn source_any_state(client: &Client, id: &str) -> Result<Source, String> {
+    lookup(client, id).await.map(|(source, _)| source)
+}
+
+/// An instance by that id (its cluster, when it has one), else a cluster; with its status.
+async fn lookup(client: &Client, id: &str) -> Result<(Source, String), String> {
+    match client.describe_db_instances().db_instance_identifier(id).send().await {
+        Ok(out) => {
+            let instance = out.db_instances().first().ok_or_else(|| not_found(id))?;
+            match instance.db_cluster_identifier() {
+                Some(cluster) => cluster_lookup(client, cluster).await,
+                None => {
+                    let single_az = !instance.multi_az().unwrap_or(false);
+                    let status = instance.db_instance_status().unwrap_or("unknown").to_string();
+                    Ok((Source::Instance { id: id.to_string(), single_az }, status))
+                }
+            }
+        }
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_db_instance_not_found_fault()) => {
+            cluster_lookup(client, id).await
+        }
+        Err(error) => Err(explain(&error, "rds:DescribeDBInstances")),
+    }
+}
+
+async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), String> {
+    match client.describe_db_clusters().db_cluster_identifier(id).send().await {
+        Ok(out) => {
+            let cluster = out.db_clusters().first().ok_or_else(|| not_found(id))?;
+            let engine = cluster.engine().unwrap_or("aurora-postgresql").to_string();
+            let status = cluster.status().unwrap_or("unknown").to_string();
+            Ok((Source::Cluster { id: id.to_string(), engine }, status))
+        }
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_db_cluster_not_found_fault()) => Err(not_found(id)),
+        Err(error) => Err(explain(&error, "rds:DescribeDBClusters")),
+    }
+}
+
+fn not_found(id: &str) -> String {
+    format!("rds:{id}: no DB instance or DB cluster with this identifier in this account and region")
+}
+
+fn tags(purpose: &Purpose) -> Vec<Tag> {
+    let mut migrations = purpose.migrations.join(" ");
+    if migrations.len() > 256 {
+        let cut = (0..=253).rev().find(|&i| migrations.is_char_boundary(i)).unwrap_or(0);
+        migrations.truncate(cut);
+        migrations.push('…');
+    }
+    [
+        ("tool", "lockgate"),
+        ("lockgate:plan", purpose.plan_checksum),
+        ("lockgate:phase", purpose.phase),
+        ("lockgate:migrations", migrations.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+    .collect()
+}
+
+/// Creates the snapshot under the phase's id. When that id is taken by a snapshot of this plan
+/// and phase (a rerun after a crash), it is that snapshot; when by another, the next free
+/// `-2`, `-3`, ….
+async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Log<'_>) -> Result<String, String> {
+    let base = purpose.snapshot_id();
+    for attempt in 1..=20 {
+        let snapshot = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
+        let created = match source {
+            Source::Instance { id, .. } => client
+                .create_db_snapshot()
+                .db_instance_identifier(id)
+                .db_snapshot_identifier(&snapshot)
+                .set_tags(Some(tags(purpose)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    (
+                        e.as_service_error().is_some_and(|s| s.is_db_snapshot_already_exists_fault()),
+                        explain(&e, "rds:CreateDBSnapshot"),
+                    )
+                }),
+            Source::Cluster { id, .. } => client
+                .create_db_cluster_snapshot()
+                .db_cluster_identifier(id)
+                .db_cluster_snapshot_identifier(&snapshot)
+                .set_tags(Some(tags(purpose)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let exists = e.as_service_error().is_some_and(|s| s.is_db_cluster_snapshot_already_exists_fault());
+                    (exists, explain(&e, "rds:CreateDBClusterSnapshot"))
+                }),
+        };
+        match created {
+            Ok(()) => {
+                log(&format!("snapshot {snapshot}: requested"));
+                return Ok(snapshot);
+            }
+            Err((true, _)) if tagged_for(client, source, &snapshot, purpose).await? => {
+                log(&format!("snapshot {snapshot}: taken for this phase by an earlier run; using it"));
+                return Ok(snapshot);
+            }
+            Err((true, _)) => log(&format!("snapshot {snapshot} exists and is not this phase's; trying another id")),
+            Err((false, error)) => return Err(error),
+        }
+    }
+    Err(format!("snapshot ids {base} to {base}-20 are all taken: delete old snapshots"))
+}
+
+/// Does this existing snapshot carry this plan's and phase's tags?
+async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
+    let tags: Vec<(String, String)> = match source {
+        Source::Instance { .. } => {
+            let out = client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
+            out.db_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
+        }
+        Source::Cluster { .. } => {
+            let out = client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
+            out.db_cluster_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
+        }
+    };
+    let has = |k: &str, v: &str| tags.iter().any(|(key, value)| key == k && value == v);
+    Ok(has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
+}
+
+fn tag_pair(tag: &Tag) -> (String, String) {
+    (tag.key().unwrap_or_default().to_string(), tag.value().unwrap_or_default().to_string())
+}
+
+async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State, String> {
+    match source {
+        Source::Instance { .. } => {
+            let out = client
+                .describe_db_snapshots()
+                .db_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
+            let found = out.db_snapshots().first().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
+            Ok(State { status: found.status().unwrap_or("unknown").to_string(), percent: found.percent_progress() })
+        }
+        Source::Cluster { .. } => {
+            let out = client
+                .describe_db_cluster_snapshots()
+                .db_cluster_snapshot_identifier(snapshot)
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
+            let found = out.db_cluster_snapshots().first().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
+            Ok(State { status: found.status().unwrap_or("unknown").to_string(), percent: found.percent_progress() })
+        }
+    }
+}
+
+/// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first.
+async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, String> {
+    let is_ours = |tags: &[Tag]| tags.iter().any(|t| t.key() == Some("tool") && t.value() == Some("lockgate"));
+    let mut found: Vec<(String, String, String)> = match source {
+        Source::Instance { id, .. } => {
+            let out = client
+                .describe_db_snapshots()
+                .db_instance_identifier(id)
+                .snapshot_type("manual")
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
+            out.db_snapshots()
+                .iter()
+                .filter(|s| is_ours(s.tag_list()))
+                .map(|s| row(s.db_snapshot_identifier(), s.snapshot_create_time(), s.status()))
+                .collect()
+        }
+        Source::Cluster { id, .. } => {
+            let out = client
+                .describe_db_cluster_snapshots()
+                .db_cluster_identifier(id)
+                .snapshot_type("manual")
+                .send()
+                .await
+                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
+            out.db_cluster_snapshots()
+                .iter()
+                .filter(|s| is_ours(s.tag_list()))
+                .map(|s| row(s.db_cluster_snapshot_identifier(), s.snapshot_create_time(), s.status()))
+                .collect()
+        }
+    };
+    found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    Ok(found)
+}
+
+fn row(
+    id: Option<&str>,
+    created: Option<&aws_sdk_rds::primitives::DateTime>,
+    status: Option<&str>,
+) -> (String, String, String) {
+    let created =
+        created.and_then(|t| t.fmt(aws_sdk_rds::primitives::DateTimeFormat::DateTime).ok()).unwrap_or_default();
+    (id.unwrap_or_default().to_string(), created, status.unwrap_or("unknown").to_string())
+}
+
+async fn delete(client: &Client, source: &Source, snapshot: &str) -> Result<(), String> {
+    match source {
+        Source::Instance { .. } => client
+            .delete_db_snapshot()
+            .db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| explain(&e, "rds:DeleteDBSnapshot")),
+        Source::Cluster { .. } => client
+            .delete_db_cluster_snapshot()
+            .db_cluster_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| explain(&e, "rds:DeleteDBClusterSnapshot")),
+    }
+}
+
+/// An SDK error, said for the operator: the permission to grant, the quota to raise, or what
+/// the service said.
+fn explain<E, R>(error: &aws_sdk_rds::error::SdkError<E, R>, action: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let message = error.message().unwrap_or_default();
+    match error.code() {
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
+            "{action}: access denied — grant the IAM permission `{action}` to lockgate's role (see the README's \
+             IAM policy): {message}"
+        ),
+        Some("SnapshotQuotaExceeded") => format!(
+            "{action}: the account's manual snapshot quota is reached: delete old snapshots \
+             (`lockgate snapshots prune --keep N --snapshot rds:…`) or ask AWS to raise it"
+        ),
+        Some("InvalidDBInstanceState" | "InvalidDBClusterStateFault") => {
+            format!("{action}: the source is not available for a snapshot now: {message}")
+        }
+        Some(code) => format!("{action} failed: {code}: {message}"),
+        None => format!("{action}: cannot reach the RDS API: {}", DisplayErrorContext(error)),
+    }
+}
