@@ -238,7 +238,7 @@ fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut
                 Color::Never => false,
                 Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            report::text(result, color, 100)
+            return report::write_text(result, color, 100, &mut std::io::BufWriter::new(out));
         }
     };
     out.write_all(text.as_bytes())

@@ -17,7 +17,7 @@ pub use json::render as json;
 pub use json::write as write_json;
 pub use markdown::render as markdown;
 pub use sarif::render as sarif;
-pub use text::render as text;
+pub use text::write as write_text;
 
 use crate::analysis::LintResult;
 use crate::rules::{Finding, Severity};

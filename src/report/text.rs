@@ -1,17 +1,37 @@
 //! Human output: one rustc-style block per finding (source snippet, label, help), then a
 //! summary line with counts and coverage.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 use crate::analysis::LintResult;
+use crate::ir::SourceFile;
 use crate::rules::{Finding, Severity};
 
 #[derive(Debug)]
 struct Rendered<'a> {
     finding: &'a Finding,
-    source: NamedSource<String>,
+    source: NamedSource<Shared>,
+}
+
+/// The finding's file, shared with every other finding in it rather than copied for each.
+#[derive(Debug)]
+struct Shared(Arc<SourceFile>);
+
+impl SourceCode for Shared {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        self.0.text.read_span(span, context_lines_before, context_lines_after)
+    }
 }
 
 impl std::fmt::Display for Rendered<'_> {
@@ -60,21 +80,22 @@ fn first_line_len(text: &str, start: usize, end: usize) -> usize {
     text[start..end].find('\n').unwrap_or(end - start)
 }
 
-pub fn render(result: &LintResult, color: bool, width: usize) -> String {
+/// Writes each finding as it is rendered: a large project's report is tens of megabytes.
+pub fn write(result: &LintResult, color: bool, width: usize, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
-    let mut out = String::new();
+    let mut block = String::new();
     for finding in &result.findings {
-        let rendered =
-            Rendered { finding, source: NamedSource::new(finding.source.display_path(), finding.source.text.clone()) };
+        block.clear();
+        let source = NamedSource::new(finding.source.display_path(), Shared(finding.source.clone()));
         if finding.source.text.is_empty() {
-            let _ = writeln!(out, "{}:", finding.source.display_path());
+            let _ = writeln!(block, "{}:", finding.source.display_path());
         }
-        let _ = handler.render_report(&mut out, &rendered);
-        out.push('\n');
+        let _ = handler.render_report(&mut block, &Rendered { finding, source });
+        block.push('\n');
+        out.write_all(block.as_bytes())?;
     }
-    out.push_str(&summary(result));
-    out
+    out.write_all(summary(result).as_bytes())
 }
 
 fn summary(result: &LintResult) -> String {
