@@ -9,7 +9,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::workload::{Report, Workload};
@@ -27,23 +26,6 @@ const CASES: &[(&str, &str)] = &[
     ("ALTER COLUMN … TYPE bigint", "ALTER TABLE orders ALTER COLUMN amount TYPE bigint;"),
 ];
 
-fn seed(db: &mut common::TestDb, rows: i64) {
-    db.client
-        .batch_execute(&format!(
-            "CREATE TABLE users (id bigint PRIMARY KEY, email text);
-             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g;
-             CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
-             INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 500, NULL FROM generate_series(1, {rows}) g;"
-        ))
-        .expect("seed");
-    db.client.batch_execute("VACUUM ANALYZE").expect("vacuum");
-}
-
-fn lockgate_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(|examples| examples.parent()).expect("target dir").join("lockgate")
-}
-
 /// Runs `apply` while the workload runs; returns the workload's report and the wall time.
 fn measured(db: &common::TestDb, apply: impl FnOnce()) -> (Report, Duration) {
     let workload = Workload::start(|| db.connect(), 4, 10_000_000, 2000);
@@ -56,7 +38,7 @@ fn measured(db: &common::TestDb, apply: impl FnOnce()) -> (Report, Duration) {
 }
 
 fn lockgate(args: &[&str]) {
-    let output = std::process::Command::new(lockgate_binary()).args(args).output().expect("run lockgate");
+    let output = std::process::Command::new(common::lockgate_binary()).args(args).output().expect("run lockgate");
     assert!(output.status.success(), "lockgate {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
@@ -67,13 +49,13 @@ fn main() {
     let mut failures: Vec<String> = vec![];
     for (name, sql) in CASES {
         let mut naive = common::database();
-        seed(&mut naive, rows);
+        common::workload::seed(&mut naive.client, rows);
         let (naive_report, naive_time) =
             measured(&naive, || naive.connect().batch_execute(sql).expect("naive statement"));
         drop(naive);
 
         let mut db = common::database();
-        seed(&mut db, rows);
+        common::workload::seed(&mut db.client, rows);
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("m")).unwrap();
         std::fs::write(dir.path().join("m/0001_case.sql"), sql).unwrap();

@@ -49,7 +49,7 @@ fn main() {
         .unwrap();
     let plan = dir.path().join("plan.json");
     let events = dir.path().join("events.jsonl");
-    let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("lockgate");
+    let binary = common::lockgate_binary();
     let url = db.url();
     let run = |args: &[&str]| {
         let output = std::process::Command::new(&binary).args(args).output().expect("run lockgate");

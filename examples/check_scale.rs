@@ -42,7 +42,7 @@ fn main() {
         std::fs::write(dir.path().join(format!("{:04}_m.sql", i + 1)), format!("SET lock_timeout = '2s';\n{sql}\n"))
             .unwrap();
     }
-    let binary = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("lockgate");
+    let binary = common::lockgate_binary();
     let scans = |db: &mut common::TestDb| -> i64 {
         std::thread::sleep(Duration::from_millis(1200));
         db.client.batch_execute("SELECT pg_stat_clear_snapshot()").unwrap();

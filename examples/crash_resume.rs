@@ -10,7 +10,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,24 +22,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_gift.sql", "UPDATE orders SET note = 'gift' WHERE amount % 7 = 0;"),
     ("0006_amount_bigint.sql", "ALTER TABLE orders ALTER COLUMN amount TYPE bigint;"),
 ];
-
-fn seed(db: &mut common::TestDb, rows: i64) {
-    db.client
-        .batch_execute(&format!(
-            "CREATE TABLE users (id bigint PRIMARY KEY, email text);
-             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g;
-             CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
-             INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 500, NULL FROM generate_series(1, {rows}) g;
-"
-        ))
-        .expect("seed");
-    db.client.batch_execute("VACUUM ANALYZE").expect("vacuum");
-}
-
-fn lockgate_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(|examples| examples.parent()).expect("target dir").join("lockgate")
-}
 
 /// A migrations folder, its configuration (a backfill in small batches, so that kills land
 /// inside it) and the plan for `db`.
@@ -62,14 +44,14 @@ fn planned(db: &common::TestDb, dir: &Path) -> (String, String) {
 }
 
 fn apply(plan: &str, config: &str, url: &str, phase: &str) -> Command {
-    let mut command = Command::new(lockgate_binary());
+    let mut command = Command::new(common::lockgate_binary());
     command.args(["apply", plan, "--phase", phase, "--database-url", url, "--config", config]);
     command.stdout(Stdio::null()).stderr(Stdio::null());
     command
 }
 
 fn run(args: &[&str]) {
-    let output = Command::new(lockgate_binary()).args(args).output().expect("run lockgate");
+    let output = Command::new(common::lockgate_binary()).args(args).output().expect("run lockgate");
     assert!(output.status.success(), "lockgate {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
@@ -138,7 +120,7 @@ fn main() {
     let moment_seed: u64 = std::env::var("SEED").ok().and_then(|r| r.parse().ok()).unwrap_or(42);
 
     let mut reference = common::database();
-    seed(&mut reference, rows);
+    common::workload::seed(&mut reference.client, rows);
     let reference_dir = tempfile::tempdir().unwrap();
     let (config, plan) = planned(&reference, reference_dir.path());
     let mut durations = vec![];
@@ -154,7 +136,7 @@ fn main() {
     );
 
     let mut db = common::database();
-    seed(&mut db, rows);
+    common::workload::seed(&mut db.client, rows);
     let dir = tempfile::tempdir().unwrap();
     let (config, plan) = planned(&db, dir.path());
     let url = db.url();

@@ -9,7 +9,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -30,11 +29,6 @@ const APPLICATION: Queries = Queries {
     update: "UPDATE orders SET status = 'paid' WHERE id = $1",
 };
 
-fn lockgate_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(|examples| examples.parent()).expect("target dir").join("lockgate")
-}
-
 fn heading(text: &str) {
     println!("\n\x1b[1m== {text}\x1b[0m");
 }
@@ -42,7 +36,8 @@ fn heading(text: &str) {
 /// Runs lockgate, shows what it printed (indented), returns its exit code.
 fn lockgate(args: &[&str]) -> i32 {
     println!("$ lockgate {}", args.join(" "));
-    let output = Command::new(lockgate_binary()).args(args).env("NO_COLOR", "1").output().expect("run lockgate");
+    let output =
+        Command::new(common::lockgate_binary()).args(args).env("NO_COLOR", "1").output().expect("run lockgate");
     for line in String::from_utf8_lossy(&output.stdout).lines().chain(String::from_utf8_lossy(&output.stderr).lines()) {
         println!("  {line}");
     }

@@ -7,7 +7,6 @@ mod common;
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{ChildStdin, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -321,7 +320,7 @@ fn a_pg_dump_snapshot_is_verified_and_restores() {
     assert!(archive.exists());
 
     let restored = common::database();
-    let pg_restore = pg_bin("pg_restore");
+    let pg_restore = common::postgres_bin_dir().join("pg_restore");
     let status =
         Command::new(pg_restore).args(["--no-owner", "--dbname", &restored.url()]).arg(&archive).status().unwrap();
     assert!(status.success());
@@ -440,17 +439,4 @@ fn prune_keeps_the_newest_lockgate_snapshots() {
         snapshots(moto).into_iter().map(|(id, _)| id).filter(|id| id.contains("old") || id == "manual-keep").collect();
     assert!(left.contains(&"lockgate-old-3".to_string()) && left.contains(&"manual-keep".to_string()), "{left:?}");
     assert!(!left.contains(&"lockgate-old-1".to_string()) && !left.contains(&"lockgate-old-2".to_string()), "{left:?}");
-}
-
-/// A PostgreSQL client program of the newest installed version.
-fn pg_bin(name: &str) -> std::path::PathBuf {
-    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path().join("bin").join(name))
-        .filter(|p| p.exists())
-        .collect();
-    found.sort();
-    found.pop().unwrap_or_else(|| Path::new(name).to_path_buf())
 }

@@ -210,26 +210,15 @@ pub fn start_run(session: &Session, plan: &Plan, phase: &str) -> Result<i64, Str
     Ok(rows.first().map(|r| r.get(0)).unwrap_or_default())
 }
 
-/// The snapshot taken before this plan's `phase`, when an earlier run took it.
-pub fn snapshot(session: &Session, plan: &Plan, phase: &str) -> Result<Option<Snapshot>, String> {
+/// The snapshot taken before this plan's `phase` by an earlier run; with no phase, the newest
+/// one taken for the plan.
+pub fn snapshot(session: &Session, plan: &Plan, phase: Option<&str>) -> Result<Option<Snapshot>, String> {
     let rows = session
         .query(
             "journal",
-            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots WHERE plan_checksum = $1 AND phase = $2",
+            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots \
+             WHERE plan_checksum = $1 AND ($2::text IS NULL OR phase = $2) ORDER BY taken_at DESC LIMIT 1",
             &[&plan.checksum, &phase],
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
-}
-
-/// The newest snapshot taken for this plan, any phase.
-pub fn latest_snapshot(session: &Session, plan: &Plan) -> Result<Option<Snapshot>, String> {
-    let rows = session
-        .query(
-            "journal",
-            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots WHERE plan_checksum = $1 \
-             ORDER BY taken_at DESC LIMIT 1",
-            &[&plan.checksum],
         )
         .map_err(|e| e.to_string())?;
     Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
@@ -318,14 +307,15 @@ fn runner_record(runner: Runner, migration: &PlannedMigration) -> String {
             )
         }
         Runner::Flyway => {
-            let (version, description) = flyway_name(&file_name(migration));
+            let script = file_name(migration);
+            let (version, description) = flyway_name(&script);
             format!(
                 " INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, \
                  installed_by, execution_time, success) SELECT COALESCE(max(installed_rank), 0) + 1, {}, {}, 'SQL', {}, {}, \
                  current_user, 0, true FROM flyway_schema_history;",
                 literal(&version),
                 literal(&description),
-                literal(&file_name(migration)),
+                literal(&script),
                 migration.runner_checksum.as_deref().unwrap_or("NULL")
             )
         }

@@ -87,12 +87,11 @@ fn snapshot_first(
     statuses: &HashMap<String, Status>,
     log: Log,
 ) -> Result<Option<Snapshot>, String> {
-    let left: Vec<&Step> =
-        plan.steps_in(phase).filter(|s| !statuses.get(&s.id).is_some_and(|st| st.finished())).collect();
+    let left: Vec<&Step> = plan.steps_in(phase).filter(|s| !finished(statuses, s)).collect();
     if left.is_empty() || !config.snapshot.before.iter().any(|b| b == phase.name()) {
         return Ok(None);
     }
-    if let Some(taken) = journal::snapshot(session, plan, phase.name())? {
+    if let Some(taken) = journal::snapshot(session, plan, Some(phase.name()))? {
         log(&format!("snapshot {}: taken before this phase by an earlier run", taken.id));
         return Ok(Some(taken));
     }
@@ -116,6 +115,11 @@ fn snapshot_first(
     Ok(taken)
 }
 
+/// The step ran (or was found done) in an earlier run.
+fn finished(statuses: &HashMap<String, Status>, step: &Step) -> bool {
+    statuses.get(&step.id).is_some_and(|status| status.finished())
+}
+
 fn restore_guidance(snapshot: &Snapshot) -> String {
     format!(
         "the database was snapshotted before this phase ({} snapshot {}); to go back to it:\n  {}",
@@ -124,12 +128,8 @@ fn restore_guidance(snapshot: &Snapshot) -> String {
 }
 
 fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String, Status>) -> Result<(), String> {
-    let unfinished: Vec<&str> = plan
-        .steps
-        .iter()
-        .filter(|s| s.phase < phase && !statuses.get(&s.id).is_some_and(|st| st.finished()))
-        .map(|s| s.id.as_str())
-        .collect();
+    let unfinished: Vec<&str> =
+        plan.steps.iter().filter(|s| s.phase < phase && !finished(statuses, s)).map(|s| s.id.as_str()).collect();
     match unfinished.first() {
         None => Ok(()),
         Some(first) => Err(format!(
@@ -151,7 +151,7 @@ fn run_steps(
     progress: &mut Progress,
 ) -> Result<(), String> {
     for step in plan.steps_in(phase) {
-        if statuses.get(&step.id).is_some_and(|s| s.finished()) {
+        if finished(statuses, step) {
             outcome.already_done.push(step.id.clone());
             continue;
         }
@@ -343,11 +343,7 @@ fn record_finished(session: &Session, plan: &Plan, outcome: &mut Outcome, log: L
     for migration in &plan.migrations {
         let framework = serde_json::to_value(migration.framework).ok().and_then(|v| v.as_str().map(str::to_string));
         let already = recorded.iter().any(|(f, id)| Some(f) == framework.as_ref() && id == &migration.id);
-        let finished = plan
-            .steps
-            .iter()
-            .filter(|s| s.migration == migration.id)
-            .all(|s| statuses.get(&s.id).is_some_and(|st| st.finished()));
+        let finished = plan.steps.iter().filter(|s| s.migration == migration.id).all(|s| finished(&statuses, s));
         if !finished {
             break;
         }
@@ -367,13 +363,11 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
     journal::ensure(session)?;
     let statuses = journal::statuses(session, plan)?;
     let ran = |step: &Step| statuses.get(&step.id) == Some(&Status::Done);
-    let snapshot = match journal::latest_snapshot(session, plan)? {
+    let snapshot = match journal::snapshot(session, plan, None)? {
         Some(taken) => restore_guidance(&taken),
         None => "restore from the snapshot taken before the deploy".to_string(),
     };
-    if let Some(step) =
-        plan.steps.iter().find(|s| s.phase != Phase::Expand && statuses.get(&s.id).is_some_and(|st| st.finished()))
-    {
+    if let Some(step) = plan.steps.iter().find(|s| s.phase != Phase::Expand && finished(&statuses, s)) {
         return Err(format!(
             "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not;\n{snapshot}",
             step.id,

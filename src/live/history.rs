@@ -281,9 +281,7 @@ impl Runner {
                 .then(|| file.version().iter().map(u128::to_string).collect::<Vec<_>>().join(".")),
         }
     }
-}
 
-impl Runner {
     /// The runner's own checksum of a migration file, for history tables that keep one:
     /// Flyway's CRC32 over the file's lines (without line breaks or a byte-order mark), as a
     /// signed 32-bit integer; sqlx's SHA-384 of the file, in hex.
@@ -323,17 +321,7 @@ impl History {
                 .tables
                 .iter()
                 .map(|t| t.runner)
-                .find(|r| {
-                    matches!(
-                        r,
-                        Runner::GolangMigrate
-                            | Runner::Dbmate
-                            | Runner::Goose
-                            | Runner::Diesel
-                            | Runner::Flyway
-                            | Runner::Sqlx
-                    )
-                })
+                .find(|r| r.framework() == Framework::Sql && *r != Runner::Lockgate)
                 .filter(|r| r.key_for(migration).is_some()),
         }
     }

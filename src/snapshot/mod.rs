@@ -9,6 +9,27 @@ pub mod poll;
 #[cfg(feature = "rds")]
 mod rds;
 
+/// Without the `rds` feature, the same calls, each saying so.
+#[cfg(not(feature = "rds"))]
+mod rds {
+    use super::{Log, Purpose, Snapshot};
+    use crate::config::SnapshotConfig;
+
+    const NO_RDS: &str = "this lockgate was built without RDS support (cargo feature `rds`)";
+
+    pub fn take(_: &str, _: &Purpose, _: &SnapshotConfig, _: Log) -> Result<Snapshot, String> {
+        Err(NO_RDS.into())
+    }
+
+    pub fn prune(_: &str, _: usize, _: &SnapshotConfig) -> Result<Vec<String>, String> {
+        Err(NO_RDS.into())
+    }
+
+    pub fn list(_: &str, _: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
+        Err(NO_RDS.into())
+    }
+}
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -68,6 +89,8 @@ pub struct Snapshot {
     pub restore: String,
 }
 
+const NOT_LISTED: &str = "only rds: and pg_dump: snapshots can be listed and pruned by lockgate";
+
 /// Progress lines for the operator.
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
@@ -82,7 +105,7 @@ impl Provider {
     ) -> Result<Option<Snapshot>, String> {
         match self {
             Provider::None => Ok(None),
-            Provider::Rds(id) => rds_snapshot(id, purpose, config, log).map(Some),
+            Provider::Rds(id) => rds::take(id, purpose, config, log).map(Some),
             Provider::PgDump(dir) => pg_dump::take(dir, purpose, target, log).map(Some),
             Provider::Command(command) => command::take(command, purpose, target, log).map(Some),
         }
@@ -91,57 +114,20 @@ impl Provider {
     /// Deletes lockgate's snapshots of this source but the newest `keep`; returns what was deleted.
     pub fn prune(&self, keep: usize, config: &SnapshotConfig) -> Result<Vec<String>, String> {
         match self {
-            Provider::Rds(id) => rds_prune(id, keep, config),
+            Provider::Rds(id) => rds::prune(id, keep, config),
             Provider::PgDump(dir) => pg_dump::prune(dir, keep),
-            Provider::Command(_) | Provider::None => {
-                Err("only rds: and pg_dump: snapshots can be listed and pruned by lockgate".into())
-            }
+            Provider::Command(_) | Provider::None => Err(NOT_LISTED.into()),
         }
     }
 
     /// lockgate's snapshots of this source, newest first: (id, created, status).
     pub fn list(&self, config: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
         match self {
-            Provider::Rds(id) => rds_list(id, config),
+            Provider::Rds(id) => rds::list(id, config),
             Provider::PgDump(dir) => pg_dump::list(dir),
-            Provider::Command(_) | Provider::None => {
-                Err("only rds: and pg_dump: snapshots can be listed and pruned by lockgate".into())
-            }
+            Provider::Command(_) | Provider::None => Err(NOT_LISTED.into()),
         }
     }
-}
-
-#[cfg(feature = "rds")]
-fn rds_snapshot(id: &str, purpose: &Purpose, config: &SnapshotConfig, log: Log) -> Result<Snapshot, String> {
-    rds::take(id, purpose, config, log)
-}
-
-#[cfg(feature = "rds")]
-fn rds_prune(id: &str, keep: usize, config: &SnapshotConfig) -> Result<Vec<String>, String> {
-    rds::prune(id, keep, config)
-}
-
-#[cfg(feature = "rds")]
-fn rds_list(id: &str, config: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
-    rds::list(id, config)
-}
-
-#[cfg(not(feature = "rds"))]
-const NO_RDS: &str = "this lockgate was built without RDS support (cargo feature `rds`)";
-
-#[cfg(not(feature = "rds"))]
-fn rds_snapshot(_: &str, _: &Purpose, _: &SnapshotConfig, _: Log) -> Result<Snapshot, String> {
-    Err(NO_RDS.into())
-}
-
-#[cfg(not(feature = "rds"))]
-fn rds_prune(_: &str, _: usize, _: &SnapshotConfig) -> Result<Vec<String>, String> {
-    Err(NO_RDS.into())
-}
-
-#[cfg(not(feature = "rds"))]
-fn rds_list(_: &str, _: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
-    Err(NO_RDS.into())
 }
 
 #[cfg(test)]

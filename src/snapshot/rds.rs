@@ -225,104 +225,92 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
 
 /// Does this existing snapshot carry this plan's and phase's tags?
 async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
-    let tags: Vec<(String, String)> = match source {
-        Source::Instance { .. } => {
-            let out = client
-                .describe_db_snapshots()
-                .db_snapshot_identifier(snapshot)
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            out.db_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
-        }
-        Source::Cluster { .. } => {
-            let out = client
-                .describe_db_cluster_snapshots()
-                .db_cluster_snapshot_identifier(snapshot)
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            out.db_cluster_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
-        }
-    };
-    let has = |k: &str, v: &str| tags.iter().any(|(key, value)| key == k && value == v);
+    let found = describe(client, source, Some(snapshot)).await?;
+    let has = |k: &str, v: &str| found.iter().flat_map(|s| &s.tags).any(|(key, value)| key == k && value == v);
     Ok(has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
 }
 
-fn tag_pair(tag: &Tag) -> (String, String) {
-    (tag.key().unwrap_or_default().to_string(), tag.value().unwrap_or_default().to_string())
-}
-
 async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State, String> {
-    match source {
-        Source::Instance { .. } => {
-            let out = client
-                .describe_db_snapshots()
-                .db_snapshot_identifier(snapshot)
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            let found = out.db_snapshots().first().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
-            Ok(State { status: found.status().unwrap_or("unknown").to_string(), percent: found.percent_progress() })
-        }
-        Source::Cluster { .. } => {
-            let out = client
-                .describe_db_cluster_snapshots()
-                .db_cluster_snapshot_identifier(snapshot)
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            let found = out.db_cluster_snapshots().first().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
-            Ok(State { status: found.status().unwrap_or("unknown").to_string(), percent: found.percent_progress() })
-        }
-    }
+    let found = describe(client, source, Some(snapshot)).await?;
+    let found = found.into_iter().next().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
+    Ok(State { status: found.status, percent: found.percent })
 }
 
 /// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first.
 async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, String> {
-    let is_ours = |tags: &[Tag]| tags.iter().any(|t| t.key() == Some("tool") && t.value() == Some("lockgate"));
-    let mut found: Vec<(String, String, String)> = match source {
-        Source::Instance { id, .. } => {
-            let out = client
-                .describe_db_snapshots()
-                .db_instance_identifier(id)
-                .snapshot_type("manual")
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            out.db_snapshots()
-                .iter()
-                .filter(|s| is_ours(s.tag_list()))
-                .map(|s| row(s.db_snapshot_identifier(), s.snapshot_create_time(), s.status()))
-                .collect()
-        }
-        Source::Cluster { id, .. } => {
-            let out = client
-                .describe_db_cluster_snapshots()
-                .db_cluster_identifier(id)
-                .snapshot_type("manual")
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            out.db_cluster_snapshots()
-                .iter()
-                .filter(|s| is_ours(s.tag_list()))
-                .map(|s| row(s.db_cluster_snapshot_identifier(), s.snapshot_create_time(), s.status()))
-                .collect()
-        }
-    };
+    let is_ours = |s: &Described| s.tags.iter().any(|(k, v)| k == "tool" && v == "lockgate");
+    let mut found: Vec<(String, String, String)> = describe(client, source, None)
+        .await?
+        .into_iter()
+        .filter(is_ours)
+        .map(|s| (s.id, s.created, s.status))
+        .collect();
     found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
     Ok(found)
 }
 
-fn row(
-    id: Option<&str>,
-    created: Option<&aws_sdk_rds::primitives::DateTime>,
-    status: Option<&str>,
-) -> (String, String, String) {
-    let created =
-        created.and_then(|t| t.fmt(aws_sdk_rds::primitives::DateTimeFormat::DateTime).ok()).unwrap_or_default();
-    (id.unwrap_or_default().to_string(), created, status.unwrap_or("unknown").to_string())
+/// An instance or cluster snapshot, as lockgate reads it.
+struct Described {
+    id: String,
+    created: String,
+    status: String,
+    percent: Option<i32>,
+    tags: Vec<(String, String)>,
+}
+
+impl Described {
+    fn new(
+        id: Option<&str>,
+        created: Option<&aws_sdk_rds::primitives::DateTime>,
+        status: Option<&str>,
+        percent: Option<i32>,
+        tags: &[Tag],
+    ) -> Described {
+        let created =
+            created.and_then(|t| t.fmt(aws_sdk_rds::primitives::DateTimeFormat::DateTime).ok()).unwrap_or_default();
+        let tags = tags
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect();
+        let status = status.unwrap_or("unknown").to_string();
+        Described { id: id.unwrap_or_default().to_string(), created, status, percent, tags }
+    }
+}
+
+/// The snapshot named `snapshot`, or (with `None`) the source's manual snapshots.
+async fn describe(client: &Client, source: &Source, snapshot: Option<&str>) -> Result<Vec<Described>, String> {
+    match source {
+        Source::Instance { id, .. } => {
+            let request = match snapshot {
+                Some(snapshot) => client.describe_db_snapshots().db_snapshot_identifier(snapshot),
+                None => client.describe_db_snapshots().db_instance_identifier(id).snapshot_type("manual"),
+            };
+            let out = request.send().await.map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
+            Ok(out
+                .db_snapshots()
+                .iter()
+                .map(|s| {
+                    let id = s.db_snapshot_identifier();
+                    Described::new(id, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
+                })
+                .collect())
+        }
+        Source::Cluster { id, .. } => {
+            let request = match snapshot {
+                Some(snapshot) => client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot),
+                None => client.describe_db_cluster_snapshots().db_cluster_identifier(id).snapshot_type("manual"),
+            };
+            let out = request.send().await.map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
+            Ok(out
+                .db_cluster_snapshots()
+                .iter()
+                .map(|s| {
+                    let id = s.db_cluster_snapshot_identifier();
+                    Described::new(id, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
+                })
+                .collect())
+        }
+    }
 }
 
 async fn delete(client: &Client, source: &Source, snapshot: &str) -> Result<(), String> {

@@ -369,9 +369,16 @@ fn major_version(client: &mut Client) -> u32 {
     num as u32 / 10000
 }
 
+/// The lockgate binary a benchmark example runs: `target/<profile>/lockgate`, beside the
+/// `examples/` folder the example's own binary is in.
+pub fn lockgate_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(|examples| examples.parent()).expect("target dir").join("lockgate")
+}
+
 /// The directory holding `initdb` and `postgres`: the one `initdb` on PATH lives in (after
 /// symlinks), else the highest version under /usr/lib/postgresql.
-fn postgres_bin_dir() -> PathBuf {
+pub fn postgres_bin_dir() -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default()

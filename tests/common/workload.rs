@@ -27,6 +27,20 @@ pub struct Queries {
     pub update: &'static str,
 }
 
+/// `users` (2,000 rows) and `orders (id, user_id, amount, note)` with `rows` rows, analyzed:
+/// the table `ORDERS` works on.
+pub fn seed(client: &mut Client, rows: i64) {
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text);
+             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g;
+             CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, amount int, note text);
+             INSERT INTO orders SELECT g, 1 + g % 2000, 1 + g % 500, NULL FROM generate_series(1, {rows}) g;"
+        ))
+        .expect("seed");
+    client.batch_execute("VACUUM ANALYZE").expect("vacuum");
+}
+
 /// For `orders (id, user_id, amount, note)`, the tests' table.
 pub const ORDERS: Queries = Queries {
     select: "SELECT id, user_id, amount, note FROM orders WHERE id = $1",
