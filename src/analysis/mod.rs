@@ -44,68 +44,100 @@ impl LintResult {
     }
 }
 
-/// Lints migrations that are already in runner order. `lint_from` skips reporting (but not
-/// replaying) the migrations before that index.
-pub fn lint(migrations: &[Migration], config: &Config, lint_from: usize) -> LintResult {
-    lint_where(migrations, config, |index| index >= lint_from)
-}
-
-/// Lints migrations that are already in runner order. Every migration is replayed, so rules
-/// see the schema the whole history built; only those for which `reported(index)` holds are
-/// reported (`--diff`, `--staged`, `--since`).
-pub fn lint_where(migrations: &[Migration], config: &Config, reported: impl Fn(usize) -> bool) -> LintResult {
-    lint_on(migrations, config, Catalog::default(), reported)
-}
-
 /// Lints migrations replayed on top of `catalog`: the schema of a live database, or nothing.
+/// Every migration is replayed, so rules see the schema the whole history built; only those for
+/// which `reported(index)` holds are reported (`--diff`, `--staged`, `--since`).
 pub fn lint_on(
     migrations: &[Migration],
     config: &Config,
     catalog: Catalog,
     reported: impl Fn(usize) -> bool,
 ) -> LintResult {
-    let settings = Settings::from_config(config);
-    let active: Vec<(&'static Rule, Severity)> = rules::REGISTRY
-        .iter()
-        .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
-        .collect();
-    let reported: Vec<bool> = (0..migrations.len()).map(reported).collect();
-    let count = reported.iter().filter(|r| **r).count();
-    let mut linter = Linter {
-        active: &active,
-        settings: &settings,
-        reported: &reported,
-        raw: vec![],
-        result: LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() },
-        statements: HashSet::new(),
-        statements_unanalyzed: HashSet::new(),
-    };
-    let catalog = replay(migrations, catalog, settings.pg_version, &mut linter);
-    let Linter { mut raw, mut result, .. } = linter;
-    for (rule, severity) in &active {
-        if let Some(end) = rule.end_of_run {
-            let mut out = vec![];
-            end(&catalog, migrations, &mut out);
-            raw.extend(out.into_iter().filter(|(i, _)| reported[*i]).map(|(i, v)| (i, *rule, *severity, v)));
-        }
+    let mut linting = Linting::new(config, catalog);
+    for migration in migrations {
+        linting.add(migration);
+    }
+    linting.finish(migrations, reported)
+}
+
+/// A lint in progress: migrations are added in runner order as they are loaded, each replayed
+/// and checked at once, so the replay overlaps the loading of the files after it.
+pub struct Linting<'c> {
+    config: &'c Config,
+    settings: Settings,
+    active: Vec<(&'static Rule, Severity)>,
+    replay: Replay,
+    raw: Vec<RawFinding>,
+    coverage: Vec<Coverage>,
+}
+
+/// What one migration's statements were: analyzed, not analyzed, skipped meta-commands.
+#[derive(Default)]
+struct Coverage {
+    analyzed: usize,
+    unanalyzed: usize,
+    meta_commands: usize,
+}
+
+impl<'c> Linting<'c> {
+    pub fn new(config: &'c Config, catalog: Catalog) -> Self {
+        let settings = Settings::from_config(config);
+        let active = rules::REGISTRY
+            .iter()
+            .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
+            .collect();
+        let replay = Replay::new(catalog, settings.pg_version);
+        Linting { config, settings, active, replay, raw: vec![], coverage: vec![] }
     }
 
-    let raw = raw
-        .into_iter()
-        .map(|(i, rule, severity, v)| {
-            let severity = match (config.severity_override(rule.id), v.severity) {
+    /// Replays the next migration and runs the rules on it.
+    pub fn add(&mut self, migration: &Migration) {
+        let mut linter = Linter {
+            active: &self.active,
+            settings: &self.settings,
+            raw: &mut self.raw,
+            statements: HashSet::new(),
+            unanalyzed: HashSet::new(),
+            coverage: None,
+        };
+        self.replay.migration(migration, &mut linter);
+        self.coverage.push(linter.coverage.unwrap_or_default());
+    }
+
+    /// The findings on the migrations for which `reported(index)` holds, once all were added.
+    pub fn finish(self, migrations: &[Migration], reported: impl Fn(usize) -> bool) -> LintResult {
+        let Linting { config, active, replay, mut raw, coverage, .. } = self;
+        let catalog = replay.into_catalog();
+        let reported: Vec<bool> = (0..migrations.len()).map(reported).collect();
+        for (rule, severity) in &active {
+            if let Some(end) = rule.end_of_run {
+                let mut out = vec![];
+                end(&catalog, migrations, &mut out);
+                raw.extend(out.into_iter().map(|(i, v)| (i, *rule, *severity, v)));
+            }
+        }
+        raw.retain(|(index, ..)| reported[*index]);
+        for (_, rule, severity, violation) in &mut raw {
+            *severity = match (config.severity_override(rule.id), violation.severity) {
                 (Some(configured), _) => configured,
                 (None, Some(case)) => case,
-                (None, None) => severity,
+                (None, None) => *severity,
             };
-            (i, rule, severity, v)
-        })
-        .collect();
-    let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
-    result.findings = findings;
-    result.suppressed = suppressed;
-    result.findings.sort_by(|a, b| (a.migration, a.span.start, a.rule).cmp(&(b.migration, b.span.start, b.rule)));
-    result
+        }
+        let count = reported.iter().filter(|r| **r).count();
+        let mut result =
+            LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() };
+        for (coverage, _) in coverage.iter().zip(&reported).filter(|(_, reported)| **reported) {
+            result.statements_analyzed += coverage.analyzed;
+            result.statements_unanalyzed += coverage.unanalyzed;
+            result.meta_commands_skipped += coverage.meta_commands;
+        }
+        let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
+        result.findings = findings;
+        result.suppressed = suppressed;
+        result.findings.sort_by(|a, b| (a.migration, a.span.start, a.rule).cmp(&(b.migration, b.span.start, b.rule)));
+        result
+    }
 }
 
 /// One op as the replay reaches it, with the schema and transaction just before it runs.
@@ -128,21 +160,43 @@ pub trait Visitor {
 
 /// Replays migrations in order on top of `catalog`, showing each op to the visitor before it is
 /// applied; returns the schema the migrations leave.
-pub fn replay(migrations: &[Migration], mut catalog: Catalog, pg: PgVersion, visitor: &mut impl Visitor) -> Catalog {
-    for (index, migration) in migrations.iter().enumerate() {
+pub fn replay(migrations: &[Migration], catalog: Catalog, pg: PgVersion, visitor: &mut impl Visitor) -> Catalog {
+    let mut replay = Replay::new(catalog, pg);
+    for migration in migrations {
+        replay.migration(migration, visitor);
+    }
+    replay.into_catalog()
+}
+
+/// A replay in progress: the schema so far, and the index of the next migration.
+struct Replay {
+    catalog: Catalog,
+    pg: PgVersion,
+    next: usize,
+}
+
+impl Replay {
+    fn new(catalog: Catalog, pg: PgVersion) -> Self {
+        Replay { catalog, pg, next: 0 }
+    }
+
+    fn migration(&mut self, migration: &Migration, visitor: &mut impl Visitor) {
+        let index = self.next;
+        self.next += 1;
+        let catalog = &mut self.catalog;
         let mut tx = TransactionState::start(migration);
         let mut previous_statement = None;
         for (position, op) in migration.ops.iter().enumerate() {
             let first_in_statement = previous_statement != Some(op.statement);
             previous_statement = Some(op.statement);
             tx.begin_statement(op.statement);
-            let effects = locks::effects(&op.kind, &catalog, pg);
+            let effects = locks::effects(&op.kind, catalog, self.pg);
             visitor.op(&Step {
                 migration_index: index,
                 migration,
                 position,
                 op,
-                catalog: &catalog,
+                catalog,
                 effects: &effects,
                 transaction: &tx,
                 first_in_statement,
@@ -152,33 +206,32 @@ pub fn replay(migrations: &[Migration], mut catalog: Catalog, pg: PgVersion, vis
         }
         visitor.end_of_migration(index, migration, &tx);
     }
-    catalog
+
+    fn into_catalog(self) -> Catalog {
+        self.catalog
+    }
 }
 
 type RawFinding = (usize, &'static Rule, Severity, Violation);
 
-/// Runs the active rules on every reported op and counts coverage.
+/// Runs the active rules on one migration's ops and counts its coverage.
 struct Linter<'a> {
     active: &'a [(&'static Rule, Severity)],
     settings: &'a Settings,
-    reported: &'a [bool],
-    raw: Vec<RawFinding>,
-    result: LintResult,
-    /// Statement numbers of the current migration, and those not analyzed.
+    raw: &'a mut Vec<RawFinding>,
+    /// Statement numbers of the migration, and those not analyzed.
     statements: HashSet<usize>,
-    statements_unanalyzed: HashSet<usize>,
+    unanalyzed: HashSet<usize>,
+    coverage: Option<Coverage>,
 }
 
 impl Visitor for Linter<'_> {
     fn op(&mut self, step: &Step) {
         let index = step.migration_index;
-        if !self.reported[index] {
-            return;
-        }
         let op = step.op;
         self.statements.insert(op.statement);
         if matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. }) {
-            self.statements_unanalyzed.insert(op.statement);
+            self.unanalyzed.insert(op.statement);
         }
         let context = OpContext {
             op,
@@ -201,9 +254,6 @@ impl Visitor for Linter<'_> {
     }
 
     fn end_of_migration(&mut self, index: usize, migration: &Migration, transaction: &TransactionState) {
-        if !self.reported[index] {
-            return;
-        }
         for (rule, severity) in self.active {
             if let Some(end) = rule.end_of_migration {
                 let mut out = vec![];
@@ -211,10 +261,12 @@ impl Visitor for Linter<'_> {
                 self.raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
             }
         }
-        let unanalyzed = std::mem::take(&mut self.statements_unanalyzed).len();
-        self.result.statements_unanalyzed += unanalyzed;
-        self.result.statements_analyzed += std::mem::take(&mut self.statements).len() - unanalyzed;
-        self.result.meta_commands_skipped += migration.skipped_meta_commands;
+        let unanalyzed = self.unanalyzed.len();
+        self.coverage = Some(Coverage {
+            analyzed: self.statements.len() - unanalyzed,
+            unanalyzed,
+            meta_commands: migration.skipped_meta_commands,
+        });
     }
 }
 

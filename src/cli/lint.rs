@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::analysis::{self, LintResult};
+use crate::analysis::{LintResult, Linting};
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::git::{Repo, Side};
 use crate::ir::Migration;
@@ -113,9 +114,9 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     let sources = sources(&args)?;
     let inputs = Inputs { paths: &sources.paths, stdin_name: &args.stdin_filepath };
     let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
-    let mut migrations = source::load_all(&discovered, &config);
+    let (mut migrations, linting) = load_and_replay(&discovered, &config);
     let reported = reported(&mut migrations, &sources, &config)?;
-    let result = analysis::lint_where(&migrations, &config, |index| reported[index]);
+    let result = linting.finish(&migrations, |index| reported[index]);
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
@@ -123,6 +124,26 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
     let _ = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
     Ok(exit_code(args.fail_on, &result))
+}
+
+/// Loads the migrations on one thread while this one replays and checks each as it arrives.
+fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (Vec<Migration>, Linting<'c>) {
+    let mut linting = Linting::new(config, Catalog::default());
+    let mut migrations = vec![];
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            // Sending fails only once the receiver is gone, and it outlives this thread.
+            source::load_each(discovered, config, |migration| {
+                let _ = sender.send(migration);
+            });
+        });
+        for migration in receiver {
+            linting.add(&migration);
+            migrations.push(migration);
+        }
+    });
+    (migrations, linting)
 }
 
 /// The config file, with the command line's overrides applied.

@@ -9,6 +9,8 @@ use miette::{
     SpanContents,
 };
 
+use rayon::prelude::*;
+
 use crate::analysis::LintResult;
 use crate::ir::SourceFile;
 use crate::rules::{Finding, Severity};
@@ -80,22 +82,30 @@ fn first_line_len(text: &str, start: usize, end: usize) -> usize {
     text[start..end].find('\n').unwrap_or(end - start)
 }
 
-/// Writes each finding as it is rendered: a large project's report is tens of megabytes.
+/// Writes the findings as they are rendered: a large project's report is tens of megabytes, so
+/// findings are rendered in parallel a chunk at a time and never held as one big string.
 pub fn write(result: &LintResult, color: bool, width: usize, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    const CHUNK: usize = 1024;
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
-    let mut block = String::new();
-    for finding in &result.findings {
-        block.clear();
-        let source = NamedSource::new(finding.source.display_path(), Shared(finding.source.clone()));
-        if finding.source.text.is_empty() {
-            let _ = writeln!(block, "{}:", finding.source.display_path());
+    for chunk in result.findings.chunks(CHUNK) {
+        let blocks: Vec<String> = chunk.par_iter().map(|finding| render(&handler, finding)).collect();
+        for block in blocks {
+            out.write_all(block.as_bytes())?;
         }
-        let _ = handler.render_report(&mut block, &Rendered { finding, source });
-        block.push('\n');
-        out.write_all(block.as_bytes())?;
     }
     out.write_all(summary(result).as_bytes())
+}
+
+fn render(handler: &GraphicalReportHandler, finding: &Finding) -> String {
+    let mut block = String::new();
+    let source = NamedSource::new(finding.source.display_path(), Shared(finding.source.clone()));
+    if finding.source.text.is_empty() {
+        let _ = writeln!(block, "{}:", finding.source.display_path());
+    }
+    let _ = handler.render_report(&mut block, &Rendered { finding, source });
+    block.push('\n');
+    block
 }
 
 fn summary(result: &LintResult) -> String {

@@ -174,15 +174,31 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
 /// Reads and parses every file (in parallel): Django migrations in graph order, Alembic
 /// revisions in graph order, then SQL files in runner order.
 pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
+    let mut migrations = vec![];
+    load_each(discovered, config, |migration| migrations.push(migration));
+    migrations
+}
+
+/// Like [`load_all`], but hands each migration to `emit` as soon as it and every migration
+/// before it are loaded, so the caller can work on it while later files are read.
+pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration)) {
+    // Files are parsed in parallel a batch at a time: small enough that the first migrations are
+    // handed on early, large enough to keep every core busy.
+    const BATCH: usize = 256;
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
-    let mut migrations = django::load(&discovered.django, config, display);
-    migrations.extend(alembic::load(&discovered.alembic, config, display));
-    migrations.par_extend(discovered.sql.par_iter().map(|file| {
-        let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
-        load_file(file, shown, config, &placeholders)
-    }));
-    migrations
+    django::load(&discovered.django, config, display, &mut emit);
+    alembic::load(&discovered.alembic, config, display, &mut emit);
+    for batch in discovered.sql.chunks(BATCH) {
+        let loaded: Vec<Migration> = batch
+            .par_iter()
+            .map(|file| {
+                let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
+                load_file(file, shown, config, &placeholders)
+            })
+            .collect();
+        loaded.into_iter().for_each(&mut emit);
+    }
 }
 
 fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders: &[(String, String)]) -> Migration {

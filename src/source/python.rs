@@ -4,8 +4,9 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Language, Node, Parser, Tree};
 
 use crate::ir::Span;
 
@@ -206,9 +207,7 @@ impl<'a> Module<'a> {
     fn read_constants(&self) {
         for statement in children(self.root()) {
             let Some(assignment) = expression_assignment(statement) else { continue };
-            let (Some(left), Some(right)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-            else {
+            let (Some(left), Some(right)) = (field(assignment, Field::Left), field(assignment, Field::Right)) else {
                 continue;
             };
             if left.kind() == "identifier" {
@@ -224,8 +223,8 @@ impl<'a> Module<'a> {
     pub fn module_assignment(&self, name: &str) -> Option<Expr> {
         children(self.root())
             .filter_map(expression_assignment)
-            .filter(|a| a.child_by_field_name("left").is_some_and(|l| self.text_of(l) == name))
-            .filter_map(|a| a.child_by_field_name("right"))
+            .filter(|a| field(*a, Field::Left).is_some_and(|l| self.text_of(l) == name))
+            .filter_map(|a| field(a, Field::Right))
             .last()
             .map(|right| self.eval(right))
     }
@@ -257,7 +256,7 @@ impl<'a> Module<'a> {
         clauses
             .flat_map(children)
             .filter(|item| item.kind() == "with_item")
-            .filter_map(|item| item.child_by_field_name("value"))
+            .filter_map(|item| field(item, Field::Value))
             .map(|value| {
                 if value.kind() != "as_pattern" {
                     return (self.eval(value), None);
@@ -274,7 +273,7 @@ impl<'a> Module<'a> {
     pub fn function_in<'t>(&self, block: Node<'t>, name: &str) -> Option<Node<'t>> {
         children(block).find(|statement| {
             statement.kind() == "function_definition"
-                && statement.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name)
+                && field(*statement, Field::Name).is_some_and(|n| self.text_of(n) == name)
         })
     }
 
@@ -282,13 +281,12 @@ impl<'a> Module<'a> {
     pub fn class(&self, name: &str) -> Option<Node<'_>> {
         children(self.root()).find_map(|statement| {
             let class = if statement.kind() == "decorated_definition" {
-                statement.child_by_field_name("definition")?
+                field(statement, Field::Definition)?
             } else {
                 statement
             };
-            (class.kind() == "class_definition"
-                && class.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name))
-            .then_some(class)
+            (class.kind() == "class_definition" && field(class, Field::Name).is_some_and(|n| self.text_of(n) == name))
+                .then_some(class)
         })
     }
 
@@ -296,18 +294,18 @@ impl<'a> Module<'a> {
     pub fn function(&self, name: &str) -> Option<Node<'_>> {
         children(self.root()).find(|statement| {
             statement.kind() == "function_definition"
-                && statement.child_by_field_name("name").is_some_and(|n| self.text_of(n) == name)
+                && field(*statement, Field::Name).is_some_and(|n| self.text_of(n) == name)
         })
     }
 
     /// `name = <value>` assignments directly in a class or function body.
     pub fn assignments<'t>(&'t self, body_owner: Node<'t>) -> Vec<(&'a str, Node<'t>)> {
-        let Some(body) = body_owner.child_by_field_name("body") else { return vec![] };
+        let Some(body) = field(body_owner, Field::Body) else { return vec![] };
         children(body)
             .filter_map(expression_assignment)
             .filter_map(|a| {
-                let left = a.child_by_field_name("left")?;
-                let right = a.child_by_field_name("right")?;
+                let left = field(a, Field::Left)?;
+                let right = field(a, Field::Right)?;
                 (left.kind() == "identifier").then(|| (self.text_of(left), right))
             })
             .collect()
@@ -336,10 +334,7 @@ impl<'a> Module<'a> {
                 children(node)
                     .filter(|n| n.kind() == "pair")
                     .filter_map(|pair| {
-                        Some((
-                            self.eval(pair.child_by_field_name("key")?),
-                            self.eval(pair.child_by_field_name("value")?),
-                        ))
+                        Some((self.eval(field(pair, Field::Key)?), self.eval(field(pair, Field::Value)?)))
                     })
                     .collect(),
             ),
@@ -355,7 +350,7 @@ impl<'a> Module<'a> {
             "binary_operator" => self.binary(node),
             // `~Q(…)`: Django's negated condition, kept as a call of the operator.
             "unary_operator" if self.text_of(node).starts_with('~') => {
-                match node.child_by_field_name("argument").map(|a| self.eval(a)) {
+                match field(node, Field::Argument).map(|a| self.eval(a)) {
                     Some(operand @ Expr { value: Value::Call(_), .. }) => {
                         Value::Call(operator_call("~", vec![operand]))
                     }
@@ -363,7 +358,7 @@ impl<'a> Module<'a> {
                 }
             }
             "unary_operator" if self.text_of(node).starts_with('-') => {
-                match node.child_by_field_name("argument").map(|a| self.eval(a).value) {
+                match field(node, Field::Argument).map(|a| self.eval(a).value) {
                     Some(Value::Int(i)) => Value::Int(-i),
                     Some(Value::Float(f)) => Value::Float(-f),
                     _ => Value::Dynamic("expression".into()),
@@ -409,17 +404,16 @@ impl<'a> Module<'a> {
     }
 
     fn call(&self, node: Node) -> Value {
-        let Some(function) = node.child_by_field_name("function") else { return Value::Dynamic("call".into()) };
+        let Some(function) = field(node, Field::Function) else { return Value::Dynamic("call".into()) };
         let Some((func, receiver)) = self.callee(function) else {
             return Value::Dynamic("call of an expression".into());
         };
         let mut call = Call { func, args: vec![], kwargs: vec![], splat: false, receiver };
-        let arguments = node.child_by_field_name("arguments");
+        let arguments = field(node, Field::Arguments);
         for argument in arguments.into_iter().flat_map(children) {
             match argument.kind() {
                 "keyword_argument" => {
-                    let (Some(name), Some(value)) =
-                        (argument.child_by_field_name("name"), argument.child_by_field_name("value"))
+                    let (Some(name), Some(value)) = (field(argument, Field::Name), field(argument, Field::Value))
                     else {
                         continue;
                     };
@@ -436,8 +430,8 @@ impl<'a> Module<'a> {
     /// The dotted name of what is called, and the call it is a method of, if any.
     fn callee(&self, function: Node) -> Option<(String, Option<Box<Expr>>)> {
         if function.kind() == "attribute" {
-            let object = function.child_by_field_name("object")?;
-            let attribute = self.text_of(function.child_by_field_name("attribute")?);
+            let object = field(function, Field::Object)?;
+            let attribute = self.text_of(field(function, Field::Attribute)?);
             let receiver = match object.kind() {
                 "call" => Some(self.eval(object)),
                 "identifier" => self.bound(self.text_of(object)).map(|e| Expr { span: span(object), ..e }),
@@ -457,10 +451,10 @@ impl<'a> Module<'a> {
     }
 
     fn binary(&self, node: Node) -> Value {
-        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (field(node, Field::Left), field(node, Field::Right)) else {
             return Value::Dynamic("expression".into());
         };
-        let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+        let operator = field(node, Field::Operator).map(|o| self.text_of(o)).unwrap_or("");
         match (operator, self.eval(left).value, self.eval(right).value) {
             ("+", Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
             ("+", Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),
@@ -707,8 +701,8 @@ fn dotted(module: &Module, node: Node) -> Option<String> {
     match node.kind() {
         "identifier" => Some(module.text_of(node).to_string()),
         "attribute" => {
-            let object = dotted(module, node.child_by_field_name("object")?)?;
-            let attribute = module.text_of(node.child_by_field_name("attribute")?);
+            let object = dotted(module, field(node, Field::Object)?)?;
+            let attribute = module.text_of(field(node, Field::Attribute)?);
             Some(format!("{object}.{attribute}"))
         }
         _ => None,
@@ -726,8 +720,76 @@ fn expression_assignment(statement: Node) -> Option<Node> {
 /// Named children, comments excluded.
 pub fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
     let mut cursor = node.walk();
-    let nodes: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
-    nodes.into_iter()
+    let mut next = cursor.goto_first_child();
+    std::iter::from_fn(move || {
+        while next {
+            let child = cursor.node();
+            next = cursor.goto_next_sibling();
+            if child.is_named() && child.kind() != "comment" {
+                return Some(child);
+            }
+        }
+        None
+    })
+}
+
+/// The fields of the Python grammar that the readers use.
+#[derive(Clone, Copy)]
+pub enum Field {
+    Alternative,
+    Argument,
+    Arguments,
+    Attribute,
+    Body,
+    Condition,
+    Consequence,
+    Definition,
+    Function,
+    Key,
+    Left,
+    Name,
+    Object,
+    Operator,
+    Parameters,
+    Right,
+    Value,
+}
+
+impl Field {
+    const NAMES: [&'static str; 17] = [
+        "alternative",
+        "argument",
+        "arguments",
+        "attribute",
+        "body",
+        "condition",
+        "consequence",
+        "definition",
+        "function",
+        "key",
+        "left",
+        "name",
+        "object",
+        "operator",
+        "parameters",
+        "right",
+        "value",
+    ];
+
+    /// The grammar's id for the field, looked up once: tree-sitter finds a field by name by
+    /// comparing it with every field name of the grammar, which was a tenth of a file's cost.
+    fn id(self) -> u16 {
+        static IDS: LazyLock<Vec<u16>> = LazyLock::new(|| {
+            let language: Language = tree_sitter_python::LANGUAGE.into();
+            Field::NAMES.iter().map(|name| language.field_id_for_name(name).map_or(0, |id| id.get())).collect()
+        });
+        IDS[self as usize]
+    }
+}
+
+/// `node`'s child in `field`.
+pub fn field<'t>(node: Node<'t>, field: Field) -> Option<Node<'t>> {
+    node.child_by_field_id(field.id())
 }
 
 fn descendants(node: Node) -> impl Iterator<Item = Node> {

@@ -42,21 +42,24 @@ struct Loaded {
 
 /// Reads every revision (in parallel), orders each environment's revisions like
 /// `alembic upgrade heads`, environments in the order their first file was found.
-pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
+pub fn load(
+    paths: &[PathBuf],
+    config: &Config,
+    display: impl Fn(&Path) -> PathBuf + Sync,
+    emit: &mut impl FnMut(Migration),
+) {
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
     let plans: Vec<Plan> = environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
-    let mut migrations = vec![];
     for Plan { order, mut problems, mut parents } in plans {
         for index in order {
             let Some(loaded) = slots[index].take() else { continue };
             let mut migration = loaded.migration;
             migration.problems.extend(problems.remove(&index).unwrap_or_default());
             migration.parents = parents.remove(&index).unwrap_or_default();
-            migrations.push(migration);
+            emit(migration);
         }
     }
-    migrations
 }
 
 /// One environment's upgrade order (indexes into the loaded revisions), and the graph

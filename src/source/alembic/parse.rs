@@ -12,7 +12,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use crate::ir::Span;
-use crate::source::python::{self, children, Expr, Module, Value};
+use crate::source::python::{self, children, field, Expr, Field, Module, Value};
 
 /// The revision identifiers a script declares at module level.
 #[derive(Debug, Default)]
@@ -154,7 +154,7 @@ struct Walker<'m, 'a> {
 
 impl<'m> Walker<'m, '_> {
     fn function_body(&mut self, function: Node<'m>) -> Vec<Step> {
-        let Some(body) = function.child_by_field_name("body") else { return vec![] };
+        let Some(body) = field(function, Field::Body) else { return vec![] };
         self.scopes.push(body);
         let steps = self.block(body);
         self.scopes.pop();
@@ -224,7 +224,7 @@ impl<'m> Walker<'m, '_> {
         match node.kind() {
             "assignment" => self.assignment(node, out),
             "augmented_assignment" => {
-                if let Some(right) = node.child_by_field_name("right") {
+                if let Some(right) = field(node, Field::Right) {
                     self.expression(right, out);
                 }
             }
@@ -249,7 +249,7 @@ impl<'m> Walker<'m, '_> {
     }
 
     fn assignment(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
-        let Some(right) = node.child_by_field_name("right") else { return };
+        let Some(right) = field(node, Field::Right) else { return };
         let value = match right.kind() {
             "assignment" => {
                 self.assignment(right, out);
@@ -266,7 +266,7 @@ impl<'m> Walker<'m, '_> {
                 self.module.eval(right)
             }
         };
-        if let Some(left) = node.child_by_field_name("left") {
+        if let Some(left) = field(node, Field::Left) {
             self.bind_target(left, value);
         }
     }
@@ -326,14 +326,14 @@ impl<'m> Walker<'m, '_> {
 
     fn parameters(&self, function: Node, args: &[Expr], kwargs: &[(String, Expr)]) -> HashMap<String, Expr> {
         let mut locals = HashMap::new();
-        let Some(parameters) = function.child_by_field_name("parameters") else { return locals };
+        let Some(parameters) = field(function, Field::Parameters) else { return locals };
         let mut positional = args.iter();
         for parameter in children(parameters) {
             let (name_node, default) = match parameter.kind() {
                 "identifier" => (Some(parameter), None),
                 "typed_parameter" => (children(parameter).next(), None),
                 "default_parameter" | "typed_default_parameter" => {
-                    (parameter.child_by_field_name("name"), parameter.child_by_field_name("value"))
+                    (field(parameter, Field::Name), field(parameter, Field::Value))
                 }
                 _ => continue,
             };
@@ -359,18 +359,17 @@ impl<'m> Walker<'m, '_> {
                 self.module.bind(alias, manager.clone());
             }
         }
-        let body = self.optional_block(node.child_by_field_name("body"));
+        let body = self.optional_block(field(node, Field::Body));
         out.push(Step::With { managers, span: self.header_span(node), body });
     }
 
     fn branch(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let mut clauses: Vec<(Option<Node<'m>>, Option<Node<'m>>)> =
-            vec![(node.child_by_field_name("condition"), node.child_by_field_name("consequence"))];
+            vec![(field(node, Field::Condition), field(node, Field::Consequence))];
         let mut cursor = node.walk();
         for alternative in node.children_by_field_name("alternative", &mut cursor) {
-            let condition = alternative.child_by_field_name("condition");
-            let body =
-                alternative.child_by_field_name("consequence").or_else(|| alternative.child_by_field_name("body"));
+            let condition = field(alternative, Field::Condition);
+            let body = field(alternative, Field::Consequence).or_else(|| field(alternative, Field::Body));
             clauses.push((condition, body));
         }
         for (index, (condition, body)) in clauses.iter().enumerate() {
@@ -393,7 +392,7 @@ impl<'m> Walker<'m, '_> {
     /// migrations run on PostgreSQL).
     fn decide(&self, condition: Node) -> Option<bool> {
         match condition.kind() {
-            "not_operator" => condition.child_by_field_name("argument").and_then(|a| self.decide(a)).map(|b| !b),
+            "not_operator" => field(condition, Field::Argument).and_then(|a| self.decide(a)).map(|b| !b),
             "parenthesized_expression" => children(condition).next().and_then(|inner| self.decide(inner)),
             "comparison_operator" => self.dialect_test(condition),
             _ => self.module.eval(condition).as_bool(),
@@ -431,7 +430,7 @@ impl<'m> Walker<'m, '_> {
 
     fn for_loop(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let (Some(target), Some(iterable), Some(body)) =
-            (node.child_by_field_name("left"), node.child_by_field_name("right"), node.child_by_field_name("body"))
+            (field(node, Field::Left), field(node, Field::Right), field(node, Field::Body))
         else {
             return;
         };
@@ -446,9 +445,7 @@ impl<'m> Walker<'m, '_> {
         self.expression(iterable, out);
         self.bind_target(target, Expr { value: Value::Dynamic("a loop variable".into()), span: python::span(target) });
         let mut steps = self.block(body);
-        steps.extend(
-            self.optional_block(node.child_by_field_name("alternative").and_then(|a| a.child_by_field_name("body"))),
-        );
+        steps.extend(self.optional_block(field(node, Field::Alternative).and_then(|a| field(a, Field::Body))));
         let what = format!(
             "a `for` loop over `{}`: its items are known only at run time",
             shorten(self.module.text_of(iterable))
@@ -461,9 +458,9 @@ impl<'m> Walker<'m, '_> {
     fn literal_items(&self, iterable: Node) -> Option<Vec<Expr>> {
         let (dict, method) = match iterable.kind() {
             "call" => {
-                let function = iterable.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
-                let method = self.module.text_of(function.child_by_field_name("attribute")?);
-                (self.module.eval(function.child_by_field_name("object")?), method)
+                let function = field(iterable, Field::Function).filter(|f| f.kind() == "attribute")?;
+                let method = self.module.text_of(field(function, Field::Attribute)?);
+                (self.module.eval(field(function, Field::Object)?), method)
             }
             _ => {
                 let value = self.module.eval(iterable);
@@ -485,7 +482,7 @@ impl<'m> Walker<'m, '_> {
 
     /// A compound statement's first line (`for x in y:`): where findings about it point.
     fn header_span(&self, node: Node) -> Span {
-        let body = node.child_by_field_name("body").or_else(|| node.child_by_field_name("consequence"));
+        let body = field(node, Field::Body).or_else(|| field(node, Field::Consequence));
         let end = body.map_or(node.end_byte(), |b| b.start_byte()).max(node.start_byte());
         let header = self.module.text[node.start_byte()..end].trim_end();
         Span::new(node.start_byte(), node.start_byte() + header.len())
@@ -509,7 +506,7 @@ impl<'m> Walker<'m, '_> {
 /// The value a chained assignment (`a = b = x`) ends with.
 fn final_value(mut right: Node) -> Node {
     while right.kind() == "assignment" {
-        match right.child_by_field_name("right") {
+        match field(right, Field::Right) {
             Some(next) => right = next,
             None => break,
         }

@@ -46,8 +46,13 @@ struct Loaded {
 }
 
 /// Reads every Django migration (in parallel), orders them like `manage.py migrate`, and lowers
-/// them in that order.
-pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathBuf + Sync) -> Vec<Migration> {
+/// them in that order, handing each to `emit`.
+pub fn load(
+    paths: &[PathBuf],
+    config: &Config,
+    display: impl Fn(&Path) -> PathBuf + Sync,
+    emit: &mut impl FnMut(Migration),
+) {
     let (paths, shadowed) = one_folder_per_app(paths, config);
     let loaded: Vec<Loaded> = paths
         .par_iter()
@@ -84,16 +89,11 @@ pub fn load(paths: &[PathBuf], config: &Config, display: impl Fn(&Path) -> PathB
     }
     let mut state = ProjectState::default();
     let settings = config.django.settings();
-    graph
-        .order
-        .iter()
-        .map(|&index| {
-            let loaded = &loaded[index];
-            let mut migration = lower_one(loaded, &mut state, &settings);
-            migration.problems.extend(graph.problems.get(&index).cloned().unwrap_or_default());
-            migration
-        })
-        .collect()
+    for &index in &graph.order {
+        let mut migration = lower_one(&loaded[index], &mut state, &settings);
+        migration.problems.extend(graph.problems.get(&index).cloned().unwrap_or_default());
+        emit(migration);
+    }
 }
 
 /// Keeps one migrations folder per app label (the first in path order): a test project or a
