@@ -171,12 +171,14 @@ fn flyway_and_sqlx_histories_are_written_as_the_runners_write_them() {
     let region = "\u{feff}-- add the region\r\nALTER TABLE orders ADD COLUMN region text;\r\n\r\nCOMMENT ON COLUMN orders.region IS 'ISO 3166';\n";
     let flyway = Project::new(&[("V1__init.sql", "SELECT 1;\n"), ("V2_1__add_the_region.sql", region)]);
     flyway.plan(&flyway_db);
+    let started = std::time::Instant::now();
     flyway.apply_all(&flyway_db);
+    let flyway_run = started.elapsed();
     let row = flyway_db
         .client
         .query_one(
-            "SELECT installed_rank, version, description, type, script, checksum, installed_by = current_user, success \
-             FROM flyway_schema_history WHERE installed_rank = 2",
+            "SELECT installed_rank, version, description, type, script, checksum, installed_by = current_user, success, \
+             execution_time FROM flyway_schema_history WHERE installed_rank = 2",
             &[],
         )
         .unwrap();
@@ -187,6 +189,8 @@ fn flyway_and_sqlx_histories_are_written_as_the_runners_write_them() {
     assert_eq!(row.get::<_, String>(4), "V2_1__add_the_region.sql");
     assert_eq!(row.get::<_, i32>(5), 394925424, "Flyway's checksum, or `flyway validate` fails");
     assert!(row.get::<_, bool>(6) && row.get::<_, bool>(7));
+    let milliseconds = row.get::<_, i32>(8);
+    assert!((0..=flyway_run.as_millis() as i32).contains(&milliseconds), "execution_time {milliseconds} ms");
 
     let mut sqlx_db = common::database();
     sqlx_db
@@ -204,11 +208,14 @@ fn flyway_and_sqlx_histories_are_written_as_the_runners_write_them() {
         ("20240102000000_add_region.sql", "ALTER TABLE orders ADD COLUMN region text;\n"),
     ]);
     sqlx.plan(&sqlx_db);
+    let started = std::time::Instant::now();
     sqlx.apply_all(&sqlx_db);
+    let sqlx_run = started.elapsed();
     let row = sqlx_db
         .client
         .query_one(
-            "SELECT description, success, encode(checksum, 'hex') FROM _sqlx_migrations WHERE version = 20240102000000",
+            "SELECT description, success, encode(checksum, 'hex'), execution_time FROM _sqlx_migrations \
+             WHERE version = 20240102000000",
             &[],
         )
         .unwrap();
@@ -218,6 +225,8 @@ fn flyway_and_sqlx_histories_are_written_as_the_runners_write_them() {
         "56d87c5c5eaa928b45d620d750fa86bc88a32bf404053b0bb41e428ef3183465476999c49d258bcea8bb4cf79bb87a6f",
         "sqlx's checksum, or `sqlx migrate run` reports the migration as changed"
     );
+    let nanoseconds = row.get::<_, i64>(3);
+    assert!((1..=sqlx_run.as_nanos() as i64).contains(&nanoseconds), "execution_time {nanoseconds} ns");
 }
 
 #[test]

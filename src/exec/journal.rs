@@ -107,9 +107,10 @@ pub fn statuses(session: &Session, plan: &Plan) -> Result<HashMap<String, Status
 }
 
 /// The statement that records a step's new status (sent inside the step's own transaction
-/// when it has one, so the step and its record commit together).
+/// when it has one, so the step and its record commit together). The finish is the clock's,
+/// not the transaction's start, so a step's duration is what it really took.
 pub fn record(plan: &Plan, step: &Step, status: Status, attempts: u32, error: Option<&str>) -> String {
-    let finished = if matches!(status, Status::Running) { "NULL" } else { "now()" };
+    let finished = if matches!(status, Status::Running) { "NULL" } else { "clock_timestamp()" };
     format!(
         "INSERT INTO lockgate.steps (plan_checksum, step_id, migration, phase, status, attempts, started_at, finished_at, error) \
          VALUES ({}, {}, {}, {}, {}, {attempts}, now(), {finished}, {}) \
@@ -258,7 +259,7 @@ pub fn record_migration(session: &Session, plan: &Plan, migration: &PlannedMigra
         literal(&plan.checksum)
     );
     if let Some(runner) = migration.runner {
-        sql.push_str(&runner_record(runner, migration));
+        sql.push_str(&runner_record(runner, plan, migration));
     }
     sql.push_str(" COMMIT;");
     session.execute(&sql).map_err(|e| {
@@ -268,7 +269,7 @@ pub fn record_migration(session: &Session, plan: &Plan, migration: &PlannedMigra
 }
 
 /// What the runner itself writes when it applies a migration.
-fn runner_record(runner: Runner, migration: &PlannedMigration) -> String {
+fn runner_record(runner: Runner, plan: &Plan, migration: &PlannedMigration) -> String {
     let key = literal(&migration.runner_key);
     match runner {
         Runner::GolangMigrate => format!(
@@ -312,22 +313,36 @@ fn runner_record(runner: Runner, migration: &PlannedMigration) -> String {
             format!(
                 " INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, \
                  installed_by, execution_time, success) SELECT COALESCE(max(installed_rank), 0) + 1, {}, {}, 'SQL', {}, {}, \
-                 current_user, 0, true FROM flyway_schema_history;",
+                 current_user, {}::int, true FROM flyway_schema_history;",
                 literal(&version),
                 literal(&description),
                 literal(&script),
-                migration.runner_checksum.as_deref().unwrap_or("NULL")
+                migration.runner_checksum.as_deref().unwrap_or("NULL"),
+                execution_time(plan, migration, 1_000)
             )
         }
         Runner::Sqlx => format!(
             " INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES ({}, {}, true, decode({}, 'hex'), 0) ON CONFLICT DO NOTHING;",
+             VALUES ({}, {}, true, decode({}, 'hex'), {}::bigint) ON CONFLICT DO NOTHING;",
             migration.runner_key,
             literal(&sqlx_description(&file_name(migration))),
-            literal(migration.runner_checksum.as_deref().unwrap_or_default())
+            literal(migration.runner_checksum.as_deref().unwrap_or_default()),
+            execution_time(plan, migration, 1_000_000_000)
         ),
         Runner::Lockgate => String::new(),
     }
+}
+
+/// How long the migration's steps ran, from the journal, in `per_second` units (Flyway records
+/// milliseconds, sqlx nanoseconds). Phases may run apart, so this is the steps' time, not the
+/// time from the first step to the last.
+fn execution_time(plan: &Plan, migration: &PlannedMigration, per_second: u64) -> String {
+    format!(
+        "(SELECT COALESCE(round(sum(extract(epoch FROM finished_at - started_at)) * {per_second}), 0) \
+         FROM lockgate.steps WHERE plan_checksum = {} AND migration = {})",
+        literal(&plan.checksum),
+        literal(&migration.id)
+    )
 }
 
 /// One `django_migrations` row for `app.name`, unless it is there already.
