@@ -17,8 +17,16 @@ use crate::config::SnapshotConfig;
 
 /// What the identifier names.
 enum Source {
-    Instance { id: String, single_az: bool },
-    Cluster { id: String, engine: String },
+    Instance {
+        id: String,
+        single_az: bool,
+    },
+    /// `instance_class` is set for a Multi-AZ DB cluster, whose restore needs one.
+    Cluster {
+        id: String,
+        engine: String,
+        instance_class: Option<String>,
+    },
 }
 
 impl Source {
@@ -28,11 +36,21 @@ impl Source {
                 "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier {id}-restored \
                  --db-snapshot-identifier {snapshot}"
             ),
-            Source::Cluster { id, engine } => format!(
+            Source::Cluster { id, engine, instance_class: Some(class) } => format!(
+                "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {id}-restored \
+                 --snapshot-identifier {snapshot} --engine {engine} --db-cluster-instance-class {class}"
+            ),
+            Source::Cluster { id, engine, instance_class: None } => format!(
                 "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {id}-restored \
                  --snapshot-identifier {snapshot} --engine {engine}   (then add an instance to it with \
                  `aws rds create-db-instance --db-cluster-identifier {id}-restored …`)"
             ),
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Source::Instance { id, .. } | Source::Cluster { id, .. } => id,
         }
     }
 }
@@ -143,7 +161,8 @@ async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), S
             let cluster = out.db_clusters().first().ok_or_else(|| not_found(id))?;
             let engine = cluster.engine().unwrap_or("aurora-postgresql").to_string();
             let status = cluster.status().unwrap_or("unknown").to_string();
-            Ok((Source::Cluster { id: id.to_string(), engine }, status))
+            let instance_class = cluster.db_cluster_instance_class().map(str::to_string);
+            Ok((Source::Cluster { id: id.to_string(), engine, instance_class }, status))
         }
         Err(error) if error.as_service_error().is_some_and(|e| e.is_db_cluster_not_found_fault()) => Err(not_found(id)),
         Err(error) => Err(explain(&error, "rds:DescribeDBClusters")),
@@ -155,12 +174,7 @@ fn not_found(id: &str) -> String {
 }
 
 fn tags(purpose: &Purpose) -> Vec<Tag> {
-    let mut migrations = purpose.migrations.join(" ");
-    if migrations.len() > 256 {
-        let cut = (0..=253).rev().find(|&i| migrations.is_char_boundary(i)).unwrap_or(0);
-        migrations.truncate(cut);
-        migrations.push('…');
-    }
+    let migrations = tag_value(&purpose.migrations.join(" "));
     [
         ("tool", "lockgate"),
         ("lockgate:plan", purpose.plan_checksum),
@@ -173,8 +187,9 @@ fn tags(purpose: &Purpose) -> Vec<Tag> {
 }
 
 /// Creates the snapshot under the phase's id. When that id is taken by a snapshot of this plan
-/// and phase (a rerun after a crash), it is that snapshot; when by another, the next free
-/// `-2`, `-3`, ….
+/// and phase of the same source, still usable or on its way (a crash after it was requested,
+/// before it was journaled), it is that snapshot; when by any other (someone else's, another
+/// instance's, a failed one), the next free `-2`, `-3`, ….
 async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Log<'_>) -> Result<String, String> {
     let base = purpose.snapshot_id();
     for attempt in 1..=20 {
@@ -212,7 +227,7 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
                 log(&format!("snapshot {snapshot}: requested"));
                 return Ok(snapshot);
             }
-            Err((true, _)) if tagged_for(client, source, &snapshot, purpose).await? => {
+            Err((true, _)) if reusable(client, source, &snapshot, purpose).await? => {
                 log(&format!("snapshot {snapshot}: taken for this phase by an earlier run; using it"));
                 return Ok(snapshot);
             }
@@ -223,9 +238,9 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
     Err(format!("snapshot ids {base} to {base}-20 are all taken: delete old snapshots"))
 }
 
-/// Does this existing snapshot carry this plan's and phase's tags?
-async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
-    let tags: Vec<(String, String)> = match source {
+/// Is this existing snapshot this phase's own, of this source, and not failed?
+async fn reusable(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
+    let (of, status, tags): (Option<String>, Option<String>, Vec<(String, String)>) = match source {
         Source::Instance { .. } => {
             let out = client
                 .describe_db_snapshots()
@@ -233,7 +248,9 @@ async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &
                 .send()
                 .await
                 .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            out.db_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
+            let Some(found) = out.db_snapshots().first() else { return Ok(false) };
+            let tags = found.tag_list().iter().map(tag_pair).collect();
+            (found.db_instance_identifier().map(str::to_string), found.status().map(str::to_string), tags)
         }
         Source::Cluster { .. } => {
             let out = client
@@ -242,11 +259,28 @@ async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &
                 .send()
                 .await
                 .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            out.db_cluster_snapshots().iter().flat_map(|s| s.tag_list()).map(tag_pair).collect()
+            let Some(found) = out.db_cluster_snapshots().first() else { return Ok(false) };
+            let tags = found.tag_list().iter().map(tag_pair).collect();
+            (found.db_cluster_identifier().map(str::to_string), found.status().map(str::to_string), tags)
         }
     };
     let has = |k: &str, v: &str| tags.iter().any(|(key, value)| key == k && value == v);
-    Ok(has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
+    let usable = status.as_deref().is_some_and(|s| s == "available" || poll::in_progress(s));
+    // RDS keeps identifiers in lower case whatever case they were given in.
+    let same_source = of.is_some_and(|of| of.eq_ignore_ascii_case(source.id()));
+    Ok(same_source && usable && has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
+}
+
+/// RDS takes tag values of at most 256 letters, digits, spaces and `_.:/=+-@`; a migration id
+/// may have other characters, and a long plan more migrations than fit.
+fn tag_value(text: &str) -> String {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let mut value: String = text.chars().map(|c| if allowed(c) { c } else { '_' }).collect();
+    if value.chars().count() > 256 {
+        value = value.chars().take(253).collect();
+        value.push_str("...");
+    }
+    value
 }
 
 fn tag_pair(tag: &Tag) -> (String, String) {
@@ -278,38 +312,39 @@ async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State
     }
 }
 
-/// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first.
+/// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first, over every
+/// page of the answer (a page holds 100).
 async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, String> {
     let is_ours = |tags: &[Tag]| tags.iter().any(|t| t.key() == Some("tool") && t.value() == Some("lockgate"));
     let mut found: Vec<(String, String, String)> = match source {
-        Source::Instance { id, .. } => {
-            let out = client
-                .describe_db_snapshots()
-                .db_instance_identifier(id)
-                .snapshot_type("manual")
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            out.db_snapshots()
-                .iter()
-                .filter(|s| is_ours(s.tag_list()))
-                .map(|s| row(s.db_snapshot_identifier(), s.snapshot_create_time(), s.status()))
-                .collect()
-        }
-        Source::Cluster { id, .. } => {
-            let out = client
-                .describe_db_cluster_snapshots()
-                .db_cluster_identifier(id)
-                .snapshot_type("manual")
-                .send()
-                .await
-                .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            out.db_cluster_snapshots()
-                .iter()
-                .filter(|s| is_ours(s.tag_list()))
-                .map(|s| row(s.db_cluster_snapshot_identifier(), s.snapshot_create_time(), s.status()))
-                .collect()
-        }
+        Source::Instance { id, .. } => client
+            .describe_db_snapshots()
+            .db_instance_identifier(id)
+            .snapshot_type("manual")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?
+            .iter()
+            .filter(|s| is_ours(s.tag_list()))
+            .map(|s| row(s.db_snapshot_identifier(), s.snapshot_create_time(), s.status()))
+            .collect(),
+        Source::Cluster { id, .. } => client
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier(id)
+            .snapshot_type("manual")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?
+            .iter()
+            .filter(|s| is_ours(s.tag_list()))
+            .map(|s| row(s.db_cluster_snapshot_identifier(), s.snapshot_create_time(), s.status()))
+            .collect(),
     };
     found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
     Ok(found)
@@ -353,10 +388,14 @@ where
 {
     let message = error.message().unwrap_or_default();
     match error.code() {
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
-            "{action}: access denied — grant the IAM permission `{action}` to lockgate's role (see the README's \
-             IAM policy): {message}"
-        ),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            // A create with tags is also authorized as a tagging call.
+            let tagging = if action.starts_with("rds:Create") { " and `rds:AddTagsToResource`" } else { "" };
+            format!(
+                "{action}: access denied — grant the IAM permission `{action}`{tagging} to lockgate's role (see \
+                 the README's IAM policy): {message}"
+            )
+        }
         Some("SnapshotQuotaExceeded") => format!(
             "{action}: the account's manual snapshot quota is reached: delete old snapshots \
              (`lockgate snapshots prune --keep N --snapshot rds:…`) or ask AWS to raise it"
@@ -366,5 +405,18 @@ where
         }
         Some(code) => format!("{action} failed: {code}: {message}"),
         None => format!("{action}: cannot reach the RDS API: {}", DisplayErrorContext(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_value_is_one_rds_accepts() {
+        assert_eq!(tag_value("0001_initial app.0002_x(v2)#"), "0001_initial app.0002_x_v2__");
+        let long = tag_value(&"0001_migration ".repeat(40));
+        assert_eq!(long.chars().count(), 256);
+        assert!(long.ends_with("..."));
     }
 }
