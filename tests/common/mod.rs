@@ -369,6 +369,11 @@ fn major_version(client: &mut Client) -> u32 {
     num as u32 / 10000
 }
 
+/// A program of the PostgreSQL the test clusters run (`pg_dump`, `pg_restore`, …).
+pub fn postgres_program(name: &str) -> PathBuf {
+    postgres_bin_dir().join(name)
+}
+
 /// The directory holding `initdb` and `postgres`: the one `initdb` on PATH lives in (after
 /// symlinks), else the highest version under /usr/lib/postgresql.
 fn postgres_bin_dir() -> PathBuf {
