@@ -305,8 +305,8 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
     let snapshots = session
         .query(
             "journal",
-            "SELECT left(plan_checksum, 12), phase, provider, snapshot_id, taken_at::text FROM lockgate.snapshots \
-             ORDER BY taken_at DESC LIMIT 10",
+            "SELECT left(plan_checksum, 12), phase, provider, status, snapshot_id, COALESCE(error, ''), taken_at::text \
+             FROM lockgate.snapshots ORDER BY taken_at DESC LIMIT 10",
             &[],
         )
         .unwrap_or_default();
@@ -314,13 +314,15 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
         out.push_str("snapshots taken before a phase:\n");
     }
     for row in snapshots {
+        let (status, id, error) = (row.get::<_, String>(3), row.get::<_, String>(4), row.get::<_, String>(5));
+        let what = if status == "available" { id } else { format!("{status}: {error}") };
         out.push_str(&format!(
-            "  plan {} {:<8} {} {}  {}\n",
+            "  plan {} {:<8} {:<8} {}  {}\n",
             row.get::<_, String>(0),
             row.get::<_, String>(1),
             row.get::<_, String>(2),
-            row.get::<_, String>(3),
-            row.get::<_, String>(4)
+            row.get::<_, String>(6),
+            what
         ));
     }
     let recorded = journal::recorded(&session)?;

@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS lockgate.snapshots (
     restore text NOT NULL,
     taken_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (plan_checksum, phase)
-);";
+);
+ALTER TABLE lockgate.snapshots ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'available';
+ALTER TABLE lockgate.snapshots ADD COLUMN IF NOT EXISTS error text;";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,23 +220,49 @@ pub fn snapshot(session: &Session, plan: &Plan, phase: Option<&str>) -> Result<O
         .query(
             "journal",
             "SELECT provider, snapshot_id, restore FROM lockgate.snapshots \
-             WHERE plan_checksum = $1 AND ($2::text IS NULL OR phase = $2) ORDER BY taken_at DESC LIMIT 1",
+             WHERE plan_checksum = $1 AND ($2::text IS NULL OR phase = $2) AND status = 'available' \
+             ORDER BY taken_at DESC LIMIT 1",
             &[&plan.checksum, &phase],
         )
         .map_err(|e| e.to_string())?;
     Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
 }
 
+/// A usable snapshot, replacing the failure of an earlier attempt.
 pub fn record_snapshot(session: &Session, plan: &Plan, phase: &str, snapshot: &Snapshot) -> Result<(), String> {
     session
         .query(
             "journal",
             "INSERT INTO lockgate.snapshots (plan_checksum, phase, provider, snapshot_id, restore) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (plan_checksum, phase) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (plan_checksum, phase) DO UPDATE SET \
+             provider = EXCLUDED.provider, snapshot_id = EXCLUDED.snapshot_id, restore = EXCLUDED.restore, \
+             status = 'available', error = NULL, taken_at = now() \
+             WHERE lockgate.snapshots.status <> 'available'",
             &[&plan.checksum, &phase, &snapshot.provider, &snapshot.id, &snapshot.restore],
         )
         .map(|_| ())
         .map_err(|e| format!("cannot journal snapshot {}: {e}", snapshot.id))
+}
+
+/// A snapshot that could not be taken, so that `status` says why the phase did not start.
+pub fn record_snapshot_failure(
+    session: &Session,
+    plan: &Plan,
+    phase: &str,
+    provider: &str,
+    error: &str,
+) -> Result<(), String> {
+    session
+        .query(
+            "journal",
+            "INSERT INTO lockgate.snapshots (plan_checksum, phase, provider, snapshot_id, restore, status, error) \
+             VALUES ($1, $2, $3, '', '', 'failed', $4) ON CONFLICT (plan_checksum, phase) DO UPDATE SET \
+             provider = EXCLUDED.provider, error = EXCLUDED.error, taken_at = now() \
+             WHERE lockgate.snapshots.status <> 'available'",
+            &[&plan.checksum, &phase, &provider, &error],
+        )
+        .map(|_| ())
+        .map_err(|e| format!("cannot journal the failed snapshot: {e}"))
 }
 
 pub fn finish_run(session: &Session, run: i64, error: Option<&str>) {

@@ -40,6 +40,8 @@ pub struct Outcome {
     pub recorded: Vec<String>,
     /// Why the phase stopped early without an error (window closed, operator's pause).
     pub paused: Option<String>,
+    /// The snapshot the phase started with, taken by this run or an earlier one.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// Progress lines for the operator (standard error in the CLI).
@@ -64,21 +66,21 @@ pub fn apply(
     earlier_phases_finished(plan, phase, &statuses)?;
     let run = journal::start_run(session, plan, phase.name())?;
     let mut outcome = Outcome::default();
-    let result = snapshot_first(session, plan, phase, config, &statuses, log).and_then(|snapshot| {
-        run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
-            .and_then(|()| record_finished(session, plan, &mut outcome, log))
-            .map_err(|error| match &snapshot {
-                Some(taken) => format!("{error}\n{}", restore_guidance(taken)),
-                None => error,
-            })
-    });
+    let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
+        .and_then(|()| record_finished(session, plan, &mut outcome, log))
+        .map_err(|error| match &outcome.snapshot {
+            Some(taken) => format!("{error}\n{}", restore_guidance(taken)),
+            None => error,
+        });
     journal::finish_run(session, run, result.as_ref().err().map(String::as_str));
     result.map(|()| outcome)
 }
 
-/// The snapshot a phase starts with: taken (or found in the journal, after a crash) when the
-/// phase is one of `[snapshot] before` and has a step left to run. Without one the phase does
-/// not start, unless the provider is `none`.
+/// The snapshot a phase starts with, called just before its first step that will run: a
+/// phase that pauses for its window, or whose steps all turn out done, takes none, and one
+/// taken hours before its first step would miss the writes in between. It is taken (or found
+/// in the journal, after a crash) when the phase is one of `[snapshot] before`; without one the
+/// phase does not start, unless the provider is `none`.
 fn snapshot_first(
     session: &Session,
     plan: &Plan,
@@ -87,8 +89,7 @@ fn snapshot_first(
     statuses: &HashMap<String, Status>,
     log: Log,
 ) -> Result<Option<Snapshot>, String> {
-    let left: Vec<&Step> = plan.steps_in(phase).filter(|s| !finished(statuses, s)).collect();
-    if left.is_empty() || !config.snapshot.before.iter().any(|b| b == phase.name()) {
+    if !config.snapshot.before.iter().any(|b| b == phase.name()) {
         return Ok(None);
     }
     if let Some(taken) = journal::snapshot(session, plan, Some(phase.name()))? {
@@ -104,10 +105,16 @@ fn snapshot_first(
         )
     })?;
     let provider: Provider = spec.parse()?;
-    let mut migrations: Vec<String> = left.iter().map(|s| s.migration.clone()).collect();
+    let mut migrations: Vec<String> =
+        plan.steps_in(phase).filter(|s| !finished(statuses, s)).map(|s| s.migration.clone()).collect();
     migrations.dedup();
     let purpose = Purpose { plan_checksum: &plan.checksum, phase: phase.name(), migrations };
-    let taken = provider.take(&purpose, &session.target, &config.snapshot, log)?;
+    let taken = provider.take(&purpose, &session.target, &config.snapshot, log).map_err(|error| {
+        match journal::record_snapshot_failure(session, plan, phase.name(), provider.kind(), &error) {
+            Ok(()) => error,
+            Err(unjournaled) => format!("{error}\n({unjournaled})"),
+        }
+    })?;
     if let Some(snapshot) = &taken {
         journal::record_snapshot(session, plan, phase.name(), snapshot)?;
         log(&format!("snapshot {}: usable; the {} phase starts", snapshot.id, phase.name()));
@@ -150,6 +157,7 @@ fn run_steps(
     log: Log,
     progress: &mut Progress,
 ) -> Result<(), String> {
+    let mut snapshot_checked = false;
     for step in plan.steps_in(phase) {
         if finished(statuses, step) {
             outcome.already_done.push(step.id.clone());
@@ -168,6 +176,10 @@ fn run_steps(
                 outcome.paused = Some(why);
                 return Ok(());
             }
+        }
+        if !snapshot_checked {
+            outcome.snapshot = snapshot_first(session, plan, phase, config, statuses, log)?;
+            snapshot_checked = true;
         }
         log(&format!("{}: {}", step.id, step.title));
         match run_step(session, plan, step, config, log, progress)? {

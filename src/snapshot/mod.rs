@@ -75,7 +75,8 @@ pub struct Purpose<'a> {
 impl Purpose<'_> {
     /// `lockgate-<plan checksum>-<phase>`: a rerun of the same phase finds the snapshot it took.
     pub fn snapshot_id(&self) -> String {
-        format!("lockgate-{}-{}", &self.plan_checksum[..self.plan_checksum.len().min(12)], self.phase)
+        let checksum: String = self.plan_checksum.chars().take(12).collect();
+        format!("lockgate-{checksum}-{}", self.phase)
     }
 }
 
@@ -95,6 +96,16 @@ const NOT_LISTED: &str = "only rds: and pg_dump: snapshots can be listed and pru
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
 impl Provider {
+    /// `rds`, `pg_dump`, `command` or `none`, as the journal records it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Provider::Rds(_) => "rds",
+            Provider::PgDump(_) => "pg_dump",
+            Provider::Command(_) => "command",
+            Provider::None => "none",
+        }
+    }
+
     /// Takes the snapshot and waits until it is usable.
     pub fn take(
         &self,

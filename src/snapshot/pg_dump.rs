@@ -9,35 +9,35 @@ use crate::live::connect::Target;
 
 pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("pg_dump:{}: cannot create the directory: {e}", dir.display()))?;
-    let id = purpose.snapshot_id();
-    let file = dir.join(format!("{id}.dump"));
-    if file.exists() && verified(&file).is_ok() {
-        log(&format!("snapshot {}: taken for this phase by an earlier run; using it", file.display()));
-    } else {
-        // Written aside and renamed once complete: a crash never leaves a partial archive
-        // under the final name.
-        let partial = dir.join(format!("{id}.dump.partial"));
-        log(&format!("snapshot {}: pg_dump running", file.display()));
-        let output = connection(Command::new(binary("pg_dump")), target)
-            .args(["--format=custom", "--no-password", "--lock-wait-timeout=30s", "--file"])
-            .arg(&partial)
-            .output()
-            .map_err(|e| format!("cannot run pg_dump: {e}: install the PostgreSQL client (postgresql-client)"))?;
-        if !output.status.success() {
-            let _ = std::fs::remove_file(&partial);
-            return Err(format!(
-                "pg_dump failed ({}): {}; the phase does not start",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        verified(&partial)?;
-        std::fs::rename(&partial, &file).map_err(|e| format!("{}: {e}", file.display()))?;
+    // The time in the name: an archive left by an earlier attempt is never taken for this
+    // one's, whose restore point must be now. The journal is what finds this phase's archive
+    // again after a crash.
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    let file = dir.join(format!("{}-{stamp}.dump", purpose.snapshot_id()));
+    // Written aside and renamed once complete: a crash never leaves a partial archive under
+    // a final name, and the next attempt overwrites it.
+    let partial = dir.join(format!("{}.dump.partial", purpose.snapshot_id()));
+    log(&format!("snapshot {}: pg_dump running", file.display()));
+    let output = connection(Command::new(binary("pg_dump")), target)
+        .args(["--format=custom", "--no-password", "--lock-wait-timeout=30s", "--file"])
+        .arg(&partial)
+        .output()
+        .map_err(|e| format!("cannot run pg_dump: {e}: install the PostgreSQL client (postgresql-client)"))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        let said = String::from_utf8_lossy(&output.stderr);
+        let advice = if said.contains("server version mismatch") {
+            " (install the PostgreSQL client of the server's major version or newer: postgresql-client-<major>)"
+        } else {
+            ""
+        };
+        return Err(format!("pg_dump failed ({}): {}{advice}; the phase does not start", output.status, said.trim()));
     }
+    verified(&partial)?;
+    std::fs::rename(&partial, &file).map_err(|e| format!("{}: {e}", file.display()))?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or_default();
     log(&format!("snapshot {}: {size} bytes, readable by pg_restore", file.display()));
-    let restore =
-        format!("pg_restore --clean --if-exists --single-transaction --dbname '{}' {}", target.display, file.display());
+    let restore = restore_command(target, &file);
     Ok(Snapshot { provider: "pg_dump".into(), id: file.display().to_string(), restore })
 }
 
@@ -93,8 +93,9 @@ fn archives(dir: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, String>
     Ok(found)
 }
 
-/// libpq's settings for the target, in the environment (the password never on a command line).
-fn connection(mut command: Command, target: &Target) -> Command {
+/// libpq's settings for the target, for the environment of `pg_dump` (the password never
+/// on a command line).
+fn settings(target: &Target) -> Vec<(&'static str, String)> {
     let config = &target.config;
     let hosts: Vec<String> = config
         .get_hosts()
@@ -113,30 +114,91 @@ fn connection(mut command: Command, target: &Target) -> Command {
         ("PGSSLMODE", target.ssl_mode.name().to_string()),
         ("PGSSLROOTCERT", target.root_cert.clone().unwrap_or_default()),
     ];
-    for (key, value) in settings {
-        if !value.is_empty() {
-            command.env(key, value);
-        }
-    }
-    if let Some(password) = config.get_password() {
+    settings.into_iter().filter(|(_, value)| !value.is_empty()).collect()
+}
+
+fn connection(mut command: Command, target: &Target) -> Command {
+    command.envs(settings(target));
+    if let Some(password) = target.config.get_password() {
         command.env("PGPASSWORD", String::from_utf8_lossy(password).into_owned());
     }
     command
 }
 
-/// The client of the newest PostgreSQL installed (pg_dump refuses a newer server than
-/// itself), else the one on PATH.
+/// The command an operator runs to go back to the archive: the connection as `pg_dump` had
+/// it, but the password, which comes from their `PGPASSWORD` or `~/.pgpass`. Without
+/// `--dbname`, pg_restore would print SQL rather than restore.
+fn restore_command(target: &Target, file: &Path) -> String {
+    let settings = settings(target);
+    // libpq's default database is the user's name.
+    let setting = |name: &str| settings.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str());
+    let database = setting("PGDATABASE").or_else(|| setting("PGUSER")).unwrap_or_default();
+    let environment: Vec<String> = settings
+        .iter()
+        .filter(|(key, _)| *key != "PGDATABASE")
+        .map(|(key, value)| format!("{key}={}", quoted(value)))
+        .collect();
+    format!(
+        "{} pg_restore --clean --if-exists --single-transaction --dbname={} {}",
+        environment.join(" "),
+        quoted(database),
+        quoted(&file.display().to_string())
+    )
+}
+
+/// A word for `sh`.
+fn quoted(word: &str) -> String {
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,=@".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The newest of the PostgreSQL clients on PATH and under /usr/lib/postgresql/*/bin: pg_dump
+/// refuses to dump a server newer than itself, and Debian's PATH has whichever version
+/// `postgresql-common` chose.
 fn binary(name: &str) -> PathBuf {
-    let mut installed: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).map(|dir| dir.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|program| program.is_file());
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter_map(|e| {
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let path = e.path().join("bin").join(name);
-            path.exists().then_some((major, path))
-        })
-        .collect();
-    installed.sort();
-    installed.pop().map_or_else(|| PathBuf::from(name), |(_, path)| path)
+        .map(|entry| entry.path().join("bin").join(name))
+        .filter(|program| program.is_file());
+    on_path
+        .into_iter()
+        .chain(installed)
+        .filter_map(|program| Some((major(&program)?, program)))
+        .max_by_key(|(major, _)| *major)
+        .map_or_else(|| PathBuf::from(name), |(_, program)| program)
+}
+
+/// The major version a client says it is: `pg_dump (PostgreSQL) 17.2 (Debian 17.2-1)` → 17.
+fn major(program: &Path) -> Option<u32> {
+    let output = Command::new(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().skip_while(|word| *word != "(PostgreSQL)").nth(1)?;
+    version.split(['.', 'b', 'r']).next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restore_command_names_the_database_but_not_the_password() {
+        let target = Target::parse("postgres://app:s3cret@db.internal:6432/shop?sslmode=require").unwrap();
+        let command = restore_command(&target, Path::new("/backups/it's here.dump"));
+        assert_eq!(
+            command,
+            "PGHOST=db.internal PGPORT=6432 PGUSER=app PGSSLMODE=require pg_restore --clean --if-exists \
+             --single-transaction --dbname=shop '/backups/it'\\''s here.dump'"
+        );
+    }
 }

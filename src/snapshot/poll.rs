@@ -53,7 +53,7 @@ pub fn until_available(
         log(&format!("snapshot {id}: {}{percent} after {} s", now.status, clock.elapsed().as_secs()));
         match now.status.as_str() {
             "available" => return Ok(()),
-            "creating" | "backing-up" | "pending" | "copying" | "modifying" => {}
+            status if in_progress(status) => {}
             other => return Err(format!("snapshot {id} is {other}, not available: the phase does not start")),
         }
         if clock.elapsed() + interval > timeout {
@@ -65,6 +65,11 @@ pub fn until_available(
         }
         clock.sleep(interval);
     }
+}
+
+/// A snapshot on its way to `available`.
+pub fn in_progress(status: &str) -> bool {
+    matches!(status, "creating" | "backing-up" | "pending" | "copying" | "modifying")
 }
 
 #[cfg(test)]

@@ -17,8 +17,16 @@ use crate::config::SnapshotConfig;
 
 /// What the identifier names.
 enum Source {
-    Instance { id: String, single_az: bool },
-    Cluster { id: String, engine: String },
+    Instance {
+        id: String,
+        single_az: bool,
+    },
+    /// `instance_class` is set for a Multi-AZ DB cluster, whose restore needs one.
+    Cluster {
+        id: String,
+        engine: String,
+        instance_class: Option<String>,
+    },
 }
 
 impl Source {
@@ -28,11 +36,21 @@ impl Source {
                 "aws rds restore-db-instance-from-db-snapshot --db-instance-identifier {id}-restored \
                  --db-snapshot-identifier {snapshot}"
             ),
-            Source::Cluster { id, engine } => format!(
+            Source::Cluster { id, engine, instance_class: Some(class) } => format!(
+                "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {id}-restored \
+                 --snapshot-identifier {snapshot} --engine {engine} --db-cluster-instance-class {class}"
+            ),
+            Source::Cluster { id, engine, instance_class: None } => format!(
                 "aws rds restore-db-cluster-from-snapshot --db-cluster-identifier {id}-restored \
                  --snapshot-identifier {snapshot} --engine {engine}   (then add an instance to it with \
                  `aws rds create-db-instance --db-cluster-identifier {id}-restored …`)"
             ),
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Source::Instance { id, .. } | Source::Cluster { id, .. } => id,
         }
     }
 }
@@ -143,7 +161,8 @@ async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), S
             let cluster = out.db_clusters().first().ok_or_else(|| not_found(id))?;
             let engine = cluster.engine().unwrap_or("aurora-postgresql").to_string();
             let status = cluster.status().unwrap_or("unknown").to_string();
-            Ok((Source::Cluster { id: id.to_string(), engine }, status))
+            let instance_class = cluster.db_cluster_instance_class().map(str::to_string);
+            Ok((Source::Cluster { id: id.to_string(), engine, instance_class }, status))
         }
         Err(error) if error.as_service_error().is_some_and(|e| e.is_db_cluster_not_found_fault()) => Err(not_found(id)),
         Err(error) => Err(explain(&error, "rds:DescribeDBClusters")),
@@ -155,12 +174,7 @@ fn not_found(id: &str) -> String {
 }
 
 fn tags(purpose: &Purpose) -> Vec<Tag> {
-    let mut migrations = purpose.migrations.join(" ");
-    if migrations.len() > 256 {
-        let cut = (0..=253).rev().find(|&i| migrations.is_char_boundary(i)).unwrap_or(0);
-        migrations.truncate(cut);
-        migrations.push('…');
-    }
+    let migrations = tag_value(&purpose.migrations.join(" "));
     [
         ("tool", "lockgate"),
         ("lockgate:plan", purpose.plan_checksum),
@@ -173,8 +187,9 @@ fn tags(purpose: &Purpose) -> Vec<Tag> {
 }
 
 /// Creates the snapshot under the phase's id. When that id is taken by a snapshot of this plan
-/// and phase (a rerun after a crash), it is that snapshot; when by another, the next free
-/// `-2`, `-3`, ….
+/// and phase of the same source, still usable or on its way (a crash after it was requested,
+/// before it was journaled), it is that snapshot; when by any other (someone else's, another
+/// instance's, a failed one), the next free `-2`, `-3`, ….
 async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Log<'_>) -> Result<String, String> {
     let base = purpose.snapshot_id();
     for attempt in 1..=20 {
@@ -212,7 +227,7 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
                 log(&format!("snapshot {snapshot}: requested"));
                 return Ok(snapshot);
             }
-            Err((true, _)) if tagged_for(client, source, &snapshot, purpose).await? => {
+            Err((true, _)) if reusable(client, source, &snapshot, purpose).await? => {
                 log(&format!("snapshot {snapshot}: taken for this phase by an earlier run; using it"));
                 return Ok(snapshot);
             }
@@ -223,11 +238,26 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
     Err(format!("snapshot ids {base} to {base}-20 are all taken: delete old snapshots"))
 }
 
-/// Does this existing snapshot carry this plan's and phase's tags?
-async fn tagged_for(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
-    let found = describe(client, source, Some(snapshot)).await?;
-    let has = |k: &str, v: &str| found.iter().flat_map(|s| &s.tags).any(|(key, value)| key == k && value == v);
-    Ok(has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
+/// Is this existing snapshot this phase's own, of this source, and not failed?
+async fn reusable(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
+    let Some(found) = describe(client, source, Some(snapshot)).await?.into_iter().next() else { return Ok(false) };
+    let has = |k: &str, v: &str| found.tags.iter().any(|(key, value)| key == k && value == v);
+    let usable = found.status == "available" || poll::in_progress(&found.status);
+    // RDS keeps identifiers in lower case whatever case they were given in.
+    let same_source = found.source.eq_ignore_ascii_case(source.id());
+    Ok(same_source && usable && has("lockgate:plan", purpose.plan_checksum) && has("lockgate:phase", purpose.phase))
+}
+
+/// RDS takes tag values of at most 256 letters, digits, spaces and `_.:/=+-@`; a migration id
+/// may have other characters, and a long plan more migrations than fit.
+fn tag_value(text: &str) -> String {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let mut value: String = text.chars().map(|c| if allowed(c) { c } else { '_' }).collect();
+    if value.chars().count() > 256 {
+        value = value.chars().take(253).collect();
+        value.push_str("...");
+    }
+    value
 }
 
 async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State, String> {
@@ -236,7 +266,8 @@ async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State
     Ok(State { status: found.status, percent: found.percent })
 }
 
-/// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first.
+/// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first, over every
+/// page of the answer (a page holds 100).
 async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, String> {
     let is_ours = |s: &Described| s.tags.iter().any(|(k, v)| k == "tool" && v == "lockgate");
     let mut found: Vec<(String, String, String)> = describe(client, source, None)
@@ -252,6 +283,8 @@ async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, S
 /// An instance or cluster snapshot, as lockgate reads it.
 struct Described {
     id: String,
+    /// The instance or cluster it is a snapshot of.
+    source: String,
     created: String,
     status: String,
     percent: Option<i32>,
@@ -261,6 +294,7 @@ struct Described {
 impl Described {
     fn new(
         id: Option<&str>,
+        source: Option<&str>,
         created: Option<&aws_sdk_rds::primitives::DateTime>,
         status: Option<&str>,
         percent: Option<i32>,
@@ -273,40 +307,57 @@ impl Described {
             .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
             .collect();
         let status = status.unwrap_or("unknown").to_string();
-        Described { id: id.unwrap_or_default().to_string(), created, status, percent, tags }
+        let (id, source) = (id.unwrap_or_default().to_string(), source.unwrap_or_default().to_string());
+        Described { id, source, created, status, percent, tags }
     }
 }
 
-/// The snapshot named `snapshot`, or (with `None`) the source's manual snapshots.
+/// The snapshot named `snapshot`, or (with `None`) the source's manual snapshots, over every
+/// page of the answer (a page holds 100).
 async fn describe(client: &Client, source: &Source, snapshot: Option<&str>) -> Result<Vec<Described>, String> {
     match source {
         Source::Instance { id, .. } => {
-            let request = match snapshot {
-                Some(snapshot) => client.describe_db_snapshots().db_snapshot_identifier(snapshot),
-                None => client.describe_db_snapshots().db_instance_identifier(id).snapshot_type("manual"),
+            let found = match snapshot {
+                Some(snapshot) => client
+                    .describe_db_snapshots()
+                    .db_snapshot_identifier(snapshot)
+                    .send()
+                    .await
+                    .map(|out| out.db_snapshots().to_vec()),
+                None => {
+                    let request = client.describe_db_snapshots().db_instance_identifier(id).snapshot_type("manual");
+                    request.into_paginator().items().send().try_collect().await
+                }
             };
-            let out = request.send().await.map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
-            Ok(out
-                .db_snapshots()
+            let found = found.map_err(|e| explain(&e, "rds:DescribeDBSnapshots"))?;
+            Ok(found
                 .iter()
                 .map(|s| {
-                    let id = s.db_snapshot_identifier();
-                    Described::new(id, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
+                    let (id, of) = (s.db_snapshot_identifier(), s.db_instance_identifier());
+                    Described::new(id, of, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
                 })
                 .collect())
         }
         Source::Cluster { id, .. } => {
-            let request = match snapshot {
-                Some(snapshot) => client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot),
-                None => client.describe_db_cluster_snapshots().db_cluster_identifier(id).snapshot_type("manual"),
+            let found = match snapshot {
+                Some(snapshot) => client
+                    .describe_db_cluster_snapshots()
+                    .db_cluster_snapshot_identifier(snapshot)
+                    .send()
+                    .await
+                    .map(|out| out.db_cluster_snapshots().to_vec()),
+                None => {
+                    let request =
+                        client.describe_db_cluster_snapshots().db_cluster_identifier(id).snapshot_type("manual");
+                    request.into_paginator().items().send().try_collect().await
+                }
             };
-            let out = request.send().await.map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
-            Ok(out
-                .db_cluster_snapshots()
+            let found = found.map_err(|e| explain(&e, "rds:DescribeDBClusterSnapshots"))?;
+            Ok(found
                 .iter()
                 .map(|s| {
-                    let id = s.db_cluster_snapshot_identifier();
-                    Described::new(id, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
+                    let (id, of) = (s.db_cluster_snapshot_identifier(), s.db_cluster_identifier());
+                    Described::new(id, of, s.snapshot_create_time(), s.status(), s.percent_progress(), s.tag_list())
                 })
                 .collect())
         }
@@ -341,10 +392,14 @@ where
 {
     let message = error.message().unwrap_or_default();
     match error.code() {
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => format!(
-            "{action}: access denied — grant the IAM permission `{action}` to lockgate's role (see the README's \
-             IAM policy): {message}"
-        ),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            // A create with tags is also authorized as a tagging call.
+            let tagging = if action.starts_with("rds:Create") { " and `rds:AddTagsToResource`" } else { "" };
+            format!(
+                "{action}: access denied — grant the IAM permission `{action}`{tagging} to lockgate's role (see \
+                 the README's IAM policy): {message}"
+            )
+        }
         Some("SnapshotQuotaExceeded") => format!(
             "{action}: the account's manual snapshot quota is reached: delete old snapshots \
              (`lockgate snapshots prune --keep N --snapshot rds:…`) or ask AWS to raise it"
@@ -354,5 +409,18 @@ where
         }
         Some(code) => format!("{action} failed: {code}: {message}"),
         None => format!("{action}: cannot reach the RDS API: {}", DisplayErrorContext(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_value_is_one_rds_accepts() {
+        assert_eq!(tag_value("0001_initial app.0002_x(v2)#"), "0001_initial app.0002_x_v2__");
+        let long = tag_value(&"0001_migration ".repeat(40));
+        assert_eq!(long.chars().count(), 256);
+        assert!(long.ends_with("..."));
     }
 }
