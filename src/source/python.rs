@@ -491,10 +491,9 @@ fn with_parser<T>(f: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
 }
 
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
-/// found with a light scan that follows brackets, strings and comments. `None` when every
-/// statement is worth parsing anyway.
+/// without their comment lines. `None` when all of the text is worth parsing anyway.
 fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_sitter::Range>> {
-    let starts = top_level_statements(text);
+    let Layout { starts, comment_lines } = layout(text);
     let mut ranges: Vec<std::ops::Range<usize>> = vec![];
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
@@ -527,6 +526,9 @@ fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_si
             }
         }
     }
+    // Comment lines mean nothing to a reader either (directives are read from the text), and
+    // Alembic puts two in every function it generates.
+    let ranges = without(ranges, &comment_lines);
     if ranges.len() == 1 && ranges[0] == (0..text.len()) {
         return None;
     }
@@ -571,15 +573,25 @@ fn annotation(statement: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
-/// Offsets where top-level statements begin: a line that starts at column 0 outside any
-/// bracket, string or comment.
-fn top_level_statements(text: &str) -> Vec<usize> {
+/// The layout a light scan finds, following brackets, strings and comments.
+struct Layout {
+    /// Offsets where top-level statements begin: a line that starts at column 0 outside any
+    /// bracket, string or comment.
+    starts: Vec<usize>,
+    /// Lines that hold only a comment (outside strings), newline included.
+    comment_lines: Vec<std::ops::Range<usize>>,
+}
+
+fn layout(text: &str) -> Layout {
     let bytes = text.as_bytes();
     let mut starts = vec![];
+    let mut comment_lines = vec![];
     let mut depth = 0i32;
     let mut quote: Option<&[u8]> = None;
     let mut i = 0;
     let mut line_start = true;
+    // Where the current line begins while it has held only blanks.
+    let mut blank_line: Option<usize> = Some(0);
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
@@ -603,9 +615,16 @@ fn top_level_statements(text: &str) -> Vec<usize> {
             starts.push(i);
         }
         line_start = false;
+        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
+            blank_line = None;
+        }
         match b {
             b'#' => {
-                i = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
+                let end = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p + 1);
+                if let Some(line) = blank_line {
+                    comment_lines.push(line..end);
+                }
+                (i, line_start, blank_line) = (end, true, Some(end));
                 continue;
             }
             b'\'' | b'"' => {
@@ -618,7 +637,7 @@ fn top_level_statements(text: &str) -> Vec<usize> {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
-            b'\n' => line_start = true,
+            b'\n' => (line_start, blank_line) = (true, Some(i + 1)),
             _ => {}
         }
         i += 1;
@@ -626,7 +645,26 @@ fn top_level_statements(text: &str) -> Vec<usize> {
     if starts.first() != Some(&0) {
         starts.insert(0, 0);
     }
-    starts
+    Layout { starts, comment_lines }
+}
+
+/// `ranges` (sorted, disjoint) less the `holes` (sorted, disjoint, none across a range's end).
+fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![];
+    let mut holes = holes.iter().peekable();
+    for range in ranges {
+        let mut start = range.start;
+        while let Some(hole) = holes.next_if(|hole| hole.start < range.end) {
+            if hole.start > start {
+                out.push(start..hole.start);
+            }
+            start = start.max(hole.end);
+        }
+        if start < range.end {
+            out.push(start..range.end);
+        }
+    }
+    out
 }
 
 /// Maps a byte offset to a tree-sitter point (row, byte column).
@@ -824,8 +862,7 @@ mod tests {
     #[test]
     fn outline_skips_imports_and_helpers_but_not_strings_at_column_zero() {
         let text = "import os\nfrom x import (\n    a,\n)\n\ndef helper(apps, schema_editor):\n    print('x')\n\nTABLE = 'items'\n\nclass Migration:\n    operations = [RunSQL(\"\"\"\nCREATE INDEX i ON items (a);\n\"\"\")]\n\ndef upgrade():\n    pass\n";
-        let starts: Vec<&str> =
-            top_level_statements(text).iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
+        let starts: Vec<&str> = layout(text).starts.iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
         assert_eq!(
             starts,
             [
@@ -841,6 +878,20 @@ mod tests {
         assert!(module.class("Migration").is_some() && module.function("upgrade").is_some());
         assert!(module.function("helper").is_none(), "helper bodies are skipped");
         assert!(module.syntax_error().is_none());
+    }
+
+    #[test]
+    fn outline_leaves_out_comment_lines_but_not_hashes_in_strings() {
+        let text = "# header\ndef upgrade():\n    # ### commands auto generated ###\n    op.execute(\"\"\"\n# kept\nSELECT 1\"\"\")  # trailing\n    # ### end ###\n";
+        let lines: Vec<&str> = layout(text).comment_lines.into_iter().map(|r| &text[r]).collect();
+        assert_eq!(lines, ["# header\n", "    # ### commands auto generated ###\n", "    # ### end ###\n"]);
+        let module = Module::parse_outline(text, &["upgrade"]).expect("parses");
+        assert!(module.syntax_error().is_none());
+        let upgrade = module.function("upgrade").expect("upgrade");
+        let body = field(upgrade, Field::Body).expect("body");
+        let call = children(body).next().and_then(|statement| children(statement).next()).expect("a call");
+        let argument = module.eval(call).as_call().and_then(|c| c.args.first().cloned()).expect("an argument");
+        assert_eq!(argument.as_str(), Some("\n# kept\nSELECT 1"));
     }
 
     #[test]
