@@ -183,10 +183,10 @@ impl<'a> Module<'a> {
             .then(|| descendants(root))
             .into_iter()
             .flatten()
-            .filter(|n| matches!(n.kind(), "print_statement" | "exec_statement"))
+            .filter(|n| matches!(kind(*n), "print_statement" | "exec_statement"))
             .min_by_key(|n| n.start_byte());
         if let Some(statement) = python2 {
-            let keyword = statement.kind().trim_end_matches("_statement");
+            let keyword = kind(statement).trim_end_matches("_statement");
             return Some(SyntaxError {
                 span: span(statement),
                 message: format!("Python 2 `{keyword}` statement: this file is not valid Python 3"),
@@ -196,7 +196,7 @@ impl<'a> Module<'a> {
             return None;
         }
         let node = first_error(root).unwrap_or(root);
-        let what = if node.is_missing() { format!("missing `{}`", node.kind()) } else { "invalid syntax".to_string() };
+        let what = if node.is_missing() { format!("missing `{}`", kind(node)) } else { "invalid syntax".to_string() };
         Some(SyntaxError { span: span(node), message: format!("not valid Python 3: {what}") })
     }
 
@@ -210,7 +210,7 @@ impl<'a> Module<'a> {
             let (Some(left), Some(right)) = (field(assignment, Field::Left), field(assignment, Field::Right)) else {
                 continue;
             };
-            if left.kind() == "identifier" {
+            if kind(left) == "identifier" {
                 let value = self.eval(right);
                 if !matches!(value.value, Value::Dynamic(_)) {
                     self.constants.borrow_mut().insert(self.text_of(left).to_string(), value);
@@ -252,13 +252,13 @@ impl<'a> Module<'a> {
 
     /// The context managers of a `with` statement, each with its `as` name.
     pub fn with_items(&self, with_statement: Node) -> Vec<(Expr, Option<String>)> {
-        let clauses = children(with_statement).filter(|n| n.kind() == "with_clause");
+        let clauses = children(with_statement).filter(|n| kind(*n) == "with_clause");
         clauses
             .flat_map(children)
-            .filter(|item| item.kind() == "with_item")
+            .filter(|item| kind(*item) == "with_item")
             .filter_map(|item| field(item, Field::Value))
             .map(|value| {
-                if value.kind() != "as_pattern" {
+                if kind(value) != "as_pattern" {
                     return (self.eval(value), None);
                 }
                 let mut parts = children(value);
@@ -272,7 +272,7 @@ impl<'a> Module<'a> {
     /// `def <name>(…)` directly in `block` (a function body or the module).
     pub fn function_in<'t>(&self, block: Node<'t>, name: &str) -> Option<Node<'t>> {
         children(block).find(|statement| {
-            statement.kind() == "function_definition"
+            kind(*statement) == "function_definition"
                 && field(*statement, Field::Name).is_some_and(|n| self.text_of(n) == name)
         })
     }
@@ -280,12 +280,12 @@ impl<'a> Module<'a> {
     /// `class <name>(…)` at module level.
     pub fn class(&self, name: &str) -> Option<Node<'_>> {
         children(self.root()).find_map(|statement| {
-            let class = if statement.kind() == "decorated_definition" {
+            let class = if kind(statement) == "decorated_definition" {
                 field(statement, Field::Definition)?
             } else {
                 statement
             };
-            (class.kind() == "class_definition" && field(class, Field::Name).is_some_and(|n| self.text_of(n) == name))
+            (kind(class) == "class_definition" && field(class, Field::Name).is_some_and(|n| self.text_of(n) == name))
                 .then_some(class)
         })
     }
@@ -293,7 +293,7 @@ impl<'a> Module<'a> {
     /// `def <name>(…)` at module level.
     pub fn function(&self, name: &str) -> Option<Node<'_>> {
         children(self.root()).find(|statement| {
-            statement.kind() == "function_definition"
+            kind(*statement) == "function_definition"
                 && field(*statement, Field::Name).is_some_and(|n| self.text_of(n) == name)
         })
     }
@@ -306,14 +306,14 @@ impl<'a> Module<'a> {
             .filter_map(|a| {
                 let left = field(a, Field::Left)?;
                 let right = field(a, Field::Right)?;
-                (left.kind() == "identifier").then(|| (self.text_of(left), right))
+                (kind(left) == "identifier").then(|| (self.text_of(left), right))
             })
             .collect()
     }
 
     /// Evaluates an expression node statically.
     pub fn eval(&self, node: Node) -> Expr {
-        let value = match node.kind() {
+        let value = match kind(node) {
             "string" => self.string(node),
             "concatenated_string" => {
                 let parts: Vec<Expr> = children(node).map(|n| self.eval(n)).collect();
@@ -332,7 +332,7 @@ impl<'a> Module<'a> {
             },
             "dictionary" => Value::Dict(
                 children(node)
-                    .filter(|n| n.kind() == "pair")
+                    .filter(|n| kind(*n) == "pair")
                     .filter_map(|pair| {
                         Some((self.eval(field(pair, Field::Key)?), self.eval(field(pair, Field::Value)?)))
                     })
@@ -378,16 +378,16 @@ impl<'a> Module<'a> {
     }
 
     fn string(&self, node: Node) -> Value {
-        let start = children(node).find(|n| n.kind() == "string_start").map(|n| self.text_of(n)).unwrap_or("\"");
+        let start = children(node).find(|n| kind(*n) == "string_start").map(|n| self.text_of(n)).unwrap_or("\"");
         let prefix: String =
             start.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
-        if prefix.contains('f') && children(node).any(|n| n.kind() == "interpolation") {
+        if prefix.contains('f') && children(node).any(|n| kind(n) == "interpolation") {
             return Value::Dynamic("f-string".into());
         }
         let raw = prefix.contains('r');
         let mut out = String::new();
         for part in children(node) {
-            match part.kind() {
+            match kind(part) {
                 "string_content" => {
                     let text = self.text_of(part);
                     if raw {
@@ -411,7 +411,7 @@ impl<'a> Module<'a> {
         let mut call = Call { func, args: vec![], kwargs: vec![], splat: false, receiver };
         let arguments = field(node, Field::Arguments);
         for argument in arguments.into_iter().flat_map(children) {
-            match argument.kind() {
+            match kind(argument) {
                 "keyword_argument" => {
                     let (Some(name), Some(value)) = (field(argument, Field::Name), field(argument, Field::Value))
                     else {
@@ -429,10 +429,10 @@ impl<'a> Module<'a> {
 
     /// The dotted name of what is called, and the call it is a method of, if any.
     fn callee(&self, function: Node) -> Option<(String, Option<Box<Expr>>)> {
-        if function.kind() == "attribute" {
+        if kind(function) == "attribute" {
             let object = field(function, Field::Object)?;
             let attribute = self.text_of(field(function, Field::Attribute)?);
-            let receiver = match object.kind() {
+            let receiver = match kind(object) {
                 "call" => Some(self.eval(object)),
                 "identifier" => self.bound(self.text_of(object)).map(|e| Expr { span: span(object), ..e }),
                 _ => None,
@@ -595,6 +595,12 @@ fn layout(text: &str) -> Layout {
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
+            let special = |c: u8| c == b'\\' || c == b'\n' || c == q[0];
+            if !special(b) {
+                // Docstrings are long: jump to the next byte that can escape or end the string.
+                i += bytes[i..].iter().position(|&c| special(c)).unwrap_or(bytes.len() - i);
+                continue;
+            }
             if b == b'\\' {
                 i += 2;
                 continue;
@@ -736,7 +742,7 @@ fn unescape(text: &str) -> String {
 
 /// `a.b.c` for identifiers and attribute chains; `None` for anything computed.
 fn dotted(module: &Module, node: Node) -> Option<String> {
-    match node.kind() {
+    match kind(node) {
         "identifier" => Some(module.text_of(node).to_string()),
         "attribute" => {
             let object = dotted(module, field(node, Field::Object)?)?;
@@ -749,10 +755,10 @@ fn dotted(module: &Module, node: Node) -> Option<String> {
 
 /// The assignment inside an `expression_statement`, if it is one.
 fn expression_assignment(statement: Node) -> Option<Node> {
-    if statement.kind() != "expression_statement" {
+    if kind(statement) != "expression_statement" {
         return None;
     }
-    children(statement).find(|n| n.kind() == "assignment")
+    children(statement).find(|n| kind(*n) == "assignment")
 }
 
 /// Named children, comments excluded.
@@ -763,12 +769,22 @@ pub fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
         while next {
             let child = cursor.node();
             next = cursor.goto_next_sibling();
-            if child.is_named() && child.kind() != "comment" {
+            if child.is_named() && kind(child) != "comment" {
                 return Some(child);
             }
         }
         None
     })
+}
+
+/// The node's grammar kind. tree-sitter's `Node::kind` measures and checks the kind's C string
+/// on every call; the names are read once.
+pub fn kind(node: Node) -> &'static str {
+    static KINDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let language: Language = tree_sitter_python::LANGUAGE.into();
+        (0..language.node_kind_count()).map(|id| language.node_kind_for_id(id as u16).unwrap_or_default()).collect()
+    });
+    KINDS.get(usize::from(node.kind_id())).copied().unwrap_or_else(|| node.kind())
 }
 
 /// The fields of the Python grammar that the readers use.
@@ -972,9 +988,9 @@ mod tests {
     #[test]
     fn bound_locals_shadow_constants_and_become_receivers() {
         let module = Module::parse("conn = None\nconn.execute('SELECT 1')\n").expect("parses");
-        let call_node = descendants(module.root()).filter(|n| n.kind() == "call").max_by_key(|n| n.start_byte());
+        let call_node = descendants(module.root()).filter(|n| kind(*n) == "call").max_by_key(|n| n.start_byte());
         let bind = Module::parse("op.get_bind()\n").expect("parses");
-        let bind_call = descendants(bind.root()).find(|n| n.kind() == "call").map(|n| bind.eval(n)).expect("call");
+        let bind_call = descendants(bind.root()).find(|n| kind(*n) == "call").map(|n| bind.eval(n)).expect("call");
         module.bind("conn", bind_call);
         let Value::Call(call) = module.eval(call_node.expect("call")).value else { panic!("not a call") };
         assert_eq!(call.func, "op.get_bind().execute");

@@ -12,7 +12,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use crate::ir::Span;
-use crate::source::python::{self, children, field, Expr, Field, Module, Value};
+use crate::source::python::{self, children, field, kind, Expr, Field, Module, Value};
 
 /// The revision identifiers a script declares at module level.
 #[derive(Debug, Default)]
@@ -164,7 +164,7 @@ impl<'m> Walker<'m, '_> {
     fn block(&mut self, block: Node<'m>) -> Vec<Step> {
         let mut steps = vec![];
         for statement in children(block) {
-            if statement.kind() == "return_statement" {
+            if kind(statement) == "return_statement" {
                 children(statement).for_each(|value| self.expression(value, &mut steps));
                 break;
             }
@@ -178,7 +178,7 @@ impl<'m> Walker<'m, '_> {
     }
 
     fn statement(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
-        match node.kind() {
+        match kind(node) {
             "expression_statement" => children(node).for_each(|child| self.expression(child, out)),
             "with_statement" => self.with(node, out),
             "if_statement" => self.branch(node, out),
@@ -221,7 +221,7 @@ impl<'m> Walker<'m, '_> {
     }
 
     fn expression(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
-        match node.kind() {
+        match kind(node) {
             "assignment" => self.assignment(node, out),
             "augmented_assignment" => {
                 if let Some(right) = field(node, Field::Right) {
@@ -250,7 +250,7 @@ impl<'m> Walker<'m, '_> {
 
     fn assignment(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let Some(right) = field(node, Field::Right) else { return };
-        let value = match right.kind() {
+        let value = match kind(right) {
             "assignment" => {
                 self.assignment(right, out);
                 self.module.eval(final_value(right))
@@ -273,7 +273,7 @@ impl<'m> Walker<'m, '_> {
 
     /// Binds `name = value` and `a, b = (x, y)`; anything else is forgotten (bound as dynamic).
     fn bind_target(&self, target: Node, value: Expr) {
-        match target.kind() {
+        match kind(target) {
             "identifier" => self.module.bind(self.module.text_of(target), value),
             "pattern_list" | "tuple_pattern" | "list_pattern" => {
                 let names: Vec<Node> = children(target).collect();
@@ -329,7 +329,7 @@ impl<'m> Walker<'m, '_> {
         let Some(parameters) = field(function, Field::Parameters) else { return locals };
         let mut positional = args.iter();
         for parameter in children(parameters) {
-            let (name_node, default) = match parameter.kind() {
+            let (name_node, default) = match kind(parameter) {
                 "identifier" => (Some(parameter), None),
                 "typed_parameter" => (children(parameter).next(), None),
                 "default_parameter" | "typed_default_parameter" => {
@@ -337,7 +337,7 @@ impl<'m> Walker<'m, '_> {
                 }
                 _ => continue,
             };
-            let Some(name_node) = name_node.filter(|n| n.kind() == "identifier") else { continue };
+            let Some(name_node) = name_node.filter(|n| kind(*n) == "identifier") else { continue };
             let name = self.module.text_of(name_node);
             let given = kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
             let value = given
@@ -391,7 +391,7 @@ impl<'m> Walker<'m, '_> {
     /// A condition known statically: a constant, or a test of the dialect's name (the
     /// migrations run on PostgreSQL).
     fn decide(&self, condition: Node) -> Option<bool> {
-        match condition.kind() {
+        match kind(condition) {
             "not_operator" => field(condition, Field::Argument).and_then(|a| self.decide(a)).map(|b| !b),
             "parenthesized_expression" => children(condition).next().and_then(|inner| self.decide(inner)),
             "comparison_operator" => self.dialect_test(condition),
@@ -456,9 +456,9 @@ impl<'m> Walker<'m, '_> {
     /// The items a loop over a literal goes through: a list or tuple, a dict's keys, or a
     /// literal dict's `.keys()`, `.values()` or `.items()`.
     fn literal_items(&self, iterable: Node) -> Option<Vec<Expr>> {
-        let (dict, method) = match iterable.kind() {
+        let (dict, method) = match kind(iterable) {
             "call" => {
-                let function = field(iterable, Field::Function).filter(|f| f.kind() == "attribute")?;
+                let function = field(iterable, Field::Function).filter(|f| kind(*f) == "attribute")?;
                 let method = self.module.text_of(field(function, Field::Attribute)?);
                 (self.module.eval(field(function, Field::Object)?), method)
             }
@@ -493,9 +493,9 @@ impl<'m> Walker<'m, '_> {
     fn blocks_of(&mut self, node: Node<'m>) -> Vec<Step> {
         let mut steps = vec![];
         for child in children(node) {
-            if child.kind() == "block" {
+            if kind(child) == "block" {
                 steps.extend(self.block(child));
-            } else if let Some(block) = children(child).find(|c| c.kind() == "block") {
+            } else if let Some(block) = children(child).find(|c| kind(*c) == "block") {
                 steps.extend(self.block(block));
             }
         }
@@ -505,7 +505,7 @@ impl<'m> Walker<'m, '_> {
 
 /// The value a chained assignment (`a = b = x`) ends with.
 fn final_value(mut right: Node) -> Node {
-    while right.kind() == "assignment" {
+    while kind(right) == "assignment" {
         match field(right, Field::Right) {
             Some(next) => right = next,
             None => break,
