@@ -179,12 +179,13 @@ pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     migrations
 }
 
+/// Files are parsed in parallel a batch at a time: small enough that the first migrations are
+/// handed on early, large enough to keep every core busy.
+const BATCH: usize = 256;
+
 /// Like [`load_all`], but hands each migration to `emit` as soon as it and every migration
 /// before it are loaded, so the caller can work on it while later files are read.
 pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration)) {
-    // Files are parsed in parallel a batch at a time: small enough that the first migrations are
-    // handed on early, large enough to keep every core busy.
-    const BATCH: usize = 256;
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
     django::load(&discovered.django, config, display, &mut emit);

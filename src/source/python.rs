@@ -378,25 +378,19 @@ impl<'a> Module<'a> {
     }
 
     fn string(&self, node: Node) -> Value {
-        let start = children(node).find(|n| kind(*n) == "string_start").map(|n| self.text_of(n)).unwrap_or("\"");
-        let prefix: String =
-            start.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
-        if prefix.contains('f') && children(node).any(|n| kind(n) == "interpolation") {
-            return Value::Dynamic("f-string".into());
-        }
-        let raw = prefix.contains('r');
+        let (mut raw, mut format) = (false, false);
         let mut out = String::new();
         for part in children(node) {
             match kind(part) {
-                "string_content" => {
-                    let text = self.text_of(part);
-                    if raw {
-                        out.push_str(text);
-                    } else {
-                        out.push_str(&unescape(text));
+                "string_start" => {
+                    for letter in self.text_of(part).bytes().take_while(u8::is_ascii_alphabetic) {
+                        raw |= letter.eq_ignore_ascii_case(&b'r');
+                        format |= letter.eq_ignore_ascii_case(&b'f');
                     }
                 }
-                "escape_sequence" => out.push_str(&unescape(self.text_of(part))),
+                "interpolation" if format => return Value::Dynamic("f-string".into()),
+                "string_content" if raw => out.push_str(self.text_of(part)),
+                "string_content" | "escape_sequence" => unescape_into(self.text_of(part), &mut out),
                 _ => {}
             }
         }
@@ -714,8 +708,7 @@ fn parse_int(text: &str) -> Option<i64> {
 }
 
 /// Python escape sequences inside a non-raw string.
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+fn unescape_into(text: &str, out: &mut String) {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -737,7 +730,6 @@ fn unescape(text: &str) -> String {
             None => out.push('\\'),
         }
     }
-    out
 }
 
 /// `a.b.c` for identifiers and attribute chains; `None` for anything computed.

@@ -33,15 +33,35 @@ use crate::source::python::Module;
 pub use discover::Environments;
 use parse::Header;
 
-/// One revision file, read and lowered, before the graph orders it.
+/// One revision file, read, before the graph orders it.
 struct Loaded {
     path: PathBuf,
     header: Header,
     migration: Migration,
+    /// What `upgrade()` does, lowered to the migration's ops once the revision's turn comes.
+    upgrade: Option<Upgrade>,
+}
+
+struct Upgrade {
+    steps: Result<Vec<parse::Step>, (Span, String)>,
+    /// Where `downgrade()` is, whose comments are not about the linted code.
+    downgrade: Option<std::ops::Range<usize>>,
+}
+
+impl Loaded {
+    fn lowered(self) -> Migration {
+        let mut migration = self.migration;
+        if let Some(upgrade) = self.upgrade {
+            let text = migration.source.clone();
+            lower_into(&mut migration, upgrade.steps, upgrade.downgrade, &text.text);
+        }
+        migration
+    }
 }
 
 /// Reads every revision (in parallel), orders each environment's revisions like
-/// `alembic upgrade heads`, environments in the order their first file was found.
+/// `alembic upgrade heads`, environments in the order their first file was found, and lowers
+/// them in that order, handing each to `emit`.
 pub fn load(
     paths: &[PathBuf],
     config: &Config,
@@ -51,14 +71,25 @@ pub fn load(
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
     let plans: Vec<Plan> = environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
+    let mut ordered = vec![];
     for Plan { order, mut problems, mut parents } in plans {
         for index in order {
-            let Some(loaded) = slots[index].take() else { continue };
-            let mut migration = loaded.migration;
-            migration.problems.extend(problems.remove(&index).unwrap_or_default());
-            migration.parents = parents.remove(&index).unwrap_or_default();
-            emit(migration);
+            let Some(mut loaded) = slots[index].take() else { continue };
+            loaded.migration.problems.extend(problems.remove(&index).unwrap_or_default());
+            loaded.migration.parents = parents.remove(&index).unwrap_or_default();
+            ordered.push(loaded);
         }
+    }
+    // Lowered in parallel a batch at a time, so the caller works on the first revisions while
+    // later ones are lowered.
+    let mut ordered = ordered.into_iter();
+    loop {
+        let batch: Vec<Loaded> = ordered.by_ref().take(super::BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let lowered: Vec<Migration> = batch.into_par_iter().map(Loaded::lowered).collect();
+        lowered.into_iter().for_each(&mut *emit);
     }
 }
 
@@ -154,6 +185,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         parents: vec![],
         replaces: vec![],
     };
+    let mut upgrade = None;
     let header = match unreadable {
         Some(reason) => {
             migration.ops.push(unparsed(Span::default(), reason));
@@ -167,12 +199,12 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
             }
             Some(module) => {
                 let parsed = parse::parse(&module, file_name);
-                lower_into(&mut migration, parsed.upgrade, parsed.downgrade, &source.text);
+                upgrade = Some(Upgrade { steps: parsed.upgrade, downgrade: parsed.downgrade });
                 identify(&mut migration, parsed.header)
             }
         },
     };
-    Loaded { path: path.to_path_buf(), header, migration }
+    Loaded { path: path.to_path_buf(), header, migration, upgrade }
 }
 
 fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
