@@ -14,6 +14,13 @@ use common::TestDb;
 const SEED: &str = "CREATE TABLE orders (id bigint PRIMARY KEY, amount int);
                     INSERT INTO orders SELECT g, g FROM generate_series(1, 500) g;";
 
+/// A throwaway database holding the `orders` table.
+fn seeded() -> TestDb {
+    let mut db = common::database();
+    db.client.batch_execute(SEED).unwrap();
+    db
+}
+
 /// A one-migration project adding an index and a column to `orders`, planned against `db`.
 fn planned(db: &TestDb) -> (Project, String) {
     let project = Project::new(&[(
@@ -66,8 +73,7 @@ fn archives(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_pg_dump_snapshot_is_verified_and_restores() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let mut db = seeded();
     let (project, checksum) = planned(&db);
     let dumps = project.dir.path().join("dumps");
     let spec = format!("pg_dump:{}", dumps.display());
@@ -106,8 +112,7 @@ fn a_pg_dump_snapshot_is_verified_and_restores() {
 
 #[test]
 fn a_failing_step_names_the_snapshot_and_a_rerun_reuses_it() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let db = seeded();
     let project = Project::new(&[(
         "0001_bad.sql",
         "ALTER TABLE orders ADD COLUMN note text;\nCREATE UNIQUE INDEX orders_parity ON orders ((amount % 2));\n",
@@ -137,8 +142,7 @@ fn a_failing_step_names_the_snapshot_and_a_rerun_reuses_it() {
 
 #[test]
 fn a_command_hook_learns_the_phase_and_a_failing_one_stops_it() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let mut db = seeded();
     let (project, checksum) = planned(&db);
     let seen = project.dir.path().join("seen");
     let hook = write(
@@ -170,8 +174,7 @@ fn a_command_hook_learns_the_phase_and_a_failing_one_stops_it() {
 
 #[test]
 fn a_phase_that_needs_a_snapshot_refuses_to_start_without_a_provider() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let db = seeded();
     let (project, _) = planned(&db);
     std::fs::write(&project.config, "[apply]\nlock_timeout_ms = 200\n").unwrap();
     let output = project.apply(&db, "expand");
@@ -183,8 +186,7 @@ fn a_phase_that_needs_a_snapshot_refuses_to_start_without_a_provider() {
 
 #[test]
 fn a_phase_whose_work_is_already_there_takes_no_snapshot() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let mut db = seeded();
     let (project, _) = planned(&db);
     // Someone ran the migration by hand after the plan was made.
     db.client
@@ -200,8 +202,7 @@ fn a_phase_whose_work_is_already_there_takes_no_snapshot() {
 
 #[test]
 fn a_contract_phase_waiting_for_its_window_takes_no_snapshot_yet() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let db = seeded();
     let project = Project::new(&[("0001_drop_amount.sql", "ALTER TABLE orders DROP COLUMN amount;\n")]);
     project.plan(&db);
     assert!(project.apply(&db, "expand").status.success());
@@ -231,8 +232,7 @@ fn a_contract_phase_waiting_for_its_window_takes_no_snapshot_yet() {
 
 #[test]
 fn a_refused_rollback_points_at_the_snapshot() {
-    let mut db = common::database();
-    db.client.batch_execute(SEED).unwrap();
+    let db = seeded();
     let project = Project::new(&[("0001_drop_amount.sql", "ALTER TABLE orders DROP COLUMN amount;\n")]);
     project.plan(&db);
     let dumps = project.dir.path().join("dumps");
@@ -418,8 +418,7 @@ mod rds {
     fn an_instance_snapshot_is_taken_and_tagged_before_any_ddl() {
         let moto = moto();
         create_instance(moto, "shop-primary", None);
-        let mut db = common::database();
-        db.client.batch_execute(SEED).unwrap();
+        let mut db = seeded();
         let (project, checksum) = planned(&db);
 
         let output = apply(&project, &db, "expand", "rds:shop-primary", &aws_env(moto));
@@ -452,8 +451,7 @@ mod rds {
     fn a_cluster_member_snapshots_its_cluster() {
         let moto = moto();
         create_instance(moto, "aurora-writer", Some("aurora-shop"));
-        let mut db = common::database();
-        db.client.batch_execute(SEED).unwrap();
+        let db = seeded();
         let (project, checksum) = planned(&db);
 
         let output = apply(&project, &db, "expand", "rds:aurora-writer", &aws_env(moto));
@@ -470,8 +468,7 @@ mod rds {
     #[test]
     fn an_unknown_instance_stops_the_phase_before_any_ddl() {
         let moto = moto();
-        let mut db = common::database();
-        db.client.batch_execute(SEED).unwrap();
+        let db = seeded();
         let (project, _) = planned(&db);
 
         let output = apply(&project, &db, "expand", "rds:no-such-db", &aws_env(moto));
@@ -486,8 +483,7 @@ mod rds {
     fn an_exceeded_snapshot_quota_stops_the_phase_before_any_ddl() {
         let moto = moto_without_quota();
         create_instance(moto, "quota-db", None);
-        let mut db = common::database();
-        db.client.batch_execute(SEED).unwrap();
+        let db = seeded();
         let (project, _) = planned(&db);
 
         let output = apply(&project, &db, "expand", "rds:quota-db", &aws_env(moto));
@@ -503,8 +499,7 @@ mod rds {
         let moto = moto();
         create_instance(moto, "dup-db", None);
         let client = rds(moto);
-        let mut db = common::database();
-        db.client.batch_execute(SEED).unwrap();
+        let mut db = seeded();
         let (project, checksum) = planned(&db);
         let id = format!("lockgate-{}-expand", &checksum[..12]);
         let tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
@@ -541,8 +536,7 @@ mod rds {
 
         // A run that crashed after the snapshot but before journaling it left this phase's own
         // snapshot under the id: the rerun uses it rather than taking another.
-        let mut rerun = common::database();
-        rerun.client.batch_execute(SEED).unwrap();
+        let mut rerun = seeded();
         let (rerun_project, rerun_checksum) = planned(&rerun);
         let own = format!("lockgate-{}-expand", &rerun_checksum[..12]);
         runtime()

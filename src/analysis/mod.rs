@@ -72,7 +72,6 @@ pub struct Linting<'c> {
 }
 
 /// What one migration's statements were: analyzed, not analyzed, skipped meta-commands.
-#[derive(Default)]
 struct Coverage {
     analyzed: usize,
     unanalyzed: usize,
@@ -98,10 +97,14 @@ impl<'c> Linting<'c> {
             raw: &mut self.raw,
             statements: HashSet::new(),
             unanalyzed: HashSet::new(),
-            coverage: None,
         };
         self.replay.migration(migration, &mut linter);
-        self.coverage.push(linter.coverage.unwrap_or_default());
+        let unanalyzed = linter.unanalyzed.len();
+        self.coverage.push(Coverage {
+            analyzed: linter.statements.len() - unanalyzed,
+            unanalyzed,
+            meta_commands: migration.skipped_meta_commands,
+        });
     }
 
     /// The findings on the migrations for which `reported(index)` holds, once all were added.
@@ -214,7 +217,7 @@ impl Replay {
 
 type RawFinding = (usize, &'static Rule, Severity, Violation);
 
-/// Runs the active rules on one migration's ops and counts its coverage.
+/// Runs the active rules on one migration's ops and notes its statements.
 struct Linter<'a> {
     active: &'a [(&'static Rule, Severity)],
     settings: &'a Settings,
@@ -222,7 +225,6 @@ struct Linter<'a> {
     /// Statement numbers of the migration, and those not analyzed.
     statements: HashSet<usize>,
     unanalyzed: HashSet<usize>,
-    coverage: Option<Coverage>,
 }
 
 impl Visitor for Linter<'_> {
@@ -261,12 +263,6 @@ impl Visitor for Linter<'_> {
                 self.raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
             }
         }
-        let unanalyzed = self.unanalyzed.len();
-        self.coverage = Some(Coverage {
-            analyzed: self.statements.len() - unanalyzed,
-            unanalyzed,
-            meta_commands: migration.skipped_meta_commands,
-        });
     }
 }
 

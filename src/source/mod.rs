@@ -179,7 +179,7 @@ pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     migrations
 }
 
-/// Files are parsed in parallel a batch at a time: small enough that the first migrations are
+/// Files are turned into migrations in parallel a batch at a time: small enough that the first migrations are
 /// handed on early, large enough to keep every core busy.
 const BATCH: usize = 256;
 
@@ -190,15 +190,27 @@ pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(
     let display = |path: &Path| discovered.display(path);
     django::load(&discovered.django, config, display, &mut emit);
     alembic::load(&discovered.alembic, config, display, &mut emit);
-    for batch in discovered.sql.chunks(BATCH) {
-        let loaded: Vec<Migration> = batch
-            .par_iter()
-            .map(|file| {
-                let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
-                load_file(file, shown, config, &placeholders)
-            })
-            .collect();
-        loaded.into_iter().for_each(&mut emit);
+    let sql = |file: &MigrationFile| {
+        let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
+        load_file(file, shown, config, &placeholders)
+    };
+    in_batches(&discovered.sql, sql, &mut emit);
+}
+
+/// Turns `items` into migrations in parallel a batch at a time, handing them to `emit` in order.
+fn in_batches<T: Send>(
+    items: impl IntoIterator<Item = T>,
+    to_migration: impl Fn(T) -> Migration + Sync + Send,
+    emit: &mut impl FnMut(Migration),
+) {
+    let mut items = items.into_iter();
+    loop {
+        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return;
+        }
+        let migrations: Vec<Migration> = batch.into_par_iter().map(&to_migration).collect();
+        migrations.into_iter().for_each(&mut *emit);
     }
 }
 

@@ -583,8 +583,7 @@ fn layout(text: &str) -> Layout {
     let mut depth = 0i32;
     let mut quote: Option<&[u8]> = None;
     let mut i = 0;
-    let mut line_start = true;
-    // Where the current line begins while it has held only blanks.
+    // Where the current line begins, while it has held only blanks.
     let mut blank_line: Option<usize> = Some(0);
     while i < bytes.len() {
         let b = bytes[i];
@@ -611,11 +610,10 @@ fn layout(text: &str) -> Layout {
             i += 1;
             continue;
         }
-        if line_start && depth <= 0 && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
-            starts.push(i);
-        }
-        line_start = false;
         if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
+            if blank_line == Some(i) && depth <= 0 {
+                starts.push(i);
+            }
             blank_line = None;
         }
         match b {
@@ -624,7 +622,7 @@ fn layout(text: &str) -> Layout {
                 if let Some(line) = blank_line {
                     comment_lines.push(line..end);
                 }
-                (i, line_start, blank_line) = (end, true, Some(end));
+                (i, blank_line) = (end, Some(end));
                 continue;
             }
             b'\'' | b'"' => {
@@ -637,7 +635,7 @@ fn layout(text: &str) -> Layout {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
-            b'\n' => (line_start, blank_line) = (true, Some(i + 1)),
+            b'\n' => blank_line = Some(i + 1),
             _ => {}
         }
         i += 1;

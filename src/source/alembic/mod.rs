@@ -80,17 +80,8 @@ pub fn load(
             ordered.push(loaded);
         }
     }
-    // Lowered in parallel a batch at a time, so the caller works on the first revisions while
-    // later ones are lowered.
-    let mut ordered = ordered.into_iter();
-    loop {
-        let batch: Vec<Loaded> = ordered.by_ref().take(super::BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        let lowered: Vec<Migration> = batch.into_par_iter().map(Loaded::lowered).collect();
-        lowered.into_iter().for_each(&mut *emit);
-    }
+    // Lowered in batches, so the caller works on the first revisions while later ones are lowered.
+    super::in_batches(ordered, Loaded::lowered, emit);
 }
 
 /// One environment's upgrade order (indexes into the loaded revisions), and the graph
