@@ -16,12 +16,16 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// `path` as shown, made once: every finding in the file names it.
+    shown: String,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        SourceFile { path, text, line_starts }
+        let line_starts =
+            std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+        let shown = path.display().to_string();
+        SourceFile { path, text, line_starts, shown }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -33,8 +37,8 @@ impl SourceFile {
         (line + 1, column + 1)
     }
 
-    pub fn display_path(&self) -> String {
-        self.path.display().to_string()
+    pub fn display_path(&self) -> &str {
+        &self.shown
     }
 }
 

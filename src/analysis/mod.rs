@@ -3,7 +3,7 @@
 
 pub mod transaction;
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use crate::catalog::{Catalog, Origin};
 use crate::config::Config;

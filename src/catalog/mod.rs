@@ -1,7 +1,9 @@
 //! The schema as replayed up to a point: tables, columns, indexes and constraints, and which
 //! migration created each. Rules ask it questions about the state *before* an op.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType};
 

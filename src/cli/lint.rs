@@ -123,7 +123,11 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
     let _ = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
-    Ok(exit_code(args.fail_on, &result))
+    let code = exit_code(args.fail_on, &result);
+    // The process ends next and the OS takes the memory back at once; freeing every finding
+    // and source file one by one first took a twentieth of a large run.
+    std::mem::forget(result);
+    Ok(code)
 }
 
 /// Loads the migrations on one thread while this one replays and checks each as it arrives.

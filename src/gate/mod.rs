@@ -453,7 +453,7 @@ fn judge(
     let duration = statements.iter().fold(Duration::default(), |sum, s| sum.plus(s.report.duration));
     MigrationReport {
         id: migration.id.clone(),
-        path: migration.source.display_path(),
+        path: migration.source.display_path().to_string(),
         framework: migration.framework,
         verdict,
         reasons,

@@ -310,7 +310,7 @@ fn planned_migration(migration: &Migration, history: &History) -> PlannedMigrati
     PlannedMigration {
         id: migration.id.clone(),
         framework: migration.framework,
-        path: migration.source.display_path(),
+        path: migration.source.display_path().to_string(),
         checksum: file_checksum(&bytes),
         runner_key: runner.and_then(|r| r.key_for(migration)).unwrap_or_else(|| migration.id.clone()),
         runner_checksum: runner.and_then(|r| r.checksum_for(&bytes)),
@@ -422,5 +422,5 @@ fn partly_applied_squash(migration: &Migration, history: &History) -> Option<Pla
 
 fn source_ref(migration: &Migration, offset: usize) -> SourceRef {
     let (line, column) = migration.source.line_col(offset);
-    SourceRef { path: migration.source.display_path(), line, column }
+    SourceRef { path: migration.source.display_path().to_string(), line, column }
 }

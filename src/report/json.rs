@@ -24,7 +24,7 @@ struct Summary {
 struct Finding<'a> {
     rule: &'a str,
     severity: Severity,
-    path: String,
+    path: &'a str,
     migration: &'a str,
     line: usize,
     column: usize,
@@ -59,13 +59,29 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
     };
     write!(out, "{{\"schema_version\":{SCHEMA_VERSION},\"summary\":{},\"findings\":[", json_string(&summary))?;
     for (index, chunk) in result.findings.chunks(CHUNK).enumerate() {
-        let rendered: Vec<String> = chunk.par_iter().map(|f| json_string(&finding(f))).collect();
-        if index > 0 {
-            out.write_all(b",")?;
+        // One buffer per task, not one string per finding.
+        let rendered: Vec<Vec<u8>> = chunk.par_chunks(CHUNK / 16).map(render_list).collect();
+        for (part, text) in rendered.iter().enumerate() {
+            if index > 0 || part > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(text)?;
         }
-        out.write_all(rendered.join(",").as_bytes())?;
     }
     out.write_all(b"]}\n")
+}
+
+/// The findings as JSON objects, comma-separated.
+fn render_list(findings: &[crate::rules::Finding]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(findings.len() * 512);
+    for (index, f) in findings.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        // Serializing into memory cannot fail.
+        let _ = serde_json::to_writer(&mut out, &finding(f));
+    }
+    out
 }
 
 fn finding(f: &crate::rules::Finding) -> Finding<'_> {

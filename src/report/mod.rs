@@ -35,7 +35,7 @@ struct Location {
 fn location(finding: &Finding) -> Location {
     let (line, column) = finding.source.line_col(finding.span.start);
     let (end_line, end_column) = finding.source.line_col(finding.span.end);
-    Location { path: slash_path(&finding.source.display_path()), line, column, end_line, end_column }
+    Location { path: slash_path(finding.source.display_path()), line, column, end_line, end_column }
 }
 
 /// CI systems and URIs want `/` between path components on every platform.

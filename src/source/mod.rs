@@ -105,7 +105,11 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
             }
             continue;
         }
-        let walk = walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name();
+        // Siblings share their parent's path, so comparing whole paths orders them by file name
+        // without taking each path apart (as `sort_by_file_name` does, per comparison).
+        let walk = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()));
         for entry in walk.into_iter().filter_entry(|e| e.depth() == 0 || !is_foreign_dir(e)) {
             let entry = entry.map_err(|e| InputError::Io { path: given.clone(), source: e.into() })?;
             let file = entry.path();
@@ -117,9 +121,9 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
             if !entry.file_type().is_file() || !(sql || py) {
                 continue;
             }
-            let relative = file.strip_prefix(path).unwrap_or(file);
-            if include.as_ref().is_some_and(|set| !set.is_match(relative))
-                || exclude.as_ref().is_some_and(|set| set.is_match(relative))
+            let relative = || file.strip_prefix(path).unwrap_or(file);
+            if include.as_ref().is_some_and(|set| !set.is_match(relative()))
+                || exclude.as_ref().is_some_and(|set| set.is_match(relative()))
             {
                 continue;
             }
@@ -140,7 +144,10 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
         }
     }
     for list in [&mut django, &mut alembic] {
-        list.sort();
+        // A single folder's walk is in order already; comparing paths takes them apart.
+        if !list.is_sorted() {
+            list.sort();
+        }
         list.dedup();
     }
     files.retain(|f| config.lint_down || !f.down);

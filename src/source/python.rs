@@ -2,8 +2,8 @@
 //! the Django and Alembic front ends need (literals, dotted names, calls with arguments).
 //! Nothing is imported or executed; anything dynamic becomes `Value::Dynamic` with its span.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use tree_sitter::{Language, Node, Parser, Tree};
@@ -576,6 +576,18 @@ struct Layout {
     comment_lines: Vec<std::ops::Range<usize>>,
 }
 
+/// The bytes [`layout`] acts on outside strings.
+const LAYOUT_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b"#'\"()[]{}\\"[i] as usize] = true;
+        i += 1;
+    }
+    table[b'\n' as usize] = true;
+    table
+};
+
 fn layout(text: &str) -> Layout {
     let bytes = text.as_bytes();
     let mut starts = vec![];
@@ -608,6 +620,11 @@ fn layout(text: &str) -> Layout {
                 quote = None;
             }
             i += 1;
+            continue;
+        }
+        if blank_line.is_none() && !LAYOUT_BYTES[usize::from(b)] {
+            // Mid-line, only the bytes below change the state: jump to the next one.
+            i += bytes[i..].iter().position(|&c| LAYOUT_BYTES[usize::from(c)]).unwrap_or(bytes.len() - i);
             continue;
         }
         if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
@@ -667,7 +684,8 @@ fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]
 
 /// Maps a byte offset to a tree-sitter point (row, byte column).
 fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
-    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
     move |offset| {
         let row = line_starts.partition_point(|&s| s <= offset) - 1;
         tree_sitter::Point { row, column: offset - line_starts[row] }
@@ -676,6 +694,10 @@ fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
 
 /// `print x` / `exec code` at the start of a line (`print(x)` is Python 3).
 fn may_hold_python2_statements(text: &str) -> bool {
+    let mentioned = |keyword: &str| memchr::memmem::find(text.as_bytes(), keyword.as_bytes()).is_some();
+    if !mentioned("print") && !mentioned("exec") {
+        return false;
+    }
     text.lines().any(|line| {
         let line = line.trim_start();
         ["print", "exec"].iter().any(|keyword| {

@@ -4,7 +4,8 @@
 //! `versions/`, or whatever `alembic.ini` names with `script_location` and `version_locations`.
 //! Filesystem checks are cached per directory: a repository has many files and few folders.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 /// The Alembic environments known so far, and the folders already checked.
@@ -20,6 +21,18 @@ pub struct Environments {
     searched: HashSet<PathBuf>,
     /// The working directory, read once: relative paths are made absolute against it.
     cwd: Option<PathBuf>,
+    /// Per folder as given (a run asks about thousands of files in a few folders): whether
+    /// its ancestors were searched for `alembic.ini`, and what it is.
+    folders: HashMap<OsString, Folder>,
+}
+
+#[derive(Debug)]
+struct Folder {
+    absolute: PathBuf,
+    searched: bool,
+    /// `None` until asked; then the script location whose revisions the folder holds, if any.
+    location: Option<Option<PathBuf>>,
+    in_pycache: bool,
 }
 
 impl Environments {
@@ -33,10 +46,13 @@ impl Environments {
 
     /// [`Environments::add_ancestors_of`] for a path known to be a file (no filesystem check).
     pub fn add_ancestors_of_file(&mut self, file: &Path) {
-        let absolute = self.absolute(file);
-        if let Some(dir) = absolute.parent() {
-            self.search_from(dir);
+        let folder = folder_of(file);
+        if self.folders.get(folder.as_os_str()).is_some_and(|f| f.searched) {
+            return;
         }
+        let absolute = self.entry(folder).absolute.clone();
+        self.search_from(&absolute);
+        self.entry(folder).searched = true;
     }
 
     fn search_from(&mut self, start: &Path) {
@@ -63,6 +79,8 @@ impl Environments {
             self.locations.extend(versions.into_iter().map(|v| (v, script.clone())));
         }
         self.inis.push(ini);
+        // New locations can claim folders already judged.
+        self.folders.values_mut().for_each(|folder| folder.location = None);
     }
 
     /// Is `path` an Alembic revision script?
@@ -72,34 +90,53 @@ impl Environments {
         if !name.ends_with(".py") || name == "__init__.py" || name.starts_with(".#") {
             return false;
         }
-        let absolute = self.absolute(path);
-        if absolute.components().any(|c| c.as_os_str() == "__pycache__") {
-            return false;
-        }
-        self.location_of(&absolute).is_some()
+        let folder = self.folder(folder_of(path));
+        !folder.in_pycache && folder.location.as_ref().is_some_and(Option::is_some)
     }
 
     /// Is `path` a file of an environment's own folder (`env.py`, a helper next to it)? Such
     /// files are neither revisions nor Django migrations, even in a folder named `migrations`.
     pub fn is_environment_file(&mut self, path: &Path) -> bool {
-        let absolute = self.absolute(path);
-        let Some(dir) = absolute.parent() else { return false };
-        (self.holds_env(dir) && dir.join("versions").is_dir()) || self.locations.iter().any(|(_, script)| script == dir)
+        let dir = self.entry(folder_of(path)).absolute.clone();
+        (self.holds_env(&dir) && dir.join("versions").is_dir())
+            || self.locations.iter().any(|(_, script)| *script == dir)
     }
 
     /// The script location a revision belongs to: revisions with the same one share a graph.
     pub fn environment_of(&mut self, path: &Path) -> PathBuf {
-        let absolute = self.absolute(path);
-        self.location_of(&absolute).unwrap_or_else(|| absolute.parent().map(Path::to_path_buf).unwrap_or_default())
+        let folder = self.folder(folder_of(path));
+        folder.location.clone().flatten().unwrap_or_else(|| folder.absolute.clone())
     }
 
-    fn location_of(&mut self, file: &Path) -> Option<PathBuf> {
-        let named = self.locations.iter().filter(|(versions, _)| file.starts_with(versions));
+    /// What is known of `folder` (as given), with its location judged.
+    fn folder(&mut self, folder: &Path) -> &Folder {
+        if self.entry(folder).location.is_none() {
+            let absolute = self.entry(folder).absolute.clone();
+            let location = self.location_of(&absolute);
+            self.entry(folder).location = Some(location);
+        }
+        self.entry(folder)
+    }
+
+    fn entry(&mut self, folder: &Path) -> &mut Folder {
+        // Keyed by the raw path: hashing a `Path` takes it apart component by component.
+        if !self.folders.contains_key(folder.as_os_str()) {
+            let absolute = self.absolute(folder);
+            let in_pycache = absolute.components().any(|c| c.as_os_str() == "__pycache__");
+            let fresh = Folder { absolute, searched: false, location: None, in_pycache };
+            self.folders.insert(folder.as_os_str().to_owned(), fresh);
+        }
+        self.folders.get_mut(folder.as_os_str()).expect("inserted above")
+    }
+
+    /// The script location whose revisions the folder `dir` (absolute) holds.
+    fn location_of(&mut self, dir: &Path) -> Option<PathBuf> {
+        let named = self.locations.iter().filter(|(versions, _)| dir.starts_with(versions));
         // The deepest location wins when locations nest.
         if let Some((_, script)) = named.max_by_key(|(versions, _)| versions.components().count()) {
             return Some(script.clone());
         }
-        for dir in file.ancestors().skip(1) {
+        for dir in dir.ancestors() {
             let Some(parent) = dir.parent().filter(|_| dir.file_name().is_some_and(|n| n == "versions")) else {
                 continue;
             };
@@ -186,6 +223,11 @@ fn ini_path(value: &str, here: &Path) -> Option<PathBuf> {
         return None;
     }
     Some(normalize(&here.join(value)))
+}
+
+/// The folder a file is in, as given (`""` for a bare file name).
+fn folder_of(file: &Path) -> &Path {
+    file.parent().unwrap_or(Path::new(""))
 }
 
 fn normalize(path: &Path) -> PathBuf {

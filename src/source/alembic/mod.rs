@@ -20,6 +20,7 @@ mod sqltext;
 mod types;
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,7 +101,8 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     for (index, revision) in loaded.iter().enumerate() {
         environments.add_ancestors_of_file(&revision.path);
         let environment = environments.environment_of(&revision.path);
-        match groups.iter_mut().find(|(e, _)| *e == environment) {
+        // Environment paths are normalized, so comparing their bytes compares them.
+        match groups.iter_mut().find(|(e, _)| e.as_os_str() == environment.as_os_str()) {
             Some((_, members)) => members.push(index),
             None => groups.push((environment, vec![index])),
         }
@@ -110,7 +112,7 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
 
 /// Orders one environment's revisions (`members` index into `loaded`).
 fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
-    let files: Vec<String> = members.iter().map(|&i| loaded[i].migration.source.display_path()).collect();
+    let files: Vec<String> = members.iter().map(|&i| loaded[i].migration.source.display_path().to_string()).collect();
     let revisions: Vec<graph::Revision> = members
         .iter()
         .zip(&files)
@@ -144,14 +146,16 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
 /// history are linted (a pre-commit hook passes the changed ones), parents and children
 /// outside them are not missing.
 fn whole_history(loaded: &[Loaded], members: &[usize]) -> bool {
-    let read: HashSet<&Path> = members.iter().map(|&i| loaded[i].path.as_path()).collect();
-    let folders: HashSet<&Path> = read.iter().filter_map(|p| p.parent()).collect();
+    // Sets of raw paths: hashing a `Path` takes it apart component by component.
+    let read: HashSet<&OsStr> = members.iter().map(|&i| loaded[i].path.as_os_str()).collect();
+    let folders: HashSet<&OsStr> =
+        members.iter().filter_map(|&i| loaded[i].path.parent()).map(Path::as_os_str).collect();
     folders.into_iter().all(|folder| {
         let Ok(entries) = std::fs::read_dir(folder) else { return true };
         entries.filter_map(Result::ok).map(|e| e.path()).all(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let revision = name.ends_with(".py") && name != "__init__.py" && !name.starts_with(".#");
-            !revision || read.contains(path.as_path())
+            !revision || read.contains(path.as_os_str())
         })
     })
 }

@@ -6,7 +6,7 @@
 //! arguments bound, and `if` conditions that are constant (or ask for the PostgreSQL dialect)
 //! are decided. Everything else stays visible as an uncertain or opaque step.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 
 use tree_sitter::Node;
@@ -104,14 +104,20 @@ fn header_values(module: &Module) -> [Option<Expr>; 4] {
 /// It ends at the next line that starts at column 0 with code.
 fn function_lines(text: &str, name: &str) -> Option<Range<usize>> {
     let header = format!("def {name}(");
-    let start = if text.starts_with(&header) { 0 } else { text.find(&format!("\n{header}"))? + 1 };
-    let mut offset = start;
-    for (index, line) in text[start..].split_inclusive('\n').enumerate() {
+    let start = if text.starts_with(&header) {
+        0
+    } else {
+        memchr::memmem::find(text.as_bytes(), format!("\n{header}").as_bytes())? + 1
+    };
+    let line_ends = memchr::memchr_iter(b'\n', &text.as_bytes()[start..]).map(|i| start + i + 1);
+    let mut line_start = start;
+    for line_end in line_ends.chain(std::iter::once(text.len())) {
+        let line = &text[line_start..line_end];
         let code = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
-        if index > 0 && code && !line.starts_with(')') {
-            return Some(start..offset);
+        if line_start > start && code && !line.starts_with(')') {
+            return Some(start..line_start);
         }
-        offset += line.len();
+        line_start = line_end;
     }
     Some(start..text.len())
 }
