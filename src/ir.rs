@@ -22,8 +22,7 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
-        let line_starts =
-            std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+        let line_starts = line_starts(&text);
         let shown = path.display().to_string();
         SourceFile { path, text, line_starts, shown }
     }
@@ -40,6 +39,11 @@ impl SourceFile {
     pub fn display_path(&self) -> &str {
         &self.shown
     }
+}
+
+/// The byte offset where each line of `text` begins.
+pub fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect()
 }
 
 /// A byte range in a source file.

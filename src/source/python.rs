@@ -2,9 +2,10 @@
 //! the Django and Alembic front ends need (literals, dotted names, calls with arguments).
 //! Nothing is imported or executed; anything dynamic becomes `Value::Dynamic` with its span.
 
-use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
 use std::sync::LazyLock;
+
+use foldhash::{HashMap, HashMapExt};
 
 use tree_sitter::{Language, Node, Parser, Tree};
 
@@ -684,8 +685,7 @@ fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]
 
 /// Maps a byte offset to a tree-sitter point (row, byte column).
 fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
-    let line_starts: Vec<usize> =
-        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+    let line_starts = crate::ir::line_starts(text);
     move |offset| {
         let row = line_starts.partition_point(|&s| s <= offset) - 1;
         tree_sitter::Point { row, column: offset - line_starts[row] }

@@ -4,9 +4,10 @@
 //! `versions/`, or whatever `alembic.ini` names with `script_location` and `version_locations`.
 //! Filesystem checks are cached per directory: a repository has many files and few folders.
 
-use foldhash::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
+
+use foldhash::{HashMap, HashSet};
 
 /// The Alembic environments known so far, and the folders already checked.
 #[derive(Debug, Default)]
@@ -110,8 +111,9 @@ impl Environments {
 
     /// What is known of `folder` (as given), with its location judged.
     fn folder(&mut self, folder: &Path) -> &Folder {
-        if self.entry(folder).location.is_none() {
-            let absolute = self.entry(folder).absolute.clone();
+        let entry = self.entry(folder);
+        if entry.location.is_none() {
+            let absolute = entry.absolute.clone();
             let location = self.location_of(&absolute);
             self.entry(folder).location = Some(location);
         }

@@ -6,8 +6,9 @@
 //! arguments bound, and `if` conditions that are constant (or ask for the PostgreSQL dialect)
 //! are decided. Everything else stays visible as an uncertain or opaque step.
 
-use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
+
+use foldhash::{HashMap, HashMapExt};
 
 use tree_sitter::Node;
 
@@ -109,15 +110,13 @@ fn function_lines(text: &str, name: &str) -> Option<Range<usize>> {
     } else {
         memchr::memmem::find(text.as_bytes(), format!("\n{header}").as_bytes())? + 1
     };
-    let line_ends = memchr::memchr_iter(b'\n', &text.as_bytes()[start..]).map(|i| start + i + 1);
-    let mut line_start = start;
-    for line_end in line_ends.chain(std::iter::once(text.len())) {
-        let line = &text[line_start..line_end];
+    let mut offset = start;
+    for (index, line) in text[start..].split_inclusive('\n').enumerate() {
         let code = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
-        if line_start > start && code && !line.starts_with(')') {
-            return Some(start..line_start);
+        if index > 0 && code && !line.starts_with(')') {
+            return Some(start..offset);
         }
-        line_start = line_end;
+        offset += line.len();
     }
     Some(start..text.len())
 }
