@@ -6,6 +6,7 @@ use pg_query::protobuf::{self, AlterTableType, ConstrType};
 use pg_query::{DeparseOptions, NodeEnum};
 
 use crate::ir::QualifiedName;
+use crate::source::pgparse;
 
 /// `"name"`, with embedded quotes doubled.
 pub fn ident(name: &str) -> String {
@@ -19,8 +20,7 @@ pub fn relation(name: &QualifiedName) -> String {
 
 /// The one statement in `sql`, parsed.
 pub fn parse_one(sql: &str) -> Option<NodeEnum> {
-    let parsed = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT).ok()?;
-    let mut statements = parsed.protobuf.stmts.into_iter();
+    let mut statements = pgparse::parse(sql).ok()?.stmts.into_iter();
     let first = statements.next()?.stmt?.node?;
     statements.next().is_none().then_some(first)
 }

@@ -5,6 +5,7 @@ pub mod directives;
 pub mod django;
 pub mod layout;
 pub mod lower;
+pub mod pgparse;
 pub mod python;
 pub mod sql;
 pub mod tokens;

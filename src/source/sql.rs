@@ -9,8 +9,8 @@
 use std::ops::Range;
 
 use crate::ir::{Op, OpKind, Span};
-use crate::source::directives;
 use crate::source::lower::lower;
+use crate::source::{directives, pgparse};
 
 /// What the SQL loader produced for one piece of text.
 #[derive(Debug, Default)]
@@ -68,9 +68,8 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
     if clean.trim().is_empty() {
         return vec![];
     }
-    match pg_query::parse(clean, pg_query::ParserOptions::DEFAULT) {
+    match pgparse::parse(clean) {
         Ok(parsed) => parsed
-            .protobuf
             .stmts
             .iter()
             .map(|raw| {
@@ -97,26 +96,18 @@ fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
         if piece.trim().is_empty() {
             continue;
         }
-        let result = match pg_query::parse(piece, pg_query::ParserOptions::DEFAULT) {
+        let result = match pgparse::parse(piece) {
             Ok(parsed) => Ok(parsed
-                .protobuf
                 .stmts
                 .iter()
                 .filter_map(|raw| raw.stmt.as_ref().and_then(|s| s.node.as_ref()))
                 .flat_map(lower)
                 .collect()),
-            Err(error) => Err(parse_message(&error)),
+            Err(message) => Err(message),
         };
         pieces.push((range, result));
     }
     pieces
-}
-
-fn parse_message(error: &pg_query::Error) -> String {
-    match error {
-        pg_query::Error::Parse(message) | pg_query::Error::Split(message) => message.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Shrinks a statement's range past leading whitespace and comments and trailing whitespace
