@@ -206,7 +206,6 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     let mut state = Lex::Code;
     let mut meta = 0;
     let mut i = 0;
-    let mut line_start = true;
     let mut statement_start = 0;
     let mut semicolons = vec![];
     let mut depth = 0i32;
@@ -214,11 +213,13 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
         blank(&mut out, 0, '\u{feff}'.len_utf8());
         i = '\u{feff}'.len_utf8();
     }
-    while i < bytes.len() {
-        let b = bytes[i];
+    let text_start = i;
+    loop {
+        i = next_in_state(bytes, i, state);
+        let Some(&b) = bytes.get(i) else { break };
         match state {
             Lex::Code => {
-                if line_start && b == b'\\' {
+                if b == b'\\' && at_line_start(bytes, text_start, i) {
                     let end = line_end(bytes, i);
                     blank(&mut out, i, end);
                     meta += 1;
@@ -241,21 +242,20 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
                     b'$' => {
                         if let Some(end) = dollar_quote_end(text, i) {
                             i = end;
-                            line_start = false;
                             continue;
                         }
                     }
                     b';' if depth <= 0 => {
                         semicolons.push(i);
-                        let statement = String::from_utf8_lossy(&out[statement_start..i]).into_owned();
+                        let copies = mentions_stdin(&out[statement_start..i])
+                            && is_copy_from_stdin(&String::from_utf8_lossy(&out[statement_start..i]));
                         statement_start = i + 1;
-                        if is_copy_from_stdin(&statement) {
+                        if copies {
                             let data_start = line_end(bytes, i) + 1;
                             let data_end = copy_data_end(text, data_start);
                             blank(&mut out, data_start.min(bytes.len()), data_end);
                             i = data_end;
                             statement_start = data_end;
-                            line_start = true;
                             continue;
                         }
                     }
@@ -278,16 +278,48 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
             }
             _ => {}
         }
-        if b == b'\n' {
-            line_start = true;
-        } else if !(b == b' ' || b == b'\t' || b == b'\r') {
-            line_start = false;
-        }
         i += 1;
     }
     // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
     let clean = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     (clean, meta, semicolons)
+}
+
+/// The offset of the next byte at or after `from` that can change the scan in `state`.
+fn next_in_state(bytes: &[u8], from: usize, state: Lex) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    let found = match state {
+        Lex::Code => rest.iter().position(|&b| CODE_BYTES[usize::from(b)]),
+        Lex::Single => memchr::memchr(b'\'', rest),
+        Lex::Escaped => memchr::memchr2(b'\\', b'\'', rest),
+        Lex::Double => memchr::memchr(b'"', rest),
+        Lex::LineComment => memchr::memchr(b'\n', rest),
+        Lex::Block(_) => memchr::memchr2(b'*', b'/', rest),
+    };
+    found.map_or(bytes.len(), |offset| from + offset)
+}
+
+/// The bytes that matter outside quotes and comments.
+const CODE_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut k = 0;
+    let interesting = b"\\'()\"-/$;";
+    while k < interesting.len() {
+        table[interesting[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
+/// Whether only blanks precede `at` on its line (psql reads meta-commands only there).
+fn at_line_start(bytes: &[u8], text_start: usize, at: usize) -> bool {
+    let before = &bytes[text_start..at];
+    before.iter().rev().take_while(|&&b| b != b'\n').all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// A cheap test before the exact one: only a statement naming `stdin` can be COPY … FROM stdin.
+fn mentions_stdin(statement: &[u8]) -> bool {
+    statement.windows(5).any(|w| w.eq_ignore_ascii_case(b"stdin"))
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
@@ -332,4 +364,43 @@ fn copy_data_end(text: &str, from: usize) -> usize {
         }
     }
     text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_commands_are_blanked_only_at_line_start_and_quoted_semicolons_do_not_end_statements() {
+        let text = "\\set x 1\nSELECT 1;\n  \\echo hi\nSELECT E'a\\';b', '\\x;';\n";
+        let (clean, meta, semicolons) = blank_psql_only(text);
+        assert_eq!(meta, 2);
+        assert_eq!(clean, format!("{}\nSELECT 1;\n{}\nSELECT E'a\\';b', '\\x;';\n", " ".repeat(8), " ".repeat(10)));
+        assert_eq!(semicolons, vec![17, 52]);
+    }
+
+    #[test]
+    fn comments_dollar_quotes_and_parameters_hide_or_keep_semicolons() {
+        let text = "/* a /* b; */ ; */ SELECT $1; DO $x$ a; $x$; SELECT \"q;\" -- c;\n;";
+        let (clean, meta, semicolons) = blank_psql_only(text);
+        assert_eq!((clean.as_str(), meta), (text, 0));
+        assert_eq!(semicolons, vec![28, 43, text.len() - 1]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_blanked_and_a_meta_command_after_it_still_counts() {
+        let (clean, meta, semicolons) = blank_psql_only("\u{feff}\\set a\nSELECT 1;");
+        assert_eq!(meta, 1);
+        assert_eq!(clean, format!("{}\nSELECT 1;", " ".repeat(3 + 6)));
+        assert_eq!(semicolons, vec![18]);
+    }
+
+    #[test]
+    fn copy_data_is_blanked_through_its_terminator() {
+        let text = "COPY t (a) FROM stdin;\n1;2\n\\.\nSELECT 1;";
+        let (clean, meta, semicolons) = blank_psql_only(text);
+        assert_eq!(meta, 0);
+        assert_eq!(clean, format!("COPY t (a) FROM stdin;\n{}\n{}\nSELECT 1;", " ".repeat(3), " ".repeat(2)));
+        assert_eq!(semicolons, vec![21, text.len() - 1]);
+    }
 }
