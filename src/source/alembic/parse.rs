@@ -10,10 +10,8 @@ use std::ops::Range;
 
 use foldhash::{HashMap, HashMapExt};
 
-use tree_sitter::Node;
-
 use crate::ir::Span;
-use crate::source::python::{self, children, field, kind, Expr, Field, Module, Value};
+use crate::source::python::{self, children, field, kind, Expr, Field, Module, Node, Value};
 
 /// The revision identifiers a script declares at module level.
 #[derive(Debug, Default)]
@@ -110,13 +108,15 @@ fn function_lines(text: &str, name: &str) -> Option<Range<usize>> {
     } else {
         memchr::memmem::find(text.as_bytes(), format!("\n{header}").as_bytes())? + 1
     };
-    let mut offset = start;
-    for (index, line) in text[start..].split_inclusive('\n').enumerate() {
-        let code = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
-        if index > 0 && code && !line.starts_with(')') {
-            return Some(start..offset);
+    let bytes = text.as_bytes();
+    let mut at = start;
+    while let Some(newline) = memchr::memchr(b'\n', &bytes[at..]) {
+        at += newline + 1;
+        match bytes.get(at) {
+            Some(c) if !c.is_ascii_whitespace() && *c != b'#' && *c != b')' => return Some(start..at),
+            Some(_) => {}
+            None => break,
         }
-        offset += line.len();
     }
     Some(start..text.len())
 }
@@ -371,8 +371,7 @@ impl<'m> Walker<'m, '_> {
     fn branch(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
         let mut clauses: Vec<(Option<Node<'m>>, Option<Node<'m>>)> =
             vec![(field(node, Field::Condition), field(node, Field::Consequence))];
-        let mut cursor = node.walk();
-        for alternative in node.children_by_field_name("alternative", &mut cursor) {
+        for alternative in node.fields(Field::Alternative) {
             let condition = field(alternative, Field::Condition);
             let body = field(alternative, Field::Consequence).or_else(|| field(alternative, Field::Body));
             clauses.push((condition, body));

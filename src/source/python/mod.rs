@@ -3,13 +3,18 @@
 //! Nothing is imported or executed; anything dynamic becomes `Value::Dynamic` with its span.
 
 use std::cell::RefCell;
-use std::sync::LazyLock;
 
 use foldhash::{HashMap, HashMapExt};
 
-use tree_sitter::{Language, Node, Parser, Tree};
+use tree_sitter::Parser;
 
 use crate::ir::Span;
+
+mod reader;
+mod syntax;
+
+use syntax::Tree;
+pub use syntax::{Field, Node};
 
 /// A Python expression reduced to what a migration needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,7 +120,8 @@ impl Expr {
 /// A parsed Python file.
 pub struct Module<'a> {
     pub text: &'a str,
-    pub tree: Tree,
+    tree: Tree,
+    syntax_error: Option<SyntaxError>,
     /// Simple module-level constants: `NAME = <literal>`, filled in file order.
     constants: RefCell<HashMap<String, Expr>>,
     /// Names a front end bound while walking a function body (`conn = op.get_bind()`); they
@@ -124,6 +130,7 @@ pub struct Module<'a> {
 }
 
 /// Where the file does not parse as Python 3: the first syntax error.
+#[derive(Clone)]
 pub struct SyntaxError {
     pub span: Span,
     pub message: String,
@@ -131,11 +138,7 @@ pub struct SyntaxError {
 
 impl<'a> Module<'a> {
     pub fn parse(text: &'a str) -> Option<Module<'a>> {
-        let tree = with_parser(|parser| {
-            parser.set_included_ranges(&[]).ok()?;
-            parser.parse(text, None)
-        })?;
-        Some(Module::from_tree(text, tree))
+        Module::read(text, None)
     }
 
     /// Parses only what a migration reader needs: module-level statements other than imports
@@ -143,62 +146,53 @@ impl<'a> Module<'a> {
     /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
     /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
-        Module::outline(text, &|name| keep.contains(&name))
+        Module::read(text, outline_ranges(text, &|name| keep.contains(&name)))
     }
 
     /// Like [`Module::parse_outline`], but keeps every function except those named in `skip`
     /// (an Alembic reader follows helpers called from `upgrade()`, and skips `downgrade()`).
     pub fn parse_outline_without(text: &'a str, skip: &[&str]) -> Option<Module<'a>> {
-        Module::outline(text, &|name| !skip.contains(&name))
+        Module::read(text, outline_ranges(text, &|name| !skip.contains(&name)))
     }
 
-    fn outline(text: &'a str, keep: &dyn Fn(&str) -> bool) -> Option<Module<'a>> {
-        let Some(ranges) = outline_ranges(text, keep) else { return Module::parse(text) };
-        let tree = with_parser(|parser| {
-            parser.set_included_ranges(&ranges).ok()?;
-            parser.parse(text, None)
-        })?;
-        if tree.root_node().has_error() {
-            return Module::parse(text);
+    /// The fast reader when it knows all of the file, else tree-sitter. A file that could hold
+    /// a Python 2 statement goes to tree-sitter, whose grammar knows them, for the diagnostic.
+    fn read(text: &'a str, ranges: Option<Vec<std::ops::Range<usize>>>) -> Option<Module<'a>> {
+        let whole = 0..text.len();
+        let fast = || reader::read(text, ranges.as_deref().unwrap_or(std::slice::from_ref(&whole)));
+        if let Some(tree) = (!may_hold_python2_statements(text)).then(fast).flatten() {
+            return Some(Module::new(text, tree, None));
         }
-        Some(Module::from_tree(text, tree))
+        if let Some(ranges) = &ranges {
+            let tree = tree_sitter_parse(text, ranges)?;
+            if !tree.root_node().has_error() {
+                return Some(Module::new(text, syntax::from_tree_sitter(&tree), None));
+            }
+        }
+        let tree = tree_sitter_parse(text, &[])?;
+        let error = syntax_error(text, &tree);
+        Some(Module::new(text, syntax::from_tree_sitter(&tree), error))
     }
 
-    fn from_tree(text: &'a str, tree: Tree) -> Module<'a> {
-        let module =
-            Module { text, tree, constants: RefCell::new(HashMap::new()), locals: RefCell::new(HashMap::new()) };
+    fn new(text: &'a str, tree: Tree, syntax_error: Option<SyntaxError>) -> Module<'a> {
+        let module = Module {
+            text,
+            tree,
+            syntax_error,
+            constants: RefCell::new(HashMap::new()),
+            locals: RefCell::new(HashMap::new()),
+        };
         module.read_constants();
         module
     }
 
     pub fn root(&self) -> Node<'_> {
-        self.tree.root_node()
+        self.tree.root()
     }
 
     /// The first syntax error, if any (Python 2 `print x`, a stray bracket, …).
     pub fn syntax_error(&self) -> Option<SyntaxError> {
-        let root = self.root();
-        // Walking the whole tree is a large share of the cost of a file; only do it when a line
-        // could be a Python 2 statement.
-        let python2 = may_hold_python2_statements(self.text)
-            .then(|| descendants(root))
-            .into_iter()
-            .flatten()
-            .filter(|n| matches!(kind(*n), "print_statement" | "exec_statement"))
-            .min_by_key(|n| n.start_byte());
-        if let Some(statement) = python2 {
-            let keyword = kind(statement).trim_end_matches("_statement");
-            return Some(SyntaxError {
-                span: span(statement),
-                message: format!("Python 2 `{keyword}` statement: this file is not valid Python 3"),
-            });
-        }
-        if !root.has_error() {
-            return None;
-        }
-        let node = first_error(root).unwrap_or(root);
-        let what = if node.is_missing() { format!("missing `{}`", kind(node)) } else { "invalid syntax".to_string() };
-        Some(SyntaxError { span: span(node), message: format!("not valid Python 3: {what}") })
+        self.syntax_error.clone()
     }
 
     pub fn text_of(&self, node: Node) -> &'a str {
@@ -469,11 +463,22 @@ fn operator_call(operator: &str, args: Vec<Expr>) -> Call {
     Call { func: operator.to_string(), args, kwargs: vec![], splat: false, receiver: None }
 }
 
-/// Runs `f` with this thread's Python parser (creating a parser is not free; files are many).
-fn with_parser<T>(f: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
+/// Parses `ranges` of `text` (all of it when empty) with this thread's tree-sitter parser
+/// (creating a parser is not free; files are many).
+fn tree_sitter_parse(text: &str, ranges: &[std::ops::Range<usize>]) -> Option<tree_sitter::Tree> {
     thread_local! {
         static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
     }
+    let points = line_points(text);
+    let ranges: Vec<tree_sitter::Range> = ranges
+        .iter()
+        .map(|r| tree_sitter::Range {
+            start_byte: r.start,
+            end_byte: r.end,
+            start_point: points(r.start),
+            end_point: points(r.end),
+        })
+        .collect();
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -481,13 +486,54 @@ fn with_parser<T>(f: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
             parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
             *slot = Some(parser);
         }
-        f(slot.as_mut()?)
+        let parser = slot.as_mut()?;
+        parser.set_included_ranges(&ranges).ok()?;
+        parser.parse(text, None)
+    })
+}
+
+/// The first syntax error of a whole-file tree-sitter parse.
+fn syntax_error(text: &str, tree: &tree_sitter::Tree) -> Option<SyntaxError> {
+    let root = tree.root_node();
+    let ts_span = |n: tree_sitter::Node| Span::new(n.start_byte(), n.end_byte());
+    // Walking the whole tree is a large share of the cost of a file; only do it when a line
+    // could be a Python 2 statement.
+    let python2 = may_hold_python2_statements(text)
+        .then(|| ts_descendants(root))
+        .into_iter()
+        .flatten()
+        .filter(|n| matches!(syntax::kind(*n), "print_statement" | "exec_statement"))
+        .min_by_key(|n| n.start_byte());
+    if let Some(statement) = python2 {
+        let keyword = syntax::kind(statement).trim_end_matches("_statement");
+        return Some(SyntaxError {
+            span: ts_span(statement),
+            message: format!("Python 2 `{keyword}` statement: this file is not valid Python 3"),
+        });
+    }
+    if !root.has_error() {
+        return None;
+    }
+    let node = ts_descendants(root).filter(|n| n.is_error() || n.is_missing()).min_by_key(|n| n.start_byte());
+    let node = node.unwrap_or(root);
+    let what =
+        if node.is_missing() { format!("missing `{}`", syntax::kind(node)) } else { "invalid syntax".to_string() };
+    Some(SyntaxError { span: ts_span(node), message: format!("not valid Python 3: {what}") })
+}
+
+fn ts_descendants(node: tree_sitter::Node) -> impl Iterator<Item = tree_sitter::Node> {
+    let mut stack = vec![node];
+    std::iter::from_fn(move || {
+        let node = stack.pop()?;
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+        Some(node)
     })
 }
 
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
-fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_sitter::Range>> {
+fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
     let Layout { starts, comment_lines } = layout(text);
     let mut ranges: Vec<std::ops::Range<usize>> = vec![];
     for (i, &start) in starts.iter().enumerate() {
@@ -527,18 +573,7 @@ fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<tree_si
     if ranges.len() == 1 && ranges[0] == (0..text.len()) {
         return None;
     }
-    let points = line_points(text);
-    Some(
-        ranges
-            .into_iter()
-            .map(|r| tree_sitter::Range {
-                start_byte: r.start,
-                end_byte: r.end,
-                start_point: points(r.start),
-                end_point: points(r.end),
-            })
-            .collect(),
-    )
+    Some(ranges)
 }
 
 /// In `name: Annotation = value`, the range of `: Annotation ` (relative to the statement).
@@ -621,6 +656,11 @@ fn layout(text: &str) -> Layout {
                 quote = None;
             }
             i += 1;
+            continue;
+        }
+        if blank_line.is_some() && (b == b' ' || b == b'\t') {
+            // A line's indentation: skip it whole.
+            i += bytes[i..].iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(bytes.len() - i);
             continue;
         }
         if blank_line.is_none() && !LAYOUT_BYTES[usize::from(b)] {
@@ -774,112 +814,18 @@ fn expression_assignment(statement: Node) -> Option<Node> {
 }
 
 /// Named children, comments excluded.
-pub fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    // Indexing finds each child by walking from the first, so it is quadratic; a cursor is
-    // linear but costs several times more per step. Nearly every node has a few children.
-    const INDEXED: usize = 16;
-    let count = node.named_child_count();
-    let mut cursor = (count > INDEXED).then(|| node.walk());
-    let mut position = 0;
-    std::iter::from_fn(move || loop {
-        let child = match &mut cursor {
-            None => node.named_child(position)?,
-            Some(cursor) => {
-                let moved = if position == 0 { cursor.goto_first_child() } else { cursor.goto_next_sibling() };
-                if !moved {
-                    return None;
-                }
-                cursor.node()
-            }
-        };
-        position += 1;
-        if child.is_named() && kind(child) != "comment" {
-            return Some(child);
-        }
-    })
+pub fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> + 't {
+    node.children()
 }
 
-/// The node's grammar kind. tree-sitter's `Node::kind` measures and checks the kind's C string
-/// on every call; the names are read once.
+/// The node's grammar kind.
 pub fn kind(node: Node) -> &'static str {
-    static KINDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-        let language: Language = tree_sitter_python::LANGUAGE.into();
-        (0..language.node_kind_count()).map(|id| language.node_kind_for_id(id as u16).unwrap_or_default()).collect()
-    });
-    KINDS.get(usize::from(node.kind_id())).copied().unwrap_or_else(|| node.kind())
-}
-
-/// The fields of the Python grammar that the readers use.
-#[derive(Clone, Copy)]
-pub enum Field {
-    Alternative,
-    Argument,
-    Arguments,
-    Attribute,
-    Body,
-    Condition,
-    Consequence,
-    Definition,
-    Function,
-    Key,
-    Left,
-    Name,
-    Object,
-    Operator,
-    Parameters,
-    Right,
-    Value,
-}
-
-impl Field {
-    const NAMES: [&'static str; 17] = [
-        "alternative",
-        "argument",
-        "arguments",
-        "attribute",
-        "body",
-        "condition",
-        "consequence",
-        "definition",
-        "function",
-        "key",
-        "left",
-        "name",
-        "object",
-        "operator",
-        "parameters",
-        "right",
-        "value",
-    ];
-
-    /// The grammar's id for the field, looked up once: tree-sitter finds a field by name by
-    /// comparing it with every field name of the grammar, which was a tenth of a file's cost.
-    fn id(self) -> u16 {
-        static IDS: LazyLock<Vec<u16>> = LazyLock::new(|| {
-            let language: Language = tree_sitter_python::LANGUAGE.into();
-            Field::NAMES.iter().map(|name| language.field_id_for_name(name).map_or(0, |id| id.get())).collect()
-        });
-        IDS[self as usize]
-    }
+    node.kind()
 }
 
 /// `node`'s child in `field`.
 pub fn field<'t>(node: Node<'t>, field: Field) -> Option<Node<'t>> {
-    node.child_by_field_id(field.id())
-}
-
-fn descendants(node: Node) -> impl Iterator<Item = Node> {
-    let mut stack = vec![node];
-    std::iter::from_fn(move || {
-        let node = stack.pop()?;
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
-        Some(node)
-    })
-}
-
-fn first_error(node: Node) -> Option<Node> {
-    descendants(node).filter(|n| n.is_error() || n.is_missing()).min_by_key(|n| n.start_byte())
+    node.field(field)
 }
 
 pub fn span(node: Node) -> Span {
@@ -1020,9 +966,9 @@ mod tests {
     #[test]
     fn bound_locals_shadow_constants_and_become_receivers() {
         let module = Module::parse("conn = None\nconn.execute('SELECT 1')\n").expect("parses");
-        let call_node = descendants(module.root()).filter(|n| kind(*n) == "call").max_by_key(|n| n.start_byte());
+        let call_node = module.root().descendants().filter(|n| kind(*n) == "call").max_by_key(|n| n.start_byte());
         let bind = Module::parse("op.get_bind()\n").expect("parses");
-        let bind_call = descendants(bind.root()).find(|n| kind(*n) == "call").map(|n| bind.eval(n)).expect("call");
+        let bind_call = bind.root().descendants().find(|n| kind(*n) == "call").map(|n| bind.eval(n)).expect("call");
         module.bind("conn", bind_call);
         let Value::Call(call) = module.eval(call_node.expect("call")).value else { panic!("not a call") };
         assert_eq!(call.func, "op.get_bind().execute");
