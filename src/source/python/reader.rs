@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use super::syntax::{Builder, Field, Tree};
+use super::syntax::{Builder, Field, Mark, Tree};
 
 /// Reads the parts of `text` in `ranges` (sorted, disjoint, whole lines or pieces of one line,
 /// never inside a string) as a Python module.
@@ -386,32 +386,37 @@ impl Reader<'_> {
         let content = if self.is_op("=") {
             self.assignment(first)?
         } else if self.is_op(",") {
-            let targets = self.pattern_list(first)?;
+            let targets = self.pattern_list(first, |reader| reader.is_op("="), Reader::expression)?;
             self.assignment(targets)?
         } else {
             first
         };
         self.expect_token(Token::Newline)?;
         self.builder.child(content);
-        let (start, end) = (self.start(content), self.end(content));
-        Some(self.builder.finish(mark, "expression_statement", start, end))
+        self.builder.finish_spanning(mark, "expression_statement")
     }
 
-    /// `a, b` before `=`.
-    fn pattern_list(&mut self, first: u32) -> Option<u32> {
+    /// `a, b` before `=` (or `in`): targets up to where `at_end` says they stop, each read
+    /// by `item`.
+    fn pattern_list(
+        &mut self,
+        first: u32,
+        at_end: fn(&Self) -> bool,
+        item: fn(&mut Self) -> Option<u32>,
+    ) -> Option<u32> {
         let mark = self.builder.mark();
         self.builder.child(self.pattern(first)?);
         let mut end = self.end(first);
         while let Some(comma) = self.expect(Token::Op, ",") {
             end = comma.end as usize;
-            if self.is_op("=") {
+            if at_end(self) {
                 break;
             }
-            let item = self.expression()?;
+            let item = item(self)?;
             self.builder.child(self.pattern(item)?);
             end = self.end(item);
         }
-        if !self.is_op("=") {
+        if !at_end(self) {
             return None;
         }
         let start = self.start(first);
@@ -441,8 +446,7 @@ impl Reader<'_> {
             first
         };
         self.builder.child_in(Field::Right, right);
-        let (start, end) = (self.start(left), self.end(right));
-        Some(self.builder.finish(mark, "assignment", start, end))
+        self.builder.finish_spanning(mark, "assignment")
     }
 
     /// `a, b` as a value: after `=`, `return` or `in`.
@@ -489,34 +493,46 @@ impl Reader<'_> {
         self.expect_token(Token::Indent)?;
         self.enter()?;
         let mark = self.builder.mark();
-        let mut range: Option<(usize, usize)> = None;
         while self.peek().token != Token::Dedent {
             let statement = self.statement()?;
             self.builder.child(statement);
-            let (start, end) = (self.start(statement), self.end(statement));
-            range = Some((range.map_or(start, |r| r.0), end));
         }
         self.bump();
         self.leave();
-        let (start, end) = range?;
-        Some(self.builder.finish(mark, "block", start, end))
+        self.builder.finish_spanning(mark, "block")
     }
 
     fn function_definition(&mut self) -> Option<u32> {
+        self.definition("function_definition", |reader| {
+            let parameters = reader.parameters()?;
+            reader.builder.child_in(Field::Parameters, parameters);
+            if reader.expect(Token::Op, "->").is_some() {
+                let annotation = reader.type_node()?;
+                reader.builder.child(annotation);
+            }
+            Some(())
+        })
+    }
+
+    fn class_definition(&mut self) -> Option<u32> {
+        self.definition("class_definition", |reader| {
+            if reader.is_op("(") {
+                let superclasses = reader.argument_list()?;
+                reader.builder.child(superclasses);
+            }
+            Some(())
+        })
+    }
+
+    /// `def`/`class`: the keyword, a name, what `signature` reads, then the body.
+    fn definition(&mut self, kind: &'static str, signature: fn(&mut Self) -> Option<()>) -> Option<u32> {
         let mark = self.builder.mark();
         let word = self.bump();
         let name = self.identifier()?;
         self.builder.child_in(Field::Name, name);
-        let parameters = self.parameters()?;
-        self.builder.child_in(Field::Parameters, parameters);
-        if self.expect(Token::Op, "->").is_some() {
-            let annotation = self.type_node()?;
-            self.builder.child(annotation);
-        }
-        let body = self.block()?;
-        self.builder.child_in(Field::Body, body);
-        let end = self.end(body);
-        Some(self.builder.finish(mark, "function_definition", word.start as usize, end))
+        signature(self)?;
+        let end = self.body()?;
+        Some(self.builder.finish(mark, kind, word.start as usize, end))
     }
 
     fn type_node(&mut self) -> Option<u32> {
@@ -527,8 +543,7 @@ impl Reader<'_> {
             return None;
         }
         self.builder.child(inner);
-        let (start, end) = (self.start(inner), self.end(inner));
-        Some(self.builder.finish(mark, "type", start, end))
+        self.builder.finish_spanning(mark, "type")
     }
 
     fn parameters(&mut self) -> Option<u32> {
@@ -567,8 +582,7 @@ impl Reader<'_> {
             };
             self.builder.child(name);
             self.builder.child(annotation);
-            let (start, end) = (self.start(name), self.end(annotation));
-            return Some(self.builder.finish(mark, "typed_parameter", start, end));
+            return self.builder.finish_spanning(mark, "typed_parameter");
         }
         self.builder.child_in(Field::Name, name);
         if let Some(annotation) = annotation {
@@ -577,59 +591,51 @@ impl Reader<'_> {
         let value = self.expression()?;
         self.builder.child_in(Field::Value, value);
         let kind = if annotation.is_some() { "typed_default_parameter" } else { "default_parameter" };
-        let (start, end) = (self.start(name), self.end(value));
-        Some(self.builder.finish(mark, kind, start, end))
-    }
-
-    fn class_definition(&mut self) -> Option<u32> {
-        let mark = self.builder.mark();
-        let word = self.bump();
-        let name = self.identifier()?;
-        self.builder.child_in(Field::Name, name);
-        if self.is_op("(") {
-            let superclasses = self.argument_list()?;
-            self.builder.child(superclasses);
-        }
-        let body = self.block()?;
-        self.builder.child_in(Field::Body, body);
-        let end = self.end(body);
-        Some(self.builder.finish(mark, "class_definition", word.start as usize, end))
+        self.builder.finish_spanning(mark, kind)
     }
 
     fn if_statement(&mut self) -> Option<u32> {
         let mark = self.builder.mark();
         let word = self.bump();
+        let mut end = self.guarded_block()?;
+        while self.is_word("elif") {
+            let clause_mark = self.builder.mark();
+            let elif = self.bump();
+            end = self.guarded_block()?;
+            let clause = self.builder.finish(clause_mark, "elif_clause", elif.start as usize, end);
+            self.builder.child_in(Field::Alternative, clause);
+        }
+        end = self.optional_else(end)?;
+        Some(self.builder.finish(mark, "if_statement", word.start as usize, end))
+    }
+
+    /// An `if`/`elif` condition and the block it guards; returns where the block ends.
+    fn guarded_block(&mut self) -> Option<usize> {
         let condition = self.expression()?;
         self.builder.child_in(Field::Condition, condition);
         let consequence = self.block()?;
         self.builder.child_in(Field::Consequence, consequence);
-        let mut end = self.end(consequence);
-        while self.is_word("elif") {
-            let clause_mark = self.builder.mark();
-            let elif = self.bump();
-            let condition = self.expression()?;
-            self.builder.child_in(Field::Condition, condition);
-            let consequence = self.block()?;
-            self.builder.child_in(Field::Consequence, consequence);
-            end = self.end(consequence);
-            let clause = self.builder.finish(clause_mark, "elif_clause", elif.start as usize, end);
-            self.builder.child_in(Field::Alternative, clause);
-        }
-        if self.is_word("else") {
-            let clause = self.else_clause()?;
-            self.builder.child_in(Field::Alternative, clause);
-            end = self.end(clause);
-        }
-        Some(self.builder.finish(mark, "if_statement", word.start as usize, end))
+        Some(self.end(consequence))
     }
 
-    fn else_clause(&mut self) -> Option<u32> {
-        let mark = self.builder.mark();
-        let word = self.bump();
+    /// A compound statement's block, as its `body` field; returns where the block ends.
+    fn body(&mut self) -> Option<usize> {
         let body = self.block()?;
         self.builder.child_in(Field::Body, body);
-        let end = self.end(body);
-        Some(self.builder.finish(mark, "else_clause", word.start as usize, end))
+        Some(self.end(body))
+    }
+
+    /// An `else:` clause as the `alternative` field, if one follows; returns where the statement ends.
+    fn optional_else(&mut self, end: usize) -> Option<usize> {
+        if !self.is_word("else") {
+            return Some(end);
+        }
+        let mark = self.builder.mark();
+        let word = self.bump();
+        let else_end = self.body()?;
+        let clause = self.builder.finish(mark, "else_clause", word.start as usize, else_end);
+        self.builder.child_in(Field::Alternative, clause);
+        Some(else_end)
     }
 
     fn for_statement(&mut self) -> Option<u32> {
@@ -637,7 +643,7 @@ impl Reader<'_> {
         let word = self.bump();
         let first = self.primary()?;
         let left = if self.is_op(",") {
-            let targets = self.for_targets(first)?;
+            let targets = self.pattern_list(first, |reader| reader.is_word("in"), Reader::primary)?;
             self.pattern(targets)?
         } else {
             self.pattern(first)?
@@ -647,33 +653,9 @@ impl Reader<'_> {
         let first = self.expression()?;
         let right = if self.is_op(",") { self.expression_list(first)? } else { first };
         self.builder.child_in(Field::Right, right);
-        let body = self.block()?;
-        self.builder.child_in(Field::Body, body);
-        let mut end = self.end(body);
-        if self.is_word("else") {
-            let clause = self.else_clause()?;
-            self.builder.child_in(Field::Alternative, clause);
-            end = self.end(clause);
-        }
+        let body_end = self.body()?;
+        let end = self.optional_else(body_end)?;
         Some(self.builder.finish(mark, "for_statement", word.start as usize, end))
-    }
-
-    /// `for a, b in …`: the targets, read as a pattern list.
-    fn for_targets(&mut self, first: u32) -> Option<u32> {
-        let mark = self.builder.mark();
-        self.builder.child(self.pattern(first)?);
-        let mut end = self.end(first);
-        while let Some(comma) = self.expect(Token::Op, ",") {
-            end = comma.end as usize;
-            if self.is_word("in") {
-                break;
-            }
-            let item = self.primary()?;
-            self.builder.child(self.pattern(item)?);
-            end = self.end(item);
-        }
-        let start = self.start(first);
-        Some(self.builder.finish(mark, "pattern_list", start, end))
     }
 
     fn with_statement(&mut self) -> Option<u32> {
@@ -684,22 +666,16 @@ impl Reader<'_> {
             return None;
         }
         let clause_mark = self.builder.mark();
-        let mut range: Option<(usize, usize)> = None;
         loop {
             let item = self.with_item()?;
             self.builder.child(item);
-            let (start, end) = (self.start(item), self.end(item));
-            range = Some((range.map_or(start, |r| r.0), end));
             if self.expect(Token::Op, ",").is_none() {
                 break;
             }
         }
-        let (start, end) = range?;
-        let clause = self.builder.finish(clause_mark, "with_clause", start, end);
+        let clause = self.builder.finish_spanning(clause_mark, "with_clause")?;
         self.builder.child(clause);
-        let body = self.block()?;
-        self.builder.child_in(Field::Body, body);
-        let end = self.end(body);
+        let end = self.body()?;
         Some(self.builder.finish(mark, "with_statement", word.start as usize, end))
     }
 
@@ -712,17 +688,14 @@ impl Reader<'_> {
             let target_mark = self.builder.mark();
             let name = self.identifier()?;
             self.builder.child(name);
-            let (name_start, name_end) = (self.start(name), self.end(name));
-            let target = self.builder.finish(target_mark, "as_pattern_target", name_start, name_end);
+            let target = self.builder.finish_spanning(target_mark, "as_pattern_target")?;
             self.builder.child(target);
-            let start = self.start(manager);
-            self.builder.finish(pattern_mark, "as_pattern", start, name_end)
+            self.builder.finish_spanning(pattern_mark, "as_pattern")?
         } else {
             manager
         };
         self.builder.child_in(Field::Value, value);
-        let (start, end) = (self.start(value), self.end(value));
-        Some(self.builder.finish(mark, "with_item", start, end))
+        self.builder.finish_spanning(mark, "with_item")
     }
 
     fn identifier(&mut self) -> Option<u32> {
@@ -769,8 +742,7 @@ impl Reader<'_> {
         self.builder.field(Field::Operator, operator);
         let right = operand(self)?;
         self.builder.child_in(Field::Right, right);
-        let (start, end) = (self.start(left), self.end(right));
-        Some(self.builder.finish(mark, "boolean_operator", start, end))
+        self.builder.finish_spanning(mark, "boolean_operator")
     }
 
     fn inversion(&mut self) -> Option<u32> {
@@ -779,12 +751,7 @@ impl Reader<'_> {
         }
         let mark = self.builder.mark();
         let word = self.bump();
-        self.enter()?;
-        let argument = self.inversion()?;
-        self.leave();
-        self.builder.child_in(Field::Argument, argument);
-        let end = self.end(argument);
-        Some(self.builder.finish(mark, "not_operator", word.start as usize, end))
+        self.prefix_operation(mark, "not_operator", word.start as usize, Reader::inversion)
     }
 
     fn comparison(&mut self) -> Option<u32> {
@@ -794,15 +761,12 @@ impl Reader<'_> {
         }
         let mark = self.builder.mark();
         self.builder.child(first);
-        let mut end = self.end(first);
         while let Some(words) = self.comparison_operator() {
             self.at += words;
             let operand = self.binary(0)?;
             self.builder.child(operand);
-            end = self.end(operand);
         }
-        let start = self.start(first);
-        Some(self.builder.finish(mark, "comparison_operator", start, end))
+        self.builder.finish_spanning(mark, "comparison_operator")
     }
 
     /// How many tokens the comparison operator ahead takes, if one is.
@@ -854,8 +818,7 @@ impl Reader<'_> {
             let right = self.binary(precedence)?;
             self.leave();
             self.builder.child_in(Field::Right, right);
-            let (start, end) = (self.start(left), self.end(right));
-            left = self.builder.finish(mark, "binary_operator", start, end);
+            left = self.builder.finish_spanning(mark, "binary_operator")?;
         }
         Some(left)
     }
@@ -872,12 +835,23 @@ impl Reader<'_> {
         self.bump();
         let operator = self.builder.leaf(kind, next.start as usize, next.end as usize);
         self.builder.field(Field::Operator, operator);
+        self.prefix_operation(mark, "unary_operator", next.start as usize, Reader::unary)
+    }
+
+    /// `not x`, `-x`: the operand read by `operand` (one level deeper) becomes the `argument` field.
+    fn prefix_operation(
+        &mut self,
+        mark: Mark,
+        kind: &'static str,
+        start: usize,
+        operand: fn(&mut Self) -> Option<u32>,
+    ) -> Option<u32> {
         self.enter()?;
-        let argument = self.unary()?;
+        let argument = operand(self)?;
         self.leave();
         self.builder.child_in(Field::Argument, argument);
         let end = self.end(argument);
-        Some(self.builder.finish(mark, "unary_operator", next.start as usize, end))
+        Some(self.builder.finish(mark, kind, start, end))
     }
 
     /// An atom and what follows it: `.name`, `(arguments)`, `[index]`.
@@ -890,15 +864,13 @@ impl Reader<'_> {
                 self.bump();
                 let attribute = self.identifier()?;
                 self.builder.child_in(Field::Attribute, attribute);
-                let (start, end) = (self.start(node), self.end(attribute));
-                node = self.builder.finish(mark, "attribute", start, end);
+                node = self.builder.finish_spanning(mark, "attribute")?;
             } else if self.is_op("(") {
                 let mark = self.builder.mark();
                 self.builder.child_in(Field::Function, node);
                 let arguments = self.argument_list()?;
                 self.builder.child_in(Field::Arguments, arguments);
-                let (start, end) = (self.start(node), self.end(arguments));
-                node = self.builder.finish(mark, "call", start, end);
+                node = self.builder.finish_spanning(mark, "call")?;
             } else if self.is_op("[") {
                 let mark = self.builder.mark();
                 self.builder.child_in(Field::Value, node);
@@ -945,8 +917,7 @@ impl Reader<'_> {
         self.bump();
         let value = self.expression()?;
         self.builder.child_in(Field::Value, value);
-        let (start, end) = (self.start(name), self.end(value));
-        Some(self.builder.finish(mark, "keyword_argument", start, end))
+        self.builder.finish_spanning(mark, "keyword_argument")
     }
 
     /// `*value` or `**value`, when one is ahead.
@@ -1006,14 +977,11 @@ impl Reader<'_> {
         }
         let mark = self.builder.mark();
         self.builder.child(first);
-        let mut end = self.end(first);
         while self.peek().token == Token::String {
             let next = self.string()?;
             self.builder.child(next);
-            end = self.end(next);
         }
-        let start = self.start(first);
-        Some(self.builder.finish(mark, "concatenated_string", start, end))
+        self.builder.finish_spanning(mark, "concatenated_string")
     }
 
     fn string(&mut self) -> Option<u32> {
@@ -1191,8 +1159,7 @@ impl Reader<'_> {
         self.expect(Token::Op, ":")?;
         let value = self.expression()?;
         self.builder.child_in(Field::Value, value);
-        let (start, end) = (self.start(key), self.end(value));
-        Some(self.builder.finish(mark, "pair", start, end))
+        self.builder.finish_spanning(mark, "pair")
     }
 }
 

@@ -241,6 +241,13 @@ impl Builder {
         (tree.nodes.len() - 1) as u32
     }
 
+    /// Like [`Builder::finish`], for a node that spans its children, first to last.
+    pub fn finish_spanning(&mut self, mark: Mark, kind: &'static str) -> Option<u32> {
+        let children = &self.pending_children[mark.0..];
+        let (start, end) = (self.start_of(*children.first()?), self.end_of(*children.last()?));
+        Some(self.finish(mark, kind, start, end))
+    }
+
     pub fn start_of(&self, id: u32) -> usize {
         self.tree.nodes[id as usize].start as usize
     }
