@@ -187,9 +187,10 @@ pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     migrations
 }
 
-/// Files are turned into migrations in parallel a batch at a time: small enough that the first migrations are
-/// handed on early, large enough to keep every core busy.
-const BATCH: usize = 256;
+/// Files are turned into migrations in parallel a batch at a time: the first batches small, so
+/// the first migrations are handed on early, later ones large enough to keep every core busy.
+const FIRST_BATCH: usize = 16;
+const LARGEST_BATCH: usize = 256;
 
 /// Like [`load_all`], but hands each migration to `emit` as soon as it and every migration
 /// before it are loaded, so the caller can work on it while later files are read.
@@ -212,8 +213,10 @@ fn in_batches<T: Send>(
     emit: &mut impl FnMut(Migration),
 ) {
     let mut items = items.into_iter();
+    let mut size = FIRST_BATCH;
     loop {
-        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
+        let batch: Vec<T> = items.by_ref().take(size).collect();
+        size = (size * 2).min(LARGEST_BATCH);
         if batch.is_empty() {
             return;
         }

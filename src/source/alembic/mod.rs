@@ -20,7 +20,7 @@ mod sqltext;
 mod types;
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::Module;
+use crate::source::python::{Layout, Module};
 pub use discover::Environments;
 use parse::Header;
 
@@ -39,26 +39,29 @@ struct Loaded {
     path: PathBuf,
     header: Header,
     migration: Migration,
-    /// What `upgrade()` does, lowered to the migration's ops once the revision's turn comes.
-    upgrade: Option<Upgrade>,
-}
-
-struct Upgrade {
-    steps: Result<Vec<parse::Step>, (Span, String)>,
-    /// Where `downgrade()` is, whose comments are not about the linted code.
-    downgrade: Option<std::ops::Range<usize>>,
+    /// Where the file's statements are, for reading `upgrade()` once the revision's turn comes;
+    /// `None` when the file could not be read at all.
+    layout: Option<Layout>,
 }
 
 impl Loaded {
+    /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
+    /// order reaches it, so the caller lints the first revisions while later ones are read.
     fn lowered(self) -> Migration {
         let mut migration = self.migration;
-        if let Some(upgrade) = self.upgrade {
-            let text = migration.source.clone();
-            lower_into(&mut migration, upgrade.steps, upgrade.downgrade, &text.text);
+        let Some(layout) = self.layout else { return migration };
+        let source = migration.source.clone();
+        let text = source.text.as_str();
+        // `downgrade()` is not linted, so it is not parsed either.
+        match Module::parse_outline_in(text, &layout, &|name| name != "downgrade") {
+            None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
+            Some(module) => lower_into(&mut migration, parse::upgrade(&module), text),
         }
         migration
     }
 }
+
+const PYTHON_UNREADABLE: &str = "the Python parser could not read this file";
 
 /// Reads every revision (in parallel), orders each environment's revisions like
 /// `alembic upgrade heads`, environments in the order their first file was found, and lowers
@@ -70,7 +73,7 @@ pub fn load(
     emit: &mut impl FnMut(Migration),
 ) {
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
-    let plans: Vec<Plan> = environments(&loaded).iter().map(|members| plan(&loaded, members)).collect();
+    let plans: Vec<Plan> = environments(&loaded).par_iter().map(|members| plan(&loaded, members)).collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
     let mut ordered = vec![];
     for Plan { order, mut problems, mut parents } in plans {
@@ -97,26 +100,26 @@ struct Plan {
 /// Groups revisions by environment: each has a history of its own.
 fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     let mut environments = Environments::default();
-    let mut groups: Vec<(PathBuf, Vec<usize>)> = vec![];
+    let mut groups: Vec<Vec<usize>> = vec![];
+    // Environment paths are normalized, so their bytes tell them apart.
+    let mut group_of: HashMap<OsString, usize> = HashMap::new();
     for (index, revision) in loaded.iter().enumerate() {
         environments.add_ancestors_of_file(&revision.path);
-        let environment = environments.environment_of(&revision.path);
-        // Environment paths are normalized, so comparing their bytes compares them.
-        match groups.iter_mut().find(|(e, _)| e.as_os_str() == environment.as_os_str()) {
-            Some((_, members)) => members.push(index),
-            None => groups.push((environment, vec![index])),
-        }
+        let environment = environments.environment_of(&revision.path).into_os_string();
+        let group = *group_of.entry(environment).or_insert_with(|| {
+            groups.push(vec![]);
+            groups.len() - 1
+        });
+        groups[group].push(index);
     }
-    groups.into_iter().map(|(_, members)| members).collect()
+    groups
 }
 
 /// Orders one environment's revisions (`members` index into `loaded`).
 fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
-    let files: Vec<String> = members.iter().map(|&i| loaded[i].migration.source.display_path().to_string()).collect();
     let revisions: Vec<graph::Revision> = members
         .iter()
-        .zip(&files)
-        .map(|(&i, file)| {
+        .map(|&i| {
             let header = &loaded[i].header;
             graph::Revision {
                 id: &loaded[i].migration.id,
@@ -124,7 +127,7 @@ fn plan(loaded: &[Loaded], members: &[usize]) -> Plan {
                 down: &header.down_revisions,
                 depends_on: &header.depends_on,
                 labels: &header.branch_labels,
-                file,
+                file: loaded[i].migration.source.display_path(),
             }
         })
         .collect();
@@ -180,26 +183,29 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         parents: vec![],
         replaces: vec![],
     };
-    let mut upgrade = None;
+    let mut layout = None;
     let header = match unreadable {
         Some(reason) => {
             migration.ops.push(unparsed(Span::default(), reason));
             Header::default()
         }
-        // `downgrade()` is not linted, so it is not parsed either.
-        None => match Module::parse_outline_without(&source.text, &["downgrade"]) {
-            None => {
-                migration.ops.push(unparsed(Span::default(), "the Python parser could not read this file".into()));
-                Header::default()
+        None => {
+            let file_layout = Layout::of(&source.text);
+            // Only the module-level names are needed to order the revisions: the functions are
+            // read later, in graph order.
+            match Module::parse_outline_in(&source.text, &file_layout, &|_| false) {
+                None => {
+                    migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into()));
+                    Header::default()
+                }
+                Some(module) => {
+                    layout = Some(file_layout);
+                    identify(&mut migration, parse::header(&module, file_name))
+                }
             }
-            Some(module) => {
-                let parsed = parse::parse(&module, file_name);
-                upgrade = Some(Upgrade { steps: parsed.upgrade, downgrade: parsed.downgrade });
-                identify(&mut migration, parsed.header)
-            }
-        },
+        }
     };
-    Loaded { path: path.to_path_buf(), header, migration, upgrade }
+    Loaded { path: path.to_path_buf(), header, migration, layout }
 }
 
 fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
@@ -248,13 +254,8 @@ fn graph_problem(span: Span, message: String) -> Problem {
 }
 
 /// Lowers `upgrade()` and reads the `# lockgate:` comments outside `downgrade()`.
-fn lower_into(
-    migration: &mut Migration,
-    upgrade: Result<Vec<parse::Step>, (Span, String)>,
-    downgrade: Option<std::ops::Range<usize>>,
-    text: &str,
-) {
-    match upgrade {
+fn lower_into(migration: &mut Migration, upgrade: parse::Upgrade, text: &str) {
+    match upgrade.steps {
         Err((span, reason)) => migration.ops.push(unparsed(span, reason)),
         Ok(steps) => {
             let lowered = lower::lower(text, &steps);
@@ -264,7 +265,7 @@ fn lower_into(
         }
     }
     let statements = statement_spans(&migration.ops);
-    let (before, after) = match downgrade {
+    let (before, after) = match upgrade.downgrade {
         Some(skip) => (0..skip.start, Some(skip.end..text.len())),
         None => (0..text.len(), None),
     };

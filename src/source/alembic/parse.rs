@@ -41,11 +41,11 @@ pub enum Step {
     Opaque { what: String, span: Span },
 }
 
+/// What `upgrade()` does, read once the revision's turn comes.
 #[derive(Debug)]
-pub struct Parsed {
-    pub header: Header,
+pub struct Upgrade {
     /// The steps of `upgrade()`, or why it cannot be read.
-    pub upgrade: Result<Vec<Step>, (Span, String)>,
+    pub steps: Result<Vec<Step>, (Span, String)>,
     /// Where `downgrade()` is: comments in it are not about the linted code.
     pub downgrade: Option<Range<usize>>,
 }
@@ -55,26 +55,26 @@ const MAX_INLINE_DEPTH: usize = 8;
 /// Literal loops longer than this are not unrolled.
 const MAX_UNROLL: usize = 256;
 
-pub fn parse(module: &Module, file_name: &str) -> Parsed {
-    let header = header(module, file_name);
+pub fn upgrade(module: &Module) -> Upgrade {
     let downgrade = function_lines(module.text, "downgrade");
     if let Some(error) = module.syntax_error() {
-        return Parsed { header, upgrade: Err((error.span, error.message)), downgrade };
+        return Upgrade { steps: Err((error.span, error.message)), downgrade };
     }
-    let upgrade = match module.function("upgrade") {
+    let steps = match module.function("upgrade") {
         None => Err((Span::default(), "no `upgrade()` function in this revision, so Alembic cannot run it".into())),
         Some(function) => {
             let mut walker = Walker { module, scopes: vec![module.root()], inlining: vec![] };
             Ok(walker.function_body(function))
         }
     };
-    Parsed { header, upgrade, downgrade }
+    Upgrade { steps, downgrade }
 }
 
 /// The module-level names a revision declares itself with.
 const HEADER_NAMES: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
 
-fn header(module: &Module, file_name: &str) -> Header {
+/// The revision identifiers; a module without them is named by its file (Alembic's legacy form).
+pub fn header(module: &Module, file_name: &str) -> Header {
     let [revision, down_revision, branch_labels, depends_on] = header_values(module);
     let mut header = Header::default();
     header.revision = match revision {

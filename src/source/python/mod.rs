@@ -138,7 +138,7 @@ pub struct SyntaxError {
 
 impl<'a> Module<'a> {
     pub fn parse(text: &'a str) -> Option<Module<'a>> {
-        Module::read(text, None)
+        Module::read(text, None, may_hold_python2_statements(text))
     }
 
     /// Parses only what a migration reader needs: module-level statements other than imports
@@ -146,21 +146,21 @@ impl<'a> Module<'a> {
     /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
     /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
-        Module::read(text, outline_ranges(text, &|name| keep.contains(&name)))
+        Module::parse_outline_in(text, &Layout::of(text), &|name| keep.contains(&name))
     }
 
-    /// Like [`Module::parse_outline`], but keeps every function except those named in `skip`
-    /// (an Alembic reader follows helpers called from `upgrade()`, and skips `downgrade()`).
-    pub fn parse_outline_without(text: &'a str, skip: &[&str]) -> Option<Module<'a>> {
-        Module::read(text, outline_ranges(text, &|name| !skip.contains(&name)))
+    /// Like [`Module::parse_outline`], for a file whose layout is known already (a reader that
+    /// parses one file twice scans it once); `keep` says which top-level functions are parsed.
+    pub fn parse_outline_in(text: &'a str, layout: &Layout, keep: &dyn Fn(&str) -> bool) -> Option<Module<'a>> {
+        Module::read(text, outline_ranges(text, layout, keep), layout.python2)
     }
 
     /// The fast reader when it knows all of the file, else tree-sitter. A file that could hold
     /// a Python 2 statement goes to tree-sitter, whose grammar knows them, for the diagnostic.
-    fn read(text: &'a str, ranges: Option<Vec<std::ops::Range<usize>>>) -> Option<Module<'a>> {
+    fn read(text: &'a str, ranges: Option<Vec<std::ops::Range<usize>>>, python2: bool) -> Option<Module<'a>> {
         let whole = 0..text.len();
         let fast = || reader::read(text, ranges.as_deref().unwrap_or(std::slice::from_ref(&whole)));
-        if let Some(tree) = (!may_hold_python2_statements(text)).then(fast).flatten() {
+        if let Some(tree) = (!python2).then(fast).flatten() {
             return Some(Module::new(text, tree, None));
         }
         if let Some(ranges) = &ranges {
@@ -170,7 +170,7 @@ impl<'a> Module<'a> {
             }
         }
         let tree = tree_sitter_parse(text, &[])?;
-        let error = syntax_error(text, &tree);
+        let error = syntax_error(&tree, python2);
         Some(Module::new(text, syntax::from_tree_sitter(&tree), error))
     }
 
@@ -493,12 +493,12 @@ fn tree_sitter_parse(text: &str, ranges: &[std::ops::Range<usize>]) -> Option<tr
 }
 
 /// The first syntax error of a whole-file tree-sitter parse.
-fn syntax_error(text: &str, tree: &tree_sitter::Tree) -> Option<SyntaxError> {
+fn syntax_error(tree: &tree_sitter::Tree, python2: bool) -> Option<SyntaxError> {
     let root = tree.root_node();
     let ts_span = |n: tree_sitter::Node| Span::new(n.start_byte(), n.end_byte());
     // Walking the whole tree is a large share of the cost of a file; only do it when a line
     // could be a Python 2 statement.
-    let python2 = may_hold_python2_statements(text)
+    let python2 = python2
         .then(|| ts_descendants(root))
         .into_iter()
         .flatten()
@@ -533,20 +533,21 @@ fn ts_descendants(node: tree_sitter::Node) -> impl Iterator<Item = tree_sitter::
 
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
-fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
-    let Layout { starts, comment_lines } = layout(text);
+fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(&str) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
+    let Layout { starts, comment_lines, .. } = layout;
     let mut ranges: Vec<std::ops::Range<usize>> = vec![];
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
         let line = &text[start..end];
-        let word = line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '@')).next().unwrap_or("");
+        let word = leading_word(line, b"@");
         let skip = match word {
             // A module docstring (or any bare string statement) means nothing to a reader.
             "" if line.starts_with(['"', '\'']) => true,
             "import" | "from" => true,
             "def" | "async" => {
-                let rest = line.trim_start_matches("async").trim_start().trim_start_matches("def").trim_start();
-                let name = rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("");
+                let rest = line.strip_prefix("async").unwrap_or(line).trim_start();
+                let rest = rest.strip_prefix("def").unwrap_or(rest).trim_start();
+                let name = leading_word(rest, b"");
                 !(keep(name) && rest[name.len()..].trim_start().starts_with('('))
             }
             _ => word.starts_with('@'),
@@ -569,18 +570,26 @@ fn outline_ranges(text: &str, keep: &dyn Fn(&str) -> bool) -> Option<Vec<std::op
     }
     // Comment lines mean nothing to a reader either (directives are read from the text), and
     // Alembic puts two in every function it generates.
-    let ranges = without(ranges, &comment_lines);
+    let ranges = without(ranges, comment_lines);
     if ranges.len() == 1 && ranges[0] == (0..text.len()) {
         return None;
     }
     Some(ranges)
 }
 
+/// The identifier `text` starts with (with any of `also` counted as identifier bytes). Bytes
+/// past ASCII count too: they only occur in identifiers that are no keyword.
+fn leading_word<'t>(text: &'t str, also: &[u8]) -> &'t str {
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || !b.is_ascii() || also.contains(b);
+    let len = text.bytes().position(|b| !is_word(&b)).unwrap_or(text.len());
+    &text[..len]
+}
+
 /// In `name: Annotation = value`, the range of `: Annotation ` (relative to the statement).
 /// Only one-line annotations without strings are recognised; anything else is parsed whole.
 fn annotation(statement: &str) -> Option<std::ops::Range<usize>> {
-    let name_len = statement.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-    let name = &statement[..name_len];
+    let name = leading_word(statement, b"");
+    let name_len = name.len();
     const KEYWORDS: &[&str] = &["else", "try", "finally", "except", "elif", "lambda", "match", "case", "with"];
     if name_len == 0 || name.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&name) {
         return None;
@@ -603,13 +612,17 @@ fn annotation(statement: &str) -> Option<std::ops::Range<usize>> {
     None
 }
 
-/// The layout a light scan finds, following brackets, strings and comments.
-struct Layout {
+/// Where a file's top-level statements begin, which lines hold only a comment, and whether it
+/// needs tree-sitter's grammar: found by one light scan that follows brackets, strings and
+/// comments, and read by every outline parse of the file.
+pub struct Layout {
     /// Offsets where top-level statements begin: a line that starts at column 0 outside any
     /// bracket, string or comment.
     starts: Vec<usize>,
     /// Lines that hold only a comment (outside strings), newline included.
     comment_lines: Vec<std::ops::Range<usize>>,
+    /// Whether a line could be a Python 2 statement (see [`may_hold_python2_statements`]).
+    python2: bool,
 }
 
 /// The bytes [`layout`] acts on outside strings.
@@ -624,84 +637,85 @@ const LAYOUT_BYTES: [bool; 256] = {
     table
 };
 
-fn layout(text: &str) -> Layout {
-    let bytes = text.as_bytes();
-    let mut starts = vec![];
-    let mut comment_lines = vec![];
-    let mut depth = 0i32;
-    let mut quote: Option<&[u8]> = None;
-    let mut i = 0;
-    // Where the current line begins, while it has held only blanks.
-    let mut blank_line: Option<usize> = Some(0);
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            let special = |c: u8| c == b'\\' || c == b'\n' || c == q[0];
-            if !special(b) {
-                // Docstrings are long: jump to the next byte that can escape or end the string.
-                i += bytes[i..].iter().position(|&c| special(c)).unwrap_or(bytes.len() - i);
+impl Layout {
+    pub fn of(text: &str) -> Layout {
+        let bytes = text.as_bytes();
+        let mut starts = vec![];
+        let mut comment_lines = vec![];
+        let mut depth = 0i32;
+        let mut quote: Option<&[u8]> = None;
+        let mut i = 0;
+        // Where the current line begins, while it has held only blanks.
+        let mut blank_line: Option<usize> = Some(0);
+        while i < bytes.len() {
+            let b = bytes[i];
+            if let Some(q) = quote {
+                if b != b'\\' && b != b'\n' && b != q[0] {
+                    // Docstrings are long: jump to the next byte that can escape or end the string.
+                    i += memchr::memchr3(b'\\', b'\n', q[0], &bytes[i..]).unwrap_or(bytes.len() - i);
+                    continue;
+                }
+                if b == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if bytes[i..].starts_with(q) {
+                    i += q.len();
+                    quote = None;
+                    continue;
+                }
+                // A one-line string ends at the line's end even when unterminated (a syntax error).
+                if b == b'\n' && q.len() == 1 {
+                    quote = None;
+                }
+                i += 1;
                 continue;
             }
-            if b == b'\\' {
-                i += 2;
+            if blank_line.is_some() && (b == b' ' || b == b'\t') {
+                // A line's indentation: skip it whole.
+                i += bytes[i..].iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(bytes.len() - i);
                 continue;
             }
-            if bytes[i..].starts_with(q) {
-                i += q.len();
-                quote = None;
+            if blank_line.is_none() && !LAYOUT_BYTES[usize::from(b)] {
+                // Mid-line, only the bytes below change the state: jump to the next one.
+                i += bytes[i..].iter().position(|&c| LAYOUT_BYTES[usize::from(c)]).unwrap_or(bytes.len() - i);
                 continue;
             }
-            // A one-line string ends at the line's end even when unterminated (a syntax error).
-            if b == b'\n' && q.len() == 1 {
-                quote = None;
+            if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
+                if blank_line == Some(i) && depth <= 0 {
+                    starts.push(i);
+                }
+                blank_line = None;
+            }
+            match b {
+                b'#' => {
+                    let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |p| i + p + 1);
+                    if let Some(line) = blank_line {
+                        comment_lines.push(line..end);
+                    }
+                    (i, blank_line) = (end, Some(end));
+                    continue;
+                }
+                b'\'' | b'"' => {
+                    let triple = bytes[i..].starts_with(if b == b'"' { b"\"\"\"" } else { b"\'\'\'" });
+                    let len = if triple { 3 } else { 1 };
+                    quote = Some(&bytes[i..i + len]);
+                    i += len;
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
+                b'\n' => blank_line = Some(i + 1),
+                _ => {}
             }
             i += 1;
-            continue;
         }
-        if blank_line.is_some() && (b == b' ' || b == b'\t') {
-            // A line's indentation: skip it whole.
-            i += bytes[i..].iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(bytes.len() - i);
-            continue;
+        if starts.first() != Some(&0) {
+            starts.insert(0, 0);
         }
-        if blank_line.is_none() && !LAYOUT_BYTES[usize::from(b)] {
-            // Mid-line, only the bytes below change the state: jump to the next one.
-            i += bytes[i..].iter().position(|&c| LAYOUT_BYTES[usize::from(c)]).unwrap_or(bytes.len() - i);
-            continue;
-        }
-        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'#') {
-            if blank_line == Some(i) && depth <= 0 {
-                starts.push(i);
-            }
-            blank_line = None;
-        }
-        match b {
-            b'#' => {
-                let end = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p + 1);
-                if let Some(line) = blank_line {
-                    comment_lines.push(line..end);
-                }
-                (i, blank_line) = (end, Some(end));
-                continue;
-            }
-            b'\'' | b'"' => {
-                let triple = bytes[i..].starts_with(if b == b'"' { b"\"\"\"" } else { b"\'\'\'" });
-                let len = if triple { 3 } else { 1 };
-                quote = Some(&bytes[i..i + len]);
-                i += len;
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
-            b'\n' => blank_line = Some(i + 1),
-            _ => {}
-        }
-        i += 1;
+        Layout { starts, comment_lines, python2: may_hold_python2_statements(text) }
     }
-    if starts.first() != Some(&0) {
-        starts.insert(0, 0);
-    }
-    Layout { starts, comment_lines }
 }
 
 /// `ranges` (sorted, disjoint) less the `holes` (sorted, disjoint, none across a range's end).
@@ -732,17 +746,19 @@ fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
     }
 }
 
-/// `print x` / `exec code` at the start of a line (`print(x)` is Python 3).
+/// `print x` / `exec code` at the start of a line (`print(x)` is Python 3). Only the places
+/// the keywords occur are looked at: `op.execute(…)` is in most Alembic files.
 fn may_hold_python2_statements(text: &str) -> bool {
-    let mentioned = |keyword: &str| memchr::memmem::find(text.as_bytes(), keyword.as_bytes()).is_some();
-    if !mentioned("print") && !mentioned("exec") {
-        return false;
-    }
-    text.lines().any(|line| {
-        let line = line.trim_start();
-        ["print", "exec"].iter().any(|keyword| {
-            line.strip_prefix(keyword)
-                .is_some_and(|rest| rest.starts_with([' ', '\t']) && !rest.trim_start().starts_with(['(', '=']))
+    static KEYWORDS: std::sync::LazyLock<[memchr::memmem::Finder; 2]> =
+        std::sync::LazyLock::new(|| [memchr::memmem::Finder::new("print"), memchr::memmem::Finder::new("exec")]);
+    KEYWORDS.iter().any(|keyword| {
+        keyword.find_iter(text.as_bytes()).any(|at| {
+            let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |newline| newline + 1);
+            let after = &text[at + keyword.needle().len()..];
+            let rest = after.split('\n').next().unwrap_or_default();
+            text[line_start..at].trim_start().is_empty()
+                && rest.starts_with([' ', '\t'])
+                && !rest.trim_start().starts_with(['(', '='])
         })
     })
 }
@@ -846,7 +862,8 @@ mod tests {
     #[test]
     fn outline_skips_imports_and_helpers_but_not_strings_at_column_zero() {
         let text = "import os\nfrom x import (\n    a,\n)\n\ndef helper(apps, schema_editor):\n    print('x')\n\nTABLE = 'items'\n\nclass Migration:\n    operations = [RunSQL(\"\"\"\nCREATE INDEX i ON items (a);\n\"\"\")]\n\ndef upgrade():\n    pass\n";
-        let starts: Vec<&str> = layout(text).starts.iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
+        let starts: Vec<&str> =
+            Layout::of(text).starts.iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
         assert_eq!(
             starts,
             [
@@ -867,7 +884,7 @@ mod tests {
     #[test]
     fn outline_leaves_out_comment_lines_but_not_hashes_in_strings() {
         let text = "# header\ndef upgrade():\n    # ### commands auto generated ###\n    op.execute(\"\"\"\n# kept\nSELECT 1\"\"\")  # trailing\n    # ### end ###\n";
-        let lines: Vec<&str> = layout(text).comment_lines.into_iter().map(|r| &text[r]).collect();
+        let lines: Vec<&str> = Layout::of(text).comment_lines.into_iter().map(|r| &text[r]).collect();
         assert_eq!(lines, ["# header\n", "    # ### commands auto generated ###\n", "    # ### end ###\n"]);
         let module = Module::parse_outline(text, &["upgrade"]).expect("parses");
         assert!(module.syntax_error().is_none());
@@ -940,6 +957,25 @@ mod tests {
         assert!(error.message.contains("Python 2"), "{}", error.message);
         let broken = Module::parse("class Migration(:\n").expect("parses");
         assert!(broken.syntax_error().is_some());
+    }
+
+    #[test]
+    fn python2_statements_are_told_from_calls_and_names() {
+        for python2 in ["print 'x'\n", "x = 1\n    print x\n", "def f():\n\texec code\n", "a\r\nprint\tb"] {
+            assert!(may_hold_python2_statements(python2), "{python2:?}");
+        }
+        let python3 = [
+            "print('x')\n",
+            "op.execute('SELECT 1')\n",
+            "print = 1\n",
+            "x.print y\n",
+            "printer x\n",
+            "exec (code)\n",
+            "print\n(1)\n",
+        ];
+        for python3 in python3 {
+            assert!(!may_hold_python2_statements(python3), "{python3:?}");
+        }
     }
 
     #[test]

@@ -1166,7 +1166,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::syntax::{from_tree_sitter, Node};
-    use super::super::{outline_ranges, tree_sitter_parse};
+    use super::super::{outline_ranges, tree_sitter_parse, Layout};
     use super::*;
 
     /// Where the two trees first differ, if they do.
@@ -1218,7 +1218,7 @@ mod tests {
         check(text, std::slice::from_ref(&(0..text.len())))?;
         let mut read = true;
         for keep in [&["upgrade"][..], &[]] {
-            let ranges = outline_ranges(text, &|name| keep.contains(&name))
+            let ranges = outline_ranges(text, &Layout::of(text), &|name| keep.contains(&name))
                 .unwrap_or_else(|| std::iter::once(0..text.len()).collect());
             read &= check(text, &ranges)?;
         }
