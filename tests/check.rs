@@ -213,6 +213,32 @@ fn an_open_transaction_on_the_table_is_a_blocker() {
 }
 
 #[test]
+fn a_concurrent_index_waits_for_old_snapshots_in_its_own_database_only() {
+    let mut db = common::database();
+    db.client.batch_execute("CREATE TABLE events (id bigint); CREATE TABLE other (id bigint)").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "0001_events_id.sql", "CREATE INDEX CONCURRENTLY events_id ON events (id);\n");
+    let snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class";
+
+    let elsewhere = common::database();
+    let mut elsewhere_holder = elsewhere.connect();
+    elsewhere_holder.batch_execute(snapshot).unwrap();
+    let (report, _) = check(&db, &[dir.path().to_str().unwrap()]);
+    assert_eq!(report["migrations"][0]["verdict"], "run", "a snapshot in another database: {report}");
+
+    let mut holder = db.connect();
+    holder.batch_execute(snapshot).unwrap();
+    let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let (report, code) = check(&db, &[dir.path().to_str().unwrap()]);
+    let migration = &report["migrations"][0];
+    assert_eq!(migration["verdict"], "blocked", "{migration}");
+    assert_eq!(code, 3);
+    let blocker = &migration["blockers"][0];
+    assert_eq!(blocker["pid"], holder_pid, "{migration}");
+    assert!(blocker["reason"].as_str().unwrap().contains("open snapshot"), "{blocker}");
+}
+
+#[test]
 fn a_stats_file_gives_the_live_verdict() {
     let mut db = common::database();
     db.client

@@ -21,7 +21,8 @@ pub struct Backend {
     pub application: Option<String>,
     /// Seconds since its transaction began.
     pub transaction_age_s: f64,
-    /// Holds a snapshot (`backend_xmin`): CREATE INDEX CONCURRENTLY waits for it.
+    /// Holds a snapshot (`backend_xmin`) that CREATE INDEX CONCURRENTLY waits for: the
+    /// server waits for older snapshots in the same database only, and not for vacuum.
     pub holds_snapshot: bool,
     /// Its query with literals replaced by `$n` and cut to a readable length.
     pub query: String,
@@ -65,10 +66,12 @@ impl Activity {
             .query(
                 "sessions",
                 "SELECT a.pid, COALESCE(a.state, ''), COALESCE(a.backend_type, ''), a.usename::text, a.application_name, \
-                        EXTRACT(epoch FROM now() - a.xact_start)::float8, a.backend_xmin IS NOT NULL, COALESCE(a.query, '') \
+                        EXTRACT(epoch FROM now() - a.xact_start)::float8, \
+                        a.backend_xmin IS NOT NULL AND a.backend_type IS DISTINCT FROM 'autovacuum worker' \
+                          AND COALESCE(a.query, '') !~* '^\\s*vacuum\\M', \
+                        COALESCE(a.query, '') \
                  FROM pg_stat_activity a \
-                 WHERE a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL \
-                   AND (a.datname = current_database() OR a.backend_xmin IS NOT NULL) \
+                 WHERE a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL AND a.datname = current_database() \
                  ORDER BY a.xact_start",
                 &[],
             )?
