@@ -196,8 +196,9 @@ pub struct BackfillConfig {
     pub max_replication_lag_ms: Option<u64>,
     /// Pause while a replica has more than this many bytes of WAL left to replay.
     pub max_replication_lag_bytes: Option<u64>,
-    /// Pause while another transaction has been open longer than this: the rows a backfill
-    /// rewrites cannot be vacuumed while it lives.
+    /// Pause while another transaction in the database has been open longer than this: the
+    /// rows a backfill rewrites cannot be vacuumed while it lives (other databases' cannot hold
+    /// them back).
     pub max_transaction_age_ms: Option<u64>,
     /// How often a paused job looks again.
     pub health_poll_ms: u64,

@@ -175,9 +175,10 @@ impl Job<'_> {
                 "SELECT (SELECT max(EXTRACT(epoch FROM replay_lag) * 1000)::float8 FROM pg_stat_replication), \
                         (SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::float8 FROM pg_stat_replication), \
                         (SELECT max(EXTRACT(epoch FROM now() - xact_start) * 1000)::float8 FROM pg_stat_activity \
-                          WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL), \
+                          WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL \
+                            AND datname = current_database()), \
                         EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' \
-                          AND query LIKE '%to prevent wraparound%' AND query LIKE '%' || $1 || '%')",
+                          AND datname = current_database() AND query LIKE '%to prevent wraparound%' AND query LIKE '%' || $1 || '%')",
                 &[&self.batched.table.replace('"', "")],
             )
             .map_err(|e| e.to_string())?;
