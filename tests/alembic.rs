@@ -260,3 +260,32 @@ fn odd_but_valid_forms_are_read() {
     assert!(rules.contains(&"drop-column".to_string()), "the helper was followed: {rules:?}");
     assert!(rules.contains(&"add-exclusion-constraint".to_string()), "{rules:?}");
 }
+
+#[test]
+fn module_constants_reach_upgrade_and_downgrade_comments_stay_unread() {
+    // Read in two passes: the module level first (for the graph), then `upgrade()` alone.
+    let text = r#"from alembic import op
+
+revision = "abc"
+down_revision = None
+TABLE = "accounts"
+
+
+def upgrade():
+    op.drop_column(TABLE, "note")
+
+
+def downgrade():
+    op.execute("""
+UPDATE accounts SET note = ''
+""")
+    # lockgate: ignore drop-column -- not linted, so never used
+    op.add_column(TABLE, sa.Column("note", sa.Text()))
+"#;
+    let dir = project(&[("alembic/env.py", ""), ("alembic/versions/abc_constants.py", text)]);
+    let json = lint(dir.path(), ".");
+    let findings = findings_in(&json, "abc_constants.py");
+    let drop = findings.iter().find(|f| f["rule"] == "drop-column").expect("reported");
+    assert!(drop["message"].as_str().is_some_and(|m| m.contains("`accounts`")), "{drop}");
+    assert!(!findings.iter().any(|f| f["rule"] == "invalid-directive"), "{findings:?}");
+}

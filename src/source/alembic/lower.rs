@@ -967,7 +967,7 @@ mod tests {
     fn lowered(body: &str) -> (String, Lowered) {
         let text = format!("from alembic import op\nimport sqlalchemy as sa\n\n\ndef upgrade():\n{body}\n");
         let module = Module::parse(&text).expect("parses");
-        let steps = parse::upgrade(&module).steps.expect("upgrade");
+        let steps = parse::upgrade(&module, None).steps.expect("upgrade");
         let lowered = lower(&text, &steps);
         (text, lowered)
     }

@@ -30,18 +30,26 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::{Layout, Module};
+use crate::source::python::{Constants, Layout, Module, SyntaxError, TopLevel};
 pub use discover::Environments;
-use parse::Header;
+use parse::{Header, Upgrade};
 
 /// One revision file, read, before the graph orders it.
 struct Loaded {
     path: PathBuf,
     header: Header,
     migration: Migration,
-    /// Where the file's statements are, for reading `upgrade()` once the revision's turn comes;
-    /// `None` when the file could not be read at all.
-    layout: Option<Layout>,
+    /// What reading the module level found, for reading `upgrade()` once the revision's turn
+    /// comes; `None` when the file could not be read at all.
+    module_level: Option<ModuleLevel>,
+}
+
+/// What the first pass learned of a file that the second needs.
+struct ModuleLevel {
+    layout: Layout,
+    constants: Constants,
+    /// A syntax error at module level: the file cannot be imported, so `upgrade()` is not read.
+    syntax_error: Option<SyntaxError>,
 }
 
 impl Loaded {
@@ -49,13 +57,22 @@ impl Loaded {
     /// order reaches it, so the caller lints the first revisions while later ones are read.
     fn lowered(self) -> Migration {
         let mut migration = self.migration;
-        let Some(layout) = self.layout else { return migration };
+        let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
         let text = source.text.as_str();
-        // `downgrade()` is not linted, so it is not parsed either.
-        match Module::parse_outline_in(text, &layout, &|name| name != "downgrade") {
+        let downgrade = layout.function(text, "downgrade");
+        if let Some(error) = syntax_error {
+            lower_into(&mut migration, Upgrade::unreadable(error, downgrade), text);
+            return migration;
+        }
+        // The module level was read in the first pass, and `downgrade()` is not linted: only
+        // the other functions are parsed now.
+        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(name) if name != "downgrade")) {
             None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
-            Some(module) => lower_into(&mut migration, parse::upgrade(&module), text),
+            Some(module) => {
+                module.adopt_constants(constants);
+                lower_into(&mut migration, parse::upgrade(&module, downgrade), text);
+            }
         }
         migration
     }
@@ -183,29 +200,31 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         parents: vec![],
         replaces: vec![],
     };
-    let mut layout = None;
+    let mut module_level = None;
     let header = match unreadable {
         Some(reason) => {
             migration.ops.push(unparsed(Span::default(), reason));
             Header::default()
         }
         None => {
-            let file_layout = Layout::of(&source.text);
+            let layout = Layout::of(&source.text);
             // Only the module-level names are needed to order the revisions: the functions are
             // read later, in graph order.
-            match Module::parse_outline_in(&source.text, &file_layout, &|_| false) {
+            match Module::parse_outline_in(&source.text, &layout, &|s| matches!(s, TopLevel::Other)) {
                 None => {
                     migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into()));
                     Header::default()
                 }
                 Some(module) => {
-                    layout = Some(file_layout);
-                    identify(&mut migration, parse::header(&module, file_name))
+                    let header = identify(&mut migration, parse::header(&module, file_name));
+                    let syntax_error = module.syntax_error();
+                    module_level = Some(ModuleLevel { layout, constants: module.into_constants(), syntax_error });
+                    header
                 }
             }
         }
     };
-    Loaded { path: path.to_path_buf(), header, migration, layout }
+    Loaded { path: path.to_path_buf(), header, migration, module_level }
 }
 
 fn read(path: &Path, max_bytes: u64) -> Result<String, String> {

@@ -11,7 +11,7 @@ use std::ops::Range;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::ir::Span;
-use crate::source::python::{self, children, field, kind, Expr, Field, Module, Node, Value};
+use crate::source::python::{self, children, field, kind, Expr, Field, Module, Node, SyntaxError, Value};
 
 /// The revision identifiers a script declares at module level.
 #[derive(Debug, Default)]
@@ -55,10 +55,10 @@ const MAX_INLINE_DEPTH: usize = 8;
 /// Literal loops longer than this are not unrolled.
 const MAX_UNROLL: usize = 256;
 
-pub fn upgrade(module: &Module) -> Upgrade {
-    let downgrade = function_lines(module.text, "downgrade");
+/// Reads `upgrade()`; `downgrade` is where `downgrade()` is in the text.
+pub fn upgrade(module: &Module, downgrade: Option<Range<usize>>) -> Upgrade {
     if let Some(error) = module.syntax_error() {
-        return Upgrade { steps: Err((error.span, error.message)), downgrade };
+        return Upgrade::unreadable(error, downgrade);
     }
     let steps = match module.function("upgrade") {
         None => Err((Span::default(), "no `upgrade()` function in this revision, so Alembic cannot run it".into())),
@@ -68,6 +68,13 @@ pub fn upgrade(module: &Module) -> Upgrade {
         }
     };
     Upgrade { steps, downgrade }
+}
+
+impl Upgrade {
+    /// A revision that is not valid Python: Alembic cannot import it.
+    pub fn unreadable(error: SyntaxError, downgrade: Option<Range<usize>>) -> Upgrade {
+        Upgrade { steps: Err((error.span, error.message)), downgrade }
+    }
 }
 
 /// The module-level names a revision declares itself with.
@@ -97,28 +104,6 @@ pub fn header(module: &Module, file_name: &str) -> Header {
 /// only a name that is missing from them is looked for again, to report what it is.
 fn header_values(module: &Module) -> [Option<Expr>; 4] {
     HEADER_NAMES.map(|name| module.constant(name).or_else(|| module.module_assignment(name)))
-}
-
-/// Where a module-level `def name(` is, found in the text: an outline parse skips `downgrade()`.
-/// It ends at the next line that starts at column 0 with code.
-fn function_lines(text: &str, name: &str) -> Option<Range<usize>> {
-    let header = format!("def {name}(");
-    let start = if text.starts_with(&header) {
-        0
-    } else {
-        memchr::memmem::find(text.as_bytes(), format!("\n{header}").as_bytes())? + 1
-    };
-    let bytes = text.as_bytes();
-    let mut at = start;
-    while let Some(newline) = memchr::memchr(b'\n', &bytes[at..]) {
-        at += newline + 1;
-        match bytes.get(at) {
-            Some(c) if !c.is_ascii_whitespace() && *c != b'#' && *c != b')' => return Some(start..at),
-            Some(_) => {}
-            None => break,
-        }
-    }
-    Some(start..text.len())
 }
 
 fn legacy_revision(file_name: &str) -> Option<String> {

@@ -117,6 +117,19 @@ impl Expr {
     }
 }
 
+/// A module's constants, carried from one parse of a file to the next.
+pub struct Constants(HashMap<String, Expr>);
+
+/// A top-level statement, as an outline parse chooses what to read (imports, bare strings and
+/// decorated definitions are never read).
+#[derive(Clone, Copy)]
+pub enum TopLevel<'t> {
+    /// `def name(…)` or `async def name(…)`.
+    Def(&'t str),
+    /// Any other statement: an assignment, a class, an `if` block, …
+    Other,
+}
+
 /// A parsed Python file.
 pub struct Module<'a> {
     pub text: &'a str,
@@ -146,12 +159,15 @@ impl<'a> Module<'a> {
     /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
     /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
-        Module::parse_outline_in(text, &Layout::of(text), &|name| keep.contains(&name))
+        Module::parse_outline_in(text, &Layout::of(text), &|statement| match statement {
+            TopLevel::Def(name) => keep.contains(&name),
+            TopLevel::Other => true,
+        })
     }
 
     /// Like [`Module::parse_outline`], for a file whose layout is known already (a reader that
-    /// parses one file twice scans it once); `keep` says which top-level functions are parsed.
-    pub fn parse_outline_in(text: &'a str, layout: &Layout, keep: &dyn Fn(&str) -> bool) -> Option<Module<'a>> {
+    /// parses one file twice scans it once); `keep` says which top-level statements are parsed.
+    pub fn parse_outline_in(text: &'a str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) -> Option<Module<'a>> {
         Module::read(text, outline_ranges(text, layout, keep), layout.python2)
     }
 
@@ -239,6 +255,17 @@ impl<'a> Module<'a> {
         self.constants.borrow().get(name).cloned()
     }
 
+    /// The module-level constants, for a later parse of the same text that reads only its
+    /// functions ([`Module::adopt_constants`]).
+    pub fn into_constants(self) -> Constants {
+        Constants(self.constants.into_inner())
+    }
+
+    /// Takes on the constants an earlier parse of the same text read at module level.
+    pub fn adopt_constants(&self, constants: Constants) {
+        self.constants.borrow_mut().extend(constants.0);
+    }
+
     /// What a bare name stands for: a local, else a module constant.
     fn bound(&self, name: &str) -> Option<Expr> {
         let local = self.locals.borrow().get(name).cloned();
@@ -287,10 +314,7 @@ impl<'a> Module<'a> {
 
     /// `def <name>(…)` at module level.
     pub fn function(&self, name: &str) -> Option<Node<'_>> {
-        children(self.root()).find(|statement| {
-            kind(*statement) == "function_definition"
-                && field(*statement, Field::Name).is_some_and(|n| self.text_of(n) == name)
-        })
+        self.function_in(self.root(), name)
     }
 
     /// `name = <value>` assignments directly in a class or function body.
@@ -533,26 +557,19 @@ fn ts_descendants(node: tree_sitter::Node) -> impl Iterator<Item = tree_sitter::
 
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
-fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(&str) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
-    let Layout { starts, comment_lines, .. } = layout;
+fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
     let mut ranges: Vec<std::ops::Range<usize>> = vec![];
-    for (i, &start) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+    for std::ops::Range { start, end } in layout.statements(text) {
         let line = &text[start..end];
-        let word = leading_word(line, b"@");
-        let skip = match word {
+        let read = match leading_word(line, b"@") {
             // A module docstring (or any bare string statement) means nothing to a reader.
-            "" if line.starts_with(['"', '\'']) => true,
-            "import" | "from" => true,
-            "def" | "async" => {
-                let rest = line.strip_prefix("async").unwrap_or(line).trim_start();
-                let rest = rest.strip_prefix("def").unwrap_or(rest).trim_start();
-                let name = leading_word(rest, b"");
-                !(keep(name) && rest[name.len()..].trim_start().starts_with('('))
-            }
-            _ => word.starts_with('@'),
+            "" if line.starts_with(['"', '\'']) => false,
+            "import" | "from" => false,
+            word if word.starts_with('@') => false,
+            "def" | "async" => defined_function(line).is_some_and(|name| keep(TopLevel::Def(name))),
+            _ => keep(TopLevel::Other),
         };
-        if skip {
+        if !read {
             continue;
         }
         // `name: Annotation = value`: the annotation means nothing to a reader and is often the
@@ -570,11 +587,23 @@ fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(&str) -> bool) -> O
     }
     // Comment lines mean nothing to a reader either (directives are read from the text), and
     // Alembic puts two in every function it generates.
-    let ranges = without(ranges, comment_lines);
+    let ranges = without(ranges, &layout.comment_lines);
     if ranges.len() == 1 && ranges[0] == (0..text.len()) {
         return None;
     }
     Some(ranges)
+}
+
+/// The name a top-level `def name(` (or `async def name(`) statement defines.
+fn defined_function(statement: &str) -> Option<&str> {
+    let rest = match leading_word(statement, b"") {
+        "def" => &statement[3..],
+        "async" => statement[5..].trim_start().strip_prefix("def")?,
+        _ => return None,
+    };
+    let rest = rest.strip_prefix([' ', '\t'])?.trim_start();
+    let name = leading_word(rest, b"");
+    (!name.is_empty() && rest[name.len()..].trim_start().starts_with('(')).then_some(name)
 }
 
 /// The identifier `text` starts with (with any of `also` counted as identifier bytes). Bytes
@@ -715,6 +744,19 @@ impl Layout {
             starts.insert(0, 0);
         }
         Layout { starts, comment_lines, python2: may_hold_python2_statements(text) }
+    }
+
+    /// The byte range of each top-level statement of `text` (the text this layout is of), up
+    /// to where the next one begins: comment lines and blank lines after it included.
+    fn statements<'s>(&'s self, text: &'s str) -> impl Iterator<Item = std::ops::Range<usize>> + 's {
+        let ends = self.starts.iter().skip(1).copied().chain(std::iter::once(text.len()));
+        self.starts.iter().copied().zip(ends).map(|(start, end)| start..end)
+    }
+
+    /// Where the top-level `def name(…)` is in `text`: from its line to the next top-level
+    /// statement.
+    pub fn function(&self, text: &str, name: &str) -> Option<std::ops::Range<usize>> {
+        self.statements(text).find(|statement| defined_function(&text[statement.clone()]) == Some(name))
     }
 }
 
