@@ -132,7 +132,9 @@ fn numeric_prefix(text: &str) -> Option<u128> {
 
 /// A numbered file is a dbmate or goose migration when its text has their section markers.
 pub fn refine(layout: Layout, text: &str) -> Layout {
-    if layout != Layout::Numbered {
+    // Most numbered files have neither marker: one substring search rules both out.
+    let may_have = |marker: &str| memchr::memmem::find(text.as_bytes(), marker.as_bytes()).is_some();
+    if layout != Layout::Numbered || !(may_have("migrate:up") || may_have("+goose")) {
         return layout;
     }
     if text.lines().any(|l| is_marker(l, "migrate:up")) {

@@ -53,6 +53,8 @@ pub struct Discovered {
     /// For a git snapshot: each input path as given, with its location in the snapshot, so
     /// files are shown by the paths the user knows.
     origins: Vec<(PathBuf, PathBuf)>,
+    /// The working directory, which absolute paths are shown relative to.
+    cwd: Option<PathBuf>,
 }
 
 impl Discovered {
@@ -63,10 +65,15 @@ impl Discovered {
                 let shown = if rest.as_os_str().is_empty() { given.clone() } else { given.join(rest) };
                 // `--diff` with no paths lints the repository root, given as `.`: show `db/x.sql`.
                 let shown = shown.strip_prefix(".").map(Path::to_path_buf).unwrap_or(shown);
-                return relative_to_cwd(&shown);
+                return self.relative_to_cwd(&shown);
             }
         }
-        relative_to_cwd(path)
+        self.relative_to_cwd(path)
+    }
+
+    fn relative_to_cwd(&self, path: &Path) -> PathBuf {
+        let inside = self.cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok());
+        inside.unwrap_or(path).to_path_buf()
     }
 }
 
@@ -154,7 +161,7 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     files.retain(|f| config.lint_down || !f.down);
     files.sort_by_cached_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
-    Ok(Discovered { sql: files, django, alembic, origins: tree.origins() })
+    Ok(Discovered { sql: files, django, alembic, origins: tree.origins(), cwd: std::env::current_dir().ok() })
 }
 
 /// Folders that hold other people's code, never the project's own migrations: hidden ones
@@ -278,11 +285,6 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
 /// The statements Flyway's PostgreSQL parser recognises as non-transactional.
 fn is_non_transactional(op: &Op) -> bool {
     matches!(op.kind, OpKind::CreateIndex { concurrently: true, .. } | OpKind::DropIndex { concurrently: true, .. })
-}
-
-fn relative_to_cwd(path: &Path) -> PathBuf {
-    let cwd = std::env::current_dir().ok();
-    cwd.and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| path.to_path_buf())
 }
 
 fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
