@@ -20,21 +20,6 @@ struct Summary {
     suppressed: usize,
 }
 
-#[derive(Serialize)]
-struct Finding<'a> {
-    rule: &'a str,
-    severity: Severity,
-    path: &'a str,
-    migration: &'a str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-    message: &'a str,
-    lock: Option<&'a str>,
-    help: &'a str,
-}
-
 pub fn render(result: &LintResult) -> String {
     let mut out = vec![];
     // Writing to memory cannot fail.
@@ -71,38 +56,137 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
     out.write_all(b"]}\n")
 }
 
-/// The findings as JSON objects, comma-separated.
+/// The findings as JSON objects, comma-separated. Written field by field rather than through
+/// serde: report strings rarely need escaping, and checking a block of bytes at a time is several
+/// times faster than serde_json's byte-by-byte escaper, which was a sixth of a large run.
 fn render_list(findings: &[crate::rules::Finding]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(findings.len() * 512);
+    let mut out = Vec::with_capacity(findings.len() * 768);
     for (index, f) in findings.iter().enumerate() {
         if index > 0 {
             out.push(b',');
         }
-        // Serializing into memory cannot fail.
-        let _ = serde_json::to_writer(&mut out, &finding(f));
+        write_finding(&mut out, f);
     }
     out
 }
 
-fn finding(f: &crate::rules::Finding) -> Finding<'_> {
+fn write_finding(out: &mut Vec<u8>, f: &crate::rules::Finding) {
     let (line, column) = f.source.line_col(f.span.start);
     let (end_line, end_column) = f.source.line_col(f.span.end);
-    Finding {
-        rule: f.rule,
-        severity: f.severity,
-        path: f.source.display_path(),
-        migration: &f.migration_id,
-        line,
-        column,
-        end_line,
-        end_column,
-        message: &f.message,
-        lock: f.lock.as_deref(),
-        help: &f.help,
+    let strings = [
+        (&b"{\"rule\":"[..], f.rule),
+        (b",\"severity\":", f.severity.as_str()),
+        (b",\"path\":", f.source.display_path()),
+        (b",\"migration\":", &f.migration_id),
+    ];
+    for (key, value) in strings {
+        out.extend_from_slice(key);
+        write_string(out, value);
+    }
+    let numbers = [
+        (&b",\"line\":"[..], line),
+        (b",\"column\":", column),
+        (b",\"end_line\":", end_line),
+        (b",\"end_column\":", end_column),
+    ];
+    for (key, value) in numbers {
+        out.extend_from_slice(key);
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+    out.extend_from_slice(b",\"message\":");
+    write_string(out, &f.message);
+    out.extend_from_slice(b",\"lock\":");
+    match &f.lock {
+        Some(lock) => write_string(out, lock),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"help\":");
+    write_string(out, &f.help);
+    out.push(b'}');
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it.
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut plain_from = 0;
+    while let Some(at) = next_to_escape(bytes, plain_from) {
+        out.extend_from_slice(&bytes[plain_from..at]);
+        match bytes[at] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            control => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&[HEX[usize::from(control >> 4)], HEX[usize::from(control & 0xf)]]);
+            }
+        }
+        plain_from = at + 1;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
+}
+
+/// The first byte at or after `from` that JSON requires escaped: a quote, a backslash or a
+/// control character.
+fn next_to_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let blocks = bytes[from..].chunks_exact(BLOCK);
+    let tail = blocks.remainder();
+    for (index, block) in blocks.enumerate() {
+        if let Some(i) = first_to_escape(block.try_into().ok()?) {
+            return Some(from + index * BLOCK + i);
+        }
+    }
+    let mut padded = [b' '; BLOCK];
+    padded[..tail.len()].copy_from_slice(tail);
+    first_to_escape(&padded).map(|i| bytes.len() - tail.len() + i)
+}
+
+const BLOCK: usize = 32;
+
+/// The block is tested whole first, with no early exit, so the compiler vectorizes the test.
+#[inline(always)]
+fn first_to_escape(block: &[u8; BLOCK]) -> Option<usize> {
+    let must_escape = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    if block.iter().fold(false, |any, &b| any | must_escape(b)) {
+        block.iter().position(|&b| must_escape(b))
+    } else {
+        None
     }
 }
 
 fn json_string(value: &impl Serialize) -> String {
     // Serializing these plain structs cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every_ascii: String = (0u8..=127).map(char::from).collect();
+        let long_plain = "a plain help text that spans more than one block ".repeat(5);
+        let escapes_past_the_first_block = format!("{long_plain}\"quoted\"\n{long_plain}\\");
+        let samples = [
+            every_ascii.as_str(),
+            "",
+            "`orders.amount` → `bigint`",
+            "ends with a quote\"",
+            &long_plain,
+            &escapes_past_the_first_block,
+            "tab\tat 1",
+        ];
+        for sample in samples {
+            let mut out = vec![];
+            write_string(&mut out, sample);
+            assert_eq!(String::from_utf8(out).expect("UTF-8"), serde_json::to_string(sample).expect("JSON"));
+        }
+    }
 }

@@ -596,12 +596,13 @@ fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) 
 
 /// The name a top-level `def name(` (or `async def name(`) statement defines.
 fn defined_function(statement: &str) -> Option<&str> {
-    let rest = match leading_word(statement, b"") {
-        "def" => &statement[3..],
-        "async" => statement[5..].trim_start().strip_prefix("def")?,
-        _ => return None,
+    fn after_keyword<'t>(keyword: &str, text: &'t str) -> Option<&'t str> {
+        Some(text.strip_prefix(keyword)?.strip_prefix([' ', '\t'])?.trim_start())
+    }
+    let rest = match after_keyword("async", statement) {
+        Some(rest) => after_keyword("def", rest)?,
+        None => after_keyword("def", statement)?,
     };
-    let rest = rest.strip_prefix([' ', '\t'])?.trim_start();
     let name = leading_word(rest, b"");
     (!name.is_empty() && rest[name.len()..].trim_start().starts_with('(')).then_some(name)
 }
