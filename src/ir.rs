@@ -281,7 +281,7 @@ pub struct ColumnDef {
     /// Constraints written inline on the column (REFERENCES, UNIQUE, PRIMARY KEY, CHECK).
     pub constraints: Vec<ConstraintDef>,
     /// How Django or Alembic writes the column; `None` for a column read from SQL text.
-    pub ddl: Option<ColumnDdl>,
+    pub ddl: Option<Box<ColumnDdl>>,
 }
 
 /// The schema editor whose SQL an op stands for. Ops read from SQL text (SQL files, RunSQL,
@@ -585,7 +585,7 @@ pub enum OpKind {
         constraint: ConstraintDef,
         /// How Django or Alembic writes it (CHECK text, FK actions, deferral); `None` when read
         /// from SQL text.
-        ddl: Option<ConstraintDdl>,
+        ddl: Option<Box<ConstraintDdl>>,
     },
     ValidateConstraint {
         table: QualifiedName,
@@ -626,7 +626,7 @@ pub enum OpKind {
         /// `ON ONLY parent`: a partitioned index with no partition built yet.
         only: bool,
         /// How Django or Alembic writes it; `None` when read from SQL text.
-        ddl: Option<IndexDdl>,
+        ddl: Option<Box<IndexDdl>>,
     },
     DropIndex {
         indexes: Vec<QualifiedName>,

@@ -67,7 +67,7 @@ pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String>
             };
             Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} {change}", relation(table), ident(column))])
         }
-        OpKind::AddConstraint { table, constraint, ddl } => add_constraint(table, constraint, ddl.as_ref()),
+        OpKind::AddConstraint { table, constraint, ddl } => add_constraint(table, constraint, ddl.as_deref()),
         OpKind::ValidateConstraint { table, name } => {
             Ok(vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(name))])
         }

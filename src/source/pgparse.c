@@ -10,6 +10,10 @@
  * Field numbers come from pg_query.proto through the header the build script generates.
  * Submessage lengths are reserved as five-byte varints and patched when the submessage ends:
  * protobuf decoders accept non-minimal varints, and one pass beats measuring sizes first.
+ *
+ * The linter asks for a lean tree: what lowering (src/source/lower.rs) never reads is left out,
+ * because decoding it into Rust types cost more than parsing it. The planner, which deparses
+ * trees back to SQL, asks for the whole tree.
  */
 #include "pg_query.h"
 #include "pg_query_internal.h"
@@ -27,6 +31,7 @@ typedef struct
 	size_t		len;
 	size_t		cap;
 	int			depth;
+	bool		lean;
 } Out;
 
 #define WIRE_VARINT 0
@@ -154,6 +159,53 @@ put_char(Out *out, int field, char value)
 
 #define OUT_TYPE(typename, typename_c) Out *
 
+#define IS_FIELD(msgtype, outname, message, field) \
+	(LGM_##msgtype == LGM_##message && FIELD(msgtype, outname) == FIELD(message, field))
+
+/*
+ * Left out of a lean tree: the clauses of queries (views, CREATE TABLE AS, INSERT … SELECT,
+ * subqueries), what data changes write and return, function bodies and comment texts. Lowering
+ * names these statements by their kind and target alone.
+ */
+#define UNREAD(msgtype, outname) \
+	((LGM_##msgtype == LGM_SelectStmt && !IS_FIELD(msgtype, outname, SelectStmt, values_lists)) || \
+	 IS_FIELD(msgtype, outname, InsertStmt, cols) || \
+	 IS_FIELD(msgtype, outname, InsertStmt, on_conflict_clause) || \
+	 IS_FIELD(msgtype, outname, InsertStmt, returning_clause) || \
+	 IS_FIELD(msgtype, outname, InsertStmt, with_clause) || \
+	 IS_FIELD(msgtype, outname, UpdateStmt, target_list) || \
+	 IS_FIELD(msgtype, outname, UpdateStmt, from_clause) || \
+	 IS_FIELD(msgtype, outname, UpdateStmt, returning_clause) || \
+	 IS_FIELD(msgtype, outname, UpdateStmt, with_clause) || \
+	 IS_FIELD(msgtype, outname, DeleteStmt, using_clause) || \
+	 IS_FIELD(msgtype, outname, DeleteStmt, returning_clause) || \
+	 IS_FIELD(msgtype, outname, DeleteStmt, with_clause) || \
+	 IS_FIELD(msgtype, outname, CreateFunctionStmt, parameters) || \
+	 IS_FIELD(msgtype, outname, CreateFunctionStmt, return_type) || \
+	 IS_FIELD(msgtype, outname, CreateFunctionStmt, options) || \
+	 IS_FIELD(msgtype, outname, CreateFunctionStmt, sql_body) || \
+	 IS_FIELD(msgtype, outname, DoStmt, args) || \
+	 IS_FIELD(msgtype, outname, CommentStmt, comment))
+
+/*
+ * Written as one empty item in a lean tree: lowering asks only whether an INSERT takes VALUES
+ * rows, and whether an UPDATE or DELETE has a WHERE. A multi-row INSERT was half the bytes of
+ * a typical migration's tree.
+ */
+#define PRESENCE_ONLY(msgtype, outname) \
+	(IS_FIELD(msgtype, outname, SelectStmt, values_lists) || \
+	 IS_FIELD(msgtype, outname, UpdateStmt, where_clause) || \
+	 IS_FIELD(msgtype, outname, DeleteStmt, where_clause))
+
+#define SKIPPED(msgtype, outname) (out->lean && UNREAD(msgtype, outname))
+#define SUMMARIZED(msgtype, outname) (out->lean && PRESENCE_ONLY(msgtype, outname))
+
+static inline void
+put_empty(Out *out, int field)
+{
+	end(out, begin(out, field));
+}
+
 static void _outNode(Out *out, const void *obj);
 
 #define OUT_NODE(typename, typename_c, typename_underscore, typename_underscore_upcase, typename_cast, fldname) \
@@ -170,12 +222,18 @@ static void _outNode(Out *out, const void *obj);
 #define WRITE_FLOAT_FIELD(msgtype, outname, outname_json, fldname) put_double(out, FIELD(msgtype, outname), node->fldname);
 #define WRITE_BOOL_FIELD(msgtype, outname, outname_json, fldname) put_uint(out, FIELD(msgtype, outname), node->fldname ? 1 : 0);
 #define WRITE_CHAR_FIELD(msgtype, outname, outname_json, fldname) put_char(out, FIELD(msgtype, outname), node->fldname);
-#define WRITE_STRING_FIELD(msgtype, outname, outname_json, fldname) put_string(out, FIELD(msgtype, outname), node->fldname);
+#define WRITE_STRING_FIELD(msgtype, outname, outname_json, fldname) \
+	if (!SKIPPED(msgtype, outname)) \
+		put_string(out, FIELD(msgtype, outname), node->fldname);
 #define WRITE_ENUM_FIELD(msgtype, enumtype, outname, outname_json, fldname) \
 	put_int(out, FIELD(msgtype, outname), _enumToInt##enumtype(node->fldname));
 
 #define WRITE_LIST_FIELD(msgtype, outname, outname_json, fldname) \
-	if (node->fldname != NULL) \
+	if (node->fldname == NULL || SKIPPED(msgtype, outname)) \
+		; \
+	else if (SUMMARIZED(msgtype, outname)) \
+		put_empty(out, FIELD(msgtype, outname)); \
+	else \
 	{ \
 		const ListCell *__lc; \
 		foreach(__lc, node->fldname) \
@@ -205,7 +263,11 @@ static void _outNode(Out *out, const void *obj);
 	}
 
 #define WRITE_NODE_PTR_FIELD(msgtype, outname, outname_json, fldname) \
-	if (node->fldname != NULL) \
+	if (node->fldname == NULL || SKIPPED(msgtype, outname)) \
+		; \
+	else if (SUMMARIZED(msgtype, outname)) \
+		put_empty(out, FIELD(msgtype, outname)); \
+	else \
 	{ \
 		size_t __start = begin(out, FIELD(msgtype, outname)); \
 		_outNode(out, node->fldname); \
@@ -220,7 +282,7 @@ static void _outNode(Out *out, const void *obj);
 	}
 
 #define WRITE_SPECIFIC_NODE_PTR_FIELD(msgtype, typename, typename_underscore, outname, outname_json, fldname) \
-	if (node->fldname != NULL) \
+	if (node->fldname != NULL && !SKIPPED(msgtype, outname)) \
 	{ \
 		size_t __start; \
 		check_stack_depth(); \
@@ -375,12 +437,12 @@ take_error_message(MemoryContext ctx)
 }
 
 LockgateParse
-lockgate_parse(const char *input)
+lockgate_parse(const char *input, bool lean)
 {
 	LockgateParse result = {0};
 	MemoryContext ctx = pg_query_enter_memory_context();
 	PgQueryInternalParsetreeAndError parsed = pg_query_raw_parse(input, PG_QUERY_PARSE_DEFAULT);
-	Out			out = {0};
+	Out			out = {.lean = lean};
 
 	free(parsed.stderr_buffer);
 	if (parsed.error != NULL)

@@ -32,30 +32,21 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
     let (clean, meta_commands, semicolons) = blank_psql_only(&substituted);
     let mut loaded = LoadedSql { meta_commands, ..LoadedSql::default() };
 
-    let mut statements: Vec<(Span, Result<Vec<OpKind>, String>)> = vec![];
+    let mut spans: Vec<(Span, usize)> = vec![];
     for (piece, result) in parse_pieces(&clean, &semicolons) {
         let span = trimmed_span(&clean, piece);
         if span.start >= span.end {
             continue;
         }
-        let original = Span::new(range.start + map.original(span.start), range.start + map.original(span.end));
-        statements.push((original, result));
-    }
-
-    for (index, (span, result)) in statements.iter().enumerate() {
-        let statement = first_statement + index;
+        let span = Span::new(range.start + map.original(span.start), range.start + map.original(span.end));
+        let statement = first_statement + spans.len();
         match result {
-            Ok(kinds) => {
-                for kind in kinds {
-                    loaded.ops.push(Op::new(kind.clone(), *span, statement));
-                }
-            }
-            Err(reason) => loaded.ops.push(Op::new(OpKind::Unparsed { reason: reason.clone() }, *span, statement)),
+            Ok(kinds) => loaded.ops.extend(kinds.into_iter().map(|kind| Op::new(kind, span, statement))),
+            Err(reason) => loaded.ops.push(Op::new(OpKind::Unparsed { reason }, span, statement)),
         }
+        spans.push((span, statement));
     }
-    loaded.statements = statements.len();
-    let spans: Vec<(Span, usize)> =
-        statements.iter().enumerate().map(|(i, (span, _))| (*span, first_statement + i)).collect();
+    loaded.statements = spans.len();
     loaded.directives = directives::read(text, range, "--", &spans);
     loaded
 }
@@ -68,7 +59,7 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
     if clean.trim().is_empty() {
         return vec![];
     }
-    match pgparse::parse(clean) {
+    match pgparse::parse_for_lowering(clean) {
         Ok(parsed) => parsed
             .stmts
             .iter()
@@ -96,7 +87,7 @@ fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
         if piece.trim().is_empty() {
             continue;
         }
-        let result = match pgparse::parse(piece) {
+        let result = match pgparse::parse_for_lowering(piece) {
             Ok(parsed) => Ok(parsed
                 .stmts
                 .iter()

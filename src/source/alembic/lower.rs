@@ -329,14 +329,14 @@ impl Lowering<'_> {
         let column_name = spec.def.name.clone();
         self.emit(OpKind::AddColumn { table: table.clone(), column: spec.def });
         for (constraint, ddl) in separate {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint, ddl: Some(ddl) });
+            self.emit(OpKind::AddConstraint { table: table.clone(), constraint, ddl: Some(Box::new(ddl)) });
         }
         if spec.unique && !spec.index {
             let unique = ConstraintKind::Unique { columns: vec![column_name.clone()], using_index: None };
             self.emit(OpKind::AddConstraint {
                 table: table.clone(),
                 constraint: keyed(None, unique),
-                ddl: Some(ConstraintDdl::default()),
+                ddl: Some(Box::new(ConstraintDdl::default())),
             });
         }
         if spec.index {
@@ -348,7 +348,7 @@ impl Lowering<'_> {
                 concurrently: false,
                 partial: false,
                 only: false,
-                ddl: Some(schema::column_index_ddl()),
+                ddl: Some(Box::new(schema::column_index_ddl())),
             });
         }
         Ok(())
@@ -457,7 +457,7 @@ impl Lowering<'_> {
             concurrently: flag(call, "postgresql_concurrently"),
             partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
             only: false,
-            ddl: Some(schema::index_ddl(&keys, call)),
+            ddl: Some(Box::new(schema::index_ddl(&keys, call))),
         });
         Ok(())
     }
@@ -482,7 +482,7 @@ impl Lowering<'_> {
             referenced_columns: key_columns(&list(args.get(&["remote_cols"], 4))).into_iter().flatten().collect(),
         };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(schema::foreign_key_ddl(args.call)) });
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(schema::foreign_key_ddl(args.call))) });
         Ok(())
     }
 
@@ -492,7 +492,7 @@ impl Lowering<'_> {
         let table = args.table(&["table_name", "source", "table"], 1)?;
         let columns = key_columns(&list(args.get(&["columns", "cols"], 2))).into_iter().flatten().collect();
         let ddl = schema::operation_keys_ddl(args.call);
-        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, kind(columns)), ddl: Some(ddl) });
+        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, kind(columns)), ddl: Some(Box::new(ddl)) });
         Ok(())
     }
 
@@ -503,7 +503,7 @@ impl Lowering<'_> {
         let kind = ConstraintKind::Check { not_null_column: condition.and_then(schema::not_null_column) };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
         let ddl = schema::condition_ddl(condition, args.call);
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(ddl) });
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(ddl)) });
         Ok(())
     }
 
@@ -514,7 +514,11 @@ impl Lowering<'_> {
             unknown: Some("an EXCLUDE constraint, whose elements lockgate does not write".into()),
             ..ConstraintDdl::default()
         };
-        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, ConstraintKind::Exclusion), ddl: Some(ddl) });
+        self.emit(OpKind::AddConstraint {
+            table,
+            constraint: keyed(name, ConstraintKind::Exclusion),
+            ddl: Some(Box::new(ddl)),
+        });
         Ok(())
     }
 

@@ -52,7 +52,7 @@ pub fn column(call: &Call) -> Result<ColumnSpec, String> {
             serial: false,
             generated: None,
             constraints: vec![],
-            ddl: Some(ColumnDdl {
+            ddl: Some(Box::new(ColumnDdl {
                 editor: Editor::Alembic,
                 ty: ty.sql.clone().unwrap_or_default(),
                 collation: None,
@@ -61,7 +61,7 @@ pub fn column(call: &Call) -> Result<ColumnSpec, String> {
                 constraints: vec![],
                 pattern_index: None,
                 unknown: ty.sql.clone().err(),
-            }),
+            })),
         },
         ty,
         primary_key,
@@ -586,7 +586,7 @@ fn derived(spec: &mut TableSpec, table: &QualifiedName, column: &mut ColumnSpec)
             concurrently: false,
             partial: false,
             only: false,
-            ddl: Some(column_index_ddl()),
+            ddl: Some(Box::new(column_index_ddl())),
         });
     } else if column.unique {
         column.constraints.push(ConstraintDef {
@@ -733,6 +733,6 @@ fn index(table: &QualifiedName, call: &Call) -> OpKind {
         concurrently: false,
         partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
         only: false,
-        ddl: Some(index_ddl(keys, call)),
+        ddl: Some(Box::new(index_ddl(keys, call))),
     }
 }

@@ -175,7 +175,7 @@ impl<'a> Lowering<'a> {
             serial: false,
             generated: field.generated.then_some(crate::ir::Generated::Stored),
             constraints,
-            ddl: Some(ddl),
+            ddl: Some(Box::new(ddl)),
         })
     }
 
@@ -291,7 +291,7 @@ impl<'a> Lowering<'a> {
             concurrently: false,
             partial: false,
             only: false,
-            ddl: Some(plain_index_ddl(1)),
+            ddl: Some(Box::new(plain_index_ddl(1))),
         })
     }
 
@@ -368,7 +368,7 @@ impl<'a> Lowering<'a> {
         }
         for (_, field) in &model.fields {
             if let Some((fk, ddl)) = self.foreign_key(&table, field) {
-                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(ddl) });
+                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
             }
         }
         for (_, field) in &model.fields {
@@ -416,7 +416,7 @@ impl<'a> Lowering<'a> {
             serial: false,
             generated: None,
             constraints: vec![],
-            ddl: Some(ColumnDdl {
+            ddl: Some(Box::new(ColumnDdl {
                 editor: Editor::Django,
                 ty: ty_sql.clone().unwrap_or_default(),
                 collation: None,
@@ -425,7 +425,7 @@ impl<'a> Lowering<'a> {
                 constraints: vec![],
                 pattern_index: None,
                 unknown: ty_sql.err(),
-            }),
+            })),
         };
         // The join table's key is DEFAULT_AUTO_FIELD at migrate time.
         let auto = match self.settings.default_auto_field.as_str() {
@@ -468,7 +468,7 @@ impl<'a> Lowering<'a> {
                     },
                     not_valid: false,
                 },
-                ddl: Some(deferred_fk_ddl(None)),
+                ddl: Some(Box::new(deferred_fk_ddl(None))),
             });
         }
         self.emit(unique_together_op(&through, &[from.clone(), to.clone()]));
@@ -720,7 +720,7 @@ impl<'a> Lowering<'a> {
             });
         }
         if let (Some(new_type), true) = (&new_type, old_type != new_type) {
-            let ddl = self.type_change_ddl(old, new, new_column.and_then(|c| c.ddl));
+            let ddl = self.type_change_ddl(old, new, new_column.and_then(|c| c.ddl).map(|ddl| *ddl));
             self.emit(OpKind::AlterColumnType {
                 table: table.clone(),
                 column: column.clone(),
@@ -766,7 +766,7 @@ impl<'a> Lowering<'a> {
                     kind: ConstraintKind::Unique { columns: vec![column.clone()], using_index: None },
                     not_valid: false,
                 },
-                ddl: Some(django_ddl()),
+                ddl: Some(Box::new(django_ddl())),
             });
         }
         if new.db_index && !old.db_index {
@@ -775,7 +775,7 @@ impl<'a> Lowering<'a> {
             }
         }
         if let Some((fk, ddl)) = new_fk {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(ddl) });
+            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
         }
     }
 
@@ -861,7 +861,7 @@ impl<'a> Lowering<'a> {
             concurrently,
             partial: index.kwarg("condition").is_some(),
             only: false,
-            ddl: Some(ddl),
+            ddl: Some(Box::new(ddl)),
         };
         self.emit(kind);
     }
@@ -921,7 +921,7 @@ impl<'a> Lowering<'a> {
                         concurrently: false,
                         partial: call.kwarg("condition").is_some(),
                         only: false,
-                        ddl: Some(ddl),
+                        ddl: Some(Box::new(ddl)),
                     });
                 }
                 ddl.deferral = unique_deferral(call);
@@ -946,7 +946,7 @@ impl<'a> Lowering<'a> {
             other => return self.opaque(format!("constraint class `{other}`")),
         };
         let constraint = ConstraintDef { name, kind, not_valid };
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(ddl) });
+        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(ddl)) });
     }
 
     fn remove_constraint(&mut self, call: &Call, database: bool) {
@@ -1134,7 +1134,7 @@ fn unique_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
             kind: ConstraintKind::Unique { columns: columns.to_vec(), using_index: None },
             not_valid: false,
         },
-        ddl: Some(django_ddl()),
+        ddl: Some(Box::new(django_ddl())),
     }
 }
 
@@ -1157,7 +1157,7 @@ fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
         concurrently: false,
         partial: false,
         only: false,
-        ddl: Some(plain_index_ddl(columns.len())),
+        ddl: Some(Box::new(plain_index_ddl(columns.len()))),
     }
 }
 
