@@ -120,7 +120,7 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, report_output());
     // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
     let _ = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
     let code = exit_code(args.fail_on, &result);
@@ -128,6 +128,20 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     // and source file one by one first took a twentieth of a large run.
     std::mem::forget(result);
     Ok(code)
+}
+
+/// Standard output, written to directly where the platform allows: `Stdout` searches every
+/// write for its last newline (it is line-buffered), a scan of the whole report that cost 2% of
+/// a large run.
+fn report_output() -> Box<dyn Write> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout())
 }
 
 /// Loads the migrations on one thread while this one replays and checks each as it arrives.

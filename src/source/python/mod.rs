@@ -558,7 +558,7 @@ fn ts_descendants(node: tree_sitter::Node) -> impl Iterator<Item = tree_sitter::
 /// The byte ranges of the top-level statements worth parsing (see [`Module::parse_outline`]),
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
 fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
-    let mut ranges: Vec<std::ops::Range<usize>> = vec![];
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(layout.starts.len());
     for std::ops::Range { start, end } in layout.statements(text) {
         let line = &text[start..end];
         let read = match leading_word(line, b"@") {
@@ -670,8 +670,9 @@ const LAYOUT_BYTES: [bool; 256] = {
 impl Layout {
     pub fn of(text: &str) -> Layout {
         let bytes = text.as_bytes();
-        let mut starts = vec![];
-        let mut comment_lines = vec![];
+        // Sized for a generated migration (a dozen statements, a few comment lines).
+        let mut starts = Vec::with_capacity(32);
+        let mut comment_lines = Vec::with_capacity(16);
         let mut depth = 0i32;
         let mut quote: Option<&[u8]> = None;
         let mut i = 0;
@@ -763,7 +764,7 @@ impl Layout {
 
 /// `ranges` (sorted, disjoint) less the `holes` (sorted, disjoint, none across a range's end).
 fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
+    let mut out = Vec::with_capacity(ranges.len() + holes.len());
     let mut holes = holes.iter().peekable();
     for range in ranges {
         let mut start = range.start;
@@ -796,6 +797,10 @@ fn may_hold_python2_statements(text: &str) -> bool {
         std::sync::LazyLock::new(|| [memchr::memmem::Finder::new("print"), memchr::memmem::Finder::new("exec")]);
     KEYWORDS.iter().any(|keyword| {
         keyword.find_iter(text.as_bytes()).any(|at| {
+            // Most occurrences follow a dot or a letter (`op.execute`): no line scan for those.
+            if at > 0 && !matches!(text.as_bytes()[at - 1], b' ' | b'\t' | b'\n') {
+                return false;
+            }
             let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |newline| newline + 1);
             let after = &text[at + keyword.needle().len()..];
             let rest = after.split('\n').next().unwrap_or_default();
@@ -853,15 +858,26 @@ fn unescape_into(text: &str, out: &mut String) {
 
 /// `a.b.c` for identifiers and attribute chains; `None` for anything computed.
 fn dotted(module: &Module, node: Node) -> Option<String> {
+    let mut name = String::new();
+    dotted_into(module, node, &mut name).then_some(name)
+}
+
+fn dotted_into(module: &Module, node: Node, name: &mut String) -> bool {
     match kind(node) {
-        "identifier" => Some(module.text_of(node).to_string()),
+        "identifier" => name.push_str(module.text_of(node)),
         "attribute" => {
-            let object = dotted(module, field(node, Field::Object)?)?;
-            let attribute = module.text_of(field(node, Field::Attribute)?);
-            Some(format!("{object}.{attribute}"))
+            let (Some(object), Some(attribute)) = (field(node, Field::Object), field(node, Field::Attribute)) else {
+                return false;
+            };
+            if !dotted_into(module, object, name) {
+                return false;
+            }
+            name.push('.');
+            name.push_str(module.text_of(attribute));
         }
-        _ => None,
+        _ => return false,
     }
+    true
 }
 
 /// The assignment inside an `expression_statement`, if it is one.

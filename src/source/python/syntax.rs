@@ -196,8 +196,9 @@ impl Builder {
                 children: Vec::with_capacity(capacity),
                 fields: Vec::with_capacity(capacity),
             },
-            pending_children: vec![],
-            pending_fields: vec![],
+            // Nodes in progress: as deep as the nesting, a few dozen at most in a migration.
+            pending_children: Vec::with_capacity(32),
+            pending_fields: Vec::with_capacity(32),
         }
     }
 
