@@ -2,7 +2,9 @@
 //! applies it in: every revision after its `down_revision`s and `depends_on`s; ties in file
 //! order, one branch finished before the next (`RevisionMap._topological_sort`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::ir::{Problem, Span};
 

@@ -263,7 +263,13 @@ impl<'a> Module<'a> {
 
     /// Takes on the constants an earlier parse of the same text read at module level.
     pub fn adopt_constants(&self, constants: Constants) {
-        self.constants.borrow_mut().extend(constants.0);
+        let mut own = self.constants.borrow_mut();
+        // A parse of the functions alone finds no constants of its own: take the map whole.
+        if own.is_empty() {
+            *own = constants.0;
+        } else {
+            own.extend(constants.0);
+        }
     }
 
     /// What a bare name stands for: a local, else a module constant.
