@@ -277,8 +277,21 @@ const RESERVED: [&str; 39] = [
     "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "print", "exec", "match", "type",
 ];
 
+/// The first letters of [`RESERVED`] words: most names (`op`, `sa`, `models`) are told apart
+/// by their first byte alone.
+const RESERVED_FIRST: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < RESERVED.len() {
+        table[RESERVED[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_reserved(word: &str) -> bool {
-    RESERVED.iter().any(|reserved| same(reserved.as_bytes(), word.as_bytes()))
+    let first = word.as_bytes().first().copied().unwrap_or(0);
+    RESERVED_FIRST[usize::from(first)] && RESERVED.iter().any(|reserved| same(reserved.as_bytes(), word.as_bytes()))
 }
 
 struct Reader<'a> {
@@ -305,9 +318,13 @@ impl Reader<'_> {
         &self.text[lexeme.start as usize..lexeme.end as usize]
     }
 
+    /// Whether the next token is `text`: asked several times per token, so its length is
+    /// compared before its bytes are sliced out.
     fn is(&self, token: Token, text: &str) -> bool {
         let next = self.peek();
-        next.token == token && same(self.text_of(next).as_bytes(), text.as_bytes())
+        next.token == token
+            && (next.end - next.start) as usize == text.len()
+            && same(&self.text.as_bytes()[next.start as usize..next.end as usize], text.as_bytes())
     }
 
     fn is_op(&self, text: &str) -> bool {
