@@ -12,7 +12,7 @@
  * protobuf decoders accept non-minimal varints, and one pass beats measuring sizes first.
  *
  * The linter asks for a lean tree: what lowering (src/source/lower.rs) never reads is left out,
- * because decoding it into Rust types cost more than parsing it. The planner, which deparses
+ * because decoding it into Rust types cost as much as parsing it. The planner, which deparses
  * trees back to SQL, asks for the whole tree.
  */
 #include "pg_query.h"
@@ -189,8 +189,8 @@ put_char(Out *out, int field, char value)
 
 /*
  * Written as one empty item in a lean tree: lowering asks only whether an INSERT takes VALUES
- * rows, and whether an UPDATE or DELETE has a WHERE. A multi-row INSERT was half the bytes of
- * a typical migration's tree.
+ * rows, and whether an UPDATE or DELETE has a WHERE. Multi-row INSERTs were a third of the
+ * bytes of the trees of the benchmark's 10,000 migrations.
  */
 #define PRESENCE_ONLY(msgtype, outname) \
 	(IS_FIELD(msgtype, outname, SelectStmt, values_lists) || \
