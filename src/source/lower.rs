@@ -1,4 +1,8 @@
 //! Maps PostgreSQL parse trees (from `pg_query`) to the ops of the IR.
+//!
+//! The linter hands over lean trees (`pgparse::parse_for_lowering`): the fields listed as
+//! `UNREAD` and `PRESENCE_ONLY` in `pgparse.c` are missing or empty. Reading one here means
+//! taking it off those lists.
 
 use pg_query::protobuf::{
     self, a_const, AlterTableType, ConstrType, DropBehavior, ObjectType, TransactionStmtKind, VariableSetKind,
