@@ -15,6 +15,11 @@ use crate::ir::{
 };
 use crate::locks::LockMode;
 
+/// The ops of one statement of a parse result (none for an empty one).
+pub fn lower_statement(raw: &protobuf::RawStmt) -> Vec<OpKind> {
+    raw.stmt.as_ref().and_then(|s| s.node.as_ref()).map(lower).unwrap_or_default()
+}
+
 /// The ops one parsed statement stands for (an ALTER TABLE may hold several).
 pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
     match node {

@@ -54,7 +54,7 @@ fn parse_tree(sql: &str, lean: bool) -> Result<ParseResult, String> {
 mod tests {
     use super::*;
     use crate::ir::{DataChangeKind, OpKind};
-    use crate::source::lower::lower;
+    use crate::source::lower::lower_statement;
 
     /// One statement of every kind lowering reads, and of the kinds it passes by.
     const STATEMENT_KINDS: &[&str] = &[
@@ -124,13 +124,7 @@ mod tests {
 
     /// What the linter sees of each statement: its place and its ops.
     fn lowered(tree: &ParseResult) -> Vec<(i32, i32, Vec<OpKind>)> {
-        tree.stmts
-            .iter()
-            .map(|raw| {
-                let ops = raw.stmt.as_ref().and_then(|s| s.node.as_ref()).map(lower).unwrap_or_default();
-                (raw.stmt_location, raw.stmt_len, ops)
-            })
-            .collect()
+        tree.stmts.iter().map(|raw| (raw.stmt_location, raw.stmt_len, lower_statement(raw))).collect()
     }
 
     #[test]

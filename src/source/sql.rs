@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::ir::{Op, OpKind, Span};
-use crate::source::lower::lower;
+use crate::source::lower::lower_statement;
 use crate::source::{directives, pgparse};
 
 /// What the SQL loader produced for one piece of text.
@@ -66,8 +66,7 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
             .map(|raw| {
                 let start = raw.stmt_location.max(0) as usize;
                 let end = if raw.stmt_len == 0 { clean.len() } else { start + raw.stmt_len as usize };
-                let kinds = raw.stmt.as_ref().and_then(|s| s.node.as_ref()).map(lower).unwrap_or_default();
-                (start..end.min(clean.len()), Ok(kinds))
+                (start..end.min(clean.len()), Ok(lower_statement(raw)))
             })
             .collect(),
         Err(_) => parse_one_by_one(clean, semicolons),
@@ -88,12 +87,7 @@ fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
             continue;
         }
         let result = match pgparse::parse_for_lowering(piece) {
-            Ok(parsed) => Ok(parsed
-                .stmts
-                .iter()
-                .filter_map(|raw| raw.stmt.as_ref().and_then(|s| s.node.as_ref()))
-                .flat_map(lower)
-                .collect()),
+            Ok(parsed) => Ok(parsed.stmts.iter().flat_map(lower_statement).collect()),
             Err(message) => Err(message),
         };
         pieces.push((range, result));

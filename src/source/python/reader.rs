@@ -318,13 +318,11 @@ impl Reader<'_> {
         &self.text[lexeme.start as usize..lexeme.end as usize]
     }
 
-    /// Whether the next token is `text`: asked several times per token, so its length is
-    /// compared before its bytes are sliced out.
+    /// Whether the next token is `text`. Asked several times per token: its bytes are compared
+    /// without the char-boundary checks of slicing a `str`.
     fn is(&self, token: Token, text: &str) -> bool {
         let next = self.peek();
-        next.token == token
-            && (next.end - next.start) as usize == text.len()
-            && same(&self.text.as_bytes()[next.start as usize..next.end as usize], text.as_bytes())
+        next.token == token && same(&self.text.as_bytes()[next.start as usize..next.end as usize], text.as_bytes())
     }
 
     fn is_op(&self, text: &str) -> bool {
