@@ -23,7 +23,9 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
         let line_starts = line_starts(&text);
-        let shown = path.display().to_string();
+        // `Path::display` goes through `fmt` and checks the bytes chunk by chunk; nearly every
+        // path is UTF-8 already.
+        let shown = path.to_str().map_or_else(|| path.display().to_string(), str::to_owned);
         SourceFile { path, text, line_starts, shown }
     }
 

@@ -138,7 +138,9 @@ impl<'c> Linting<'c> {
         let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
         result.findings = findings;
         result.suppressed = suppressed;
-        result.findings.sort_by(|a, b| (a.migration, a.span.start, a.rule).cmp(&(b.migration, b.span.start, b.rule)));
+        // Sorted by key, then put in place with one swap each: a finding is large, and sorting
+        // them directly moved each one many times over.
+        result.findings.sort_by_cached_key(|f| (f.migration, f.span.start, f.rule));
         result
     }
 }
@@ -246,11 +248,15 @@ impl Visitor for Linter<'_> {
             first_in_statement: step.first_in_statement,
             previous: step.position.checked_sub(1).map(|p| &step.migration.ops[p]),
         };
+        // One buffer for all the rules: most find nothing, and each empty `Vec` still costs
+        // its setup and a pass of the loop that moves its findings on.
+        let mut out = vec![];
         for (rule, severity) in self.active {
             if let Some(check) = rule.check {
-                let mut out = vec![];
                 check(&context, &mut out);
-                self.raw.extend(out.into_iter().map(|v| (index, *rule, *severity, v)));
+                if !out.is_empty() {
+                    self.raw.extend(out.drain(..).map(|v| (index, *rule, *severity, v)));
+                }
             }
         }
     }

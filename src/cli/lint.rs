@@ -144,22 +144,13 @@ fn report_output() -> Box<dyn Write> {
     Box::new(std::io::stdout())
 }
 
-/// Loads the migrations on one thread while this one replays and checks each as it arrives.
+/// Loads the migrations and replays and checks each as it arrives, while later ones load.
 fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (Vec<Migration>, Linting<'c>) {
     let mut linting = Linting::new(config, Catalog::default());
     let mut migrations = vec![];
-    std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        scope.spawn(move || {
-            // Sending fails only once the receiver is gone, and it outlives this thread.
-            source::load_each(discovered, config, |migration| {
-                let _ = sender.send(migration);
-            });
-        });
-        for migration in receiver {
-            linting.add(&migration);
-            migrations.push(migration);
-        }
+    source::load_each(discovered, config, |migration| {
+        linting.add(&migration);
+        migrations.push(migration);
     });
     (migrations, linting)
 }

@@ -194,14 +194,14 @@ pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     migrations
 }
 
-/// Files are turned into migrations in parallel a batch at a time: the first batches small, so
-/// the first migrations are handed on early, later ones large enough to keep every core busy.
+/// Files are turned into migrations a batch at a time: the first batches small, so the first
+/// migrations are handed on early, later ones large enough to keep every core busy.
 const FIRST_BATCH: usize = 16;
 const LARGEST_BATCH: usize = 256;
 
 /// Like [`load_all`], but hands each migration to `emit` as soon as it and every migration
-/// before it are loaded, so the caller can work on it while later files are read.
-pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration)) {
+/// before it are loaded, so the caller works on one batch while the next is made.
+pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration) + Send) {
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
     django::load(&discovered.django, config, display, &mut emit);
@@ -217,19 +217,37 @@ pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(
 fn in_batches<T: Send>(
     items: impl IntoIterator<Item = T>,
     to_migration: impl Fn(T) -> Migration + Sync + Send,
-    emit: &mut impl FnMut(Migration),
+    emit: &mut (impl FnMut(Migration) + Send),
 ) {
+    pipelined(batches(items), |batch| batch.into_par_iter().map(&to_migration).collect(), emit);
+}
+
+/// `items` in batches of [`FIRST_BATCH`], then twice as many each time up to [`LARGEST_BATCH`].
+fn batches<T>(items: impl IntoIterator<Item = T>) -> impl Iterator<Item = Vec<T>> {
     let mut items = items.into_iter();
     let mut size = FIRST_BATCH;
-    loop {
+    std::iter::from_fn(move || {
         let batch: Vec<T> = items.by_ref().take(size).collect();
         size = (size * 2).min(LARGEST_BATCH);
-        if batch.is_empty() {
-            return;
-        }
-        let migrations: Vec<Migration> = batch.into_par_iter().map(&to_migration).collect();
-        migrations.into_iter().for_each(&mut *emit);
+        (!batch.is_empty()).then_some(batch)
+    })
+}
+
+/// Makes the migrations of each batch with `make` and hands them to `emit` in order, one batch
+/// handed on while the next is made. Both run on the thread pool, so a caller's work on a
+/// migration (the replay, which must go in order) always has a core of its own, and the core
+/// that makes batches is joined by the other one whenever it is free.
+fn pipelined<B: Send>(
+    batches: impl Iterator<Item = B>,
+    mut make: impl FnMut(B) -> Vec<Migration> + Send,
+    emit: &mut (impl FnMut(Migration) + Send),
+) {
+    let mut ready = vec![];
+    for batch in batches {
+        let hand_on = || ready.into_iter().for_each(&mut *emit);
+        ready = rayon::join(hand_on, || make(batch)).1;
     }
+    ready.into_iter().for_each(emit);
 }
 
 fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders: &[(String, String)]) -> Migration {
@@ -288,23 +306,40 @@ fn is_non_transactional(op: &Op) -> bool {
 }
 
 fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
-    let mut bytes = vec![];
-    if file.path.as_os_str() == "-" {
+    let bytes = if file.path.as_os_str() == "-" {
+        let mut bytes = vec![];
         std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+        bytes
     } else {
-        let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
-        if size > max_bytes {
-            return Err(format!(
-                "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
-                size / (1024 * 1024),
-                max_bytes / (1024 * 1024)
-            ));
-        }
-        bytes = std::fs::read(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
-    }
+        read_file(&file.path, max_bytes)?
+    };
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Err("binary file (it contains NUL bytes); not a SQL migration".into());
     }
+    utf8(bytes)
+}
+
+/// A migration file's bytes, or why it was not read: a file above `max_bytes` is left out.
+pub(crate) fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let cannot_read = |e: std::io::Error| format!("cannot read file: {e}");
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let size = file.metadata().map_err(cannot_read)?.len();
+    if size > max_bytes {
+        return Err(format!(
+            "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
+            size / (1024 * 1024),
+            max_bytes / (1024 * 1024)
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    // Through `Take`, which reads into the buffer as sized: `File::read_to_end` asks the
+    // file's size and position again, two more system calls for every file.
+    file.take(u64::MAX).read_to_end(&mut bytes).map_err(cannot_read)?;
+    Ok(bytes)
+}
+
+/// A migration file's text, or where it is not UTF-8.
+pub(crate) fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;

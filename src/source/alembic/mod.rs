@@ -21,7 +21,6 @@ mod types;
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -88,7 +87,7 @@ pub fn load(
     paths: &[PathBuf],
     config: &Config,
     display: impl Fn(&Path) -> PathBuf + Sync,
-    emit: &mut impl FnMut(Migration),
+    emit: &mut (impl FnMut(Migration) + Send),
 ) {
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
     let plans: Vec<Plan> = environments(&loaded).par_iter().map(|members| plan(&loaded, members)).collect();
@@ -184,7 +183,7 @@ fn whole_history(loaded: &[Loaded], members: &[usize]) -> bool {
 fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) -> Loaded {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let stem = file_name.strip_suffix(".py").unwrap_or(file_name).to_string();
-    let (text, unreadable) = match read(path, max_bytes) {
+    let (text, unreadable) = match super::read_file(path, max_bytes).and_then(super::utf8) {
         Ok(text) => (text, None),
         Err(reason) => (String::new(), Some(reason)),
     };
@@ -226,21 +225,6 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         }
     };
     Loaded { path: path.to_path_buf(), header, migration, module_level }
-}
-
-fn read(path: &Path, max_bytes: u64) -> Result<String, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size > max_bytes {
-        return Err(format!(
-            "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
-            size / (1024 * 1024),
-            max_bytes / (1024 * 1024)
-        ));
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.read_to_end(&mut bytes).map_err(|e| format!("cannot read file: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "not valid UTF-8; save the file as UTF-8".to_string())
 }
 
 fn unparsed(span: Span, reason: String) -> Op {

@@ -51,7 +51,7 @@ pub fn load(
     paths: &[PathBuf],
     config: &Config,
     display: impl Fn(&Path) -> PathBuf + Sync,
-    emit: &mut impl FnMut(Migration),
+    emit: &mut (impl FnMut(Migration) + Send),
 ) {
     let (paths, shadowed) = one_folder_per_app(paths, config);
     let loaded: Vec<Loaded> = paths
@@ -59,13 +59,14 @@ pub fn load(
         .map(|path| {
             let app = app_label(path, config);
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            let text = std::fs::read(path).map_err(|e| format!("cannot read file: {e}")).and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|_| "not valid UTF-8; save the file as UTF-8".to_string())
-            });
-            let source = Arc::new(SourceFile::new(display(path), text.clone().unwrap_or_default()));
-            let parsed = match text {
-                Err(message) => Err((Span::default(), message)),
-                Ok(text) => match Module::parse_outline(&text, &[]) {
+            let (text, unreadable) = match super::read_file(path, config.max_file_bytes()).and_then(super::utf8) {
+                Ok(text) => (text, None),
+                Err(reason) => (String::new(), Some(reason)),
+            };
+            let source = Arc::new(SourceFile::new(display(path), text));
+            let parsed = match unreadable {
+                Some(reason) => Err((Span::default(), reason)),
+                None => match Module::parse_outline(&source.text, &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
                 },
@@ -89,11 +90,16 @@ pub fn load(
     }
     let mut state = ProjectState::default();
     let settings = config.django.settings();
-    for &index in &graph.order {
-        let mut migration = lower_one(&loaded[index], &mut state, &settings);
-        migration.problems.extend(graph.problems.get(&index).cloned().unwrap_or_default());
-        emit(migration);
-    }
+    // Lowered in order, as each migration changes the project state the next one is read in.
+    let lower_batch = |batch: Vec<usize>| {
+        let lowered = batch.into_iter().map(|index| {
+            let mut migration = lower_one(&loaded[index], &mut state, &settings);
+            migration.problems.extend(graph.problems.get(&index).cloned().unwrap_or_default());
+            migration
+        });
+        lowered.collect()
+    };
+    super::pipelined(super::batches(graph.order.iter().copied()), lower_batch, emit);
 }
 
 /// Keeps one migrations folder per app label (the first in path order): a test project or a

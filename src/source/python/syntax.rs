@@ -228,10 +228,14 @@ impl Builder {
 
     pub fn finish(&mut self, mark: Mark, kind: &'static str, start: usize, end: usize) -> u32 {
         let tree = &mut self.tree;
+        // Copied as slices, then cut: most nodes have no children or fields, and a drain
+        // iterator costs more to set up than the copy.
         let children_start = tree.children.len() as u32;
-        tree.children.extend(self.pending_children.drain(mark.0..));
+        tree.children.extend_from_slice(&self.pending_children[mark.0..]);
+        self.pending_children.truncate(mark.0);
         let fields_start = tree.fields.len() as u32;
-        tree.fields.extend(self.pending_fields.drain(mark.1..));
+        tree.fields.extend_from_slice(&self.pending_fields[mark.1..]);
+        self.pending_fields.truncate(mark.1);
         tree.nodes.push(NodeData {
             kind,
             start: start as u32,
