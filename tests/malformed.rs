@@ -86,6 +86,46 @@ fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
 }
 
 #[test]
+fn python_migrations_above_the_size_limit_are_reported_not_parsed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("lockgate.toml"), "max_file_bytes = 2048\n").expect("write");
+    let padding = format!("# {}\n", "x".repeat(4096));
+    let django = dir.path().join("shop/migrations");
+    std::fs::create_dir_all(&django).expect("mkdir");
+    std::fs::write(
+        django.join("0001_initial.py"),
+        format!("{padding}from django.db import migrations\n\nclass Migration(migrations.Migration):\n    operations = []\n"),
+    )
+    .expect("write");
+    let alembic = dir.path().join("alembic");
+    std::fs::create_dir_all(alembic.join("versions")).expect("mkdir");
+    std::fs::write(alembic.join("env.py"), "from alembic import context\n").expect("write");
+    std::fs::write(
+        alembic.join("versions/a1_first.py"),
+        format!("{padding}revision = \"a1\"\ndown_revision = None\n\ndef upgrade():\n    pass\n"),
+    )
+    .expect("write");
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["lint", ".", "--format", "json"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for file in ["0001_initial.py", "a1_first.py"] {
+        let finding = json["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(file)))
+            .unwrap_or_else(|| panic!("no finding on {file}: {json} {stderr}"));
+        let message = finding["message"].as_str().unwrap_or_default();
+        assert!(message.contains("above the 0 MB limit") && message.contains("max_file_bytes"), "{file}: {message}");
+    }
+}
+
+#[test]
 fn placeholders_from_config_make_templated_sql_parse() {
     let dir = tempfile::tempdir().expect("temp dir");
     let migrations = dir.path().join("migrations");
