@@ -86,6 +86,24 @@ fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
 }
 
 #[test]
+fn empty_python_migrations_are_reported_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let django = dir.path().join("shop/migrations");
+    std::fs::create_dir_all(&django).expect("mkdir");
+    std::fs::write(django.join("0001_initial.py"), "").expect("write");
+    let versions = dir.path().join("alembic/versions");
+    std::fs::create_dir_all(&versions).expect("mkdir");
+    std::fs::write(dir.path().join("alembic/env.py"), "").expect("write");
+    std::fs::write(versions.join("a1_first.py"), "").expect("write");
+    let (json, code, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, 1, "{json}");
+    for file in ["0001_initial.py", "a1_first.py"] {
+        assert!(!rules_for(&json, file).is_empty(), "{file} has no finding: {json}");
+    }
+}
+
+#[test]
 fn python_migrations_above_the_size_limit_are_reported_not_parsed() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("lockgate.toml"), "max_file_bytes = 2048\n").expect("write");

@@ -120,13 +120,24 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = vec![];
     // Environment paths are normalized, so their bytes tell them apart.
     let mut group_of: HashMap<OsString, usize> = HashMap::new();
+    // Revisions come folder by folder, and a folder's revisions share one environment.
+    let mut last_folder: Option<(&OsStr, usize)> = None;
     for (index, revision) in loaded.iter().enumerate() {
-        environments.add_ancestors_of_file(&revision.path);
-        let environment = environments.environment_of(&revision.path).into_os_string();
-        let group = *group_of.entry(environment).or_insert_with(|| {
-            groups.push(vec![]);
-            groups.len() - 1
-        });
+        // Compared as bytes: comparing `Path`s takes them apart component by component.
+        let folder = revision.path.parent().map(Path::as_os_str);
+        let group = match last_folder {
+            Some((last, group)) if folder == Some(last) => group,
+            _ => {
+                environments.add_ancestors_of_file(&revision.path);
+                let environment = environments.environment_of(&revision.path).into_os_string();
+                let group = *group_of.entry(environment).or_insert_with(|| {
+                    groups.push(vec![]);
+                    groups.len() - 1
+                });
+                last_folder = folder.map(|folder| (folder, group));
+                group
+            }
+        };
         groups[group].push(index);
     }
     groups

@@ -565,14 +565,14 @@ fn ts_descendants(node: tree_sitter::Node) -> impl Iterator<Item = tree_sitter::
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
 fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) -> Option<Vec<std::ops::Range<usize>>> {
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(layout.starts.len());
-    for std::ops::Range { start, end } in layout.statements(text) {
+    for (index, std::ops::Range { start, end }) in layout.statements(text).enumerate() {
         let line = &text[start..end];
         let read = match leading_word(line, b"@") {
             // A module docstring (or any bare string statement) means nothing to a reader.
             "" if line.starts_with(['"', '\'']) => false,
             "import" | "from" => false,
             word if word.starts_with('@') => false,
-            "def" | "async" => defined_function(line).is_some_and(|name| keep(TopLevel::Def(name))),
+            "def" | "async" => layout.function_defined_by(text, index).is_some_and(|name| keep(TopLevel::Def(name))),
             _ => keep(TopLevel::Other),
         };
         if !read {
@@ -659,6 +659,8 @@ pub struct Layout {
     comment_lines: Vec<std::ops::Range<usize>>,
     /// Whether a line could be a Python 2 statement (see [`may_hold_python2_statements`]).
     python2: bool,
+    /// The top-level `def`s: the index of the statement in `starts`, and the name defined.
+    functions: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 /// The bytes [`layout`] acts on outside strings.
@@ -751,7 +753,27 @@ impl Layout {
         if starts.first() != Some(&0) {
             starts.insert(0, 0);
         }
-        Layout { starts, comment_lines, python2: may_hold_python2_statements(text) }
+        let mut layout =
+            Layout { starts, comment_lines, python2: may_hold_python2_statements(text), functions: vec![] };
+        let functions = layout
+            .statements(text)
+            .enumerate()
+            .filter(|(_, statement)| matches!(bytes.get(statement.start), Some(b'd' | b'a')))
+            .filter_map(|(index, statement)| {
+                let name = defined_function(&text[statement])?;
+                // `name` is a slice of `text`: its offset is the distance between the two.
+                let name_start = name.as_ptr() as usize - text.as_ptr() as usize;
+                Some((index, name_start..name_start + name.len()))
+            })
+            .collect();
+        layout.functions = functions;
+        layout
+    }
+
+    /// The name of the function the top-level statement `index` defines, if it is a `def`.
+    fn function_defined_by<'t>(&self, text: &'t str, index: usize) -> Option<&'t str> {
+        let at = self.functions.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        Some(&text[self.functions[at].1.clone()])
     }
 
     /// The byte range of each top-level statement of `text` (the text this layout is of), up
@@ -764,7 +786,8 @@ impl Layout {
     /// Where the top-level `def name(…)` is in `text`: from its line to the next top-level
     /// statement.
     pub fn function(&self, text: &str, name: &str) -> Option<std::ops::Range<usize>> {
-        self.statements(text).find(|statement| defined_function(&text[statement.clone()]) == Some(name))
+        let (index, _) = self.functions.iter().find(|(_, defined)| &text[defined.clone()] == name)?;
+        self.statements(text).nth(*index)
     }
 }
 
