@@ -54,7 +54,7 @@ struct ModuleLevel {
 
 impl Loaded {
     /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
-    /// order reaches it, so the caller lints the first revisions while later ones are read.
+    /// order reaches it, so the caller lints the first revisions while later ones are lowered.
     fn lowered(self) -> Migration {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
