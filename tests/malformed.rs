@@ -9,6 +9,20 @@ fn lint(dir: &std::path::Path) -> (serde_json::Value, i32, String) {
         .arg(dir)
         .output()
         .expect("runs");
+    outcome(output)
+}
+
+/// `lockgate lint <path>` run in `dir`, so that `dir`'s lockgate.toml applies.
+fn lint_in(dir: &std::path::Path, path: &str) -> (serde_json::Value, i32, String) {
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .current_dir(dir)
+        .args(["lint", path, "--format", "json"])
+        .output();
+    outcome(output.expect("runs"))
+}
+
+fn outcome(output: std::process::Output) -> (serde_json::Value, i32, String) {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
     (json, output.status.code().unwrap_or(-1), stderr)
@@ -123,14 +137,7 @@ fn python_migrations_above_the_size_limit_are_reported_not_parsed() {
         format!("{padding}revision = \"a1\"\ndown_revision = None\n\ndef upgrade():\n    pass\n"),
     )
     .expect("write");
-    let output = Command::cargo_bin("lockgate")
-        .expect("binary")
-        .current_dir(dir.path())
-        .args(["lint", ".", "--format", "json"])
-        .output()
-        .expect("runs");
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (json, _, stderr) = lint_in(dir.path(), ".");
     for file in ["0001_initial.py", "a1_first.py"] {
         let finding = json["findings"]
             .as_array()
@@ -158,13 +165,7 @@ fn placeholders_from_config_make_templated_sql_parse() {
         "[sql.placeholders]\n\"{{ .Namespace }}\" = \"auth\"\n\"${schema}\" = \"auth\"\n",
     )
     .expect("write");
-    let output = Command::cargo_bin("lockgate")
-        .expect("binary")
-        .current_dir(dir.path())
-        .args(["lint", "migrations", "--format", "json"])
-        .output()
-        .expect("runs");
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let (json, _, _) = lint_in(dir.path(), "migrations");
     let findings = json["findings"].as_array().expect("findings");
     // The table is created in the same migration, so the index is quiet; nothing fails to parse.
     assert!(findings.is_empty(), "{json}");

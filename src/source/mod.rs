@@ -320,7 +320,7 @@ fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
 }
 
 /// A migration file's bytes, or why it was not read: a file above `max_bytes` is left out.
-pub(crate) fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
     let cannot_read = |e: std::io::Error| format!("cannot read file: {e}");
     let file = std::fs::File::open(path).map_err(cannot_read)?;
     let size = file.metadata().map_err(cannot_read)?.len();
@@ -338,8 +338,17 @@ pub(crate) fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> 
     Ok(bytes)
 }
 
+/// A migration file's text and, when it could not be read, why (the text is then empty): the
+/// file is still a migration, whose one finding says so.
+pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<String>) {
+    match read_file(path, max_bytes).and_then(utf8) {
+        Ok(text) => (text, None),
+        Err(reason) => (String::new(), Some(reason)),
+    }
+}
+
 /// A migration file's text, or where it is not UTF-8.
-pub(crate) fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;

@@ -120,25 +120,22 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = vec![];
     // Environment paths are normalized, so their bytes tell them apart.
     let mut group_of: HashMap<OsString, usize> = HashMap::new();
-    // Revisions come folder by folder, and a folder's revisions share one environment.
-    let mut last_folder: Option<(&OsStr, usize)> = None;
-    for (index, revision) in loaded.iter().enumerate() {
-        // Compared as bytes: comparing `Path`s takes them apart component by component.
-        let folder = revision.path.parent().map(Path::as_os_str);
-        let group = match last_folder {
-            Some((last, group)) if folder == Some(last) => group,
-            _ => {
-                environments.add_ancestors_of_file(&revision.path);
-                let environment = environments.environment_of(&revision.path).into_os_string();
-                let group = *group_of.entry(environment).or_insert_with(|| {
-                    groups.push(vec![]);
-                    groups.len() - 1
-                });
-                last_folder = folder.map(|folder| (folder, group));
-                group
-            }
-        };
-        groups[group].push(index);
+    // Revisions come folder by folder, and a folder's revisions share one environment. Folders
+    // are compared as bytes: comparing `Path`s takes them apart component by component.
+    fn folder(revision: &Loaded) -> Option<&OsStr> {
+        revision.path.parent().map(Path::as_os_str)
+    }
+    let mut first = 0;
+    for run in loaded.chunk_by(|a, b| folder(a) == folder(b)) {
+        let path = &run[0].path;
+        environments.add_ancestors_of_file(path);
+        let environment = environments.environment_of(path).into_os_string();
+        let group = *group_of.entry(environment).or_insert_with(|| {
+            groups.push(vec![]);
+            groups.len() - 1
+        });
+        groups[group].extend(first..first + run.len());
+        first += run.len();
     }
     groups
 }
@@ -194,10 +191,7 @@ fn whole_history(loaded: &[Loaded], members: &[usize]) -> bool {
 fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) -> Loaded {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let stem = file_name.strip_suffix(".py").unwrap_or(file_name).to_string();
-    let (text, unreadable) = match super::read_file(path, max_bytes).and_then(super::utf8) {
-        Ok(text) => (text, None),
-        Err(reason) => (String::new(), Some(reason)),
-    };
+    let (text, unreadable) = super::read_source(path, max_bytes);
     let source = Arc::new(SourceFile::new(display(path), text));
     let mut migration = Migration {
         id: stem,

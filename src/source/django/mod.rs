@@ -59,10 +59,7 @@ pub fn load(
         .map(|path| {
             let app = app_label(path, config);
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            let (text, unreadable) = match super::read_file(path, config.max_file_bytes()).and_then(super::utf8) {
-                Ok(text) => (text, None),
-                Err(reason) => (String::new(), Some(reason)),
-            };
+            let (text, unreadable) = super::read_source(path, config.max_file_bytes());
             let source = Arc::new(SourceFile::new(display(path), text));
             let parsed = match unreadable {
                 Some(reason) => Err((Span::default(), reason)),

@@ -600,8 +600,8 @@ fn outline_ranges(text: &str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) 
     Some(ranges)
 }
 
-/// The name a top-level `def name(` (or `async def name(`) statement defines.
-fn defined_function(statement: &str) -> Option<&str> {
+/// Where, in a top-level `def name(` (or `async def name(`) statement, the name it defines is.
+fn defined_function(statement: &str) -> Option<std::ops::Range<usize>> {
     fn after_keyword<'t>(keyword: &str, text: &'t str) -> Option<&'t str> {
         Some(text.strip_prefix(keyword)?.strip_prefix([' ', '\t'])?.trim_start())
     }
@@ -610,7 +610,8 @@ fn defined_function(statement: &str) -> Option<&str> {
         None => after_keyword("def", statement)?,
     };
     let name = leading_word(rest, b"");
-    (!name.is_empty() && rest[name.len()..].trim_start().starts_with('(')).then_some(name)
+    let start = statement.len() - rest.len();
+    (!name.is_empty() && rest[name.len()..].trim_start().starts_with('(')).then_some(start..start + name.len())
 }
 
 /// The identifier `text` starts with (with any of `also` counted as identifier bytes). Bytes
@@ -758,12 +759,9 @@ impl Layout {
         let functions = layout
             .statements(text)
             .enumerate()
-            .filter(|(_, statement)| matches!(bytes.get(statement.start), Some(b'd' | b'a')))
             .filter_map(|(index, statement)| {
-                let name = defined_function(&text[statement])?;
-                // `name` is a slice of `text`: its offset is the distance between the two.
-                let name_start = name.as_ptr() as usize - text.as_ptr() as usize;
-                Some((index, name_start..name_start + name.len()))
+                let name = defined_function(&text[statement.clone()])?;
+                Some((index, statement.start + name.start..statement.start + name.end))
             })
             .collect();
         layout.functions = functions;
