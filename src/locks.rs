@@ -331,7 +331,10 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                     effect(partition, ShareUpdateExclusive, Work::WaitForTransactions),
                 ]
             } else {
-                vec![effect(table, AccessExclusive, Work::Catalog), effect(partition, AccessExclusive, Work::Catalog)]
+                // Before 14 the partition itself was opened with SHARE UPDATE EXCLUSIVE; 14
+                // (which brought the CONCURRENTLY form) takes ACCESS EXCLUSIVE on both.
+                let partition_mode = if pg >= PgVersion(14) { AccessExclusive } else { ShareUpdateExclusive };
+                vec![effect(table, AccessExclusive, Work::Catalog), effect(partition, partition_mode, Work::Catalog)]
             }
         }
         CreateIndex { table, concurrently, .. } => {

@@ -12,11 +12,17 @@
 //!
 //! `LOCKGATE_TEST_DATABASE_URL` (e.g. `postgres://user@localhost/postgres`) uses an existing
 //! server instead; the test databases are then dropped when each test ends.
+//!
+//! `LOCKGATE_TEST_PG` picks server versions from those `scripts/pg-versions` installed: one
+//! major (`11`), a list (`11,18`) or `all`. The first listed serves `database()`; the tests
+//! whose answer depends on the version (the lock model, trace) run on each of `versions()`,
+//! one throwaway cluster per major. Unset, the machine's own server is used.
 #![allow(dead_code)]
 
 pub mod project;
 pub mod workload;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +49,8 @@ struct Server {
 pub struct TestDb {
     pub client: Client,
     pub name: String,
+    /// The server it lives on (a shared one; `None` for a cluster of its own).
+    server: Option<&'static Server>,
     /// The server's connection settings (another database on it: `dbname`).
     config: Config,
     /// On the shared server, dropped when the test ends; elsewhere the cluster goes whole.
@@ -52,7 +60,7 @@ pub struct TestDb {
 impl TestDb {
     /// The server's major version (15 for 15.18).
     pub fn major(&self) -> u32 {
-        server().major
+        self.server.map_or_else(server_major, |server| server.major)
     }
 
     /// libpq key=value settings for this database, for `lockgate --database-url`.
@@ -84,10 +92,7 @@ impl Drop for TestDb {
         // drops it in the background (DROP DATABASE … WITH (FORCE) sleeps 100 ms while our
         // connection goes); on a server we were lent, drop it now, before the process can exit.
         // Before PostgreSQL 13 (no FORCE) the databases stay.
-        if !self.shared {
-            return;
-        }
-        let server = server();
+        let (true, Some(server)) = (self.shared, self.server) else { return };
         if let Some(janitor) = &server.janitor {
             let _ = janitor.send(self.name.clone());
         } else if server.external && server.major >= 13 {
@@ -99,15 +104,26 @@ impl Drop for TestDb {
 
 /// A fresh, empty database on the shared server.
 pub fn database() -> TestDb {
+    database_in(server())
+}
+
+/// A fresh, empty database on a server of this major version, one of `versions()`.
+pub fn database_on(major: u32) -> TestDb {
+    if selected_versions().is_empty() && major == server_major() {
+        return database();
+    }
+    database_in(server_on(major))
+}
+
+fn database_in(server: &'static Server) -> TestDb {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let server = server();
     let name = format!("lockgate_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     {
         let mut admin = server.admin.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
     }
     let client = server.config.clone().dbname(&name).connect(NoTls).expect("connect to the new test database");
-    TestDb { client, name, config: server.config.clone(), shared: true }
+    TestDb { client, name, server: Some(server), config: server.config.clone(), shared: true }
 }
 
 /// The major version of the server the tests run against.
@@ -115,16 +131,86 @@ pub fn server_major() -> u32 {
     server().major
 }
 
+/// The major versions that version-dependent tests run on: those `LOCKGATE_TEST_PG` names, or
+/// the default server's alone.
+pub fn versions() -> Vec<u32> {
+    let selected = selected_versions();
+    if selected.is_empty() {
+        vec![server_major()]
+    } else {
+        selected
+    }
+}
+
+/// The majors `LOCKGATE_TEST_PG` names (`11`, `11,18`, `all`); empty when it is unset.
+fn selected_versions() -> Vec<u32> {
+    let Ok(value) = std::env::var("LOCKGATE_TEST_PG") else { return vec![] };
+    let value = value.trim();
+    if value.is_empty() {
+        return vec![];
+    }
+    if value == "all" {
+        return (11..=18).collect();
+    }
+    value
+        .split(',')
+        .map(|major| {
+            major
+                .trim()
+                .parse::<u32>()
+                .unwrap_or_else(|_| panic!("LOCKGATE_TEST_PG={value}: expected major versions like 11,18 or `all`"))
+        })
+        .collect()
+}
+
 fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
+    static SERVER: OnceLock<&'static Server> = OnceLock::new();
     SERVER.get_or_init(|| match std::env::var("LOCKGATE_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => external(&url),
-        _ => {
-            let mut server = throwaway();
-            server.janitor = janitor(&server);
-            server
-        }
+        Ok(url) if !url.trim().is_empty() => Box::leak(Box::new(external(&url))),
+        _ => match selected_versions().first() {
+            Some(&major) => server_on(major),
+            None => Box::leak(Box::new(throwaway(&postgres_bin_dir(), "system"))),
+        },
     })
+}
+
+/// The throwaway server of one major version, started on first use from the binaries
+/// `scripts/pg-versions` installed.
+fn server_on(major: u32) -> &'static Server {
+    static SERVERS: OnceLock<Mutex<HashMap<u32, &'static Server>>> = OnceLock::new();
+    let servers = SERVERS.get_or_init(Default::default);
+    let mut servers = servers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    servers.entry(major).or_insert_with(|| {
+        let bin = version_bin_dir(major);
+        let server = throwaway(&bin, &major.to_string());
+        assert_eq!(server.major, major, "the binaries in {} are not PostgreSQL {major}", bin.display());
+        Box::leak(Box::new(server))
+    })
+}
+
+/// Where `scripts/pg-versions` installs the binaries of each major version.
+pub fn versions_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LOCKGATE_PG_DIR").filter(|dir| !dir.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if run_capture(Command::new("id").arg("-u")).trim() == "0" {
+        return PathBuf::from("/var/cache/lockgate/postgres");
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+    cache.join("lockgate/postgres")
+}
+
+fn version_bin_dir(major: u32) -> PathBuf {
+    let bin = versions_cache_dir().join(major.to_string()).join("bin");
+    if !bin.join("postgres").is_file() {
+        panic!(
+            "LOCKGATE_TEST_PG asks for PostgreSQL {major}, which is not installed in {}: run scripts/pg-versions",
+            bin.display()
+        );
+    }
+    bin
 }
 
 /// A thread with its own connection that drops the databases of finished tests.
@@ -150,8 +236,9 @@ fn external(url: &str) -> Server {
     Server { config, admin: Mutex::new(admin), major, _lifeline: None, janitor: None, external: true }
 }
 
-fn throwaway() -> Server {
-    let dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}", std::process::id()));
+/// A cluster of the binaries in `bin`, in a folder of this process named by `tag`.
+fn throwaway(bin: &Path, tag: &str) -> Server {
+    let dir = PathBuf::from(format!("/tmp/lockgate-test-pg-{}-{tag}", std::process::id()));
     // No TCP, no durability. No parallel maintenance or query workers: their scans would be
     // counted in other backends, out of sight of the test's pg_stat_xact_user_tables.
     let options = format!(
@@ -159,12 +246,15 @@ fn throwaway() -> Server {
          -c max_parallel_maintenance_workers=0 -c max_parallel_workers_per_gather=0 -c max_connections=200",
         dir.display()
     );
-    let lifeline = start_cluster(&dir, &options, |_| {});
+    let lifeline = start_cluster_from(bin, &dir, &options, Create::Initdb, |_| {});
     let mut config = Config::new();
     config.host_path(&dir).port(5432).user("postgres").dbname("postgres");
     let mut admin = config.connect(NoTls).unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
     let major = major_version(&mut admin);
-    Server { config, admin: Mutex::new(admin), major, _lifeline: lifeline, janitor: None, external: false }
+    let mut server =
+        Server { config, admin: Mutex::new(admin), major, _lifeline: lifeline, janitor: None, external: false };
+    server.janitor = janitor(&server);
+    server
 }
 
 /// A second throwaway server that speaks TLS on 127.0.0.1, with a certificate for `localhost`
@@ -223,7 +313,7 @@ impl Replicated {
         let mut admin = self.primary.connect(NoTls).expect("connect to the primary");
         admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
         let client = self.primary.clone().dbname(&name).connect(NoTls).expect("connect to the new database");
-        TestDb { client, name, config: self.primary.clone(), shared: false }
+        TestDb { client, name, server: None, config: self.primary.clone(), shared: false }
     }
 
     /// A connection to the standby (read-only; `pg_wal_replay_pause()` works there).
@@ -244,8 +334,13 @@ pub fn replicated() -> &'static Replicated {
             )
         };
         let primary_lifeline = start_cluster(&primary_dir, &options(&primary_dir), |_| {});
-        let replica_lifeline =
-            start_cluster_from(&replica_dir, &options(&replica_dir), Create::StandbyOf(&primary_dir), |_| {});
+        let replica_lifeline = start_cluster_from(
+            &postgres_bin_dir(),
+            &replica_dir,
+            &options(&replica_dir),
+            Create::StandbyOf(&primary_dir),
+            |_| {},
+        );
         let config = |dir: &Path| {
             let mut config = Config::new();
             config.host_path(dir).port(5432).user("postgres").dbname("postgres");
@@ -291,7 +386,7 @@ fn server_user_ids() -> Option<(u32, u32)> {
 /// initdb into `dir/data`, `prepare(dir)`, then start the server with `options`; returns our
 /// end of the watcher's pipe, which stops the server and removes `dir` when this process exits.
 fn start_cluster(dir: &Path, options: &str, prepare: impl FnOnce(&Path)) -> Option<ChildStdin> {
-    start_cluster_from(dir, options, Create::Initdb, prepare)
+    start_cluster_from(&postgres_bin_dir(), dir, options, Create::Initdb, prepare)
 }
 
 /// How a cluster's data directory comes to be.
@@ -301,8 +396,13 @@ enum Create<'a> {
     StandbyOf(&'a Path),
 }
 
-fn start_cluster_from(dir: &Path, options: &str, create: Create, prepare: impl FnOnce(&Path)) -> Option<ChildStdin> {
-    let bin = postgres_bin_dir();
+fn start_cluster_from(
+    bin: &Path,
+    dir: &Path,
+    options: &str,
+    create: Create,
+    prepare: impl FnOnce(&Path),
+) -> Option<ChildStdin> {
     let owner = server_user_ids();
     let as_root = owner.is_some();
     sweep_stale_dirs();
