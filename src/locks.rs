@@ -177,6 +177,71 @@ impl PgVersion {
     pub const NEWEST: PgVersion = PgVersion(18);
 }
 
+impl PgVersion {
+    /// Whether this server version has the behaviour or syntax.
+    pub fn supports(self, feature: Feature) -> bool {
+        self >= feature.since()
+    }
+}
+
+/// Every server behaviour or syntax that changed across the supported versions (11–18), with
+/// the version it arrived in. Rules, recipes and the lock table ask `PgVersion::supports`, so
+/// each gate is written once; `tests/lock_model.rs` checks each against servers on both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    /// ADD COLUMN with a non-volatile default stores it in the catalog instead of rewriting.
+    FastColumnDefault,
+    /// SET NOT NULL skips its scan when a valid CHECK (col IS NOT NULL) proves it.
+    SetNotNullFromCheck,
+    /// ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the parent (was ACCESS EXCLUSIVE).
+    AttachPartitionShareUpdateExclusive,
+    /// ALTER INDEX … RENAME takes SHARE UPDATE EXCLUSIVE (was ACCESS EXCLUSIVE).
+    RenameIndexShareUpdateExclusive,
+    /// REINDEX … CONCURRENTLY.
+    ReindexConcurrently,
+    /// GENERATED ALWAYS AS (…) STORED columns.
+    StoredGeneratedColumns,
+    /// ALTER TYPE … ADD VALUE inside a transaction block.
+    AddEnumValueInTransaction,
+    /// DETACH PARTITION … CONCURRENTLY; plain DETACH then takes ACCESS EXCLUSIVE on the
+    /// partition too (it took SHARE UPDATE EXCLUSIVE before).
+    DetachPartitionConcurrently,
+    /// NOT NULL constraints that can be added NOT VALID and validated later.
+    NotNullNotValid,
+    /// Virtual generated columns (computed on read, no rewrite), the default kind.
+    VirtualGeneratedColumns,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 10] = [
+        Feature::FastColumnDefault,
+        Feature::SetNotNullFromCheck,
+        Feature::AttachPartitionShareUpdateExclusive,
+        Feature::RenameIndexShareUpdateExclusive,
+        Feature::ReindexConcurrently,
+        Feature::StoredGeneratedColumns,
+        Feature::AddEnumValueInTransaction,
+        Feature::DetachPartitionConcurrently,
+        Feature::NotNullNotValid,
+        Feature::VirtualGeneratedColumns,
+    ];
+
+    /// The first major version with it.
+    pub fn since(self) -> PgVersion {
+        PgVersion(match self {
+            Feature::FastColumnDefault => 11,
+            Feature::SetNotNullFromCheck
+            | Feature::AttachPartitionShareUpdateExclusive
+            | Feature::RenameIndexShareUpdateExclusive
+            | Feature::ReindexConcurrently
+            | Feature::StoredGeneratedColumns
+            | Feature::AddEnumValueInTransaction => 12,
+            Feature::DetachPartitionConcurrently => 14,
+            Feature::NotNullNotValid | Feature::VirtualGeneratedColumns => 18,
+        })
+    }
+}
+
 impl Default for PgVersion {
     fn default() -> Self {
         PgVersion::DEFAULT
@@ -259,8 +324,8 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         SetNotNull { table, column } => {
-            let proven =
-                pg >= PgVersion(12) && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column));
+            let proven = pg.supports(Feature::SetNotNullFromCheck)
+                && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column));
             vec![effect(table, AccessExclusive, if proven { Work::Catalog } else { Work::Scan })]
         }
         DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
@@ -285,7 +350,8 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                     let t = catalog.table(table);
                     let proven = |c: &String| {
                         t.and_then(|t| t.column(c)).is_some_and(|c| c.not_null)
-                            || (pg >= PgVersion(12) && t.is_some_and(|t| t.has_valid_not_null_check(c)))
+                            || (pg.supports(Feature::SetNotNullFromCheck)
+                                && t.is_some_and(|t| t.has_valid_not_null_check(c)))
                     };
                     let columns =
                         if columns.is_empty() { index_columns(catalog, table, index) } else { Some(columns.clone()) };
@@ -321,7 +387,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             vec![effect(table, mode, work)]
         }
         AttachPartition { table, partition } => {
-            let parent_mode = if pg >= PgVersion(12) { ShareUpdateExclusive } else { AccessExclusive };
+            let parent_mode = if pg.supports(Feature::AttachPartitionShareUpdateExclusive) {
+                ShareUpdateExclusive
+            } else {
+                AccessExclusive
+            };
             vec![effect(table, parent_mode, Work::Catalog), effect(partition, AccessExclusive, Work::Scan)]
         }
         DetachPartition { table, partition, concurrently } => {
@@ -333,7 +403,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             } else {
                 // Before 14 the partition itself was opened with SHARE UPDATE EXCLUSIVE; 14
                 // (which brought the CONCURRENTLY form) takes ACCESS EXCLUSIVE on both.
-                let partition_mode = if pg >= PgVersion(14) { AccessExclusive } else { ShareUpdateExclusive };
+                let partition_mode = if pg.supports(Feature::DetachPartitionConcurrently) {
+                    AccessExclusive
+                } else {
+                    ShareUpdateExclusive
+                };
                 vec![effect(table, AccessExclusive, Work::Catalog), effect(partition, partition_mode, Work::Catalog)]
             }
         }
@@ -356,7 +430,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             })
             .collect(),
         RenameIndex { index, .. } => {
-            let mode = if pg >= PgVersion(12) { ShareUpdateExclusive } else { AccessExclusive };
+            let mode = if pg.supports(Feature::RenameIndexShareUpdateExclusive) {
+                ShareUpdateExclusive
+            } else {
+                AccessExclusive
+            };
             vec![effect(index, mode, Work::Catalog)]
         }
         Reindex { target, index, concurrently } => {
@@ -430,10 +508,10 @@ fn table_action_lock(action: &TableAction) -> (LockMode, Work) {
 pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
     let rewrites = column.identity
         || matches!(column.default, Some(DefaultExpr::Volatile(_)))
-        || (column.default.is_some() && pg < PgVersion(11))
+        || (column.default.is_some() && !pg.supports(Feature::FastColumnDefault))
         || match column.generated {
             Some(Generated::Stored) => true,
-            Some(Generated::Virtual) => pg < PgVersion(18),
+            Some(Generated::Virtual) => !pg.supports(Feature::VirtualGeneratedColumns),
             None => false,
         };
     let has_check = column.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::Check { .. }));

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::project::{lockgate, write, Project, FAST};
+use lockgate::locks::{Feature, PgVersion};
 use serde_json::Value;
 
 /// The application schema as PostgreSQL describes it: columns, indexes, constraints.
@@ -63,7 +64,7 @@ const RECIPES: &[(&str, &str)] = &[
     ("0002_orders_user_fk.sql", "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"),
     ("0003_orders_amount_check.sql", "ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0);\n"),
     ("0004_users_email_not_null.sql", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
-    ("0005_orders_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
+    ("0005_orders_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT md5(random()::text)::uuid;\n"),
     ("0006_users_email_unique.sql", "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n"),
     ("0007_drop_users_name_idx.sql", "DROP INDEX users_name_idx;\n"),
     ("0008_users_score_bigint.sql", "ALTER TABLE users ALTER COLUMN score TYPE bigint;\n"),
@@ -83,6 +84,8 @@ fn every_recipe_reaches_the_naive_schema_and_keeps_the_data() {
     let project = Project::new(RECIPES);
     let plan = project.plan(&db);
     let recipes: Vec<&str> = plan["steps"].as_array().unwrap().iter().filter_map(|s| s["recipe"].as_str()).collect();
+    // Before 12 SET NOT NULL scans whatever CHECK exists, so it runs as written there.
+    let check_then_set_not_null = PgVersion(db.major()).supports(Feature::SetNotNullFromCheck);
     for recipe in [
         "create-index-concurrently",
         "not-valid-then-validate",
@@ -92,6 +95,9 @@ fn every_recipe_reaches_the_naive_schema_and_keeps_the_data() {
         "drop-index-concurrently",
         "new-column-then-swap",
     ] {
+        if recipe == "check-then-set-not-null" && !check_then_set_not_null {
+            continue;
+        }
         assert!(recipes.contains(&recipe), "the plan does not use {recipe}: {recipes:?}");
     }
     project.apply_all(&db);
@@ -309,7 +315,7 @@ fn a_killed_apply_resumes_where_it_stopped() {
         ("0003_fk.sql", "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"),
         ("0004_pause.sql", "DO $$ BEGIN PERFORM pg_sleep(0.3); END $$;\n"),
         ("0005_not_null.sql", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
-        ("0006_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n"),
+        ("0006_token.sql", "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT md5(random()::text)::uuid;\n"),
         ("0007_score.sql", "ALTER TABLE users ALTER COLUMN score TYPE bigint;\n"),
     ];
     let mut reference = common::database();
@@ -423,7 +429,7 @@ fn a_batched_backfill_resumes_at_its_cursor_and_changes_each_row_once() {
     db.client.batch_execute(SEED).unwrap();
     let project = Project::new(&[(
         "0001_token.sql",
-        "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();\n",
+        "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT md5(random()::text)::uuid;\n",
     )]);
     std::fs::write(&project.config, format!("{FAST}[backfill]\nstart_batch_rows = 100\nmax_batch_rows = 100\n"))
         .unwrap();

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 
 use lockgate::catalog::{Catalog, Origin};
 use lockgate::ir::{OpKind, QualifiedName};
-use lockgate::locks::{effects, LockEffect, LockMode, PgVersion, Work};
+use lockgate::locks::{effects, Feature, LockEffect, LockMode, PgVersion, Work};
 use postgres::Client;
 
 /// `ref` is the FK parent, `t` the child: every column type the type-change cases need,
@@ -167,6 +167,14 @@ fn cases() -> Vec<Case> {
         case("add column identity", "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY", "t"),
         case("add column generated stored", "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) STORED", "t")
             .since(12),
+        case("add column generated virtual", "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2) VIRTUAL", "t")
+            .since(18),
+        case(
+            "add column generated, the default kind",
+            "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS (a * 2)",
+            "t",
+        )
+        .since(18),
         case("add column with check", "ALTER TABLE t ADD COLUMN c int CHECK (c > 0)", "t"),
         case("add column unique", "ALTER TABLE t ADD COLUMN c int UNIQUE", "t"),
         case("add column references", "ALTER TABLE t ADD COLUMN c int REFERENCES ref (id)", "t"),
@@ -208,9 +216,14 @@ fn cases() -> Vec<Case> {
         case("referenced column int to bigint", "ALTER TABLE ref ALTER COLUMN id TYPE bigint", "ref"),
         // NOT NULL, defaults, column and table options
         case("set not null", "ALTER TABLE t ALTER COLUMN s SET NOT NULL", "t"),
+        // A scan before 12, none from 12 on: both sides of the gate.
         case("set not null proven by a valid check", "ALTER TABLE t ALTER COLUMN s SET NOT NULL", "t")
-            .setup("ALTER TABLE t ADD CONSTRAINT t_s_not_null CHECK (s IS NOT NULL)")
-            .since(12),
+            .setup("ALTER TABLE t ADD CONSTRAINT t_s_not_null CHECK (s IS NOT NULL)"),
+        case("add not null not valid", "ALTER TABLE t ADD CONSTRAINT t_s_nn NOT NULL s NOT VALID", "t").since(18),
+        case("validate not null", "ALTER TABLE t VALIDATE CONSTRAINT t_s_nn", "t")
+            .setup("ALTER TABLE t ADD CONSTRAINT t_s_nn NOT NULL s NOT VALID")
+            .since(18),
+        case("add not null constraint", "ALTER TABLE t ADD CONSTRAINT t_s_nn NOT NULL s", "t").since(18),
         case("set not null with a NOT VALID check", "ALTER TABLE t ALTER COLUMN s SET NOT NULL", "t")
             .setup("ALTER TABLE t ADD CONSTRAINT t_s_not_null CHECK (s IS NOT NULL) NOT VALID"),
         case("drop not null", "ALTER TABLE t ALTER COLUMN s DROP NOT NULL", "t")
@@ -294,7 +307,8 @@ fn cases() -> Vec<Case> {
         case("reindex index", "REINDEX INDEX t_a_idx", "t")
             .fold_indexes()
             .known_gap("REINDEX is lowered to Other, not OpKind::Reindex"),
-        case("rename index", "ALTER INDEX t_a_idx RENAME TO t_a_idx2", "t_a_idx").since(12).skip_work("an index"),
+        // ACCESS EXCLUSIVE before 12, SHARE UPDATE EXCLUSIVE from 12 on.
+        case("rename index", "ALTER INDEX t_a_idx RENAME TO t_a_idx2", "t_a_idx").skip_work("an index"),
         case("cluster", "CLUSTER t USING t_pkey", "t"),
         case("truncate", "TRUNCATE t", "t"),
         case("truncate cascade", "TRUNCATE ref CASCADE", "ref"),
@@ -672,4 +686,86 @@ fn verify_on(major: u32) -> Result<usize, String> {
         return Err(format!("PostgreSQL {major}: only {verified} forms verified"));
     }
     Ok(verified)
+}
+
+/// How a version gate of the model is seen on a server.
+enum Evidence {
+    /// SQL the server accepts from the gate's version on and rejects before it; run in a fresh
+    /// schema on top of `BASE`, inside a transaction unless `autocommit`.
+    Syntax { sql: &'static str, autocommit: bool },
+    /// A behaviour the lock-model cases observe; these cases run on every version, so they see
+    /// both sides of the gate.
+    Cases(&'static [&'static str]),
+}
+
+fn evidence(feature: Feature) -> Evidence {
+    use Evidence::*;
+    match feature {
+        // Every supported version has it: the cases show the catalog-only ADD COLUMN.
+        Feature::FastColumnDefault => Cases(&["add column constant default", "add column not null default"]),
+        Feature::SetNotNullFromCheck => Cases(&["set not null proven by a valid check"]),
+        Feature::AttachPartitionShareUpdateExclusive => Cases(&["attach partition"]),
+        Feature::RenameIndexShareUpdateExclusive => Cases(&["rename index"]),
+        Feature::DetachPartitionConcurrently => {
+            Syntax { sql: "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", autocommit: true }
+        }
+        Feature::ReindexConcurrently => Syntax { sql: "REINDEX TABLE CONCURRENTLY t", autocommit: true },
+        Feature::StoredGeneratedColumns => {
+            Syntax { sql: "ALTER TABLE t ADD COLUMN g int GENERATED ALWAYS AS (a * 2) STORED", autocommit: false }
+        }
+        Feature::AddEnumValueInTransaction => Syntax { sql: "ALTER TYPE mood ADD VALUE 'meh'", autocommit: false },
+        Feature::NotNullNotValid => {
+            Syntax { sql: "ALTER TABLE t ADD CONSTRAINT t_s_nn NOT NULL s NOT VALID", autocommit: false }
+        }
+        Feature::VirtualGeneratedColumns => {
+            Syntax { sql: "ALTER TABLE t ADD COLUMN g int GENERATED ALWAYS AS (a * 2) VIRTUAL", autocommit: false }
+        }
+    }
+}
+
+/// Every version gate of the model (`lockgate::locks::Feature`) agrees with the servers: the
+/// syntax it stands for is accepted exactly from its version on, and a behaviour has cases that
+/// run on every version.
+#[test]
+fn version_gates_match_the_server() {
+    let names: BTreeSet<&str> = cases().iter().filter(|c| c.since <= 11).map(|c| c.name).collect();
+    let mut problems = vec![];
+    for major in common::versions() {
+        let mut db = common::database_on(major);
+        for feature in Feature::ALL {
+            let supported = PgVersion(major).supports(feature);
+            match evidence(feature) {
+                Evidence::Cases(cases) => {
+                    for case in cases.iter().filter(|case| !names.contains(*case)) {
+                        problems.push(format!("{feature:?}: no lock-model case named {case:?} runs on every version"));
+                    }
+                }
+                Evidence::Syntax { sql, autocommit } => {
+                    let schema = format!("gate_{}", format!("{feature:?}").to_lowercase());
+                    let setup = format!(
+                        "CREATE SCHEMA {schema}; SET search_path = {schema}; {BASE}; {PARTITIONS};
+                         CREATE TYPE mood AS ENUM ('ok')"
+                    );
+                    db.client.batch_execute(&setup).unwrap_or_else(|e| panic!("setup on {major}: {e}"));
+                    let accepted = if autocommit {
+                        db.client.batch_execute(sql)
+                    } else {
+                        let run = db.client.batch_execute(&format!("BEGIN; {sql}"));
+                        db.client.batch_execute("ROLLBACK").expect("ROLLBACK");
+                        run
+                    };
+                    if accepted.is_ok() != supported {
+                        problems.push(format!(
+                            "PostgreSQL {major}: the model says {feature:?} is {}, the server {} `{sql}`{}",
+                            if supported { "there" } else { "not there" },
+                            if accepted.is_ok() { "accepts" } else { "rejects" },
+                            accepted.err().map(|e| format!(" ({e})")).unwrap_or_default(),
+                        ));
+                    }
+                    db.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("DROP SCHEMA");
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "version gates disagree with the server:\n{}", problems.join("\n"));
 }

@@ -11,7 +11,7 @@ use crate::estimate::{self, Duration};
 use crate::ir::{
     ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Framework, Migration, OpKind, QualifiedName,
 };
-use crate::locks::{LockEffect, LockMode, PgVersion, Work};
+use crate::locks::{Feature, LockEffect, LockMode, PgVersion, Work};
 
 pub struct Context<'a> {
     pub step: &'a ReplayStep<'a>,
@@ -509,7 +509,7 @@ fn set_not_null(
     if already || proven {
         return vec![as_written(Phase::Contract)];
     }
-    if context.pg < PgVersion(12) {
+    if !context.pg.supports(Feature::SetNotNullFromCheck) {
         return vec![as_written(Phase::Contract)
             .note("before PostgreSQL 12 SET NOT NULL scans the table under ACCESS EXCLUSIVE whatever CHECK exists")];
     }
@@ -593,7 +593,7 @@ fn add_column(
     };
     let rewrites_anyway = column.serial || column.identity || column.generated.is_some();
     let volatile = matches!(column.default, Some(DefaultExpr::Volatile(_)));
-    let constant_default_before_11 = column.default.is_some() && context.pg < PgVersion(11);
+    let constant_default_before_11 = column.default.is_some() && !context.pg.supports(Feature::FastColumnDefault);
     let needs_recipe =
         !rewrites_anyway && (volatile || constant_default_before_11 || (column.not_null && column.default.is_none()));
     if rewrites_anyway {

@@ -2,7 +2,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::{Feature, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-generated-stored",
@@ -19,7 +19,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
-    let virtual_hint = if ctx.settings.pg_version >= PgVersion(18) {
+    let virtual_hint = if ctx.settings.pg_version.supports(Feature::VirtualGeneratedColumns) {
         "; on PostgreSQL 18 a VIRTUAL generated column is catalog-only"
     } else {
         ""

@@ -3,7 +3,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind, QualifiedName};
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::{Feature, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-primary-key-builds-index",
@@ -72,7 +72,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
 fn proven_not_null(ctx: &OpContext, table: &QualifiedName, column: &str) -> bool {
     let Some(t) = ctx.catalog.table(table) else { return false };
     t.column(column).is_some_and(|c| c.not_null)
-        || (ctx.settings.pg_version >= PgVersion(12) && t.has_valid_not_null_check(column))
+        || (ctx.settings.pg_version.supports(Feature::SetNotNullFromCheck) && t.has_valid_not_null_check(column))
         || t.constraints
             .iter()
             .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))

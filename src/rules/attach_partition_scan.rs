@@ -2,7 +2,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::{LockMode, PgVersion};
+use crate::locks::{Feature, LockMode};
 
 pub const RULE: Rule = Rule::on_op(
     "attach-partition-scan",
@@ -22,7 +22,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if has_check {
         return;
     }
-    let parent = if ctx.settings.pg_version >= PgVersion(12) {
+    let parent = if ctx.settings.pg_version.supports(Feature::AttachPartitionShareUpdateExclusive) {
         format!("the parent `{table}` gets SHARE UPDATE EXCLUSIVE")
     } else {
         format!("before PostgreSQL 12 the parent `{table}` is locked ACCESS EXCLUSIVE too")

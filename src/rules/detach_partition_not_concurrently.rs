@@ -2,7 +2,7 @@
 
 use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::PgVersion;
+use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "detach-partition-not-concurrently",
@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::DetachPartition { table, partition, concurrently: false } = &ctx.op.kind else { return };
-    if ctx.settings.pg_version < PgVersion(14) || ctx.is_new_table(table) {
+    if !ctx.settings.pg_version.supports(Feature::DetachPartitionConcurrently) || ctx.is_new_table(table) {
         return;
     }
     out.push(ctx.violation(

@@ -2,7 +2,7 @@
 
 use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::PgVersion;
+use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "enum-value-change",
@@ -14,7 +14,7 @@ pub const RULE: Rule = Rule::on_op(
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     match &ctx.op.kind {
         OpKind::AddEnumValue { name, value, positioned } => {
-            if ctx.transaction.in_transaction && ctx.settings.pg_version < PgVersion(12) {
+            if ctx.transaction.in_transaction && !ctx.settings.pg_version.supports(Feature::AddEnumValueInTransaction) {
                 out.push(
                     ctx.violation(
                         format!("`ALTER TYPE {name} ADD VALUE` cannot run inside a transaction block before PostgreSQL 12: the migration fails"),

@@ -2,7 +2,7 @@
 
 use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::PgVersion;
+use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "reindex-not-concurrently",
@@ -22,7 +22,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         Some(t) => format!("every index of `{t}`"),
         None => "every index of the schema or database".to_string(),
     };
-    let help = if ctx.settings.pg_version >= PgVersion(12) {
+    let help = if ctx.settings.pg_version.supports(Feature::ReindexConcurrently) {
         "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction block: it takes SHARE UPDATE EXCLUSIVE, so reads and writes continue"
     } else {
         "PostgreSQL 11 has no REINDEX CONCURRENTLY: build a replacement with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` the old one and rename the new one into its place (or upgrade to 12+)"

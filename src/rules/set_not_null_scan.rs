@@ -3,7 +3,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::{Feature, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "set-not-null-scan",
@@ -40,11 +40,11 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
         return;
     }
     let pg = ctx.settings.pg_version;
-    let sql_recipe = if pg >= PgVersion(18) {
+    let sql_recipe = if pg.supports(Feature::NotNullNotValid) {
         format!(
             "on PostgreSQL 18: `ALTER TABLE {table} ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID;` then, in a separate transaction, `ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null;` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
         )
-    } else if pg >= PgVersion(12) {
+    } else if pg.supports(Feature::SetNotNullFromCheck) {
         format!(
             "`ALTER TABLE {table} ADD CONSTRAINT {column}_not_null CHECK ({column} IS NOT NULL) NOT VALID;` then, in a separate transaction, `VALIDATE CONSTRAINT {column}_not_null;`, then `SET NOT NULL` (no scan: the valid CHECK proves it) and `DROP CONSTRAINT {column}_not_null`"
         )
