@@ -117,6 +117,9 @@ pub struct CheckConfig {
     pub blocker_min_age_ms: u64,
     /// A throughput profile written by `lockgate calibrate`.
     pub profile: Option<PathBuf>,
+    /// Every lint error makes a migration `unsafe`, whatever the table's size (otherwise an
+    /// error about work that grows with the table is weighed by the live size).
+    pub strict: bool,
 }
 
 impl Default for CheckConfig {
@@ -127,6 +130,7 @@ impl Default for CheckConfig {
             max_exclusive_hold_ms: 2_000,
             blocker_min_age_ms: 1_000,
             profile: None,
+            strict: false,
         }
     }
 }

@@ -404,3 +404,117 @@ fn dbmate_flyway_and_diesel_histories_are_read() {
         assert_eq!(ids(&report), [pending], "{setup}");
     }
 }
+
+/// The findings of one migration in a report.
+fn findings(report: &Value, migration: usize) -> &Vec<Value> {
+    report["migrations"][migration]["findings"].as_array().unwrap()
+}
+
+/// A type change that rewrites `small` (500 rows) or `big` (above the pipeline bound), a
+/// CONCURRENTLY build inside a transaction (fails at any size), all on a live database.
+fn sized_tables(db: &mut common::TestDb) -> tempfile::TempDir {
+    db.client
+        .batch_execute(
+            "CREATE TABLE small (id bigint PRIMARY KEY, v int);
+             INSERT INTO small SELECT g, g FROM generate_series(1, 500) g;
+             CREATE TABLE big (id bigint PRIMARY KEY, v int);
+             INSERT INTO big SELECT g, g FROM generate_series(1, 20000) g;
+             ANALYZE small; ANALYZE big;",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_small_bigint.sql", "ALTER TABLE small ALTER COLUMN v TYPE bigint;\n");
+    write(dir.path(), "2_big_bigint.sql", "ALTER TABLE big ALTER COLUMN v TYPE bigint;\n");
+    write(dir.path(), "3_small_index.sql", "BEGIN;\nCREATE INDEX CONCURRENTLY small_v_idx ON small (v);\nCOMMIT;\n");
+    dir
+}
+
+#[test]
+fn a_size_dependent_error_on_a_small_table_runs_with_the_finding_shown() {
+    let mut db = common::database();
+    let dir = sized_tables(&mut db);
+    let (report, _) = check(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        verdicts(&report),
+        [
+            ("1_small_bigint".to_string(), "run".to_string()),
+            ("2_big_bigint".to_string(), "unsafe".to_string()),
+            ("3_small_index".to_string(), "unsafe".to_string()),
+        ]
+    );
+
+    // The small rewrite: shown, with what today's size makes of it, and not blocking.
+    let small = &findings(&report, 0)[0];
+    assert_eq!(small["rule"], "alter-column-type-rewrite");
+    assert_eq!(small["size_dependent"], true);
+    assert_eq!(small["blocks"], false);
+    let context = small["at_this_size"].as_str().unwrap();
+    assert!(
+        context.starts_with("rewrite of 500 rows on small, ~") && context.ends_with(": fine at this size"),
+        "{context}"
+    );
+
+    // The same statement above the pipeline bound stays unsafe, with the estimate as the reason.
+    let big = &findings(&report, 1)[0];
+    assert_eq!((big["size_dependent"].clone(), big["blocks"].clone()), (Value::Bool(true), Value::Bool(true)));
+    let reason = report["migrations"][1]["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.contains("rewrite of 20,000 rows on big") && reason.contains("over the 10,000-row pipeline bound"),
+        "{reason}"
+    );
+
+    // CONCURRENTLY inside a transaction fails whatever the size.
+    let concurrently = findings(&report, 2).iter().find(|f| f["rule"] == "concurrently-in-transaction").unwrap();
+    assert_eq!(concurrently["size_dependent"], false);
+    assert_eq!(concurrently["blocks"], true);
+
+    // The text report says the same.
+    let url = db.url();
+    let text =
+        lockgate().args(["check", "--all", "--database-url", &url, dir.path().to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("lint error weighed: alter-column-type-rewrite (line 1): rewrite of 500 rows on small"),
+        "{text}"
+    );
+    // And the pull-request comment puts each migration in its tier.
+    let markdown = lockgate()
+        .args(["check", "--all", "--format", "markdown", "--database-url", &url, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    let fits = markdown.find("**Fits the deploy at today's sizes**").expect("a section for what fits");
+    let unsafe_ = markdown.find("**Unsafe**").expect("a section for what is unsafe");
+    let small_at = markdown.find("`1_small_bigint`").unwrap();
+    assert!(fits < small_at && small_at < unsafe_, "{markdown}");
+}
+
+#[test]
+fn strict_makes_every_error_unsafe_and_the_stats_file_weighs_the_same() {
+    let mut db = common::database();
+    let dir = sized_tables(&mut db);
+    let paths = dir.path().to_str().unwrap();
+    let (strict, code) = check(&db, &["--all", "--strict", paths]);
+    assert_eq!(code, 1);
+    assert!(verdicts(&strict).iter().all(|(_, verdict)| verdict == "unsafe"), "{:?}", verdicts(&strict));
+
+    // `[check] strict` in lockgate.toml does the same.
+    let config = dir.path().join("lockgate.toml");
+    std::fs::write(&config, "[check]\nstrict = true\n").unwrap();
+    let (configured, _) = check(&db, &["--all", "--config", config.to_str().unwrap(), paths]);
+    assert_eq!(verdicts(&configured), verdicts(&strict));
+    std::fs::remove_file(&config).unwrap();
+
+    let (live, _) = check(&db, &["--all", paths]);
+    let url = db.url();
+    let dump = lockgate().args(["stats", "dump", "--database-url", &url]).output().unwrap();
+    let stats = dir.path().join("stats.json");
+    std::fs::write(&stats, &dump.stdout).unwrap();
+    let offline = lockgate()
+        .args(["check", "--format", "json", "--all", "--stats", stats.to_str().unwrap(), paths])
+        .output()
+        .unwrap();
+    let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(verdicts(&offline), verdicts(&live), "the statistics file gives the live verdicts");
+    assert_eq!(findings(&offline, 0)[0]["at_this_size"], findings(&live, 0)[0]["at_this_size"]);
+}

@@ -21,6 +21,10 @@ pub struct CheckArgs {
     pending: PendingArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Every lint error makes a migration unsafe, even work that is quick at the table's live
+    /// size (`[check] strict`).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// What `check` and `plan` judge: the migrations, and the database they go to.
@@ -106,10 +110,14 @@ enum Format {
     Text,
     /// The stable JSON report (schema_version 1), for the pipeline to act on.
     Json,
+    /// A comment for the pull request: what fits the deploy at today's sizes, and what needs a
+    /// window or a batch.
+    Markdown,
 }
 
 pub fn run(args: CheckArgs) -> Result<u8, String> {
-    let observed = args.pending.observe(true)?;
+    let mut observed = args.pending.observe(true)?;
+    observed.config.check.strict |= args.strict;
     let target = Target {
         observation: &observed.observation,
         activity: observed.activity.as_ref(),
@@ -120,6 +128,7 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
     let text = match args.format {
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
+        Format::Markdown => report::markdown(&report),
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());

@@ -17,7 +17,7 @@ use crate::live::activity::{Activity, Backend};
 use crate::live::schema::TableStats;
 use crate::live::Observation;
 use crate::locks::{LockMode, Work};
-use crate::rules::Severity;
+use crate::rules::{Cost, Severity};
 
 /// Where a migration may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -93,6 +93,16 @@ pub struct FindingSummary {
     pub severity: Severity,
     pub line: usize,
     pub message: String,
+    /// Its hazard is work that grows with the table, so the live size decides it.
+    pub size_dependent: bool,
+    /// For a size-dependent finding: the work at today's size and what that makes of it.
+    pub at_this_size: Option<String>,
+    /// It makes the migration `unsafe`.
+    pub blocks: bool,
+    #[serde(skip)]
+    cost: Cost,
+    #[serde(skip)]
+    statement: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +193,11 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
                 severity: f.severity,
                 line: f.source.line_col(f.span.start).0,
                 message: f.message.clone(),
+                size_dependent: matches!(f.cost, Cost::Work { .. }),
+                at_this_size: None,
+                blocks: false,
+                cost: f.cost.clone(),
+                statement: f.statement,
             })
             .collect();
         reports.push(judge(migration, statements, findings, target, &config.check, &stats));
@@ -265,10 +280,14 @@ fn framework_name(framework: Framework) -> &'static str {
 /// One statement as the replay saw it, before hold times are known.
 struct Seen {
     report: StatementReport,
+    /// Its index in the migration (`Op::statement`).
+    statement: usize,
     /// Statements with the same segment run in one transaction.
     segment: usize,
     /// Relations it locks that exist in the database (not created by a pending migration).
     existing: Vec<(QualifiedName, LockMode, Work)>,
+    /// Relations it locks that a pending migration created: still empty when it runs.
+    created: Vec<QualifiedName>,
 }
 
 /// Collects per statement its locks, rows and own duration.
@@ -313,8 +332,10 @@ impl Visitor for Estimator<'_> {
                     hold: Duration::default(),
                     in_transaction: step.transaction.in_transaction,
                 },
+                statement: op.statement,
                 segment: self.segment,
                 existing: vec![],
+                created: vec![],
             });
             if matches!(control, Some(TransactionControl::Commit | TransactionControl::Rollback)) {
                 self.segment += 1;
@@ -342,6 +363,8 @@ impl Visitor for Estimator<'_> {
                 && (self.stats)(&effect.relation).is_some();
             if exists {
                 seen.existing.push((effect.relation.clone(), effect.mode, effect.work));
+            } else if step.catalog.table(&effect.relation).is_some_and(|t| t.origin.is_some()) {
+                seen.created.push(effect.relation.clone());
             }
         }
         let catalog_ms =
@@ -382,7 +405,7 @@ fn first_line(text: &str) -> String {
 fn judge(
     migration: &Migration,
     statements: Vec<Seen>,
-    findings: Vec<FindingSummary>,
+    mut findings: Vec<FindingSummary>,
     target: &Target,
     policy: &CheckConfig,
     stats: &HashMap<QualifiedName, &TableStats>,
@@ -393,9 +416,29 @@ fn judge(
         verdict = verdict.max(to);
         reasons.push(reason);
     };
-    let errors: Vec<&FindingSummary> = findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    let exclusive = statements
+        .iter()
+        .filter(|s| s.existing.iter().any(|(_, mode, _)| *mode == LockMode::AccessExclusive))
+        .max_by(|a, b| a.report.hold.expected_ms.total_cmp(&b.report.hold.expected_ms));
+    let max_exclusive_hold_ms = exclusive.map_or(0.0, |s| s.report.hold.expected_ms);
+
+    for finding in findings.iter_mut().filter(|f| f.severity == Severity::Error) {
+        let weighed = if policy.strict { None } else { weigh(finding, &statements, max_exclusive_hold_ms, policy) };
+        finding.blocks = !matches!(weighed, Some(Weighed::Fine(_)));
+        finding.at_this_size = weighed.map(|w| match w {
+            Weighed::Fine(context) => format!("{context}: fine at this size"),
+            Weighed::TooBig(context) => context,
+        });
+    }
+    let errors: Vec<&FindingSummary> = findings.iter().filter(|f| f.blocks).collect();
     if !errors.is_empty() {
-        let list: Vec<String> = errors.iter().map(|f| format!("{} (line {})", f.rule, f.line)).collect();
+        let list: Vec<String> = errors
+            .iter()
+            .map(|f| match &f.at_this_size {
+                Some(context) => format!("{} (line {}: {context})", f.rule, f.line),
+                None => format!("{} (line {})", f.rule, f.line),
+            })
+            .collect();
         raise(Verdict::Unsafe, format!("lint errors: {}", list.join(", ")), &mut reasons);
     }
     let blockers = target.activity.map(|a| blockers(&statements, a, policy)).unwrap_or_default();
@@ -405,11 +448,6 @@ fn judge(
     }
 
     let rows = statements.iter().filter(|s| !s.existing.is_empty()).map(|s| s.report.rows).max().unwrap_or(0);
-    let exclusive = statements
-        .iter()
-        .filter(|s| s.existing.iter().any(|(_, mode, _)| *mode == LockMode::AccessExclusive))
-        .max_by(|a, b| a.report.hold.expected_ms.total_cmp(&b.report.hold.expected_ms));
-    let max_exclusive_hold_ms = exclusive.map_or(0.0, |s| s.report.hold.expected_ms);
     if max_exclusive_hold_ms > policy.max_exclusive_hold_ms as f64 {
         let statement = exclusive.expect("a hold was found");
         let table = statement.existing.iter().find(|(_, m, _)| *m == LockMode::AccessExclusive).map(|(t, _, _)| t);
@@ -464,6 +502,47 @@ fn judge(
         blockers,
         findings,
     }
+}
+
+/// What today's size makes of a size-dependent lint error.
+enum Weighed {
+    /// Under the pipeline's row bound and every exclusive hold under its bound.
+    Fine(String),
+    /// Over a bound (or of unknown size): it stays an error, with the estimate as the reason.
+    TooBig(String),
+}
+
+/// Weighs a size-dependent error by its statement's estimate; `None` for one whose hazard does
+/// not depend on the size.
+fn weigh(
+    finding: &FindingSummary,
+    statements: &[Seen],
+    max_exclusive_hold_ms: f64,
+    policy: &CheckConfig,
+) -> Option<Weighed> {
+    let Cost::Work { table, work } = &finding.cost else { return None };
+    let seen = statements.iter().find(|s| Some(s.statement) == finding.statement)?;
+    let known = seen.existing.iter().any(|(t, _, _)| t == table);
+    let created = seen.created.contains(table);
+    let context = format!(
+        "{} of {} rows on {table}, ~{}",
+        report::work_name(*work),
+        report::count(seen.report.rows),
+        report::seconds(seen.report.hold.expected_ms)
+    );
+    Some(if !known && !created {
+        Weighed::TooBig(format!("{context}; the size of {table} is unknown"))
+    } else if seen.report.rows >= policy.pipeline_max_rows {
+        Weighed::TooBig(format!("{context}: over the {}-row pipeline bound", report::count(policy.pipeline_max_rows)))
+    } else if max_exclusive_hold_ms > policy.max_exclusive_hold_ms as f64 {
+        Weighed::TooBig(format!(
+            "{context}, but the migration holds ACCESS EXCLUSIVE ~{}, over the {} bound",
+            report::seconds(max_exclusive_hold_ms),
+            report::seconds(policy.max_exclusive_hold_ms as f64)
+        ))
+    } else {
+        Weighed::Fine(context)
+    })
 }
 
 fn run_reason(statements: &[Seen], stats: &HashMap<QualifiedName, &TableStats>) -> String {

@@ -120,6 +120,10 @@ fn write_migration(out: &mut String, migration: &MigrationReport) {
             let _ = writeln!(out, "           query: {}", blocker.query);
         }
     }
+    for finding in migration.findings.iter().filter(|f| f.severity == crate::rules::Severity::Error && !f.blocks) {
+        let context = finding.at_this_size.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "  lint error weighed: {} (line {}): {context}", finding.rule, finding.line);
+    }
     let warnings: Vec<String> = migration
         .findings
         .iter()
@@ -131,7 +135,8 @@ fn write_migration(out: &mut String, migration: &MigrationReport) {
     }
 }
 
-fn work_name(work: crate::locks::Work) -> &'static str {
+/// The work's short name in the table of statements.
+pub fn work_name(work: crate::locks::Work) -> &'static str {
     use crate::locks::Work;
     match work {
         Work::Catalog => "catalog",
@@ -144,6 +149,50 @@ fn work_name(work: crate::locks::Work) -> &'static str {
         Work::RowChanges => "row changes",
         Work::WaitForTransactions => "waits for transactions",
     }
+}
+
+/// A pull-request comment: one section per tier, each migration with the reason it is there,
+/// and the lint errors that today's sizes make harmless.
+pub fn markdown(report: &CheckReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### lockgate check: {} (PostgreSQL {}, {} pending)\n",
+        report.verdict.name(),
+        report.server_version,
+        report.migrations.len()
+    );
+    let tiers = [
+        (Verdict::Run, "Fits the deploy at today's sizes"),
+        (Verdict::OffPeak, "Needs an off-peak window"),
+        (Verdict::Batch, "Needs a batched job apart from the deploy"),
+        (Verdict::Blocked, "Blocked by sessions running now"),
+        (Verdict::Unsafe, "Unsafe"),
+    ];
+    for (verdict, title) in tiers {
+        let migrations: Vec<&MigrationReport> = report.migrations.iter().filter(|m| m.verdict == verdict).collect();
+        if migrations.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "**{title}**\n");
+        for migration in migrations {
+            let _ = writeln!(out, "- `{}` ({})", migration.id, migration.path);
+            for reason in &migration.reasons {
+                let _ = writeln!(out, "  - {reason}");
+            }
+            let weighed =
+                migration.findings.iter().filter(|f| f.severity == crate::rules::Severity::Error && !f.blocks);
+            for finding in weighed {
+                let context = finding.at_this_size.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "  - `{}` (line {}): {context}", finding.rule, finding.line);
+            }
+        }
+        out.push('\n');
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "> {note}");
+    }
+    out
 }
 
 pub fn json(report: &CheckReport) -> String {

@@ -198,6 +198,18 @@ impl Rule {
     }
 }
 
+/// What a finding's hazard depends on, so that `check` can weigh it against the live sizes.
+/// Taken from the lock model: the work the op does under its strongest lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Cost {
+    /// Work under a lock that grows with the table (a rewrite, a scan, an index build, a
+    /// validation, row changes): harmless on a small enough table.
+    Work { table: QualifiedName, work: Work },
+    /// It fails or breaks the running application whatever the table's size.
+    AnySize,
+}
+
 /// What a rule reports; the driver turns it into a [`Finding`].
 #[derive(Debug, Clone)]
 pub struct Violation {
@@ -209,11 +221,20 @@ pub struct Violation {
     pub message: String,
     pub lock: Option<String>,
     pub help: String,
+    pub cost: Cost,
 }
 
 impl Violation {
     pub fn at(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Violation { severity: None, span, statement: None, message: message.into(), lock: None, help: help.into() }
+        Violation {
+            severity: None,
+            span,
+            statement: None,
+            message: message.into(),
+            lock: None,
+            help: help.into(),
+            cost: Cost::AnySize,
+        }
     }
 
     pub fn on(op: &Op, message: impl Into<String>, help: impl Into<String>) -> Self {
@@ -224,7 +245,15 @@ impl Violation {
             message: message.into(),
             lock: None,
             help: help.into(),
+            cost: Cost::AnySize,
         }
+    }
+
+    /// The hazard is not the work under the lock (a failure, a broken application), so the
+    /// table's size does not change it.
+    pub fn at_any_size(mut self) -> Self {
+        self.cost = Cost::AnySize;
+        self
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Self {
@@ -250,6 +279,9 @@ pub struct Finding {
     pub message: String,
     pub lock: Option<String>,
     pub help: String,
+    /// The statement it is about, within its migration.
+    pub statement: Option<usize>,
+    pub cost: Cost,
 }
 
 impl Finding {
@@ -264,6 +296,8 @@ impl Finding {
             message: v.message,
             lock: v.lock,
             help: v.help,
+            statement: v.statement,
+            cost: v.cost,
         }
     }
 }
@@ -315,11 +349,16 @@ impl OpContext<'_> {
         }
     }
 
-    /// A violation at this op, carrying the main lock it takes.
+    /// A violation at this op, carrying the main lock it takes and, when the work under that
+    /// lock grows with the table, that work as its cost.
     pub fn violation(&self, message: impl Into<String>, help: impl Into<String>) -> Violation {
         // `rev` so that, among equally strong locks, the op's own table wins.
-        let lock = self.effects.iter().rev().max_by_key(|e| e.mode).map(lock_label);
-        Violation::on(self.op, message, help).with_lock(lock)
+        let main = self.effects.iter().rev().max_by_key(|e| e.mode);
+        let mut violation = Violation::on(self.op, message, help).with_lock(main.map(lock_label));
+        if let Some(effect) = main.filter(|e| e.work.scales_with_table()) {
+            violation.cost = Cost::Work { table: effect.relation.clone(), work: effect.work };
+        }
+        violation
     }
 }
 
