@@ -244,8 +244,21 @@ fn a_held_lock_is_retried_on_schedule_until_released() {
     let mut holder = db.connect();
     holder.batch_execute("BEGIN; SELECT count(*) FROM orders WHERE id = 7").unwrap();
     let holder_pid: i32 = holder.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    // Released while the runner's second attempt waits (a waiter seen in pg_locks, gone, then
+    // back): the first attempt has timed out and named its blocker, however slow the machine.
+    let mut watcher = db.connect();
     let release = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
+        let waiting = "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'orders'::regclass";
+        let (mut episodes, mut was_waiting) = (0, false);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while episodes < 2 && Instant::now() < deadline {
+            let waits: bool = watcher.query_one(waiting, &[]).unwrap().get(0);
+            if waits && !was_waiting {
+                episodes += 1;
+            }
+            was_waiting = waits;
+            std::thread::sleep(Duration::from_millis(5));
+        }
         holder.batch_execute("COMMIT").unwrap();
     });
     let output = project.apply(&db, "expand");
@@ -288,8 +301,13 @@ fn an_unreleased_lock_stops_the_step_after_the_schedule() {
 
 #[test]
 fn two_runners_never_run_at_the_same_time() {
-    let db = common::database();
-    let project = Project::new(&[("0001_slow.sql", "DO $$ BEGIN PERFORM pg_sleep(2); END $$;\n")]);
+    let mut db = common::database();
+    // The first runner's step waits, polling, until the test lets it finish: the second runner
+    // starts while the first certainly holds the runner lock, however slow the machine is.
+    db.client.batch_execute("CREATE TABLE release_gate (released boolean)").unwrap();
+    let step =
+        "DO $$ BEGIN WHILE NOT EXISTS (SELECT FROM release_gate) LOOP PERFORM pg_sleep(0.02); END LOOP; END $$;\n";
+    let project = Project::new(&[("0001_wait.sql", step)]);
     project.plan(&db);
     let url = db.url();
     let (plan, config) = (project.plan_file(), project.config.display().to_string());
@@ -299,12 +317,19 @@ fn two_runners_never_run_at_the_same_time() {
             .output()
             .unwrap()
     });
-    std::thread::sleep(Duration::from_millis(700));
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%release_gate%' AND pid <> pg_backend_pid()";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db.client.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 0 {
+        assert!(Instant::now() < deadline, "the first runner never reached its step");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let second = project.apply(&db, "expand");
+    db.client.batch_execute("INSERT INTO release_gate VALUES (true)").unwrap();
     let log = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "{log}");
     assert!(log.contains("another lockgate apply is running (pid"), "{log}");
-    assert!(first.join().unwrap().status.success());
+    let first = first.join().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
 }
 
 #[test]
