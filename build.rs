@@ -1,6 +1,6 @@
 //! Embeds the rule pages (`rules/*.md`) so `lockgate explain` works from any directory, and
 //! compiles the SQL parse-tree writer (`src/source/pgparse.c`) against the `pg_query` crate's
-//! copy of libpg_query.
+//! copy of libpg_query when it can (feature `fast-parse`).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -31,16 +31,31 @@ fn embed_rule_pages(out_dir: &Path) {
 
 /// The writer includes libpg_query's generated per-node field lists, so it must see the very
 /// sources the `pg_query` crate compiled: the locked version's folder in Cargo's source cache,
-/// or `LOCKGATE_PG_QUERY_DIR` when the sources live elsewhere (e.g. `cargo vendor`).
+/// or `LOCKGATE_PG_QUERY_DIR` when the sources live elsewhere (e.g. `cargo vendor`). It is a
+/// fast path (feature `fast-parse`, on by default): when its sources cannot be found or
+/// compiled, the build says so and lockgate uses `pg_query::parse`, never failing the build.
 fn compile_tree_writer(out_dir: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(lockgate_fast_parse)");
+    if std::env::var_os("CARGO_FEATURE_FAST_PARSE").is_none() {
+        return;
+    }
+    match try_compile_tree_writer(out_dir) {
+        Ok(()) => println!("cargo:rustc-cfg=lockgate_fast_parse"),
+        Err(why) => println!(
+            "cargo:warning=the fast SQL parse-tree writer is not built ({why}); lockgate parses SQL through pg_query::parse instead, which is slower but gives the same trees"
+        ),
+    }
+}
+
+fn try_compile_tree_writer(out_dir: &Path) -> Result<(), String> {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/source/pgparse.c");
     println!("cargo:rerun-if-changed={}", source.display());
     println!("cargo:rerun-if-env-changed=LOCKGATE_PG_QUERY_DIR");
-    let crate_dir = pg_query_dir();
+    let crate_dir = pg_query_dir()?;
     let lib = crate_dir.join("libpg_query");
     let proto = std::fs::read_to_string(lib.join("protobuf/pg_query.proto"))
-        .unwrap_or_else(|e| panic!("cannot read pg_query.proto under {}: {e}", lib.display()));
-    std::fs::write(out_dir.join("lockgate_fields.h"), field_numbers(&proto)).expect("OUT_DIR is writable");
+        .map_err(|e| format!("cannot read pg_query.proto under {}: {e}", lib.display()))?;
+    std::fs::write(out_dir.join("lockgate_fields.h"), field_numbers(&proto)).map_err(|e| e.to_string())?;
 
     let mut build = cc::Build::new();
     build
@@ -57,21 +72,21 @@ fn compile_tree_writer(out_dir: &Path) {
     if std::env::var("PROFILE").as_deref() == Ok("debug") || std::env::var("DEBUG").as_deref() == Ok("1") {
         build.define("USE_ASSERT_CHECKING", None);
     }
-    build.compile("lockgate_pgparse");
+    build.try_compile("lockgate_pgparse").map_err(|e| e.to_string())
 }
 
-fn pg_query_dir() -> PathBuf {
+fn pg_query_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("LOCKGATE_PG_QUERY_DIR") {
-        return PathBuf::from(dir);
+        return Ok(PathBuf::from(dir));
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lock = std::fs::read_to_string(manifest.join("Cargo.lock")).expect("Cargo.lock is readable");
     println!("cargo:rerun-if-changed={}", manifest.join("Cargo.lock").display());
-    let version = locked_version(&lock, "pg_query").expect("Cargo.lock lists pg_query");
+    let lock = std::fs::read_to_string(manifest.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let version = locked_version(&lock, "pg_query").ok_or("Cargo.lock lists no pg_query")?;
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .expect("CARGO_HOME or HOME is set");
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
     let registries = cargo_home.join("registry/src");
     let wanted = format!("pg_query-{version}");
     std::fs::read_dir(&registries)
@@ -80,9 +95,7 @@ fn pg_query_dir() -> PathBuf {
         .filter_map(Result::ok)
         .map(|registry| registry.path().join(&wanted))
         .find(|dir| dir.join("libpg_query/pg_query.h").is_file())
-        .unwrap_or_else(|| {
-            panic!("no {wanted} sources under {}; set LOCKGATE_PG_QUERY_DIR to them", registries.display())
-        })
+        .ok_or_else(|| format!("no {wanted} sources under {}; set LOCKGATE_PG_QUERY_DIR to them", registries.display()))
 }
 
 fn locked_version<'a>(lock: &'a str, package: &str) -> Option<&'a str> {

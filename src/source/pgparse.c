@@ -42,13 +42,17 @@ typedef struct
 static void
 reserve(Out *out, size_t more)
 {
+	unsigned char *grown;
+
 	if (out->len + more <= out->cap)
 		return;
 	while (out->len + more > out->cap)
 		out->cap = out->cap ? out->cap * 2 : 4096;
-	out->data = realloc(out->data, out->cap);
-	if (out->data == NULL)
+	/* On failure the old buffer stays in out->data, where the error path frees it. */
+	grown = realloc(out->data, out->cap);
+	if (grown == NULL)
 		elog(ERROR, "out of memory while serializing the parse tree");
+	out->data = grown;
 }
 
 static inline void

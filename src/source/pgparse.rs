@@ -1,25 +1,14 @@
 //! PostgreSQL's parser, with the tree handed over in `pg_query`'s protobuf types.
 //!
-//! Same parser and same message as `pg_query::parse`, written by `pgparse.c` field by field
-//! instead of through upb, whose encoder dominated the cost of linting SQL. The linter takes a
-//! lean tree ([`parse_for_lowering`]) that leaves out what lowering never reads.
+//! Two paths give the same message. The fast one (feature `fast-parse`, built when build.rs can
+//! compile it) is `pgparse.c`, which writes the tree field by field instead of through upb,
+//! whose encoder dominated the cost of linting SQL, and can leave out what lowering never reads
+//! ([`parse_for_lowering`]). The reference one is `pg_query::parse`. `LOCKGATE_PARSER=reference`
+//! forces the reference path at run time; the tests hold the two to the same trees.
 
-use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
 
 use pg_query::protobuf::ParseResult;
-use prost::Message;
-
-#[repr(C)]
-struct RawParse {
-    data: *mut u8,
-    len: usize,
-    error: *mut c_char,
-}
-
-extern "C" {
-    fn lockgate_parse(input: *const c_char, lean: bool) -> RawParse;
-    fn lockgate_parse_free(result: RawParse);
-}
 
 /// Parses `sql` into its statements, or says why PostgreSQL's parser refused it.
 pub fn parse(sql: &str) -> Result<ParseResult, String> {
@@ -28,30 +17,96 @@ pub fn parse(sql: &str) -> Result<ParseResult, String> {
 
 /// [`parse`] without what [`lower`](super::lower::lower) never reads: the clauses of queries,
 /// what data changes write, function bodies, comment texts. VALUES rows and the WHERE of an
-/// UPDATE or DELETE are kept as one empty item, so their presence still shows.
+/// UPDATE or DELETE are kept as one empty item, so their presence still shows. (The reference
+/// path gives the whole tree, which lowers the same.)
 pub fn parse_for_lowering(sql: &str) -> Result<ParseResult, String> {
     parse_tree(sql, true)
 }
 
-fn parse_tree(sql: &str, lean: bool) -> Result<ParseResult, String> {
-    let input = CString::new(sql).map_err(|_| "the text holds a NUL byte".to_string())?;
-    // SAFETY: `input` is NUL-terminated and outlives the call; the result owns malloc'd memory
-    // that is read before `lockgate_parse_free` releases it, exactly once.
-    unsafe {
-        let raw = lockgate_parse(input.as_ptr(), lean);
-        let parsed = if raw.error.is_null() {
-            let bytes = if raw.data.is_null() { &[][..] } else { std::slice::from_raw_parts(raw.data, raw.len) };
-            ParseResult::decode(bytes).map_err(|e| format!("the parse tree could not be read: {e}"))
+/// Which path parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parser {
+    Fast,
+    Reference,
+}
+
+/// The path in use: the fast one when it was built and `LOCKGATE_PARSER` is not `reference`.
+pub fn parser() -> Parser {
+    static CHOSEN: OnceLock<Parser> = OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        let forced = std::env::var("LOCKGATE_PARSER").is_ok_and(|v| v == "reference");
+        if cfg!(lockgate_fast_parse) && !forced {
+            Parser::Fast
         } else {
-            Err(CStr::from_ptr(raw.error).to_string_lossy().into_owned())
-        };
-        lockgate_parse_free(raw);
-        parsed
+            Parser::Reference
+        }
+    })
+}
+
+fn parse_tree(sql: &str, lean: bool) -> Result<ParseResult, String> {
+    if sql.contains('\0') {
+        return Err("the text holds a NUL byte".into());
+    }
+    match parser() {
+        #[cfg(lockgate_fast_parse)]
+        Parser::Fast => fast::parse_tree(sql, lean),
+        _ => {
+            let _ = lean;
+            reference_parse(sql)
+        }
+    }
+}
+
+/// `pg_query::parse`, its refusal worded as the fast path words it.
+pub fn reference_parse(sql: &str) -> Result<ParseResult, String> {
+    match pg_query::parse(sql, pg_query::ParserOptions::DEFAULT) {
+        Ok(result) => Ok(result.protobuf),
+        Err(pg_query::Error::Parse(message)) => Err(message),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+#[cfg(lockgate_fast_parse)]
+mod fast {
+    use std::ffi::{c_char, CStr, CString};
+
+    use pg_query::protobuf::ParseResult;
+    use prost::Message;
+
+    #[repr(C)]
+    struct RawParse {
+        data: *mut u8,
+        len: usize,
+        error: *mut c_char,
+    }
+
+    extern "C" {
+        fn lockgate_parse(input: *const c_char, lean: bool) -> RawParse;
+        fn lockgate_parse_free(result: RawParse);
+    }
+
+    pub fn parse_tree(sql: &str, lean: bool) -> Result<ParseResult, String> {
+        let input = CString::new(sql).map_err(|_| "the text holds a NUL byte".to_string())?;
+        // SAFETY: `input` is NUL-terminated and outlives the call; the result owns malloc'd
+        // memory that is read before `lockgate_parse_free` releases it, exactly once.
+        unsafe {
+            let raw = lockgate_parse(input.as_ptr(), lean);
+            let parsed = if raw.error.is_null() {
+                let bytes = if raw.data.is_null() { &[][..] } else { std::slice::from_raw_parts(raw.data, raw.len) };
+                ParseResult::decode(bytes).map_err(|e| format!("the parse tree could not be read: {e}"))
+            } else {
+                Err(CStr::from_ptr(raw.error).to_string_lossy().into_owned())
+            };
+            lockgate_parse_free(raw);
+            parsed
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
     use crate::ir::{DataChangeKind, OpKind};
     use crate::source::lower::lower_statement;
@@ -116,8 +171,9 @@ mod tests {
     }
 
     /// The writer must yield exactly libpg_query's own message: the planner deparses these trees.
+    #[cfg(lockgate_fast_parse)]
     fn same_as_pg_query(sql: &str) {
-        let ours = parse(sql).expect("parses");
+        let ours = fast::parse_tree(sql, false).expect("parses");
         let theirs = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT).expect("parses").protobuf;
         assert_eq!(ours, theirs, "{sql}");
     }
@@ -127,6 +183,7 @@ mod tests {
         tree.stmts.iter().map(|raw| (raw.stmt_location, raw.stmt_len, lower_statement(raw))).collect()
     }
 
+    #[cfg(lockgate_fast_parse)]
     #[test]
     fn trees_match_pg_query_on_every_statement_kind() {
         for sql in STATEMENT_KINDS.iter().chain(DATA_CHANGES) {
@@ -134,15 +191,25 @@ mod tests {
         }
     }
 
-    /// Every fixture and rule example: the same tree, or the same refusal.
+    /// Every fixture and rule example: the same tree, or the same refusal, by both paths.
+    #[cfg(lockgate_fast_parse)]
     #[test]
     fn trees_match_pg_query_on_fixtures_and_rule_examples() {
         for text in &fixture_and_rule_texts() {
-            match pg_query::parse(text, pg_query::ParserOptions::DEFAULT) {
-                Ok(theirs) => assert_eq!(parse(text).as_ref(), Ok(&theirs.protobuf), "{text}"),
-                Err(theirs) => assert_eq!(parse(text).map_err(pg_query::Error::Parse), Err(theirs), "{text}"),
-            }
+            assert_eq!(fast::parse_tree(text, false), reference_parse(text), "{text}");
         }
+    }
+
+    /// Without the fast path (feature off, or it could not be built) the reference path parses.
+    #[test]
+    fn the_parser_in_use_is_the_fast_one_when_built() {
+        let expected = if cfg!(lockgate_fast_parse) && std::env::var("LOCKGATE_PARSER").as_deref() != Ok("reference") {
+            Parser::Fast
+        } else {
+            Parser::Reference
+        };
+        assert_eq!(parser(), expected);
+        assert_eq!(parse("SELECT 1"), reference_parse("SELECT 1"));
     }
 
     /// What the lean tree leaves out, lowering never reads: every statement lowers to the same
@@ -163,7 +230,9 @@ mod tests {
     fn lean_trees_drop_rows_but_keep_what_tells_data_changes_apart() {
         let rows = format!("INSERT INTO a (t, n) VALUES {}", vec!["('row', 1)"; 500].join(", "));
         let (whole, lean) = (parse(&rows).unwrap(), parse_for_lowering(&rows).unwrap());
-        assert!(lean.encoded_len() * 20 < whole.encoded_len(), "{} vs {}", lean.encoded_len(), whole.encoded_len());
+        if parser() == Parser::Fast {
+            assert!(lean.encoded_len() * 20 < whole.encoded_len(), "{} vs {}", lean.encoded_len(), whole.encoded_len());
+        }
 
         let kind = |sql: &str| match lowered(&parse_for_lowering(sql).unwrap()).remove(0).2.remove(0) {
             OpKind::DataChange { kind, has_where, .. } => (kind, has_where),
@@ -180,8 +249,8 @@ mod tests {
     #[test]
     fn refusals_carry_the_parser_message() {
         let error = parse("ALTER TABLE a ADD COLUMN").unwrap_err();
-        let theirs = pg_query::parse("ALTER TABLE a ADD COLUMN", pg_query::ParserOptions::DEFAULT).unwrap_err();
-        assert_eq!(pg_query::Error::Parse(error), theirs);
+        assert_eq!(error, reference_parse("ALTER TABLE a ADD COLUMN").unwrap_err());
+        assert!(error.starts_with("syntax error at end of input"), "{error}");
         assert_eq!(parse("SELECT '\0'").unwrap_err(), "the text holds a NUL byte");
     }
 
