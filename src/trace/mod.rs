@@ -169,6 +169,7 @@ pub fn trace(
         failed: None,
         statements: vec![],
         notes: vec![],
+        seeded: vec![],
     };
     analysis::replay(&pending, catalog, pg, &mut tracer);
     let Tracer { statements, notes: tracer_notes, failed, .. } = tracer;
@@ -274,6 +275,8 @@ struct Tracer<'s> {
     failed: Option<String>,
     statements: Vec<Traced>,
     notes: Vec<String>,
+    /// The tables a row was inserted into.
+    seeded: Vec<String>,
 }
 
 impl Visitor for Tracer<'_> {
@@ -373,15 +376,25 @@ impl Tracer<'_> {
             None => self.run(&unit.model, &sql),
         };
         if let Outcome::Failed(error) = &traced.outcome {
-            self.failed = Some(error.clone());
+            // A seeded row can be what the statement trips on (a partition bound, a new CHECK).
+            let hint = if self.seeded.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (trace inserted one row into {}; if a row of those is why, run with --no-seed)",
+                    list(&self.seeded)
+                )
+            };
+            self.failed = Some(format!("{error}{hint}"));
             if self.in_transaction {
                 let _ = self.db.execute("ROLLBACK");
                 self.in_transaction = false;
             }
         } else if self.seed {
             for table in &unit.creates {
-                if let Err(why) = seed::one_row(self.db, table, self.major, self.in_transaction) {
-                    self.notes.push(format!("could not seed `{table}` with a row: {why}"));
+                match seed::one_row(self.db, table, self.major, self.in_transaction) {
+                    Ok(()) => self.seeded.push(table.to_string()),
+                    Err(why) => self.notes.push(format!("could not seed `{table}` with a row: {why}")),
                 }
             }
         }
@@ -456,7 +469,8 @@ fn traced(model: &BTreeMap<String, (LockMode, Option<WorkClass>)>, observation: 
     let existing = observation.existing();
     let indexes = observation.indexes();
     let mut seen = Seen { locks_observed: locks, duration: observation.duration, ..Seen::default() };
-    for relation in existing.iter().filter(|r| !indexes.contains(*r)) {
+    let shown: BTreeSet<&String> = existing.iter().filter(|r| !indexes.contains(*r)).chain(model.keys()).collect();
+    for relation in shown {
         let held_before = model.get(relation).filter(|(mode, _)| observation.modes_held_on(relation).contains(mode));
         match (taken.get(relation), held_before) {
             (Some(&mode), Some(&(model_mode, _))) if model_mode > mode => {
