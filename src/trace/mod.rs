@@ -197,7 +197,7 @@ fn refuse_unless_scratch(
         .query_raw(
             "SELECT c.oid::regclass::text, n.nspname || '.' || c.relname
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
              ORDER BY 1",
         )
@@ -482,7 +482,10 @@ fn traced(model: &BTreeMap<String, (LockMode, Option<WorkClass>)>, observation: 
         }
     }
     let mut work_seen = BTreeMap::new();
-    for table in &existing {
+    // Tables the statement did not touch did catalog-only work, if any: only those it touched
+    // and those the model names are looked at closely.
+    let touched = observation.touched();
+    for table in touched.iter().chain(model.keys().filter(|r| !touched.contains(*r))) {
         if let Some(work) = observation.work_on(table) {
             if work.class == WorkClass::Rewrite {
                 seen.rewritten.push(table.clone());

@@ -270,6 +270,19 @@ impl Observation {
         self.before.iter().find(|(_, r)| r.name == name).map(|(oid, _)| self.delta(*oid)).unwrap_or_default()
     }
 
+    /// Tables (not indexes) that existed before the statement and that it scanned or gave a new
+    /// file: the only ones whose work is more than catalog-only.
+    pub fn touched(&self) -> BTreeSet<String> {
+        self.before
+            .iter()
+            .filter(|(oid, r)| {
+                let new_file = self.after.get(oid).is_some_and(|new| new.filenode != r.filenode);
+                !r.is_index() && (new_file || self.delta(**oid) != Scans::default())
+            })
+            .map(|(_, r)| r.name.clone())
+            .collect()
+    }
+
     /// What the server did to `target`, a relation that existed before the statement:
     /// rewrite = a new `relfilenode` holding data (TRUNCATE's empty file is not a rewrite);
     /// index build = the heap was scanned and one of its indexes is new or has a new file;
