@@ -292,7 +292,31 @@ fn text_output_of_the_sql_fixtures() {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"(?m)^trace · .*$", "trace · [database] · PostgreSQL [version]");
     settings.add_filter(r"· \d+ ms", "· [duration]");
+    settings.add_filter(r"· locks held \d+ ms", "· locks held [duration]");
     // Also where the report wraps the message between the two numbers.
     settings.add_filter(r"relfilenode \d+ ->(\n?[ │]*)\d+", "relfilenode [before] ->$1[after]");
     settings.bind(|| insta::assert_snapshot!(run.stdout));
+}
+
+#[test]
+fn a_lock_is_held_until_its_transaction_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_items.up.sql", "CREATE TABLE items (id int PRIMARY KEY);");
+    write(
+        dir.path(),
+        "2_slow.up.sql",
+        "BEGIN;\nALTER TABLE items ADD COLUMN note text;\nSELECT pg_sleep(0.3);\nCOMMIT;\n",
+    );
+    let db = common::database();
+    let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let alter = statement(&run.stdout, "2_slow", 2);
+    let held: u64 = alter[2]
+        .split("locks held ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(" ms"))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no hold time: {alter:#?}"));
+    assert!(alter[2].starts_with("    server: ACCESS EXCLUSIVE on items"), "{alter:#?}");
+    assert!(held >= 300, "the ALTER's lock is held through the sleep after it: {alter:#?}");
 }

@@ -107,9 +107,17 @@ fn text(trace: &Trace, database: &str) -> String {
                 server.extend(seen.scans.iter().map(|(t, s)| {
                     format!("scanned {t} ({} seq, {} rows read, {} index)", s.seq_scan, s.seq_tup_read, s.idx_scan)
                 }));
+                // How long the locks it took were held: in a transaction, until its end.
+                let took = seen.locks.iter().any(|(_, _, held_before)| !held_before);
+                let held = match seen.held_for {
+                    Some(held) if took && traced.in_transaction => {
+                        format!(" · locks held {} ms", held.as_millis())
+                    }
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "    server: {} · {} ms{}",
+                    "    server: {} · {} ms{held}{}",
                     or_none(&server, "no new lock"),
                     seen.duration.as_millis(),
                     if traced.in_transaction { "" } else { " · autocommit" }

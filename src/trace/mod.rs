@@ -11,7 +11,7 @@ pub mod observe;
 mod seed;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, LintResult, Step, Visitor};
@@ -75,6 +75,9 @@ pub struct Seen {
     /// Tables scanned, with the transaction's counters for the statement.
     pub scans: Vec<(String, Scans)>,
     pub duration: Duration,
+    /// From the start of the statement to the end of its transaction: how long the locks it
+    /// took were held (a fast ALTER early in a transaction holds its lock through the rest).
+    pub held_for: Option<Duration>,
 }
 
 /// What became of one statement (or one framework operation).
@@ -170,6 +173,7 @@ pub fn trace(
         statements: vec![],
         notes: vec![],
         seeded: vec![],
+        open: vec![],
     };
     analysis::replay(&pending, catalog, pg, &mut tracer);
     let Tracer { statements, notes: tracer_notes, failed, .. } = tracer;
@@ -277,6 +281,8 @@ struct Tracer<'s> {
     notes: Vec<String>,
     /// The tables a row was inserted into.
     seeded: Vec<String>,
+    /// Statements run in the open transaction (index in `statements`) and when each started.
+    open: Vec<(usize, Instant)>,
 }
 
 impl Visitor for Tracer<'_> {
@@ -327,6 +333,7 @@ impl Visitor for Tracer<'_> {
         // committed too, as psql would at the end of the file, so the next migration sees it.
         if self.in_transaction && self.failed.is_none() {
             self.send("COMMIT", "the migration's COMMIT");
+            self.transaction_ended();
         }
         self.in_transaction = false;
     }
@@ -371,10 +378,19 @@ impl Tracer<'_> {
                 return;
             }
         };
+        let started = Instant::now();
         traced.outcome = match unit.control {
             Some(control) => self.transaction_control(control, &sql),
             None => self.run(&unit.model, &sql),
         };
+        if let Outcome::Traced { seen, .. } = &mut traced.outcome {
+            if self.in_transaction {
+                self.open.push((self.statements.len(), started));
+            } else {
+                // Its own transaction: the locks went with it.
+                seen.held_for = Some(seen.duration);
+            }
+        }
         if let Outcome::Failed(error) = &traced.outcome {
             // A seeded row can be what the statement trips on (a partition bound, a new CHECK).
             let hint = if self.seeded.is_empty() {
@@ -390,6 +406,7 @@ impl Tracer<'_> {
                 let _ = self.db.execute("ROLLBACK");
                 self.in_transaction = false;
             }
+            self.open.clear();
         } else if self.seed {
             for table in &unit.creates {
                 match seed::one_row(self.db, table, self.major, self.in_transaction) {
@@ -401,6 +418,15 @@ impl Tracer<'_> {
         self.statements.push(traced);
     }
 
+    /// The transaction ended: the statements that ran in it held their locks until now.
+    fn transaction_ended(&mut self) {
+        for (index, started) in self.open.drain(..) {
+            if let Some(Traced { outcome: Outcome::Traced { seen, .. }, .. }) = self.statements.get_mut(index) {
+                seen.held_for = Some(started.elapsed());
+            }
+        }
+    }
+
     /// BEGIN, COMMIT, ROLLBACK, SAVEPOINT: sent as written; the server's transaction state follows.
     fn transaction_control(&mut self, control: TransactionControl, sql: &[String]) -> Outcome {
         for statement in sql {
@@ -410,7 +436,10 @@ impl Tracer<'_> {
         }
         match control {
             TransactionControl::Begin => self.in_transaction = true,
-            TransactionControl::Commit | TransactionControl::Rollback => self.in_transaction = false,
+            TransactionControl::Commit | TransactionControl::Rollback => {
+                self.in_transaction = false;
+                self.transaction_ended();
+            }
             TransactionControl::Savepoint | TransactionControl::Other => {}
         }
         Outcome::Control
@@ -619,4 +648,27 @@ fn findings(migrations: &[Migration], statements: &[Traced], config: &Config) ->
     }
     result.findings.sort_by_key(|f| (f.migration, f.span.start));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::consistent;
+    use super::observe::WorkClass::*;
+
+    #[test]
+    fn work_classes_the_counters_cannot_tell_apart_agree() {
+        assert!(consistent(Rewrite, Rewrite, false, false));
+        // A new file for an empty table: a rewrite or a TRUNCATE, only on an empty table.
+        assert!(consistent(Rewrite, Catalog, true, false));
+        assert!(!consistent(Rewrite, Catalog, false, false));
+        // The join of a validation need not reach the referenced table.
+        assert!(consistent(ValidateForeignKey, Scan, false, false));
+        // The referenced table's side of a validation the model puts on the other table.
+        assert!(consistent(Catalog, ValidateForeignKey, false, true));
+        assert!(!consistent(Catalog, ValidateForeignKey, false, false));
+        // What the model misses is never excused.
+        assert!(!consistent(Catalog, Rewrite, true, true));
+        assert!(!consistent(Scan, IndexBuild, false, false));
+        assert!(!consistent(Scan, Catalog, false, false));
+    }
 }
