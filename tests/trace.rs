@@ -320,3 +320,24 @@ fn a_lock_is_held_until_its_transaction_ends() {
     assert!(alter[2].starts_with("    server: ACCESS EXCLUSIVE on items"), "{alter:#?}");
     assert!(held >= 300, "the ALTER's lock is held through the sleep after it: {alter:#?}");
 }
+
+#[test]
+fn an_ignore_comment_suppresses_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_items.up.sql", "CREATE TABLE items (id int PRIMARY KEY, qty int);");
+    write(
+        dir.path(),
+        "2_widen.up.sql",
+        "-- lockgate: ignore lock-model-mismatch -- items is empty in every environment\n\
+         DO $$ BEGIN ALTER TABLE items ALTER COLUMN qty TYPE bigint; END $$;\n\
+         -- lockgate: ignore set-not-null-scan -- a lint rule: not trace's to call unused\n\
+         ALTER TABLE items ALTER COLUMN qty SET NOT NULL;\n",
+    );
+    let db = common::database();
+    let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("mismatch: `items`: the lock model says nothing"), "{}", run.stdout);
+    assert!(!run.stdout.contains("unused-ignore") && !run.stdout.contains("suppresses nothing"), "{}", run.stdout);
+    // Both of its mismatches: the lock and the rewrite.
+    assert!(run.stdout.contains("; 2 suppressed"), "{}", run.stdout);
+}

@@ -72,6 +72,7 @@ pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
 pub use lock_model_mismatch::ID as LOCK_MODEL_MISMATCH;
 pub use migration_graph::ID as MIGRATION_GRAPH;
+pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
 /// Every rule lockgate has, in catalog order.

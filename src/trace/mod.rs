@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
 use crate::live::{describe, history::History, LiveError, Session};
 use crate::locks::{LockMode, PgVersion};
-use crate::rules::{self, Finding, Severity, Violation};
+use crate::rules::{self, Severity, Violation};
 use observe::{Before, Observation, Scans, WorkClass};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +112,8 @@ pub struct Traced {
     /// Index into [`Trace::migrations`].
     pub migration: usize,
     pub span: Span,
+    /// The statement's index in its migration, for `lockgate: ignore` comments.
+    pub statement: usize,
     pub line: usize,
     /// The SQL sent, one statement per entry (a framework operation may send several).
     pub sql: Vec<String>,
@@ -261,6 +263,7 @@ fn relation_name(name: &QualifiedName) -> String {
 struct Unit {
     migration: usize,
     span: Span,
+    statement: usize,
     line: usize,
     sql: Result<Vec<String>, String>,
     model: BTreeMap<String, (LockMode, Option<WorkClass>)>,
@@ -303,6 +306,7 @@ impl Visitor for Tracer<'_> {
             self.unit = Some(Unit {
                 migration: step.migration_index,
                 span: op.span,
+                statement: op.statement,
                 line: step.migration.source.line_col(op.span.start).0,
                 sql,
                 model: BTreeMap::new(),
@@ -361,6 +365,7 @@ impl Tracer<'_> {
         let mut traced = Traced {
             migration: unit.migration,
             span: unit.span,
+            statement: unit.statement,
             line: unit.line,
             sql: unit.sql.clone().unwrap_or_default(),
             in_transaction,
@@ -607,20 +612,29 @@ fn consistent(model: WorkClass, server: WorkClass, was_empty: bool, validates_fo
     }
 }
 
-/// The trace's findings, as lint reports them.
+/// The trace's findings, as lint reports them, with the migrations' `lockgate: ignore`
+/// comments applied.
 fn findings(migrations: &[Migration], statements: &[Traced], config: &Config) -> LintResult {
     let mut result = LintResult { migrations: migrations.len(), ..LintResult::default() };
+    let mismatch_rule = rules::find(rules::LOCK_MODEL_MISMATCH).expect("registered");
+    let not_traced_rule = rules::find(rules::UNANALYZABLE_OPERATION).expect("registered");
+    // Only trace's own rules: an ignore of a lint rule is not unused because trace does not
+    // report that rule.
+    let active: Vec<(&'static rules::Rule, Severity)> = [mismatch_rule, not_traced_rule]
+        .into_iter()
+        .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (rule, s)))
+        .collect();
+    let mut raw = vec![];
     let mut push = |rule: &'static rules::Rule, traced: &Traced, violation: Violation| {
-        let Some(severity) = config.severity_of(rule.id, rule.severity) else { return };
+        let Some(&(_, severity)) = active.iter().find(|(r, _)| r.id == rule.id) else { return };
         let severity = config.severity_override(rule.id).or(violation.severity).unwrap_or(severity);
-        let migration = &migrations[traced.migration];
-        result.findings.push(Finding::new(rule, severity, traced.migration, migration, violation));
+        let violation = Violation { statement: Some(traced.statement), ..violation };
+        raw.push((traced.migration, rule, severity, violation));
     };
     for traced in statements {
         match &traced.outcome {
             Outcome::Traced { mismatches, .. } => {
                 result.statements_analyzed += 1;
-                let rule = rules::find(rules::LOCK_MODEL_MISMATCH).expect("registered");
                 for mismatch in mismatches {
                     let severity = if mismatch.under { Severity::Error } else { Severity::Warning };
                     let help = if mismatch.under {
@@ -629,23 +643,26 @@ fn findings(migrations: &[Migration], statements: &[Traced], config: &Config) ->
                         "the server did less than lint predicts: the finding lint gives here may be stricter than needed; report the statement form to lockgate"
                     };
                     let violation = Violation::at(traced.span, mismatch.message.clone(), help).with_severity(severity);
-                    push(rule, traced, violation);
+                    push(mismatch_rule, traced, violation);
                 }
             }
             Outcome::NotTraced(why) => {
                 result.statements_unanalyzed += 1;
-                let rule = rules::find("unanalyzable-operation").expect("registered");
                 let violation = Violation::at(
                     traced.span,
                     format!("not traced: {why}"),
                     "trace cannot run it, so what it locks is not known; review it by hand",
                 );
-                push(rule, traced, violation);
+                push(not_traced_rule, traced, violation);
             }
             Outcome::Control => {}
             Outcome::Failed(_) | Outcome::NotReached => result.statements_unanalyzed += 1,
         }
     }
+    let reported = vec![true; migrations.len()];
+    let (findings, suppressed) = analysis::apply_ignores(migrations, raw, &active, &reported);
+    result.findings = findings;
+    result.suppressed = suppressed;
     result.findings.sort_by_key(|f| (f.migration, f.span.start));
     result
 }
