@@ -26,10 +26,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate::catalog::{Catalog, Origin};
-use lockgate::ir::{OpKind, QualifiedName};
+use lockgate::ir::OpKind;
 use lockgate::locks::{effects, LockEffect, LockMode, PgVersion};
 // The work classes the server can be seen doing: the library's judge, which trace uses too.
-use lockgate::trace::observe::{Before, Database, WorkClass as Class};
+use lockgate::trace::observe::{relation_name, Before, Database, WorkClass as Class};
 use postgres::Client;
 
 /// `ref` is the FK parent, `t` the child: every column type the type-change cases need,
@@ -340,13 +340,6 @@ struct Model {
     /// Heaviest work class per relation.
     work: BTreeMap<String, Class>,
     ops: Vec<OpKind>,
-}
-
-fn relation_name(name: &QualifiedName) -> String {
-    match name.schema.as_deref() {
-        None | Some("public") => name.name.clone(),
-        Some(schema) => format!("{schema}.{}", name.name),
-    }
 }
 
 fn model(setup: &str, sql: &str, pg: PgVersion) -> Result<Model, String> {

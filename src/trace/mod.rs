@@ -21,7 +21,7 @@ use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionCo
 use crate::live::{describe, history::History, LiveError, Session};
 use crate::locks::{LockMode, PgVersion};
 use crate::rules::{self, Severity, Violation};
-use observe::{Before, Observation, Scans, WorkClass};
+use observe::{relation_name, Before, Observation, Scans, WorkClass};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
@@ -250,14 +250,6 @@ fn list(names: &[String]) -> String {
     text
 }
 
-/// How a model relation is named: as `regclass` prints it with `public` on the search path.
-fn relation_name(name: &QualifiedName) -> String {
-    match name.schema.as_deref() {
-        None | Some("public") => name.name.clone(),
-        Some(schema) => format!("{schema}.{}", name.name),
-    }
-}
-
 /// The statement being gathered: an SQL statement's ops (an ALTER TABLE with several actions
 /// has several), or one framework operation.
 struct Unit {
@@ -333,8 +325,9 @@ impl Visitor for Tracer<'_> {
         if migration.ops.is_empty() {
             return;
         }
-        // The runner commits its transaction; a file that began one and never ended it is
-        // committed too, as psql would at the end of the file, so the next migration sees it.
+        // The runner commits its transaction. A file that began one and never ended it is
+        // committed too, so that the migrations after it can be traced; runners differ there
+        // (psql's session rolls it back when it ends), which lint reports as unclosed-transaction.
         if self.in_transaction && self.failed.is_none() {
             self.send("COMMIT", "the migration's COMMIT");
             self.transaction_ended();

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_postgres::Row;
 
+use crate::ir::QualifiedName;
 use crate::locks::{LockMode, Work};
 
 /// A session the observer can run SQL on: lockgate's own ([`crate::live::Session`]) or a test's.
@@ -64,6 +65,15 @@ impl WorkClass {
             WorkClass::IndexBuild => "an index build",
             WorkClass::Rewrite => "a rewrite",
         }
+    }
+}
+
+/// How the server names a relation of the model: as `regclass` prints it with `public` on the
+/// search path.
+pub fn relation_name(name: &QualifiedName) -> String {
+    match name.schema.as_deref() {
+        None | Some("public") => name.name.clone(),
+        Some(schema) => format!("{schema}.{}", name.name),
     }
 }
 
