@@ -341,3 +341,17 @@ fn an_ignore_comment_suppresses_a_mismatch() {
     // Both of its mismatches: the lock and the rewrite.
     assert!(run.stdout.contains("; 2 suppressed"), "{}", run.stdout);
 }
+
+#[test]
+fn without_seeded_rows_the_rewrite_of_an_empty_table_cannot_be_told() {
+    let db = modern_database();
+    let run = trace(&db, &["--all", "--no-seed", "fixtures/sql"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // An empty table's new file is an empty file, as after a TRUNCATE: no rewrite to see, and
+    // no mismatch either, since nothing tells the two apart.
+    let rewrite = statement(&run.stdout, "000005_orders_amount_bigint", 3);
+    assert!(rewrite[2].contains("ACCESS EXCLUSIVE on orders") && !rewrite[2].contains("rewrote"), "{rewrite:#?}");
+    assert!(!rewrite.iter().any(|l| l.contains("mismatch")), "{rewrite:#?}");
+    let validate = statement(&run.stdout, "000009_validate_users_full_name", 2);
+    assert!(validate[2].contains("scanned users (1 seq, 0 rows read"), "{validate:#?}");
+}
