@@ -355,3 +355,41 @@ fn without_seeded_rows_the_rewrite_of_an_empty_table_cannot_be_told() {
     let validate = statement(&run.stdout, "000009_validate_users_full_name", 2);
     assert!(validate[2].contains("scanned users (1 seq, 0 rows read"), "{validate:#?}");
 }
+
+#[test]
+fn each_created_table_gets_a_row_with_values_from_its_column_types() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_schema.up.sql",
+        "CREATE TYPE mood AS ENUM ('ok', 'meh');
+         CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+         CREATE TABLE owners (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE things (
+             id serial PRIMARY KEY,
+             owner_id bigint NOT NULL REFERENCES owners (id),
+             i int NOT NULL, b bigint NOT NULL, n numeric(10,2) NOT NULL, t text NOT NULL,
+             v varchar(5) NOT NULL, c char(2) NOT NULL, f boolean NOT NULL, d date NOT NULL,
+             ts timestamp NOT NULL, tz timestamptz NOT NULL, tm time NOT NULL, iv interval NOT NULL,
+             u uuid NOT NULL, j json NOT NULL, jb jsonb NOT NULL, by bytea NOT NULL, ip inet NOT NULL,
+             tags text[] NOT NULL, m mood NOT NULL, p positive NOT NULL,
+             created timestamptz NOT NULL DEFAULT now(),
+             doubled int GENERATED ALWAYS AS (i * 2) STORED,
+             maybe point
+         );",
+    );
+    let mut db = modern_database();
+    let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("could not seed"), "{}", run.stdout);
+    let row = db
+        .client
+        .query_one(
+            "SELECT count(*), min(t.owner_id) = min(o.id), min(t.m::text), min(t.doubled) FROM things t, owners o",
+            &[],
+        )
+        .unwrap();
+    let (count, references_owner, mood, doubled): (i64, bool, String, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((count, references_owner, mood.as_str(), doubled), (1, true, "ok", 2));
+}
