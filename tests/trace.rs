@@ -393,3 +393,39 @@ fn each_created_table_gets_a_row_with_values_from_its_column_types() {
         (row.get(0), row.get(1), row.get(2), row.get(3));
     assert_eq!((count, references_owner, mood.as_str(), doubled), (1, true, "ok", 2));
 }
+
+#[test]
+fn a_file_runs_in_its_own_transactions_and_stops_at_the_first_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_t.up.sql", "CREATE TABLE t (id int PRIMARY KEY, v text);");
+    write(
+        dir.path(),
+        "2_t.up.sql",
+        "BEGIN;\nALTER TABLE t ADD COLUMN w int;\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_v_idx ON t (v);\n\
+         CREATE TRIGGER t_touch BEFORE UPDATE ON missing FOR EACH ROW EXECUTE FUNCTION nothing();\n\
+         ALTER TABLE t ADD COLUMN z int;\n",
+    );
+    let mut db = common::database();
+    let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let alter = statement(&run.stdout, "2_t", 2);
+    assert!(alter[2].contains("ACCESS EXCLUSIVE on t") && !alter[2].ends_with("autocommit"), "{alter:#?}");
+    let index = statement(&run.stdout, "2_t", 4);
+    assert!(index[2].ends_with("autocommit"), "{index:#?}");
+    let trigger = statement(&run.stdout, "2_t", 5);
+    assert!(trigger[1].contains(r#"failed: relation "missing" does not exist"#), "{trigger:#?}");
+    let after = statement(&run.stdout, "2_t", 6);
+    assert!(after[1].contains("not run"), "{after:#?}");
+    assert!(run.stderr.contains(r#"relation "missing" does not exist"#), "{}", run.stderr);
+    // What ran is committed, as the runner leaves it; what did not run is not there.
+    let columns: Vec<String> = db
+        .client
+        .query("SELECT attname::text FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(columns, ["id", "v", "w"]);
+    let indexed: bool = db.client.query_one("SELECT to_regclass('t_v_idx') IS NOT NULL", &[]).unwrap().get(0);
+    assert!(indexed);
+}

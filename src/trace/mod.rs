@@ -469,7 +469,12 @@ impl Tracer<'_> {
         };
         let outcome = match observed {
             Ok(observation) => traced(model, &observation, true),
-            Err(error) => return Outcome::Failed(describe(&error)),
+            Err(error) => {
+                if own_transaction {
+                    let _ = self.db.execute("ROLLBACK");
+                }
+                return Outcome::Failed(describe(&error));
+            }
         };
         if own_transaction {
             if let Err(error) = self.db.execute("COMMIT") {
