@@ -23,12 +23,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate::catalog::{Catalog, Origin};
-use lockgate::ir::{OpKind, QualifiedName};
-use lockgate::locks::{effects, Feature, LockEffect, LockMode, PgVersion, Work};
+use lockgate::ir::OpKind;
+use lockgate::locks::{effects, Feature, LockEffect, LockMode, PgVersion};
+// The work classes the server can be seen doing: the library's judge, which trace uses too.
+use lockgate::trace::observe::{relation_name, Before, Database, WorkClass as Class};
 use postgres::Client;
 
 /// `ref` is the FK parent, `t` the child: every column type the type-change cases need,
@@ -71,30 +72,6 @@ const NO_PK: &str = "
 CREATE TABLE u (id int NOT NULL, x text);
 INSERT INTO u SELECT g, 'x' FROM generate_series(1, 1000) g;
 ";
-
-/// The work classes the server can be seen doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Class {
-    Catalog,
-    Scan,
-    ValidateForeignKey,
-    IndexBuild,
-    Rewrite,
-}
-
-impl Class {
-    fn of(work: Work) -> Option<Class> {
-        match work {
-            Work::Catalog => Some(Class::Catalog),
-            Work::Scan => Some(Class::Scan),
-            Work::ValidateForeignKey => Some(Class::ValidateForeignKey),
-            Work::IndexBuild => Some(Class::IndexBuild),
-            Work::Rewrite => Some(Class::Rewrite),
-            // Row changes, file copies and concurrent forms are not classified by this test.
-            _ => None,
-        }
-    }
-}
 
 struct Case {
     name: &'static str,
@@ -379,13 +356,6 @@ struct Model {
     ops: Vec<OpKind>,
 }
 
-fn relation_name(name: &QualifiedName) -> String {
-    match name.schema.as_deref() {
-        None | Some("public") => name.name.clone(),
-        Some(schema) => format!("{schema}.{}", name.name),
-    }
-}
-
 fn model(setup: &str, sql: &str, pg: PgVersion) -> Result<Model, String> {
     let mut catalog = Catalog::default();
     for op in load(setup)? {
@@ -417,43 +387,16 @@ fn load(sql: &str) -> Result<Vec<lockgate::ir::Op>, String> {
     }
 }
 
-/// One relation of the database, as `pg_class` shows it.
-#[derive(Debug, Clone)]
-struct Relation {
-    name: String,
-    kind: String,
-    /// For an index: its table.
-    table: Option<String>,
-    filenode: u32,
-    bytes: i64,
-}
+/// A connection of the test, as the library's observer reads it.
+struct Session<'a>(&'a mut Client);
 
-type Relations = HashMap<u32, Relation>;
-
-fn relations(client: &mut Client) -> Result<Relations, postgres::Error> {
-    let rows = client.query(
-        "SELECT c.oid, c.oid::regclass::text, c.relkind::text, i.indrelid::regclass::text, c.relfilenode,
-                CASE WHEN c.relkind IN ('r', 'm', 'S') THEN pg_relation_size(c.oid) ELSE 0 END
-         FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace
-         LEFT JOIN pg_index i ON i.indexrelid = c.oid
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'",
-        &[],
-    )?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let relation =
-                Relation { name: r.get(1), kind: r.get(2), table: r.get(3), filenode: r.get(4), bytes: r.get(5) };
-            (r.get(0), relation)
-        })
-        .collect())
-}
-
-/// Sequential and index scans per table in the current transaction.
-fn scans(client: &mut Client) -> Result<HashMap<u32, (i64, i64)>, postgres::Error> {
-    let rows = client.query("SELECT relid, seq_scan, coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables", &[])?;
-    Ok(rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect())
+impl Database for Session<'_> {
+    fn execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.0.batch_execute(sql)
+    }
+    fn query(&mut self, sql: &str) -> Result<Vec<postgres::Row>, postgres::Error> {
+        self.0.query(sql, &[])
+    }
 }
 
 /// What the server did.
@@ -467,94 +410,21 @@ struct Observed {
     evidence: String,
 }
 
+/// Runs the case's statement inside `BEGIN … ROLLBACK` and reads what the server did.
 fn observe(client: &mut Client, case: &Case) -> Result<Observed, postgres::Error> {
-    client.batch_execute("BEGIN")?;
-    let before = relations(client)?;
-    let scans_before = scans(client)?;
-    client.batch_execute(case.sql)?;
-    let held = client.query(
-        "SELECT relation, mode FROM pg_locks
-         WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted
-           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        &[],
-    )?;
-    let after = relations(client)?;
-    let scans_after = scans(client)?;
-    client.batch_execute("ROLLBACK")?;
-
-    // Name every lock by the relation as it was before the statement (a dropped or renamed
-    // relation keeps its old name), or as it is now for a relation the statement created.
-    let mut observed = Observed {
-        locks: BTreeMap::new(),
-        existing: before.values().filter(|r| !is_index(r)).map(|r| r.name.clone()).collect(),
-        indexes: before.values().chain(after.values()).filter(|r| is_index(r)).map(|r| r.name.clone()).collect(),
-        work: None,
-        evidence: String::new(),
-    };
-    for row in &held {
-        let oid: u32 = row.get(0);
-        let mode: String = row.get(1);
-        let Some(relation) = before.get(&oid).or_else(|| after.get(&oid)) else { continue };
-        let Some(mode) = LockMode::from_pg_locks_name(&mode) else { continue };
-        let mut names = vec![relation.name.clone()];
-        if is_index(relation) && case.fold_indexes {
-            names.extend(relation.table.clone());
-        }
-        for name in names {
-            let strongest = observed.locks.entry(name).or_insert(mode);
-            *strongest = (*strongest).max(mode);
-        }
-    }
-
-    let Some(target) = case.target else { return Ok(observed) };
-    let Some((&oid, old)) = before.iter().find(|(_, r)| r.name == target) else { return Ok(observed) };
-    let new = after.get(&oid);
-    let new_file = new.is_some_and(|new| new.filenode != old.filenode);
-    // TRUNCATE swaps in an empty file (and rebuilds the empty indexes): instant, not a rewrite.
-    let truncated = new_file && new.is_some_and(|new| new.bytes == 0);
-    let delta = |oid: &u32| {
-        let (seq0, idx0) = scans_before.get(oid).copied().unwrap_or_default();
-        let (seq1, idx1) = scans_after.get(oid).copied().unwrap_or_default();
-        (seq1 - seq0, idx1 - idx0)
-    };
-    let scanned = delta(&oid).0 > 0;
-    // An index re-created on its old file (a type change that keeps the index) is not a build.
-    let old_index_files: BTreeSet<u32> =
-        before.values().filter(|r| r.table.as_deref() == Some(target)).map(|r| r.filenode).collect();
-    let index_built =
-        after.values().any(|r| r.table.as_deref() == Some(target) && !old_index_files.contains(&r.filenode));
-    let others_scanned: Vec<&str> = before
-        .iter()
-        .filter(|(o, r)| **o != oid && !is_index(r) && delta(o) != (0, 0))
-        .map(|(_, r)| r.name.as_str())
-        .collect();
-    observed.work = Some(if truncated {
-        Class::Catalog
-    } else if new_file {
-        Class::Rewrite
-    } else if scanned && index_built {
-        Class::IndexBuild
-    } else if scanned && !others_scanned.is_empty() {
-        Class::ValidateForeignKey
-    } else if scanned {
-        Class::Scan
-    } else {
-        Class::Catalog
-    });
-    let _ = write!(
-        observed.evidence,
-        "relfilenode {} -> {}, {} bytes after; seq scans of {target}: {}; index built: {index_built}; \
-         other tables scanned: {others_scanned:?}",
-        old.filenode,
-        new.map_or_else(|| "(gone)".to_string(), |n| n.filenode.to_string()),
-        new.map_or(0, |n| n.bytes),
-        delta(&oid).0,
-    );
-    Ok(observed)
-}
-
-fn is_index(relation: &Relation) -> bool {
-    relation.kind == "i" || relation.kind == "I"
+    let mut db = Session(client);
+    db.execute("BEGIN")?;
+    let observation = Before::read(&mut db).and_then(|before| before.run(&mut db, case.sql));
+    db.execute("ROLLBACK")?;
+    let observation = observation?;
+    let seen = case.target.and_then(|target| observation.work_on(target));
+    Ok(Observed {
+        locks: observation.strongest_held(case.fold_indexes),
+        existing: observation.existing(),
+        indexes: observation.indexes(),
+        work: seen.as_ref().map(|s| s.class),
+        evidence: seen.map(|s| s.evidence).unwrap_or_default(),
+    })
 }
 
 /// The outcome of one case.

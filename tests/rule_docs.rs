@@ -34,6 +34,11 @@
 //! # file: store/migrations/0002_item_qty.py
 //! …
 //! ```
+//!
+//! Rules that only `lockgate trace` reports ([`TRACED`]) run their examples with trace, every
+//! file from the first, on a fresh database of the throwaway test server.
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -51,6 +56,9 @@ const SECTIONS: &[&str] = &["Lock", "Why it hurts", "Safe alternative", "Postgre
 /// Warnings a good example may still produce; anything else fails it.
 const ALLOWED_IN_GOOD: &[&str] =
     &["missing-lock-timeout", "statements-after-access-exclusive", "unindexed-foreign-key"];
+
+/// Rules that only `lockgate trace` reports: the server has to run their examples.
+const TRACED: &[&str] = &["lock-model-mismatch"];
 
 /// Rules whose behaviour changes at a PostgreSQL version: their pages need examples on both
 /// sides of it (`pg_version` below and at or above the gate). add-column-volatile-default's gate
@@ -402,7 +410,17 @@ impl std::fmt::Display for Found {
 }
 
 /// Lints an example's files and returns the findings in the last one.
-fn lint(example: &Example) -> Vec<Found> {
+/// The findings of an example, as lint reports them or, for a rule only trace reports, trace.
+fn findings(page: &Page, example: &Example) -> Vec<Found> {
+    if TRACED.contains(&page.id.as_str()) {
+        let db = common::database();
+        lint_with(example, &["trace", "--all", "--database-url", &db.url()])
+    } else {
+        lint_with(example, &["lint"])
+    }
+}
+
+fn lint_with(example: &Example, subcommand: &[&str]) -> Vec<Found> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (counted, last_text) = example.files.last().expect("an example has files");
     for (path, text) in &example.files {
@@ -428,7 +446,7 @@ fn lint(example: &Example) -> Vec<Found> {
     std::fs::write(&config_path, config).expect("write config");
 
     let mut command = lockgate();
-    command.current_dir(dir.path()).arg("lint").arg(dir.path()).args([
+    command.current_dir(dir.path()).args(subcommand).arg(dir.path()).args([
         "--format",
         "json",
         "--fail-on",
@@ -528,7 +546,7 @@ fn bad_examples_trigger_their_rule() {
     let mut problems = vec![];
     for page in pages() {
         for example in page.examples.iter().filter(|e| e.kind == Kind::Bad) {
-            let found = lint(example);
+            let found = findings(&page, example);
             if !found.iter().any(|f| f.rule == page.id) {
                 problems.push(format!("{}: no `{}` finding; got\n{}", page.at(example), page.id, listing(&found)));
             }
@@ -542,7 +560,7 @@ fn good_examples_do_not_trigger_their_rule_or_any_error() {
     let mut problems = vec![];
     for page in pages() {
         for example in page.examples.iter().filter(|e| e.kind == Kind::Good) {
-            let found = lint(example);
+            let found = findings(&page, example);
             let unexpected: Vec<&Found> = found
                 .iter()
                 .filter(|f| f.rule == page.id || f.severity == "error" || !ALLOWED_IN_GOOD.contains(&f.rule.as_str()))

@@ -217,7 +217,7 @@ impl Replay {
     }
 }
 
-type RawFinding = (usize, &'static Rule, Severity, Violation);
+pub(crate) type RawFinding = (usize, &'static Rule, Severity, Violation);
 
 /// Runs the active rules on one migration's ops and notes its statements.
 struct Linter<'a> {
@@ -273,8 +273,9 @@ impl Visitor for Linter<'_> {
 }
 
 /// Drops findings covered by inline ignores, and reports ignores that covered nothing and
-/// malformed directives.
-fn apply_ignores(
+/// malformed directives — under the `active` rules only, so a caller that runs fewer rules
+/// (trace) does not call an ignore of another rule unused.
+pub(crate) fn apply_ignores(
     migrations: &[Migration],
     raw: Vec<RawFinding>,
     active: &[(&'static Rule, Severity)],

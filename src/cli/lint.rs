@@ -68,7 +68,7 @@ pub struct LintArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub(super) enum Format {
     /// Findings with source snippets, for people.
     Text,
     /// The stable JSON report (schema_version 1).
@@ -84,7 +84,7 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum FailOn {
+pub(super) enum FailOn {
     Error,
     Warning,
     Info,
@@ -92,7 +92,7 @@ enum FailOn {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Color {
+pub(super) enum Color {
     Auto,
     Always,
     Never,
@@ -253,8 +253,24 @@ fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -
 }
 
 fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut impl Write) -> std::io::Result<()> {
+    write_findings(args.format, args.color, result, config, out)
+}
+
+/// The format asked for, or the one the environment suggests.
+pub(super) fn format_or_default(format: Option<Format>) -> Format {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let format = args.format.unwrap_or(if github { Format::Github } else { Format::Text });
+    format.unwrap_or(if github { Format::Github } else { Format::Text })
+}
+
+/// Writes findings in any of lint's formats (trace reports through this too).
+pub(super) fn write_findings(
+    format: Option<Format>,
+    color: Color,
+    result: &LintResult,
+    config: &Config,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let format = format_or_default(format);
     let text = match format {
         // Streamed: a large project's JSON is tens of megabytes.
         Format::Json => return report::write_json(result, out),
@@ -263,7 +279,7 @@ fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut
         Format::Gitlab => report::gitlab(result),
         Format::Markdown => report::markdown(result),
         Format::Text => {
-            let color = match args.color {
+            let color = match color {
                 Color::Always => true,
                 Color::Never => false,
                 Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -274,7 +290,7 @@ fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut
     out.write_all(text.as_bytes())
 }
 
-fn exit_code(fail_on: FailOn, result: &LintResult) -> u8 {
+pub(super) fn exit_code(fail_on: FailOn, result: &LintResult) -> u8 {
     let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),

@@ -12,6 +12,7 @@ mod plan;
 mod rules;
 mod snapshots;
 mod stats;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     /// Turn the pending migrations into expand, backfill and contract steps, with the safe
     /// recipe for every unsafe op; `-o plan.json` is what `apply` runs.
     Plan(plan::PlanArgs),
+    /// Run the migrations on a scratch database and compare each statement's locks, rewrites
+    /// and scans, as the server reports them, with lint's lock model.
+    Trace(trace::TraceArgs),
     /// Run one phase of a plan: timeouts, lock retries, a journal to resume from.
     Apply(apply::ApplyArgs),
     /// Batched backfills of a plan: run, status, pause, resume.
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Apply(args) => apply::apply(args),
         Command::Rollback(args) => apply::rollback(args),
         Command::Backfill(args) => apply::backfill(args),

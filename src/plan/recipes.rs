@@ -133,9 +133,14 @@ impl Draft {
 /// The SQL of the statement an op came from: its text in the SQL file, or the statement
 /// inside a RunSQL / `op.execute` string.
 pub fn statement_text<'a>(step: &'a ReplayStep) -> &'a str {
-    match &step.op.embedded_sql {
+    statement_text_of(step.migration, step.op)
+}
+
+/// [`statement_text`] of an op of `migration`.
+pub fn statement_text_of<'a>(migration: &'a Migration, op: &'a crate::ir::Op) -> &'a str {
+    match &op.embedded_sql {
         Some(sql) => sql,
-        None => step.migration.source.text.get(step.op.span.start..step.op.span.end).unwrap_or_default(),
+        None => migration.source.text.get(op.span.start..op.span.end).unwrap_or_default(),
     }
 }
 

@@ -29,6 +29,7 @@ pub mod edited_applied_migration;
 mod enum_value_change;
 mod identifier_too_long;
 mod invalid_directive;
+mod lock_model_mismatch;
 mod lock_timeout_too_long;
 mod migration_graph;
 mod missing_lock_timeout;
@@ -69,7 +70,9 @@ use crate::locks::{LockEffect, LockMode, Work};
 
 pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
+pub use lock_model_mismatch::ID as LOCK_MODEL_MISMATCH;
 pub use migration_graph::ID as MIGRATION_GRAPH;
+pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
 /// Every rule lockgate has, in catalog order.
@@ -127,6 +130,7 @@ pub static REGISTRY: &[&Rule] = &[
     &unindexed_foreign_key::RULE,
     &migration_graph::RULE,
     &edited_applied_migration::RULE,
+    &lock_model_mismatch::RULE,
     &unused_ignore::RULE,
     &invalid_directive::RULE,
 ];

@@ -3,8 +3,10 @@
 use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
+pub const ID: &str = "unanalyzable-operation";
+
 pub const RULE: Rule = Rule::on_op(
-    "unanalyzable-operation",
+    ID,
     Severity::Info,
     "procedural code (DO block, CALL, RunPython) whose locks lockgate cannot see",
     check,

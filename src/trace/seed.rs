@@ -1,0 +1,102 @@
+//! One row in each table the migrations create, so that scans and rewrites of it are
+//! observable: an empty table's rewrite leaves an empty file, which looks like a TRUNCATE.
+//!
+//! The values come from the column types as the server reports them (`pg_attribute`), not from
+//! the migrations: defaults, identities and generated columns are left to the server; a
+//! single-column foreign key takes a value of the referenced table (seeded before it).
+
+use std::fmt::Write as _;
+
+use crate::ir::QualifiedName;
+use crate::live::{describe, Session};
+use crate::plan::sqlgen::relation;
+
+use super::observe::Database;
+
+/// Inserts one row into `table`; inside a transaction, under a savepoint, so that a row the
+/// table's constraints refuse leaves the migration's transaction usable.
+pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transaction: bool) -> Result<(), String> {
+    let insert = insert_for(db, table, major)?;
+    if !in_transaction {
+        return db.execute(&insert).map_err(|e| describe(&e));
+    }
+    db.execute("SAVEPOINT lockgate_seed").map_err(|e| describe(&e))?;
+    match db.execute(&insert) {
+        Ok(()) => db.execute("RELEASE SAVEPOINT lockgate_seed").map_err(|e| describe(&e)),
+        Err(error) => {
+            let _ = db.execute("ROLLBACK TO SAVEPOINT lockgate_seed; RELEASE SAVEPOINT lockgate_seed");
+            Err(describe(&error))
+        }
+    }
+}
+
+fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, String> {
+    let name = relation(table);
+    // attgenerated exists from PostgreSQL 12.
+    let generated = if major >= 12 { "a.attgenerated <> ''" } else { "false" };
+    let literal_name = format!("'{}'", name.replace('\'', "''"));
+    let query = format!(
+        "SELECT quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), \
+                coalesce(b.typcategory, t.typcategory)::text, coalesce(b.typname, t.typname)::text, \
+                a.attnotnull, a.atthasdef OR a.attidentity <> '' OR {generated}, \
+                (SELECT quote_literal(e.enumlabel) FROM pg_enum e \
+                  WHERE e.enumtypid = coalesce(b.oid, t.oid) ORDER BY e.enumsortorder LIMIT 1), \
+                (SELECT format('(SELECT %I FROM %s LIMIT 1)', r.attname, c.confrelid::regclass) \
+                   FROM pg_constraint c JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1] \
+                  WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND c.conkey = ARRAY[a.attnum] LIMIT 1) \
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_type b ON t.typtype = 'd' AND b.oid = t.typbasetype \
+         WHERE a.attrelid = {literal_name}::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    );
+    let rows = db.query(&query).map_err(|e| describe(&e))?;
+    let mut columns = vec![];
+    let mut values = vec![];
+    for row in &rows {
+        let (column, ty, category, base): (String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let (not_null, has_default): (bool, bool) = (row.get(4), row.get(5));
+        let (enum_label, referenced): (Option<String>, Option<String>) = (row.get(6), row.get(7));
+        if has_default {
+            continue;
+        }
+        let value = match (referenced, enum_label) {
+            (Some(referenced), _) => Some(referenced),
+            (None, Some(label)) => Some(format!("{label}::{ty}")),
+            (None, None) => literal(&category, &base).map(|l| format!("'{l}'::{ty}")),
+        };
+        match value {
+            Some(value) => {
+                columns.push(column);
+                values.push(value);
+            }
+            None if not_null => return Err(format!("no value for column {column} of type {ty}")),
+            None => {}
+        }
+    }
+    let mut insert = format!("INSERT INTO {name} ");
+    if columns.is_empty() {
+        insert.push_str("DEFAULT VALUES");
+    } else {
+        let _ = write!(insert, "({}) VALUES ({})", columns.join(", "), values.join(", "));
+    }
+    Ok(insert)
+}
+
+/// A literal of the type, by its category (`pg_type.typcategory`) and base type name.
+fn literal(category: &str, base: &str) -> Option<&'static str> {
+    Some(match (category, base) {
+        ("N", _) => "1",
+        ("S", _) => "x",
+        ("B", _) => "true",
+        ("D", "time" | "timetz") => "00:00",
+        ("D", _) => "2000-01-01",
+        ("T", _) => "1 day",
+        ("I", _) => "127.0.0.1",
+        ("A", _) => "{}",
+        ("V", _) => "1",
+        ("U", "uuid") => "00000000-0000-0000-0000-000000000001",
+        ("U", "json" | "jsonb") => "{}",
+        ("U", "bytea") => "",
+        _ => return None,
+    })
+}
