@@ -561,6 +561,8 @@ pub enum OpKind {
         table: QualifiedName,
         column: String,
         new_type: SqlType,
+        /// A `USING` expression that recomputes the values: anything but the column itself or
+        /// its cast to the new type (those convert as a change without `USING` does).
         using: bool,
         /// How Django or Alembic writes it; `None` when read from SQL text.
         ddl: Option<TypeChangeDdl>,

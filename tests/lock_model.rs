@@ -353,6 +353,25 @@ fn cases() -> Vec<Case> {
         case("detach partition", "ALTER TABLE p DETACH PARTITION p1", "p1").setup(PARTITIONS),
         case("create table partition of", "CREATE TABLE p3 PARTITION OF p FOR VALUES FROM (2000) TO (3000)", "p")
             .setup(PARTITIONS),
+        // A USING of the column itself, or its cast to the new type, converts as without USING.
+        case(
+            "varchar(10) to varchar(20) using its cast",
+            "ALTER TABLE t ALTER COLUMN v TYPE varchar(20) USING v::varchar(20)",
+            "t",
+        ),
+        case("varchar(10) to text using its cast", "ALTER TABLE t ALTER COLUMN v TYPE text USING v::text", "t"),
+        case(
+            "varchar(10) to text using Django's quoted cast",
+            "ALTER TABLE t ALTER COLUMN v TYPE text USING \"v\"::text",
+            "t",
+        ),
+        case(
+            "varchar(10) to varchar(20) using the column",
+            "ALTER TABLE t ALTER COLUMN v TYPE varchar(20) USING v",
+            "t",
+        ),
+        case("text to text using an expression", "ALTER TABLE t ALTER COLUMN s TYPE text USING s || ''", "t"),
+        case("int to bigint using its cast", "ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", "t"),
     ]
 }
 

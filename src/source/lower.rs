@@ -374,6 +374,21 @@ fn is_volatile(node: &protobuf::Node) -> bool {
     })
 }
 
+/// Whether a `USING` expression is the column itself, or the column cast to the new type. Then
+/// it is the conversion PostgreSQL applies without `USING`, and the server decides the rewrite
+/// the same way (`ATColumnChangeRequiresRewrite` strips the binary-coercible casts and finds the
+/// plain column); any other expression recomputes every value.
+fn is_column_or_its_cast(node: &protobuf::Node, column: &str, new_type: &SqlType) -> bool {
+    match &node.node {
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields) == [column],
+        Some(NodeEnum::TypeCast(c)) => {
+            c.type_name.as_ref().is_some_and(|t| sql_type(t) == *new_type)
+                && c.arg.as_deref().is_some_and(|arg| is_column_or_its_cast(arg, column, new_type))
+        }
+        _ => false,
+    }
+}
+
 /// A short rendering of an expression for messages: constants, calls and casts.
 pub fn expr_text(node: &protobuf::Node) -> String {
     match &node.node {
@@ -563,13 +578,11 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
         T::AtValidateConstraint => OpKind::ValidateConstraint { table, name: column },
         T::AtDropConstraint => OpKind::DropConstraint { table, name: column, editor: None },
         T::AtAlterColumnType => match def {
-            Some(NodeEnum::ColumnDef(c)) => OpKind::AlterColumnType {
-                table,
-                column,
-                new_type: c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?")),
-                using: c.raw_default.is_some(),
-                ddl: None,
-            },
+            Some(NodeEnum::ColumnDef(c)) => {
+                let new_type = c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?"));
+                let using = c.raw_default.as_deref().is_some_and(|e| !is_column_or_its_cast(e, &column, &new_type));
+                OpKind::AlterColumnType { table, column, new_type, using, ddl: None }
+            }
             _ => action(TableAction::Other("ALTER COLUMN TYPE".into())),
         },
         T::AtChangeOwner => action(TableAction::Owner),
