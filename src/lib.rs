@@ -32,3 +32,4 @@ pub mod rules;
 pub mod scope;
 pub mod snapshot;
 pub mod source;
+pub mod volatility;

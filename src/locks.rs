@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::ir::{ConstraintKind, DefaultExpr, DroppedObject, Generated, OpKind, QualifiedName, SqlType, TableAction};
+use crate::ir::{ConstraintKind, DroppedObject, Generated, OpKind, QualifiedName, SqlType, TableAction};
 
 /// The eight table-level lock modes, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -429,7 +429,7 @@ fn table_action_lock(action: &TableAction) -> (LockMode, Work) {
 /// Work done by ADD COLUMN: PostgreSQL 11+ stores a non-volatile default in the catalog.
 pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
     let rewrites = column.identity
-        || matches!(column.default, Some(DefaultExpr::Volatile(_)))
+        || column.default.as_ref().is_some_and(|default| default.is_volatile(pg))
         || (column.default.is_some() && pg < PgVersion(11))
         || match column.generated {
             Some(Generated::Stored) => true,

@@ -372,6 +372,40 @@ fn cases() -> Vec<Case> {
         ),
         case("text to text using an expression", "ALTER TABLE t ALTER COLUMN s TYPE text USING s || ''", "t"),
         case("int to bigint using its cast", "ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", "t"),
+        // A default's volatility is its functions' `provolatile`, on each version.
+        case("add column default (PI()) not null", "ALTER TABLE t ADD COLUMN c integer DEFAULT (PI()) NOT NULL", "t"),
+        case(
+            "add column default clock_timestamp()",
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
+            "t",
+        ),
+        case("add column default lower('x')", "ALTER TABLE t ADD COLUMN c text DEFAULT lower('X')", "t"),
+        case(
+            "add column default to_char(now(), 'YYYY')",
+            "ALTER TABLE t ADD COLUMN c text DEFAULT to_char(now(), 'YYYY')",
+            "t",
+        ),
+        case(
+            "add column default md5(random()::text)",
+            "ALTER TABLE t ADD COLUMN c text DEFAULT md5(random()::text)",
+            "t",
+        ),
+        case(
+            "add column default timezone('utc', now())",
+            "ALTER TABLE t ADD COLUMN c timestamp DEFAULT timezone('utc', now())",
+            "t",
+        ),
+        // timezone(text, timetz) was volatile before 15: a rewrite on 11–14 only.
+        case(
+            "add column default timezone('utc', now()::timetz)",
+            "ALTER TABLE t ADD COLUMN c timetz DEFAULT timezone('utc', now()::timetz)",
+            "t",
+        ),
+        case(
+            "add column default pg_catalog.now()",
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT pg_catalog.now()",
+            "t",
+        ),
     ]
 }
 

@@ -14,6 +14,7 @@ use crate::ir::{
     QualifiedName, SqlType, TableAction, TransactionControl,
 };
 use crate::locks::LockMode;
+use crate::volatility::{self, Versions, Volatility};
 
 /// The ops of one statement of a parse result (none for an empty one).
 pub fn lower_statement(raw: &protobuf::RawStmt) -> Vec<OpKind> {
@@ -277,101 +278,70 @@ pub fn canonical_type_name(raw: &str) -> String {
     .to_string()
 }
 
-/// Functions PostgreSQL evaluates once per row. A default calling one forces a table rewrite.
-const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random",
-    "random_normal",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "setval",
-    "txid_current",
-    "pg_current_xact_id",
-    "gen_random_bytes",
-    "gen_salt",
-    "crypt",
-];
-
-/// Non-volatile functions commonly used in defaults; any other function is assumed volatile.
-const NON_VOLATILE_FUNCTIONS: &[&str] = &[
-    "now",
-    "transaction_timestamp",
-    "statement_timestamp",
-    "current_timestamp",
-    "current_date",
-    "lower",
-    "upper",
-    "trim",
-    "btrim",
-    "concat",
-    "coalesce",
-    "nullif",
-    "greatest",
-    "least",
-    "to_char",
-    "to_timestamp",
-    "to_date",
-    "make_interval",
-    "jsonb_build_object",
-    "json_build_object",
-    "jsonb_build_array",
-    "json_build_array",
-    "array_fill",
-    "timezone",
-    "date_trunc",
-    "md5",
-    "length",
-    "replace",
-    "substring",
-    "current_setting",
-    "current_user",
-    "session_user",
-    "pg_catalog.now",
-    "abs",
-    "round",
-    "floor",
-    "ceil",
-    "make_date",
-    "format",
-    "to_jsonb",
-    "to_json",
-    "uuid_nil",
-    "inet",
-    "int4range",
-    "int8range",
-    "tstzrange",
-    "daterange",
-    "numrange",
-    "point",
-];
-
-/// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs.
+/// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs: on
+/// each supported version, volatile when it calls a function that is volatile there, or one
+/// PostgreSQL does not have built in (a user's or an extension's: unknown, so volatile), or
+/// holds a subquery.
 pub fn default_expr(node: &protobuf::Node) -> DefaultExpr {
     let text = expr_text(node);
-    if is_volatile(node) {
-        DefaultExpr::Volatile(text)
-    } else {
-        DefaultExpr::Stable(text)
+    match volatile_on(node) {
+        Versions::NONE => DefaultExpr::Stable(text),
+        Versions::ALL => DefaultExpr::Volatile(text),
+        versions => DefaultExpr::VolatileOn(text, versions),
     }
 }
 
-fn is_volatile(node: &protobuf::Node) -> bool {
-    let Some(root) = &node.node else { return false };
-    root.nodes().into_iter().any(|(n, _, _, _)| match n {
-        pg_query::NodeRef::FuncCall(f) => {
-            let names = strings(&f.funcname);
-            let name = names.last().map(String::as_str).unwrap_or("");
-            VOLATILE_FUNCTIONS.contains(&name) || !NON_VOLATILE_FUNCTIONS.contains(&name)
-        }
-        pg_query::NodeRef::SubLink(_) => true,
-        _ => false,
+fn volatile_on(node: &protobuf::Node) -> Versions {
+    let Some(root) = &node.node else { return Versions::NONE };
+    root.nodes().into_iter().fold(Versions::NONE, |versions, (n, _, _, _)| {
+        versions.union(match n {
+            pg_query::NodeRef::FuncCall(f) => call_volatile_on(f),
+            pg_query::NodeRef::SubLink(_) => Versions::ALL,
+            _ => Versions::NONE,
+        })
     })
+}
+
+/// The versions on which a call is volatile; the arguments' types, where they show, pick
+/// between overloads that differ.
+fn call_volatile_on(call: &protobuf::FuncCall) -> Versions {
+    let names = strings(&call.funcname);
+    let name = match names.as_slice() {
+        [name] => name,
+        [schema, name] if schema == "pg_catalog" => name,
+        _ => return Versions::ALL,
+    };
+    let types: Vec<Option<String>> = call.args.iter().map(expr_type).collect();
+    let args: Vec<volatility::ArgType> = types.iter().map(Option::as_deref).collect();
+    Versions::supported()
+        .filter(|pg| volatility::builtin(name, &args, *pg).is_none_or(|v| v == Volatility::Volatile))
+        .fold(Versions::NONE, Versions::with)
+}
+
+/// An expression's type where it shows without a catalog: a cast, a `CURRENT_…` keyword, a
+/// built-in function without arguments. String literals stay unknown, as they do to PostgreSQL.
+fn expr_type(node: &protobuf::Node) -> Option<String> {
+    use protobuf::SqlValueFunctionOp as Svf;
+    match &node.node {
+        Some(NodeEnum::TypeCast(c)) => c.type_name.as_ref().map(|t| sql_type(t).name),
+        Some(NodeEnum::SqlvalueFunction(f)) => {
+            let ty = match Svf::try_from(f.op).ok()? {
+                Svf::SvfopCurrentDate => "date",
+                Svf::SvfopCurrentTime | Svf::SvfopCurrentTimeN => "timetz",
+                Svf::SvfopCurrentTimestamp | Svf::SvfopCurrentTimestampN => "timestamptz",
+                Svf::SvfopLocaltime | Svf::SvfopLocaltimeN => "time",
+                Svf::SvfopLocaltimestamp | Svf::SvfopLocaltimestampN => "timestamp",
+                _ => return None,
+            };
+            Some(ty.to_string())
+        }
+        Some(NodeEnum::FuncCall(f)) if f.args.is_empty() => match strings(&f.funcname).as_slice() {
+            [name] => volatility::result_type(name).map(canonical_type_name),
+            [schema, name] if schema == "pg_catalog" => volatility::result_type(name).map(canonical_type_name),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether a `USING` expression is the column itself, or the column cast to the new type. Then
