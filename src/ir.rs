@@ -661,6 +661,8 @@ pub enum OpKind {
         /// The table or index rebuilt; `None` for a whole schema or database.
         target: Option<QualifiedName>,
         index: bool,
+        /// `REINDEX SYSTEM`: the system catalogs, which PostgreSQL never reindexes concurrently.
+        system: bool,
         concurrently: bool,
     },
     Truncate {

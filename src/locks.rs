@@ -359,7 +359,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             let mode = if pg >= PgVersion(12) { ShareUpdateExclusive } else { AccessExclusive };
             vec![effect(index, mode, Work::Catalog)]
         }
-        Reindex { target, index, concurrently } => {
+        Reindex { target, index, concurrently, .. } => {
             let Some(target) = target else { return vec![] };
             let table = if *index {
                 catalog.index(target).map_or_else(|| target.clone(), |i| i.table.clone())

@@ -158,7 +158,12 @@ fn reindex(s: &protobuf::ReindexStmt) -> OpKind {
         }
         _ => None,
     };
-    OpKind::Reindex { target, index: kind == protobuf::ReindexObjectType::ReindexObjectIndex, concurrently }
+    OpKind::Reindex {
+        target,
+        index: kind == protobuf::ReindexObjectType::ReindexObjectIndex,
+        system: kind == protobuf::ReindexObjectType::ReindexObjectSystem,
+        concurrently,
+    }
 }
 
 fn other(tag: &str) -> OpKind {
