@@ -259,8 +259,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         SetNotNull { table, column } => {
-            let proven =
-                pg >= PgVersion(12) && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column));
+            // A column already NOT NULL has nothing to check; a valid CHECK (c IS NOT NULL)
+            // proves it from 12.
+            let t = catalog.table(table);
+            let proven = is_not_null(catalog, table, column)
+                || (pg >= PgVersion(12) && t.is_some_and(|t| t.has_valid_not_null_check(column)));
             vec![effect(table, AccessExclusive, if proven { Work::Catalog } else { Work::Scan })]
         }
         DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
@@ -269,6 +272,10 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         AddConstraint { table, constraint, .. } => {
             let validate = |work| if constraint.not_valid { Work::Catalog } else { work };
             match &constraint.kind {
+                // PostgreSQL 18's NOT NULL constraint on a column already NOT NULL checks nothing.
+                ConstraintKind::NotNull { column } if is_not_null(catalog, table, column) => {
+                    vec![effect(table, AccessExclusive, Work::Catalog)]
+                }
                 ConstraintKind::Check { .. } | ConstraintKind::NotNull { .. } => {
                     vec![effect(table, AccessExclusive, validate(Work::Scan))]
                 }
@@ -298,8 +305,12 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             }
         }
         ValidateConstraint { table, name } => {
-            let kind = catalog.table(table).and_then(|t| t.constraint(name)).map(|c| &c.kind);
-            match kind {
+            let constraint = catalog.table(table).and_then(|t| t.constraint(name));
+            // A constraint already valid is left alone: no scan, no lock on the referenced table.
+            if constraint.is_some_and(|c| c.validated) {
+                return vec![effect(table, ShareUpdateExclusive, Work::Catalog)];
+            }
+            match constraint.map(|c| &c.kind) {
                 Some(ConstraintKind::ForeignKey { references, .. }) => vec![
                     effect(table, ShareUpdateExclusive, Work::ValidateForeignKey),
                     effect(references, RowShare, Work::Catalog),
@@ -480,6 +491,11 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
     } else {
         Work::Rewrite
     }
+}
+
+/// Whether the catalog knows `table.column` to be NOT NULL already.
+fn is_not_null(catalog: &Catalog, table: &QualifiedName, column: &str) -> bool {
+    catalog.table(table).and_then(|t| t.column(column)).is_some_and(|c| c.not_null)
 }
 
 /// Tables that `table` references with foreign keys: dropping it locks them too.

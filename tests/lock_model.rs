@@ -406,6 +406,25 @@ fn cases() -> Vec<Case> {
             "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT pg_catalog.now()",
             "t",
         ),
+        // A change to the state the column or constraint is in already does no work.
+        case("set not null on a NOT NULL column", "ALTER TABLE t ALTER COLUMN s SET NOT NULL", "t")
+            .setup("ALTER TABLE t ALTER COLUMN s SET NOT NULL"),
+        case("set not null on the primary key", "ALTER TABLE t ALTER COLUMN id SET NOT NULL", "t"),
+        case("set not null on a column added NOT NULL", "ALTER TABLE t ALTER COLUMN c SET NOT NULL", "t")
+            .setup("ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0"),
+        case("drop not null on a nullable column", "ALTER TABLE t ALTER COLUMN s DROP NOT NULL", "t"),
+        case("varchar(10) to varchar(10)", "ALTER TABLE t ALTER COLUMN v TYPE varchar(10)", "t"),
+        case("numeric(10,2) to numeric(10,2)", "ALTER TABLE t ALTER COLUMN n TYPE numeric(10,2)", "t"),
+        case("set default to the default it has", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1", "t")
+            .setup("ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"),
+        case("validate a valid check", "ALTER TABLE t VALIDATE CONSTRAINT t_a_check", "t"),
+        case("validate a valid foreign key", "ALTER TABLE t VALIDATE CONSTRAINT t_ref_id_fkey", "t"),
+        case("validate a check validated already", "ALTER TABLE t VALIDATE CONSTRAINT t_n_check", "t")
+            .setup("ALTER TABLE t ADD CONSTRAINT t_n_check CHECK (n >= 0) NOT VALID")
+            .setup("ALTER TABLE t VALIDATE CONSTRAINT t_n_check"),
+        case("add a NOT NULL constraint to a NOT NULL column", "ALTER TABLE t ADD NOT NULL s", "t")
+            .setup("ALTER TABLE t ALTER COLUMN s SET NOT NULL")
+            .since(18),
     ]
 }
 
