@@ -241,7 +241,8 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         }
         AlterColumnType { table, column, new_type, using, .. } => {
             let old = catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
-            let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
+            let utc = catalog.time_zone().is_some_and(is_utc);
+            let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg, utc) };
             // CHECK constraints on the column are dropped and re-added, so re-validated by a scan
             // even when no rewrite happens. (The IR knows a CHECK's column only for the
             // `col IS NOT NULL` form.)
@@ -457,9 +458,19 @@ pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
     }
 }
 
+/// Whether a `TimeZone` is UTC the way PostgreSQL's `TimestampTimestampTzRequiresRewrite` asks:
+/// a zone whose offset is always zero (a zone with summer time, such as Europe/London, is not).
+/// Zone names are case-insensitive; an unknown spelling counts as not UTC, so as a rewrite.
+pub fn is_utc(zone: &str) -> bool {
+    let zone = zone.trim().to_ascii_lowercase();
+    let zone = zone.strip_prefix("etc/").unwrap_or(&zone);
+    matches!(zone, "utc" | "uct" | "gmt" | "gmt0" | "gmt+0" | "gmt-0" | "greenwich" | "universal" | "zulu")
+}
+
 /// Whether `ALTER COLUMN … TYPE` rewrites, judged from the replayed old type. An unknown old
-/// type is assumed to rewrite.
-pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> Work {
+/// type is assumed to rewrite. `utc`: the session's TimeZone is UTC, which makes `timestamp` ↔
+/// `timestamptz` a relabelling from PostgreSQL 12.
+pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion, utc: bool) -> Work {
     let Some(old) = old else { return Work::Rewrite };
     if old == new {
         return Work::Catalog;
@@ -478,6 +489,9 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
                     && old.modifiers.get(1).copied().unwrap_or(0) == new.modifiers.get(1).copied().unwrap_or(0))
         }
         ("cidr", "inet") => true,
+        ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
+            utc && pg >= PgVersion(12) && widened(&old.modifiers, &new.modifiers)
+        }
         ("timestamp", "timestamp")
         | ("timestamptz", "timestamptz")
         | ("time", "time")
@@ -485,7 +499,6 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
         | ("interval", "interval") => widened(&old.modifiers, &new.modifiers),
         _ => false,
     };
-    let _ = pg;
     if safe {
         Work::Catalog
     } else {

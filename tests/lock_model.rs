@@ -425,6 +425,49 @@ fn cases() -> Vec<Case> {
         case("add a NOT NULL constraint to a NOT NULL column", "ALTER TABLE t ADD NOT NULL s", "t")
             .setup("ALTER TABLE t ALTER COLUMN s SET NOT NULL")
             .since(18),
+        // timestamp ↔ timestamptz relabels from 12 when the session's zone is UTC (always zero).
+        case(
+            "timestamp to timestamptz in UTC",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz after SET TIME ZONE 'Etc/UTC'",
+            "SET TIME ZONE 'Etc/UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in gmt",
+            "SET timezone = 'gmt'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in Zulu",
+            "SET timezone TO 'Zulu'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in SET LOCAL UTC",
+            "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        // Zero offset in winter, but not always: PostgreSQL rewrites.
+        case(
+            "timestamp to timestamptz in Europe/London",
+            "SET TimeZone = 'Europe/London'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamptz to timestamp in UTC",
+            "SET TIME ZONE 'UTC'; ALTER TABLE t ALTER COLUMN tz TYPE timestamp",
+            "t",
+        )
+        .setup("ALTER TABLE t ADD COLUMN tz timestamptz DEFAULT '2024-01-01 00:00:00+00'"),
+        case(
+            "timestamp to timestamptz(3) in UTC",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz(3)",
+            "t",
+        ),
     ]
 }
 
