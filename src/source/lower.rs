@@ -311,16 +311,22 @@ fn volatile_on(node: &protobuf::Node) -> Versions {
 /// between overloads that differ.
 fn call_volatile_on(call: &protobuf::FuncCall) -> Versions {
     let names = strings(&call.funcname);
-    let name = match names.as_slice() {
-        [name] => name,
-        [schema, name] if schema == "pg_catalog" => name,
-        _ => return Versions::ALL,
-    };
+    let Some(name) = builtin_name(&names) else { return Versions::ALL };
     let types: Vec<Option<String>> = call.args.iter().map(expr_type).collect();
     let args: Vec<volatility::ArgType> = types.iter().map(Option::as_deref).collect();
     Versions::supported()
         .filter(|pg| volatility::builtin(name, &args, *pg).is_none_or(|v| v == Volatility::Volatile))
         .fold(Versions::NONE, Versions::with)
+}
+
+/// The name a call may resolve to a built-in function by: unqualified (PostgreSQL searches
+/// `pg_catalog` first unless `search_path` names it later) or qualified with `pg_catalog`.
+fn builtin_name(names: &[String]) -> Option<&str> {
+    match names {
+        [name] => Some(name),
+        [schema, name] if schema == "pg_catalog" => Some(name),
+        _ => None,
+    }
 }
 
 /// An expression's type where it shows without a catalog: a cast, a `CURRENT_…` keyword, a
@@ -340,11 +346,9 @@ fn expr_type(node: &protobuf::Node) -> Option<String> {
             };
             Some(ty.to_string())
         }
-        Some(NodeEnum::FuncCall(f)) if f.args.is_empty() => match strings(&f.funcname).as_slice() {
-            [name] => volatility::result_type(name).map(canonical_type_name),
-            [schema, name] if schema == "pg_catalog" => volatility::result_type(name).map(canonical_type_name),
-            _ => None,
-        },
+        Some(NodeEnum::FuncCall(f)) if f.args.is_empty() => {
+            builtin_name(&strings(&f.funcname)).and_then(volatility::result_type).map(canonical_type_name)
+        }
         _ => None,
     }
 }
