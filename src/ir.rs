@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::locks::PgVersion;
+use crate::volatility::Versions;
+
 /// A source file as read from disk, kept for snippets and line/column mapping.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -253,12 +256,24 @@ pub enum DefaultExpr {
     Stable(String),
     /// Evaluated per row: forces a rewrite when a column is added with it.
     Volatile(String),
+    /// Volatile on these versions only: it calls a built-in function that some versions lack
+    /// (unknown, so volatile) or classify differently (`timezone(text, timetz)` before 15).
+    VolatileOn(String, Versions),
 }
 
 impl DefaultExpr {
     pub fn text(&self) -> &str {
         match self {
-            DefaultExpr::Stable(text) | DefaultExpr::Volatile(text) => text,
+            DefaultExpr::Stable(text) | DefaultExpr::Volatile(text) | DefaultExpr::VolatileOn(text, _) => text,
+        }
+    }
+
+    /// Whether PostgreSQL `pg` evaluates it per row.
+    pub fn is_volatile(&self, pg: PgVersion) -> bool {
+        match self {
+            DefaultExpr::Stable(_) => false,
+            DefaultExpr::Volatile(_) => true,
+            DefaultExpr::VolatileOn(_, versions) => versions.contains(pg),
         }
     }
 }
@@ -561,6 +576,8 @@ pub enum OpKind {
         table: QualifiedName,
         column: String,
         new_type: SqlType,
+        /// A `USING` expression that recomputes the values: anything but the column itself or
+        /// its cast to the new type (those convert as a change without `USING` does).
         using: bool,
         /// How Django or Alembic writes it; `None` when read from SQL text.
         ddl: Option<TypeChangeDdl>,
@@ -644,6 +661,8 @@ pub enum OpKind {
         /// The table or index rebuilt; `None` for a whole schema or database.
         target: Option<QualifiedName>,
         index: bool,
+        /// `REINDEX SYSTEM`: the system catalogs, which PostgreSQL never reindexes concurrently.
+        system: bool,
         concurrently: bool,
     },
     Truncate {

@@ -33,3 +33,4 @@ pub mod scope;
 pub mod snapshot;
 pub mod source;
 pub mod trace;
+pub mod volatility;

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::ir::{ConstraintKind, DefaultExpr, DroppedObject, Generated, OpKind, QualifiedName, SqlType, TableAction};
+use crate::ir::{ConstraintKind, DroppedObject, Generated, OpKind, QualifiedName, SqlType, TableAction};
 
 /// The eight table-level lock modes, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -210,10 +210,13 @@ pub enum Feature {
     NotNullNotValid,
     /// Virtual generated columns (computed on read, no rewrite), the default kind.
     VirtualGeneratedColumns,
+    /// `timestamp` ↔ `timestamptz` relabels without a rewrite when the session's TimeZone is
+    /// UTC (or another zone with a zero offset all year).
+    TimestampTimeZoneRelabelInUtc,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 10] = [
+    pub const ALL: [Feature; 11] = [
         Feature::FastColumnDefault,
         Feature::SetNotNullFromCheck,
         Feature::AttachPartitionShareUpdateExclusive,
@@ -224,6 +227,7 @@ impl Feature {
         Feature::DetachPartitionConcurrently,
         Feature::NotNullNotValid,
         Feature::VirtualGeneratedColumns,
+        Feature::TimestampTimeZoneRelabelInUtc,
     ];
 
     /// The first major version with it.
@@ -235,7 +239,8 @@ impl Feature {
             | Feature::RenameIndexShareUpdateExclusive
             | Feature::ReindexConcurrently
             | Feature::StoredGeneratedColumns
-            | Feature::AddEnumValueInTransaction => 12,
+            | Feature::AddEnumValueInTransaction
+            | Feature::TimestampTimeZoneRelabelInUtc => 12,
             Feature::DetachPartitionConcurrently => 14,
             Feature::NotNullNotValid | Feature::VirtualGeneratedColumns => 18,
         })
@@ -306,7 +311,8 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         }
         AlterColumnType { table, column, new_type, using, .. } => {
             let old = catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
-            let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg) };
+            let utc = catalog.time_zone().is_some_and(is_utc);
+            let mut work = if *using { Work::Rewrite } else { type_change_work(old, new_type, pg, utc) };
             // CHECK constraints on the column are dropped and re-added, so re-validated by a scan
             // even when no rewrite happens. (The IR knows a CHECK's column only for the
             // `col IS NOT NULL` form.)
@@ -324,8 +330,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         SetNotNull { table, column } => {
-            let proven = pg.supports(Feature::SetNotNullFromCheck)
-                && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column));
+            // A column already NOT NULL has nothing to check; a valid CHECK (c IS NOT NULL)
+            // proves it from 12.
+            let t = catalog.table(table);
+            let proven = is_not_null(catalog, table, column)
+                || (pg.supports(Feature::SetNotNullFromCheck) && t.is_some_and(|t| t.has_valid_not_null_check(column)));
             vec![effect(table, AccessExclusive, if proven { Work::Catalog } else { Work::Scan })]
         }
         DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
@@ -334,6 +343,10 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         AddConstraint { table, constraint, .. } => {
             let validate = |work| if constraint.not_valid { Work::Catalog } else { work };
             match &constraint.kind {
+                // PostgreSQL 18's NOT NULL constraint on a column already NOT NULL checks nothing.
+                ConstraintKind::NotNull { column } if is_not_null(catalog, table, column) => {
+                    vec![effect(table, AccessExclusive, Work::Catalog)]
+                }
                 ConstraintKind::Check { .. } | ConstraintKind::NotNull { .. } => {
                     vec![effect(table, AccessExclusive, validate(Work::Scan))]
                 }
@@ -364,8 +377,12 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             }
         }
         ValidateConstraint { table, name } => {
-            let kind = catalog.table(table).and_then(|t| t.constraint(name)).map(|c| &c.kind);
-            match kind {
+            let constraint = catalog.table(table).and_then(|t| t.constraint(name));
+            // A constraint already valid is left alone: no scan, no lock on the referenced table.
+            if constraint.is_some_and(|c| c.validated) {
+                return vec![effect(table, ShareUpdateExclusive, Work::Catalog)];
+            }
+            match constraint.map(|c| &c.kind) {
                 Some(ConstraintKind::ForeignKey { references, .. }) => vec![
                     effect(table, ShareUpdateExclusive, Work::ValidateForeignKey),
                     effect(references, RowShare, Work::Catalog),
@@ -437,7 +454,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             };
             vec![effect(index, mode, Work::Catalog)]
         }
-        Reindex { target, index, concurrently } => {
+        Reindex { target, index, concurrently, .. } => {
             let Some(target) = target else { return vec![] };
             let table = if *index {
                 catalog.index(target).map_or_else(|| target.clone(), |i| i.table.clone())
@@ -507,7 +524,7 @@ fn table_action_lock(action: &TableAction) -> (LockMode, Work) {
 /// Work done by ADD COLUMN: PostgreSQL 11+ stores a non-volatile default in the catalog.
 pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
     let rewrites = column.identity
-        || matches!(column.default, Some(DefaultExpr::Volatile(_)))
+        || column.default.as_ref().is_some_and(|default| default.is_volatile(pg))
         || (column.default.is_some() && !pg.supports(Feature::FastColumnDefault))
         || match column.generated {
             Some(Generated::Stored) => true,
@@ -524,9 +541,19 @@ pub fn add_column_work(column: &crate::ir::ColumnDef, pg: PgVersion) -> Work {
     }
 }
 
+/// Whether a `TimeZone` is UTC the way PostgreSQL's `TimestampTimestampTzRequiresRewrite` asks:
+/// a zone whose offset is always zero (a zone with summer time, such as Europe/London, is not).
+/// Zone names are case-insensitive; an unknown spelling counts as not UTC, so as a rewrite.
+pub fn is_utc(zone: &str) -> bool {
+    let zone = zone.trim().to_ascii_lowercase();
+    let zone = zone.strip_prefix("etc/").unwrap_or(&zone);
+    matches!(zone, "utc" | "uct" | "gmt" | "gmt0" | "gmt+0" | "gmt-0" | "greenwich" | "universal" | "zulu")
+}
+
 /// Whether `ALTER COLUMN … TYPE` rewrites, judged from the replayed old type. An unknown old
-/// type is assumed to rewrite.
-pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> Work {
+/// type is assumed to rewrite. `utc`: the session's TimeZone is UTC, which makes `timestamp` ↔
+/// `timestamptz` a relabelling from PostgreSQL 12.
+pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion, utc: bool) -> Work {
     let Some(old) = old else { return Work::Rewrite };
     if old == new {
         return Work::Catalog;
@@ -545,6 +572,9 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
                     && old.modifiers.get(1).copied().unwrap_or(0) == new.modifiers.get(1).copied().unwrap_or(0))
         }
         ("cidr", "inet") => true,
+        ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
+            utc && pg.supports(Feature::TimestampTimeZoneRelabelInUtc) && widened(&old.modifiers, &new.modifiers)
+        }
         ("timestamp", "timestamp")
         | ("timestamptz", "timestamptz")
         | ("time", "time")
@@ -552,12 +582,16 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion) -> 
         | ("interval", "interval") => widened(&old.modifiers, &new.modifiers),
         _ => false,
     };
-    let _ = pg;
     if safe {
         Work::Catalog
     } else {
         Work::Rewrite
     }
+}
+
+/// Whether the catalog knows `table.column` to be NOT NULL already.
+fn is_not_null(catalog: &Catalog, table: &QualifiedName, column: &str) -> bool {
+    catalog.table(table).and_then(|t| t.column(column)).is_some_and(|c| c.not_null)
 }
 
 /// Tables that `table` references with foreign keys: dropping it locks them too.

@@ -518,3 +518,25 @@ fn strict_makes_every_error_unsafe_and_the_stats_file_weighs_the_same() {
     assert_eq!(verdicts(&offline), verdicts(&live), "the statistics file gives the live verdicts");
     assert_eq!(findings(&offline, 0)[0]["at_this_size"], findings(&live, 0)[0]["at_this_size"]);
 }
+
+#[test]
+fn timestamp_to_timestamptz_is_judged_in_the_servers_time_zone() {
+    // From PostgreSQL 12 the change relabels when the session's TimeZone is UTC; the migration
+    // runs in a session of this database, so its TimeZone setting decides.
+    let mut db = common::database();
+    if db.major() < 12 {
+        return;
+    }
+    db.client
+        .batch_execute("CREATE TABLE events (id bigint, at timestamp); INSERT INTO events SELECT g, now() FROM generate_series(1, 1000) g;")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "0001_events_at.sql", "ALTER TABLE events ALTER COLUMN at TYPE timestamptz;\n");
+    let work = |db: &mut common::TestDb, zone: &str| {
+        db.client.batch_execute(&format!("ALTER DATABASE {} SET timezone = '{zone}'", db.name)).unwrap();
+        let (report, _) = check(db, &[dir.path().to_str().unwrap()]);
+        report["migrations"][0]["statements"][0]["locks"][0]["work"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(work(&mut db, "UTC"), "catalog");
+    assert_eq!(work(&mut db, "Europe/Paris"), "rewrite");
+}

@@ -152,3 +152,21 @@ fn plan_from_a_statistics_file_and_its_dry_run() {
     assert_eq!(code, 0, "a dry run needs no database");
     insta::assert_snapshot!("dry_run_contract", dry_run);
 }
+
+#[test]
+fn reindex_of_the_system_catalogs_is_not_told_to_use_concurrently() {
+    // PostgreSQL rejects CONCURRENTLY for system catalogs; a schema or database can use it.
+    let help = |sql: &str| {
+        let (out, _) = stdout(lockgate().args(["lint", "-", "--format", "json"]).write_stdin(sql));
+        let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        let findings = json["findings"].as_array().expect("findings").clone();
+        let finding = findings.iter().find(|f| f["rule"] == "reindex-not-concurrently").expect("reported");
+        finding["help"].as_str().expect("help").to_string()
+    };
+    for sql in ["REINDEX SYSTEM mydb;\n", "REINDEX (VERBOSE) SYSTEM mydb;\n"] {
+        let help = help(sql);
+        assert!(!help.contains("use `REINDEX … CONCURRENTLY"), "{sql}: {help}");
+        assert!(help.contains("cannot reindex system catalogs concurrently"), "{sql}: {help}");
+    }
+    assert!(help("REINDEX DATABASE mydb;\n").contains("use `REINDEX … CONCURRENTLY"));
+}

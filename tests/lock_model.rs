@@ -344,6 +344,121 @@ fn cases() -> Vec<Case> {
         case("detach partition", "ALTER TABLE p DETACH PARTITION p1", "p1").setup(PARTITIONS),
         case("create table partition of", "CREATE TABLE p3 PARTITION OF p FOR VALUES FROM (2000) TO (3000)", "p")
             .setup(PARTITIONS),
+        // A USING of the column itself, or its cast to the new type, converts as without USING.
+        case(
+            "varchar(10) to varchar(20) using its cast",
+            "ALTER TABLE t ALTER COLUMN v TYPE varchar(20) USING v::varchar(20)",
+            "t",
+        ),
+        case("varchar(10) to text using its cast", "ALTER TABLE t ALTER COLUMN v TYPE text USING v::text", "t"),
+        case(
+            "varchar(10) to text using Django's quoted cast",
+            "ALTER TABLE t ALTER COLUMN v TYPE text USING \"v\"::text",
+            "t",
+        ),
+        case(
+            "varchar(10) to varchar(20) using the column",
+            "ALTER TABLE t ALTER COLUMN v TYPE varchar(20) USING v",
+            "t",
+        ),
+        case("text to text using an expression", "ALTER TABLE t ALTER COLUMN s TYPE text USING s || ''", "t"),
+        case("int to bigint using its cast", "ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", "t"),
+        // A default's volatility is its functions' `provolatile`, on each version.
+        case("add column default (PI()) not null", "ALTER TABLE t ADD COLUMN c integer DEFAULT (PI()) NOT NULL", "t"),
+        case(
+            "add column default clock_timestamp()",
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT clock_timestamp()",
+            "t",
+        ),
+        case("add column default lower('x')", "ALTER TABLE t ADD COLUMN c text DEFAULT lower('X')", "t"),
+        case(
+            "add column default to_char(now(), 'YYYY')",
+            "ALTER TABLE t ADD COLUMN c text DEFAULT to_char(now(), 'YYYY')",
+            "t",
+        ),
+        case(
+            "add column default md5(random()::text)",
+            "ALTER TABLE t ADD COLUMN c text DEFAULT md5(random()::text)",
+            "t",
+        ),
+        case(
+            "add column default timezone('utc', now())",
+            "ALTER TABLE t ADD COLUMN c timestamp DEFAULT timezone('utc', now())",
+            "t",
+        ),
+        // timezone(text, timetz) was volatile before 15: a rewrite on 11–14 only.
+        case(
+            "add column default timezone('utc', now()::timetz)",
+            "ALTER TABLE t ADD COLUMN c timetz DEFAULT timezone('utc', now()::timetz)",
+            "t",
+        ),
+        case(
+            "add column default pg_catalog.now()",
+            "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT pg_catalog.now()",
+            "t",
+        ),
+        // A change to the state the column or constraint is in already does no work.
+        case("set not null on a NOT NULL column", "ALTER TABLE t ALTER COLUMN s SET NOT NULL", "t")
+            .setup("ALTER TABLE t ALTER COLUMN s SET NOT NULL"),
+        case("set not null on the primary key", "ALTER TABLE t ALTER COLUMN id SET NOT NULL", "t"),
+        case("set not null on a column added NOT NULL", "ALTER TABLE t ALTER COLUMN c SET NOT NULL", "t")
+            .setup("ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0"),
+        case("drop not null on a nullable column", "ALTER TABLE t ALTER COLUMN s DROP NOT NULL", "t"),
+        case("varchar(10) to varchar(10)", "ALTER TABLE t ALTER COLUMN v TYPE varchar(10)", "t"),
+        case("numeric(10,2) to numeric(10,2)", "ALTER TABLE t ALTER COLUMN n TYPE numeric(10,2)", "t"),
+        case("set default to the default it has", "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1", "t")
+            .setup("ALTER TABLE t ALTER COLUMN a SET DEFAULT 1"),
+        case("validate a valid check", "ALTER TABLE t VALIDATE CONSTRAINT t_a_check", "t"),
+        case("validate a valid foreign key", "ALTER TABLE t VALIDATE CONSTRAINT t_ref_id_fkey", "t"),
+        case("validate a check validated already", "ALTER TABLE t VALIDATE CONSTRAINT t_n_check", "t")
+            .setup("ALTER TABLE t ADD CONSTRAINT t_n_check CHECK (n >= 0) NOT VALID")
+            .setup("ALTER TABLE t VALIDATE CONSTRAINT t_n_check"),
+        case("add a NOT NULL constraint to a NOT NULL column", "ALTER TABLE t ADD NOT NULL s", "t")
+            .setup("ALTER TABLE t ALTER COLUMN s SET NOT NULL")
+            .since(18),
+        // timestamp ↔ timestamptz relabels from 12 when the session's zone is UTC (always zero).
+        case(
+            "timestamp to timestamptz in UTC",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz after SET TIME ZONE 'Etc/UTC'",
+            "SET TIME ZONE 'Etc/UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in gmt",
+            "SET timezone = 'gmt'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in Zulu",
+            "SET timezone TO 'Zulu'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamp to timestamptz in SET LOCAL UTC",
+            "SET LOCAL timezone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        // Zero offset in winter, but not always: PostgreSQL rewrites.
+        case(
+            "timestamp to timestamptz in Europe/London",
+            "SET TimeZone = 'Europe/London'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        ),
+        case(
+            "timestamptz to timestamp in UTC",
+            "SET TIME ZONE 'UTC'; ALTER TABLE t ALTER COLUMN tz TYPE timestamp",
+            "t",
+        )
+        .setup("ALTER TABLE t ADD COLUMN tz timestamptz DEFAULT '2024-01-01 00:00:00+00'"),
+        case(
+            "timestamp to timestamptz(3) in UTC",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz(3)",
+            "t",
+        ),
     ]
 }
 
@@ -576,6 +691,7 @@ fn evidence(feature: Feature) -> Evidence {
         Feature::SetNotNullFromCheck => Cases(&["set not null proven by a valid check"]),
         Feature::AttachPartitionShareUpdateExclusive => Cases(&["attach partition"]),
         Feature::RenameIndexShareUpdateExclusive => Cases(&["rename index"]),
+        Feature::TimestampTimeZoneRelabelInUtc => Cases(&["timestamp to timestamptz in UTC"]),
         Feature::DetachPartitionConcurrently => {
             Syntax { sql: "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", autocommit: true }
         }

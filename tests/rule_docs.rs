@@ -72,6 +72,7 @@ const VERSION_GATES: &[(&str, u32)] = &[
     ("reindex-not-concurrently", 12),
     ("attach-partition-scan", 12),
     ("detach-partition-not-concurrently", 14),
+    ("alter-column-type-rewrite", 12),
 ];
 
 fn lockgate() -> Command {

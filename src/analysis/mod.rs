@@ -189,6 +189,7 @@ impl Replay {
         let index = self.next;
         self.next += 1;
         let catalog = &mut self.catalog;
+        catalog.start_session();
         let mut tx = TransactionState::start(migration);
         let mut previous_statement = None;
         for (position, op) in migration.ops.iter().enumerate() {

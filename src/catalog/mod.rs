@@ -1,11 +1,17 @@
 //! The schema as replayed up to a point: tables, columns, indexes and constraints, and which
 //! migration created each. Rules ask it questions about the state *before* an op.
+//!
+//! It also keeps the one session setting that changes what a schema change costs: `TimeZone`,
+//! which decides whether `timestamp` ↔ `timestamptz` rewrites the table.
 
 use std::collections::BTreeSet;
 
 use foldhash::HashMap;
 
-use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType};
+use crate::ir::{
+    ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType,
+    TransactionControl,
+};
 
 type Key = QualifiedName;
 
@@ -85,6 +91,11 @@ pub struct Catalog {
     indexes: HashMap<Key, Index>,
     /// The indexes of each table, so per-table questions do not scan every index.
     indexes_by_table: HashMap<Key, BTreeSet<Key>>,
+    /// The server's own `TimeZone`, when read live; each migration's session starts with it.
+    server_time_zone: Option<String>,
+    /// `TimeZone` as the migration being replayed set it (`SET timezone = …`), and whether it
+    /// was `SET LOCAL` (undone when its transaction ends).
+    session_time_zone: Option<(String, bool)>,
 }
 
 impl Catalog {
@@ -94,6 +105,21 @@ impl Catalog {
 
     pub fn index(&self, name: &QualifiedName) -> Option<&Index> {
         self.indexes.get(name)
+    }
+
+    /// The session's `TimeZone`, when known: the migration's own `SET`, else the server's.
+    pub fn time_zone(&self) -> Option<&str> {
+        self.session_time_zone.as_ref().map(|(zone, _)| zone.as_str()).or(self.server_time_zone.as_deref())
+    }
+
+    /// The live server's `TimeZone` setting.
+    pub fn set_server_time_zone(&mut self, zone: Option<String>) {
+        self.server_time_zone = zone;
+    }
+
+    /// A new session (the next migration): the settings of the last one are gone.
+    pub fn start_session(&mut self) {
+        self.session_time_zone = None;
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
@@ -183,6 +209,15 @@ impl Catalog {
             }
             SetNotNull { table, column } => self.set_not_null(table, column, true),
             DropNotNull { table, column, .. } => self.set_not_null(table, column, false),
+            Setting { name, value, local } if name.eq_ignore_ascii_case("timezone") => {
+                self.session_time_zone = value.clone().map(|zone| (zone, *local));
+            }
+            // SET LOCAL lasts until the end of its transaction.
+            Transaction(TransactionControl::Commit | TransactionControl::Rollback)
+                if self.session_time_zone.as_ref().is_some_and(|(_, local)| *local) =>
+            {
+                self.session_time_zone = None;
+            }
             SetDefault { table, column, default, .. } => {
                 if let Some(c) = self.table_mut(table).column_mut(column) {
                     c.default = default.clone();
@@ -461,4 +496,37 @@ pub fn default_constraint_name(table: &QualifiedName, def: &ConstraintDef) -> St
 pub fn default_index_name(table: &QualifiedName, columns: &[Option<String>]) -> String {
     let names: Vec<String> = columns.iter().map(|c| c.clone().unwrap_or_else(|| "expr".into())).collect();
     pg_name(table, &names, "idx")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(catalog: &mut Catalog, zone: Option<&str>, local: bool) {
+        let op = OpKind::Setting { name: "timezone".into(), value: zone.map(str::to_string), local };
+        catalog.apply(&op, Origin { migration: 0, statement: 0 });
+    }
+
+    fn end_transaction(catalog: &mut Catalog) {
+        catalog.apply(&OpKind::Transaction(TransactionControl::Commit), Origin { migration: 0, statement: 0 });
+    }
+
+    #[test]
+    fn the_session_time_zone_lasts_as_long_as_postgresql_keeps_it() {
+        let mut catalog = Catalog::default();
+        catalog.set_server_time_zone(Some("Europe/Paris".into()));
+        assert_eq!(catalog.time_zone(), Some("Europe/Paris"));
+        set(&mut catalog, Some("UTC"), true);
+        assert_eq!(catalog.time_zone(), Some("UTC"));
+        end_transaction(&mut catalog);
+        assert_eq!(catalog.time_zone(), Some("Europe/Paris"), "SET LOCAL ends with its transaction");
+        set(&mut catalog, Some("UTC"), false);
+        end_transaction(&mut catalog);
+        assert_eq!(catalog.time_zone(), Some("UTC"), "SET lasts for the session");
+        set(&mut catalog, None, false);
+        assert_eq!(catalog.time_zone(), Some("Europe/Paris"), "RESET returns to the server's");
+        set(&mut catalog, Some("UTC"), false);
+        catalog.start_session();
+        assert_eq!(catalog.time_zone(), Some("Europe/Paris"), "the next migration is a new session");
+    }
 }

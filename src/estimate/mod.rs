@@ -232,7 +232,10 @@ impl Inputs<'_> {
     fn per_row_function_ns(&self, op: &OpKind) -> f64 {
         match op {
             OpKind::AddColumn { column, .. } => match &column.default {
-                Some(DefaultExpr::Volatile(text)) if text.contains("uuid") => self.profile.per_row_function_ns,
+                // Only a per-row default is costed per row; the op's lock effect says whether it is.
+                Some(default) if !matches!(default, DefaultExpr::Stable(_)) && default.text().contains("uuid") => {
+                    self.profile.per_row_function_ns
+                }
                 _ => 0.0,
             },
             _ => 0.0,

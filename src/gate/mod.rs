@@ -166,7 +166,7 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
     }
     let pending: Vec<Migration> =
         migrations.into_iter().zip(&pending_flags).filter(|(_, p)| **p).map(|(m, _)| m).collect();
-    let live = observation.schema.catalog();
+    let live = observation.catalog();
     let mut config = config.clone();
     config.pg_version = Some(observation.server.major().clamp(11, 18));
     let lint = analysis::lint_on(&pending, &config, live.clone(), |_| true);

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod history;
 pub mod schema;
 
+use crate::catalog::Catalog;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -130,6 +131,10 @@ pub struct Server {
     pub block_size: u64,
     pub max_parallel_maintenance_workers: u32,
     pub maintenance_work_mem_kb: u64,
+    /// The `TimeZone` a new session gets: whether `timestamp` ↔ `timestamptz` rewrites depends
+    /// on it. Absent from statistics files written before it was read.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl Server {
@@ -143,7 +148,8 @@ impl Server {
             "SELECT current_setting('server_version_num')::int4, current_setting('server_version'), \
                     current_database()::text, current_setting('block_size')::int8, \
                     current_setting('max_parallel_maintenance_workers')::int4, \
-                    pg_size_bytes(current_setting('maintenance_work_mem'))::int8 / 1024",
+                    pg_size_bytes(current_setting('maintenance_work_mem'))::int8 / 1024, \
+                    current_setting('TimeZone')",
             &[],
         )?;
         let row = rows.first().ok_or(LiveError::Query { what: "server settings", message: "no row".into() })?;
@@ -154,6 +160,7 @@ impl Server {
             block_size: row.get::<_, i64>(3) as u64,
             max_parallel_maintenance_workers: row.get::<_, i32>(4) as u32,
             maintenance_work_mem_kb: row.get::<_, i64>(5) as u64,
+            time_zone: Some(row.get(6)),
         })
     }
 }
@@ -184,5 +191,13 @@ impl Observation {
             schema,
             history,
         })
+    }
+
+    /// The schema as a catalog, with the server's `TimeZone` for the sessions that replay
+    /// migrations on it.
+    pub fn catalog(&self) -> Catalog {
+        let mut catalog = self.schema.catalog();
+        catalog.set_server_time_zone(self.server.time_zone.clone());
+        catalog
     }
 }

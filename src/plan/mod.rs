@@ -286,7 +286,7 @@ pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanErr
         table_phase: HashMap::new(),
     };
     planner.errors.extend(pending.iter().filter_map(|m| partly_applied_squash(m, &observation.history)));
-    analysis::replay(pending, observation.schema.catalog(), pg, &mut planner);
+    analysis::replay(pending, observation.catalog(), pg, &mut planner);
     if !planner.errors.is_empty() {
         return Err(planner.errors);
     }

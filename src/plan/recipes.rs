@@ -8,9 +8,7 @@ use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
 use crate::analysis::Step as ReplayStep;
 use crate::catalog;
 use crate::estimate::{self, Duration};
-use crate::ir::{
-    ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Framework, Migration, OpKind, QualifiedName,
-};
+use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration, OpKind, QualifiedName};
 use crate::locks::{Feature, LockEffect, LockMode, PgVersion, Work};
 
 pub struct Context<'a> {
@@ -597,7 +595,7 @@ fn add_column(
         column: column.name.clone(),
     };
     let rewrites_anyway = column.serial || column.identity || column.generated.is_some();
-    let volatile = matches!(column.default, Some(DefaultExpr::Volatile(_)));
+    let volatile = column.default.as_ref().is_some_and(|default| default.is_volatile(context.pg));
     let constant_default_before_11 = column.default.is_some() && !context.pg.supports(Feature::FastColumnDefault);
     let needs_recipe =
         !rewrites_anyway && (volatile || constant_default_before_11 || (column.not_null && column.default.is_none()));

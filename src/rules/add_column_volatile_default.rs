@@ -1,7 +1,7 @@
 //! ADD COLUMN with a default PostgreSQL must compute per row: a full table rewrite.
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
-use crate::ir::{DefaultExpr, OpKind};
+use crate::ir::OpKind;
 use crate::locks::{LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
@@ -20,8 +20,10 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.work_on(table) != Some(Work::Rewrite) {
         return;
     }
-    let DefaultExpr::Volatile(text) = default else { return };
-    let why = format!("the default `{text}` is volatile (computed per row)");
+    if !default.is_volatile(ctx.settings.pg_version) {
+        return;
+    }
+    let why = format!("the default `{}` is volatile (computed per row)", default.text());
     out.push(ctx.violation(
         format!(
             "adding column `{}` to `{table}` rewrites the whole table and every index because {why}; it {} for the whole rewrite",

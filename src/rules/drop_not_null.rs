@@ -12,7 +12,9 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::DropNotNull { table, column, .. } = &ctx.op.kind else { return };
-    if ctx.is_new_table(table) {
+    // A column the catalog knows to be nullable already: nothing changes.
+    let nullable = ctx.catalog.table(table).and_then(|t| t.column(column)).is_some_and(|c| !c.not_null);
+    if ctx.is_new_table(table) || nullable {
         return;
     }
     out.push(ctx.violation(

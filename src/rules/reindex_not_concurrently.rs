@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::Reindex { target, index, concurrently: false } = &ctx.op.kind else { return };
+    let OpKind::Reindex { target, index, system, concurrently: false } = &ctx.op.kind else { return };
     // Rebuilding the indexes of a table created in this migration (still empty) hurts no one.
     if !ctx.effects.is_empty() && ctx.effects.iter().all(|e| ctx.is_new_table(&e.relation)) {
         return;
@@ -20,9 +20,12 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let what = match target {
         Some(t) if *index => format!("index `{t}`"),
         Some(t) => format!("every index of `{t}`"),
+        None if *system => "every index of the system catalogs".to_string(),
         None => "every index of the schema or database".to_string(),
     };
-    let help = if ctx.settings.pg_version.supports(Feature::ReindexConcurrently) {
+    let help = if *system {
+        "PostgreSQL cannot reindex system catalogs concurrently (`REINDEX SYSTEM` rejects CONCURRENTLY): run it in a maintenance window, outside the migrations"
+    } else if ctx.settings.pg_version.supports(Feature::ReindexConcurrently) {
         "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction block: it takes SHARE UPDATE EXCLUSIVE, so reads and writes continue"
     } else {
         "PostgreSQL 11 has no REINDEX CONCURRENTLY: build a replacement with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` the old one and rename the new one into its place (or upgrade to 12+)"

@@ -73,8 +73,9 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
 /// NULL is then a no-op that reads no rows.
 fn already_not_null(ctx: &OpContext, table: &QualifiedName, column: &str) -> bool {
     ctx.catalog.table(table).is_some_and(|t| {
-        t.constraints
-            .iter()
-            .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))
+        t.column(column).is_some_and(|c| c.not_null)
+            || t.constraints
+                .iter()
+                .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))
     })
 }

@@ -14,6 +14,7 @@ use crate::ir::{
     QualifiedName, SqlType, TableAction, TransactionControl,
 };
 use crate::locks::LockMode;
+use crate::volatility::{self, Versions, Volatility};
 
 /// The ops of one statement of a parse result (none for an empty one).
 pub fn lower_statement(raw: &protobuf::RawStmt) -> Vec<OpKind> {
@@ -157,7 +158,12 @@ fn reindex(s: &protobuf::ReindexStmt) -> OpKind {
         }
         _ => None,
     };
-    OpKind::Reindex { target, index: kind == protobuf::ReindexObjectType::ReindexObjectIndex, concurrently }
+    OpKind::Reindex {
+        target,
+        index: kind == protobuf::ReindexObjectType::ReindexObjectIndex,
+        system: kind == protobuf::ReindexObjectType::ReindexObjectSystem,
+        concurrently,
+    }
 }
 
 fn other(tag: &str) -> OpKind {
@@ -277,101 +283,89 @@ pub fn canonical_type_name(raw: &str) -> String {
     .to_string()
 }
 
-/// Functions PostgreSQL evaluates once per row. A default calling one forces a table rewrite.
-const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random",
-    "random_normal",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "setval",
-    "txid_current",
-    "pg_current_xact_id",
-    "gen_random_bytes",
-    "gen_salt",
-    "crypt",
-];
-
-/// Non-volatile functions commonly used in defaults; any other function is assumed volatile.
-const NON_VOLATILE_FUNCTIONS: &[&str] = &[
-    "now",
-    "transaction_timestamp",
-    "statement_timestamp",
-    "current_timestamp",
-    "current_date",
-    "lower",
-    "upper",
-    "trim",
-    "btrim",
-    "concat",
-    "coalesce",
-    "nullif",
-    "greatest",
-    "least",
-    "to_char",
-    "to_timestamp",
-    "to_date",
-    "make_interval",
-    "jsonb_build_object",
-    "json_build_object",
-    "jsonb_build_array",
-    "json_build_array",
-    "array_fill",
-    "timezone",
-    "date_trunc",
-    "md5",
-    "length",
-    "replace",
-    "substring",
-    "current_setting",
-    "current_user",
-    "session_user",
-    "pg_catalog.now",
-    "abs",
-    "round",
-    "floor",
-    "ceil",
-    "make_date",
-    "format",
-    "to_jsonb",
-    "to_json",
-    "uuid_nil",
-    "inet",
-    "int4range",
-    "int8range",
-    "tstzrange",
-    "daterange",
-    "numrange",
-    "point",
-];
-
-/// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs.
+/// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs: on
+/// each supported version, volatile when it calls a function that is volatile there, or one
+/// PostgreSQL does not have built in (a user's or an extension's: unknown, so volatile), or
+/// holds a subquery.
 pub fn default_expr(node: &protobuf::Node) -> DefaultExpr {
     let text = expr_text(node);
-    if is_volatile(node) {
-        DefaultExpr::Volatile(text)
-    } else {
-        DefaultExpr::Stable(text)
+    match volatile_on(node) {
+        Versions::NONE => DefaultExpr::Stable(text),
+        Versions::ALL => DefaultExpr::Volatile(text),
+        versions => DefaultExpr::VolatileOn(text, versions),
     }
 }
 
-fn is_volatile(node: &protobuf::Node) -> bool {
-    let Some(root) = &node.node else { return false };
-    root.nodes().into_iter().any(|(n, _, _, _)| match n {
-        pg_query::NodeRef::FuncCall(f) => {
-            let names = strings(&f.funcname);
-            let name = names.last().map(String::as_str).unwrap_or("");
-            VOLATILE_FUNCTIONS.contains(&name) || !NON_VOLATILE_FUNCTIONS.contains(&name)
-        }
-        pg_query::NodeRef::SubLink(_) => true,
-        _ => false,
+fn volatile_on(node: &protobuf::Node) -> Versions {
+    let Some(root) = &node.node else { return Versions::NONE };
+    root.nodes().into_iter().fold(Versions::NONE, |versions, (n, _, _, _)| {
+        versions.union(match n {
+            pg_query::NodeRef::FuncCall(f) => call_volatile_on(f),
+            pg_query::NodeRef::SubLink(_) => Versions::ALL,
+            _ => Versions::NONE,
+        })
     })
+}
+
+/// The versions on which a call is volatile; the arguments' types, where they show, pick
+/// between overloads that differ.
+fn call_volatile_on(call: &protobuf::FuncCall) -> Versions {
+    let names = strings(&call.funcname);
+    let Some(name) = builtin_name(&names) else { return Versions::ALL };
+    let types: Vec<Option<String>> = call.args.iter().map(expr_type).collect();
+    let args: Vec<volatility::ArgType> = types.iter().map(Option::as_deref).collect();
+    Versions::supported()
+        .filter(|pg| volatility::builtin(name, &args, *pg).is_none_or(|v| v == Volatility::Volatile))
+        .fold(Versions::NONE, Versions::with)
+}
+
+/// The name a call may resolve to a built-in function by: unqualified (PostgreSQL searches
+/// `pg_catalog` first unless `search_path` names it later) or qualified with `pg_catalog`.
+fn builtin_name(names: &[String]) -> Option<&str> {
+    match names {
+        [name] => Some(name),
+        [schema, name] if schema == "pg_catalog" => Some(name),
+        _ => None,
+    }
+}
+
+/// An expression's type where it shows without a catalog: a cast, a `CURRENT_…` keyword, a
+/// built-in function without arguments. String literals stay unknown, as they do to PostgreSQL.
+fn expr_type(node: &protobuf::Node) -> Option<String> {
+    use protobuf::SqlValueFunctionOp as Svf;
+    match &node.node {
+        Some(NodeEnum::TypeCast(c)) => c.type_name.as_ref().map(|t| sql_type(t).name),
+        Some(NodeEnum::SqlvalueFunction(f)) => {
+            let ty = match Svf::try_from(f.op).ok()? {
+                Svf::SvfopCurrentDate => "date",
+                Svf::SvfopCurrentTime | Svf::SvfopCurrentTimeN => "timetz",
+                Svf::SvfopCurrentTimestamp | Svf::SvfopCurrentTimestampN => "timestamptz",
+                Svf::SvfopLocaltime | Svf::SvfopLocaltimeN => "time",
+                Svf::SvfopLocaltimestamp | Svf::SvfopLocaltimestampN => "timestamp",
+                _ => return None,
+            };
+            Some(ty.to_string())
+        }
+        Some(NodeEnum::FuncCall(f)) if f.args.is_empty() => {
+            builtin_name(&strings(&f.funcname)).and_then(volatility::result_type).map(canonical_type_name)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a `USING` expression is the column itself, or the column cast to the new type. Then
+/// it is the conversion PostgreSQL applies without `USING`, and the server decides the rewrite
+/// the same way (`ATColumnChangeRequiresRewrite` strips the binary-coercible casts and finds the
+/// plain column); any other expression recomputes every value.
+fn is_column_or_its_cast(node: &protobuf::Node, column: &str, new_type: &SqlType) -> bool {
+    match &node.node {
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields) == [column],
+        Some(NodeEnum::TypeCast(c)) => {
+            c.type_name.as_ref().is_some_and(|t| sql_type(t) == *new_type)
+                && c.arg.as_deref().is_some_and(|arg| is_column_or_its_cast(arg, column, new_type))
+        }
+        _ => false,
+    }
 }
 
 /// A short rendering of an expression for messages: constants, calls and casts.
@@ -563,13 +557,11 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
         T::AtValidateConstraint => OpKind::ValidateConstraint { table, name: column },
         T::AtDropConstraint => OpKind::DropConstraint { table, name: column, editor: None },
         T::AtAlterColumnType => match def {
-            Some(NodeEnum::ColumnDef(c)) => OpKind::AlterColumnType {
-                table,
-                column,
-                new_type: c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?")),
-                using: c.raw_default.is_some(),
-                ddl: None,
-            },
+            Some(NodeEnum::ColumnDef(c)) => {
+                let new_type = c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?"));
+                let using = c.raw_default.as_deref().is_some_and(|e| !is_column_or_its_cast(e, &column, &new_type));
+                OpKind::AlterColumnType { table, column, new_type, using, ddl: None }
+            }
             _ => action(TableAction::Other("ALTER COLUMN TYPE".into())),
         },
         T::AtChangeOwner => action(TableAction::Owner),

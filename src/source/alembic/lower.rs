@@ -369,7 +369,6 @@ impl Lowering<'_> {
         let before = self.out.ops.len();
         if let Some(new_type) = call.kwarg("type_").filter(|t| !t.is_none()) {
             let using_expr = call.kwarg("postgresql_using").filter(|u| !u.is_none());
-            let using = using_expr.is_some();
             let new_type = column_type(new_type);
             let using_sql = using_expr.map(|u| match &u.value {
                 Value::Str(sql) => Ok(sql.clone()),
@@ -379,6 +378,11 @@ impl Lowering<'_> {
                 _ => Err("a `postgresql_using` built at run time".to_string()),
             });
             let unknown = new_type.sql.clone().err().or_else(|| using_sql.clone().and_then(Result::err));
+            let using = match (&using_sql, &new_type.sql) {
+                (None, _) => false,
+                (Some(Ok(using)), Ok(ty)) => sqltext::using_recomputes(&column, ty, using),
+                _ => true,
+            };
             let ddl = TypeChangeDdl {
                 editor: Editor::Alembic,
                 ty: new_type.sql.clone().unwrap_or_default(),
@@ -1049,7 +1053,7 @@ mod tests {
     #[test]
     fn alter_column_emits_alembics_statements_in_order() {
         let ops = kinds("    op.alter_column('t', 'c', type_=sa.BigInteger(), nullable=False, server_default=sa.text('gen_random_uuid()'), new_column_name='d', postgresql_using='c::bigint')");
-        assert!(matches!(&ops[0], OpKind::AlterColumnType { new_type, using: true, .. } if new_type.name == "bigint"));
+        assert!(matches!(&ops[0], OpKind::AlterColumnType { new_type, using: false, .. } if new_type.name == "bigint"));
         assert!(matches!(&ops[1], OpKind::SetNotNull { .. }));
         assert!(matches!(&ops[2], OpKind::SetDefault { default: Some(crate::ir::DefaultExpr::Volatile(_)), .. }));
         assert!(matches!(&ops[3], OpKind::RenameColumn { new_name, .. } if new_name == "d"));

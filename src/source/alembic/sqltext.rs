@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::ir::{ConstraintKind, DefaultExpr, OpKind};
+use crate::ir::{quote_identifier, ConstraintKind, DefaultExpr, OpKind};
 use crate::source::sql;
 
 /// `O'Brien` → `'O''Brien'`, the literal SQLAlchemy renders for a string `server_default`.
@@ -39,6 +39,18 @@ fn parse_default(expression: &str) -> DefaultExpr {
     };
     // What does not parse is unknown: the conservative reading is a per-row default.
     default.unwrap_or_else(|| DefaultExpr::Volatile(expression.trim().to_string()))
+}
+
+/// Whether `postgresql_using` recomputes the column's values, judged by the SQL front end as
+/// the statement Alembic renders: the column itself or its cast to the new type does not.
+pub fn using_recomputes(column: &str, new_type: &str, using: &str) -> bool {
+    let statement = format!("ALTER TABLE t ALTER COLUMN {} TYPE {new_type} USING {using}", quote_identifier(column));
+    let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
+    match loaded.ops.as_slice() {
+        [op] => !matches!(op.kind, OpKind::AlterColumnType { using: false, .. }),
+        // What does not parse is unknown: the conservative reading is a rewrite.
+        _ => true,
+    }
 }
 
 /// The column a CHECK condition is exactly `col IS NOT NULL` for.
@@ -100,6 +112,16 @@ mod tests {
         assert!(matches!(classify_default("'active'"), DefaultExpr::Stable(_)));
         assert!(matches!(classify_default("gen_random_uuid()"), DefaultExpr::Volatile(_)));
         assert!(matches!(classify_default("this is not sql ("), DefaultExpr::Volatile(_)));
+    }
+
+    #[test]
+    fn a_using_of_the_column_or_its_cast_keeps_the_values() {
+        assert!(!using_recomputes("kind", "text", "kind::text"));
+        assert!(!using_recomputes("kind", "varchar(1000)", "kind"));
+        assert!(using_recomputes("kind", "text", "upper(kind)"));
+        assert!(using_recomputes("kind", "text", "other::text"));
+        assert!(using_recomputes("kind", "text", "kind::varchar"));
+        assert!(using_recomputes("kind", "text", "not sql ("));
     }
 
     #[test]
