@@ -153,6 +153,24 @@ fn python_default_on_add_field_is_the_rolling_deploy_hazard() {
 }
 
 #[test]
+fn a_null_db_default_is_no_default_for_a_not_null_field() {
+    // Django sends `DEFAULT NULL`, which PostgreSQL stores as no default: the ADD COLUMN fails on
+    // a table with rows. `Value(None)` is the same; a Python default beside it is not sent.
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_rank.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AddField(model_name=\"item\", name=\"rank\", field=models.IntegerField(db_default=None)),\n        migrations.AddField(model_name=\"item\", name=\"level\", field=models.IntegerField(db_default=models.Value(None), default=3)),",
+            ),
+        ),
+    ]);
+    let rules = without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_rank.py"));
+    assert_eq!(rules.iter().filter(|r| *r == "add-column-not-null-without-default").count(), 2, "{rules:?}");
+}
+
+#[test]
 fn blank_string_fields_get_django_s_empty_default() {
     let dir = project(&[
         ("store/migrations/0001_initial.py", INITIAL),

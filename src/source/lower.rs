@@ -351,6 +351,24 @@ const NON_VOLATILE_FUNCTIONS: &[&str] = &[
     "point",
 ];
 
+/// The default a column gets from a DEFAULT clause: none for a NULL constant (cast or not), as
+/// PostgreSQL stores no `pg_attrdef` row for one (`AddRelationNewConstraints`), so
+/// `DEFAULT NULL NOT NULL` is a NOT NULL column without a default and `SET DEFAULT NULL` drops
+/// the default. A column of a domain type keeps a NULL default on the server (it overrides the
+/// domain's); lockgate does not model domain defaults, so it reads it as no default too.
+pub fn column_default(node: &protobuf::Node) -> Option<DefaultExpr> {
+    (!is_null_constant(node)).then(|| default_expr(node))
+}
+
+/// `NULL`, `NULL::integer`, `CAST(NULL AS integer)`: what PostgreSQL folds to a NULL constant.
+fn is_null_constant(node: &protobuf::Node) -> bool {
+    match &node.node {
+        Some(NodeEnum::AConst(c)) => c.isnull,
+        Some(NodeEnum::TypeCast(c)) => c.arg.as_deref().is_some_and(is_null_constant),
+        _ => false,
+    }
+}
+
 /// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs.
 pub fn default_expr(node: &protobuf::Node) -> DefaultExpr {
     let text = expr_text(node);
@@ -407,7 +425,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         name: def.colname.clone(),
         ty: ty.clone(),
         not_null: def.is_not_null,
-        default: def.raw_default.as_deref().map(default_expr),
+        default: def.raw_default.as_deref().and_then(column_default),
         identity: !def.identity.is_empty(),
         serial: false,
         generated: None,
@@ -432,7 +450,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         let Some(NodeEnum::Constraint(c)) = &node.node else { continue };
         match ConstrType::try_from(c.contype).unwrap_or(ConstrType::Undefined) {
             ConstrType::ConstrNotnull => column.not_null = true,
-            ConstrType::ConstrDefault => column.default = c.raw_expr.as_deref().map(default_expr),
+            ConstrType::ConstrDefault => column.default = c.raw_expr.as_deref().and_then(column_default),
             ConstrType::ConstrIdentity => {
                 column.identity = true;
                 column.not_null = true;
@@ -544,7 +562,7 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
             _ => action(TableAction::Other("ADD COLUMN".into())),
         },
         T::AtColumnDefault => {
-            OpKind::SetDefault { table, column, default: cmd.def.as_deref().map(default_expr), ddl: None }
+            OpKind::SetDefault { table, column, default: cmd.def.as_deref().and_then(column_default), ddl: None }
         }
         T::AtDropNotNull => OpKind::DropNotNull { table, column, editor: None },
         T::AtSetNotNull => OpKind::SetNotNull { table, column },

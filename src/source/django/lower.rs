@@ -573,7 +573,8 @@ impl<'a> Lowering<'a> {
                     self.create_through_table(&model, &name, &field);
                 }
             } else if let Some(mut column) = self.column_def(&table.name, &field) {
-                let python_default = field.db_default.is_none() && field.default.is_some();
+                // Any `db_default=`, even `None`, takes the place of the Python default.
+                let python_default = field.db_default_sql.is_none() && field.default.is_some();
                 if python_default {
                     column.default = field.default.clone().map(DefaultExpr::Stable);
                 }
