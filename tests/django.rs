@@ -171,6 +171,33 @@ fn a_null_db_default_is_no_default_for_a_not_null_field() {
 }
 
 #[test]
+fn unique_together_written_as_a_set_is_read_like_a_list() {
+    // `makemigrations` writes a set literal; `set(…)`/`frozenset(…)` and a tuple say the same.
+    for together in [
+        "{(\"code\", \"qty\")}",
+        "[(\"code\", \"qty\")]",
+        "set([(\"code\", \"qty\")])",
+        "frozenset({(\"code\", \"qty\")})",
+    ] {
+        let dir = project(&[
+            ("store/migrations/0001_initial.py", INITIAL),
+            (
+                "store/migrations/0002_unique.py",
+                &migration(
+                    "0001_initial",
+                    &format!("        migrations.AlterUniqueTogether(name=\"item\", unique_together={together}),"),
+                ),
+            ),
+        ]);
+        assert_eq!(
+            without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_unique.py")),
+            vec!["add-unique-constraint-builds-index"],
+            "{together}"
+        );
+    }
+}
+
+#[test]
 fn blank_string_fields_get_django_s_empty_default() {
     let dir = project(&[
         ("store/migrations/0001_initial.py", INITIAL),

@@ -286,7 +286,7 @@ pub fn truthy(expr: &Expr) -> bool {
         Value::Int(i) => *i != 0,
         Value::Str(s) => !s.is_empty(),
         Value::None => false,
-        Value::List(items) | Value::Tuple(items) => !items.is_empty(),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => !items.is_empty(),
         _ => true,
     }
 }

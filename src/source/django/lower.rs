@@ -1082,7 +1082,7 @@ struct Piece {
 fn collect_sql(expr: &Expr, out: &mut Vec<Piece>) {
     match &expr.value {
         Value::Str(text) => out.push(Piece { text: Some(text.clone()), span: expr.span, params: false }),
-        Value::List(items) | Value::Tuple(items) => {
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
             let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
             if pair {
                 out.push(Piece { text: items[0].as_str().map(str::to_string), span: items[0].span, params: true });

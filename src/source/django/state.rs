@@ -642,6 +642,7 @@ fn python_default(expr: &Expr) -> String {
         Value::Name(name) => format!("{name}()"),
         Value::Call(call) => format!("{}(…)", call.func),
         Value::List(_) => "[]".into(),
+        Value::Set(_) => "set()".into(),
         Value::Dict(_) => "{}".into(),
         _ => "(a Python value)".into(),
     }
