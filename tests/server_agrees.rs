@@ -53,3 +53,46 @@ fn a_null_default_is_no_default_on_the_server_and_in_lint() {
         .get(0);
     assert_eq!(defaults, 0);
 }
+
+#[test]
+fn a_rolled_back_transaction_leaves_the_schema_as_it_was() {
+    let db = common::database();
+    let mut client = db.connect();
+    client
+        .batch_execute(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, note text); INSERT INTO orders VALUES (1, 'a'), (2, 'b');",
+        )
+        .expect("setup");
+    // The table the transaction recreates is gone with it: the index is built on the full table.
+    let migration = "BEGIN;\nDROP TABLE orders;\nCREATE TABLE orders (id bigint PRIMARY KEY, note text);\nROLLBACK;\nCREATE INDEX orders_note_idx ON orders (note);\n";
+    client.batch_execute(migration).expect("the migration runs");
+    let rows: i64 = client.query_one("SELECT count(*) FROM orders", &[]).expect("count").get(0);
+    assert_eq!(rows, 2, "the rollback kept the old table and its rows");
+    let rules = lint("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n", migration, &[]);
+    assert!(rules.iter().any(|r| r == "create-index-not-concurrently"), "{rules:?}");
+
+    // The same inside the runner's transaction: the ROLLBACK ends it and takes the drop back.
+    let wrapped = "DROP TABLE orders;\nCREATE TABLE orders (id bigint PRIMARY KEY, note text);\nROLLBACK;\nCREATE INDEX orders_note_2_idx ON orders (note);\n";
+    let rules =
+        lint("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n", wrapped, &["--assume-in-transaction"]);
+    assert!(rules.iter().any(|r| r == "create-index-not-concurrently"), "{rules:?}");
+    assert!(rules.iter().any(|r| r == "transaction-nesting"), "{rules:?}");
+    client.batch_execute(&format!("BEGIN;\n{wrapped}COMMIT;")).expect("the wrapped migration runs");
+    let rows: i64 = client.query_one("SELECT count(*) FROM orders", &[]).expect("count").get(0);
+    assert_eq!(rows, 2, "the ROLLBACK undid the runner's transaction up to it");
+}
+
+#[test]
+fn a_rollback_takes_back_the_timeouts_set_in_its_transaction() {
+    let db = common::database();
+    let mut client = db.connect();
+    client.batch_execute("BEGIN; SET lock_timeout = '4s'; ROLLBACK;").expect("runs");
+    let timeout: String = client.query_one("SHOW lock_timeout", &[]).expect("show").get(0);
+    assert_eq!(timeout, "0", "the SET went with its transaction");
+    let rules = lint(
+        "CREATE TABLE t (id bigint PRIMARY KEY);\n",
+        "BEGIN;\nSET lock_timeout = '4s';\nSET statement_timeout = '30s';\nROLLBACK;\nALTER TABLE t ADD COLUMN c text;\n",
+        &[],
+    );
+    assert!(rules.iter().any(|r| r == "missing-lock-timeout"), "{rules:?}");
+}

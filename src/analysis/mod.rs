@@ -7,7 +7,7 @@ use foldhash::{HashSet, HashSetExt};
 
 use crate::catalog::{Catalog, Origin};
 use crate::config::Config;
-use crate::ir::{Migration, Op, OpKind};
+use crate::ir::{Migration, Op, OpKind, TransactionControl};
 use crate::locks::{self, LockEffect, PgVersion};
 use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
 use transaction::TransactionState;
@@ -190,6 +190,11 @@ impl Replay {
         self.next += 1;
         let catalog = &mut self.catalog;
         let mut tx = TransactionState::start(migration);
+        // A ROLLBACK undoes the schema changes of its transaction. The schema at the start of
+        // the transaction is kept to go back to, only in migrations that roll back at all.
+        let rolls_back =
+            migration.ops.iter().any(|op| matches!(op.kind, OpKind::Transaction(TransactionControl::Rollback)));
+        let mut before_transaction = (rolls_back && tx.in_transaction).then(|| catalog.clone());
         let mut previous_statement = None;
         for (position, op) in migration.ops.iter().enumerate() {
             let first_in_statement = previous_statement != Some(op.statement);
@@ -206,8 +211,21 @@ impl Replay {
                 transaction: &tx,
                 first_in_statement,
             });
+            let was_in_transaction = tx.in_transaction;
             tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
             catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
+            match &op.kind {
+                OpKind::Transaction(TransactionControl::Begin) if rolls_back && !was_in_transaction => {
+                    before_transaction = Some(catalog.clone());
+                }
+                OpKind::Transaction(TransactionControl::Rollback) => {
+                    if let Some(before) = before_transaction.take() {
+                        *catalog = before;
+                    }
+                }
+                OpKind::Transaction(TransactionControl::Commit) => before_transaction = None,
+                _ => {}
+            }
         }
         visitor.end_of_migration(index, migration, &tx);
     }

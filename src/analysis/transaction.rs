@@ -41,6 +41,8 @@ pub struct TransactionState {
     pending: Vec<HeldLock>,
     local_lock_timeout: bool,
     local_statement_timeout: bool,
+    /// The timeouts when the current transaction began: a ROLLBACK undoes a SET made in it.
+    timeouts_at_begin: (Option<u64>, Option<u64>),
 }
 
 impl TransactionState {
@@ -84,13 +86,22 @@ impl TransactionState {
         }
         match &op.kind {
             OpKind::Transaction(TransactionControl::Begin) => {
+                if !self.in_transaction {
+                    self.timeouts_at_begin = (self.lock_timeout_ms, self.statement_timeout_ms);
+                }
                 self.nested_begin = self.in_transaction && self.explicit;
                 self.in_transaction = true;
                 self.explicit = true;
                 self.begin_span = Some(op.span);
             }
-            OpKind::Transaction(TransactionControl::Commit | TransactionControl::Rollback) => {
+            OpKind::Transaction(control @ (TransactionControl::Commit | TransactionControl::Rollback)) => {
                 // A COMMIT inside a runner's transaction ends it early; the rest runs in autocommit.
+                // A ROLLBACK also takes back every SET made since the transaction began.
+                if *control == TransactionControl::Rollback && self.in_transaction {
+                    (self.lock_timeout_ms, self.statement_timeout_ms) = self.timeouts_at_begin;
+                    self.local_lock_timeout = false;
+                    self.local_statement_timeout = false;
+                }
                 self.end_transaction();
                 self.in_transaction = false;
                 self.explicit = false;
