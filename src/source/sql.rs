@@ -29,11 +29,11 @@ pub type Placeholders = [(String, String)];
 pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_statement: usize) -> LoadedSql {
     let section = &text[range.clone()];
     let (substituted, map) = substitute(section, placeholders);
-    let (clean, meta_commands, semicolons) = blank_psql_only(&substituted);
+    let Blanked { clean, meta_commands, semicolons, nested_semicolons } = blank_psql_only(&substituted);
     let mut loaded = LoadedSql { meta_commands, ..LoadedSql::default() };
 
     let mut spans: Vec<(Span, usize)> = vec![];
-    for (piece, result) in parse_pieces(&clean, &semicolons) {
+    for (piece, result) in parse_pieces(&clean, &semicolons, &nested_semicolons) {
         let span = trimmed_span(&clean, piece);
         if span.start >= span.end {
             continue;
@@ -55,7 +55,7 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
 type Piece = (Range<usize>, Result<Vec<OpKind>, String>);
 
 /// Parses the whole text at once; on failure, statement by statement.
-fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
+fn parse_pieces(clean: &str, semicolons: &[usize], nested: &[(usize, i32)]) -> Vec<Piece> {
     if clean.trim().is_empty() {
         return vec![];
     }
@@ -69,30 +69,60 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
                 (start..end.min(clean.len()), Ok(lower_statement(raw)))
             })
             .collect(),
-        Err(_) => parse_one_by_one(clean, semicolons),
+        Err(_) => parse_one_by_one(clean, semicolons, nested),
     }
 }
 
 /// Parses each `;`-terminated piece on its own. The boundaries come from lockgate's own lexer
 /// pass, which (unlike PostgreSQL's scanner split) keeps pieces that do not parse.
-fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
-    let mut start = 0;
-    let ends = semicolons.iter().copied().chain(std::iter::once(clean.len()));
+///
+/// An unclosed `(` makes every later `;` look nested, so the rest of the file would be one
+/// piece. A piece that does not parse is therefore taken to end at its first nested `;`, and
+/// what follows is split again with that `;`'s depth as the top level: the loader
+/// re-synchronises at the next statement, so one typo does not hide the hazards after it. A
+/// piece that parses keeps its nested semicolons (`CREATE RULE … DO (…; …)`).
+fn parse_one_by_one(clean: &str, semicolons: &[usize], nested: &[(usize, i32)]) -> Vec<Piece> {
     let mut pieces = vec![];
-    for end in ends {
-        let range = start..end;
-        start = end + 1;
-        let piece = &clean[range.clone()];
-        if piece.trim().is_empty() {
+    // Pieces still to parse, the next one last; a work list rather than recursion, so a file
+    // of many unclosed parentheses cannot exhaust the stack.
+    let mut todo: Vec<Range<usize>> = split(0..clean.len(), semicolons.iter().copied());
+    todo.reverse();
+    while let Some(range) = todo.pop() {
+        if clean[range.clone()].trim().is_empty() {
             continue;
         }
-        let result = match pgparse::parse_for_lowering(piece) {
-            Ok(parsed) => Ok(parsed.stmts.iter().flat_map(lower_statement).collect()),
-            Err(message) => Err(message),
-        };
-        pieces.push((range, result));
+        let result = parse_piece(&clean[range.clone()]);
+        let inside = &nested[nested.partition_point(|(at, _)| *at < range.start)..];
+        let inside = &inside[..inside.partition_point(|(at, _)| *at < range.end)];
+        match (result, inside.first()) {
+            (Err(_), Some(&(cut, depth))) => {
+                let rest = cut + 1..range.end;
+                let level = inside.iter().filter(|(_, d)| *d <= depth).map(|(at, _)| *at).filter(|at| *at > cut);
+                todo.extend(split(rest, level).into_iter().rev());
+                todo.push(range.start..cut);
+            }
+            (result, _) => pieces.push((range, result)),
+        }
     }
     pieces
+}
+
+/// `range` cut at the semicolons in it.
+fn split(range: Range<usize>, semicolons: impl Iterator<Item = usize>) -> Vec<Range<usize>> {
+    let mut start = range.start;
+    let mut parts: Vec<Range<usize>> = semicolons
+        .map(|end| {
+            let part = start..end;
+            start = end + 1;
+            part
+        })
+        .collect();
+    parts.push(start..range.end);
+    parts
+}
+
+fn parse_piece(piece: &str) -> Result<Vec<OpKind>, String> {
+    pgparse::parse_for_lowering(piece).map(|parsed| parsed.stmts.iter().flat_map(lower_statement).collect())
 }
 
 /// Shrinks a statement's range past leading whitespace and comments and trailing whitespace
@@ -183,9 +213,21 @@ enum Lex {
     Block(u32),
 }
 
+/// Text with what only psql reads blanked out, and where its statements end.
+#[derive(Debug, PartialEq)]
+struct Blanked {
+    clean: String,
+    meta_commands: usize,
+    /// Offsets of the `;` that end statements.
+    semicolons: Vec<usize>,
+    /// Offsets of `;` inside parentheses, with their depth: they do not end a statement
+    /// (`CREATE RULE … DO (…; …)`) unless a parenthesis was left open by mistake.
+    nested_semicolons: Vec<(usize, i32)>,
+}
+
 /// Blanks psql meta-command lines and COPY … FROM stdin data with spaces (newlines kept), and
-/// returns the offsets of the `;` that end statements.
-fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
+/// finds the `;` that end statements.
+fn blank_psql_only(text: &str) -> Blanked {
     let bytes = text.as_bytes();
     let mut out = bytes.to_vec();
     let mut state = Lex::Code;
@@ -193,6 +235,7 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     let mut i = 0;
     let mut statement_start = 0;
     let mut semicolons = vec![];
+    let mut nested_semicolons = vec![];
     let mut depth = 0i32;
     if text.starts_with('\u{feff}') {
         blank(&mut out, 0, '\u{feff}'.len_utf8());
@@ -244,6 +287,7 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
                             continue;
                         }
                     }
+                    b';' => nested_semicolons.push((i, depth)),
                     _ => {}
                 }
             }
@@ -267,7 +311,7 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     }
     // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
     let clean = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    (clean, meta, semicolons)
+    Blanked { clean, meta_commands: meta, semicolons, nested_semicolons }
 }
 
 /// The offset of the next byte at or after `from` that can change the scan in `state`.
@@ -358,7 +402,7 @@ mod tests {
     #[test]
     fn meta_commands_are_blanked_only_at_line_start_and_quoted_semicolons_do_not_end_statements() {
         let text = "\\set x 1\nSELECT 1;\n  \\echo hi\nSELECT E'a\\';b', '\\x;';\n";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!(meta, 2);
         assert_eq!(clean, format!("{}\nSELECT 1;\n{}\nSELECT E'a\\';b', '\\x;';\n", " ".repeat(8), " ".repeat(10)));
         assert_eq!(semicolons, vec![17, 52]);
@@ -367,14 +411,14 @@ mod tests {
     #[test]
     fn comments_dollar_quotes_and_parameters_hide_or_keep_semicolons() {
         let text = "/* a /* b; */ ; */ SELECT $1; DO $x$ a; $x$; SELECT \"q;\" -- c;\n;";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!((clean.as_str(), meta), (text, 0));
         assert_eq!(semicolons, vec![28, 43, text.len() - 1]);
     }
 
     #[test]
     fn a_byte_order_mark_is_blanked_and_a_meta_command_after_it_still_counts() {
-        let (clean, meta, semicolons) = blank_psql_only("\u{feff}\\set a\nSELECT 1;");
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only("\u{feff}\\set a\nSELECT 1;");
         assert_eq!(meta, 1);
         assert_eq!(clean, format!("{}\nSELECT 1;", " ".repeat(3 + 6)));
         assert_eq!(semicolons, vec![18]);
@@ -383,7 +427,7 @@ mod tests {
     #[test]
     fn copy_data_is_blanked_through_its_terminator() {
         let text = "COPY t (a) FROM stdin;\n1;2\n\\.\nSELECT 1;";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!(meta, 0);
         assert_eq!(clean, format!("COPY t (a) FROM stdin;\n{}\n{}\nSELECT 1;", " ".repeat(3), " ".repeat(2)));
         assert_eq!(semicolons, vec![21, text.len() - 1]);
