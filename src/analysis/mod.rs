@@ -265,6 +265,7 @@ impl Visitor for Linter<'_> {
             settings: self.settings,
             first_in_statement: step.first_in_statement,
             previous: step.position.checked_sub(1).map(|p| &step.migration.ops[p]),
+            position: step.position,
         };
         // One buffer for all the rules: most find nothing, and each empty `Vec` still costs
         // its setup and a pass of the loop that moves its findings on.
