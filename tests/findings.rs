@@ -1,0 +1,46 @@
+//! What findings say and where they point: the words of a message, its line, how often a rule
+//! speaks about one hazard.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Lints `files` (name, text) in a temporary folder; the JSON report.
+fn lint(files: &[(&str, &[u8])], extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .args(["lint", "--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn findings<'a>(json: &'a Value, rule: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    json["findings"].as_array().into_iter().flatten().filter(move |f| f["rule"] == rule)
+}
+
+#[test]
+fn primary_key_using_index_on_a_table_never_seen_says_nullability_is_unknown() {
+    let unknown = b"CREATE UNIQUE INDEX CONCURRENTLY accounts_id_idx ON accounts (id);\n\
+        ALTER TABLE accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY USING INDEX accounts_id_idx;\n";
+    let json = lint(&[("0001_pk.sql", unknown)], &[]);
+    let messages: Vec<&str> =
+        findings(&json, "add-primary-key-builds-index").filter_map(|f| f["message"].as_str()).collect();
+    assert_eq!(messages.len(), 1, "{json}");
+    assert!(messages[0].contains("nullability lockgate does not know"), "{}", messages[0]);
+    assert!(!messages[0].contains("nullable column"), "{}", messages[0]);
+
+    // A table lockgate saw created: its nullable column is named as nullable.
+    let known = b"CREATE TABLE accounts (id bigint, name text);\n";
+    let json = lint(&[("0000_accounts.sql", known), ("0001_pk.sql", unknown)], &[]);
+    let messages: Vec<&str> =
+        findings(&json, "add-primary-key-builds-index").filter_map(|f| f["message"].as_str()).collect();
+    assert_eq!(messages.len(), 1, "{json}");
+    assert!(messages[0].contains("nullable column(s) id"), "{}", messages[0]);
+}
