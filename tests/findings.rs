@@ -44,3 +44,38 @@ fn primary_key_using_index_on_a_table_never_seen_says_nullability_is_unknown() {
     assert_eq!(messages.len(), 1, "{json}");
     assert!(messages[0].contains("nullable column(s) id"), "{}", messages[0]);
 }
+
+#[test]
+fn line_numbers_are_right_with_lf_crlf_and_cr_line_endings() {
+    let lines = [
+        "-- lockgate: ignore drop-table -- kept on purpose",
+        "DROP TABLE a;",
+        "-- a comment",
+        "CREATE INDEX b_idx ON b (c);",
+        "",
+        "ALTER TABLE d ADD COLUMN e integer NOT NULL;",
+    ];
+    for ending in ["\n", "\r\n", "\r"] {
+        let text = lines.join(ending) + ending;
+        let json = lint(&[("0001_x.sql", text.as_bytes())], &[]);
+        let at = |rule: &str| -> Vec<u64> { findings(&json, rule).filter_map(|f| f["line"].as_u64()).collect() };
+        let name = format!("{ending:?}");
+        assert_eq!(at("create-index-not-concurrently"), [4], "{name}: {json}");
+        assert_eq!(at("add-column-not-null-without-default"), [6], "{name}");
+        assert!(at("drop-table").is_empty() && at("unused-ignore").is_empty(), "{name}: {json}");
+        // The text report's snippet shows the statement's own line.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("0001_x.sql"), &text).expect("write");
+        let output = Command::cargo_bin("lockgate")
+            .expect("binary")
+            .env("NO_COLOR", "1")
+            .args(["lint", "--fail-on", "never"])
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(report.contains("0001_x.sql:4:1"), "{name}: {report}");
+        assert!(report.contains("4 │ CREATE INDEX b_idx ON b (c);"), "{name}: {report}");
+        assert!(!report.contains('\r'), "{name}: {report}");
+    }
+}

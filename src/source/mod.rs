@@ -351,7 +351,7 @@ pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<String
 fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = std::str::from_utf8(&e.as_bytes()[..at]).map_or(1, |valid| crate::ir::line_starts(valid).len());
         format!("not valid UTF-8 (first bad byte on line {line}); save the file as UTF-8")
     })
 }

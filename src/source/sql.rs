@@ -135,7 +135,7 @@ fn trimmed_span(text: &str, range: Range<usize>) -> Span {
             start += 1;
         }
         if text[start..end].starts_with("--") {
-            start = text[start..end].find('\n').map_or(end, |i| start + i + 1);
+            start = text[start..end].find(['\n', '\r']).map_or(end, |i| start + i + 1);
         } else if text[start..end].starts_with("/*") {
             start = text[start..end].find("*/").map_or(end, |i| start + i + 2);
         } else {
@@ -295,7 +295,8 @@ fn blank_psql_only(text: &str) -> Blanked {
             Lex::Escaped if b == b'\\' => i += 1,
             Lex::Escaped if b == b'\'' => state = Lex::Code,
             Lex::Double if b == b'"' => state = Lex::Code,
-            Lex::LineComment if b == b'\n' => state = Lex::Code,
+            // PostgreSQL's scanner ends a `--` comment at `\r` as well as `\n`.
+            Lex::LineComment if b == b'\n' || b == b'\r' => state = Lex::Code,
             Lex::Block(depth) => {
                 if b == b'*' && bytes.get(i + 1) == Some(&b'/') {
                     state = if depth == 1 { Lex::Code } else { Lex::Block(depth - 1) };
@@ -322,7 +323,7 @@ fn next_in_state(bytes: &[u8], from: usize, state: Lex) -> usize {
         Lex::Single => memchr::memchr(b'\'', rest),
         Lex::Escaped => memchr::memchr2(b'\\', b'\'', rest),
         Lex::Double => memchr::memchr(b'"', rest),
-        Lex::LineComment => memchr::memchr(b'\n', rest),
+        Lex::LineComment => memchr::memchr2(b'\n', b'\r', rest),
         Lex::Block(_) => memchr::memchr2(b'*', b'/', rest),
     };
     found.map_or(bytes.len(), |offset| from + offset)

@@ -813,9 +813,11 @@ fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]
     out
 }
 
-/// Maps a byte offset to a tree-sitter point (row, byte column).
+/// Maps a byte offset to a tree-sitter point (row, byte column). Tree-sitter counts rows at
+/// `\n` only, so these rows are not the lines findings name.
 fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
-    let line_starts = crate::ir::line_starts(text);
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
     move |offset| {
         let row = line_starts.partition_point(|&s| s <= offset) - 1;
         tree_sitter::Point { row, column: offset - line_starts[row] }
