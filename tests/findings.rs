@@ -79,3 +79,38 @@ fn line_numbers_are_right_with_lf_crlf_and_cr_line_endings() {
         assert!(!report.contains('\r'), "{name}: {report}");
     }
 }
+
+#[test]
+fn statements_after_access_exclusive_is_reported_once_per_transaction_at_the_lock() {
+    let setup = b"CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+        CREATE TABLE orders (id bigint PRIMARY KEY, amount integer);\n";
+    let migration = b"BEGIN;\n\
+        SET LOCAL lock_timeout = '4s';\n\
+        ALTER TABLE users ADD COLUMN nickname text;\n\
+        UPDATE orders SET amount = 0 WHERE amount IS NULL;\n\
+        UPDATE users SET nickname = email;\n\
+        CREATE INDEX orders_amount_idx ON orders (amount);\n\
+        COMMIT;\n\
+        BEGIN;\n\
+        ALTER TABLE orders ADD COLUMN note text;\n\
+        UPDATE orders SET note = '';\n\
+        COMMIT;\n";
+    let json = lint(&[("0001_setup.sql", setup), ("0002_migration.sql", migration)], &[]);
+    let found: Vec<(u64, &str)> = findings(&json, "statements-after-access-exclusive")
+        .map(|f| (f["line"].as_u64().unwrap_or_default(), f["message"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, 3);
+    assert!(found[0].1.contains("3 later statements run under it: line 4"), "{}", found[0].1);
+    assert!(found[0].1.contains("line 5") && found[0].1.contains("line 6"), "{}", found[0].1);
+    assert_eq!(found[1].0, 9);
+    assert!(found[1].1.contains("1 later statement runs under it: line 10"), "{}", found[1].1);
+
+    // The runner's transaction ends with the file.
+    let wrapped =
+        b"ALTER TABLE users ADD COLUMN nickname text;\nUPDATE orders SET amount = 0;\nUPDATE orders SET amount = 1;\n";
+    let json = lint(&[("0001_setup.sql", setup), ("0002_migration.sql", wrapped)], &["--assume-in-transaction"]);
+    let lines: Vec<u64> =
+        findings(&json, "statements-after-access-exclusive").filter_map(|f| f["line"].as_u64()).collect();
+    assert_eq!(lines, [1]);
+}

@@ -12,6 +12,17 @@ pub struct HeldLock {
     pub mode: LockMode,
     pub statement: usize,
     pub span: Span,
+    /// The relation existed before this migration (a lock on a new one blocks no one).
+    pub existed: bool,
+}
+
+/// A statement of the current transaction and the locks it took.
+#[derive(Debug, Clone)]
+pub struct TransactionStatement {
+    pub statement: usize,
+    pub span: Span,
+    /// Each lock, and whether its relation existed before this migration.
+    pub effects: Vec<(LockEffect, bool)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -25,6 +36,8 @@ pub struct TransactionState {
     /// BEGIN seen while a transaction was already open.
     pub nested_begin: bool,
     pub held: Vec<HeldLock>,
+    /// The statements of the current transaction so far, with what they locked.
+    pub statements: Vec<TransactionStatement>,
     /// The effective `lock_timeout` in milliseconds, when the migration set one (0 = disabled).
     pub lock_timeout_ms: Option<u64>,
     pub statement_timeout_ms: Option<u64>,
@@ -117,7 +130,17 @@ impl TransactionState {
                         mode: e.mode,
                         statement: op.statement,
                         span: op.span,
+                        existed: existed(&e.relation),
                     }));
+                    let locked = effects.iter().map(|e| (e.clone(), existed(&e.relation)));
+                    match self.statements.last_mut() {
+                        Some(last) if last.statement == op.statement => last.effects.extend(locked),
+                        _ => self.statements.push(TransactionStatement {
+                            statement: op.statement,
+                            span: op.span,
+                            effects: locked.collect(),
+                        }),
+                    }
                     if let OpKind::AddConstraint { table, constraint, .. } = &op.kind {
                         if constraint.not_valid {
                             let name =
@@ -132,6 +155,7 @@ impl TransactionState {
 
     fn end_transaction(&mut self) {
         self.held.clear();
+        self.statements.clear();
         self.pending.clear();
         self.not_valid_in_transaction.clear();
         if self.local_lock_timeout {
