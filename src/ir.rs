@@ -121,6 +121,8 @@ pub struct Migration {
     pub ignores: Vec<Ignore>,
     /// psql meta-commands that were skipped (they are not SQL).
     pub skipped_meta_commands: usize,
+    /// Uses of psql variables replaced by the value a `\set` gave them.
+    pub psql_variables: usize,
     /// Problems found while loading (a malformed directive, a broken dependency), reported
     /// under the named rule.
     pub problems: Vec<Problem>,

@@ -133,6 +133,36 @@ fn an_unclosed_parenthesis_does_not_hide_the_statements_after_it() {
 }
 
 #[test]
+fn psql_variables_are_substituted_as_psql_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "\\set table orders\n\
+                \\set column 'note'\n\
+                \\set default 'it''s'\n\
+                SET lock_timeout = '4s';\n\
+                ALTER TABLE :table ADD COLUMN :\"column\" text NOT NULL DEFAULT :'default';\n\
+                CREATE INDEX orders_note_idx ON :\"table\" (:column);\n\
+                SELECT ':table', 1::int, :undefined;\n";
+    std::fs::write(dir.path().join("0001_x.sql"), text).expect("write");
+    let (json, _, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let found: Vec<(String, u64)> = rules_and_lines(&json, "0001_x.sql")
+        .into_iter()
+        .filter(|(rule, _)| !rule.starts_with("missing-statement-timeout"))
+        .collect();
+    // The index is on `orders`, at its own line; the variable psql never set stays unparsed.
+    let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 6), ("parse-error", 7)]
+        .iter()
+        .map(|(rule, line)| (rule.to_string(), *line))
+        .collect();
+    assert_eq!(found, expected, "{json}");
+    let index =
+        json["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "create-index-not-concurrently");
+    assert!(index.is_some_and(|f| f["message"].as_str().unwrap_or_default().contains("`orders`")), "{json}");
+    assert_eq!(json["summary"]["meta_commands_skipped"], 3);
+    assert_eq!(json["summary"]["psql_variables_substituted"], 5);
+}
+
+#[test]
 fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let statement = "ALTER TABLE t ADD COLUMN c int;\n";

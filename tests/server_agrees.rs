@@ -96,3 +96,35 @@ fn a_rollback_takes_back_the_timeouts_set_in_its_transaction() {
     );
     assert!(rules.iter().any(|r| r == "missing-lock-timeout"), "{rules:?}");
 }
+
+#[test]
+fn psql_substitutes_variables_as_lockgate_reads_them() {
+    let db = common::database();
+    let mut client = db.connect();
+    client.batch_execute("CREATE TABLE orders (id bigint PRIMARY KEY); INSERT INTO orders VALUES (1);").expect("setup");
+    let migration = "\\set table orders\n\\set column 'note'\n\\set default 'it''s'\n\
+        ALTER TABLE :table ADD COLUMN :\"column\" text NOT NULL DEFAULT :'default';\n\
+        CREATE INDEX orders_note_idx ON :\"table\" (:column);\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("0002_migration.sql");
+    std::fs::write(&file, migration).expect("write");
+    let psql = common::postgres_bin_dir().join("psql");
+    let psql = if psql.is_file() { psql } else { "psql".into() };
+    let output = std::process::Command::new(psql)
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &db.url(), "-f"])
+        .arg(&file)
+        .output()
+        .expect("psql runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let default: String =
+        client.query_one("SELECT note FROM orders WHERE id = 1", &[]).expect("the column psql added").get(0);
+    assert_eq!(default, "it's");
+    let indexed: i64 = client
+        .query_one("SELECT count(*) FROM pg_indexes WHERE tablename = 'orders' AND indexname = 'orders_note_idx'", &[])
+        .expect("pg_indexes")
+        .get(0);
+    assert_eq!(indexed, 1);
+    let rules = lint("CREATE TABLE orders (id bigint PRIMARY KEY);\n", migration, &[]);
+    assert!(rules.iter().any(|r| r == "create-index-not-concurrently"), "{rules:?}");
+    assert!(!rules.iter().any(|r| r == "parse-error"), "{rules:?}");
+}

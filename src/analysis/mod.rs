@@ -33,6 +33,8 @@ pub struct LintResult {
     pub statements_analyzed: usize,
     pub statements_unanalyzed: usize,
     pub meta_commands_skipped: usize,
+    /// Uses of psql variables substituted with their `\set` values.
+    pub psql_variables_substituted: usize,
     pub suppressed: usize,
     /// Migrations replayed for their schema but not reported on.
     pub replayed_only: usize,
@@ -76,6 +78,7 @@ struct Coverage {
     analyzed: usize,
     unanalyzed: usize,
     meta_commands: usize,
+    psql_variables: usize,
 }
 
 impl<'c> Linting<'c> {
@@ -104,6 +107,7 @@ impl<'c> Linting<'c> {
             analyzed: linter.statements.len() - unanalyzed,
             unanalyzed,
             meta_commands: migration.skipped_meta_commands,
+            psql_variables: migration.psql_variables,
         });
     }
 
@@ -134,6 +138,7 @@ impl<'c> Linting<'c> {
             result.statements_analyzed += coverage.analyzed;
             result.statements_unanalyzed += coverage.unanalyzed;
             result.meta_commands_skipped += coverage.meta_commands;
+            result.psql_variables_substituted += coverage.psql_variables;
         }
         let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
         result.findings = findings;

@@ -267,6 +267,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
         problems: vec![],
         parents: vec![],
         replaces: vec![],
@@ -280,6 +281,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         migration.ignores.extend(loaded.directives.ignores);
         migration.problems.extend(loaded.directives.bad.into_iter().map(directives::problem));
         migration.skipped_meta_commands += loaded.meta_commands;
+        migration.psql_variables += loaded.psql_variables;
         if let Some(no_transaction) = section.no_transaction {
             wrapped = !no_transaction;
         }
@@ -367,6 +369,7 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         ops: vec![Op::new(OpKind::Unparsed { reason }, Span::default(), 0)],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
         problems: vec![],
         parents: vec![],
         replaces: vec![],

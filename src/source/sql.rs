@@ -6,6 +6,7 @@
 //! with PostgreSQL's scanner and parsed statement by statement, so one bad statement does not
 //! hide the rest: each one that fails becomes an `Unparsed` op at its location.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::ir::{Op, OpKind, Span};
@@ -17,6 +18,8 @@ use crate::source::{directives, pgparse};
 pub struct LoadedSql {
     pub ops: Vec<Op>,
     pub meta_commands: usize,
+    /// Uses of psql variables (`:name`, `:'name'`, `:"name"`) replaced by their `\set` value.
+    pub psql_variables: usize,
     pub statements: usize,
     /// The `-- lockgate:` comments: ignores, a transaction override, malformed ones.
     pub directives: directives::Directives,
@@ -29,8 +32,10 @@ pub type Placeholders = [(String, String)];
 pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_statement: usize) -> LoadedSql {
     let section = &text[range.clone()];
     let (substituted, map) = substitute(section, placeholders);
-    let Blanked { clean, meta_commands, semicolons, nested_semicolons } = blank_psql_only(&substituted);
-    let mut loaded = LoadedSql { meta_commands, ..LoadedSql::default() };
+    let Blanked { clean, meta_commands, semicolons, nested_semicolons, variables } = blank_psql_only(&substituted);
+    let mut loaded = LoadedSql { meta_commands, psql_variables: variables.replacements.len(), ..LoadedSql::default() };
+    // Offsets in `clean` → in the placeholder-substituted text → in the file.
+    let original = |offset: usize| range.start + map.original(variables.original(offset));
 
     let mut spans: Vec<(Span, usize)> = vec![];
     for (piece, result) in parse_pieces(&clean, &semicolons, &nested_semicolons) {
@@ -38,7 +43,7 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
         if span.start >= span.end {
             continue;
         }
-        let span = Span::new(range.start + map.original(span.start), range.start + map.original(span.end));
+        let span = Span::new(original(span.start), original(span.end));
         let statement = first_statement + spans.len();
         match result {
             Ok(kinds) => loaded.ops.extend(kinds.into_iter().map(|kind| Op::new(kind, span, statement))),
@@ -149,12 +154,12 @@ fn trimmed_span(text: &str, range: Range<usize>) -> Span {
 }
 
 /// Maps offsets in substituted text back to the original.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct OffsetMap {
     replacements: Vec<Replacement>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Replacement {
     new_start: usize,
     new_len: usize,
@@ -223,6 +228,8 @@ struct Blanked {
     /// Offsets of `;` inside parentheses, with their depth: they do not end a statement
     /// (`CREATE RULE … DO (…; …)`) unless a parenthesis was left open by mistake.
     nested_semicolons: Vec<(usize, i32)>,
+    /// The psql variables substituted into `clean`: maps its offsets back to the input's.
+    variables: OffsetMap,
 }
 
 /// Blanks psql meta-command lines and COPY … FROM stdin data with spaces (newlines kept), and
@@ -237,6 +244,9 @@ fn blank_psql_only(text: &str) -> Blanked {
     let mut semicolons = vec![];
     let mut nested_semicolons = vec![];
     let mut depth = 0i32;
+    let mut variables: HashMap<String, String> = HashMap::new();
+    // psql variable uses to replace: (start, end, value), in input offsets.
+    let mut uses: Vec<(usize, usize, String)> = vec![];
     if text.starts_with('\u{feff}') {
         blank(&mut out, 0, '\u{feff}'.len_utf8());
         i = '\u{feff}'.len_utf8();
@@ -249,12 +259,22 @@ fn blank_psql_only(text: &str) -> Blanked {
             Lex::Code => {
                 if b == b'\\' && at_line_start(bytes, text_start, i) {
                     let end = line_end(bytes, i);
+                    set_variable(&text[i..end], &mut variables);
                     blank(&mut out, i, end);
                     meta += 1;
                     i = end;
                     continue;
                 }
                 match b {
+                    // `::` is a cast, never a variable.
+                    b':' if bytes.get(i + 1) == Some(&b':') => i += 1,
+                    b':' => {
+                        if let Some((end, value)) = variable_use(text, i, &variables) {
+                            uses.push((i, end, value));
+                            i = end;
+                            continue;
+                        }
+                    }
                     b'\'' => {
                         let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e');
                         state = if escapes { Lex::Escaped } else { Lex::Single };
@@ -312,7 +332,109 @@ fn blank_psql_only(text: &str) -> Blanked {
     }
     // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
     let clean = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Blanked { clean, meta_commands: meta, semicolons, nested_semicolons }
+    if uses.is_empty() {
+        return Blanked { clean, meta_commands: meta, semicolons, nested_semicolons, variables: OffsetMap::default() };
+    }
+    // Splice the values in; every `;` lies outside a use, so it moves by the growth before it.
+    let mut spliced = String::with_capacity(clean.len());
+    let mut map = OffsetMap::default();
+    let mut copied = 0;
+    for (start, end, value) in &uses {
+        spliced.push_str(&clean[copied..*start]);
+        map.replacements.push(Replacement {
+            new_start: spliced.len(),
+            new_len: value.len(),
+            old_start: *start,
+            old_len: end - start,
+        });
+        spliced.push_str(value);
+        copied = *end;
+    }
+    spliced.push_str(&clean[copied..]);
+    let moved = |offset: usize| {
+        let before = uses.partition_point(|(start, _, _)| *start < offset);
+        let growth: isize = uses[..before].iter().map(|(s, e, v)| v.len() as isize - (e - s) as isize).sum();
+        offset.saturating_add_signed(growth)
+    };
+    Blanked {
+        clean: spliced,
+        meta_commands: meta,
+        semicolons: semicolons.into_iter().map(moved).collect(),
+        nested_semicolons: nested_semicolons.into_iter().map(|(at, depth)| (moved(at), depth)).collect(),
+        variables: map,
+    }
+}
+
+/// `\set NAME value…` and `\unset NAME`, as psql reads them: the value is the arguments
+/// concatenated, single-quoted ones unquoted. A value psql computes (a backquoted shell
+/// command, another variable) is unknown: the name is left unset, so its uses stay unparsed.
+fn set_variable(line: &str, variables: &mut HashMap<String, String>) {
+    let mut words = line.split_whitespace();
+    let command = words.next().unwrap_or_default();
+    let Some(name) = words.next().filter(|n| n.bytes().all(is_variable_byte)) else { return };
+    match command {
+        "\\unset" => {
+            variables.remove(name);
+        }
+        "\\set" => {
+            let rest = line.trim_start()[command.len()..].trim_start()[name.len()..].trim();
+            match set_value(rest) {
+                Some(value) => variables.insert(name.to_string(), value),
+                None => variables.remove(name),
+            };
+        }
+        _ => {}
+    }
+}
+
+/// The value of `\set`'s arguments: words concatenated, `'…'` unquoted with `''` as a quote.
+fn set_value(arguments: &str) -> Option<String> {
+    let mut value = String::new();
+    let mut chars = arguments.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        value.push('\'');
+                    }
+                    '\'' => break,
+                    '\\' => return None,
+                    other => value.push(other),
+                }
+            },
+            '`' | ':' | '\\' => return None,
+            c if c.is_whitespace() => {}
+            c => value.push(c),
+        }
+    }
+    Some(value)
+}
+
+fn is_variable_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// A use of a set variable at `at` (a `:`): where it ends and what psql puts there. `:name` is
+/// the value as is, `:'name'` a quoted literal, `:"name"` a quoted identifier. A name that is
+/// not set stays as written, as psql leaves it.
+fn variable_use(text: &str, at: usize, variables: &HashMap<String, String>) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    let quote = bytes.get(at + 1).copied().filter(|q| matches!(q, b'\'' | b'"'));
+    let name_start = at + 1 + usize::from(quote.is_some());
+    let name_len = bytes[name_start.min(bytes.len())..].iter().take_while(|&&b| is_variable_byte(b)).count();
+    let name = text.get(name_start..name_start + name_len).filter(|n| !n.is_empty())?;
+    let value = variables.get(name)?;
+    match quote {
+        None => Some((name_start + name_len, value.clone())),
+        Some(q) if bytes.get(name_start + name_len) == Some(&q) => {
+            let quote = char::from(q);
+            let doubled = value.replace(quote, &format!("{quote}{quote}"));
+            Some((name_start + name_len + 1, format!("{quote}{doubled}{quote}")))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The offset of the next byte at or after `from` that can change the scan in `state`.
@@ -333,7 +455,7 @@ fn next_in_state(bytes: &[u8], from: usize, state: Lex) -> usize {
 const CODE_BYTES: [bool; 256] = {
     let mut table = [false; 256];
     let mut k = 0;
-    let interesting = b"\\'()\"-/$;";
+    let interesting = b"\\'()\"-/$;:";
     while k < interesting.len() {
         table[interesting[k] as usize] = true;
         k += 1;

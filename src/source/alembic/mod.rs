@@ -201,6 +201,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
         problems: vec![],
         parents: vec![],
         replaces: vec![],

@@ -131,6 +131,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
         problems: vec![],
         parents: vec![],
         replaces: vec![],
