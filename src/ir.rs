@@ -123,6 +123,9 @@ pub struct Migration {
     pub skipped_meta_commands: usize,
     /// Uses of psql variables replaced by the value a `\set` gave them.
     pub psql_variables: usize,
+    /// Settings the runner's session has when this migration starts, as `(name, value)`:
+    /// Alembic's `env.py` `SET lock_timeout …`. The `[runner]` config comes before them.
+    pub session: Vec<(String, String)>,
     /// Problems found while loading (a malformed directive, a broken dependency), reported
     /// under the named rule.
     pub problems: Vec<Problem>,

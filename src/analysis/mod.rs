@@ -17,11 +17,17 @@ use transaction::TransactionState;
 pub struct Settings {
     pub pg_version: PgVersion,
     pub max_lock_timeout_ms: u64,
+    /// What the runner's session sets before every migration (`[runner]`).
+    pub runner_session: Vec<(String, String)>,
 }
 
 impl Settings {
     pub fn from_config(config: &Config) -> Self {
-        Settings { pg_version: config.pg_version(), max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms }
+        Settings {
+            pg_version: config.pg_version(),
+            max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms,
+            runner_session: config.runner.session(),
+        }
     }
 }
 
@@ -88,7 +94,8 @@ impl<'c> Linting<'c> {
             .iter()
             .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
             .collect();
-        let replay = Replay::new(catalog, settings.pg_version);
+        let mut replay = Replay::new(catalog, settings.pg_version);
+        replay.runner_session = settings.runner_session.clone();
         Linting { config, settings, active, replay, raw: vec![], coverage: vec![] }
     }
 
@@ -183,18 +190,20 @@ struct Replay {
     catalog: Catalog,
     pg: PgVersion,
     next: usize,
+    /// Settings in force at the start of every migration, before its own session settings.
+    runner_session: Vec<(String, String)>,
 }
 
 impl Replay {
     fn new(catalog: Catalog, pg: PgVersion) -> Self {
-        Replay { catalog, pg, next: 0 }
+        Replay { catalog, pg, next: 0, runner_session: vec![] }
     }
 
     fn migration(&mut self, migration: &Migration, visitor: &mut impl Visitor) {
         let index = self.next;
         self.next += 1;
         let catalog = &mut self.catalog;
-        let mut tx = TransactionState::start(migration);
+        let mut tx = TransactionState::start(migration, &self.runner_session);
         // A ROLLBACK undoes the schema changes of its transaction. The schema at the start of
         // the transaction is kept to go back to, only in migrations that roll back at all.
         let rolls_back =

@@ -59,9 +59,16 @@ pub struct TransactionState {
 }
 
 impl TransactionState {
-    pub fn start(migration: &Migration) -> Self {
-        let wrapped = migration.transaction == TransactionMode::Wrapped;
-        TransactionState { in_transaction: wrapped, ..Default::default() }
+    /// The state as `migration` starts: the runner's session settings, then the migration's own
+    /// (Alembic's `env.py`), are in force.
+    pub fn start(migration: &Migration, runner_session: &[(String, String)]) -> Self {
+        let mut state = TransactionState::default();
+        for (name, value) in runner_session.iter().chain(&migration.session) {
+            state.set(name, Some(value), false);
+        }
+        state.timeouts_at_begin = (state.lock_timeout_ms, state.statement_timeout_ms);
+        state.in_transaction = migration.transaction == TransactionMode::Wrapped;
+        state
     }
 
     /// Locks held by earlier statements of this transaction, strongest first.
