@@ -526,12 +526,17 @@ pub enum TableAction {
     Other(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TransactionControl {
     Begin,
     Commit,
     Rollback,
-    Savepoint,
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    Release(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`: undoes what ran since the savepoint.
+    RollbackTo(String),
     Other,
 }
 

@@ -128,3 +128,31 @@ fn psql_substitutes_variables_as_lockgate_reads_them() {
     assert!(rules.iter().any(|r| r == "create-index-not-concurrently"), "{rules:?}");
     assert!(!rules.iter().any(|r| r == "parse-error"), "{rules:?}");
 }
+
+#[test]
+fn rollback_to_savepoint_undoes_what_ran_since_the_savepoint() {
+    let db = common::database();
+    let mut client = db.connect();
+    let setup = "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n";
+    client.batch_execute(&format!("{setup}INSERT INTO orders VALUES (1, 'a');")).expect("setup");
+    let migration = "BEGIN;\nSET LOCAL lock_timeout = '4s';\nSAVEPOINT before_swap;\nDROP TABLE orders;\n\
+        CREATE TABLE orders (id bigint PRIMARY KEY, note text);\nROLLBACK TO SAVEPOINT before_swap;\n\
+        CREATE INDEX orders_note_idx ON orders (note);\nCOMMIT;\n";
+    client.batch_execute(migration).expect("the migration runs");
+    let rows: i64 = client.query_one("SELECT count(*) FROM orders", &[]).expect("count").get(0);
+    assert_eq!(rows, 1, "the old table, rows and all, is back after ROLLBACK TO SAVEPOINT");
+    let rules = lint(setup, migration, &[]);
+    assert!(rules.iter().any(|r| r == "create-index-not-concurrently"), "{rules:?}");
+
+    // A SET since the savepoint goes with it.
+    client.batch_execute("BEGIN; SAVEPOINT s; SET LOCAL lock_timeout = '4s'; ROLLBACK TO SAVEPOINT s;").expect("runs");
+    let timeout: String = client.query_one("SHOW lock_timeout", &[]).expect("show").get(0);
+    client.batch_execute("COMMIT").expect("commit");
+    assert_eq!(timeout, "0");
+    let rules = lint(
+        setup,
+        "BEGIN;\nSAVEPOINT s;\nSET LOCAL lock_timeout = '4s';\nROLLBACK TO SAVEPOINT s;\nALTER TABLE orders ADD COLUMN c text;\nCOMMIT;\n",
+        &[],
+    );
+    assert!(rules.iter().any(|r| r == "missing-lock-timeout"), "{rules:?}");
+}

@@ -204,11 +204,16 @@ impl Replay {
         self.next += 1;
         let catalog = &mut self.catalog;
         let mut tx = TransactionState::start(migration, &self.runner_session);
-        // A ROLLBACK undoes the schema changes of its transaction. The schema at the start of
-        // the transaction is kept to go back to, only in migrations that roll back at all.
-        let rolls_back =
-            migration.ops.iter().any(|op| matches!(op.kind, OpKind::Transaction(TransactionControl::Rollback)));
-        let mut before_transaction = (rolls_back && tx.in_transaction).then(|| catalog.clone());
+        // A ROLLBACK (TO SAVEPOINT) undoes schema changes: the schema at the start of the
+        // transaction and at each savepoint is kept to go back to, only in migrations that roll
+        // back at all (each is a copy of the schema).
+        let rolls_back = migration.ops.iter().any(|op| {
+            matches!(op.kind, OpKind::Transaction(TransactionControl::Rollback | TransactionControl::RollbackTo(_)))
+        });
+        let mut undo = UndoPoints::default();
+        if rolls_back && tx.in_transaction {
+            undo.begin(catalog);
+        }
         let mut previous_statement = None;
         for (position, op) in migration.ops.iter().enumerate() {
             let first_in_statement = previous_statement != Some(op.statement);
@@ -228,17 +233,10 @@ impl Replay {
             let was_in_transaction = tx.in_transaction;
             tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
             catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
-            match &op.kind {
-                OpKind::Transaction(TransactionControl::Begin) if rolls_back && !was_in_transaction => {
-                    before_transaction = Some(catalog.clone());
+            if let OpKind::Transaction(control) = &op.kind {
+                if rolls_back {
+                    undo.after(control, was_in_transaction, catalog);
                 }
-                OpKind::Transaction(TransactionControl::Rollback) => {
-                    if let Some(before) = before_transaction.take() {
-                        *catalog = before;
-                    }
-                }
-                OpKind::Transaction(TransactionControl::Commit) => before_transaction = None,
-                _ => {}
             }
         }
         visitor.end_of_migration(index, migration, &tx);
@@ -246,6 +244,52 @@ impl Replay {
 
     fn into_catalog(self) -> Catalog {
         self.catalog
+    }
+}
+
+/// The schemas a rollback can return to: the one at the start of the open transaction, then
+/// one per savepoint, by name.
+#[derive(Default)]
+struct UndoPoints {
+    points: Vec<(Option<String>, Catalog)>,
+}
+
+impl UndoPoints {
+    fn begin(&mut self, catalog: &Catalog) {
+        self.points = vec![(None, catalog.clone())];
+    }
+
+    /// Follows a transaction-control statement: keeps, drops or goes back to an undo point.
+    fn after(&mut self, control: &TransactionControl, was_in_transaction: bool, catalog: &mut Catalog) {
+        let named = |points: &[(Option<String>, Catalog)], name: &str| {
+            points.iter().rposition(|(point, _)| point.as_deref() == Some(name))
+        };
+        match control {
+            TransactionControl::Begin if !was_in_transaction => self.begin(catalog),
+            TransactionControl::Savepoint(name) if was_in_transaction => {
+                self.points.push((Some(name.clone()), catalog.clone()));
+            }
+            TransactionControl::Release(name) => {
+                if let Some(at) = named(&self.points, name) {
+                    self.points.truncate(at);
+                }
+            }
+            // The savepoint stays, to be rolled back to again.
+            TransactionControl::RollbackTo(name) => {
+                if let Some(at) = named(&self.points, name) {
+                    catalog.clone_from(&self.points[at].1);
+                    self.points.truncate(at + 1);
+                }
+            }
+            TransactionControl::Rollback => {
+                if let Some((None, before)) = self.points.first() {
+                    catalog.clone_from(before);
+                }
+                self.points.clear();
+            }
+            TransactionControl::Commit => self.points.clear(),
+            _ => {}
+        }
     }
 }
 

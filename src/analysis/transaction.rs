@@ -55,8 +55,13 @@ pub struct TransactionState {
     local_lock_timeout: bool,
     local_statement_timeout: bool,
     /// The timeouts when the current transaction began: a ROLLBACK undoes a SET made in it.
-    timeouts_at_begin: (Option<u64>, Option<u64>),
+    timeouts_at_begin: Timeouts,
+    /// The open savepoints and the timeouts at each: ROLLBACK TO undoes a SET made since.
+    savepoints: Vec<(String, Timeouts)>,
 }
+
+/// `lock_timeout` and `statement_timeout` in milliseconds, where set.
+type Timeouts = (Option<u64>, Option<u64>);
 
 impl TransactionState {
     /// The state as `migration` starts: the runner's session settings, then the migration's own
@@ -127,6 +132,20 @@ impl TransactionState {
                 self.explicit = false;
                 self.begin_span = None;
             }
+            OpKind::Transaction(TransactionControl::Savepoint(name)) if self.in_transaction => {
+                self.savepoints.push((name.clone(), (self.lock_timeout_ms, self.statement_timeout_ms)));
+            }
+            OpKind::Transaction(TransactionControl::Release(name)) => {
+                if let Some(at) = self.savepoints.iter().rposition(|(n, _)| n == name) {
+                    self.savepoints.truncate(at);
+                }
+            }
+            OpKind::Transaction(TransactionControl::RollbackTo(name)) => {
+                if let Some(at) = self.savepoints.iter().rposition(|(n, _)| n == name) {
+                    (self.lock_timeout_ms, self.statement_timeout_ms) = self.savepoints[at].1;
+                    self.savepoints.truncate(at + 1);
+                }
+            }
             // SET LOCAL outside a transaction block only draws a warning and changes nothing.
             OpKind::Setting { local: true, .. } if !self.in_transaction => {}
             OpKind::Setting { name, value, local } => self.set(name, value.as_deref(), *local),
@@ -162,6 +181,7 @@ impl TransactionState {
 
     fn end_transaction(&mut self) {
         self.held.clear();
+        self.savepoints.clear();
         self.statements.clear();
         self.pending.clear();
         self.not_valid_in_transaction.clear();

@@ -108,7 +108,7 @@ pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
             mode: LockMode::ALL.get((s.mode as usize).saturating_sub(1)).copied().unwrap_or(LockMode::AccessExclusive),
         }],
         NodeEnum::VariableSetStmt(s) => vec![setting(s)],
-        NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s.kind))],
+        NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s))],
         NodeEnum::CommentStmt(s) => vec![comment(s)],
         NodeEnum::ReindexStmt(s) => vec![reindex(s)],
         NodeEnum::AlterObjectSchemaStmt(s) if s.object_type == ObjectType::ObjectTable as i32 => match &s.relation {
@@ -746,14 +746,15 @@ fn setting(s: &protobuf::VariableSetStmt) -> OpKind {
     OpKind::Setting { name, value, local: s.is_local }
 }
 
-fn transaction(kind: i32) -> TransactionControl {
-    match TransactionStmtKind::try_from(kind).unwrap_or(TransactionStmtKind::Undefined) {
+fn transaction(s: &protobuf::TransactionStmt) -> TransactionControl {
+    let name = || s.savepoint_name.clone();
+    match TransactionStmtKind::try_from(s.kind).unwrap_or(TransactionStmtKind::Undefined) {
         TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart => TransactionControl::Begin,
         TransactionStmtKind::TransStmtCommit => TransactionControl::Commit,
         TransactionStmtKind::TransStmtRollback => TransactionControl::Rollback,
-        TransactionStmtKind::TransStmtSavepoint
-        | TransactionStmtKind::TransStmtRelease
-        | TransactionStmtKind::TransStmtRollbackTo => TransactionControl::Savepoint,
+        TransactionStmtKind::TransStmtSavepoint => TransactionControl::Savepoint(name()),
+        TransactionStmtKind::TransStmtRelease => TransactionControl::Release(name()),
+        TransactionStmtKind::TransStmtRollbackTo => TransactionControl::RollbackTo(name()),
         _ => TransactionControl::Other,
     }
 }
