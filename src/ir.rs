@@ -19,7 +19,7 @@ pub struct SourceFile {
     /// `path` as shown, made once: every finding in the file names it.
     shown: String,
     /// For a file with lines ended by a lone `\r`: the text with those as `\n` (same length, so
-    /// offsets hold), for snippet renderers that only break lines at `\n`.
+    /// offsets hold), for readers that only break lines at `\n`.
     lf_text: Option<String>,
 }
 
@@ -42,8 +42,9 @@ impl SourceFile {
         SourceFile { path, text, line_starts, shown, lf_text }
     }
 
-    /// The text with every line ending that [`line_starts`] knows written as `\n` or `\r\n`.
-    pub fn text_for_snippets(&self) -> &str {
+    /// The text with each lone `\r` written as `\n` (same length, so offsets hold): what Python
+    /// reads (universal newlines), and what snippet renderers expect.
+    pub fn text_lf(&self) -> &str {
         self.lf_text.as_deref().unwrap_or(&self.text)
     }
 

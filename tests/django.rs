@@ -198,6 +198,30 @@ fn unique_together_written_as_a_set_is_read_like_a_list() {
 }
 
 #[test]
+fn migrations_with_cr_or_crlf_line_endings_read_as_python_reads_them() {
+    let second = migration(
+        "0001_initial",
+        "        migrations.AddField(model_name=\"item\", name=\"rank\", field=models.IntegerField()),",
+    );
+    for ending in ["\r", "\r\n"] {
+        let dir = project(&[
+            ("store/migrations/0001_initial.py", &INITIAL.replace('\n', ending)),
+            ("store/migrations/0002_rank.py", &second.replace('\n', ending)),
+        ]);
+        let json = lint(dir.path(), &[]);
+        let found: Vec<(String, u64)> = json["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"] != "missing-lock-timeout" && f["rule"] != "missing-statement-timeout")
+            .filter(|f| f["severity"] != "info")
+            .map(|f| (f["rule"].as_str().unwrap_or_default().to_string(), f["line"].as_u64().unwrap_or_default()))
+            .collect();
+        assert_eq!(found, [("add-column-not-null-without-default".to_string(), 6)], "{ending:?}: {json}");
+    }
+}
+
+#[test]
 fn blank_string_fields_get_django_s_empty_default() {
     let dir = project(&[
         ("store/migrations/0001_initial.py", INITIAL),

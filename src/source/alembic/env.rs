@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::ir::OpKind;
+use crate::ir::{OpKind, SourceFile};
 use crate::source::python::{children, kind, Module, Value};
 use crate::source::sql;
 
@@ -12,11 +12,13 @@ use crate::source::sql;
 /// call it is passed to (`connection.execute`, `context.execute`, an event listener) runs it on
 /// the connection the revisions use.
 pub fn session_settings(environment: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(environment.join("env.py")) else { return vec![] };
+    let path = environment.join("env.py");
+    let Ok(text) = std::fs::read_to_string(&path) else { return vec![] };
     if !text.contains("_timeout") {
         return vec![];
     }
-    let Some(module) = Module::parse(&text) else { return vec![] };
+    let source = SourceFile::new(path, text);
+    let Some(module) = Module::parse(source.text_lf()) else { return vec![] };
     let mut settings = vec![];
     let mut stack = vec![module.root()];
     while let Some(node) = stack.pop() {

@@ -60,7 +60,7 @@ impl Loaded {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
-        let text = source.text.as_str();
+        let text = source.text_lf();
         let downgrade = layout.function(text, "downgrade");
         if let Some(error) = syntax_error {
             lower_into(&mut migration, Upgrade::unreadable(error, downgrade), text);
@@ -219,10 +219,10 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
             Header::default()
         }
         None => {
-            let layout = Layout::of(&source.text);
+            let layout = Layout::of(source.text_lf());
             // Only the module-level names are needed to order the revisions: the functions are
             // read later, in graph order.
-            match Module::parse_outline_in(&source.text, &layout, &|s| matches!(s, TopLevel::Other)) {
+            match Module::parse_outline_in(source.text_lf(), &layout, &|s| matches!(s, TopLevel::Other)) {
                 None => {
                     migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into()));
                     Header::default()

@@ -63,7 +63,7 @@ pub fn load(
             let source = Arc::new(SourceFile::new(display(path), text));
             let parsed = match unreadable {
                 Some(reason) => Err((Span::default(), reason)),
-                None => match Module::parse_outline(&source.text, &[]) {
+                None => match Module::parse_outline(source.text_lf(), &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
                 },
