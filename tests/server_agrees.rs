@@ -156,3 +156,27 @@ fn rollback_to_savepoint_undoes_what_ran_since_the_savepoint() {
     );
     assert!(rules.iter().any(|r| r == "missing-lock-timeout"), "{rules:?}");
 }
+
+#[test]
+fn rollback_to_savepoint_releases_the_locks_taken_since() {
+    let db = common::database();
+    let mut client = db.connect();
+    let setup = "CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n";
+    client.batch_execute(setup).expect("setup");
+    client
+        .batch_execute("BEGIN; SAVEPOINT s; ALTER TABLE orders ADD COLUMN x text; ROLLBACK TO SAVEPOINT s;")
+        .expect("runs");
+    let held: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'orders'::regclass AND mode = 'AccessExclusiveLock'",
+            &[],
+        )
+        .expect("pg_locks")
+        .get(0);
+    client.batch_execute("COMMIT").expect("commit");
+    assert_eq!(held, 0, "the ACCESS EXCLUSIVE lock went with the savepoint");
+    let migration = "BEGIN;\nSET LOCAL lock_timeout = '4s';\nSAVEPOINT s;\nALTER TABLE orders ADD COLUMN x text;\n\
+        ROLLBACK TO SAVEPOINT s;\nUPDATE orders SET note = '';\nCOMMIT;\n";
+    let rules = lint(setup, migration, &[]);
+    assert!(!rules.iter().any(|r| r == "statements-after-access-exclusive"), "{rules:?}");
+}

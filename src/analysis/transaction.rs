@@ -56,8 +56,16 @@ pub struct TransactionState {
     local_statement_timeout: bool,
     /// The timeouts when the current transaction began: a ROLLBACK undoes a SET made in it.
     timeouts_at_begin: Timeouts,
-    /// The open savepoints and the timeouts at each: ROLLBACK TO undoes a SET made since.
-    savepoints: Vec<(String, Timeouts)>,
+    /// The open savepoints: name, the statement that set it, and the timeouts then. ROLLBACK TO
+    /// undoes a SET made since, and releases the locks taken since.
+    savepoints: Vec<Savepoint>,
+}
+
+#[derive(Debug, Clone)]
+struct Savepoint {
+    name: String,
+    statement: usize,
+    timeouts: Timeouts,
 }
 
 /// `lock_timeout` and `statement_timeout` in milliseconds, where set.
@@ -133,16 +141,25 @@ impl TransactionState {
                 self.begin_span = None;
             }
             OpKind::Transaction(TransactionControl::Savepoint(name)) if self.in_transaction => {
-                self.savepoints.push((name.clone(), (self.lock_timeout_ms, self.statement_timeout_ms)));
+                self.savepoints.push(Savepoint {
+                    name: name.clone(),
+                    statement: op.statement,
+                    timeouts: (self.lock_timeout_ms, self.statement_timeout_ms),
+                });
             }
             OpKind::Transaction(TransactionControl::Release(name)) => {
-                if let Some(at) = self.savepoints.iter().rposition(|(n, _)| n == name) {
+                if let Some(at) = self.savepoints.iter().rposition(|s| &s.name == name) {
                     self.savepoints.truncate(at);
                 }
             }
             OpKind::Transaction(TransactionControl::RollbackTo(name)) => {
-                if let Some(at) = self.savepoints.iter().rposition(|(n, _)| n == name) {
-                    (self.lock_timeout_ms, self.statement_timeout_ms) = self.savepoints[at].1;
+                if let Some(at) = self.savepoints.iter().rposition(|s| &s.name == name) {
+                    let savepoint = &self.savepoints[at];
+                    (self.lock_timeout_ms, self.statement_timeout_ms) = savepoint.timeouts;
+                    // Locks taken after the savepoint are released when it is rolled back to.
+                    let since = savepoint.statement;
+                    self.held.retain(|h| h.statement < since);
+                    self.pending.retain(|h| h.statement < since);
                     self.savepoints.truncate(at + 1);
                 }
             }
