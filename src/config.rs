@@ -30,6 +30,7 @@ pub struct Config {
     pub rules: RulesConfig,
     pub sql: SqlConfig,
     pub django: DjangoConfig,
+    pub runner: RunnerConfig,
     pub thresholds: Thresholds,
     pub check: CheckConfig,
     pub apply: ApplyConfig,
@@ -57,6 +58,43 @@ pub struct SqlConfig {
     pub assume_in_transaction: Option<bool>,
     /// Literal substitutions applied before parsing (`"${schema}" = "public"`).
     pub placeholders: BTreeMap<String, String>,
+}
+
+/// What the migration runner's session sets before any migration runs (the role's settings,
+/// Django's `DATABASES[…]["OPTIONS"]`, a wrapper script): migrations are judged as starting
+/// with these in force.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunnerConfig {
+    /// `lock_timeout` in PostgreSQL's syntax: `"4s"`, `"500ms"`, `4000`.
+    pub lock_timeout: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+}
+
+/// A duration as PostgreSQL reads a setting: a string with a unit, or a number of milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Duration {
+    Text(String),
+    Millis(u64),
+}
+
+impl Duration {
+    /// The value as a `SET` would write it.
+    pub fn setting(&self) -> String {
+        match self {
+            Duration::Text(text) => text.clone(),
+            Duration::Millis(ms) => ms.to_string(),
+        }
+    }
+}
+
+impl RunnerConfig {
+    /// The settings as `(name, value)` pairs, for the replay's session.
+    pub fn session(&self) -> Vec<(String, String)> {
+        let named = [("lock_timeout", &self.lock_timeout), ("statement_timeout", &self.statement_timeout)];
+        named.into_iter().filter_map(|(name, value)| Some((name.to_string(), value.as_ref()?.setting()))).collect()
+    }
 }
 
 /// Django settings a static reader cannot see.
@@ -334,6 +372,13 @@ impl Config {
         for (id, level) in &self.rules.severity {
             if level != "off" && Severity::parse(level).is_none() {
                 return Err(invalid(format!("[rules.severity] {id} = \"{level}\": use error, warning, info or off")));
+            }
+        }
+        for (name, value) in self.runner.session() {
+            if crate::analysis::transaction::parse_duration_ms(&value).is_none() {
+                return Err(invalid(format!(
+                    "[runner] {name} = \"{value}\" is not a duration; write it as PostgreSQL does, e.g. \"4s\" or \"500ms\""
+                )));
             }
         }
         for pattern in self.include.iter().chain(&self.exclude) {

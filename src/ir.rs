@@ -21,6 +21,9 @@ pub struct SourceFile {
     line_starts: Vec<usize>,
     /// `path` as shown, made once: every finding in the file names it.
     shown: String,
+    /// For a file with lines ended by a lone `\r`: the text with those as `\n` (same length, so
+    /// offsets hold), for readers that only break lines at `\n`.
+    lf_text: Option<String>,
 }
 
 impl SourceFile {
@@ -29,7 +32,23 @@ impl SourceFile {
         // `Path::display` goes through `fmt` and checks the bytes chunk by chunk; nearly every
         // path is UTF-8 already.
         let shown = path.to_str().map_or_else(|| path.display().to_string(), str::to_owned);
-        SourceFile { path, text, line_starts, shown }
+        let lone_cr = memchr::memchr_iter(b'\r', text.as_bytes()).any(|i| text.as_bytes().get(i + 1) != Some(&b'\n'));
+        let lf_text = lone_cr.then(|| {
+            let mut bytes = text.clone().into_bytes();
+            for i in 0..bytes.len() {
+                if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                    bytes[i] = b'\n';
+                }
+            }
+            String::from_utf8(bytes).unwrap_or_default()
+        });
+        SourceFile { path, text, line_starts, shown, lf_text }
+    }
+
+    /// The text with each lone `\r` written as `\n` (same length, so offsets hold): what Python
+    /// reads (universal newlines), and what snippet renderers expect.
+    pub fn text_lf(&self) -> &str {
+        self.lf_text.as_deref().unwrap_or(&self.text)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -46,9 +65,20 @@ impl SourceFile {
     }
 }
 
-/// The byte offset where each line of `text` begins.
+/// The byte offset where each line of `text` begins. A line ends at `\n`, `\r\n` or a lone `\r`,
+/// as PostgreSQL's scanner, Python and editors read them.
 pub fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect()
+    let bytes = text.as_bytes();
+    let breaks =
+        memchr::memchr2_iter(b'\n', b'\r', bytes).filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')));
+    std::iter::once(0).chain(breaks.map(|i| i + 1)).collect()
+}
+
+/// The lines of `text`, each with its line ending (see [`line_starts`]).
+pub fn lines_with_endings(text: &str) -> impl Iterator<Item = &str> {
+    let starts = line_starts(text);
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain(std::iter::once(text.len())).collect();
+    starts.into_iter().zip(ends).filter(|(start, end)| start < end).map(move |(start, end)| &text[start..end])
 }
 
 /// A byte range in a source file.
@@ -95,6 +125,11 @@ pub struct Migration {
     pub ignores: Vec<Ignore>,
     /// psql meta-commands that were skipped (they are not SQL).
     pub skipped_meta_commands: usize,
+    /// Uses of psql variables replaced by the value a `\set` gave them.
+    pub psql_variables: usize,
+    /// Settings the runner's session has when this migration starts, as `(name, value)`:
+    /// Alembic's `env.py` `SET lock_timeout …`. The `[runner]` config comes before them.
+    pub session: Vec<(String, String)>,
     /// Problems found while loading (a malformed directive, a broken dependency), reported
     /// under the named rule.
     pub problems: Vec<Problem>,
@@ -507,12 +542,17 @@ pub enum TableAction {
     Other(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TransactionControl {
     Begin,
     Commit,
     Rollback,
-    Savepoint,
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    Release(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`: undoes what ran since the savepoint.
+    RollbackTo(String),
     Other,
 }
 

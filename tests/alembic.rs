@@ -289,3 +289,34 @@ UPDATE accounts SET note = ''
     assert!(drop["message"].as_str().is_some_and(|m| m.contains("`accounts`")), "{drop}");
     assert!(!findings.iter().any(|f| f["rule"] == "invalid-directive"), "{findings:?}");
 }
+
+#[test]
+fn timeouts_set_in_env_py_count_for_every_revision() {
+    let upgrade = "    op.add_column(\"users\", sa.Column(\"nickname\", sa.Text(), nullable=True))";
+    let files = |env: &str| {
+        project(&[
+            ("migrations/env.py", env),
+            (
+                "migrations/versions/a1_users.py",
+                &revision("a1", "None", "    op.execute(\"CREATE TABLE users (id bigint PRIMARY KEY)\")"),
+            ),
+            ("migrations/versions/b2_nickname.py", &revision("b2", "\"a1\"", upgrade)),
+        ])
+    };
+    let timeouts = |json: &serde_json::Value| -> Vec<String> {
+        rules_in(json, "b2_nickname.py").into_iter().filter(|r| r.starts_with("missing-")).collect()
+    };
+    let without = files("from alembic import context\n\ndef run_migrations_online():\n    pass\n");
+    assert_eq!(timeouts(&lint(without.path(), "migrations")), ["missing-lock-timeout", "missing-statement-timeout"]);
+
+    let with = files(
+        "from alembic import context\nfrom sqlalchemy import text\n\ndef run_migrations_online():\n    with engine.connect() as connection:\n        connection.execute(text(\"SET lock_timeout = '4s'\"))\n        connection.execute(text(\"SET statement_timeout = '30s'\"))\n        context.configure(connection=connection)\n",
+    );
+    assert!(timeouts(&lint(with.path(), "migrations")).is_empty());
+
+    // A timeout set to 0 is disabled, so the revision is still unguarded.
+    let disabled = files(
+        "from sqlalchemy import text\n\ndef run_migrations_online():\n    connection.execute(text(\"SET lock_timeout = 0\"))\n",
+    );
+    assert_eq!(timeouts(&lint(disabled.path(), "migrations")), ["missing-lock-timeout", "missing-statement-timeout"]);
+}

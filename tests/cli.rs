@@ -96,6 +96,29 @@ fn bad_config_is_reported_with_its_path() {
 }
 
 #[test]
+fn timeouts_the_runner_sets_are_declared_in_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("lockgate.toml");
+    let timeouts = |toml: &str| -> (Vec<String>, i32) {
+        std::fs::write(&config, toml).expect("write");
+        let (out, code) = stdout(
+            lockgate()
+                .args(["lint", "-", "--format", "json", "--fail-on", "never", "--config"])
+                .arg(&config)
+                .write_stdin("ALTER TABLE t ADD COLUMN c text;"),
+        );
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        let rules =
+            json["findings"].as_array().into_iter().flatten().filter_map(|f| f["rule"].as_str()).map(str::to_string);
+        (rules.collect(), code)
+    };
+    assert_eq!(timeouts("").0, ["missing-lock-timeout", "missing-statement-timeout"]);
+    assert_eq!(timeouts("[runner]\nlock_timeout = \"4s\"\nstatement_timeout = 30000\n").0, Vec::<String>::new());
+    assert_eq!(timeouts("[runner]\nlock_timeout = \"0\"\n").0, ["missing-lock-timeout", "missing-statement-timeout"]);
+    assert_eq!(timeouts("[runner]\nlock_timeout = \"soon\"\n").1, 2, "not a duration");
+}
+
+#[test]
 fn config_turns_rules_off_and_changes_severity() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("lockgate.toml");

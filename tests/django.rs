@@ -153,6 +153,75 @@ fn python_default_on_add_field_is_the_rolling_deploy_hazard() {
 }
 
 #[test]
+fn a_null_db_default_is_no_default_for_a_not_null_field() {
+    // Django sends `DEFAULT NULL`, which PostgreSQL stores as no default: the ADD COLUMN fails on
+    // a table with rows. `Value(None)` is the same; a Python default beside it is not sent.
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        (
+            "store/migrations/0002_rank.py",
+            &migration(
+                "0001_initial",
+                "        migrations.AddField(model_name=\"item\", name=\"rank\", field=models.IntegerField(db_default=None)),\n        migrations.AddField(model_name=\"item\", name=\"level\", field=models.IntegerField(db_default=models.Value(None), default=3)),",
+            ),
+        ),
+    ]);
+    let rules = without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_rank.py"));
+    assert_eq!(rules.iter().filter(|r| *r == "add-column-not-null-without-default").count(), 2, "{rules:?}");
+}
+
+#[test]
+fn unique_together_written_as_a_set_is_read_like_a_list() {
+    // `makemigrations` writes a set literal; `set(…)`/`frozenset(…)` and a tuple say the same.
+    for together in [
+        "{(\"code\", \"qty\")}",
+        "[(\"code\", \"qty\")]",
+        "set([(\"code\", \"qty\")])",
+        "frozenset({(\"code\", \"qty\")})",
+    ] {
+        let dir = project(&[
+            ("store/migrations/0001_initial.py", INITIAL),
+            (
+                "store/migrations/0002_unique.py",
+                &migration(
+                    "0001_initial",
+                    &format!("        migrations.AlterUniqueTogether(name=\"item\", unique_together={together}),"),
+                ),
+            ),
+        ]);
+        assert_eq!(
+            without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_unique.py")),
+            vec!["add-unique-constraint-builds-index"],
+            "{together}"
+        );
+    }
+}
+
+#[test]
+fn migrations_with_cr_or_crlf_line_endings_read_as_python_reads_them() {
+    let second = migration(
+        "0001_initial",
+        "        migrations.AddField(model_name=\"item\", name=\"rank\", field=models.IntegerField()),",
+    );
+    for ending in ["\r", "\r\n"] {
+        let dir = project(&[
+            ("store/migrations/0001_initial.py", &INITIAL.replace('\n', ending)),
+            ("store/migrations/0002_rank.py", &second.replace('\n', ending)),
+        ]);
+        let json = lint(dir.path(), &[]);
+        let found: Vec<(String, u64)> = json["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["rule"] != "missing-lock-timeout" && f["rule"] != "missing-statement-timeout")
+            .filter(|f| f["severity"] != "info")
+            .map(|f| (f["rule"].as_str().unwrap_or_default().to_string(), f["line"].as_u64().unwrap_or_default()))
+            .collect();
+        assert_eq!(found, [("add-column-not-null-without-default".to_string(), 6)], "{ending:?}: {json}");
+    }
+}
+
+#[test]
 fn blank_string_fields_get_django_s_empty_default() {
     let dir = project(&[
         ("store/migrations/0001_initial.py", INITIAL),

@@ -87,6 +87,81 @@ fn a_parse_error_points_at_the_bad_statement() {
     assert_eq!(json["summary"]["statements_unanalyzed"], 1);
 }
 
+/// `(rule, line)` of each finding on `file`, in order.
+fn rules_and_lines(json: &serde_json::Value, file: &str) -> Vec<(String, u64)> {
+    json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .map(|f| (f["rule"].as_str().unwrap_or_default().to_string(), f["line"].as_u64().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn an_unclosed_parenthesis_does_not_hide_the_statements_after_it() {
+    // Every `;` after an unclosed `(` looks nested; the loader re-synchronises at the next
+    // statement, and each stretch that does not parse stays a parse error where it is.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "SET lock_timeout = '4s';\n\
+                ALTER TABLE t ADD COLUMN c int CHECK ((c > 0);\n\
+                CREATE INDEX t_c_idx ON t (c);\n\
+                CREATE TABLE u (a int, b (int);\n\
+                SELECT (1;\n\
+                DROP TABLE t;\n\
+                CREATE RULE r AS ON INSERT TO u DO ALSO (NOTIFY a; NOTIFY b);\n";
+    std::fs::write(dir.path().join("0001_x.sql"), text).expect("write");
+    let (json, _, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let found: Vec<(String, u64)> = rules_and_lines(&json, "0001_x.sql")
+        .into_iter()
+        .filter(|(rule, _)| !rule.starts_with("missing-statement-timeout"))
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("parse-error", 2),
+        ("create-index-not-concurrently", 3),
+        ("parse-error", 4),
+        ("parse-error", 5),
+        ("drop-table", 6),
+    ]
+    .iter()
+    .map(|(rule, line)| (rule.to_string(), *line))
+    .collect();
+    assert_eq!(found, expected);
+    assert_eq!(json["summary"]["statements_analyzed"], 4);
+    assert_eq!(json["summary"]["statements_unanalyzed"], 3);
+}
+
+#[test]
+fn psql_variables_are_substituted_as_psql_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "\\set table orders\n\
+                \\set column 'note'\n\
+                \\set default 'it''s'\n\
+                SET lock_timeout = '4s';\n\
+                ALTER TABLE :table ADD COLUMN :\"column\" text NOT NULL DEFAULT :'default';\n\
+                CREATE INDEX orders_note_idx ON :\"table\" (:column);\n\
+                SELECT ':table', 1::int, :undefined;\n";
+    std::fs::write(dir.path().join("0001_x.sql"), text).expect("write");
+    let (json, _, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let found: Vec<(String, u64)> = rules_and_lines(&json, "0001_x.sql")
+        .into_iter()
+        .filter(|(rule, _)| !rule.starts_with("missing-statement-timeout"))
+        .collect();
+    // The index is on `orders`, at its own line; the variable psql never set stays unparsed.
+    let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 6), ("parse-error", 7)]
+        .iter()
+        .map(|(rule, line)| (rule.to_string(), *line))
+        .collect();
+    assert_eq!(found, expected, "{json}");
+    let index =
+        json["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "create-index-not-concurrently");
+    assert!(index.is_some_and(|f| f["message"].as_str().unwrap_or_default().contains("`orders`")), "{json}");
+    assert_eq!(json["summary"]["meta_commands_skipped"], 3);
+    assert_eq!(json["summary"]["psql_variables_substituted"], 5);
+}
+
 #[test]
 fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -7,7 +7,7 @@ use foldhash::{HashSet, HashSetExt};
 
 use crate::catalog::{Catalog, Origin};
 use crate::config::Config;
-use crate::ir::{Migration, Op, OpKind};
+use crate::ir::{Migration, Op, OpKind, TransactionControl};
 use crate::locks::{self, LockEffect, PgVersion};
 use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
 use transaction::TransactionState;
@@ -17,11 +17,17 @@ use transaction::TransactionState;
 pub struct Settings {
     pub pg_version: PgVersion,
     pub max_lock_timeout_ms: u64,
+    /// What the runner's session sets before every migration (`[runner]`).
+    pub runner_session: Vec<(String, String)>,
 }
 
 impl Settings {
     pub fn from_config(config: &Config) -> Self {
-        Settings { pg_version: config.pg_version(), max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms }
+        Settings {
+            pg_version: config.pg_version(),
+            max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms,
+            runner_session: config.runner.session(),
+        }
     }
 }
 
@@ -33,6 +39,8 @@ pub struct LintResult {
     pub statements_analyzed: usize,
     pub statements_unanalyzed: usize,
     pub meta_commands_skipped: usize,
+    /// Uses of psql variables substituted with their `\set` values.
+    pub psql_variables_substituted: usize,
     pub suppressed: usize,
     /// Migrations replayed for their schema but not reported on.
     pub replayed_only: usize,
@@ -76,6 +84,7 @@ struct Coverage {
     analyzed: usize,
     unanalyzed: usize,
     meta_commands: usize,
+    psql_variables: usize,
 }
 
 impl<'c> Linting<'c> {
@@ -85,7 +94,8 @@ impl<'c> Linting<'c> {
             .iter()
             .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
             .collect();
-        let replay = Replay::new(catalog, settings.pg_version);
+        let mut replay = Replay::new(catalog, settings.pg_version);
+        replay.runner_session = settings.runner_session.clone();
         Linting { config, settings, active, replay, raw: vec![], coverage: vec![] }
     }
 
@@ -104,6 +114,7 @@ impl<'c> Linting<'c> {
             analyzed: linter.statements.len() - unanalyzed,
             unanalyzed,
             meta_commands: migration.skipped_meta_commands,
+            psql_variables: migration.psql_variables,
         });
     }
 
@@ -134,6 +145,7 @@ impl<'c> Linting<'c> {
             result.statements_analyzed += coverage.analyzed;
             result.statements_unanalyzed += coverage.unanalyzed;
             result.meta_commands_skipped += coverage.meta_commands;
+            result.psql_variables_substituted += coverage.psql_variables;
         }
         let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
         result.findings = findings;
@@ -178,11 +190,13 @@ struct Replay {
     catalog: Catalog,
     pg: PgVersion,
     next: usize,
+    /// Settings in force at the start of every migration, before its own session settings.
+    runner_session: Vec<(String, String)>,
 }
 
 impl Replay {
     fn new(catalog: Catalog, pg: PgVersion) -> Self {
-        Replay { catalog, pg, next: 0 }
+        Replay { catalog, pg, next: 0, runner_session: vec![] }
     }
 
     fn migration(&mut self, migration: &Migration, visitor: &mut impl Visitor) {
@@ -190,7 +204,17 @@ impl Replay {
         self.next += 1;
         let catalog = &mut self.catalog;
         catalog.start_session();
-        let mut tx = TransactionState::start(migration);
+        let mut tx = TransactionState::start(migration, &self.runner_session);
+        // A ROLLBACK (TO SAVEPOINT) undoes schema changes: the schema at the start of the
+        // transaction and at each savepoint is kept to go back to, only in migrations that roll
+        // back at all (each is a copy of the schema).
+        let rolls_back = migration.ops.iter().any(|op| {
+            matches!(op.kind, OpKind::Transaction(TransactionControl::Rollback | TransactionControl::RollbackTo(_)))
+        });
+        let mut undo = UndoPoints::default();
+        if rolls_back && tx.in_transaction {
+            undo.begin(catalog);
+        }
         let mut previous_statement = None;
         for (position, op) in migration.ops.iter().enumerate() {
             let first_in_statement = previous_statement != Some(op.statement);
@@ -207,14 +231,66 @@ impl Replay {
                 transaction: &tx,
                 first_in_statement,
             });
+            let was_in_transaction = tx.in_transaction;
             tx.after(op, &effects, |table| !catalog.created_in(table, index) && !rules::creates(&op.kind, table));
             catalog.apply(&op.kind, Origin { migration: index, statement: op.statement });
+            if let OpKind::Transaction(control) = &op.kind {
+                if rolls_back {
+                    undo.after(control, was_in_transaction, catalog);
+                }
+            }
         }
         visitor.end_of_migration(index, migration, &tx);
     }
 
     fn into_catalog(self) -> Catalog {
         self.catalog
+    }
+}
+
+/// The schemas a rollback can return to: the one at the start of the open transaction, then
+/// one per savepoint, by name.
+#[derive(Default)]
+struct UndoPoints {
+    points: Vec<(Option<String>, Catalog)>,
+}
+
+impl UndoPoints {
+    fn begin(&mut self, catalog: &Catalog) {
+        self.points = vec![(None, catalog.clone())];
+    }
+
+    /// Follows a transaction-control statement: keeps, drops or goes back to an undo point.
+    fn after(&mut self, control: &TransactionControl, was_in_transaction: bool, catalog: &mut Catalog) {
+        let named = |points: &[(Option<String>, Catalog)], name: &str| {
+            points.iter().rposition(|(point, _)| point.as_deref() == Some(name))
+        };
+        match control {
+            TransactionControl::Begin if !was_in_transaction => self.begin(catalog),
+            TransactionControl::Savepoint(name) if was_in_transaction => {
+                self.points.push((Some(name.clone()), catalog.clone()));
+            }
+            TransactionControl::Release(name) => {
+                if let Some(at) = named(&self.points, name) {
+                    self.points.truncate(at);
+                }
+            }
+            // The savepoint stays, to be rolled back to again.
+            TransactionControl::RollbackTo(name) => {
+                if let Some(at) = named(&self.points, name) {
+                    catalog.clone_from(&self.points[at].1);
+                    self.points.truncate(at + 1);
+                }
+            }
+            TransactionControl::Rollback => {
+                if let Some((None, before)) = self.points.first() {
+                    catalog.clone_from(before);
+                }
+                self.points.clear();
+            }
+            TransactionControl::Commit => self.points.clear(),
+            _ => {}
+        }
     }
 }
 
@@ -248,6 +324,7 @@ impl Visitor for Linter<'_> {
             settings: self.settings,
             first_in_statement: step.first_in_statement,
             previous: step.position.checked_sub(1).map(|p| &step.migration.ops[p]),
+            position: step.position,
         };
         // One buffer for all the rules: most find nothing, and each empty `Vec` still costs
         // its setup and a pass of the loop that moves its findings on.

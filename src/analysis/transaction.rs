@@ -12,6 +12,17 @@ pub struct HeldLock {
     pub mode: LockMode,
     pub statement: usize,
     pub span: Span,
+    /// The relation existed before this migration (a lock on a new one blocks no one).
+    pub existed: bool,
+}
+
+/// A statement of the current transaction and the locks it took.
+#[derive(Debug, Clone)]
+pub struct TransactionStatement {
+    pub statement: usize,
+    pub span: Span,
+    /// Each lock, and whether its relation existed before this migration.
+    pub effects: Vec<(LockEffect, bool)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -25,6 +36,8 @@ pub struct TransactionState {
     /// BEGIN seen while a transaction was already open.
     pub nested_begin: bool,
     pub held: Vec<HeldLock>,
+    /// The statements of the current transaction so far, with what they locked.
+    pub statements: Vec<TransactionStatement>,
     /// The effective `lock_timeout` in milliseconds, when the migration set one (0 = disabled).
     pub lock_timeout_ms: Option<u64>,
     pub statement_timeout_ms: Option<u64>,
@@ -41,12 +54,34 @@ pub struct TransactionState {
     pending: Vec<HeldLock>,
     local_lock_timeout: bool,
     local_statement_timeout: bool,
+    /// The timeouts when the current transaction began: a ROLLBACK undoes a SET made in it.
+    timeouts_at_begin: Timeouts,
+    /// The open savepoints: name, the statement that set it, and the timeouts then. ROLLBACK TO
+    /// undoes a SET made since, and releases the locks taken since.
+    savepoints: Vec<Savepoint>,
 }
 
+#[derive(Debug, Clone)]
+struct Savepoint {
+    name: String,
+    statement: usize,
+    timeouts: Timeouts,
+}
+
+/// `lock_timeout` and `statement_timeout` in milliseconds, where set.
+type Timeouts = (Option<u64>, Option<u64>);
+
 impl TransactionState {
-    pub fn start(migration: &Migration) -> Self {
-        let wrapped = migration.transaction == TransactionMode::Wrapped;
-        TransactionState { in_transaction: wrapped, ..Default::default() }
+    /// The state as `migration` starts: the runner's session settings, then the migration's own
+    /// (Alembic's `env.py`), are in force.
+    pub fn start(migration: &Migration, runner_session: &[(String, String)]) -> Self {
+        let mut state = TransactionState::default();
+        for (name, value) in runner_session.iter().chain(&migration.session) {
+            state.set(name, Some(value), false);
+        }
+        state.timeouts_at_begin = (state.lock_timeout_ms, state.statement_timeout_ms);
+        state.in_transaction = migration.transaction == TransactionMode::Wrapped;
+        state
     }
 
     /// Locks held by earlier statements of this transaction, strongest first.
@@ -84,17 +119,49 @@ impl TransactionState {
         }
         match &op.kind {
             OpKind::Transaction(TransactionControl::Begin) => {
+                if !self.in_transaction {
+                    self.timeouts_at_begin = (self.lock_timeout_ms, self.statement_timeout_ms);
+                }
                 self.nested_begin = self.in_transaction && self.explicit;
                 self.in_transaction = true;
                 self.explicit = true;
                 self.begin_span = Some(op.span);
             }
-            OpKind::Transaction(TransactionControl::Commit | TransactionControl::Rollback) => {
+            OpKind::Transaction(control @ (TransactionControl::Commit | TransactionControl::Rollback)) => {
                 // A COMMIT inside a runner's transaction ends it early; the rest runs in autocommit.
+                // A ROLLBACK also takes back every SET made since the transaction began.
+                if *control == TransactionControl::Rollback && self.in_transaction {
+                    (self.lock_timeout_ms, self.statement_timeout_ms) = self.timeouts_at_begin;
+                    self.local_lock_timeout = false;
+                    self.local_statement_timeout = false;
+                }
                 self.end_transaction();
                 self.in_transaction = false;
                 self.explicit = false;
                 self.begin_span = None;
+            }
+            OpKind::Transaction(TransactionControl::Savepoint(name)) if self.in_transaction => {
+                self.savepoints.push(Savepoint {
+                    name: name.clone(),
+                    statement: op.statement,
+                    timeouts: (self.lock_timeout_ms, self.statement_timeout_ms),
+                });
+            }
+            OpKind::Transaction(TransactionControl::Release(name)) => {
+                if let Some(at) = self.savepoints.iter().rposition(|s| &s.name == name) {
+                    self.savepoints.truncate(at);
+                }
+            }
+            OpKind::Transaction(TransactionControl::RollbackTo(name)) => {
+                if let Some(at) = self.savepoints.iter().rposition(|s| &s.name == name) {
+                    let savepoint = &self.savepoints[at];
+                    (self.lock_timeout_ms, self.statement_timeout_ms) = savepoint.timeouts;
+                    // Locks taken after the savepoint are released when it is rolled back to.
+                    let since = savepoint.statement;
+                    self.held.retain(|h| h.statement < since);
+                    self.pending.retain(|h| h.statement < since);
+                    self.savepoints.truncate(at + 1);
+                }
             }
             // SET LOCAL outside a transaction block only draws a warning and changes nothing.
             OpKind::Setting { local: true, .. } if !self.in_transaction => {}
@@ -106,7 +173,17 @@ impl TransactionState {
                         mode: e.mode,
                         statement: op.statement,
                         span: op.span,
+                        existed: existed(&e.relation),
                     }));
+                    let locked = effects.iter().map(|e| (e.clone(), existed(&e.relation)));
+                    match self.statements.last_mut() {
+                        Some(last) if last.statement == op.statement => last.effects.extend(locked),
+                        _ => self.statements.push(TransactionStatement {
+                            statement: op.statement,
+                            span: op.span,
+                            effects: locked.collect(),
+                        }),
+                    }
                     if let OpKind::AddConstraint { table, constraint, .. } = &op.kind {
                         if constraint.not_valid {
                             let name =
@@ -121,6 +198,8 @@ impl TransactionState {
 
     fn end_transaction(&mut self) {
         self.held.clear();
+        self.savepoints.clear();
+        self.statements.clear();
         self.pending.clear();
         self.not_valid_in_transaction.clear();
         if self.local_lock_timeout {

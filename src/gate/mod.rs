@@ -313,7 +313,7 @@ impl Visitor for Estimator<'_> {
         let op = step.op;
         if step.first_in_statement {
             let control = match &op.kind {
-                OpKind::Transaction(control) => Some(*control),
+                OpKind::Transaction(control) => Some(control.clone()),
                 _ => None,
             };
             if control == Some(TransactionControl::Begin) || !step.transaction.in_transaction {

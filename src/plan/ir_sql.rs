@@ -104,7 +104,10 @@ pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String>
             TransactionControl::Begin => Ok(vec!["BEGIN".into()]),
             TransactionControl::Commit => Ok(vec!["COMMIT".into()]),
             TransactionControl::Rollback => Ok(vec!["ROLLBACK".into()]),
-            TransactionControl::Savepoint | TransactionControl::Other => Err(from_sql("transaction control")),
+            TransactionControl::Savepoint(_)
+            | TransactionControl::Release(_)
+            | TransactionControl::RollbackTo(_)
+            | TransactionControl::Other => Err(from_sql("transaction control")),
         },
         OpKind::DataChange { kind: DataChangeKind::Code, .. } => {
             Err("code run at migrate time (RunPython, a DO block): what it sends is decided when it runs".into())

@@ -14,10 +14,17 @@ struct Summary {
     statements_analyzed: usize,
     statements_unanalyzed: usize,
     meta_commands_skipped: usize,
+    /// Only when a file used psql variables.
+    #[serde(skip_serializing_if = "is_zero")]
+    psql_variables_substituted: usize,
     errors: usize,
     warnings: usize,
     infos: usize,
     suppressed: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 pub fn render(result: &LintResult) -> String {
@@ -37,6 +44,7 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
         statements_analyzed: result.statements_analyzed,
         statements_unanalyzed: result.statements_unanalyzed,
         meta_commands_skipped: result.meta_commands_skipped,
+        psql_variables_substituted: result.psql_variables_substituted,
         errors: result.count(Severity::Error),
         warnings: result.count(Severity::Warning),
         infos: result.count(Severity::Info),

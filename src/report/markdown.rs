@@ -97,7 +97,7 @@ fn section(finding: &Finding) -> String {
 /// The first lines of the statement, whole lines (a finding on one token still shows its
 /// line), fenced in the file's language.
 fn snippet(finding: &Finding) -> Option<String> {
-    let text = &finding.source.text;
+    let text = finding.source.text_lf();
     let (start, end) = (finding.span.start.min(text.len()), finding.span.end.min(text.len()));
     if text.get(start..end)?.trim().is_empty() {
         return None;

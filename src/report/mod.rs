@@ -102,6 +102,9 @@ fn summary_line(result: &LintResult) -> String {
     if result.meta_commands_skipped > 0 {
         line.push_str(&format!("; {} psql meta-commands skipped", result.meta_commands_skipped));
     }
+    if result.psql_variables_substituted > 0 {
+        line.push_str(&format!("; {} psql variables substituted", result.psql_variables_substituted));
+    }
     if result.replayed_only > 0 {
         line.push_str(&format!("; {} replayed, not reported", plural(result.replayed_only, "other migration")));
     }

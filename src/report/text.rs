@@ -32,7 +32,7 @@ impl SourceCode for Shared {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        self.0.text.read_span(span, context_lines_before, context_lines_after)
+        self.0.text_lf().read_span(span, context_lines_before, context_lines_after)
     }
 }
 
@@ -71,7 +71,7 @@ impl Diagnostic for Rendered<'_> {
         }
         let span = self.finding.span;
         let label = self.finding.lock.as_ref().map(|lock| format!("takes {lock}"));
-        let len = first_line_len(&self.finding.source.text, span.start, span.end);
+        let len = first_line_len(self.finding.source.text_lf(), span.start, span.end);
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(label, SourceSpan::new(span.start.into(), len)))))
     }
 }

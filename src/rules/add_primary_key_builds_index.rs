@@ -34,17 +34,24 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         // schema. For an index lockgate has not seen, the lock model's verdict stands.
         let columns = match ctx.catalog.index(&QualifiedName::new(table.schema.clone(), &index_name)) {
             Some(index) => {
-                let nullable: Vec<&str> = index
-                    .columns
-                    .iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .filter(|c| !proven_not_null(ctx, table, c))
-                    .collect();
-                if nullable.is_empty() {
-                    return;
+                let named = |wanted: Nullability| -> Vec<&str> {
+                    let columns = index.columns.iter().flatten().map(String::as_str);
+                    columns.filter(|c| nullability(ctx, table, c) == wanted).collect()
+                };
+                let (nullable, unknown) = (named(Nullability::Nullable), named(Nullability::Unknown));
+                match (nullable.is_empty(), unknown.is_empty()) {
+                    (true, true) => return,
+                    (false, true) => format!("nullable column(s) {}", nullable.join(", ")),
+                    (true, false) => format!(
+                        "column(s) {} (whose nullability lockgate does not know: `{table}` was not created in the migrations it read)",
+                        unknown.join(", ")
+                    ),
+                    (false, false) => format!(
+                        "nullable column(s) {} and column(s) {} whose nullability lockgate does not know",
+                        nullable.join(", "),
+                        unknown.join(", ")
+                    ),
                 }
-                format!("nullable column(s) {}", nullable.join(", "))
             }
             None if ctx.work_on(table) == Some(Work::Scan) => {
                 format!("the columns of `{index_name}` (an index lockgate has not seen created)")
@@ -67,13 +74,28 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nullability {
+    /// Known to hold no NULLs without a scan.
+    NotNull,
+    Nullable,
+    /// A column of a table or index created outside the migrations lockgate read.
+    Unknown,
+}
+
 /// Known to hold no NULLs without a scan: declared NOT NULL, a validated `CHECK (col IS NOT
 /// NULL)` (trusted from PostgreSQL 12), or a validated PostgreSQL 18 NOT NULL constraint.
-fn proven_not_null(ctx: &OpContext, table: &QualifiedName, column: &str) -> bool {
-    let Some(t) = ctx.catalog.table(table) else { return false };
-    t.column(column).is_some_and(|c| c.not_null)
+fn nullability(ctx: &OpContext, table: &QualifiedName, column: &str) -> Nullability {
+    let Some(t) = ctx.catalog.table(table) else { return Nullability::Unknown };
+    let Some(c) = t.column(column) else { return Nullability::Unknown };
+    let proven = c.not_null
         || (ctx.settings.pg_version.supports(Feature::SetNotNullFromCheck) && t.has_valid_not_null_check(column))
         || t.constraints
             .iter()
-            .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column))
+            .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column));
+    if proven {
+        Nullability::NotNull
+    } else {
+        Nullability::Nullable
+    }
 }

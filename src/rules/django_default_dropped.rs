@@ -21,6 +21,14 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.is_new_table(table) {
         return;
     }
+    // A default set again before the migration ends is all that code deployed later sees.
+    let last_default = ctx.later_ops().iter().rev().find_map(|op| match &op.kind {
+        OpKind::SetDefault { table: t, column: c, default, .. } if t == table && c == column => Some(default),
+        _ => None,
+    });
+    if matches!(last_default, Some(Some(_))) {
+        return;
+    }
     let help = match ctx.framework() {
         Framework::Django => format!(
             "use `db_default=` (Django 5+) instead of `default=` so the database keeps the default, or add `{column}` with `null=True` first and make it NOT NULL once every running version sets it"

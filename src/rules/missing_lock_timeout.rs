@@ -28,6 +28,9 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             "this statement waits for {} lock on `{}` with no lock_timeout: if any transaction is using the table, it queues behind it, and every later query on `{}` queues behind this statement ({}) until it gets the lock",
             with_article(effect.mode), effect.relation, effect.relation, effect.mode.blocks()
         ),
-        format!("{} and retry the migration when it times out", ctx.run_first(setting)),
+        format!(
+            "{} and retry the migration when it times out; if the runner's session already sets one, declare it in lockgate.toml (`[runner] lock_timeout = \"4s\"`)",
+            ctx.run_first(setting)
+        ),
     ).with_lock(Some(lock_label(effect))));
 }

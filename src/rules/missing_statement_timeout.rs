@@ -39,7 +39,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
                 effect.mode.blocks()
             ),
             format!(
-                "{} (leave it unset only for CONCURRENTLY and VALIDATE steps)",
+                "{} (leave it unset only for CONCURRENTLY and VALIDATE steps); if the runner's session already sets one, declare it in lockgate.toml (`[runner] statement_timeout = \"30s\"`)",
                 ctx.run_first(&format!("{setting} statement_timeout = '30s'"))
             ),
         )

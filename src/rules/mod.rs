@@ -320,6 +320,8 @@ pub struct OpContext<'a> {
     pub first_in_statement: bool,
     /// The op just before this one in the migration.
     pub previous: Option<&'a Op>,
+    /// Where this op is in `migration.ops`.
+    pub position: usize,
 }
 
 impl OpContext<'_> {
@@ -330,6 +332,11 @@ impl OpContext<'_> {
 
     pub fn framework(&self) -> Framework {
         self.migration.framework
+    }
+
+    /// The ops of this migration that run after this one.
+    pub fn later_ops(&self) -> &[Op] {
+        self.migration.ops.get(self.position + 1..).unwrap_or_default()
     }
 
     /// The lock this op takes on `relation` (its strongest there).

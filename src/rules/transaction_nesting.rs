@@ -1,4 +1,4 @@
-//! BEGIN inside a transaction, or COMMIT inside the runner's transaction.
+//! BEGIN inside a transaction, or COMMIT or ROLLBACK inside the runner's transaction.
 
 use super::{OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, TransactionControl, TransactionMode};
@@ -6,7 +6,7 @@ use crate::ir::{Framework, OpKind, TransactionControl, TransactionMode};
 pub const RULE: Rule = Rule::on_op(
     "transaction-nesting",
     Severity::Warning,
-    "BEGIN inside an open transaction, or COMMIT inside the runner's own transaction",
+    "BEGIN inside an open transaction, or COMMIT or ROLLBACK inside the runner's own transaction",
     check,
 );
 
@@ -27,6 +27,10 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         TransactionControl::Commit if wrapped && !tx.explicit && tx.in_transaction && !alembic => out.push(ctx.violation(
             "COMMIT inside the runner's transaction ends it early: everything after it runs in autocommit, and the runner's own history row may land in a different transaction than the schema change",
             "remove the COMMIT, or split the migration in two",
+        )),
+        TransactionControl::Rollback if wrapped && !tx.explicit && tx.in_transaction => out.push(ctx.violation(
+            "ROLLBACK inside the runner's transaction undoes every statement of this migration before it, and what follows runs in autocommit: the migration is applied only in part, while the runner goes on as if it had run whole",
+            "remove the ROLLBACK; to undo a step on failure, let the statement fail and the runner roll the whole migration back",
         )),
         _ => {}
     }

@@ -23,7 +23,7 @@ pub fn read(text: &str, range: Range<usize>, marker: &str, statements: &[(Span, 
         return found;
     }
     let mut offset = range.start;
-    for line in section.split_inclusive('\n') {
+    for line in crate::ir::lines_with_endings(section) {
         let line_start = offset;
         offset += line.len();
         let Some(comment_at) = line.find(marker) else { continue };

@@ -109,7 +109,7 @@ pub fn lower(node: &NodeEnum) -> Vec<OpKind> {
             mode: LockMode::ALL.get((s.mode as usize).saturating_sub(1)).copied().unwrap_or(LockMode::AccessExclusive),
         }],
         NodeEnum::VariableSetStmt(s) => vec![setting(s)],
-        NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s.kind))],
+        NodeEnum::TransactionStmt(s) => vec![OpKind::Transaction(transaction(s))],
         NodeEnum::CommentStmt(s) => vec![comment(s)],
         NodeEnum::ReindexStmt(s) => vec![reindex(s)],
         NodeEnum::AlterObjectSchemaStmt(s) if s.object_type == ObjectType::ObjectTable as i32 => match &s.relation {
@@ -283,6 +283,24 @@ pub fn canonical_type_name(raw: &str) -> String {
     .to_string()
 }
 
+/// The default a column gets from a DEFAULT clause: none for a NULL constant (cast or not), as
+/// PostgreSQL stores no `pg_attrdef` row for one (`AddRelationNewConstraints`), so
+/// `DEFAULT NULL NOT NULL` is a NOT NULL column without a default and `SET DEFAULT NULL` drops
+/// the default. A column of a domain type keeps a NULL default on the server (it overrides the
+/// domain's); lockgate does not model domain defaults, so it reads it as no default too.
+pub fn column_default(node: &protobuf::Node) -> Option<DefaultExpr> {
+    (!is_null_constant(node)).then(|| default_expr(node))
+}
+
+/// `NULL`, `NULL::integer`, `CAST(NULL AS integer)`: what PostgreSQL folds to a NULL constant.
+fn is_null_constant(node: &protobuf::Node) -> bool {
+    match &node.node {
+        Some(NodeEnum::AConst(c)) => c.isnull,
+        Some(NodeEnum::TypeCast(c)) => c.arg.as_deref().is_some_and(is_null_constant),
+        _ => false,
+    }
+}
+
 /// Classifies a default expression by volatility, the way ADD COLUMN's rewrite rule needs: on
 /// each supported version, volatile when it calls a function that is volatile there, or one
 /// PostgreSQL does not have built in (a user's or an extension's: unknown, so volatile), or
@@ -401,7 +419,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         name: def.colname.clone(),
         ty: ty.clone(),
         not_null: def.is_not_null,
-        default: def.raw_default.as_deref().map(default_expr),
+        default: def.raw_default.as_deref().and_then(column_default),
         identity: !def.identity.is_empty(),
         serial: false,
         generated: None,
@@ -426,7 +444,7 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         let Some(NodeEnum::Constraint(c)) = &node.node else { continue };
         match ConstrType::try_from(c.contype).unwrap_or(ConstrType::Undefined) {
             ConstrType::ConstrNotnull => column.not_null = true,
-            ConstrType::ConstrDefault => column.default = c.raw_expr.as_deref().map(default_expr),
+            ConstrType::ConstrDefault => column.default = c.raw_expr.as_deref().and_then(column_default),
             ConstrType::ConstrIdentity => {
                 column.identity = true;
                 column.not_null = true;
@@ -538,7 +556,7 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
             _ => action(TableAction::Other("ADD COLUMN".into())),
         },
         T::AtColumnDefault => {
-            OpKind::SetDefault { table, column, default: cmd.def.as_deref().map(default_expr), ddl: None }
+            OpKind::SetDefault { table, column, default: cmd.def.as_deref().and_then(column_default), ddl: None }
         }
         T::AtDropNotNull => OpKind::DropNotNull { table, column, editor: None },
         T::AtSetNotNull => OpKind::SetNotNull { table, column },
@@ -720,14 +738,15 @@ fn setting(s: &protobuf::VariableSetStmt) -> OpKind {
     OpKind::Setting { name, value, local: s.is_local }
 }
 
-fn transaction(kind: i32) -> TransactionControl {
-    match TransactionStmtKind::try_from(kind).unwrap_or(TransactionStmtKind::Undefined) {
+fn transaction(s: &protobuf::TransactionStmt) -> TransactionControl {
+    let name = || s.savepoint_name.clone();
+    match TransactionStmtKind::try_from(s.kind).unwrap_or(TransactionStmtKind::Undefined) {
         TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart => TransactionControl::Begin,
         TransactionStmtKind::TransStmtCommit => TransactionControl::Commit,
         TransactionStmtKind::TransStmtRollback => TransactionControl::Rollback,
-        TransactionStmtKind::TransStmtSavepoint
-        | TransactionStmtKind::TransStmtRelease
-        | TransactionStmtKind::TransStmtRollbackTo => TransactionControl::Savepoint,
+        TransactionStmtKind::TransStmtSavepoint => TransactionControl::Savepoint(name()),
+        TransactionStmtKind::TransStmtRelease => TransactionControl::Release(name()),
+        TransactionStmtKind::TransStmtRollbackTo => TransactionControl::RollbackTo(name()),
         _ => TransactionControl::Other,
     }
 }

@@ -267,6 +267,8 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
+        session: vec![],
         problems: vec![],
         parents: vec![],
         replaces: vec![],
@@ -280,6 +282,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         migration.ignores.extend(loaded.directives.ignores);
         migration.problems.extend(loaded.directives.bad.into_iter().map(directives::problem));
         migration.skipped_meta_commands += loaded.meta_commands;
+        migration.psql_variables += loaded.psql_variables;
         if let Some(no_transaction) = section.no_transaction {
             wrapped = !no_transaction;
         }
@@ -351,7 +354,7 @@ pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<String
 fn utf8(bytes: Vec<u8>) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = std::str::from_utf8(&e.as_bytes()[..at]).map_or(1, |valid| crate::ir::line_starts(valid).len());
         format!("not valid UTF-8 (first bad byte on line {line}); save the file as UTF-8")
     })
 }
@@ -367,6 +370,8 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         ops: vec![Op::new(OpKind::Unparsed { reason }, Span::default(), 0)],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
+        session: vec![],
         problems: vec![],
         parents: vec![],
         replaces: vec![],

@@ -6,6 +6,7 @@
 //! with PostgreSQL's scanner and parsed statement by statement, so one bad statement does not
 //! hide the rest: each one that fails becomes an `Unparsed` op at its location.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::ir::{Op, OpKind, Span};
@@ -17,6 +18,8 @@ use crate::source::{directives, pgparse};
 pub struct LoadedSql {
     pub ops: Vec<Op>,
     pub meta_commands: usize,
+    /// Uses of psql variables (`:name`, `:'name'`, `:"name"`) replaced by their `\set` value.
+    pub psql_variables: usize,
     pub statements: usize,
     /// The `-- lockgate:` comments: ignores, a transaction override, malformed ones.
     pub directives: directives::Directives,
@@ -29,16 +32,18 @@ pub type Placeholders = [(String, String)];
 pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_statement: usize) -> LoadedSql {
     let section = &text[range.clone()];
     let (substituted, map) = substitute(section, placeholders);
-    let (clean, meta_commands, semicolons) = blank_psql_only(&substituted);
-    let mut loaded = LoadedSql { meta_commands, ..LoadedSql::default() };
+    let Blanked { clean, meta_commands, semicolons, nested_semicolons, variables } = blank_psql_only(&substituted);
+    let mut loaded = LoadedSql { meta_commands, psql_variables: variables.replacements.len(), ..LoadedSql::default() };
+    // Offsets in `clean` → in the placeholder-substituted text → in the file.
+    let original = |offset: usize| range.start + map.original(variables.original(offset));
 
     let mut spans: Vec<(Span, usize)> = vec![];
-    for (piece, result) in parse_pieces(&clean, &semicolons) {
+    for (piece, result) in parse_pieces(&clean, &semicolons, &nested_semicolons) {
         let span = trimmed_span(&clean, piece);
         if span.start >= span.end {
             continue;
         }
-        let span = Span::new(range.start + map.original(span.start), range.start + map.original(span.end));
+        let span = Span::new(original(span.start), original(span.end));
         let statement = first_statement + spans.len();
         match result {
             Ok(kinds) => loaded.ops.extend(kinds.into_iter().map(|kind| Op::new(kind, span, statement))),
@@ -55,7 +60,7 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
 type Piece = (Range<usize>, Result<Vec<OpKind>, String>);
 
 /// Parses the whole text at once; on failure, statement by statement.
-fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
+fn parse_pieces(clean: &str, semicolons: &[usize], nested: &[(usize, i32)]) -> Vec<Piece> {
     if clean.trim().is_empty() {
         return vec![];
     }
@@ -69,30 +74,60 @@ fn parse_pieces(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
                 (start..end.min(clean.len()), Ok(lower_statement(raw)))
             })
             .collect(),
-        Err(_) => parse_one_by_one(clean, semicolons),
+        Err(_) => parse_one_by_one(clean, semicolons, nested),
     }
 }
 
 /// Parses each `;`-terminated piece on its own. The boundaries come from lockgate's own lexer
 /// pass, which (unlike PostgreSQL's scanner split) keeps pieces that do not parse.
-fn parse_one_by_one(clean: &str, semicolons: &[usize]) -> Vec<Piece> {
-    let mut start = 0;
-    let ends = semicolons.iter().copied().chain(std::iter::once(clean.len()));
+///
+/// An unclosed `(` makes every later `;` look nested, so the rest of the file would be one
+/// piece. A piece that does not parse is therefore taken to end at its first nested `;`, and
+/// what follows is split again with that `;`'s depth as the top level: the loader
+/// re-synchronises at the next statement, so one typo does not hide the hazards after it. A
+/// piece that parses keeps its nested semicolons (`CREATE RULE … DO (…; …)`).
+fn parse_one_by_one(clean: &str, semicolons: &[usize], nested: &[(usize, i32)]) -> Vec<Piece> {
     let mut pieces = vec![];
-    for end in ends {
-        let range = start..end;
-        start = end + 1;
-        let piece = &clean[range.clone()];
-        if piece.trim().is_empty() {
+    // Pieces still to parse, the next one last; a work list rather than recursion, so a file
+    // of many unclosed parentheses cannot exhaust the stack.
+    let mut todo: Vec<Range<usize>> = split(0..clean.len(), semicolons.iter().copied());
+    todo.reverse();
+    while let Some(range) = todo.pop() {
+        if clean[range.clone()].trim().is_empty() {
             continue;
         }
-        let result = match pgparse::parse_for_lowering(piece) {
-            Ok(parsed) => Ok(parsed.stmts.iter().flat_map(lower_statement).collect()),
-            Err(message) => Err(message),
-        };
-        pieces.push((range, result));
+        let result = parse_piece(&clean[range.clone()]);
+        let inside = &nested[nested.partition_point(|(at, _)| *at < range.start)..];
+        let inside = &inside[..inside.partition_point(|(at, _)| *at < range.end)];
+        match (result, inside.first()) {
+            (Err(_), Some(&(cut, depth))) => {
+                let rest = cut + 1..range.end;
+                let level = inside.iter().filter(|(_, d)| *d <= depth).map(|(at, _)| *at).filter(|at| *at > cut);
+                todo.extend(split(rest, level).into_iter().rev());
+                todo.push(range.start..cut);
+            }
+            (result, _) => pieces.push((range, result)),
+        }
     }
     pieces
+}
+
+/// `range` cut at the semicolons in it.
+fn split(range: Range<usize>, semicolons: impl Iterator<Item = usize>) -> Vec<Range<usize>> {
+    let mut start = range.start;
+    let mut parts: Vec<Range<usize>> = semicolons
+        .map(|end| {
+            let part = start..end;
+            start = end + 1;
+            part
+        })
+        .collect();
+    parts.push(start..range.end);
+    parts
+}
+
+fn parse_piece(piece: &str) -> Result<Vec<OpKind>, String> {
+    pgparse::parse_for_lowering(piece).map(|parsed| parsed.stmts.iter().flat_map(lower_statement).collect())
 }
 
 /// Shrinks a statement's range past leading whitespace and comments and trailing whitespace
@@ -105,7 +140,7 @@ fn trimmed_span(text: &str, range: Range<usize>) -> Span {
             start += 1;
         }
         if text[start..end].starts_with("--") {
-            start = text[start..end].find('\n').map_or(end, |i| start + i + 1);
+            start = text[start..end].find(['\n', '\r']).map_or(end, |i| start + i + 1);
         } else if text[start..end].starts_with("/*") {
             start = text[start..end].find("*/").map_or(end, |i| start + i + 2);
         } else {
@@ -119,12 +154,12 @@ fn trimmed_span(text: &str, range: Range<usize>) -> Span {
 }
 
 /// Maps offsets in substituted text back to the original.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct OffsetMap {
     replacements: Vec<Replacement>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Replacement {
     new_start: usize,
     new_len: usize,
@@ -183,9 +218,23 @@ enum Lex {
     Block(u32),
 }
 
+/// Text with what only psql reads blanked out, and where its statements end.
+#[derive(Debug, PartialEq)]
+struct Blanked {
+    clean: String,
+    meta_commands: usize,
+    /// Offsets of the `;` that end statements.
+    semicolons: Vec<usize>,
+    /// Offsets of `;` inside parentheses, with their depth: they do not end a statement
+    /// (`CREATE RULE … DO (…; …)`) unless a parenthesis was left open by mistake.
+    nested_semicolons: Vec<(usize, i32)>,
+    /// The psql variables substituted into `clean`: maps its offsets back to the input's.
+    variables: OffsetMap,
+}
+
 /// Blanks psql meta-command lines and COPY … FROM stdin data with spaces (newlines kept), and
-/// returns the offsets of the `;` that end statements.
-fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
+/// finds the `;` that end statements.
+fn blank_psql_only(text: &str) -> Blanked {
     let bytes = text.as_bytes();
     let mut out = bytes.to_vec();
     let mut state = Lex::Code;
@@ -193,7 +242,11 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     let mut i = 0;
     let mut statement_start = 0;
     let mut semicolons = vec![];
+    let mut nested_semicolons = vec![];
     let mut depth = 0i32;
+    let mut variables: HashMap<String, String> = HashMap::new();
+    // psql variable uses to replace: (start, end, value), in input offsets.
+    let mut uses: Vec<(usize, usize, String)> = vec![];
     if text.starts_with('\u{feff}') {
         blank(&mut out, 0, '\u{feff}'.len_utf8());
         i = '\u{feff}'.len_utf8();
@@ -206,12 +259,22 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
             Lex::Code => {
                 if b == b'\\' && at_line_start(bytes, text_start, i) {
                     let end = line_end(bytes, i);
+                    set_variable(&text[i..end], &mut variables);
                     blank(&mut out, i, end);
                     meta += 1;
                     i = end;
                     continue;
                 }
                 match b {
+                    // `::` is a cast, never a variable.
+                    b':' if bytes.get(i + 1) == Some(&b':') => i += 1,
+                    b':' => {
+                        if let Some((end, value)) = variable_use(text, i, &variables) {
+                            uses.push((i, end, value));
+                            i = end;
+                            continue;
+                        }
+                    }
                     b'\'' => {
                         let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e');
                         state = if escapes { Lex::Escaped } else { Lex::Single };
@@ -244,6 +307,7 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
                             continue;
                         }
                     }
+                    b';' => nested_semicolons.push((i, depth)),
                     _ => {}
                 }
             }
@@ -251,7 +315,8 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
             Lex::Escaped if b == b'\\' => i += 1,
             Lex::Escaped if b == b'\'' => state = Lex::Code,
             Lex::Double if b == b'"' => state = Lex::Code,
-            Lex::LineComment if b == b'\n' => state = Lex::Code,
+            // PostgreSQL's scanner ends a `--` comment at `\r` as well as `\n`.
+            Lex::LineComment if b == b'\n' || b == b'\r' => state = Lex::Code,
             Lex::Block(depth) => {
                 if b == b'*' && bytes.get(i + 1) == Some(&b'/') {
                     state = if depth == 1 { Lex::Code } else { Lex::Block(depth - 1) };
@@ -267,7 +332,109 @@ fn blank_psql_only(text: &str) -> (String, usize, Vec<usize>) {
     }
     // Only ASCII bytes were replaced by ASCII spaces, so the text is still UTF-8.
     let clean = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    (clean, meta, semicolons)
+    if uses.is_empty() {
+        return Blanked { clean, meta_commands: meta, semicolons, nested_semicolons, variables: OffsetMap::default() };
+    }
+    // Splice the values in; every `;` lies outside a use, so it moves by the growth before it.
+    let mut spliced = String::with_capacity(clean.len());
+    let mut map = OffsetMap::default();
+    let mut copied = 0;
+    for (start, end, value) in &uses {
+        spliced.push_str(&clean[copied..*start]);
+        map.replacements.push(Replacement {
+            new_start: spliced.len(),
+            new_len: value.len(),
+            old_start: *start,
+            old_len: end - start,
+        });
+        spliced.push_str(value);
+        copied = *end;
+    }
+    spliced.push_str(&clean[copied..]);
+    let moved = |offset: usize| {
+        let before = uses.partition_point(|(start, _, _)| *start < offset);
+        let growth: isize = uses[..before].iter().map(|(s, e, v)| v.len() as isize - (e - s) as isize).sum();
+        offset.saturating_add_signed(growth)
+    };
+    Blanked {
+        clean: spliced,
+        meta_commands: meta,
+        semicolons: semicolons.into_iter().map(moved).collect(),
+        nested_semicolons: nested_semicolons.into_iter().map(|(at, depth)| (moved(at), depth)).collect(),
+        variables: map,
+    }
+}
+
+/// `\set NAME value…` and `\unset NAME`, as psql reads them: the value is the arguments
+/// concatenated, single-quoted ones unquoted. A value psql computes (a backquoted shell
+/// command, another variable) is unknown: the name is left unset, so its uses stay unparsed.
+fn set_variable(line: &str, variables: &mut HashMap<String, String>) {
+    let mut words = line.split_whitespace();
+    let command = words.next().unwrap_or_default();
+    let Some(name) = words.next().filter(|n| n.bytes().all(is_variable_byte)) else { return };
+    match command {
+        "\\unset" => {
+            variables.remove(name);
+        }
+        "\\set" => {
+            let rest = line.trim_start()[command.len()..].trim_start()[name.len()..].trim();
+            match set_value(rest) {
+                Some(value) => variables.insert(name.to_string(), value),
+                None => variables.remove(name),
+            };
+        }
+        _ => {}
+    }
+}
+
+/// The value of `\set`'s arguments: words concatenated, `'…'` unquoted with `''` as a quote.
+fn set_value(arguments: &str) -> Option<String> {
+    let mut value = String::new();
+    let mut chars = arguments.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        value.push('\'');
+                    }
+                    '\'' => break,
+                    '\\' => return None,
+                    other => value.push(other),
+                }
+            },
+            '`' | ':' | '\\' => return None,
+            c if c.is_whitespace() => {}
+            c => value.push(c),
+        }
+    }
+    Some(value)
+}
+
+fn is_variable_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// A use of a set variable at `at` (a `:`): where it ends and what psql puts there. `:name` is
+/// the value as is, `:'name'` a quoted literal, `:"name"` a quoted identifier. A name that is
+/// not set stays as written, as psql leaves it.
+fn variable_use(text: &str, at: usize, variables: &HashMap<String, String>) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    let quote = bytes.get(at + 1).copied().filter(|q| matches!(q, b'\'' | b'"'));
+    let name_start = at + 1 + usize::from(quote.is_some());
+    let name_len = bytes[name_start.min(bytes.len())..].iter().take_while(|&&b| is_variable_byte(b)).count();
+    let name = text.get(name_start..name_start + name_len).filter(|n| !n.is_empty())?;
+    let value = variables.get(name)?;
+    match quote {
+        None => Some((name_start + name_len, value.clone())),
+        Some(q) if bytes.get(name_start + name_len) == Some(&q) => {
+            let quote = char::from(q);
+            let doubled = value.replace(quote, &format!("{quote}{quote}"));
+            Some((name_start + name_len + 1, format!("{quote}{doubled}{quote}")))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The offset of the next byte at or after `from` that can change the scan in `state`.
@@ -278,7 +445,7 @@ fn next_in_state(bytes: &[u8], from: usize, state: Lex) -> usize {
         Lex::Single => memchr::memchr(b'\'', rest),
         Lex::Escaped => memchr::memchr2(b'\\', b'\'', rest),
         Lex::Double => memchr::memchr(b'"', rest),
-        Lex::LineComment => memchr::memchr(b'\n', rest),
+        Lex::LineComment => memchr::memchr2(b'\n', b'\r', rest),
         Lex::Block(_) => memchr::memchr2(b'*', b'/', rest),
     };
     found.map_or(bytes.len(), |offset| from + offset)
@@ -288,7 +455,7 @@ fn next_in_state(bytes: &[u8], from: usize, state: Lex) -> usize {
 const CODE_BYTES: [bool; 256] = {
     let mut table = [false; 256];
     let mut k = 0;
-    let interesting = b"\\'()\"-/$;";
+    let interesting = b"\\'()\"-/$;:";
     while k < interesting.len() {
         table[interesting[k] as usize] = true;
         k += 1;
@@ -358,7 +525,7 @@ mod tests {
     #[test]
     fn meta_commands_are_blanked_only_at_line_start_and_quoted_semicolons_do_not_end_statements() {
         let text = "\\set x 1\nSELECT 1;\n  \\echo hi\nSELECT E'a\\';b', '\\x;';\n";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!(meta, 2);
         assert_eq!(clean, format!("{}\nSELECT 1;\n{}\nSELECT E'a\\';b', '\\x;';\n", " ".repeat(8), " ".repeat(10)));
         assert_eq!(semicolons, vec![17, 52]);
@@ -367,14 +534,14 @@ mod tests {
     #[test]
     fn comments_dollar_quotes_and_parameters_hide_or_keep_semicolons() {
         let text = "/* a /* b; */ ; */ SELECT $1; DO $x$ a; $x$; SELECT \"q;\" -- c;\n;";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!((clean.as_str(), meta), (text, 0));
         assert_eq!(semicolons, vec![28, 43, text.len() - 1]);
     }
 
     #[test]
     fn a_byte_order_mark_is_blanked_and_a_meta_command_after_it_still_counts() {
-        let (clean, meta, semicolons) = blank_psql_only("\u{feff}\\set a\nSELECT 1;");
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only("\u{feff}\\set a\nSELECT 1;");
         assert_eq!(meta, 1);
         assert_eq!(clean, format!("{}\nSELECT 1;", " ".repeat(3 + 6)));
         assert_eq!(semicolons, vec![18]);
@@ -383,7 +550,7 @@ mod tests {
     #[test]
     fn copy_data_is_blanked_through_its_terminator() {
         let text = "COPY t (a) FROM stdin;\n1;2\n\\.\nSELECT 1;";
-        let (clean, meta, semicolons) = blank_psql_only(text);
+        let Blanked { clean, meta_commands: meta, semicolons, .. } = blank_psql_only(text);
         assert_eq!(meta, 0);
         assert_eq!(clean, format!("COPY t (a) FROM stdin;\n{}\n{}\nSELECT 1;", " ".repeat(3), " ".repeat(2)));
         assert_eq!(semicolons, vec![21, text.len() - 1]);

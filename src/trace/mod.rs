@@ -303,7 +303,7 @@ impl Visitor for Tracer<'_> {
                 sql,
                 model: BTreeMap::new(),
                 control: match &op.kind {
-                    OpKind::Transaction(control) => Some(*control),
+                    OpKind::Transaction(control) => Some(control.clone()),
                     _ => None,
                 },
                 creates: vec![],
@@ -438,7 +438,10 @@ impl Tracer<'_> {
                 self.in_transaction = false;
                 self.transaction_ended();
             }
-            TransactionControl::Savepoint | TransactionControl::Other => {}
+            TransactionControl::Savepoint(_)
+            | TransactionControl::Release(_)
+            | TransactionControl::RollbackTo(_)
+            | TransactionControl::Other => {}
         }
         Outcome::Control
     }

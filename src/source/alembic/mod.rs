@@ -12,6 +12,7 @@
 
 mod discover;
 mod entities;
+mod env;
 mod graph;
 mod lower;
 mod parse;
@@ -59,7 +60,7 @@ impl Loaded {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
-        let text = source.text.as_str();
+        let text = source.text_lf();
         let downgrade = layout.function(text, "downgrade");
         if let Some(error) = syntax_error {
             lower_into(&mut migration, Upgrade::unreadable(error, downgrade), text);
@@ -90,14 +91,18 @@ pub fn load(
     emit: &mut (impl FnMut(Migration) + Send),
 ) {
     let loaded: Vec<Loaded> = paths.par_iter().map(|path| load_one(path, config.max_file_bytes(), &display)).collect();
-    let plans: Vec<Plan> = environments(&loaded).par_iter().map(|members| plan(&loaded, members)).collect();
+    let plans: Vec<(Plan, Vec<(String, String)>)> = environments(&loaded)
+        .par_iter()
+        .map(|(environment, members)| (plan(&loaded, members), env::session_settings(Path::new(environment))))
+        .collect();
     let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
     let mut ordered = vec![];
-    for Plan { order, mut problems, mut parents } in plans {
+    for (Plan { order, mut problems, mut parents }, session) in plans {
         for index in order {
             let Some(mut loaded) = slots[index].take() else { continue };
             loaded.migration.problems.extend(problems.remove(&index).unwrap_or_default());
             loaded.migration.parents = parents.remove(&index).unwrap_or_default();
+            loaded.migration.session.clone_from(&session);
             ordered.push(loaded);
         }
     }
@@ -114,10 +119,10 @@ struct Plan {
     parents: HashMap<usize, Vec<String>>,
 }
 
-/// Groups revisions by environment: each has a history of its own.
-fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
+/// Groups revisions by environment (its folder, with `env.py`): each has a history of its own.
+fn environments(loaded: &[Loaded]) -> Vec<(OsString, Vec<usize>)> {
     let mut environments = Environments::default();
-    let mut groups: Vec<Vec<usize>> = vec![];
+    let mut groups: Vec<(OsString, Vec<usize>)> = vec![];
     // Environment paths are normalized, so their bytes tell them apart.
     let mut group_of: HashMap<OsString, usize> = HashMap::new();
     // Revisions come folder by folder, and a folder's revisions share one environment. Folders
@@ -130,11 +135,11 @@ fn environments(loaded: &[Loaded]) -> Vec<Vec<usize>> {
         let path = &run[0].path;
         environments.add_ancestors_of_file(path);
         let environment = environments.environment_of(path).into_os_string();
-        let group = *group_of.entry(environment).or_insert_with(|| {
-            groups.push(vec![]);
+        let group = *group_of.entry(environment.clone()).or_insert_with(|| {
+            groups.push((environment, vec![]));
             groups.len() - 1
         });
-        groups[group].extend(first..first + run.len());
+        groups[group].1.extend(first..first + run.len());
         first += run.len();
     }
     groups
@@ -201,6 +206,8 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
+        session: vec![],
         problems: vec![],
         parents: vec![],
         replaces: vec![],
@@ -212,10 +219,10 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
             Header::default()
         }
         None => {
-            let layout = Layout::of(&source.text);
+            let layout = Layout::of(source.text_lf());
             // Only the module-level names are needed to order the revisions: the functions are
             // read later, in graph order.
-            match Module::parse_outline_in(&source.text, &layout, &|s| matches!(s, TopLevel::Other)) {
+            match Module::parse_outline_in(source.text_lf(), &layout, &|s| matches!(s, TopLevel::Other)) {
                 None => {
                     migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into()));
                     Header::default()

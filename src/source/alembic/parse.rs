@@ -117,7 +117,7 @@ fn identifiers(expr: Option<Expr>, name: &str, problems: &mut Vec<(Span, String)
     match &expr.value {
         Value::None => vec![],
         Value::Str(id) => vec![(id.clone(), expr.span)],
-        Value::List(items) | Value::Tuple(items) => items
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => items
             .iter()
             .filter_map(|item| match &item.value {
                 Value::Str(id) => Some((id.clone(), item.span)),
@@ -407,7 +407,7 @@ impl<'m> Walker<'m, '_> {
         let is_postgres = |e: &Expr| e.as_str() == Some("postgresql");
         let matches = match &names.value {
             Value::Str(_) => is_postgres(&names),
-            Value::List(items) | Value::Tuple(items) => items.iter().any(is_postgres),
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => items.iter().any(is_postgres),
             _ => return None,
         };
         match operator.as_str() {

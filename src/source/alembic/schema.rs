@@ -197,10 +197,10 @@ pub fn server_default(expr: &Expr) -> Option<DefaultExpr> {
         Value::Int(i) => Some(DefaultExpr::Stable(i.to_string())),
         Value::Float(f) => Some(DefaultExpr::Stable(f.to_string())),
         Value::Bool(b) => Some(DefaultExpr::Stable(b.to_string())),
-        Value::Call(call) => Some(match sql_of(call) {
+        Value::Call(call) => match sql_of(call) {
             Some(sql) => sqltext::classify_default(&sql),
-            None => DefaultExpr::Volatile(format!("{}(…)", call.func)),
-        }),
+            None => Some(DefaultExpr::Volatile(format!("{}(…)", call.func))),
+        },
         _ => Some(DefaultExpr::Volatile("(an expression lockgate cannot read)".into())),
     }
 }
@@ -286,7 +286,7 @@ pub fn truthy(expr: &Expr) -> bool {
         Value::Int(i) => *i != 0,
         Value::Str(s) => !s.is_empty(),
         Value::None => false,
-        Value::List(items) | Value::Tuple(items) => !items.is_empty(),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => !items.is_empty(),
         _ => true,
     }
 }

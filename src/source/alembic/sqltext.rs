@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::ir::{quote_identifier, ConstraintKind, DefaultExpr, OpKind};
+use crate::ir::{quote_identifier, ConstraintKind, DefaultExpr, Op, OpKind};
 use crate::source::sql;
 
 /// `O'Brien` → `'O''Brien'`, the literal SQLAlchemy renders for a string `server_default`.
@@ -13,11 +13,12 @@ pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Classifies a default expression by parsing it as the DEFAULT of an added column. The same
-/// few defaults (`now()`, `'{}'::jsonb`) recur in every revision, so results are remembered.
-pub fn classify_default(expression: &str) -> DefaultExpr {
+/// Classifies a default expression by parsing it as the DEFAULT of an added column: `None` for a
+/// NULL constant, which PostgreSQL stores as no default. The same few defaults (`now()`,
+/// `'{}'::jsonb`) recur in every revision, so results are remembered.
+pub fn classify_default(expression: &str) -> Option<DefaultExpr> {
     thread_local! {
-        static SEEN: RefCell<HashMap<String, DefaultExpr>> = RefCell::new(HashMap::new());
+        static SEEN: RefCell<HashMap<String, Option<DefaultExpr>>> = RefCell::new(HashMap::new());
     }
     if let Some(known) = SEEN.with(|seen| seen.borrow().get(expression).cloned()) {
         return known;
@@ -27,18 +28,14 @@ pub fn classify_default(expression: &str) -> DefaultExpr {
     classified
 }
 
-fn parse_default(expression: &str) -> DefaultExpr {
+fn parse_default(expression: &str) -> Option<DefaultExpr> {
     let statement = format!("ALTER TABLE t ADD COLUMN c integer DEFAULT {expression}");
     let loaded = sql::load(&statement, 0..statement.len(), &[], 0);
-    let default = match loaded.ops.as_slice() {
-        [op] => match &op.kind {
-            OpKind::AddColumn { column, .. } => column.default.clone(),
-            _ => None,
-        },
-        _ => None,
-    };
+    if let [Op { kind: OpKind::AddColumn { column, .. }, .. }] = loaded.ops.as_slice() {
+        return column.default.clone();
+    }
     // What does not parse is unknown: the conservative reading is a per-row default.
-    default.unwrap_or_else(|| DefaultExpr::Volatile(expression.trim().to_string()))
+    Some(DefaultExpr::Volatile(expression.trim().to_string()))
 }
 
 /// Whether `postgresql_using` recomputes the column's values, judged by the SQL front end as
@@ -108,10 +105,12 @@ mod tests {
 
     #[test]
     fn defaults_are_judged_by_the_sql_front_end() {
-        assert!(matches!(classify_default("now()"), DefaultExpr::Stable(_)));
-        assert!(matches!(classify_default("'active'"), DefaultExpr::Stable(_)));
-        assert!(matches!(classify_default("gen_random_uuid()"), DefaultExpr::Volatile(_)));
-        assert!(matches!(classify_default("this is not sql ("), DefaultExpr::Volatile(_)));
+        assert!(matches!(classify_default("now()"), Some(DefaultExpr::Stable(_))));
+        assert!(matches!(classify_default("'active'"), Some(DefaultExpr::Stable(_))));
+        assert!(matches!(classify_default("gen_random_uuid()"), Some(DefaultExpr::Volatile(_))));
+        assert!(matches!(classify_default("this is not sql ("), Some(DefaultExpr::Volatile(_))));
+        assert_eq!(classify_default("NULL"), None);
+        assert_eq!(classify_default("NULL::integer"), None);
     }
 
     #[test]

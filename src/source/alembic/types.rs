@@ -67,7 +67,9 @@ fn method_on_type(receiver: &Expr, call: &Call) -> ColumnType {
         let dialects = call.arg("dialect_name", 1);
         let for_postgres = dialects.is_some_and(|d| match &d.value {
             Value::Str(name) => name == "postgresql",
-            Value::List(items) | Value::Tuple(items) => items.iter().any(|i| i.as_str() == Some("postgresql")),
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+                items.iter().any(|i| i.as_str() == Some("postgresql"))
+            }
             _ => false,
         });
         if let (true, Some(variant)) = (for_postgres, call.arg("type_", 0)) {

@@ -573,7 +573,8 @@ impl<'a> Lowering<'a> {
                     self.create_through_table(&model, &name, &field);
                 }
             } else if let Some(mut column) = self.column_def(&table.name, &field) {
-                let python_default = field.db_default.is_none() && field.default.is_some();
+                // Any `db_default=`, even `None`, takes the place of the Python default.
+                let python_default = field.db_default_sql.is_none() && field.default.is_some();
                 if python_default {
                     column.default = field.default.clone().map(DefaultExpr::Stable);
                 }
@@ -1081,7 +1082,7 @@ struct Piece {
 fn collect_sql(expr: &Expr, out: &mut Vec<Piece>) {
     match &expr.value {
         Value::Str(text) => out.push(Piece { text: Some(text.clone()), span: expr.span, params: false }),
-        Value::List(items) | Value::Tuple(items) => {
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
             let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
             if pair {
                 out.push(Piece { text: items[0].as_str().map(str::to_string), span: items[0].span, params: true });

@@ -63,7 +63,7 @@ pub fn load(
             let source = Arc::new(SourceFile::new(display(path), text));
             let parsed = match unreadable {
                 Some(reason) => Err((Span::default(), reason)),
-                None => match Module::parse_outline(&source.text, &[]) {
+                None => match Module::parse_outline(source.text_lf(), &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
                 },
@@ -131,6 +131,8 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         ops: vec![],
         ignores: vec![],
         skipped_meta_commands: 0,
+        psql_variables: 0,
+        session: vec![],
         problems: vec![],
         parents: vec![],
         replaces: vec![],

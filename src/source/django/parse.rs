@@ -66,7 +66,7 @@ pub fn parse(module: &Module, app: &str) -> Result<ParsedMigration, ParseFailure
             "operations" => {
                 parsed.operations_span = value.span;
                 match value.value {
-                    Value::List(items) | Value::Tuple(items) => parsed.operations = items,
+                    Value::List(items) | Value::Tuple(items) | Value::Set(items) => parsed.operations = items,
                     Value::Dynamic(what) => parsed.dynamic_operations = Some(what),
                     other => parsed.dynamic_operations = Some(format!("{other:?}")),
                 }

@@ -27,7 +27,8 @@ pub struct Field {
     pub auto: bool,
     /// A Python-side `default=`: Django writes it into existing rows, then drops it.
     pub default: Option<String>,
-    /// `db_default=` (Django 5+): stays in the database.
+    /// `db_default=` (Django 5+): stays in the database. `None` also for `db_default=None`,
+    /// which leaves no default (`db_default_sql` tells whether the keyword was given).
     pub db_default: Option<DefaultExpr>,
     /// Target of a ForeignKey / OneToOneField / ManyToManyField, as written.
     pub relation: Option<Relation>,
@@ -296,7 +297,7 @@ pub fn field_from_call(call: &Call, name: &str, app: &str, settings: &DjangoSett
         unique: (flag("unique").unwrap_or(false) || one_to_one) && !primary_key,
         db_index: flag("db_index").unwrap_or(is_relation || class == "SlugField") && !primary_key,
         auto,
-        db_default: call.kwarg("db_default").map(db_default),
+        db_default: call.kwarg("db_default").and_then(db_default),
         generated: class == "GeneratedField",
         positive: class.starts_with("Positive"),
         relation,
@@ -598,6 +599,7 @@ fn literal(expr: &Expr, class: &str) -> Result<String, String> {
         Value::Int(i) if numeric || class == "DecimalField" => Ok(i.to_string()),
         Value::Float(f) if class == "FloatField" => Ok(format!("{f:?}")),
         Value::Bool(b) if matches!(class, "BooleanField" | "NullBooleanField") => Ok(b.to_string()),
+        Value::None => Ok("NULL".into()),
         _ => Err(format!(
             "the default `{}` of a {class}: Django converts it with the field's code when the migration runs",
             python_default(expr)
@@ -640,20 +642,25 @@ fn python_default(expr: &Expr) -> String {
         Value::Name(name) => format!("{name}()"),
         Value::Call(call) => format!("{}(…)", call.func),
         Value::List(_) => "[]".into(),
+        Value::Set(_) => "set()".into(),
         Value::Dict(_) => "{}".into(),
         _ => "(a Python value)".into(),
     }
 }
 
-fn db_default(expr: &Expr) -> DefaultExpr {
-    match &expr.value {
+/// The default `db_default=` leaves in the database: none for `None` or `Value(None)`, which
+/// Django sends as `DEFAULT NULL` and PostgreSQL stores as no default at all.
+fn db_default(expr: &Expr) -> Option<DefaultExpr> {
+    Some(match &expr.value {
+        Value::None => return None,
+        Value::Call(call) if call.name() == "Value" && call.args.first().is_some_and(Expr::is_none) => return None,
         Value::Call(call) if matches!(call.name(), "Now" | "Value") => DefaultExpr::Stable(python_default(expr)),
         Value::Call(call) => match call.name() {
             "RandomUUID" | "Random" | "GenRandomUUID" => DefaultExpr::Volatile(format!("{}()", call.name())),
             _ => DefaultExpr::Stable(format!("{}(…)", call.name())),
         },
         _ => DefaultExpr::Stable(python_default(expr)),
-    }
+    })
 }
 
 impl ProjectState {

@@ -26,6 +26,9 @@ pub enum Value {
     None,
     List(Vec<Expr>),
     Tuple(Vec<Expr>),
+    /// A set literal, or a `set(…)`/`frozenset(…)` call of a literal collection: what
+    /// `makemigrations` writes for `unique_together` and `index_together`.
+    Set(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
     Call(Call),
     /// A name or dotted attribute that is not a known constant: `models.CASCADE`, `settings.AUTH_USER_MODEL`.
@@ -104,10 +107,11 @@ impl Expr {
         }
     }
 
-    /// Elements of a list or tuple.
+    /// Elements of a list, tuple or set. Every collection the front ends read goes through this,
+    /// so a migration may write any of the three where Python accepts any iterable.
     pub fn items(&self) -> Option<&[Expr]> {
         match &self.value {
-            Value::List(items) | Value::Tuple(items) => Some(items),
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => Some(items),
             _ => None,
         }
     }
@@ -351,6 +355,7 @@ impl<'a> Module<'a> {
             "none" => Value::None,
             "list" => Value::List(self.elements(node)),
             "tuple" => Value::Tuple(self.elements(node)),
+            "set" => Value::Set(self.elements(node)),
             "parenthesized_expression" => match children(node).next() {
                 Some(inner) => return self.eval_at(inner, node),
                 None => Value::Tuple(vec![]),
@@ -443,7 +448,7 @@ impl<'a> Module<'a> {
                 _ => call.args.push(self.eval(argument)),
             }
         }
-        Value::Call(call)
+        set_of(call)
     }
 
     /// The dotted name of what is called, and the call it is a method of, if any.
@@ -808,9 +813,11 @@ fn without(ranges: Vec<std::ops::Range<usize>>, holes: &[std::ops::Range<usize>]
     out
 }
 
-/// Maps a byte offset to a tree-sitter point (row, byte column).
+/// Maps a byte offset to a tree-sitter point (row, byte column). Tree-sitter counts rows at
+/// `\n` only, so these rows are not the lines findings name.
 fn line_points(text: &str) -> impl Fn(usize) -> tree_sitter::Point + '_ {
-    let line_starts = crate::ir::line_starts(text);
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
     move |offset| {
         let row = line_starts.partition_point(|&s| s <= offset) - 1;
         tree_sitter::Point { row, column: offset - line_starts[row] }
@@ -934,6 +941,22 @@ pub fn span(node: Node) -> Span {
     Span::new(node.start_byte(), node.end_byte())
 }
 
+/// `set()`, `set([…])`, `frozenset((…))`: the set of a literal collection; other calls stay calls.
+fn set_of(call: Call) -> Value {
+    let builtin = matches!(call.func.as_str(), "set" | "frozenset") && call.receiver.is_none();
+    if !builtin || call.splat || !call.kwargs.is_empty() {
+        return Value::Call(call);
+    }
+    match call.args.as_slice() {
+        [] => Value::Set(vec![]),
+        [collection] => match collection.items() {
+            Some(items) => Value::Set(items.to_vec()),
+            None => Value::Call(call),
+        },
+        _ => Value::Call(call),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1016,6 +1039,24 @@ mod tests {
             let values: Vec<i64> = elements.iter().filter_map(Expr::as_int).collect();
             assert_eq!(values, (0..count).collect::<Vec<i64>>(), "{count} elements");
         }
+    }
+
+    #[test]
+    fn sets_and_set_calls_are_collections_like_lists_and_tuples() {
+        let ints = |source: &str| -> Option<Vec<i64>> {
+            let Value::Set(items) = eval(source) else { return None };
+            Some(items.iter().filter_map(Expr::as_int).collect())
+        };
+        assert_eq!(ints("{1, 2,  # two\n 3}"), Some(vec![1, 2, 3]));
+        assert_eq!(ints("set()"), Some(vec![]));
+        assert_eq!(ints("set([1, 2])"), Some(vec![1, 2]));
+        assert_eq!(ints("frozenset((1,))"), Some(vec![1]));
+        assert_eq!(ints("frozenset({1})"), Some(vec![1]));
+        // A set of something lockgate cannot read stays a call; a dict is not a set.
+        assert!(matches!(eval("set(rows)"), Value::Call(_)));
+        assert!(matches!(eval("{1: 2}"), Value::Dict(_)));
+        let pair = Expr { value: eval("{('a', 'b')}"), span: Span::default() };
+        assert_eq!(pair.items().map(<[Expr]>::len), Some(1));
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! What findings say and where they point: the words of a message, its line, how often a rule
+//! speaks about one hazard.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Lints `files` (name, text) in a temporary folder; the JSON report.
+fn lint(files: &[(&str, &[u8])], extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let output = Command::cargo_bin("lockgate")
+        .expect("binary")
+        .args(["lint", "--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn findings<'a>(json: &'a Value, rule: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    json["findings"].as_array().into_iter().flatten().filter(move |f| f["rule"] == rule)
+}
+
+#[test]
+fn primary_key_using_index_on_a_table_never_seen_says_nullability_is_unknown() {
+    let unknown = b"CREATE UNIQUE INDEX CONCURRENTLY accounts_id_idx ON accounts (id);\n\
+        ALTER TABLE accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY USING INDEX accounts_id_idx;\n";
+    let json = lint(&[("0001_pk.sql", unknown)], &[]);
+    let messages: Vec<&str> =
+        findings(&json, "add-primary-key-builds-index").filter_map(|f| f["message"].as_str()).collect();
+    assert_eq!(messages.len(), 1, "{json}");
+    assert!(messages[0].contains("nullability lockgate does not know"), "{}", messages[0]);
+    assert!(!messages[0].contains("nullable column"), "{}", messages[0]);
+
+    // A table lockgate saw created: its nullable column is named as nullable.
+    let known = b"CREATE TABLE accounts (id bigint, name text);\n";
+    let json = lint(&[("0000_accounts.sql", known), ("0001_pk.sql", unknown)], &[]);
+    let messages: Vec<&str> =
+        findings(&json, "add-primary-key-builds-index").filter_map(|f| f["message"].as_str()).collect();
+    assert_eq!(messages.len(), 1, "{json}");
+    assert!(messages[0].contains("nullable column(s) id"), "{}", messages[0]);
+}
+
+#[test]
+fn line_numbers_are_right_with_lf_crlf_and_cr_line_endings() {
+    let lines = [
+        "-- lockgate: ignore drop-table -- kept on purpose",
+        "DROP TABLE a;",
+        "-- a comment",
+        "CREATE INDEX b_idx ON b (c);",
+        "",
+        "ALTER TABLE d ADD COLUMN e integer NOT NULL;",
+    ];
+    for ending in ["\n", "\r\n", "\r"] {
+        let text = lines.join(ending) + ending;
+        let json = lint(&[("0001_x.sql", text.as_bytes())], &[]);
+        let at = |rule: &str| -> Vec<u64> { findings(&json, rule).filter_map(|f| f["line"].as_u64()).collect() };
+        let name = format!("{ending:?}");
+        assert_eq!(at("create-index-not-concurrently"), [4], "{name}: {json}");
+        assert_eq!(at("add-column-not-null-without-default"), [6], "{name}");
+        assert!(at("drop-table").is_empty() && at("unused-ignore").is_empty(), "{name}: {json}");
+        // The text report's snippet shows the statement's own line.
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("0001_x.sql"), &text).expect("write");
+        let output = Command::cargo_bin("lockgate")
+            .expect("binary")
+            .env("NO_COLOR", "1")
+            .args(["lint", "--fail-on", "never"])
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(report.contains("0001_x.sql:4:1"), "{name}: {report}");
+        assert!(report.contains("4 │ CREATE INDEX b_idx ON b (c);"), "{name}: {report}");
+        assert!(!report.contains('\r'), "{name}: {report}");
+    }
+}
+
+#[test]
+fn statements_after_access_exclusive_is_reported_once_per_transaction_at_the_lock() {
+    let setup = b"CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+        CREATE TABLE orders (id bigint PRIMARY KEY, amount integer);\n";
+    let migration = b"BEGIN;\n\
+        SET LOCAL lock_timeout = '4s';\n\
+        ALTER TABLE users ADD COLUMN nickname text;\n\
+        UPDATE orders SET amount = 0 WHERE amount IS NULL;\n\
+        UPDATE users SET nickname = email;\n\
+        CREATE INDEX orders_amount_idx ON orders (amount);\n\
+        COMMIT;\n\
+        BEGIN;\n\
+        ALTER TABLE orders ADD COLUMN note text;\n\
+        UPDATE orders SET note = '';\n\
+        COMMIT;\n";
+    let json = lint(&[("0001_setup.sql", setup), ("0002_migration.sql", migration)], &[]);
+    let found: Vec<(u64, &str)> = findings(&json, "statements-after-access-exclusive")
+        .map(|f| (f["line"].as_u64().unwrap_or_default(), f["message"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, 3);
+    assert!(found[0].1.contains("3 later statements run under it: line 4"), "{}", found[0].1);
+    assert!(found[0].1.contains("line 5") && found[0].1.contains("line 6"), "{}", found[0].1);
+    assert_eq!(found[1].0, 9);
+    assert!(found[1].1.contains("1 later statement runs under it: line 10"), "{}", found[1].1);
+
+    // The runner's transaction ends with the file.
+    let wrapped =
+        b"ALTER TABLE users ADD COLUMN nickname text;\nUPDATE orders SET amount = 0;\nUPDATE orders SET amount = 1;\n";
+    let json = lint(&[("0001_setup.sql", setup), ("0002_migration.sql", wrapped)], &["--assume-in-transaction"]);
+    let lines: Vec<u64> =
+        findings(&json, "statements-after-access-exclusive").filter_map(|f| f["line"].as_u64()).collect();
+    assert_eq!(lines, [1]);
+}
