@@ -69,6 +69,9 @@ pub struct DjangoConfig {
     pub auth_user_model: Option<String>,
     /// App labels for app folders whose label is not the folder name (`"src/shop" = "store"`).
     pub app_labels: BTreeMap<String, String>,
+    /// Migration folders moved by `MIGRATION_MODULES`, by app label, relative to this file
+    /// (`dojo = "dojo/db_migrations"`): for settings lockgate cannot read as a literal.
+    pub migration_modules: BTreeMap<String, String>,
     /// Column types of custom field classes (`StreamField = "jsonb"`).
     pub field_types: BTreeMap<String, String>,
 }
@@ -301,13 +304,15 @@ impl Config {
 
     /// Finds `lockgate.toml` in `start` or its ancestors.
     pub fn discover(start: &Path) -> Result<Config, ConfigError> {
-        for dir in start.ancestors() {
-            let candidate = dir.join(FILE_NAME);
-            if candidate.is_file() {
-                return Config::load(&candidate);
-            }
+        match Config::find(start) {
+            Some(path) => Config::load(&path),
+            None => Ok(Config::default()),
         }
-        Ok(Config::default())
+    }
+
+    /// The nearest `lockgate.toml` in `start` or its ancestors.
+    pub fn find(start: &Path) -> Option<PathBuf> {
+        start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|candidate| candidate.is_file())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

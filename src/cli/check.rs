@@ -1,7 +1,6 @@
 //! `lockgate check`: the pending migrations judged against the live database (or a
 //! statistics file from `lockgate stats dump`).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -121,8 +120,7 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
         Format::Text => report::text(&report),
         Format::Json => report::json(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::output::print(&text, "the report")?;
     Ok(report.verdict.exit_code())
 }
 
