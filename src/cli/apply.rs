@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::check::DatabaseArgs;
 use crate::config::Config;
 use crate::exec::{self, journal, Progress};
-use crate::live::{self, Session};
+use crate::live::Session;
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
 
@@ -94,8 +94,7 @@ fn read_plan(path: &PathBuf) -> Result<Plan, String> {
 }
 
 fn writable(database: &DatabaseArgs) -> Result<Session, String> {
-    let url = database.database_url.as_deref().ok_or("--database-url (or LOCKGATE_DATABASE_URL) is required")?;
-    let target = live::Target::parse(url).map_err(|e| e.to_string())?;
+    let target = database.target()?;
     Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))
 }
 

@@ -32,7 +32,7 @@ pub struct PendingArgs {
     database: DatabaseArgs,
     /// Read the database from a file written by `lockgate stats dump` instead of connecting
     /// (no sessions are checked).
-    #[arg(long, value_name = "FILE", conflicts_with = "database_url", required_unless_present = "database_url")]
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
     stats: Option<PathBuf>,
     /// Take every migration read, not only those the history tables do not record.
     #[arg(long)]
@@ -85,17 +85,23 @@ impl PendingArgs {
 /// The connection, shared by the commands that read the database.
 #[derive(Args)]
 pub struct DatabaseArgs {
-    /// `postgres://user:password@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`, or
-    /// libpq key=value settings. The session is read-only.
+    /// `postgresql://user:password@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`, or
+    /// libpq key=value settings (`host=/var/run/postgresql dbname=shop`, `service=shop`), read
+    /// as libpq reads them. Without it, the PG* environment variables, the service file and
+    /// ~/.pgpass alone, as psql does. The session is read-only.
     #[arg(long, env = "LOCKGATE_DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
 }
 
 impl DatabaseArgs {
     pub fn open(&self) -> Result<Session, String> {
-        let url = self.database_url.as_deref().ok_or("--database-url (or LOCKGATE_DATABASE_URL) is required")?;
-        let target = live::Target::parse(url).map_err(|e| e.to_string())?;
+        let target = self.target()?;
         Session::open(&target).map_err(|e| format!("{}: {e}", target.display))
+    }
+
+    /// Where to connect: the URL given, else what libpq's environment says.
+    pub fn target(&self) -> Result<live::Target, String> {
+        live::Target::parse(self.database_url.as_deref().unwrap_or_default()).map_err(|e| e.to_string())
     }
 }
 
