@@ -310,3 +310,66 @@ fn a_closed_pipe_is_quiet() {
     assert_eq!(output.status.code(), Some(1), "the findings' code: {}", String::from_utf8_lossy(&output.stderr));
     assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+fn failure(cwd: &Path, args: &[&str]) -> String {
+    let output = lockgate(cwd).args(args).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    assert!(output.stdout.is_empty(), "{args:?}: no report");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A wrong path, an unreadable file, a config typo: each says what was expected and where,
+/// and exits 2.
+#[test]
+fn errors_say_what_was_expected_and_where() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "db/0001_create.sql", "CREATE TABLE t (id bigint);\n");
+
+    let stderr = failure(root, &["lint", "db/0002_missing.sql"]);
+    let expected = format!("db/0002_missing.sql: no such file or directory (looked for in {})", root.display());
+    assert!(stderr.contains(&expected) && stderr.contains("give migration files"), "{stderr}");
+
+    // Reading fails at the first byte (as root, a permission cannot be denied; this can).
+    let stderr = failure(root, &["lint", "/proc/self/mem"]);
+    assert!(stderr.contains("/proc/self/mem: cannot be read ("), "{stderr}");
+
+    let config_errors = [
+        (
+            "# settings\npg_versoin = 15\n",
+            "lockgate.toml",
+            "line 2",
+            "unknown field `pg_versoin`, expected one of `pg_version`",
+        ),
+        ("pg_version = \"15\"\n", "lockgate.toml", "line 1", "invalid type: string \"15\", expected u32"),
+        ("[rules]\ndisable = \"missing-lock-timeout\"\n", "lockgate.toml", "line 2", "expected a sequence"),
+        (
+            "[rules]\n\ndisable = [\"create-index-not-concurently\"]\n",
+            "lockgate.toml:3: unknown rule `create-index-not-concurently`",
+            "did you mean `create-index-not-concurrently`?",
+            "`lockgate rules` lists them",
+        ),
+        ("pg_version = 9\n", "lockgate.toml:1: pg_version = 9 is not supported", "11–18", ""),
+    ];
+    for (text, file, line, message) in config_errors {
+        write(root, "lockgate.toml", text);
+        let stderr = failure(root, &["lint", "db"]);
+        for part in [file, line, message] {
+            assert!(stderr.contains(part), "{text:?}: {part:?} in {stderr}");
+        }
+    }
+}
+
+/// lockgate.toml is found above the paths (as git finds .git), not only above the working
+/// directory: a project linted from elsewhere keeps its settings.
+#[test]
+fn lockgate_toml_is_found_above_the_paths() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "project/db/0001_index.sql", "CREATE INDEX i ON t (c);\n");
+    write(root, "project/lockgate.toml", "[rules]\ndisable = [\"create-index-not-concurrently\"]\n");
+    write(root, "elsewhere/README", "");
+    let (json, _) = lint_json(&root.join("elsewhere"), &["../project/db"]);
+    let rules: Vec<&str> = findings(&json).iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert!(!rules.is_empty() && !rules.contains(&"create-index-not-concurrently"), "{json}");
+}

@@ -28,8 +28,10 @@ use tree::Tree;
 /// A problem with an input path that stops it from being read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: no such file or directory")]
+    #[error("{path}: no such file or directory{}; give migration files, or folders that hold them", in_folder(path))]
     Missing { path: PathBuf },
+    #[error("{path}: cannot be read ({source}); lockgate must read every migration it is given")]
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("{path}: no such file or directory in {place}")]
     MissingIn { path: PathBuf, place: &'static str },
     #[error("{path}: {source}")]
@@ -56,6 +58,23 @@ impl InputError {
         }
         InputError::NoMigrations { paths: paths.join(", "), filters }
     }
+}
+
+/// For a relative path that does not exist: the folder it was looked for in.
+fn in_folder(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => format!(" (looked for in {})", cwd.display()),
+        _ => String::new(),
+    }
+}
+
+/// Can the file be read? Opened and its first byte read, which is where a file the user may
+/// not read, or one whose storage fails, says so; named in the error as `given`.
+fn check_readable(path: &Path, given: &Path) -> Result<(), InputError> {
+    let unreadable = |source| InputError::Unreadable { path: given.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    file.read(&mut [0u8; 1]).map_err(unreadable)?;
+    Ok(())
 }
 
 /// What to read: paths given on the command line (`-` is standard input).
@@ -196,6 +215,7 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
             modules.add_project(&root);
         }
         if path.is_file() {
+            check_readable(path, given)?;
             if path.extension().is_some_and(|e| e == "py") {
                 python.push((path.clone(), true));
             } else {
