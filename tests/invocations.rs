@@ -234,6 +234,13 @@ fn nothing_to_read_fails_and_says_what_was_looked_for() {
     let output = lockgate(dir.path()).args(["lint", ".", "--allow-empty"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 migrations"));
+
+    // The gate too: a check that judged nothing must not let the deploy through.
+    let stats = manifest().join("fixtures/stats/sql-shop.json");
+    let stats = stats.to_str().expect("UTF-8");
+    let output = lockgate(dir.path()).args(["check", "--stats", stats, "."]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no migrations found in `.`"));
 }
 
 #[test]

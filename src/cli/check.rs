@@ -37,6 +37,10 @@ pub struct PendingArgs {
     /// Take every migration read, not only those the history tables do not record.
     #[arg(long)]
     all: bool,
+    /// Succeed when the paths hold no migration at all (by default an error: a gate that
+    /// looked at nothing must not pass).
+    #[arg(long)]
+    allow_empty: bool,
     /// A throughput profile from `lockgate calibrate` (overrides `[check] profile`).
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
@@ -61,13 +65,16 @@ pub struct Observed {
 
 impl PendingArgs {
     pub fn observe(&self, sessions: bool) -> Result<Observed, String> {
-        let config = super::config_for(self.config.as_ref()).map_err(|e| e.to_string())?;
+        let config = super::config_near(self.config.as_ref(), &self.paths).map_err(|e| e.to_string())?;
         let profile = match self.profile.clone().or_else(|| config.check.profile.clone()) {
             Some(path) => Profile::load(&path)?,
             None => Profile::default(),
         };
         let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
         let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
+        if discovered.recognised.is_empty() && !self.allow_empty {
+            return Err(source::InputError::no_migrations(&self.paths, &config).to_string());
+        }
         let migrations = source::load_all(&discovered, &config);
         let (observation, activity, database) = match &self.stats {
             Some(path) => (read_stats(path)?, None, path.display().to_string()),
