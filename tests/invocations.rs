@@ -158,6 +158,8 @@ fn every_path_form_is_linted_with_its_project_history() {
             vec!["."],
             Expect { reported: 2, id_prefix: "dojo.", file: "", rule: "", history: None },
         ),
+        // The project root, with `MIGRATION_MODULES` read from its settings.
+        ("dd", vec!["."], Expect { reported: 2, id_prefix: "dojo.", file: "", rule: "", history: None }),
         ("sql/db", vec!["."], sql(3)),
         ("sql/db", vec!["0002_widen.sql"], sql(1)),
         ("sql", vec!["db/../db/0002_widen.sql"], sql(1)),

@@ -78,6 +78,14 @@ pub struct Target {
     session_attrs: SessionAttrs,
 }
 
+/// What went wrong with one host, without the "cannot connect" the whole failure starts with.
+fn why(error: LiveError) -> String {
+    match error {
+        LiveError::Connect(text) => text,
+        other => other.to_string(),
+    }
+}
+
 impl fmt::Debug for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display)
@@ -171,6 +179,7 @@ impl SessionAttrs {
 /// Settings lockgate reads itself rather than handing to tokio-postgres.
 const OWN_SETTINGS: &[&str] = &[
     "host",
+    "hostaddr",
     "port",
     "password",
     "passfile",
@@ -179,6 +188,22 @@ const OWN_SETTINGS: &[&str] = &[
     "sslrootcert",
     "target_session_attrs",
     "fallback_application_name",
+];
+
+/// libpq settings tokio-postgres takes as they are.
+const PASSED_ON: &[&str] = &[
+    "user",
+    "dbname",
+    "options",
+    "application_name",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "channel_binding",
+    "load_balance_hosts",
 ];
 
 impl Target {
@@ -211,19 +236,37 @@ impl Target {
         if settings.get("connect_timeout").is_none() {
             settings.set("connect_timeout", "10");
         }
+        if let Some((unknown, _)) = settings.iter().find(|(k, _)| !OWN_SETTINGS.contains(k) && !PASSED_ON.contains(k)) {
+            return Err(LiveError::Url(format!(
+                "`{unknown}` is not a connection setting lockgate reads; it reads {} and {}",
+                OWN_SETTINGS.join(", "),
+                PASSED_ON.join(", ")
+            )));
+        }
         let passed_on: Vec<(&str, &str)> =
-            settings.iter().filter(|(k, v)| !OWN_SETTINGS.contains(k) && !v.is_empty()).collect();
+            settings.iter().filter(|(k, v)| PASSED_ON.contains(k) && !v.is_empty()).collect();
         let config_of = |extra: &[(&str, &str)]| {
             let text = conninfo::to_key_values(passed_on.iter().copied().chain(extra.iter().copied()));
             tokio_postgres::Config::from_str(&text).map_err(|e| LiveError::Url(e.to_string()))
         };
         let hosts = settings.hosts()?;
+        // `hostaddr` gives each host's address (one per host), skipping the name lookup.
+        let addresses: Vec<&str> =
+            settings.get("hostaddr").map(|a| a.split(',').map(str::trim).collect()).unwrap_or_default();
+        if !addresses.is_empty() && addresses.len() != hosts.len() {
+            return Err(LiveError::Url(format!(
+                "{} hosts but {} hostaddr values: give one per host",
+                hosts.len(),
+                addresses.len()
+            )));
+        }
         let mut attempts = vec![];
-        for (host, port) in &hosts {
+        for (index, (host, port)) in hosts.iter().enumerate() {
             let port_text = port.to_string();
             let password = settings.password_for(host, *port, env);
             let mut extra = vec![("host", host.as_str()), ("port", port_text.as_str())];
             extra.extend(password.as_deref().map(|p| ("password", p)));
+            extra.extend(addresses.get(index).filter(|a| !a.is_empty()).map(|a| ("hostaddr", *a)));
             let label = if conninfo::is_socket_directory(host) {
                 format!("socket {host} (port {port})")
             } else {
@@ -234,6 +277,7 @@ impl Target {
         let all_hosts = hosts.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(",");
         let all_ports = hosts.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join(",");
         let mut everything = vec![("host", all_hosts.as_str()), ("port", all_ports.as_str())];
+        everything.extend(settings.get("hostaddr").map(|a| ("hostaddr", a)));
         everything.extend(settings.get("password").map(|p| ("password", p)));
         let config = config_of(&everything)?;
         let display = match url {
@@ -258,14 +302,14 @@ impl Target {
                 let (client, connection) = match connected {
                     Ok(connected) => connected,
                     Err(error) => {
-                        failures.push(format!("{}: {error}", attempt.label));
+                        failures.push(format!("{}: {}", attempt.label, why(error)));
                         continue;
                     }
                 };
                 match pass.accepts(&client).await {
                     Ok(true) => return Ok((client, connection)),
                     Ok(false) => failures.push(format!("{}: not a {} server", attempt.label, pass.name())),
-                    Err(error) => failures.push(format!("{}: {error}", attempt.label)),
+                    Err(error) => failures.push(format!("{}: {}", attempt.label, why(error))),
                 }
             }
         }
@@ -465,6 +509,10 @@ mod tests {
         let target = Target::parse("host=/tmp user=postgres sslmode=disable").unwrap();
         assert_eq!(target.ssl_mode, SslMode::Disable);
         assert!(Target::parse("postgres://db/x?sslmode=sometimes").is_err());
+        let unknown = Target::parse("host=/tmp colour=blue").unwrap_err().to_string();
+        assert!(unknown.contains("`colour` is not a connection setting"), "{unknown}");
+        assert!(Target::parse("host=a,b hostaddr=10.0.0.1").is_err(), "one hostaddr per host");
+        assert!(Target::parse("host=a,b hostaddr=10.0.0.1,10.0.0.2").is_ok());
         assert!(Target::parse("postgres://db/x?sslcert=/c.pem").is_err());
     }
 }
