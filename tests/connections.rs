@@ -213,3 +213,33 @@ fn target_session_attrs_picks_among_several_hosts() {
     let error = in_recovery(format!("{p}"), "standby").expect_err("no standby");
     assert!(error.contains("not a standby server"), "{error}");
 }
+
+/// What a connected command writes is delivered or the run fails: `stats dump > /dev/full`,
+/// `calibrate -o` into a folder that does not exist.
+#[test]
+fn connected_commands_fail_when_their_output_is_lost() {
+    let server = common::tls_server();
+    let url = format!("host={} port={} user=postgres dbname=postgres", server.socket_dir.display(), server.port);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("lockgate"))
+        .args(["stats", "dump", "--database-url", &url])
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the statistics") && stderr.contains("No space left on device"), "{stderr}");
+
+    let mut db = common::database();
+    db.client
+        .batch_execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g; ANALYZE t")
+        .expect("a table");
+    let url = db.url();
+    let output = lockgate()
+        .args(["calibrate", "--database-url", &url, "-o", "/nonexistent-folder/profile.json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the throughput profile to /nonexistent-folder/profile.json"), "{stderr}");
+}
