@@ -115,7 +115,7 @@ pub struct Recognised {
     pub django_apps: usize,
     /// Alembic environments: distinct script locations (or revision folders without one).
     pub alembic_environments: usize,
-    /// The SQL runner layouts seen, by name, in a fixed order.
+    /// The SQL runner layouts seen, by name, sorted.
     pub sql_layouts: Vec<&'static str>,
 }
 
