@@ -43,6 +43,7 @@ fn copy_dir(from: &Path, to: &Path) {
 ///   its settings say with `MIGRATION_MODULES`;
 /// - `alembic/`: the Alembic fixture (`alembic.ini`, `env.py`, `versions/`);
 /// - `bare/versions/`: the same revisions with no `env.py` or `alembic.ini` anywhere;
+/// - `diesel/migrations/`: the same widening as diesel migrations (`<version>_<name>/up.sql`);
 /// - `sql/db/`: numbered SQL files: 0001 makes `name varchar(10)` and `v integer`, 0002 widens
 ///   `name` (no rewrite, known only from 0001), 0003 makes `v` bigint (a rewrite).
 fn repository() -> tempfile::TempDir {
@@ -59,6 +60,16 @@ fn repository() -> tempfile::TempDir {
         "SET lock_timeout = '2s';\nALTER TABLE t ALTER COLUMN name TYPE varchar(20);\n",
     );
     write(root, "sql/db/0003_bigint.sql", "SET lock_timeout = '2s';\nALTER TABLE t ALTER COLUMN v TYPE bigint;\n");
+    write(
+        root,
+        "diesel/migrations/2024-01-01-000000_create/up.sql",
+        "CREATE TABLE t (id bigint PRIMARY KEY, name varchar(10));\n",
+    );
+    write(
+        root,
+        "diesel/migrations/2024-01-02-000000_widen/up.sql",
+        "SET lock_timeout = '2s';\nALTER TABLE t ALTER COLUMN name TYPE varchar(20);\n",
+    );
     write(root, "dd/manage.py", "import sys\n");
     write(root, "dd/dojo/__init__.py", "");
     write(root, "dd/dojo/settings/__init__.py", "");
@@ -166,6 +177,9 @@ fn every_path_form_is_linted_with_its_project_history() {
         ("alembic", vec![sql_0002.as_str()], sql(1)),
         ("", vec!["sql-link/0002_widen.sql"], sql(1)),
         ("", vec!["sql-link"], sql(3)),
+        // diesel: a migration is a folder; its history is the folder above.
+        ("diesel/migrations/2024-01-02-000000_widen", vec!["up.sql"], Expect { file: "up.sql", ..sql(1) }),
+        ("diesel", vec!["migrations/2024-01-02-000000_widen"], Expect { file: "up.sql", ..sql(1) }),
         ("alembic/migrations/versions", vec!["."], alembic(9)),
         ("alembic/migrations/versions", vec!["3c4d5e6f7a8b_widen_account_balance.py"], alembic(1)),
         ("", vec!["alembic/migrations/versions/"], alembic(9)),
