@@ -265,17 +265,23 @@ fn the_summary_names_what_was_recognised() {
     let root = repo.path();
     write(root, "go/001_init.up.sql", "CREATE TABLE g (id bigint);\n");
     write(root, "go/001_init.down.sql", "DROP TABLE g;\n");
-    let paths = ["django", "alembic", "go"];
+    // dbmate's files are numbered like any others: the marker inside names the runner.
+    write(
+        root,
+        "dbmate/20240101120000_init.sql",
+        "-- migrate:up\nCREATE TABLE d (id bigint);\n-- migrate:down\nDROP TABLE d;\n",
+    );
+    let paths = ["django", "alembic", "go", "dbmate"];
     let output = lockgate(root).arg("lint").args(paths).output().expect("runs");
     let text = String::from_utf8_lossy(&output.stdout);
     let summary = text.lines().last().unwrap_or_default();
-    assert!(summary.contains("(2 Django apps, 1 Alembic environment, golang-migrate)"), "{summary}");
+    assert!(summary.contains("(2 Django apps, 1 Alembic environment, dbmate, golang-migrate)"), "{summary}");
     let (json, _) = lint_json(root, &paths);
     assert_eq!(json["schema_version"], 1);
     let recognised = &json["summary"]["recognised"];
     assert_eq!(recognised["django_apps"], 2, "{json}");
     assert_eq!(recognised["alembic_environments"], 1, "{json}");
-    assert_eq!(recognised["sql_layouts"], serde_json::json!(["golang-migrate"]), "{json}");
+    assert_eq!(recognised["sql_layouts"], serde_json::json!(["dbmate", "golang-migrate"]), "{json}");
 }
 
 /// `> /dev/full`: the report is lost, so the run fails with 2 whatever the findings were.

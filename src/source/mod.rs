@@ -307,8 +307,22 @@ fn recognise(
     let apps: std::collections::HashSet<&Path> = django.iter().filter_map(|p| p.parent()).collect();
     let envs: std::collections::HashSet<PathBuf> = alembic.iter().map(|p| environments.environment_of(p)).collect();
     let mut layouts: Vec<&'static str> = vec![];
+    // dbmate and goose files are numbered files told apart by markers inside: one file per
+    // folder is read to name its runner (a folder holds one runner's migrations).
+    let mut folders_named: std::collections::HashSet<&Path> = std::collections::HashSet::new();
     for file in sql {
-        let name = if file.path.as_os_str() == "-" { "SQL from standard input" } else { file.layout.runner() };
+        let name = match file.layout {
+            _ if file.path.as_os_str() == "-" => "SQL from standard input",
+            Layout::Numbered => {
+                let folder = file.path.parent().unwrap_or(Path::new(""));
+                if !folders_named.insert(folder) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file.path).unwrap_or_default();
+                layout::refine(Layout::Numbered, &text).runner()
+            }
+            layout => layout.runner(),
+        };
         if !layouts.contains(&name) {
             layouts.push(name);
         }
