@@ -107,6 +107,9 @@ pub struct DjangoConfig {
     pub auth_user_model: Option<String>,
     /// App labels for app folders whose label is not the folder name (`"src/shop" = "store"`).
     pub app_labels: BTreeMap<String, String>,
+    /// Migration folders moved by `MIGRATION_MODULES`, by app label, relative to this file
+    /// (`dojo = "dojo/db_migrations"`): for settings lockgate cannot read as a literal.
+    pub migration_modules: BTreeMap<String, String>,
     /// Column types of custom field classes (`StreamField = "jsonb"`).
     pub field_types: BTreeMap<String, String>,
 }
@@ -298,6 +301,19 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A value the file has but lockgate cannot take, where it is.
+    #[error("{path}:{line}: {message}")]
+    InvalidAt { path: PathBuf, line: usize, message: String },
+}
+
+/// The rule id nearest to a misspelt one, when it is near enough to be the one meant.
+fn closest_rule(id: &str) -> Option<&'static str> {
+    crate::rules::REGISTRY
+        .iter()
+        .map(|rule| (strsim::jaro_winkler(id, rule.id), rule.id))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, id)| id)
 }
 
 impl Config {
@@ -337,52 +353,69 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
         config.path = Some(path.to_path_buf());
-        config.validate()?;
+        config.validate(&text)?;
         Ok(config)
     }
 
     /// Finds `lockgate.toml` in `start` or its ancestors.
     pub fn discover(start: &Path) -> Result<Config, ConfigError> {
-        for dir in start.ancestors() {
-            let candidate = dir.join(FILE_NAME);
-            if candidate.is_file() {
-                return Config::load(&candidate);
-            }
+        match Config::find(start) {
+            Some(path) => Config::load(&path),
+            None => Ok(Config::default()),
         }
-        Ok(Config::default())
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid { path: self.path.clone().unwrap_or_default(), message };
+    /// The nearest `lockgate.toml` in `start` or its ancestors.
+    pub fn find(start: &Path) -> Option<PathBuf> {
+        start.ancestors().map(|dir| dir.join(FILE_NAME)).find(|candidate| candidate.is_file())
+    }
+
+    /// Checks what the types cannot: each error names the line of `text` (the file) it is on.
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let path = self.path.clone().unwrap_or_default();
+        // The first line that mentions `needle` (a rule id, a pattern): the values checked
+        // here are unusual enough that the first mention is the one meant.
+        let invalid = |needle: &str, message: String| match text.lines().position(|l| l.contains(needle)) {
+            Some(index) => ConfigError::InvalidAt { path: path.clone(), line: index + 1, message },
+            None => ConfigError::Invalid { path: path.clone(), message },
+        };
         if let Some(v) = self.pg_version {
             if !(PgVersion::OLDEST.0..=PgVersion::NEWEST.0).contains(&v) {
-                return Err(invalid(format!(
-                    "pg_version = {v} is not supported; use {}–{}",
-                    PgVersion::OLDEST.0,
-                    PgVersion::NEWEST.0
-                )));
+                return Err(invalid(
+                    "pg_version",
+                    format!("pg_version = {v} is not supported; use {}–{}", PgVersion::OLDEST.0, PgVersion::NEWEST.0),
+                ));
             }
         }
-        let known = |id: &str| crate::rules::find(id).is_some();
         for id in self.rules.disable.iter().chain(self.rules.severity.keys()) {
-            if !known(id) {
-                return Err(invalid(format!("unknown rule `{id}` in [rules]; `lockgate rules` lists them")));
+            if crate::rules::find(id).is_none() {
+                let suggestion = closest_rule(id).map(|known| format!("did you mean `{known}`? ")).unwrap_or_default();
+                return Err(invalid(
+                    id,
+                    format!("unknown rule `{id}` in [rules]; {suggestion}`lockgate rules` lists them"),
+                ));
             }
         }
         for (id, level) in &self.rules.severity {
             if level != "off" && Severity::parse(level).is_none() {
-                return Err(invalid(format!("[rules.severity] {id} = \"{level}\": use error, warning, info or off")));
+                return Err(invalid(
+                    &format!("\"{level}\""),
+                    format!("[rules.severity] {id} = \"{level}\": use error, warning, info or off"),
+                ));
             }
         }
         for (name, value) in self.runner.session() {
             if crate::analysis::transaction::parse_duration_ms(&value).is_none() {
-                return Err(invalid(format!(
-                    "[runner] {name} = \"{value}\" is not a duration; write it as PostgreSQL does, e.g. \"4s\" or \"500ms\""
-                )));
+                return Err(invalid(
+                    &name,
+                    format!(
+                        "[runner] {name} = \"{value}\" is not a duration; write it as PostgreSQL does, e.g. \"4s\" or \"500ms\""
+                    ),
+                ));
             }
         }
         for pattern in self.include.iter().chain(&self.exclude) {
-            globset::Glob::new(pattern).map_err(|e| invalid(format!("bad glob `{pattern}`: {e}")))?;
+            globset::Glob::new(pattern).map_err(|e| invalid(pattern, format!("bad glob `{pattern}`: {e}")))?;
         }
         Ok(())
     }

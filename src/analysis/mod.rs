@@ -44,6 +44,8 @@ pub struct LintResult {
     pub suppressed: usize,
     /// Migrations replayed for their schema but not reported on.
     pub replayed_only: usize,
+    /// The frameworks and layouts the migrations were read as; empty when not from files.
+    pub recognised: crate::source::Recognised,
 }
 
 impl LintResult {

@@ -1,6 +1,5 @@
 //! `lockgate apply`, `lockgate rollback` and `lockgate status`: the executor's commands.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use std::io::IsTerminal;
@@ -10,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::check::DatabaseArgs;
 use crate::config::Config;
 use crate::exec::{self, journal, Progress};
-use crate::live::{self, Session};
+use crate::live::Session;
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
 
@@ -95,8 +94,7 @@ fn read_plan(path: &PathBuf) -> Result<Plan, String> {
 }
 
 fn writable(database: &DatabaseArgs) -> Result<Session, String> {
-    let url = database.database_url.as_deref().ok_or("--database-url (or LOCKGATE_DATABASE_URL) is required")?;
-    let target = live::Target::parse(url).map_err(|e| e.to_string())?;
+    let target = database.target()?;
     Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))
 }
 
@@ -117,7 +115,7 @@ pub fn apply(args: ApplyArgs) -> Result<u8, String> {
             lock_timeout_ms: config.apply.lock_timeout_ms,
             statement_timeout_ms: config.apply.statement_timeout_ms,
         };
-        print(&render::dry_run(&plan, phase, &timeouts));
+        super::output::print(&render::dry_run(&plan, phase, &timeouts), "the dry run")?;
         return Ok(0);
     }
     let session = writable(&args.database)?;
@@ -225,7 +223,7 @@ pub fn backfill(args: BackfillArgs) -> Result<u8, String> {
                     at.batch_rows.map_or("-".to_string(), |n| n.to_string())
                 ));
             }
-            print(&out);
+            super::output::print(&out, "the backfill status")?;
             Ok(0)
         }
     }
@@ -266,7 +264,7 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
         .first()
         .is_some_and(|r| r.get::<_, bool>(0));
     if !has_journal {
-        print("lockgate has not run on this database (no lockgate.steps journal)\n");
+        super::output::print("lockgate has not run on this database (no lockgate.steps journal)\n", "the status")?;
         return Ok(0);
     }
     let mut out = String::new();
@@ -330,11 +328,6 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
     for (framework, id) in recorded {
         out.push_str(&format!("  {framework} {id}\n"));
     }
-    print(&out);
+    super::output::print(&out, "the status")?;
     Ok(0)
-}
-
-fn print(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

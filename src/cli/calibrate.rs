@@ -1,7 +1,6 @@
 //! `lockgate calibrate`: measure the target server's scan speed (read-only, a few seconds)
 //! and write the throughput profile `lockgate check --profile` uses.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -39,11 +38,8 @@ pub fn run(args: CalibrateArgs) -> Result<u8, String> {
         );
     }
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
-        }
+        Some(path) => super::output::write_file(path, text, "the throughput profile")?,
+        None => super::output::print(&text, "the throughput profile")?,
     }
     Ok(0)
 }

@@ -1,7 +1,6 @@
 //! `lockgate check`: the pending migrations judged against the live database (or a
 //! statistics file from `lockgate stats dump`).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -37,11 +36,15 @@ pub struct PendingArgs {
     database: DatabaseArgs,
     /// Read the database from a file written by `lockgate stats dump` instead of connecting
     /// (no sessions are checked).
-    #[arg(long, value_name = "FILE", conflicts_with = "database_url", required_unless_present = "database_url")]
+    #[arg(long, value_name = "FILE", conflicts_with = "database_url")]
     stats: Option<PathBuf>,
     /// Take every migration read, not only those the history tables do not record.
     #[arg(long)]
     all: bool,
+    /// Succeed when the paths hold no migration at all (by default an error: a gate that
+    /// looked at nothing must not pass).
+    #[arg(long)]
+    allow_empty: bool,
     /// A throughput profile from `lockgate calibrate` (overrides `[check] profile`).
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
@@ -66,13 +69,16 @@ pub struct Observed {
 
 impl PendingArgs {
     pub fn observe(&self, sessions: bool) -> Result<Observed, String> {
-        let config = super::config_for(self.config.as_ref()).map_err(|e| e.to_string())?;
+        let config = super::config_near(self.config.as_ref(), &self.paths).map_err(|e| e.to_string())?;
         let profile = match self.profile.clone().or_else(|| config.check.profile.clone()) {
             Some(path) => Profile::load(&path)?,
             None => Profile::default(),
         };
         let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
         let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
+        if discovered.recognised.is_empty() && !self.allow_empty {
+            return Err(source::InputError::no_migrations(&self.paths, &config).to_string());
+        }
         let migrations = source::load_all(&discovered, &config);
         let (observation, activity, database) = match &self.stats {
             Some(path) => (read_stats(path)?, None, path.display().to_string()),
@@ -90,17 +96,23 @@ impl PendingArgs {
 /// The connection, shared by the commands that read the database.
 #[derive(Args)]
 pub struct DatabaseArgs {
-    /// `postgres://user:password@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`, or
-    /// libpq key=value settings. The session is read-only.
+    /// `postgresql://user:password@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`, or
+    /// libpq key=value settings (`host=/var/run/postgresql dbname=shop`, `service=shop`), read
+    /// as libpq reads them. Without it, the PG* environment variables, the service file and
+    /// ~/.pgpass alone, as psql does. The session is read-only.
     #[arg(long, env = "LOCKGATE_DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
 }
 
 impl DatabaseArgs {
     pub fn open(&self) -> Result<Session, String> {
-        let url = self.database_url.as_deref().ok_or("--database-url (or LOCKGATE_DATABASE_URL) is required")?;
-        let target = live::Target::parse(url).map_err(|e| e.to_string())?;
+        let target = self.target()?;
         Session::open(&target).map_err(|e| format!("{}: {e}", target.display))
+    }
+
+    /// Where to connect: the URL given, else what libpq's environment says.
+    pub fn target(&self) -> Result<live::Target, String> {
+        live::Target::parse(self.database_url.as_deref().unwrap_or_default()).map_err(|e| e.to_string())
     }
 }
 
@@ -130,8 +142,7 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
         Format::Json => report::json(&report),
         Format::Markdown => report::markdown(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::output::print(&text, "the report")?;
     Ok(report.verdict.exit_code())
 }
 

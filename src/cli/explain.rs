@@ -11,7 +11,7 @@ pub struct ExplainArgs {
 pub fn run(args: ExplainArgs) -> Result<u8, String> {
     match crate::rules::page(&args.rule) {
         Some(text) => {
-            print!("{text}");
+            super::output::print(text, "the rule's page")?;
             Ok(0)
         }
         None => Err(format!("no rule `{}`; `lockgate rules` lists them", args.rule)),

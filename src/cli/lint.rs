@@ -60,6 +60,10 @@ pub struct LintArgs {
     /// Lint down migrations too.
     #[arg(long)]
     include_down: bool,
+    /// Succeed when the paths hold no migration at all (by default that is an error: a gate
+    /// that looked at nothing must not pass).
+    #[arg(long)]
+    allow_empty: bool,
     /// The name to show for standard input.
     #[arg(long, default_value = "<stdin>")]
     stdin_filepath: String,
@@ -111,18 +115,22 @@ struct Sources {
 
 pub fn run(args: LintArgs) -> Result<u8, String> {
     let config = configure(&args)?;
-    let sources = sources(&args)?;
+    let sources = sources(&args, &config)?;
     let inputs = Inputs { paths: &sources.paths, stdin_name: &args.stdin_filepath };
     let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
+    if discovered.recognised.is_empty() && !args.allow_empty {
+        return Err(source::InputError::no_migrations(&sources.paths, &config).to_string());
+    }
     let (mut migrations, linting) = load_and_replay(&discovered, &config);
     let reported = reported(&mut migrations, &sources, &config)?;
-    let result = linting.finish(&migrations, |index| reported[index]);
+    let mut result = linting.finish(&migrations, |index| reported[index]);
+    result.recognised = discovered.recognised.clone();
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, report_output());
-    // A closed pipe (`lockgate lint … | head`) is not an error worth reporting.
-    let _ = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
+    let written = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
+    super::output::delivered(written, "the report")?;
     let code = exit_code(args.fail_on, &result);
     // The process ends next and the OS takes the memory back at once; freeing every finding
     // and source file one by one first took a twentieth of a large run.
@@ -157,7 +165,7 @@ fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (
 
 /// The config file, with the command line's overrides applied.
 fn configure(args: &LintArgs) -> Result<Config, String> {
-    let mut config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
+    let mut config = super::config_near(args.config.as_ref(), &args.paths).map_err(|e| e.to_string())?;
     if let Some(version) = args.pg_version {
         config.pg_version = Some(version);
     }
@@ -176,16 +184,21 @@ fn configure(args: &LintArgs) -> Result<Config, String> {
 
 /// The working tree, or for --diff/--staged a snapshot of HEAD or the index and the changes
 /// since the base.
-fn sources(args: &LintArgs) -> Result<Sources, String> {
+fn sources(args: &LintArgs, config: &Config) -> Result<Sources, String> {
     let in_git = args.diff.is_some() || args.staged;
     if !in_git {
-        let (paths, report_only) = if args.context.is_empty() {
-            (args.paths.clone(), None)
-        } else {
-            if let Some(missing) = args.paths.iter().find(|p| !p.exists() && p.as_os_str() != "-") {
-                return Err(format!("{}: no such file or directory", missing.display()));
-            }
-            (scope::with_context(&args.paths, &args.context), Some(args.paths.clone()))
+        if let Some(missing) = args.paths.iter().find(|p| !p.exists() && p.as_os_str() != "-") {
+            return Err(source::InputError::Missing { path: missing.clone() }.to_string());
+        }
+        // Without --context, the project around the paths is their context, found by walking
+        // up from each: a file or folder inside a project is read with the history before it.
+        let read = match args.context.is_empty() {
+            true => project_context(&args.paths, config),
+            false => Some(scope::with_context(&args.paths, &args.context)),
+        };
+        let (paths, report_only) = match read {
+            None => (args.paths.clone(), None),
+            Some(read) => (read, Some(args.paths.clone())),
         };
         return Ok(Sources { repo: None, tree: Tree::WorkTree, changes: None, paths, report_only });
     }
@@ -204,6 +217,35 @@ fn sources(args: &LintArgs) -> Result<Sources, String> {
     let tree = Tree::snapshot(&repo, side, &paths).map_err(|e| e.to_string())?;
     let changes = Some(ChangeSet { label, revision, changes });
     Ok(Sources { repo: Some(repo), tree, changes, paths, report_only: None })
+}
+
+/// What to read so that `paths` are replayed with the history of the projects around them:
+/// the folders found by walking up from each path that it does not already cover, and each
+/// path not inside one of them (read once, as the user spelled it). `None` when every path is
+/// the whole of its project's history.
+fn project_context(paths: &[PathBuf], config: &Config) -> Option<Vec<PathBuf>> {
+    let mut modules = source::django::modules::MigrationModules::from_config(config);
+    let mut environments = source::alembic::Environments::default();
+    let given: Vec<(PathBuf, Option<PathBuf>)> =
+        paths.iter().map(|p| (p.clone(), std::fs::canonicalize(p).ok())).collect();
+    let inside_given = |folder: &PathBuf| given.iter().any(|(_, g)| g.as_ref().is_some_and(|g| folder.starts_with(g)));
+    let mut context: Vec<PathBuf> = vec![];
+    for path in paths.iter().filter(|p| p.as_os_str() != "-") {
+        for folder in source::project::context_of(path, &mut modules, &mut environments) {
+            if !context.contains(&folder) && !inside_given(&folder) {
+                context.push(folder);
+            }
+        }
+    }
+    if context.is_empty() {
+        return None;
+    }
+    let outside = given
+        .into_iter()
+        .filter(|(_, real)| !real.as_ref().is_some_and(|r| context.iter().any(|c| r.starts_with(c))))
+        .map(|(path, _)| path);
+    let read: Vec<PathBuf> = context.iter().cloned().chain(outside).collect();
+    Some(read)
 }
 
 /// Per migration: is it reported? With a change set, only the migrations it touched (with

@@ -8,6 +8,7 @@ mod completions;
 mod explain;
 mod lint;
 mod man;
+mod output;
 mod plan;
 mod rules;
 mod snapshots;
@@ -76,6 +77,21 @@ pub fn config_for(explicit: Option<&PathBuf>) -> Result<crate::config::Config, c
         Some(path) => crate::config::Config::load(path),
         None => crate::config::Config::discover(&std::env::current_dir().unwrap_or_default()),
     }
+}
+
+/// Like [`config_for`], but `lockgate.toml` is looked for above the first path first (as `git`
+/// finds `.git`), so a project linted from elsewhere still reads its own settings.
+pub fn config_near(
+    explicit: Option<&PathBuf>,
+    paths: &[PathBuf],
+) -> Result<crate::config::Config, crate::config::ConfigError> {
+    if explicit.is_none() {
+        let start = paths.iter().find(|p| p.as_os_str() != "-").and_then(|p| std::fs::canonicalize(p).ok());
+        if let Some(config) = start.and_then(|start| crate::config::Config::find(&start)) {
+            return crate::config::Config::load(&config);
+        }
+    }
+    config_for(explicit)
 }
 
 pub fn main() -> ExitCode {

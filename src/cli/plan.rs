@@ -1,7 +1,6 @@
 //! `lockgate plan`: the pending migrations as expand, backfill and contract steps, written to
 //! a file that `lockgate apply` runs as reviewed.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -44,14 +43,13 @@ pub fn run(args: PlanArgs) -> Result<u8, String> {
     })?;
     let json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())? + "\n";
     if let Some(path) = &args.output {
-        std::fs::write(path, &json).map_err(|e| format!("{}: {e}", path.display()))?;
+        super::output::write_file(path, &json, "the plan")?;
     }
     let text = match args.format {
         Format::Text => render::text(&plan),
         Format::Json => json,
         Format::Markdown => render::markdown(&plan),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::output::print(&text, "the plan")?;
     Ok(0)
 }

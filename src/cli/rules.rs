@@ -24,13 +24,16 @@ pub fn run(args: RulesArgs) -> Result<u8, String> {
         REGISTRY.iter().map(|r| Entry { id: r.id, severity: r.severity, summary: r.summary }).collect();
     match args.format {
         ListFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?)
+            let json = serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?;
+            super::output::print(&(json + "\n"), "the rules")?;
         }
         ListFormat::Text => {
             let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
-            for e in &entries {
-                println!("{:<width$}  {:<7}  {}", e.id, e.severity.as_str(), e.summary);
-            }
+            let lines: Vec<String> = entries
+                .iter()
+                .map(|e| format!("{:<width$}  {:<7}  {}\n", e.id, e.severity.as_str(), e.summary))
+                .collect();
+            super::output::print(&lines.concat(), "the rules")?;
         }
     }
     Ok(0)

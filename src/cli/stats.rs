@@ -1,8 +1,6 @@
 //! `lockgate stats dump`: the schema, sizes and history tables of the database as JSON, so
 //! that `lockgate check --stats` can judge in CI without production credentials.
 
-use std::io::Write;
-
 use clap::{Args, Subcommand};
 
 use super::check::DatabaseArgs;
@@ -31,7 +29,6 @@ pub fn run(args: StatsArgs) -> Result<u8, String> {
     let session = dump.database.open()?;
     let observation = Observation::read(&session).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&observation).map_err(|e| e.to_string())?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    super::output::print(&(text + "\n"), "the statistics")?;
     Ok(0)
 }

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -14,6 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres::config::SslMode as WireSslMode;
 
+use super::conninfo::{self, Settings};
 use super::LiveError;
 
 /// libpq's `sslmode`: how hard the server's certificate is checked.
@@ -62,15 +62,28 @@ impl SslMode {
     }
 }
 
-/// Where to connect and how, parsed from `--database-url`.
+/// Where to connect and how, parsed from `--database-url` (or, without one, from the `PG*`
+/// environment alone, as `psql` does).
 #[derive(Clone)]
 pub struct Target {
+    /// Every host, for the tools lockgate runs with the same connection (`pg_dump`).
     pub config: tokio_postgres::Config,
     pub ssl_mode: SslMode,
     /// `sslrootcert`: a PEM bundle of trusted roots (RDS: `global-bundle.pem`), or `system`.
     pub root_cert: Option<String>,
     /// The URL with its password masked: the only form that is ever printed.
     pub display: String,
+    /// One connection per host, in the order libpq tries them.
+    attempts: Vec<Attempt>,
+    session_attrs: SessionAttrs,
+}
+
+/// What went wrong with one host, without the "cannot connect" the whole failure starts with.
+fn why(error: LiveError) -> String {
+    match error {
+        LiveError::Connect(text) => text,
+        other => other.to_string(),
+    }
 }
 
 impl fmt::Debug for Target {
@@ -79,44 +92,236 @@ impl fmt::Debug for Target {
     }
 }
 
+#[derive(Clone)]
+struct Attempt {
+    config: tokio_postgres::Config,
+    /// `host:port`, for messages.
+    label: String,
+    /// libpq never negotiates TLS over a Unix-domain socket, whatever `sslmode` says.
+    socket: bool,
+}
+
+/// libpq's `target_session_attrs`: which of several hosts to settle on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionAttrs {
+    Any,
+    ReadWrite,
+    ReadOnly,
+    Primary,
+    Standby,
+    PreferStandby,
+}
+
+impl FromStr for SessionAttrs {
+    type Err = LiveError;
+
+    fn from_str(text: &str) -> Result<Self, LiveError> {
+        Ok(match text {
+            "any" => SessionAttrs::Any,
+            "read-write" => SessionAttrs::ReadWrite,
+            "read-only" => SessionAttrs::ReadOnly,
+            "primary" => SessionAttrs::Primary,
+            "standby" => SessionAttrs::Standby,
+            "prefer-standby" => SessionAttrs::PreferStandby,
+            other => {
+                return Err(LiveError::Url(format!(
+                    "target_session_attrs `{other}` is not one of any, read-write, read-only, primary, standby, prefer-standby"
+                )))
+            }
+        })
+    }
+}
+
+impl SessionAttrs {
+    /// The passes over the hosts: `prefer-standby` looks for a standby first, then takes any.
+    fn passes(self) -> Vec<SessionAttrs> {
+        match self {
+            SessionAttrs::PreferStandby => vec![SessionAttrs::Standby, SessionAttrs::Any],
+            other => vec![other],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SessionAttrs::Any => "any",
+            SessionAttrs::ReadWrite => "read-write",
+            SessionAttrs::ReadOnly => "read-only",
+            SessionAttrs::Primary => "primary",
+            SessionAttrs::Standby => "standby",
+            SessionAttrs::PreferStandby => "prefer-standby",
+        }
+    }
+
+    /// Does the server just connected to fit? Asked as libpq asks: read-only-ness from
+    /// `transaction_read_only`, primary or standby from `pg_is_in_recovery()`.
+    async fn accepts(self, client: &tokio_postgres::Client) -> Result<bool, LiveError> {
+        if matches!(self, SessionAttrs::Any | SessionAttrs::PreferStandby) {
+            return Ok(true);
+        }
+        let row = client
+            .query_one(
+                "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only') = 'on'",
+                &[],
+            )
+            .await
+            .map_err(LiveError::connect)?;
+        let (in_recovery, read_only): (bool, bool) = (row.get(0), row.get(1));
+        Ok(match self {
+            SessionAttrs::ReadWrite => !read_only,
+            SessionAttrs::ReadOnly => read_only,
+            SessionAttrs::Primary => !in_recovery,
+            SessionAttrs::Standby => in_recovery,
+            SessionAttrs::Any | SessionAttrs::PreferStandby => true,
+        })
+    }
+}
+
+/// Settings lockgate reads itself rather than handing to tokio-postgres.
+const OWN_SETTINGS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "password",
+    "passfile",
+    "service",
+    "sslmode",
+    "sslrootcert",
+    "target_session_attrs",
+    "fallback_application_name",
+];
+
+/// libpq settings tokio-postgres takes as they are.
+const PASSED_ON: &[&str] = &[
+    "user",
+    "dbname",
+    "options",
+    "application_name",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "channel_binding",
+    "load_balance_hosts",
+];
+
 impl Target {
     /// Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…` or
-    /// `host=… user=… sslmode=…`. Unset user, password, host and TLS settings come from the
-    /// libpq environment variables (`PGUSER`, `PGPASSWORD`, `PGHOST`, `PGSSLMODE`, …).
+    /// `host=… user=… sslmode=…`, or nothing at all; what the string leaves out comes from the
+    /// service file and the libpq environment variables (`PGHOST`, `PGUSER`, `PGPASSWORD`,
+    /// `PGSSLMODE`, …), and the password from `~/.pgpass` (`PGPASSFILE`), as libpq does.
     pub fn parse(url: &str) -> Result<Target, LiveError> {
+        Target::parse_with(url, &|name: &str| std::env::var(name).ok())
+    }
+
+    fn parse_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, LiveError> {
         let url = url.trim();
-        let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let (rest, extracted) = if is_url { split_url(url) } else { split_key_values(url) };
-        let mut ssl_mode = None;
-        let mut root_cert = None;
-        for (key, value) in extracted {
-            match key.as_str() {
-                "sslmode" => ssl_mode = Some(value.parse()?),
-                "sslrootcert" => root_cert = Some(value),
-                other => {
-                    return Err(LiveError::Url(format!(
-                        "`{other}` (client certificates) is not supported; authenticate with a password or IAM token"
-                    )))
+        let mut settings = Settings::resolve(url, env)?;
+        for key in ["sslcert", "sslkey"] {
+            if settings.get(key).is_some() {
+                return Err(LiveError::Url(format!(
+                    "`{key}` (client certificates) is not supported; authenticate with a password or IAM token"
+                )));
+            }
+        }
+        let ssl_mode = settings.get("sslmode").map(str::parse).transpose()?.unwrap_or(SslMode::Prefer);
+        let root_cert = settings.get("sslrootcert").map(str::to_string);
+        let session_attrs =
+            settings.get("target_session_attrs").map(str::parse).transpose()?.unwrap_or(SessionAttrs::Any);
+        if settings.get("application_name").is_none() {
+            let name = settings.get("fallback_application_name").unwrap_or("lockgate").to_string();
+            settings.set("application_name", name);
+        }
+        if settings.get("connect_timeout").is_none() {
+            settings.set("connect_timeout", "10");
+        }
+        if let Some((unknown, _)) = settings.iter().find(|(k, _)| !OWN_SETTINGS.contains(k) && !PASSED_ON.contains(k)) {
+            return Err(LiveError::Url(format!(
+                "`{unknown}` is not a connection setting lockgate reads; it reads {} and {}",
+                OWN_SETTINGS.join(", "),
+                PASSED_ON.join(", ")
+            )));
+        }
+        let passed_on: Vec<(&str, &str)> =
+            settings.iter().filter(|(k, v)| PASSED_ON.contains(k) && !v.is_empty()).collect();
+        let config_of = |extra: &[(&str, &str)]| {
+            let text = conninfo::to_key_values(passed_on.iter().copied().chain(extra.iter().copied()));
+            tokio_postgres::Config::from_str(&text).map_err(|e| LiveError::Url(e.to_string()))
+        };
+        let hosts = settings.hosts()?;
+        // `hostaddr` gives each host's address (one per host), skipping the name lookup.
+        let addresses: Vec<&str> =
+            settings.get("hostaddr").map(|a| a.split(',').map(str::trim).collect()).unwrap_or_default();
+        if !addresses.is_empty() && addresses.len() != hosts.len() {
+            return Err(LiveError::Url(format!(
+                "{} hosts but {} hostaddr values: give one per host",
+                hosts.len(),
+                addresses.len()
+            )));
+        }
+        let mut attempts = vec![];
+        for (index, (host, port)) in hosts.iter().enumerate() {
+            let port_text = port.to_string();
+            let password = settings.password_for(host, *port, env);
+            let mut extra = vec![("host", host.as_str()), ("port", port_text.as_str())];
+            extra.extend(password.as_deref().map(|p| ("password", p)));
+            extra.extend(addresses.get(index).filter(|a| !a.is_empty()).map(|a| ("hostaddr", *a)));
+            let label = if conninfo::is_socket_directory(host) {
+                format!("socket {host} (port {port})")
+            } else {
+                format!("{host}:{port}")
+            };
+            attempts.push(Attempt { config: config_of(&extra)?, label, socket: conninfo::is_socket_directory(host) });
+        }
+        let all_hosts = hosts.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(",");
+        let all_ports = hosts.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join(",");
+        let mut everything = vec![("host", all_hosts.as_str()), ("port", all_ports.as_str())];
+        everything.extend(settings.get("hostaddr").map(|a| ("hostaddr", a)));
+        everything.extend(settings.get("password").map(|p| ("password", p)));
+        let config = config_of(&everything)?;
+        let display = match url {
+            "" => {
+                let shown = ["host", "port", "user", "dbname"].map(|k| (k, settings.get(k).unwrap_or_default()));
+                let shown: Vec<(&str, &str)> = shown.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                format!("{} (from the PG* environment)", conninfo::to_key_values(shown))
+            }
+            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => mask_url_password(url),
+            url => mask_key_value_password(url),
+        };
+        Ok(Target { config, ssl_mode, root_cert, display, attempts, session_attrs })
+    }
+
+    /// Opens the connection: each host in turn until one answers and fits
+    /// `target_session_attrs`; the caller drives the returned connection future.
+    pub async fn connect(&self) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), LiveError> {
+        let mut failures = vec![];
+        for pass in self.session_attrs.passes() {
+            for attempt in &self.attempts {
+                let connected = self.connect_to(attempt).await;
+                let (client, connection) = match connected {
+                    Ok(connected) => connected,
+                    Err(error) => {
+                        failures.push(format!("{}: {}", attempt.label, why(error)));
+                        continue;
+                    }
+                };
+                match pass.accepts(&client).await {
+                    Ok(true) => return Ok((client, connection)),
+                    Ok(false) => failures.push(format!("{}: not a {} server", attempt.label, pass.name())),
+                    Err(error) => failures.push(format!("{}: {}", attempt.label, why(error))),
                 }
             }
         }
-        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| LiveError::Url(e.to_string()))?;
-        apply_environment(&mut config);
-        let ssl_mode = match ssl_mode {
-            Some(mode) => mode,
-            None => std::env::var("PGSSLMODE").ok().map(|m| m.parse()).transpose()?.unwrap_or(SslMode::Prefer),
-        };
-        let root_cert = root_cert.or_else(|| std::env::var("PGSSLROOTCERT").ok());
-        let display = if is_url { mask_url_password(url) } else { mask_key_value_password(url) };
-        Ok(Target { config, ssl_mode, root_cert, display })
+        Err(LiveError::Connect(failures.join("; ")))
     }
 
-    /// Opens the connection; the caller drives the returned connection future.
-    pub async fn connect(&self) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), LiveError> {
-        let mut config = self.config.clone();
-        // libpq never uses TLS over a Unix-domain socket, whatever sslmode says.
-        let unix_only = config.get_hosts().iter().all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
-        if self.ssl_mode == SslMode::Disable || unix_only && !config.get_hosts().is_empty() {
+    async fn connect_to(
+        &self,
+        attempt: &Attempt,
+    ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), LiveError> {
+        let mut config = attempt.config.clone();
+        if self.ssl_mode == SslMode::Disable || attempt.socket {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(LiveError::connect)?;
             return Ok((client, tokio::spawn(async move { drop(connection.await) })));
         }
@@ -188,95 +393,6 @@ enum Check {
     Nothing,
     Chain,
     Full,
-}
-
-/// Fills what the URL left out from libpq's environment variables.
-fn apply_environment(config: &mut tokio_postgres::Config) {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if config.get_user().is_none() {
-        if let Some(user) = var("PGUSER").or_else(|| var("USER")) {
-            config.user(user);
-        }
-    }
-    if config.get_password().is_none() {
-        if let Some(password) = var("PGPASSWORD") {
-            config.password(password);
-        }
-    }
-    if config.get_hosts().is_empty() {
-        config.host(var("PGHOST").as_deref().unwrap_or("localhost"));
-    }
-    if config.get_ports().is_empty() {
-        if let Some(port) = var("PGPORT").and_then(|p| p.parse().ok()) {
-            config.port(port);
-        }
-    }
-    if config.get_dbname().is_none() {
-        if let Some(database) = var("PGDATABASE") {
-            config.dbname(database);
-        }
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("lockgate");
-    }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-}
-
-/// The TLS settings tokio-postgres does not know, taken out of a URL's query.
-fn split_url(url: &str) -> (String, Vec<(String, String)>) {
-    let Some((base, query)) = url.split_once('?') else { return (url.to_string(), vec![]) };
-    let mut kept = vec![];
-    let mut extracted = vec![];
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if is_tls_key(key) {
-            extracted.push((key.to_string(), percent_decode(value)));
-        } else {
-            kept.push(pair);
-        }
-    }
-    let rest = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
-    (rest, extracted)
-}
-
-fn split_key_values(text: &str) -> (String, Vec<(String, String)>) {
-    let mut kept = vec![];
-    let mut extracted = vec![];
-    for token in text.split_whitespace() {
-        match token.split_once('=') {
-            Some((key, value)) if is_tls_key(key) => {
-                extracted.push((key.to_string(), value.trim_matches('\'').to_string()));
-            }
-            _ => kept.push(token),
-        }
-    }
-    (kept.join(" "), extracted)
-}
-
-fn is_tls_key(key: &str) -> bool {
-    matches!(key, "sslmode" | "sslrootcert" | "sslcert" | "sslkey")
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; query-string passwords too.
@@ -393,6 +509,10 @@ mod tests {
         let target = Target::parse("host=/tmp user=postgres sslmode=disable").unwrap();
         assert_eq!(target.ssl_mode, SslMode::Disable);
         assert!(Target::parse("postgres://db/x?sslmode=sometimes").is_err());
+        let unknown = Target::parse("host=/tmp colour=blue").unwrap_err().to_string();
+        assert!(unknown.contains("`colour` is not a connection setting"), "{unknown}");
+        assert!(Target::parse("host=a,b hostaddr=10.0.0.1").is_err(), "one hostaddr per host");
+        assert!(Target::parse("host=a,b hostaddr=10.0.0.1,10.0.0.2").is_ok());
         assert!(Target::parse("postgres://db/x?sslcert=/c.pem").is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod connect;
+pub mod conninfo;
 pub mod history;
 pub mod schema;
 

@@ -5,11 +5,12 @@ use serde::Serialize;
 
 use crate::analysis::LintResult;
 use crate::rules::Severity;
+use crate::source::Recognised;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     migrations: usize,
     statements_analyzed: usize,
     statements_unanalyzed: usize,
@@ -21,6 +22,8 @@ struct Summary {
     warnings: usize,
     infos: usize,
     suppressed: usize,
+    /// What the files were read as: Django apps, Alembic environments, SQL runner layouts.
+    recognised: &'a Recognised,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -49,6 +52,7 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
         warnings: result.count(Severity::Warning),
         infos: result.count(Severity::Info),
         suppressed: result.suppressed,
+        recognised: &result.recognised,
     };
     write!(out, "{{\"schema_version\":{SCHEMA_VERSION},\"summary\":{},\"findings\":[", json_string(&summary))?;
     for (index, chunk) in result.findings.chunks(CHUNK).enumerate() {

@@ -88,11 +88,12 @@ fn plural(n: usize, word: &str) -> String {
 /// The summary every format ends with: counts and coverage.
 fn summary_line(result: &LintResult) -> String {
     let mut line = format!(
-        "{}, {}, {} in {}; {} analyzed, {} not analyzed",
+        "{}, {}, {} in {}{}; {} analyzed, {} not analyzed",
         plural(result.count(Severity::Error), "error"),
         plural(result.count(Severity::Warning), "warning"),
         plural(result.count(Severity::Info), "note"),
         plural(result.migrations, "migration"),
+        if result.recognised.is_empty() { String::new() } else { format!(" ({})", result.recognised) },
         plural(result.statements_analyzed, "statement"),
         result.statements_unanalyzed,
     );

@@ -22,6 +22,21 @@ pub enum Layout {
     Plain,
 }
 
+impl Layout {
+    /// The runner (or kind of file) the layout belongs to, as a summary names it.
+    pub fn runner(self) -> &'static str {
+        match self {
+            Layout::UpDownSuffix => "golang-migrate",
+            Layout::Diesel => "diesel",
+            Layout::Flyway => "Flyway",
+            Layout::Dbmate => "dbmate",
+            Layout::Goose => "goose",
+            Layout::Numbered => "numbered SQL files",
+            Layout::Plain => "plain SQL files",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MigrationFile {
     pub path: PathBuf,

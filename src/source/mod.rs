@@ -6,11 +6,13 @@ pub mod django;
 pub mod layout;
 pub mod lower;
 pub mod pgparse;
+pub mod project;
 pub mod python;
 pub mod sql;
 pub mod tokens;
 pub mod tree;
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,12 +28,53 @@ use tree::Tree;
 /// A problem with an input path that stops it from being read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: no such file or directory")]
+    #[error("{path}: no such file or directory{}; give migration files, or folders that hold them", in_folder(path))]
     Missing { path: PathBuf },
+    #[error("{path}: cannot be read ({source}); lockgate must read every migration it is given")]
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("{path}: no such file or directory in {place}")]
     MissingIn { path: PathBuf, place: &'static str },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "no migrations found in {paths}: lockgate looked for Django migrations (`<app>/migrations/*.py`, \
+         or a folder `MIGRATION_MODULES` names), Alembic revisions (`.py` files that assign `revision` and \
+         `down_revision` and define `upgrade()`) and SQL migrations (`*.sql`){filters}; \
+         pass --allow-empty if finding none is expected"
+    )]
+    NoMigrations { paths: String, filters: String },
+}
+
+impl InputError {
+    /// The error for a run that found nothing to read in `paths`.
+    pub fn no_migrations(paths: &[PathBuf], config: &Config) -> InputError {
+        let paths: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        let mut filters = String::new();
+        if !config.include.is_empty() {
+            filters.push_str(&format!(", only where `include` matches ({})", config.include.join(", ")));
+        }
+        if !config.exclude.is_empty() {
+            filters.push_str(&format!(", except where `exclude` matches ({})", config.exclude.join(", ")));
+        }
+        InputError::NoMigrations { paths: paths.join(", "), filters }
+    }
+}
+
+/// For a relative path that does not exist: the folder it was looked for in.
+fn in_folder(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => format!(" (looked for in {})", cwd.display()),
+        _ => String::new(),
+    }
+}
+
+/// Can the file be read? Opened and its first byte read, which is where a file the user may
+/// not read, or one whose storage fails, says so; named in the error as `given`.
+fn check_readable(path: &Path, given: &Path) -> Result<(), InputError> {
+    let unreadable = |source| InputError::Unreadable { path: given.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    file.read(&mut [0u8; 1]).map_err(unreadable)?;
+    Ok(())
 }
 
 /// What to read: paths given on the command line (`-` is standard input).
@@ -50,11 +93,55 @@ pub struct Discovered {
     pub django: Vec<PathBuf>,
     /// Alembic revision scripts; ordered later, by their revision graph.
     pub alembic: Vec<PathBuf>,
+    /// Django migration folders moved by `MIGRATION_MODULES`, with their app labels.
+    pub django_modules: django::modules::MigrationModules,
     /// For a git snapshot: each input path as given, with its location in the snapshot, so
     /// files are shown by the paths the user knows.
     origins: Vec<(PathBuf, PathBuf)>,
+    /// Each input path that names a folder by another name (`.`, `..`, a symbolic link), with
+    /// the folder it was read as: its files are shown under the path as given.
+    aliases: Vec<(PathBuf, PathBuf)>,
     /// The working directory, which absolute paths are shown relative to.
     cwd: Option<PathBuf>,
+    /// The frameworks and layouts the files were recognised as.
+    pub recognised: Recognised,
+}
+
+/// The frameworks and runner layouts a run recognised, for its summary: a run that read nothing
+/// it expected says so (`3 Django apps, 1 Alembic environment, golang-migrate`).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recognised {
+    /// Django apps: distinct folders holding migrations.
+    pub django_apps: usize,
+    /// Alembic environments: distinct script locations (or revision folders without one).
+    pub alembic_environments: usize,
+    /// The SQL runner layouts seen, by name, sorted.
+    pub sql_layouts: Vec<&'static str>,
+}
+
+impl Recognised {
+    /// Did the run find anything to read?
+    pub fn is_empty(&self) -> bool {
+        self.django_apps == 0 && self.alembic_environments == 0 && self.sql_layouts.is_empty()
+    }
+}
+
+impl std::fmt::Display for Recognised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = vec![];
+        if self.django_apps > 0 {
+            parts.push(count(self.django_apps, "Django app", "Django apps"));
+        }
+        if self.alembic_environments > 0 {
+            parts.push(count(self.alembic_environments, "Alembic environment", "Alembic environments"));
+        }
+        parts.extend(self.sql_layouts.iter().map(|s| s.to_string()));
+        if parts.is_empty() {
+            return f.write_str("nothing recognised");
+        }
+        f.write_str(&parts.join(", "))
+    }
 }
 
 impl Discovered {
@@ -66,6 +153,11 @@ impl Discovered {
                 // `--diff` with no paths lints the repository root, given as `.`: show `db/x.sql`.
                 let shown = shown.strip_prefix(".").map(Path::to_path_buf).unwrap_or(shown);
                 return self.relative_to_cwd(&shown);
+            }
+        }
+        for (given, location) in &self.aliases {
+            if let Ok(rest) = path.strip_prefix(location) {
+                return given.join(rest);
             }
         }
         self.relative_to_cwd(path)
@@ -91,6 +183,8 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     // `(path, given directly on the command line)`.
     let mut python = vec![];
     let mut alembic_environments = alembic::Environments::default();
+    let mut modules = django::modules::MigrationModules::from_config(config);
+    let mut aliases = vec![];
     for path in inputs.paths {
         if path.as_os_str() == "-" {
             files.push(MigrationFile::stdin(inputs.stdin_name));
@@ -98,6 +192,18 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
         }
         let given = path;
         let path = &tree.locate(given);
+        // `.` and `..` name no folder, and a symbolic link names another: walk the folder they
+        // stand for, so the files inside are seen in their app's `migrations` folder
+        // (`cd shop/migrations && lockgate lint .`). Files are still shown as under the path given.
+        let resolved;
+        let path = match (tree, path.file_name()) {
+            (Tree::WorkTree, name) if name.is_none() || path.is_symlink() => {
+                resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                aliases.push((given.clone(), resolved.clone()));
+                &resolved
+            }
+            _ => path,
+        };
         if !path.exists() {
             return Err(match tree {
                 Tree::WorkTree => InputError::Missing { path: given.clone() },
@@ -105,7 +211,11 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
             });
         }
         alembic_environments.add_ancestors_of(path);
+        if let Some(root) = std::fs::canonicalize(path).ok().and_then(|p| project::project_root(&p)) {
+            modules.add_project(&root);
+        }
         if path.is_file() {
+            check_readable(path, given)?;
             if path.extension().is_some_and(|e| e == "py") {
                 python.push((path.clone(), true));
             } else {
@@ -144,10 +254,23 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     }
     let mut django = vec![];
     let mut alembic = vec![];
+    // Folder → was it moved by `MIGRATION_MODULES` (asked once per folder).
+    let mut moved: HashMap<PathBuf, bool> = HashMap::new();
+    let mut in_moved = |file: &Path| {
+        let folder = file.parent().unwrap_or(Path::new(""));
+        *moved.entry(folder.to_path_buf()).or_insert_with(|| modules.label_of(folder).is_some())
+    };
     for (file, direct) in python {
         if alembic_environments.is_revision(&file) {
             alembic.push(file);
-        } else if !alembic_environments.is_environment_file(&file) && (direct || django::is_migration(&file)) {
+        } else if alembic_environments.is_environment_file(&file) {
+            continue;
+        } else if django::is_migration(&file) || (django::is_migration_name(&file) && in_moved(&file)) {
+            django.push(file);
+        } else if (direct || django::is_migration_name(&file)) && alembic::reads_as_revision(&file) {
+            // A revision with no `env.py` or `alembic.ini` in reach.
+            alembic.push(file);
+        } else if direct {
             django.push(file);
         }
     }
@@ -161,7 +284,51 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     files.retain(|f| config.lint_down || !f.down);
     files.sort_by_cached_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
-    Ok(Discovered { sql: files, django, alembic, origins: tree.origins(), cwd: std::env::current_dir().ok() })
+    let recognised = recognise(&files, &django, &alembic, &mut alembic_environments);
+    Ok(Discovered {
+        sql: files,
+        django,
+        alembic,
+        django_modules: modules,
+        origins: tree.origins(),
+        aliases,
+        cwd: std::env::current_dir().ok(),
+        recognised,
+    })
+}
+
+/// What the discovered files are: apps and environments counted, SQL layouts named.
+fn recognise(
+    sql: &[MigrationFile],
+    django: &[PathBuf],
+    alembic: &[PathBuf],
+    environments: &mut alembic::Environments,
+) -> Recognised {
+    let apps: std::collections::HashSet<&Path> = django.iter().filter_map(|p| p.parent()).collect();
+    let envs: std::collections::HashSet<PathBuf> = alembic.iter().map(|p| environments.environment_of(p)).collect();
+    let mut layouts: Vec<&'static str> = vec![];
+    // dbmate and goose files are numbered files told apart by markers inside: one file per
+    // folder is read to name its runner (a folder holds one runner's migrations).
+    let mut folders_named: std::collections::HashSet<&Path> = std::collections::HashSet::new();
+    for file in sql {
+        let name = match file.layout {
+            _ if file.path.as_os_str() == "-" => "SQL from standard input",
+            Layout::Numbered => {
+                let folder = file.path.parent().unwrap_or(Path::new(""));
+                if !folders_named.insert(folder) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file.path).unwrap_or_default();
+                layout::refine(Layout::Numbered, &text).runner()
+            }
+            layout => layout.runner(),
+        };
+        if !layouts.contains(&name) {
+            layouts.push(name);
+        }
+    }
+    layouts.sort_unstable();
+    Recognised { django_apps: apps.len(), alembic_environments: envs.len(), sql_layouts: layouts }
 }
 
 /// Folders that hold other people's code, never the project's own migrations: hidden ones
@@ -204,7 +371,7 @@ const LARGEST_BATCH: usize = 256;
 pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration) + Send) {
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
-    django::load(&discovered.django, config, display, &mut emit);
+    django::load(&discovered.django, &discovered.django_modules, config, display, &mut emit);
     alembic::load(&discovered.alembic, config, display, &mut emit);
     let sql = |file: &MigrationFile| {
         let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };

@@ -261,6 +261,8 @@ fn throwaway(bin: &Path, tag: &str) -> Server {
 /// signed by a test CA.
 pub struct TlsServer {
     pub port: u16,
+    /// Its Unix-domain socket directory (the same server, without TLS).
+    pub socket_dir: PathBuf,
     /// The CA that signed the server's certificate (PEM file).
     pub ca_file: PathBuf,
     /// A CA that did not sign it.
@@ -277,24 +279,29 @@ pub fn tls_server() -> &'static TlsServer {
         let (_, other_ca, _) = certificates();
         let options = format!(
             "-k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
-             -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key",
+             -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key -c hba_file={dir}/pg_hba.conf",
             dir = dir.display()
         );
         let lifeline = start_cluster(&dir, &options, |dir| {
             std::fs::write(dir.join("server.crt"), &server_cert).unwrap();
             std::fs::write(dir.join("server.key"), &server_key).unwrap();
+            // The role `app` must give its password over TCP (a password file is tested with
+            // it); everyone else is trusted, as initdb's `-A trust` would have it.
+            let hba = "local all all trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n";
+            std::fs::write(dir.join("pg_hba.conf"), hba).unwrap();
             let key = dir.join("server.key");
             std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
             if let Some((uid, gid)) = server_user_ids() {
                 std::os::unix::fs::chown(&key, Some(uid), Some(gid)).unwrap();
                 std::os::unix::fs::chown(dir.join("server.crt"), Some(uid), Some(gid)).unwrap();
+                std::os::unix::fs::chown(dir.join("pg_hba.conf"), Some(uid), Some(gid)).unwrap();
             }
         });
         let ca_file = dir.join("ca.pem");
         let other_ca_file = dir.join("other-ca.pem");
         std::fs::write(&ca_file, ca).unwrap();
         std::fs::write(&other_ca_file, other_ca).unwrap();
-        TlsServer { port, ca_file, other_ca_file, _lifeline: lifeline }
+        TlsServer { port, socket_dir: dir, ca_file, other_ca_file, _lifeline: lifeline }
     })
 }
 
@@ -316,9 +323,26 @@ impl Replicated {
         TestDb { client, name, server: None, config: self.primary.clone(), shared: false }
     }
 
+    /// The primary's Unix-domain socket directory (port 5432).
+    pub fn primary_socket_dir(&self) -> PathBuf {
+        socket_dir(&self.primary)
+    }
+
+    /// The standby's Unix-domain socket directory (port 5432).
+    pub fn replica_socket_dir(&self) -> PathBuf {
+        socket_dir(&self.replica)
+    }
+
     /// A connection to the standby (read-only; `pg_wal_replay_pause()` works there).
     pub fn replica(&self) -> Client {
         self.replica.connect(NoTls).expect("connect to the replica")
+    }
+}
+
+fn socket_dir(config: &Config) -> PathBuf {
+    match config.get_hosts().first() {
+        Some(postgres::config::Host::Unix(path)) => path.clone(),
+        _ => panic!("the replicated pair listens on sockets only"),
     }
 }
 

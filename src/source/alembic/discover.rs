@@ -103,6 +103,16 @@ impl Environments {
             || self.locations.iter().any(|(_, script)| *script == dir)
     }
 
+    /// The version locations of the environment whose revisions the folder `dir` holds: what a
+    /// file or folder inside it is replayed with.
+    pub fn version_locations_of(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
+        let dir = self.absolute(dir);
+        let script = self.location_of(&dir)?;
+        let named: Vec<PathBuf> =
+            self.locations.iter().filter(|(_, s)| *s == script).map(|(versions, _)| versions.clone()).collect();
+        Some(if named.is_empty() { vec![script.join("versions")] } else { named })
+    }
+
     /// The script location a revision belongs to: revisions with the same one share a graph.
     pub fn environment_of(&mut self, path: &Path) -> PathBuf {
         let folder = self.folder(folder_of(path));
@@ -167,6 +177,26 @@ impl Environments {
         self.has_env.insert(dir.to_path_buf(), holds);
         holds
     }
+}
+
+/// Is this file an Alembic revision by its content? A revision assigns `revision` and
+/// `down_revision` at module level and defines `upgrade()`: enough to recognise one with no
+/// `env.py` or `alembic.ini` in reach, and never true of a Django migration.
+pub fn reads_as_revision(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| is_revision_text(&text))
+}
+
+fn is_revision_text(text: &str) -> bool {
+    let assigns = |name: &str| {
+        text.lines().any(|line| {
+            line.strip_prefix(name).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                // `down_revision: Union[str, None] = …` (typed, as newer templates write it).
+                (rest.starts_with('=') && !rest.starts_with("==")) || rest.starts_with(':')
+            })
+        })
+    };
+    assigns("revision") && assigns("down_revision") && text.lines().any(|l| l.starts_with("def upgrade("))
 }
 
 /// `(script location, version locations)` for every section of an `alembic.ini` that sets
@@ -264,6 +294,17 @@ mod tests {
         let found = ini_locations("[alembic]\nscript_location = migrations\n", Path::new("/p"));
         assert_eq!(found[0].1, vec![PathBuf::from("/p/migrations/versions")]);
         assert!(ini_locations("[alembic]\nscript_location = myapp:migrations\n", Path::new("/p")).is_empty());
+    }
+
+    #[test]
+    fn a_revision_is_recognised_by_its_content() {
+        let typed =
+            "revision: str = 'a1'\ndown_revision: Union[str, None] = None\n\ndef upgrade() -> None:\n    pass\n";
+        assert!(is_revision_text(typed));
+        assert!(is_revision_text("revision = 'b2'\ndown_revision = 'a1'\ndef upgrade():\n    pass\n"));
+        let django = "class Migration(migrations.Migration):\n    dependencies = []\n";
+        assert!(!is_revision_text(django));
+        assert!(!is_revision_text("revision = 'x'\ndef upgrade():\n    pass\n"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
 use crate::source::python::{Constants, Layout, Module, SyntaxError, TopLevel};
-pub use discover::Environments;
+pub use discover::{reads_as_revision, Environments};
 use parse::{Header, Upgrade};
 
 /// One revision file, read, before the graph orders it.

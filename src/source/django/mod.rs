@@ -3,6 +3,7 @@
 
 mod check;
 mod lower;
+pub mod modules;
 mod parse;
 pub mod state;
 
@@ -16,27 +17,53 @@ use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
 use crate::source::python::Module;
+use modules::MigrationModules;
 use parse::{Dependency, Key, ParsedMigration};
 use state::ProjectState;
 
 /// Is this file a Django migration module? (`<app>/migrations/<name>.py`, not `_…`/`~…`.)
 pub fn is_migration(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let in_migrations = path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "migrations");
-    in_migrations && name.ends_with(".py") && !name.starts_with('_') && !name.starts_with('~')
+    in_migrations && is_migration_name(path)
 }
 
-/// The app label: the folder that holds `migrations/`, unless the config maps it.
-fn app_label(path: &Path, config: &Config) -> String {
-    let app_dir = path.parent().and_then(Path::parent);
-    if let Some(dir) = app_dir {
-        for (configured, label) in &config.django.app_labels {
-            if dir.ends_with(configured) {
-                return label.clone();
-            }
+/// Is the file named as a migration module can be (`<name>.py`, not `_…`/`~…`)?
+pub fn is_migration_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name.ends_with(".py") && !name.starts_with('_') && !name.starts_with('~')
+}
+
+/// The app label of each migrations folder: the folder that holds `migrations/`, unless the
+/// config maps it or `MIGRATION_MODULES` moved the folder. Folders are resolved to where they
+/// really are first, so the label never depends on how the path was spelled (`.`, `..`, a
+/// symlink): `cd shop && lockgate lint .` still reads app `shop`.
+fn app_labels<'a>(paths: &'a [PathBuf], modules: &MigrationModules, config: &Config) -> HashMap<&'a Path, String> {
+    let mut labels = HashMap::new();
+    for path in paths {
+        let folder = path.parent().unwrap_or(Path::new(""));
+        if labels.contains_key(folder) {
+            continue;
         }
+        let shown = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+        let real = std::fs::canonicalize(shown).unwrap_or_else(|_| shown.to_path_buf());
+        let label = modules.label_of(&real).map(str::to_string).unwrap_or_else(|| {
+            let app_dir = real.parent();
+            let configured = config.django.app_labels.iter().find(|(dir, _)| {
+                app_dir.is_some_and(|d| d.ends_with(dir.as_str()))
+                    || folder.parent().is_some_and(|d| d.ends_with(dir.as_str()))
+            });
+            match configured {
+                Some((_, label)) => label.clone(),
+                None => app_dir.and_then(|d| d.file_name()).and_then(|n| n.to_str()).unwrap_or("app").to_string(),
+            }
+        });
+        labels.insert(folder, label);
     }
-    app_dir.and_then(|d| d.file_name()).and_then(|n| n.to_str()).unwrap_or("app").to_string()
+    labels
+}
+
+fn label_of<'a>(labels: &'a HashMap<&Path, String>, path: &Path) -> &'a str {
+    labels.get(path.parent().unwrap_or(Path::new(""))).map_or("app", String::as_str)
 }
 
 struct Loaded {
@@ -49,15 +76,17 @@ struct Loaded {
 /// them in that order, handing each to `emit`.
 pub fn load(
     paths: &[PathBuf],
+    modules: &MigrationModules,
     config: &Config,
     display: impl Fn(&Path) -> PathBuf + Sync,
     emit: &mut (impl FnMut(Migration) + Send),
 ) {
-    let (paths, shadowed) = one_folder_per_app(paths, config);
+    let labels = app_labels(paths, modules, config);
+    let (paths, shadowed) = one_folder_per_app(paths, &labels);
     let loaded: Vec<Loaded> = paths
         .par_iter()
         .map(|path| {
-            let app = app_label(path, config);
+            let app = label_of(&labels, path).to_string();
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
             let (text, unreadable) = super::read_source(path, config.max_file_bytes());
             let source = Arc::new(SourceFile::new(display(path), text));
@@ -102,13 +131,16 @@ pub fn load(
 /// Keeps one migrations folder per app label (the first in path order): a test project or a
 /// vendored copy often reuses an app's label, and Django itself only ever loads one. Returns
 /// the kept paths and, per label, the folders left out with their file counts.
-fn one_folder_per_app(paths: &[PathBuf], config: &Config) -> (Vec<PathBuf>, Vec<(String, PathBuf, usize)>) {
+fn one_folder_per_app(
+    paths: &[PathBuf],
+    labels: &HashMap<&Path, String>,
+) -> (Vec<PathBuf>, Vec<(String, PathBuf, usize)>) {
     let mut owner: HashMap<String, &Path> = HashMap::new();
     let mut kept = vec![];
     let mut shadowed: BTreeMap<(String, PathBuf), usize> = BTreeMap::new();
     for path in paths {
         let folder = path.parent().unwrap_or(path);
-        let label = app_label(path, config);
+        let label = label_of(labels, path).to_string();
         match owner.get(&label) {
             Some(first) if *first != folder => *shadowed.entry((label, folder.to_path_buf())).or_default() += 1,
             Some(_) => kept.push(path.clone()),
