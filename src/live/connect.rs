@@ -71,6 +71,9 @@ pub struct Target {
     pub root_cert: Option<String>,
     /// The URL with its password masked: the only form that is ever printed.
     pub display: String,
+    /// The URL as given, password included: handed to a framework's own command (as
+    /// `LOCKGATE_DATABASE_URL`) and never printed.
+    pub url: String,
 }
 
 impl fmt::Debug for Target {
@@ -108,7 +111,7 @@ impl Target {
         };
         let root_cert = root_cert.or_else(|| std::env::var("PGSSLROOTCERT").ok());
         let display = if is_url { mask_url_password(url) } else { mask_key_value_password(url) };
-        Ok(Target { config, ssl_mode, root_cert, display })
+        Ok(Target { config, ssl_mode, root_cert, display, url: url.to_string() })
     }
 
     /// Opens the connection; the caller drives the returned connection future.

@@ -444,7 +444,7 @@ fn start_cluster_from(
     // the server and removes the directory.
     let script = r#"cat >/dev/null; "$1/pg_ctl" -D "$2/data" stop -m immediate >/dev/null 2>&1; rm -rf "$2""#;
     let mut watcher = as_server_user(as_root, Path::new("sh"));
-    watcher.args(["-c", script, "sh"]).arg(&bin).arg(dir);
+    watcher.args(["-c", script, "sh"]).arg(bin).arg(dir);
     watcher.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
     let lifeline = watcher.spawn().expect("start the test server's watcher").stdin.take();
 
