@@ -134,11 +134,14 @@ pub struct Op {
     /// `op.execute`), whose span points at the string: what the executor runs. `None` for
     /// statements of SQL files (their text is at the span) and for framework operations.
     pub embedded_sql: Option<std::sync::Arc<str>>,
+    /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
+    /// (the same `Arc`): the executor's rollback runs it once, for the whole group.
+    pub reverse_sql: Option<std::sync::Arc<str>>,
 }
 
 impl Op {
     pub fn new(kind: OpKind, span: Span, statement: usize) -> Op {
-        Op { kind, span, statement, embedded_sql: None }
+        Op { kind, span, statement, embedded_sql: None, reverse_sql: None }
     }
 
     /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the

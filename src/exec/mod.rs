@@ -472,11 +472,19 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
         ));
     }
     let expand: Vec<&Step> = plan.steps_in(Phase::Expand).filter(|s| ran(s)).collect();
-    if let Some(step) = expand.iter().find(|s| s.undo.is_empty()) {
+    // A step undone with a later one (a RunSQL's reverse_sql) is covered once that one ran.
+    let covered = |step: &&&Step| step.undone_with.as_ref().is_some_and(|id| expand.iter().any(|s| &s.id == id));
+    if let Some(step) = expand.iter().find(|s| s.undo.is_empty() && !covered(s)) {
         return Err(format!("step {} ({}) has no automatic undo;\n{snapshot}", step.id, step.title));
     }
     let mut undone = vec![];
-    for step in expand.into_iter().rev() {
+    for step in expand.iter().rev() {
+        if step.undo.is_empty() {
+            log(&format!("{}: undone with {}", step.id, step.undone_with.as_deref().unwrap_or_default()));
+            session.execute(&journal::record(plan, step, Status::Undone, 0, None)).map_err(|e| describe(&e))?;
+            undone.push(step.id.clone());
+            continue;
+        }
         log(&format!("{}: undoing {}", step.id, step.title));
         session
             .execute(&format!("SET lock_timeout = '{}ms'", config.lock_timeout_ms))

@@ -159,6 +159,10 @@ pub struct Step {
     /// Data changes run in keyset batches instead of as one statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batched: Option<Batched>,
+    /// Undone by the undo of that later step: a RunSQL's `reverse_sql` undoes all of its
+    /// statements at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_with: Option<String>,
     /// A migration run by its framework's own command instead of SQL statements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<FrameworkRun>,
@@ -392,6 +396,8 @@ struct Current {
     /// The latest phase its ops belong to.
     phase: Phase,
     tables: Vec<QualifiedName>,
+    /// Steps (by index) whose op carries a RunSQL's `reverse_sql`.
+    reversible: Vec<(usize, std::sync::Arc<str>)>,
 }
 
 impl Visitor for Planner<'_> {
@@ -414,6 +420,7 @@ impl Visitor for Planner<'_> {
                 work_ms: 0.0,
                 phase: Phase::Expand,
                 tables: vec![],
+                reversible: vec![],
             });
         }
         let (steps_before, errors_before) = (self.steps.len(), self.errors.len());
@@ -457,6 +464,9 @@ impl Visitor for Planner<'_> {
         }
         // What the framework itself would do with this op, should it have to run the migration.
         let Some(current) = self.current.as_mut() else { return };
+        if let Some(reverse) = &step.op.reverse_sql {
+            current.reversible.extend((steps_before..self.steps.len()).map(|index| (index, reverse.clone())));
+        }
         for effect in step.effects {
             current.work_ms += estimate.work_ms(&step.op.kind, effect);
             let taken = LockTaken { relation: effect.relation.to_string(), mode: effect.mode, work: effect.work };
@@ -479,6 +489,8 @@ impl Visitor for Planner<'_> {
         let refused = self.errors.len() > current.errors;
         if refused && migration.framework != Framework::Sql {
             self.framework_step(migration, current);
+        } else {
+            self.reverse(&current.reversible);
         }
     }
 }
@@ -504,6 +516,20 @@ fn unplanned_phase(kind: &OpKind) -> Phase {
 }
 
 impl Planner<'_> {
+    /// A RunSQL's `reverse_sql` becomes the undo of its last step, which the earlier steps of
+    /// the same RunSQL are undone with.
+    fn reverse(&mut self, reversible: &[(usize, std::sync::Arc<str>)]) {
+        for (index, reverse) in reversible {
+            let last = reversible.iter().rev().find(|(_, r)| std::sync::Arc::ptr_eq(r, reverse)).map(|(i, _)| *i);
+            let Some(last) = last else { continue };
+            if *index == last {
+                self.steps[last].undo = vec![reverse.to_string()];
+            } else if self.steps[*index].undo.is_empty() {
+                self.steps[*index].undone_with = Some(self.steps[last].id.clone());
+            }
+        }
+    }
+
     /// Replaces what was planned for `migration` by one step that runs the framework's own
     /// command for it. It runs after every step of the migrations before it (the framework
     /// would run any of them it does not find recorded), in the latest phase its own ops
@@ -565,6 +591,7 @@ impl Planner<'_> {
                 if runner == Runner::Django { "Django" } else { "Alembic" }
             )),
             batched: None,
+            undone_with: None,
             framework: Some(FrameworkRun {
                 command,
                 directory: self.directory(migration).display().to_string(),

@@ -126,6 +126,7 @@ impl Draft {
             recipe: self.recipe.map(str::to_string),
             note: self.note,
             batched: self.batched,
+            undone_with: None,
             framework: None,
         }
     }

@@ -1050,6 +1050,7 @@ impl<'a> Lowering<'a> {
             return self.opaque("RunSQL whose SQL is built at run time".into());
         }
         // Each SQL statement is a statement of its own; all point at the string they come from.
+        let first_op = self.ops.len();
         let mut next = self.statement;
         for Piece { text, span, params } in pieces {
             let Some(text) = text else {
@@ -1066,7 +1067,23 @@ impl<'a> Lowering<'a> {
             next += loaded.statements;
         }
         self.statement = next.saturating_sub(1).max(self.statement);
+        if let Some(reverse) = call.arg("reverse_sql", 1).and_then(reverse_text) {
+            for op in &mut self.ops[first_op..] {
+                op.reverse_sql = Some(reverse.clone());
+            }
+        }
     }
+}
+
+/// RunSQL's `reverse_sql` as the text it runs, when it is SQL text without parameters (not
+/// `RunSQL.noop`, not built at run time).
+fn reverse_text(expr: &Expr) -> Option<std::sync::Arc<str>> {
+    let mut pieces = vec![];
+    collect_sql(expr, &mut pieces);
+    let texts: Option<Vec<String>> = pieces.into_iter().map(|p| p.text.filter(|_| !p.params)).collect();
+    texts.filter(|t| !t.is_empty()).map(|t| {
+        std::sync::Arc::from(t.iter().map(|s| s.trim().trim_end_matches(';')).collect::<Vec<_>>().join(";\n").as_str())
+    })
 }
 
 /// One SQL string of RunSQL: its text (`None` when built at run time), where it is, and
@@ -1077,19 +1094,23 @@ struct Piece {
     params: bool,
 }
 
-/// The SQL strings of RunSQL's `sql`: a string, a list/tuple of strings, or `(sql, params)` pairs.
+/// The SQL strings of RunSQL's `sql`: a string, or a list/tuple whose items are strings or
+/// `(sql, params)` pairs (Django's `_run_sql`; a pair is only ever an item, never the list).
 fn collect_sql(expr: &Expr, out: &mut Vec<Piece>) {
+    let runtime = |expr: &Expr| Piece { text: None, span: expr.span, params: false };
     match &expr.value {
         Value::Str(text) => out.push(Piece { text: Some(text.clone()), span: expr.span, params: false }),
-        Value::List(items) | Value::Tuple(items) => {
-            let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
-            if pair {
-                out.push(Piece { text: items[0].as_str().map(str::to_string), span: items[0].span, params: true });
-            } else {
-                items.iter().for_each(|item| collect_sql(item, out));
-            }
-        }
-        _ => out.push(Piece { text: None, span: expr.span, params: false }),
+        Value::List(items) | Value::Tuple(items) => out.extend(items.iter().map(|item| match &item.value {
+            Value::Str(text) => Piece { text: Some(text.clone()), span: item.span, params: false },
+            Value::List(pair) | Value::Tuple(pair) if pair.len() == 2 => Piece {
+                text: pair[0].as_str().map(str::to_string),
+                span: pair[0].span,
+                // `(sql, None)` runs the text as it is, like a plain string.
+                params: !matches!(pair[1].value, Value::None),
+            },
+            _ => runtime(item),
+        })),
+        _ => out.push(runtime(expr)),
     }
 }
 
