@@ -11,4 +11,15 @@ class Migration(migrations.Migration):
             model_name="customer",
             index=models.Index(fields=["name"], name="customer_name_idx"),
         ),
+        # Defaults Django calls once when the migration runs.
+        migrations.AddField(
+            model_name="order",
+            name="tags",
+            field=models.JSONField(default=list),
+        ),
+        migrations.AddField(
+            model_name="order",
+            name="extra",
+            field=models.JSONField(default={}),
+        ),
     ]
