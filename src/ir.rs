@@ -636,6 +636,10 @@ pub enum OpKind {
     DropIndex {
         indexes: Vec<QualifiedName>,
         concurrently: bool,
+        /// `IF EXISTS`: Django always writes it, Alembic with `if_exists=True`.
+        if_exists: bool,
+        /// The framework that drops it; `None` when read from SQL text.
+        editor: Option<Editor>,
     },
     RenameIndex {
         index: QualifiedName,

@@ -261,7 +261,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
             vec![build_concurrently(table, &name, written, Phase::Expand)]
         }
-        OpKind::DropIndex { indexes, concurrently: false } => {
+        OpKind::DropIndex { indexes, concurrently: false, .. } => {
             match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
                 ([index], Some(sql)) => {
                     let table =

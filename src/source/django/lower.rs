@@ -708,7 +708,7 @@ impl<'a> Lowering<'a> {
         }
         if old.db_index && !new.db_index {
             if let Some(OpKind::CreateIndex { name: Some(index), .. }) = self.field_index(table, old) {
-                self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(index)], concurrently: false });
+                self.emit(django_drop_index(index, false));
             }
         }
         if old.column != new.column {
@@ -870,7 +870,7 @@ impl<'a> Lowering<'a> {
         let Some(name) = call.arg("name", 1).and_then(Expr::as_str) else { return };
         if database {
             let concurrently = call.name() == "RemoveIndexConcurrently";
-            self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(name)], concurrently });
+            self.emit(django_drop_index(name.to_string(), concurrently));
         }
     }
 
@@ -992,10 +992,7 @@ impl<'a> Lowering<'a> {
                         editor: Some(Editor::Django),
                     }
                 } else {
-                    OpKind::DropIndex {
-                        indexes: vec![QualifiedName::unqualified(generated_name(&table.name, &columns, "_idx"))],
-                        concurrently: false,
-                    }
+                    django_drop_index(generated_name(&table.name, &columns, "_idx"), false)
                 };
                 self.emit(kind);
             }
@@ -1084,6 +1081,16 @@ fn reverse_text(expr: &Expr) -> Option<std::sync::Arc<str>> {
     texts.filter(|t| !t.is_empty()).map(|t| {
         std::sync::Arc::from(t.iter().map(|s| s.trim().trim_end_matches(';')).collect::<Vec<_>>().join(";\n").as_str())
     })
+}
+
+/// Django drops an index with `DROP INDEX [CONCURRENTLY] IF EXISTS` (`sql_delete_index`).
+fn django_drop_index(name: String, concurrently: bool) -> OpKind {
+    OpKind::DropIndex {
+        indexes: vec![QualifiedName::unqualified(name)],
+        concurrently,
+        if_exists: true,
+        editor: Some(Editor::Django),
+    }
 }
 
 /// One SQL string of RunSQL: its text (`None` when built at run time), where it is, and

@@ -1,4 +1,4 @@
-"""an index on users.email
+"""an index on users.email, none on users.name
 
 Revision ID: e5
 Revises: d4
@@ -14,7 +14,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_users_email", "users", ["email"])
+    op.drop_index("ix_users_name", table_name="users")
 
 
 def downgrade() -> None:
+    op.create_index("ix_users_name", "users", ["name"])
     op.drop_index("ix_users_email", table_name="users")
