@@ -343,6 +343,8 @@ pub struct ConstraintDdl {
     pub django: bool,
     /// Why the constraint's SQL is only known at run time.
     pub unknown: Option<String>,
+    /// UNIQUE: `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written (PostgreSQL 15+).
+    pub nulls_distinct: Option<bool>,
 }
 
 /// What a framework writes for a CREATE TABLE beyond its columns.
@@ -368,6 +370,8 @@ pub struct IndexDdl {
     /// The WHERE predicate of a partial index, as sent.
     pub predicate: Option<String>,
     pub if_not_exists: bool,
+    /// `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written after INCLUDE.
+    pub nulls_distinct: Option<bool>,
     /// Why the statement is only known at run time.
     pub unknown: Option<String>,
 }

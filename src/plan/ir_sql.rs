@@ -146,6 +146,15 @@ fn refuse(unknown: &Option<String>, what: &str) -> Result<(), String> {
     }
 }
 
+/// ` NULLS NOT DISTINCT` / ` NULLS DISTINCT`, as both frameworks write it when asked.
+fn nulls_sql(nulls_distinct: Option<bool>) -> &'static str {
+    match nulls_distinct {
+        Some(false) => " NULLS NOT DISTINCT",
+        Some(true) => " NULLS DISTINCT",
+        None => "",
+    }
+}
+
 /// `"table"`, or `"schema"."table"` when the migration names a schema.
 fn relation(name: &QualifiedName) -> String {
     match &name.schema {
@@ -325,7 +334,9 @@ fn constraint_sql(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result<Str
     let deferral = ddl.deferral.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
     let body = match &constraint.kind {
         ConstraintKind::PrimaryKey { columns, using_index: None } => format!("PRIMARY KEY ({})", column_list(columns)),
-        ConstraintKind::Unique { columns, using_index: None } => format!("UNIQUE ({})", column_list(columns)),
+        ConstraintKind::Unique { columns, using_index: None } => {
+            format!("UNIQUE{} ({})", nulls_sql(ddl.nulls_distinct), column_list(columns))
+        }
         ConstraintKind::ForeignKey { columns, references, referenced_columns } => {
             let mut text = format!(
                 "FOREIGN KEY{}({}) REFERENCES {} ({})",
@@ -540,6 +551,7 @@ fn create_index(
     if !ddl.include.is_empty() {
         sql.push_str(&format!(" INCLUDE ({})", column_list(&ddl.include)));
     }
+    sql.push_str(nulls_sql(ddl.nulls_distinct));
     match (&ddl.predicate, partial) {
         (Some(predicate), true) => sql.push_str(&format!(" WHERE {predicate}")),
         (None, true) => return Err(format!("index `{name}`: its WHERE clause is not known")),

@@ -456,18 +456,17 @@ fn add_constraint(
         | ConstraintKind::PrimaryKey { columns, using_index: None } => {
             let primary = matches!(constraint.kind, ConstraintKind::PrimaryKey { .. });
             let keys: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+            // INCLUDE and NULLS NOT DISTINCT belong to the index, DEFERRABLE to the constraint.
+            let (Some(suffix), Some(attach)) =
+                (sqlgen::unique_index_suffix(node), sqlgen::attach_using_index(node, &name))
+            else {
+                return vec![as_written(Phase::Contract).done_when(exists_fact)];
+            };
             let build = format!(
-                "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})",
+                "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({}){suffix}",
                 ident(&name),
                 relation(table),
                 keys.join(", ")
-            );
-            let attach = format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}",
-                relation(table),
-                ident(&name),
-                if primary { "PRIMARY KEY" } else { "UNIQUE" },
-                ident(&name)
             );
             let nullable = primary
                 && columns.iter().any(|c| {

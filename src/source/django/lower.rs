@@ -925,8 +925,10 @@ impl<'a> Lowering<'a> {
                     });
                 }
                 ddl.deferral = unique_deferral(call);
-                if call.kwarg("nulls_distinct").is_some() {
-                    ddl.unknown = Some("`nulls_distinct`, which lockgate does not write".into());
+                match call.kwarg("nulls_distinct").map(|n| &n.value) {
+                    None | Some(Value::None) => {}
+                    Some(Value::Bool(distinct)) => ddl.nulls_distinct = Some(*distinct),
+                    Some(_) => ddl.unknown = Some("`nulls_distinct` known only at run time".into()),
                 }
                 ConstraintKind::Unique { columns, using_index: None }
             }
@@ -1198,6 +1200,7 @@ fn plain_index_ddl(keys: usize) -> IndexDdl {
         include: vec![],
         predicate: None,
         if_not_exists: false,
+        nulls_distinct: None,
         unknown: None,
     }
 }
@@ -1245,6 +1248,7 @@ fn index_ddl(model: &Model, index: &Call, fields: &[String]) -> IndexDdl {
         include,
         predicate: None,
         if_not_exists: false,
+        nulls_distinct: None,
         unknown,
     }
 }

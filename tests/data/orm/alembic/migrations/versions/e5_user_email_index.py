@@ -15,8 +15,14 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_users_email", "users", ["email"])
     op.drop_index("ix_users_name", table_name="users")
+    op.create_index(
+        "ix_accounts_user_balance", "accounts", ["user_id", "balance"], unique=True, postgresql_nulls_not_distinct=True
+    )
+    op.create_unique_constraint("uq_users_name_email", "users", ["name", "email"], postgresql_nulls_not_distinct=True)
 
 
 def downgrade() -> None:
+    op.drop_constraint("uq_users_name_email", "users", type_="unique")
+    op.drop_index("ix_accounts_user_balance", table_name="accounts")
     op.create_index("ix_users_name", "users", ["name"])
     op.drop_index("ix_users_email", table_name="users")
