@@ -4,8 +4,10 @@
 //! the same history table — so the framework run afterwards has nothing left to do.
 //!
 //! Both databases first get the framework's own initial migrations and the same rows; then
-//! one runs the rest with Django or Alembic, the other with lockgate. Needs python3 with
-//! Django, Alembic and psycopg, which `scripts/deps` installs.
+//! one runs the rest with Django or Alembic, the other with lockgate while an application
+//! works on the tables. The pending migrations mix what lockgate writes itself with what only
+//! the framework can run (RunPython, SQL built by Python), which lockgate runs as framework
+//! steps. Needs python3 with Django, Alembic and psycopg, which `scripts/deps` installs.
 
 mod common;
 
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::project::{lockgate, write, FAST};
+use common::workload::{Queries, Workload};
 use common::{database, TestDb};
 use serde_json::Value;
 
@@ -123,14 +126,23 @@ fn apply_command(project: &Path, db: &TestDb, dir: &Path, phase: &str) -> std::p
     command
 }
 
-/// `lockgate plan` of the pending migrations, then every phase applied; returns the plan.
-fn apply_with_lockgate(project: &Path, db: &TestDb) -> Value {
+/// Where the application's own writes go while the migrations run: a table both databases
+/// have, whose rows are not compared.
+const APP_EVENTS: &str = "CREATE TABLE app_events (id bigint PRIMARY KEY, user_id bigint, amount integer)";
+
+/// `lockgate plan` of the pending migrations, then every phase applied while an application
+/// reads and updates the project's tables with prepared statements (the updates change no
+/// value, so the rows stay comparable); returns the plan. The application sees no error.
+fn apply_with_lockgate(project: &Path, db: &TestDb, queries: Queries) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let plan = plan_with_lockgate(project, db, &framework_config(project, DJANGO_MIGRATE), dir.path());
+    let workload = Workload::with_queries(queries, || db.connect(), 3, 1_000_000, 2);
     for phase in ["expand", "backfill", "contract"] {
         let applied = apply_command(project, db, dir.path(), phase).output().unwrap();
         assert!(applied.status.success(), "apply {phase}: {}", String::from_utf8_lossy(&applied.stderr));
     }
+    let report = workload.stop();
+    assert!(report.queries > 0 && report.failures.is_empty(), "the application saw: {:?}", report.failures);
     plan
 }
 
@@ -184,9 +196,15 @@ fn django_project_applied_by_lockgate_ends_as_django_migrate_leaves_it() {
         django(db, &["migrate", "shop", "0001"]);
         django(db, &["migrate", "billing", "0001"]);
         db.connect().batch_execute(DJANGO_ROWS).unwrap();
+        db.connect().batch_execute(APP_EVENTS).unwrap();
     }
     django(&framework, &["migrate"]);
-    let plan = apply_with_lockgate(&project("django"), &ours);
+    let application = Queries {
+        select: "SELECT id, email FROM shop_customer WHERE id = $1",
+        insert: "INSERT INTO app_events (id, user_id, amount) VALUES ($1, $2, $3)",
+        update: "UPDATE shop_order SET total = total WHERE id = $1",
+    };
+    let plan = apply_with_lockgate(&project("django"), &ours, application);
     // RunPython and a default Django computes make 0004 a framework step; the migration
     // after it still gets its recipe.
     assert_framework_step(&plan, "shop.0004_prefs_and_visits", "create-index-concurrently");
@@ -331,9 +349,15 @@ fn alembic_project_applied_by_lockgate_ends_as_alembic_upgrade_leaves_it() {
     for db in [&framework, &ours] {
         alembic(db, &["upgrade", "a1"]);
         db.connect().batch_execute(ALEMBIC_ROWS).unwrap();
+        db.connect().batch_execute(APP_EVENTS).unwrap();
     }
     alembic(&framework, &["upgrade", "head"]);
-    let plan = apply_with_lockgate(&project("alembic"), &ours);
+    let application = Queries {
+        select: "SELECT id, email FROM users WHERE id = $1",
+        insert: "INSERT INTO app_events (id, user_id, amount) VALUES ($1, $2, $3)",
+        update: "UPDATE accounts SET balance = balance WHERE id = $1",
+    };
+    let plan = apply_with_lockgate(&project("alembic"), &ours, application);
     // SQL built by Python makes d4 a framework step; e5 after it still gets its recipe.
     assert_framework_step(&plan, "d4", "create-index-concurrently");
     let after: Vec<&Value> = steps_of(&plan, "e5");
