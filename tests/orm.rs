@@ -255,11 +255,22 @@ fn django_before_the_framework_step(db: &TestDb) {
     django(db, &["migrate", "ledger"]);
 }
 
-/// `apply` killed with SIGKILL after Django committed the framework step's migration, before
-/// lockgate journaled it done: the rerun finds the migration in django_migrations and goes on
-/// without running it again (its RunPython counts one visit per customer, once).
+/// Waits until `query` returns a row.
+fn wait_for(db: &TestDb, query: &str, what: &str) {
+    let started = std::time::Instant::now();
+    while lines(db, query).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "{what} never happened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `apply` killed with SIGKILL during the framework step, twice: before Django started (the
+/// command dies with lockgate and migrates nothing behind the rerun's back), and after Django
+/// committed but before lockgate journaled the step (the rerun finds the migration in
+/// django_migrations and goes on). The migration runs once: its RunPython counts one visit
+/// per customer.
 #[test]
-fn a_framework_step_killed_after_its_migration_committed_is_not_run_again() {
+fn a_framework_step_killed_with_apply_runs_once() {
     let (framework, ours) = (database(), database());
     for db in [&framework, &ours] {
         django_before_the_framework_step(db);
@@ -267,34 +278,42 @@ fn a_framework_step_killed_after_its_migration_committed_is_not_run_again() {
     django(&framework, &["migrate"]);
     let project = project("django");
     let dir = tempfile::tempdir().unwrap();
-    // The command migrates, then lingers, so the kill lands between Django's commit and
-    // lockgate's journal.
-    let lingering = [
+    // The command waits, migrates, then lingers: each kill has a window to land in. It prints
+    // nothing, so no broken pipe stops an orphaned command: only dying with apply does.
+    let slow = [
         "sh",
         "-c",
-        "python3 -m django migrate \"$1\" \"$2\" --settings=settings && exec sleep 60",
+        "sleep 1 && python3 -m django migrate \"$1\" \"$2\" --settings=settings --verbosity 0 && exec sleep 60",
         "sh",
         "{app}",
         "{name}",
     ];
-    let plan = plan_with_lockgate(&project, &ours, &framework_config(&project, &lingering), dir.path());
+    let plan = plan_with_lockgate(&project, &ours, &framework_config(&project, &slow), dir.path());
     assert_framework_step(&plan, "shop.0004_prefs_and_visits", "create-index-concurrently");
     let applied = apply_command(&project, &ours, dir.path(), "expand").output().unwrap();
     assert!(applied.status.success(), "expand: {}", String::from_utf8_lossy(&applied.stderr));
-
-    let mut backfill = apply_command(&project, &ours, dir.path(), "backfill")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let backfill = || {
+        apply_command(&project, &ours, dir.path(), "backfill")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let running = "SELECT step_id FROM lockgate.steps WHERE migration = 'shop.0004_prefs_and_visits' \
+                   AND status = 'running'";
     let recorded = "SELECT name FROM django_migrations WHERE app = 'shop' AND name = '0004_prefs_and_visits'";
-    let started = std::time::Instant::now();
-    while lines(&ours, recorded).is_empty() {
-        assert!(started.elapsed().as_secs() < 60, "Django never recorded the migration");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    backfill.kill().unwrap();
-    backfill.wait().unwrap();
+
+    let mut killed_early = backfill();
+    wait_for(&ours, running, "the framework step's start");
+    killed_early.kill().unwrap();
+    killed_early.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(lines(&ours, recorded).is_empty(), "the command went on migrating after apply was killed");
+
+    let mut killed_late = backfill();
+    wait_for(&ours, recorded, "Django's record of the migration");
+    killed_late.kill().unwrap();
+    killed_late.wait().unwrap();
 
     for phase in ["backfill", "contract"] {
         let rerun = apply_command(&project, &ours, dir.path(), phase).output().unwrap();
