@@ -36,6 +36,7 @@ pub struct Config {
     pub apply: ApplyConfig,
     pub backfill: BackfillConfig,
     pub snapshot: SnapshotConfig,
+    pub framework: FrameworkConfig,
     /// Where this config was read from.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -192,6 +193,32 @@ pub struct ApplyConfig {
     pub runner_lock_timeout_ms: u64,
     /// Attempts at a concurrent index build that leaves an invalid index.
     pub concurrent_index_attempts: u32,
+}
+
+/// How `apply` runs a Django or Alembic migration that only the framework can run (RunPython,
+/// SQL built by Python, a custom operation): the framework's own command for exactly that
+/// migration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FrameworkConfig {
+    /// The command for one Django migration; `{app}` and `{name}` are replaced.
+    pub django: Vec<String>,
+    /// The command for one Alembic revision; `{revision}` is replaced.
+    pub alembic: Vec<String>,
+    /// Where the command runs, relative to this file. Unset: the folder above the migration
+    /// that holds `manage.py` (Django) or `alembic.ini` (Alembic).
+    pub directory: Option<PathBuf>,
+}
+
+impl Default for FrameworkConfig {
+    fn default() -> Self {
+        let words = |words: &[&str]| words.iter().map(|w| w.to_string()).collect();
+        FrameworkConfig {
+            django: words(&["python", "manage.py", "migrate", "{app}", "{name}"]),
+            alembic: words(&["alembic", "upgrade", "{revision}"]),
+            directory: None,
+        }
+    }
 }
 
 /// The snapshot `apply` takes before a phase (`--snapshot` overrides `provider`).
@@ -411,6 +438,14 @@ impl Config {
                     format!(
                         "[runner] {name} = \"{value}\" is not a duration; write it as PostgreSQL does, e.g. \"4s\" or \"500ms\""
                     ),
+                ));
+            }
+        }
+        for (name, command) in [("django", &self.framework.django), ("alembic", &self.framework.alembic)] {
+            if command.is_empty() {
+                return Err(invalid(
+                    &format!("{name} ="),
+                    format!("[framework] {name} is empty: give the command and its arguments"),
                 ));
             }
         }

@@ -172,11 +172,14 @@ pub struct Op {
     /// `op.execute`), whose span points at the string: what the executor runs. `None` for
     /// statements of SQL files (their text is at the span) and for framework operations.
     pub embedded_sql: Option<std::sync::Arc<str>>,
+    /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
+    /// (the same `Arc`): the executor's rollback runs it once, for the whole group.
+    pub reverse_sql: Option<std::sync::Arc<str>>,
 }
 
 impl Op {
     pub fn new(kind: OpKind, span: Span, statement: usize) -> Op {
-        Op { kind, span, statement, embedded_sql: None }
+        Op { kind, span, statement, embedded_sql: None, reverse_sql: None }
     }
 
     /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the
@@ -390,6 +393,8 @@ pub struct ConstraintDdl {
     pub django: bool,
     /// Why the constraint's SQL is only known at run time.
     pub unknown: Option<String>,
+    /// UNIQUE: `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written (PostgreSQL 15+).
+    pub nulls_distinct: Option<bool>,
 }
 
 /// What a framework writes for a CREATE TABLE beyond its columns.
@@ -415,6 +420,8 @@ pub struct IndexDdl {
     /// The WHERE predicate of a partial index, as sent.
     pub predicate: Option<String>,
     pub if_not_exists: bool,
+    /// `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written after INCLUDE.
+    pub nulls_distinct: Option<bool>,
     /// Why the statement is only known at run time.
     pub unknown: Option<String>,
 }
@@ -690,6 +697,10 @@ pub enum OpKind {
     DropIndex {
         indexes: Vec<QualifiedName>,
         concurrently: bool,
+        /// `IF EXISTS`: Django always writes it, Alembic with `if_exists=True`.
+        if_exists: bool,
+        /// The framework that drops it; `None` when read from SQL text.
+        editor: Option<Editor>,
     },
     RenameIndex {
         index: QualifiedName,

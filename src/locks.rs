@@ -435,7 +435,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 vec![effect(table, Share, Work::IndexBuild)]
             }
         }
-        DropIndex { indexes, concurrently } => indexes
+        DropIndex { indexes, concurrently, .. } => indexes
             .iter()
             .map(|index| {
                 let table = catalog.index(index).map_or_else(|| index.clone(), |i| i.table.clone());

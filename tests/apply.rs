@@ -409,6 +409,59 @@ fn rollback_undoes_an_expand_until_the_contract_runs() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("restore from the snapshot"));
 }
 
+/// A RunSQL's `reverse_sql` is kept: rollback runs it once for all of its statements.
+#[test]
+fn rollback_runs_the_reverse_sql_of_a_run_sql() {
+    let db = common::database();
+    let project = Project::new(&[
+        (
+            "shop/migrations/0001_initial.py",
+            "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    \
+             dependencies = []\n    operations = [\n        migrations.CreateModel(\"Item\", fields=[(\"id\", \
+             models.BigAutoField(primary_key=True)), (\"seen\", models.IntegerField(default=0))]),\n    ]\n",
+        ),
+        (
+            "shop/migrations/0002_touch.py",
+            r#"from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.RunSQL(
+            [
+                "CREATE FUNCTION shop_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.seen := NEW.seen + 1; RETURN NEW; END $$",
+                ("CREATE TRIGGER shop_touch BEFORE UPDATE ON shop_item FOR EACH ROW EXECUTE FUNCTION shop_touch()", None),
+            ],
+            reverse_sql="DROP TRIGGER shop_touch ON shop_item; DROP FUNCTION shop_touch();",
+        ),
+    ]
+"#,
+        ),
+    ]);
+    let plan = project.plan(&db);
+    let steps: Vec<&Value> =
+        plan["steps"].as_array().unwrap().iter().filter(|s| s["migration"] == "shop.0002_touch").collect();
+    assert_eq!(steps.len(), 2, "{steps:#?}");
+    assert_eq!(steps[1]["undo"][0], "DROP TRIGGER shop_touch ON shop_item; DROP FUNCTION shop_touch()");
+    assert_eq!(steps[0]["undone_with"], steps[1]["id"]);
+    assert!(project.apply(&db, "expand").status.success());
+    let objects = "SELECT count(*) FROM pg_proc WHERE proname = 'shop_touch' UNION ALL \
+                   SELECT count(*) FROM pg_trigger WHERE tgname = 'shop_touch'";
+    let count = |db: &common::TestDb| -> Vec<i64> {
+        db.connect().query(objects, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    assert_eq!(count(&db), [1, 1]);
+
+    let rollback = lockgate()
+        .args(["rollback", &project.plan_file(), "--database-url", &db.url()])
+        .args(["--config", project.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
+    assert_eq!(count(&db), [0, 0]);
+}
+
 #[test]
 fn a_plan_whose_sources_changed_is_refused() {
     let mut db = common::database();

@@ -4,8 +4,10 @@
 //! the same history table — so the framework run afterwards has nothing left to do.
 //!
 //! Both databases first get the framework's own initial migrations and the same rows; then
-//! one runs the rest with Django or Alembic, the other with lockgate. Needs python3 with
-//! Django, Alembic and psycopg, which `scripts/deps` installs.
+//! one runs the rest with Django or Alembic, the other with lockgate while an application
+//! works on the tables. The pending migrations mix what lockgate writes itself with what only
+//! the framework can run (RunPython, SQL built by Python), which lockgate runs as framework
+//! steps. Needs python3 with Django, Alembic and psycopg, which `scripts/deps` installs.
 
 mod common;
 
@@ -13,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::project::{lockgate, write, FAST};
+use common::workload::{Queries, Workload};
 use common::{database, TestDb};
+use serde_json::Value;
 
 /// Columns, constraints, indexes and enum types of schema `public`, one line each. Column
 /// order is not compared: a type changed by a new column and a swap ends up last.
@@ -83,26 +87,78 @@ fn alembic(db: &TestDb, args: &[&str]) -> String {
     python(&project("alembic"), db, &all)
 }
 
-/// `lockgate plan` of the pending migrations, then every phase applied.
-fn apply_with_lockgate(project: &Path, db: &TestDb) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), "lockgate.toml", FAST);
-    let plan = dir.path().join("plan.json");
-    let url = db.url();
+/// How the test projects run one migration with the framework itself.
+const DJANGO_MIGRATE: &[&str] = &["python3", "-m", "django", "migrate", "{app}", "{name}", "--settings=settings"];
+const ALEMBIC_UPGRADE: &[&str] = &["python3", "-m", "alembic", "upgrade", "{revision}"];
+
+/// lockgate.toml for a test project: the fast retry schedule and the framework commands.
+fn framework_config(project: &Path, django: &[&str]) -> String {
+    // A TOML array of basic strings reads as Rust's debug form of the words.
+    format!(
+        "{FAST}[framework]\ndjango = {django:?}\nalembic = {ALEMBIC_UPGRADE:?}\ndirectory = {:?}\n",
+        project.display().to_string()
+    )
+}
+
+/// `lockgate plan` of the pending migrations, with the framework commands in `config`.
+fn plan_with_lockgate(project: &Path, db: &TestDb, config: &str, dir: &Path) -> Value {
+    let config = write(dir, "lockgate.toml", config);
+    let plan = dir.join("plan.json");
     let planned = lockgate()
-        .args(["plan", "--database-url", &url, "-o", plan.to_str().unwrap(), project.to_str().unwrap()])
+        .args(["plan", "--database-url", &db.url(), "-o", plan.to_str().unwrap(), project.to_str().unwrap()])
         .args(["--config", config.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(planned.status.success(), "plan: {}", String::from_utf8_lossy(&planned.stderr));
+    serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap()
+}
+
+/// `lockgate apply` of one phase of the plan in `dir`, started; the framework's commands see
+/// the project and the database as the framework's own runs do.
+fn apply_command(project: &Path, db: &TestDb, dir: &Path, phase: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lockgate"));
+    command
+        .args(["apply", dir.join("plan.json").to_str().unwrap(), "--phase", phase, "--database-url", &db.url()])
+        .args(["--config", dir.join("lockgate.toml").to_str().unwrap()])
+        .env("PYTHONPATH", project)
+        .env("LOCKGATE_TEST_DSN", db.url())
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Where the application's own writes go while the migrations run: a table both databases
+/// have, whose rows are not compared.
+const APP_EVENTS: &str = "CREATE TABLE app_events (id bigint PRIMARY KEY, user_id bigint, amount integer)";
+
+/// `lockgate plan` of the pending migrations, then every phase applied while an application
+/// reads and updates the project's tables with prepared statements (the updates change no
+/// value, so the rows stay comparable); returns the plan. The application sees no error.
+fn apply_with_lockgate(project: &Path, db: &TestDb, queries: Queries) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_with_lockgate(project, db, &framework_config(project, DJANGO_MIGRATE), dir.path());
+    let workload = Workload::with_queries(queries, || db.connect(), 3, 1_000_000, 2);
     for phase in ["expand", "backfill", "contract"] {
-        let applied = lockgate()
-            .args(["apply", plan.to_str().unwrap(), "--phase", phase, "--database-url", &url])
-            .args(["--config", config.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let applied = apply_command(project, db, dir.path(), phase).output().unwrap();
         assert!(applied.status.success(), "apply {phase}: {}", String::from_utf8_lossy(&applied.stderr));
     }
+    let report = workload.stop();
+    assert!(report.queries > 0 && report.failures.is_empty(), "the application saw: {:?}", report.failures);
+    plan
+}
+
+/// The plan's steps of one migration.
+fn steps_of<'a>(plan: &'a Value, migration: &str) -> Vec<&'a Value> {
+    plan["steps"].as_array().unwrap().iter().filter(|s| s["migration"] == migration).collect()
+}
+
+/// The migration is one framework step, which lists `recipe` among the safe recipes its
+/// operations would have had in a migration of their own.
+fn assert_framework_step(plan: &Value, migration: &str, recipe: &str) {
+    let steps = steps_of(plan, migration);
+    assert_eq!(steps.len(), 1, "{migration}: {steps:#?}");
+    let run = &steps[0]["framework"];
+    let listed = run["would_have_recipes"].as_array().unwrap();
+    assert!(listed.iter().any(|r| r.as_str().unwrap().contains(recipe)), "{run:#}");
 }
 
 fn lines(db: &TestDb, query: &str) -> Vec<String> {
@@ -140,14 +196,29 @@ fn django_project_applied_by_lockgate_ends_as_django_migrate_leaves_it() {
         django(db, &["migrate", "shop", "0001"]);
         django(db, &["migrate", "billing", "0001"]);
         db.connect().batch_execute(DJANGO_ROWS).unwrap();
+        db.connect().batch_execute(APP_EVENTS).unwrap();
     }
     django(&framework, &["migrate"]);
-    apply_with_lockgate(&project("django"), &ours);
+    let application = Queries {
+        select: "SELECT id, email FROM shop_customer WHERE id = $1",
+        insert: "INSERT INTO app_events (id, user_id, amount) VALUES ($1, $2, $3)",
+        update: "UPDATE shop_order SET total = total WHERE id = $1",
+    };
+    let plan = apply_with_lockgate(&project("django"), &ours, application);
+    // RunPython and a default Django computes make 0004 a framework step; the migration
+    // after it still gets its recipe.
+    assert_framework_step(&plan, "shop.0004_prefs_and_visits", "create-index-concurrently");
+    let after = steps_of(&plan, "shop.0005_customer_name_index");
+    assert_eq!(after[0]["recipe"], "create-index-concurrently", "{after:#?}");
+    // Its JSONField defaults (`list`, `{}`) are written as Django sends them.
+    assert!(after.iter().all(|s| s["framework"].is_null()), "{after:#?}");
 
     let tables = ["shop_customer", "shop_order", "billing_invoice", "billing_payment", "ledger_entry"];
     assert_same_database(&framework, &ours, &tables);
     // The squash in `ledger` is recorded with the two migrations it replaces, as Django does.
-    let history = "SELECT app || '.' || name FROM django_migrations ORDER BY id";
+    // Django writes the squash's own row when its whole run ends, after the migrations that
+    // follow it, and lockgate writes it with them; Django reads the rows as a set.
+    let history = "SELECT app || '.' || name FROM django_migrations ORDER BY 1";
     assert_eq!(lines(&framework, history), lines(&ours, history));
     // `migrate --check` fails when any migration is unapplied.
     django(&ours, &["migrate", "--check"]);
@@ -173,6 +244,120 @@ fn a_squash_whose_replaced_migrations_partly_ran_is_refused_at_its_file() {
     assert!(stderr.contains("1 already ran (ledger.0001_initial)"), "{stderr}");
 }
 
+/// The Django project with its rows, migrated by Django up to the framework step: only
+/// `shop.0004_prefs_and_visits` (RunPython) and `shop.0005_customer_name_index` are pending.
+fn django_before_the_framework_step(db: &TestDb) {
+    django(db, &["migrate", "shop", "0001"]);
+    django(db, &["migrate", "billing", "0001"]);
+    db.connect().batch_execute(DJANGO_ROWS).unwrap();
+    django(db, &["migrate", "shop", "0003"]);
+    django(db, &["migrate", "billing"]);
+    django(db, &["migrate", "ledger"]);
+}
+
+/// Waits until `query` returns a row.
+fn wait_for(db: &TestDb, query: &str, what: &str) {
+    let started = std::time::Instant::now();
+    while lines(db, query).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "{what} never happened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `apply` killed with SIGKILL during the framework step, twice: before Django started (the
+/// command dies with lockgate and migrates nothing behind the rerun's back), and after Django
+/// committed but before lockgate journaled the step (the rerun finds the migration in
+/// django_migrations and goes on). The migration runs once: its RunPython counts one visit
+/// per customer.
+#[test]
+fn a_framework_step_killed_with_apply_runs_once() {
+    let (framework, ours) = (database(), database());
+    for db in [&framework, &ours] {
+        django_before_the_framework_step(db);
+    }
+    django(&framework, &["migrate"]);
+    let project = project("django");
+    let dir = tempfile::tempdir().unwrap();
+    // The command waits, migrates, then lingers: each kill has a window to land in. It prints
+    // nothing, so no broken pipe stops an orphaned command: only dying with apply does.
+    let slow = [
+        "sh",
+        "-c",
+        "sleep 1 && python3 -m django migrate \"$1\" \"$2\" --settings=settings --verbosity 0 && exec sleep 60",
+        "sh",
+        "{app}",
+        "{name}",
+    ];
+    let plan = plan_with_lockgate(&project, &ours, &framework_config(&project, &slow), dir.path());
+    assert_framework_step(&plan, "shop.0004_prefs_and_visits", "create-index-concurrently");
+    let applied = apply_command(&project, &ours, dir.path(), "expand").output().unwrap();
+    assert!(applied.status.success(), "expand: {}", String::from_utf8_lossy(&applied.stderr));
+    let backfill = || {
+        apply_command(&project, &ours, dir.path(), "backfill")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let running = "SELECT step_id FROM lockgate.steps WHERE migration = 'shop.0004_prefs_and_visits' \
+                   AND status = 'running'";
+    let recorded = "SELECT name FROM django_migrations WHERE app = 'shop' AND name = '0004_prefs_and_visits'";
+
+    let mut killed_early = backfill();
+    wait_for(&ours, running, "the framework step's start");
+    killed_early.kill().unwrap();
+    killed_early.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(lines(&ours, recorded).is_empty(), "the command went on migrating after apply was killed");
+
+    let mut killed_late = backfill();
+    wait_for(&ours, recorded, "Django's record of the migration");
+    killed_late.kill().unwrap();
+    killed_late.wait().unwrap();
+
+    for phase in ["backfill", "contract"] {
+        let rerun = apply_command(&project, &ours, dir.path(), phase).output().unwrap();
+        let stderr = String::from_utf8_lossy(&rerun.stderr);
+        assert!(rerun.status.success(), "{phase} after the kill: {stderr}");
+        if phase == "backfill" {
+            assert!(stderr.contains("already done (django_migrations records shop.0004_prefs_and_visits)"), "{stderr}");
+        }
+    }
+    assert_same_database(&framework, &ours, &["shop_customer", "shop_order"]);
+    let history = "SELECT app || '.' || name FROM django_migrations ORDER BY 1";
+    assert_eq!(lines(&framework, history), lines(&ours, history));
+}
+
+/// lockgate's lock_timeout reaches Django's connection: a framework step whose table a long
+/// transaction holds gives up after the retry schedule, leaving nothing behind, instead of
+/// queueing (and every query on the table behind it); once the transaction ends it runs.
+#[test]
+fn a_framework_step_behind_a_long_transaction_is_retried_then_gives_up() {
+    let db = database();
+    django_before_the_framework_step(&db);
+    let project = project("django");
+    let dir = tempfile::tempdir().unwrap();
+    plan_with_lockgate(&project, &db, &framework_config(&project, DJANGO_MIGRATE), dir.path());
+    let applied = apply_command(&project, &db, dir.path(), "expand").output().unwrap();
+    assert!(applied.status.success(), "expand: {}", String::from_utf8_lossy(&applied.stderr));
+
+    let mut reader = db.connect();
+    reader.batch_execute("BEGIN; SELECT count(*) FROM shop_customer").unwrap();
+    let blocked = apply_command(&project, &db, dir.path(), "backfill").output().unwrap();
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert!(!blocked.status.success(), "{stderr}");
+    assert!(stderr.contains("lock timeout") && stderr.contains("attempt 3 of 4"), "{stderr}");
+    assert!(stderr.contains("retries exhausted"), "{stderr}");
+    let columns = "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'shop_customer' \
+                   AND column_name = 'prefs'";
+    assert!(lines(&db, columns).is_empty(), "the failed tries left the column behind");
+
+    reader.batch_execute("COMMIT").unwrap();
+    let retried = apply_command(&project, &db, dir.path(), "backfill").output().unwrap();
+    assert!(retried.status.success(), "{}", String::from_utf8_lossy(&retried.stderr));
+    assert_eq!(lines(&db, columns), ["prefs"]);
+}
+
 const ALEMBIC_ROWS: &str = "
 INSERT INTO users (email, name) VALUES ('ann@example.com', 'Ann'), ('bob@example.com', NULL);
 INSERT INTO accounts (user_id, balance) VALUES (1, 5), (2, 7), (1, 0);";
@@ -183,9 +368,21 @@ fn alembic_project_applied_by_lockgate_ends_as_alembic_upgrade_leaves_it() {
     for db in [&framework, &ours] {
         alembic(db, &["upgrade", "a1"]);
         db.connect().batch_execute(ALEMBIC_ROWS).unwrap();
+        db.connect().batch_execute(APP_EVENTS).unwrap();
     }
     alembic(&framework, &["upgrade", "head"]);
-    apply_with_lockgate(&project("alembic"), &ours);
+    let application = Queries {
+        select: "SELECT id, email FROM users WHERE id = $1",
+        insert: "INSERT INTO app_events (id, user_id, amount) VALUES ($1, $2, $3)",
+        update: "UPDATE accounts SET balance = balance WHERE id = $1",
+    };
+    let plan = apply_with_lockgate(&project("alembic"), &ours, application);
+    // SQL built by Python makes d4 a framework step; e5 after it still gets its recipe.
+    assert_framework_step(&plan, "d4", "create-index-concurrently");
+    let after: Vec<&Value> = steps_of(&plan, "e5");
+    assert_eq!(after[0]["recipe"], "create-index-concurrently");
+    // Its DROP INDEX and NULLS NOT DISTINCT index and constraint are written as Alembic does.
+    assert!(after.iter().all(|s| s["framework"].is_null()), "{after:#?}");
 
     assert_same_database(&framework, &ours, &["users", "accounts", "payments"]);
     let history = "SELECT version_num::text FROM alembic_version";

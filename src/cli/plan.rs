@@ -35,8 +35,14 @@ pub fn run(args: PlanArgs) -> Result<u8, String> {
     let observed = args.pending.observe(false)?;
     let flags = gate::pending(&observed.migrations, &observed.observation, observed.all);
     let pending: Vec<_> = observed.migrations.into_iter().zip(flags).filter(|(_, p)| *p).map(|(m, _)| m).collect();
-    let inputs =
-        plan::Inputs { observation: &observed.observation, profile: &observed.profile, database: observed.database };
+    let config_dir = observed.config.path.as_deref().and_then(std::path::Path::parent);
+    let inputs = plan::Inputs {
+        observation: &observed.observation,
+        profile: &observed.profile,
+        database: observed.database,
+        framework: &observed.config.framework,
+        config_dir,
+    };
     let plan = plan::build(&pending, &inputs).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         format!("the plan cannot be made:\n  {}", lines.join("\n  "))

@@ -1,5 +1,6 @@
 //! The catalog facts that show a step already ran, checked just before it would run.
 
+use crate::live::history::Runner;
 use crate::live::Session;
 use crate::plan::Fact;
 
@@ -19,6 +20,10 @@ pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
         Fact::IndexAbsent { schema, index } => (INDEX_ABSENT, vec![schema, index]),
         Fact::ConstraintExists { schema, table, constraint } => (CONSTRAINT, vec![schema, table, constraint]),
         Fact::ConstraintValidated { schema, table, constraint } => (VALIDATED, vec![schema, table, constraint]),
+        Fact::Recorded { runner, key } => {
+            let history = crate::live::history::History::read(session).map_err(|e| e.to_string())?;
+            return Ok(history.records(*runner, key));
+        }
         Fact::ConstraintAbsent { schema, table, constraint } => {
             let exists =
                 Fact::ConstraintExists { schema: schema.clone(), table: table.clone(), constraint: constraint.clone() };
@@ -45,6 +50,9 @@ pub fn describe(fact: &Fact) -> String {
             format!("constraint {constraint} on {table} is validated")
         }
         Fact::ConstraintAbsent { table, constraint, .. } => format!("constraint {constraint} on {table} is gone"),
+        Fact::Recorded { runner: Runner::Django, key } => format!("django_migrations records {key}"),
+        Fact::Recorded { runner: Runner::Alembic, key } => format!("alembic_version holds {key}"),
+        Fact::Recorded { runner, key } => format!("the {runner:?} history table records {key}"),
     }
 }
 

@@ -322,7 +322,8 @@ fn runner_record(runner: Runner, plan: &Plan, migration: &PlannedMigration) -> S
             )
         }
         Runner::Alembic => {
-            // One row per head: the revision replaces the rows of the parents it follows.
+            // One row per head: the revision replaces the rows of the parents it follows. Alembic
+            // wrote the row itself when a framework step ran the revision.
             let parents: Vec<String> = migration.parents.iter().map(|p| literal(p)).collect();
             let delete = if parents.is_empty() {
                 String::new()
@@ -332,7 +333,7 @@ fn runner_record(runner: Runner, plan: &Plan, migration: &PlannedMigration) -> S
             format!(
                 " CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, \
                  CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));{delete} \
-                 INSERT INTO alembic_version (version_num) VALUES ({key});"
+                 INSERT INTO alembic_version (version_num) VALUES ({key}) ON CONFLICT DO NOTHING;"
             )
         }
         Runner::Flyway => {

@@ -7,6 +7,7 @@
 
 mod backfill;
 pub mod facts;
+mod framework;
 pub mod journal;
 mod progress;
 mod runner_lock;
@@ -181,6 +182,11 @@ fn run_steps(
             outcome.snapshot = snapshot_first(session, plan, phase, config, statuses, log)?;
             snapshot_checked = true;
         }
+        if step.framework.is_some() {
+            // The framework runs every earlier migration it does not find in its history
+            // table: those lockgate finished must be recorded first.
+            record_finished(session, plan, outcome, log)?;
+        }
         log(&format!("{}: {}", step.id, step.title));
         match run_step(session, plan, step, config, log, progress)? {
             Ended::Done => outcome.ran.push(step.id.clone()),
@@ -226,6 +232,9 @@ fn run_step(
     let apply = &config.apply;
     let timeouts =
         Timeouts { lock_timeout_ms: apply.lock_timeout_ms, statement_timeout_ms: apply.statement_timeout_ms };
+    if let Some(run) = &step.framework {
+        return run_framework(session, plan, step, run, &timeouts, apply, log).map(|()| backfill::Ended::Done);
+    }
     match &step.batched {
         None => with_retries(session, plan, step, apply, log, |lock_timeout_ms, attempt| {
             try_step(session, plan, step, &timeouts, lock_timeout_ms, attempt)
@@ -237,16 +246,93 @@ fn run_step(
     }
 }
 
+/// Runs the framework's command for the step's migration, journaled as running first: after a
+/// crash the rerun finds it unfinished and asks the framework's history table (the step's
+/// fact) whether the command got to the end.
+fn run_framework(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    run: &crate::plan::FrameworkRun,
+    timeouts: &Timeouts,
+    config: &ApplyConfig,
+    log: Log,
+) -> Result<(), String> {
+    let output = with_retries(session, plan, step, config, log, |lock_timeout_ms, attempt| {
+        session
+            .execute(&journal::record(plan, step, Status::Running, attempt, None))
+            .map_err(|e| Attempt::Journal(describe(&e)))?;
+        let pgoptions = timeouts.pgoptions(step, lock_timeout_ms);
+        framework::run(run, &session.target.url, &pgoptions)
+            .map_err(|failure| Attempt::Framework { retryable: step.transaction && failure.lock_conflict(), failure })
+    })?;
+    for line in output.lines().filter(|l| !l.trim().is_empty()) {
+        log(&format!("{}: | {line}", step.id));
+    }
+    // A command that succeeded against another database would leave this one unmigrated.
+    if let Some(fact) = &step.done_when {
+        if !facts::holds(session, fact)? {
+            let why = format!(
+                "`{}` succeeded but {} does not hold on {}: does the command use the database lockgate was given \
+                 (passed to it as LOCKGATE_DATABASE_URL)?",
+                run.command.join(" "),
+                facts::describe(fact),
+                session.target.display
+            );
+            let _ = session.execute(&journal::record(plan, step, Status::Failed, 1, Some(&why)));
+            return Err(format!("step {} failed: {why}", step.id));
+        }
+    }
+    session.execute(&journal::record(plan, step, Status::Done, 1, None)).map_err(|e| describe(&e))
+}
+
+/// A failed try of a step.
+trait AttemptError {
+    /// A lock timeout or deadlock: the try left nothing behind and may be made again.
+    fn retryable(&self) -> bool;
+    fn message(&self) -> String;
+}
+
+impl AttemptError for tokio_postgres::Error {
+    fn retryable(&self) -> bool {
+        let code = self.code().map(|c| c.code().to_string()).unwrap_or_default();
+        code == LOCK_NOT_AVAILABLE || code == DEADLOCK_DETECTED
+    }
+
+    fn message(&self) -> String {
+        describe(self)
+    }
+}
+
+/// A failed try of a framework step.
+enum Attempt {
+    Journal(String),
+    Framework { failure: framework::Failure, retryable: bool },
+}
+
+impl AttemptError for Attempt {
+    fn retryable(&self) -> bool {
+        matches!(self, Attempt::Framework { retryable: true, .. })
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Attempt::Journal(message) => message.clone(),
+            Attempt::Framework { failure, .. } => failure.to_string(),
+        }
+    }
+}
+
 /// Runs `attempt` until it succeeds, pausing and retrying on lock timeouts and deadlocks as
 /// the schedule says; a concurrent index build that left an invalid index is tried again a
 /// bounded number of times.
-fn with_retries<T>(
+fn with_retries<T, E: AttemptError>(
     session: &Session,
     plan: &Plan,
     step: &Step,
     config: &ApplyConfig,
     log: Log,
-    mut attempt_with: impl FnMut(u64, u32) -> Result<T, tokio_postgres::Error>,
+    mut attempt_with: impl FnMut(u64, u32) -> Result<T, E>,
 ) -> Result<T, String> {
     let mut lock_timeout_ms = config.lock_timeout_ms;
     let mut invalid_index_rebuilds = 0;
@@ -255,9 +341,8 @@ fn with_retries<T>(
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let code = error.code().map(|c| c.code().to_string()).unwrap_or_default();
-        let message = describe(&error);
-        let retryable = code == LOCK_NOT_AVAILABLE || code == DEADLOCK_DETECTED;
+        let message = error.message();
+        let retryable = error.retryable();
         let rebuild =
             !retryable && leaves_invalid_index(step) && invalid_index_rebuilds + 1 < config.concurrent_index_attempts;
         if rebuild {
@@ -387,11 +472,19 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
         ));
     }
     let expand: Vec<&Step> = plan.steps_in(Phase::Expand).filter(|s| ran(s)).collect();
-    if let Some(step) = expand.iter().find(|s| s.undo.is_empty()) {
+    // A step undone with a later one (a RunSQL's reverse_sql) is covered once that one ran.
+    let covered = |step: &&&Step| step.undone_with.as_ref().is_some_and(|id| expand.iter().any(|s| &s.id == id));
+    if let Some(step) = expand.iter().find(|s| s.undo.is_empty() && !covered(s)) {
         return Err(format!("step {} ({}) has no automatic undo;\n{snapshot}", step.id, step.title));
     }
     let mut undone = vec![];
-    for step in expand.into_iter().rev() {
+    for step in expand.iter().rev() {
+        if step.undo.is_empty() {
+            log(&format!("{}: undone with {}", step.id, step.undone_with.as_deref().unwrap_or_default()));
+            session.execute(&journal::record(plan, step, Status::Undone, 0, None)).map_err(|e| describe(&e))?;
+            undone.push(step.id.clone());
+            continue;
+        }
         log(&format!("{}: undoing {}", step.id, step.title));
         session
             .execute(&format!("SET lock_timeout = '{}ms'", config.lock_timeout_ms))

@@ -73,6 +73,10 @@ pub struct Target {
     pub root_cert: Option<String>,
     /// The URL with its password masked: the only form that is ever printed.
     pub display: String,
+    /// The URL as given, password included: handed to a framework's own command (as
+    /// `LOCKGATE_DATABASE_URL`) and never printed. Empty when the `PG*` environment alone was
+    /// used, which the framework's command inherits.
+    pub url: String,
     /// One connection per host, in the order libpq tries them.
     attempts: Vec<Attempt>,
     session_attrs: SessionAttrs,
@@ -289,7 +293,7 @@ impl Target {
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => mask_url_password(url),
             url => mask_key_value_password(url),
         };
-        Ok(Target { config, ssl_mode, root_cert, display, attempts, session_attrs })
+        Ok(Target { config, ssl_mode, root_cert, display, url: url.to_string(), attempts, session_attrs })
     }
 
     /// Opens the connection: each host in turn until one answers and fits

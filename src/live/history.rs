@@ -193,7 +193,12 @@ impl History {
 
     /// `django_migrations` has a row for this `app.name`.
     pub fn django_recorded(&self, id: &str) -> bool {
-        self.tables.iter().any(|t| t.runner == Runner::Django && t.applied.iter().any(|a| a == id))
+        self.records(Runner::Django, id)
+    }
+
+    /// The runner's history table holds `key` (a Django `app.name`, an Alembic head).
+    pub fn records(&self, runner: Runner, key: &str) -> bool {
+        self.tables.iter().any(|t| t.runner == runner && t.applied.iter().any(|a| a == key))
     }
 
     /// Alembic stores the heads it reached; every ancestor of a head ran too.

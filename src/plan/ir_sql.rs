@@ -78,7 +78,13 @@ pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String>
             refuse(&ddl.unknown, &format!("index `{name}`"))?;
             create_index(name, table, columns, *unique, *concurrently, *partial, ddl).map(|sql| vec![sql])
         }
-        OpKind::DropIndex { indexes, concurrently } => drop_index(indexes, *concurrently, catalog),
+        OpKind::DropIndex { indexes, concurrently, if_exists, editor } => {
+            editor.ok_or_else(|| from_sql("DROP INDEX"))?;
+            let [index] = &indexes[..] else { return Err(from_sql("a DROP INDEX of several indexes")) };
+            let concurrently = if *concurrently { "CONCURRENTLY " } else { "" };
+            let if_exists = if *if_exists { "IF EXISTS " } else { "" };
+            Ok(vec![format!("DROP INDEX {concurrently}{if_exists}{}", relation(index))])
+        }
         OpKind::RenameIndex { index, new_name, editor } => {
             editor.ok_or_else(|| from_sql("ALTER INDEX … RENAME"))?;
             Ok(vec![format!("ALTER INDEX {} RENAME TO {}", relation(index), ident(new_name))])
@@ -140,6 +146,15 @@ fn refuse(unknown: &Option<String>, what: &str) -> Result<(), String> {
     match unknown {
         Some(why) => Err(format!("{what}: {why}")),
         None => Ok(()),
+    }
+}
+
+/// ` NULLS NOT DISTINCT` / ` NULLS DISTINCT`, as both frameworks write it when asked.
+fn nulls_sql(nulls_distinct: Option<bool>) -> &'static str {
+    match nulls_distinct {
+        Some(false) => " NULLS NOT DISTINCT",
+        Some(true) => " NULLS DISTINCT",
+        None => "",
     }
 }
 
@@ -322,7 +337,9 @@ fn constraint_sql(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result<Str
     let deferral = ddl.deferral.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
     let body = match &constraint.kind {
         ConstraintKind::PrimaryKey { columns, using_index: None } => format!("PRIMARY KEY ({})", column_list(columns)),
-        ConstraintKind::Unique { columns, using_index: None } => format!("UNIQUE ({})", column_list(columns)),
+        ConstraintKind::Unique { columns, using_index: None } => {
+            format!("UNIQUE{} ({})", nulls_sql(ddl.nulls_distinct), column_list(columns))
+        }
         ConstraintKind::ForeignKey { columns, references, referenced_columns } => {
             let mut text = format!(
                 "FOREIGN KEY{}({}) REFERENCES {} ({})",
@@ -537,27 +554,13 @@ fn create_index(
     if !ddl.include.is_empty() {
         sql.push_str(&format!(" INCLUDE ({})", column_list(&ddl.include)));
     }
+    sql.push_str(nulls_sql(ddl.nulls_distinct));
     match (&ddl.predicate, partial) {
         (Some(predicate), true) => sql.push_str(&format!(" WHERE {predicate}")),
         (None, true) => return Err(format!("index `{name}`: its WHERE clause is not known")),
         _ => {}
     }
     Ok(sql)
-}
-
-/// Django writes `DROP INDEX [CONCURRENTLY] IF EXISTS`, Alembic `DROP INDEX [CONCURRENTLY]`, and the
-/// op does not say which wrote it (the planner matches OpKind::DropIndex field by field). The two
-/// do the same while the index exists, so the statement is known only then.
-fn drop_index(indexes: &[QualifiedName], concurrently: bool, catalog: &Catalog) -> Result<Vec<String>, String> {
-    let [index] = indexes else { return Err(from_sql("a DROP INDEX of several indexes")) };
-    if catalog.index(index).is_none() {
-        return Err(format!(
-            "DROP INDEX {index}: Django writes IF EXISTS and Alembic does not, the op does not record which \
-             one wrote it, and the catalog does not have the index, which is when the two differ"
-        ));
-    }
-    let concurrently = if concurrently { "CONCURRENTLY " } else { "" };
-    Ok(vec![format!("DROP INDEX {concurrently}IF EXISTS {}", relation(index))])
 }
 
 #[cfg(test)]
@@ -1088,8 +1091,7 @@ mod tests {
                 ("AddConstraint", Sql(&["ALTER TABLE \"author\" ADD CONSTRAINT \"ck_author_name\" CHECK (name IS NOT NULL)"])),
                 ("DropConstraint", Sql(&["ALTER TABLE \"author\" DROP CONSTRAINT \"uq_author_name\""])),
                 ("RenameTable", Sql(&["ALTER TABLE \"book\" RENAME TO \"volume\""])),
-                // Alembic sends `DROP INDEX ix_author_seen`: the same while the index exists.
-                ("DropIndex", Sql(&["DROP INDEX IF EXISTS \"ix_author_seen\""])),
+                ("DropIndex", Sql(&["DROP INDEX \"ix_author_seen\""])),
                 ("DropTable", Sql(&["DROP TABLE \"volume\""])),
             ],
         );
@@ -1104,6 +1106,7 @@ mod tests {
     op.create_check_constraint("ck_t_id", "t", sa.column("id") > 0)
     op.create_foreign_key("fk_t_t", "t", "t", ["id"], ["id"])
     op.drop_index("ix_unknown")
+    op.drop_index("ix_gone", if_exists=True, postgresql_concurrently=True)
     op.execute("UPDATE t SET id = id")"#,
         ]);
         check(
@@ -1118,7 +1121,9 @@ mod tests {
                     "AddConstraint",
                     Sql(&["ALTER TABLE \"t\" ADD CONSTRAINT \"fk_t_t\" FOREIGN KEY(\"id\") REFERENCES \"t\" (\"id\")"]),
                 ),
-                ("DropIndex", Refused("IF EXISTS")),
+                // Alembic writes IF EXISTS only when asked; the index need not be known.
+                ("DropIndex", Sql(&["DROP INDEX \"ix_unknown\""])),
+                ("DropIndex", Sql(&["DROP INDEX CONCURRENTLY IF EXISTS \"ix_gone\""])),
                 ("DataChange", Sql(&["UPDATE t SET id = id"])),
             ],
         );

@@ -15,7 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::path::{Path, PathBuf};
+
+use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, Step as ReplayStep, Visitor};
+use crate::config::FrameworkConfig;
 use crate::estimate::{self, Duration, Profile};
 use crate::ir::{Framework, Migration, OpKind, QualifiedName};
 use crate::live::history::{History, Runner};
@@ -106,6 +110,11 @@ pub enum Fact {
         table: String,
         constraint: String,
     },
+    /// The runner's history table records the migration: its framework ran it.
+    Recorded {
+        runner: Runner,
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +159,29 @@ pub struct Step {
     /// Data changes run in keyset batches instead of as one statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batched: Option<Batched>,
+    /// Undone by the undo of that later step: a RunSQL's `reverse_sql` undoes all of its
+    /// statements at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_with: Option<String>,
+    /// A migration run by its framework's own command instead of SQL statements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<FrameworkRun>,
+}
+
+/// A Django or Alembic migration that only its framework can run (RunPython, SQL built by
+/// Python, a custom operation, a field type lockgate cannot write): the framework's command
+/// for exactly this migration, with lockgate's timeouts passed to its connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkRun {
+    /// The command and its arguments, the migration filled in.
+    pub command: Vec<String>,
+    /// The folder it runs in.
+    pub directory: String,
+    /// Why lockgate cannot send the migration's SQL itself, one line per operation.
+    pub why: Vec<String>,
+    /// The schema operations inside it that would have run through a safe recipe in a
+    /// migration of their own; here they run as the framework writes them.
+    pub would_have_recipes: Vec<String>,
 }
 
 /// A data change run in batches along the primary key, one short transaction each, the
@@ -266,6 +298,10 @@ pub struct Inputs<'a> {
     pub observation: &'a Observation,
     pub profile: &'a Profile,
     pub database: String,
+    /// How migrations only their framework can run are run.
+    pub framework: &'a FrameworkConfig,
+    /// The folder of the lockgate.toml read, which `[framework] directory` is relative to.
+    pub config_dir: Option<&'a Path>,
 }
 
 /// Plans the pending migrations (in runner order) against the live database.
@@ -284,6 +320,9 @@ pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanErr
         errors: vec![],
         counters: BTreeMap::new(),
         table_phase: HashMap::new(),
+        current: None,
+        framework: inputs.framework,
+        config_dir: inputs.config_dir,
     };
     planner.errors.extend(pending.iter().filter_map(|m| partly_applied_squash(m, &observation.history)));
     analysis::replay(pending, observation.catalog(), pg, &mut planner);
@@ -336,6 +375,29 @@ struct Planner<'a> {
     /// op on the table may not run in an earlier phase, or it would run before the change it
     /// follows.
     table_phase: HashMap<QualifiedName, Phase>,
+    /// The migration being planned, kept until its end decides whether lockgate runs its
+    /// steps or its framework runs it whole.
+    current: Option<Current>,
+    framework: &'a FrameworkConfig,
+    config_dir: Option<&'a Path>,
+}
+
+/// The planner's state as a migration began, and what its ops need under lock as written.
+struct Current {
+    index: usize,
+    steps: usize,
+    skipped: usize,
+    errors: usize,
+    counter: Option<usize>,
+    table_phase: HashMap<QualifiedName, Phase>,
+    /// What the framework would take, op by op as written.
+    locks: Vec<LockTaken>,
+    work_ms: f64,
+    /// The latest phase its ops belong to.
+    phase: Phase,
+    tables: Vec<QualifiedName>,
+    /// Steps (by index) whose op carries a RunSQL's `reverse_sql`.
+    reversible: Vec<(usize, std::sync::Arc<str>)>,
 }
 
 impl Visitor for Planner<'_> {
@@ -346,6 +408,22 @@ impl Visitor for Planner<'_> {
             stats: self.stats,
             parallel_maintenance: self.parallel,
         };
+        if self.current.as_ref().map(|c| c.index) != Some(step.migration_index) {
+            self.current = Some(Current {
+                index: step.migration_index,
+                steps: self.steps.len(),
+                skipped: self.skipped.len(),
+                errors: self.errors.len(),
+                counter: self.counters.get(&step.migration.id).copied(),
+                table_phase: self.table_phase.clone(),
+                locks: vec![],
+                work_ms: 0.0,
+                phase: Phase::Expand,
+                tables: vec![],
+                reversible: vec![],
+            });
+        }
+        let (steps_before, errors_before) = (self.steps.len(), self.errors.len());
         let context = recipes::Context {
             step,
             pg: self.pg,
@@ -384,7 +462,168 @@ impl Visitor for Planner<'_> {
             recipes::Outcome::Nothing => {}
             recipes::Outcome::Error(message) => self.errors.push(PlanError { source: context.source.clone(), message }),
         }
+        // What the framework itself would do with this op, should it have to run the migration.
+        let Some(current) = self.current.as_mut() else { return };
+        if let Some(reverse) = &step.op.reverse_sql {
+            current.reversible.extend((steps_before..self.steps.len()).map(|index| (index, reverse.clone())));
+        }
+        for effect in step.effects {
+            current.work_ms += estimate.work_ms(&step.op.kind, effect);
+            let taken = LockTaken { relation: effect.relation.to_string(), mode: effect.mode, work: effect.work };
+            if !current.locks.contains(&taken) {
+                current.locks.push(taken);
+            }
+        }
+        let planned = self.steps[steps_before..].iter().map(|s| s.phase).max();
+        let phase = match planned {
+            Some(phase) => phase,
+            None if self.errors.len() > errors_before => unplanned_phase(&step.op.kind),
+            None => Phase::Expand,
+        };
+        current.phase = current.phase.max(phase);
+        current.tables.extend(step.op.kind.table().cloned());
     }
+
+    fn end_of_migration(&mut self, index: usize, migration: &Migration, _transaction: &TransactionState) {
+        let Some(current) = self.current.take_if(|c| c.index == index) else { return };
+        let refused = self.errors.len() > current.errors;
+        if refused && migration.framework != Framework::Sql {
+            self.framework_step(migration, current);
+        } else {
+            self.reverse(&current.reversible);
+        }
+    }
+}
+
+/// The phase an op the planner cannot write belongs to: data changes in backfill, additions
+/// in expand, the rest (drops, tightening) in contract.
+fn unplanned_phase(kind: &OpKind) -> Phase {
+    match kind {
+        OpKind::DataChange { .. } | OpKind::Opaque { .. } => Phase::Backfill,
+        OpKind::CreateTable { .. }
+        | OpKind::CreateTableAs { .. }
+        | OpKind::AddColumn { .. }
+        | OpKind::CreateIndex { .. }
+        | OpKind::CreateEnum { .. }
+        | OpKind::AddEnumValue { .. }
+        | OpKind::CreateSequence { .. }
+        | OpKind::CreateDomain { .. }
+        | OpKind::CreateOrReplaceView { .. }
+        | OpKind::Comment { .. }
+        | OpKind::Other { .. } => Phase::Expand,
+        _ => Phase::Contract,
+    }
+}
+
+impl Planner<'_> {
+    /// A RunSQL's `reverse_sql` becomes the undo of its last step, which the earlier steps of
+    /// the same RunSQL are undone with.
+    fn reverse(&mut self, reversible: &[(usize, std::sync::Arc<str>)]) {
+        for (index, reverse) in reversible {
+            let last = reversible.iter().rev().find(|(_, r)| std::sync::Arc::ptr_eq(r, reverse)).map(|(i, _)| *i);
+            let Some(last) = last else { continue };
+            if *index == last {
+                self.steps[last].undo = vec![reverse.to_string()];
+            } else if self.steps[*index].undo.is_empty() {
+                self.steps[*index].undone_with = Some(self.steps[last].id.clone());
+            }
+        }
+    }
+
+    /// Replaces what was planned for `migration` by one step that runs the framework's own
+    /// command for it. It runs after every step of the migrations before it (the framework
+    /// would run any of them it does not find recorded), in the latest phase its own ops
+    /// belong to; later ops on its tables run no earlier.
+    fn framework_step(&mut self, migration: &Migration, current: Current) {
+        let discarded: Vec<Step> = self.steps.drain(current.steps..).collect();
+        let why: Vec<String> = self
+            .errors
+            .drain(current.errors..)
+            .map(|e| {
+                format!("line {}: {}", e.source.line, e.message.trim_start_matches("cannot plan this operation: "))
+            })
+            .collect();
+        self.skipped.truncate(current.skipped);
+        self.table_phase = current.table_phase;
+        match current.counter {
+            Some(counter) => self.counters.insert(migration.id.clone(), counter),
+            None => self.counters.remove(&migration.id),
+        };
+        let would_have_recipes = discarded
+            .iter()
+            .filter_map(|s| s.recipe.as_ref().map(|recipe| format!("line {}: {} [{recipe}]", s.source.line, s.title)))
+            .collect();
+        let earlier = self.steps.iter().map(|s| s.phase).max();
+        let floor = current.tables.iter().filter_map(|t| self.table_phase.get(t)).max().copied();
+        let phase = [Some(current.phase), earlier, floor].into_iter().flatten().max().unwrap_or(Phase::Expand);
+        for table in &current.tables {
+            let entry = self.table_phase.entry(table.clone()).or_insert(phase);
+            *entry = (*entry).max(phase);
+        }
+        let (runner, command) = match migration.framework {
+            Framework::Django => {
+                let (app, name) = migration.id.split_once('.').unwrap_or(("", &migration.id));
+                (Runner::Django, fill(&self.framework.django, &[("{app}", app), ("{name}", name)]))
+            }
+            _ => (Runner::Alembic, fill(&self.framework.alembic, &[("{revision}", &migration.id)])),
+        };
+        let strong = current.locks.iter().any(|l| l.mode >= LockMode::Share);
+        let counter = self.counters.entry(migration.id.clone()).or_default();
+        *counter += 1;
+        let source = source_ref(migration, 0);
+        self.steps.push(Step {
+            id: format!("{}/{}", migration.id, counter),
+            migration: migration.id.clone(),
+            phase,
+            title: format!("run {} with {}", migration.id, command.join(" ")),
+            sql: vec![],
+            transaction: migration.transaction == crate::ir::TransactionMode::Wrapped,
+            timeout: if strong { TimeoutClass::Short } else { TimeoutClass::Unbounded },
+            locks: current.locks,
+            estimate: Duration::around(self.profile.catalog_ms + current.work_ms),
+            done_when: Some(Fact::Recorded { runner, key: migration.id.clone() }),
+            undo: vec![],
+            source,
+            recipe: None,
+            note: Some(format!(
+                "only {} can run this migration: lockgate passes its lock_timeout and statement_timeout to the \
+                 command's connection (PGOPTIONS) and runs its operations as the framework writes them",
+                if runner == Runner::Django { "Django" } else { "Alembic" }
+            )),
+            batched: None,
+            undone_with: None,
+            framework: Some(FrameworkRun {
+                command,
+                directory: self.directory(migration).display().to_string(),
+                why,
+                would_have_recipes,
+            }),
+        });
+    }
+
+    /// `[framework] directory`, or the folder above the migration holding the framework's
+    /// entry point (`manage.py`, `alembic.ini`), or the working directory.
+    fn directory(&self, migration: &Migration) -> PathBuf {
+        let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(directory) = &self.framework.directory {
+            return absolute(&self.config_dir.map_or_else(|| directory.clone(), |dir| dir.join(directory)));
+        }
+        let marker = if migration.framework == Framework::Django { "manage.py" } else { "alembic.ini" };
+        let file = absolute(&migration.source.path);
+        file.ancestors()
+            .skip(1)
+            .find(|dir| dir.join(marker).is_file())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| absolute(Path::new(".")))
+    }
+}
+
+/// The command with `{placeholder}`s replaced.
+fn fill(command: &[String], values: &[(&str, &str)]) -> Vec<String> {
+    command
+        .iter()
+        .map(|word| values.iter().fold(word.clone(), |word, (placeholder, value)| word.replace(placeholder, value)))
+        .collect()
 }
 
 /// Renames and drops: later statements may reuse or refer to the new names.

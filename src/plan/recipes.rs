@@ -124,6 +124,8 @@ impl Draft {
             recipe: self.recipe.map(str::to_string),
             note: self.note,
             batched: self.batched,
+            undone_with: None,
+            framework: None,
         }
     }
 }
@@ -262,7 +264,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             let name = name.clone().unwrap_or_else(|| catalog::default_index_name(table, columns));
             vec![build_concurrently(table, &name, written, Phase::Expand)]
         }
-        OpKind::DropIndex { indexes, concurrently: false } => {
+        OpKind::DropIndex { indexes, concurrently: false, .. } => {
             match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
                 ([index], Some(sql)) => {
                     let table =
@@ -457,18 +459,17 @@ fn add_constraint(
         | ConstraintKind::PrimaryKey { columns, using_index: None } => {
             let primary = matches!(constraint.kind, ConstraintKind::PrimaryKey { .. });
             let keys: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+            // INCLUDE and NULLS NOT DISTINCT belong to the index, DEFERRABLE to the constraint.
+            let (Some(suffix), Some(attach)) =
+                (sqlgen::unique_index_suffix(node), sqlgen::attach_using_index(node, &name))
+            else {
+                return vec![as_written(Phase::Contract).done_when(exists_fact)];
+            };
             let build = format!(
-                "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({})",
+                "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({}){suffix}",
                 ident(&name),
                 relation(table),
                 keys.join(", ")
-            );
-            let attach = format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {} USING INDEX {}",
-                relation(table),
-                ident(&name),
-                if primary { "PRIMARY KEY" } else { "UNIQUE" },
-                ident(&name)
             );
             let nullable = primary
                 && columns.iter().any(|c| {

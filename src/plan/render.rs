@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Phase, Plan, Step, TimeoutClass};
+use super::{FrameworkRun, Phase, Plan, Step, TimeoutClass};
 use crate::gate::report::seconds;
 
 /// The timeouts a step runs under.
@@ -16,16 +16,36 @@ pub struct Timeouts {
 impl Timeouts {
     /// The settings for a step, in the order they are sent.
     pub fn settings(&self, step: &Step, lock_timeout_ms: u64) -> Vec<String> {
-        let statement = match step.timeout {
-            TimeoutClass::Short => self.statement_timeout_ms,
-            TimeoutClass::Unbounded => 0,
-        };
         let scope = if step.transaction { "SET LOCAL" } else { "SET" };
         vec![
             format!("{scope} lock_timeout = '{lock_timeout_ms}ms'"),
-            format!("{scope} statement_timeout = '{statement}ms'"),
+            format!("{scope} statement_timeout = '{}ms'", self.statement_timeout(step)),
         ]
     }
+
+    /// The same settings for a framework's own connection: libpq reads `PGOPTIONS` when it
+    /// connects, so every statement of the framework's session runs under them.
+    pub fn pgoptions(&self, step: &Step, lock_timeout_ms: u64) -> String {
+        format!("-c lock_timeout={lock_timeout_ms}ms -c statement_timeout={}ms", self.statement_timeout(step))
+    }
+
+    fn statement_timeout(&self, step: &Step) -> u64 {
+        match step.timeout {
+            TimeoutClass::Short => self.statement_timeout_ms,
+            TimeoutClass::Unbounded => 0,
+        }
+    }
+}
+
+/// `$ python manage.py migrate shop 0004_x` and what the framework step holds, for the plan's
+/// readers.
+fn framework_lines(run: &FrameworkRun) -> Vec<String> {
+    let mut lines = vec![format!("$ (cd {}) {}", run.directory, run.command.join(" "))];
+    lines.extend(run.why.iter().map(|why| format!("framework step because {why}")));
+    lines.extend(
+        run.would_have_recipes.iter().map(|op| format!("would have a safe recipe in a migration of its own: {op}")),
+    );
+    lines
 }
 
 fn locks(step: &Step) -> String {
@@ -66,6 +86,9 @@ pub fn text(plan: &Plan) -> String {
             );
             for sql in &step.sql {
                 let _ = writeln!(out, "      {sql};");
+            }
+            for line in step.framework.iter().flat_map(framework_lines) {
+                let _ = writeln!(out, "      {line}");
             }
             if let Some(note) = &step.note {
                 let _ = writeln!(out, "      note: {note}");
@@ -121,6 +144,9 @@ pub fn markdown(plan: &Plan) -> String {
             for sql in &step.sql {
                 let _ = writeln!(out, "{sql};");
             }
+            for line in step.framework.iter().flat_map(framework_lines) {
+                let _ = writeln!(out, "-- {line}");
+            }
         }
         let _ = writeln!(out, "```\n</details>\n");
     }
@@ -139,6 +165,11 @@ pub fn dry_run(plan: &Plan, phase: Phase, timeouts: &Timeouts) -> String {
     let mut out = String::new();
     for step in plan.steps_in(phase) {
         let _ = writeln!(out, "-- {} ({}): {}", step.id, step.source.path, step.title);
+        if let Some(run) = &step.framework {
+            let options = timeouts.pgoptions(step, timeouts.lock_timeout_ms);
+            let _ = writeln!(out, "-- $ (cd {}) PGOPTIONS='{options}' {}\n", run.directory, run.command.join(" "));
+            continue;
+        }
         let settings = timeouts.settings(step, timeouts.lock_timeout_ms);
         if step.transaction {
             let _ = writeln!(out, "BEGIN;");

@@ -91,6 +91,52 @@ pub fn add_constraint_named(node: &NodeEnum, name: &str) -> Option<String> {
     edit_constraint(node, |constraint| constraint.conname = name.to_string())
 }
 
+/// What `ADD CONSTRAINT … UNIQUE|PRIMARY KEY (…)` asks of its index beyond the key columns,
+/// written after them in `CREATE UNIQUE INDEX … (…)`: ` INCLUDE (…)`, ` NULLS NOT DISTINCT`.
+pub fn unique_index_suffix(node: &NodeEnum) -> Option<String> {
+    let constraint = added_constraint(node)?;
+    let include: Vec<String> = constraint
+        .including
+        .iter()
+        .filter_map(|n| match n.node.as_ref()? {
+            NodeEnum::String(s) => Some(crate::ir::quote_identifier(&s.sval)),
+            _ => None,
+        })
+        .collect();
+    let mut suffix = String::new();
+    if !include.is_empty() {
+        suffix.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+    }
+    if constraint.nulls_not_distinct {
+        suffix.push_str(" NULLS NOT DISTINCT");
+    }
+    Some(suffix)
+}
+
+/// `ALTER TABLE t ADD CONSTRAINT name UNIQUE|PRIMARY KEY USING INDEX name`, keeping what the
+/// constraint itself says (DEFERRABLE, INITIALLY DEFERRED); its index carries the rest.
+pub fn attach_using_index(node: &NodeEnum, name: &str) -> Option<String> {
+    edit_constraint(node, |constraint| {
+        constraint.conname = name.to_string();
+        constraint.indexname = name.to_string();
+        constraint.keys.clear();
+        constraint.including.clear();
+        constraint.nulls_not_distinct = false;
+    })
+}
+
+fn added_constraint(node: &NodeEnum) -> Option<&protobuf::Constraint> {
+    let NodeEnum::AlterTableStmt(stmt) = node else { return None };
+    let cmd = match stmt.cmds.first()?.node.as_ref()? {
+        NodeEnum::AlterTableCmd(cmd) if cmd.subtype == AlterTableType::AtAddConstraint as i32 => cmd,
+        _ => return None,
+    };
+    match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+        Some(NodeEnum::Constraint(constraint)) => Some(constraint),
+        _ => None,
+    }
+}
+
 fn edit_constraint(node: &NodeEnum, edit: impl FnOnce(&mut protobuf::Constraint)) -> Option<String> {
     let NodeEnum::AlterTableStmt(stmt) = node else { return None };
     let mut stmt = stmt.clone();

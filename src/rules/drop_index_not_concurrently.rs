@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    let OpKind::DropIndex { indexes, concurrently: false } = &ctx.op.kind else { return };
+    let OpKind::DropIndex { indexes, concurrently: false, .. } = &ctx.op.kind else { return };
     let Some(effect) = ctx.effects.iter().find(|e| !ctx.is_new_table(&e.relation)) else { return };
     let names: Vec<String> = indexes.iter().map(ToString::to_string).collect();
     let help = match ctx.framework() {

@@ -45,6 +45,7 @@ mod refresh_materialized_view_not_concurrently;
 mod reindex_not_concurrently;
 mod rename_column;
 mod rename_table;
+mod schema_change_beside_code;
 mod set_not_null_scan;
 mod statements_after_access_exclusive;
 mod table_rewrite_command;
@@ -107,6 +108,7 @@ pub static REGISTRY: &[&Rule] = &[
     &domain_constraint::RULE,
     &enum_value_change::RULE,
     &data_change_in_migration::RULE,
+    &schema_change_beside_code::RULE,
     &multiple_alter_same_table::RULE,
     &missing_statement_timeout::RULE,
     &lock_timeout_too_long::RULE,

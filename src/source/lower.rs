@@ -645,7 +645,9 @@ fn drop(s: &protobuf::DropStmt) -> OpKind {
     let plain = |object| OpKind::Drop { object, names: names.iter().map(|n| n.to_string()).collect() };
     match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
         ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade, editor: None },
-        ObjectType::ObjectIndex => OpKind::DropIndex { indexes: names, concurrently: s.concurrent },
+        ObjectType::ObjectIndex => {
+            OpKind::DropIndex { indexes: names, concurrently: s.concurrent, if_exists: s.missing_ok, editor: None }
+        }
         ObjectType::ObjectTrigger => {
             let table = s
                 .objects

@@ -471,7 +471,12 @@ impl Lowering<'_> {
             args.get(&["index_name", "name"], 0).and_then(name_of).ok_or("with an index name lockgate cannot read")?;
         let schema = args.call.kwarg("schema").and_then(Expr::as_str).map(str::to_string);
         let concurrently = flag(args.call, "postgresql_concurrently");
-        self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::new(schema, name)], concurrently });
+        self.emit(OpKind::DropIndex {
+            indexes: vec![QualifiedName::new(schema, name)],
+            concurrently,
+            if_exists: flag(args.call, "if_exists"),
+            editor: Some(Editor::Alembic),
+        });
         Ok(())
     }
 

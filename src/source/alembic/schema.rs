@@ -509,20 +509,33 @@ pub fn operation_keys_ddl(call: &Call) -> ConstraintDdl {
     options_ddl(call, &["constraint_name", "name", "table_name", "source", "table", "columns", "cols", "schema"])
 }
 
-/// Deferral from `deferrable=`/`initially=`; any other keyword not in `known` is an option
-/// lockgate does not write.
+/// Deferral from `deferrable=`/`initially=`, `postgresql_nulls_not_distinct=`; any other
+/// keyword not in `known` is an option lockgate does not write.
 fn options_ddl(call: &Call, known: &[&str]) -> ConstraintDdl {
-    let extra = call
-        .kwargs
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .find(|k| !known.contains(k) && !matches!(*k, "deferrable" | "initially"));
-    let unknown = match (extra, deferral(call)) {
+    let extra =
+        call.kwargs.iter().map(|(k, _)| k.as_str()).find(|k| {
+            !known.contains(k) && !matches!(*k, "deferrable" | "initially" | "postgresql_nulls_not_distinct")
+        });
+    let mut unknown = match (extra, deferral(call)) {
         (Some(option), _) => Some(format!("`{option}=` on a constraint, which lockgate does not write")),
         (None, Err(why)) => Some(why),
         _ => None,
     };
-    ConstraintDdl { deferral: deferral(call).ok().flatten(), unknown, ..ConstraintDdl::default() }
+    let nulls_distinct = nulls_not_distinct(call, &mut unknown);
+    ConstraintDdl { deferral: deferral(call).ok().flatten(), unknown, nulls_distinct, ..ConstraintDdl::default() }
+}
+
+/// `postgresql_nulls_not_distinct=True` writes `NULLS NOT DISTINCT`, `False` `NULLS DISTINCT`
+/// (`PGDDLCompiler._define_include` and `visit_unique_constraint`).
+fn nulls_not_distinct(call: &Call, unknown: &mut Option<String>) -> Option<bool> {
+    match call.kwarg("postgresql_nulls_not_distinct").map(|n| &n.value) {
+        None | Some(Value::None) => None,
+        Some(Value::Bool(not_distinct)) => Some(!not_distinct),
+        Some(_) => {
+            unknown.get_or_insert_with(|| "`postgresql_nulls_not_distinct=` known only at run time".to_string());
+            None
+        }
+    }
 }
 
 /// Primary key, SERIAL, inline constraints and `index=True` indexes, the way SQLAlchemy's
@@ -644,6 +657,7 @@ pub fn column_index_ddl() -> IndexDdl {
         include: vec![],
         predicate: None,
         if_not_exists: false,
+        nulls_distinct: None,
         unknown: None,
     }
 }
@@ -706,7 +720,8 @@ pub fn index_ddl(keys: &[Expr], call: &Call) -> IndexDdl {
             names.into_iter().flatten().collect()
         }
     };
-    for option in ["postgresql_with", "postgresql_tablespace", "postgresql_nulls_not_distinct", "postgresql_length"] {
+    let nulls_distinct = nulls_not_distinct(call, &mut unknown);
+    for option in ["postgresql_with", "postgresql_tablespace", "postgresql_length"] {
         if call.kwarg(option).is_some_and(|o| !o.is_none()) {
             unknown.get_or_insert_with(|| format!("`{option}=`, which lockgate does not write"));
         }
@@ -718,6 +733,7 @@ pub fn index_ddl(keys: &[Expr], call: &Call) -> IndexDdl {
         include,
         predicate,
         if_not_exists: flag(call, "if_not_exists"),
+        nulls_distinct,
         unknown,
     }
 }

@@ -709,7 +709,7 @@ impl<'a> Lowering<'a> {
         }
         if old.db_index && !new.db_index {
             if let Some(OpKind::CreateIndex { name: Some(index), .. }) = self.field_index(table, old) {
-                self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(index)], concurrently: false });
+                self.emit(django_drop_index(index, false));
             }
         }
         if old.column != new.column {
@@ -871,7 +871,7 @@ impl<'a> Lowering<'a> {
         let Some(name) = call.arg("name", 1).and_then(Expr::as_str) else { return };
         if database {
             let concurrently = call.name() == "RemoveIndexConcurrently";
-            self.emit(OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(name)], concurrently });
+            self.emit(django_drop_index(name.to_string(), concurrently));
         }
     }
 
@@ -926,8 +926,10 @@ impl<'a> Lowering<'a> {
                     });
                 }
                 ddl.deferral = unique_deferral(call);
-                if call.kwarg("nulls_distinct").is_some() {
-                    ddl.unknown = Some("`nulls_distinct`, which lockgate does not write".into());
+                match call.kwarg("nulls_distinct").map(|n| &n.value) {
+                    None | Some(Value::None) => {}
+                    Some(Value::Bool(distinct)) => ddl.nulls_distinct = Some(*distinct),
+                    Some(_) => ddl.unknown = Some("`nulls_distinct` known only at run time".into()),
                 }
                 ConstraintKind::Unique { columns, using_index: None }
             }
@@ -993,10 +995,7 @@ impl<'a> Lowering<'a> {
                         editor: Some(Editor::Django),
                     }
                 } else {
-                    OpKind::DropIndex {
-                        indexes: vec![QualifiedName::unqualified(generated_name(&table.name, &columns, "_idx"))],
-                        concurrently: false,
-                    }
+                    django_drop_index(generated_name(&table.name, &columns, "_idx"), false)
                 };
                 self.emit(kind);
             }
@@ -1051,6 +1050,7 @@ impl<'a> Lowering<'a> {
             return self.opaque("RunSQL whose SQL is built at run time".into());
         }
         // Each SQL statement is a statement of its own; all point at the string they come from.
+        let first_op = self.ops.len();
         let mut next = self.statement;
         for Piece { text, span, params } in pieces {
             let Some(text) = text else {
@@ -1067,6 +1067,32 @@ impl<'a> Lowering<'a> {
             next += loaded.statements;
         }
         self.statement = next.saturating_sub(1).max(self.statement);
+        if let Some(reverse) = call.arg("reverse_sql", 1).and_then(reverse_text) {
+            for op in &mut self.ops[first_op..] {
+                op.reverse_sql = Some(reverse.clone());
+            }
+        }
+    }
+}
+
+/// RunSQL's `reverse_sql` as the text it runs, when it is SQL text without parameters (not
+/// `RunSQL.noop`, not built at run time).
+fn reverse_text(expr: &Expr) -> Option<std::sync::Arc<str>> {
+    let mut pieces = vec![];
+    collect_sql(expr, &mut pieces);
+    let texts: Option<Vec<String>> = pieces.into_iter().map(|p| p.text.filter(|_| !p.params)).collect();
+    texts.filter(|t| !t.is_empty()).map(|t| {
+        std::sync::Arc::from(t.iter().map(|s| s.trim().trim_end_matches(';')).collect::<Vec<_>>().join(";\n").as_str())
+    })
+}
+
+/// Django drops an index with `DROP INDEX [CONCURRENTLY] IF EXISTS` (`sql_delete_index`).
+fn django_drop_index(name: String, concurrently: bool) -> OpKind {
+    OpKind::DropIndex {
+        indexes: vec![QualifiedName::unqualified(name)],
+        concurrently,
+        if_exists: true,
+        editor: Some(Editor::Django),
     }
 }
 
@@ -1078,19 +1104,23 @@ struct Piece {
     params: bool,
 }
 
-/// The SQL strings of RunSQL's `sql`: a string, a list/tuple of strings, or `(sql, params)` pairs.
+/// The SQL strings of RunSQL's `sql`: a string, or a list/tuple whose items are strings or
+/// `(sql, params)` pairs (Django's `_run_sql`; a pair is only ever an item, never the list).
 fn collect_sql(expr: &Expr, out: &mut Vec<Piece>) {
+    let runtime = |expr: &Expr| Piece { text: None, span: expr.span, params: false };
     match &expr.value {
         Value::Str(text) => out.push(Piece { text: Some(text.clone()), span: expr.span, params: false }),
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
-            let pair = items.len() == 2 && items[0].as_str().is_some() && !matches!(items[1].value, Value::Str(_));
-            if pair {
-                out.push(Piece { text: items[0].as_str().map(str::to_string), span: items[0].span, params: true });
-            } else {
-                items.iter().for_each(|item| collect_sql(item, out));
-            }
-        }
-        _ => out.push(Piece { text: None, span: expr.span, params: false }),
+        Value::List(items) | Value::Tuple(items) => out.extend(items.iter().map(|item| match &item.value {
+            Value::Str(text) => Piece { text: Some(text.clone()), span: item.span, params: false },
+            Value::List(pair) | Value::Tuple(pair) if pair.len() == 2 => Piece {
+                text: pair[0].as_str().map(str::to_string),
+                span: pair[0].span,
+                // `(sql, None)` runs the text as it is, like a plain string.
+                params: !matches!(pair[1].value, Value::None),
+            },
+            _ => runtime(item),
+        })),
+        _ => out.push(runtime(expr)),
     }
 }
 
@@ -1171,6 +1201,7 @@ fn plain_index_ddl(keys: usize) -> IndexDdl {
         include: vec![],
         predicate: None,
         if_not_exists: false,
+        nulls_distinct: None,
         unknown: None,
     }
 }
@@ -1218,6 +1249,7 @@ fn index_ddl(model: &Model, index: &Call, fields: &[String]) -> IndexDdl {
         include,
         predicate: None,
         if_not_exists: false,
+        nulls_distinct: None,
         unknown,
     }
 }

@@ -595,6 +595,13 @@ fn literal(expr: &Expr, class: &str) -> Result<String, String> {
             | "CITextField"
     );
     match &expr.value {
+        // A JSONField's default goes through the driver's Jsonb adapter: `dict`/`{}` and
+        // `list`/`[]` (called once, at migrate time) reach the server as these literals.
+        Value::Name(name) if class == "JSONField" && matches!(name.as_str(), "dict" | "list") => {
+            Ok(if name == "dict" { "'{}'::jsonb" } else { "'[]'::jsonb" }.to_string())
+        }
+        Value::Dict(items) if class == "JSONField" && items.is_empty() => Ok("'{}'::jsonb".into()),
+        Value::List(items) if class == "JSONField" && items.is_empty() => Ok("'[]'::jsonb".into()),
         Value::Str(text) if stringy && !text.contains('\\') => Ok(format!("'{}'", text.replace('\'', "''"))),
         Value::Int(i) if numeric || class == "DecimalField" => Ok(i.to_string()),
         Value::Float(f) if class == "FloatField" => Ok(format!("{f:?}")),
