@@ -1,6 +1,6 @@
 //! char(n): blank-padded, no faster, and awkward to change.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{given_types, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "ban-char-type",
@@ -10,14 +10,14 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    for (table, column) in declared_columns(&ctx.op.kind) {
-        if column.ty.name != "char" {
+    for (table, column, ty) in given_types(&ctx.op.kind) {
+        if ty.name != "char" {
             continue;
         }
         out.push(Violation::on(
             ctx.op,
-            format!("`{table}.{}` is {}: values are blank-padded, comparisons ignore trailing spaces, and changing the length later rewrites the table", column.name, column.ty),
-            format!("`{} text` (with a CHECK on length if it matters)", column.name),
+            format!("`{table}.{}` is {}: values are blank-padded, comparisons ignore trailing spaces, and changing the length later rewrites the table", column, ty),
+            format!("`{} text` (with a CHECK on length if it matters)", column),
         ));
     }
 }

@@ -66,7 +66,7 @@ use serde::Serialize;
 use crate::analysis::transaction::TransactionState;
 use crate::analysis::Settings;
 use crate::catalog::Catalog;
-use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span};
+use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span, SqlType};
 use crate::locks::{LockEffect, LockMode, Work};
 
 pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
@@ -381,6 +381,15 @@ pub fn declared_columns(op: &OpKind) -> Vec<(&QualifiedName, &ColumnDef)> {
         OpKind::CreateTable { table, columns, .. } => columns.iter().map(|c| (table, c)).collect(),
         OpKind::AddColumn { table, column } => vec![(table, column)],
         _ => vec![],
+    }
+}
+
+/// Every column type an op gives: declared (CREATE TABLE, ADD COLUMN) or changed to
+/// (ALTER COLUMN … TYPE), with its table and column name, for the rules that judge a type.
+pub fn given_types(op: &OpKind) -> Vec<(&QualifiedName, &str, &SqlType)> {
+    match op {
+        OpKind::AlterColumnType { table, column, new_type, .. } => vec![(table, column.as_str(), new_type)],
+        _ => declared_columns(op).into_iter().map(|(table, c)| (table, c.name.as_str(), &c.ty)).collect(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! json instead of jsonb.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{given_types, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-jsonb",
@@ -10,14 +10,14 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    for (table, column) in declared_columns(&ctx.op.kind) {
-        if column.ty.name != "json" {
+    for (table, column, ty) in given_types(&ctx.op.kind) {
+        if ty.name != "json" {
             continue;
         }
         out.push(Violation::on(
             ctx.op,
-            format!("`{table}.{}` is json: it has no equality operator, so SELECT DISTINCT, UNION and GROUP BY on rows containing it fail, and it cannot be indexed with GIN; converting later rewrites the table", column.name),
-            format!("`{} jsonb`", column.name),
+            format!("`{table}.{}` is json: it has no equality operator, so SELECT DISTINCT, UNION and GROUP BY on rows containing it fail, and it cannot be indexed with GIN; converting later rewrites the table", column),
+            format!("`{} jsonb`", column),
         ));
     }
 }

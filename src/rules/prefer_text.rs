@@ -1,7 +1,7 @@
 //! varchar(n) instead of text with a CHECK on its length.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
-use crate::ir::Framework;
+use super::{given_types, OpContext, Rule, Severity, Violation};
+use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-text",
@@ -15,14 +15,20 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.framework() == Framework::Django {
         return;
     }
-    for (table, column) in declared_columns(&ctx.op.kind) {
-        if column.ty.name != "varchar" || column.ty.modifiers.is_empty() {
+    for (table, column, ty) in given_types(&ctx.op.kind) {
+        if ty.name != "varchar" || ty.modifiers.is_empty() {
+            continue;
+        }
+        // Raising the limit of a column already varchar(n) is the cheap change this advice
+        // itself points to: nothing to add.
+        let old = ctx.catalog.table(table).and_then(|t| t.column(column)).map(|c| &c.ty);
+        if matches!(ctx.op.kind, OpKind::AlterColumnType { .. }) && old.is_some_and(|old| old.name == "varchar") {
             continue;
         }
         out.push(Violation::on(
             ctx.op,
-            format!("`{table}.{}` is {}: raising the limit is cheap, but lowering it or converting back from text rewrites the table", column.name, column.ty),
-            format!("`{} text` with `CHECK (char_length({}) <= {})`, which can be replaced with NOT VALID + VALIDATE without a rewrite", column.name, column.name, column.ty.modifiers[0]),
+            format!("`{table}.{}` is {}: raising the limit is cheap, but lowering it or converting back from text rewrites the table", column, ty),
+            format!("`{} text` with `CHECK (char_length({}) <= {})`, which can be replaced with NOT VALID + VALIDATE without a rewrite", column, column, ty.modifiers[0]),
         ));
     }
 }

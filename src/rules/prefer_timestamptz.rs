@@ -1,6 +1,6 @@
 //! timestamp without time zone.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{given_types, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-timestamptz",
@@ -10,14 +10,14 @@ pub const RULE: Rule = Rule::on_op(
 );
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
-    for (table, column) in declared_columns(&ctx.op.kind) {
-        if column.ty.name != "timestamp" {
+    for (table, column, ty) in given_types(&ctx.op.kind) {
+        if ty.name != "timestamp" {
             continue;
         }
         out.push(Violation::on(
             ctx.op,
-            format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table under ACCESS EXCLUSIVE unless the session time zone is UTC (PostgreSQL 12+)", column.name),
-            format!("`{} timestamptz`", column.name),
+            format!("`{table}.{}` is timestamp without time zone: values are stored without their offset, and converting to timestamptz later rewrites the table under ACCESS EXCLUSIVE unless the session time zone is UTC (PostgreSQL 12+)", column),
+            format!("`{} timestamptz`", column),
         ));
     }
 }
