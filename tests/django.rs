@@ -153,6 +153,19 @@ fn python_default_on_add_field_is_the_rolling_deploy_hazard() {
 }
 
 #[test]
+fn a_default_an_unreadable_operation_may_restore_is_unknown_not_dropped() {
+    // A third-party operation (django-add-default-value's AddDefaultValue) sets the database
+    // default again; lockgate cannot read it, says so, and does not claim the default is gone.
+    let operations = "        migrations.AddField(model_name=\"item\", name=\"flag\", field=models.BooleanField(default=False)),\n        AddDefaultValue(model_name=\"item\", name=\"flag\", value=False),";
+    let text = migration("0001_initial", operations).replace(
+        "from django.db import migrations, models",
+        "from django.db import migrations, models\nfrom django_add_default_value import AddDefaultValue",
+    );
+    let dir = project(&[("store/migrations/0001_initial.py", INITIAL), ("store/migrations/0002_flag.py", &text)]);
+    assert_eq!(without_timeouts(rules_in(&lint(dir.path(), &[]), "0002_flag.py")), vec!["unanalyzable-operation"]);
+}
+
+#[test]
 fn a_null_db_default_is_no_default_for_a_not_null_field() {
     // Django sends `DEFAULT NULL`, which PostgreSQL stores as no default: the ADD COLUMN fails on
     // a table with rows. `Value(None)` is the same; a Python default beside it is not sent.

@@ -22,11 +22,18 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     // A default set again before the migration ends is all that code deployed later sees.
-    let last_default = ctx.later_ops().iter().rev().find_map(|op| match &op.kind {
+    let later = ctx.later_ops();
+    let last_default = later.iter().rev().find_map(|op| match &op.kind {
         OpKind::SetDefault { table: t, column: c, default, .. } if t == table && c == column => Some(default),
         _ => None,
     });
     if matches!(last_default, Some(Some(_))) {
+        return;
+    }
+    // An operation lockgate could not read (a third-party one that restores the default, a
+    // RunSQL built at run time) may set it again: the default is unknown, which that
+    // operation's own `unanalyzable-operation` note already says.
+    if later.iter().any(|op| matches!(op.kind, OpKind::Opaque { .. } | OpKind::Unparsed { .. })) {
         return;
     }
     let help = match ctx.framework() {
