@@ -2,6 +2,7 @@
 //! state the way Django's `state_forwards` does, and yields the ops its `database_forwards`
 //! would run on PostgreSQL.
 
+use super::run_python::Code;
 use crate::ir::{
     quote_identifier, ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl,
     DefaultExpr, Editor, IndexDdl, IndexKey, Op, OpKind, PatternIndex, QualifiedName, Span, TableDdl, TypeChangeDdl,
@@ -23,13 +24,15 @@ pub struct Lowering<'a> {
     /// Each operation with the statement index its ops start at (RunSQL may span several),
     /// for placing `# lockgate: ignore` comments.
     pub operations: Vec<(Span, usize)>,
+    /// The migration file's text, where RunPython's functions are read.
+    text: &'a str,
     statement: usize,
     span: Span,
 }
 
 impl<'a> Lowering<'a> {
-    pub fn new(app: &'a str, state: &'a mut ProjectState, settings: &'a DjangoSettings) -> Self {
-        Lowering { app, state, settings, ops: vec![], operations: vec![], statement: 0, span: Span::default() }
+    pub fn new(app: &'a str, state: &'a mut ProjectState, settings: &'a DjangoSettings, text: &'a str) -> Self {
+        Lowering { app, state, settings, ops: vec![], operations: vec![], text, statement: 0, span: Span::default() }
     }
 
     /// Each operation is one "statement" for ignores and transaction tracking.
@@ -81,7 +84,7 @@ impl<'a> Lowering<'a> {
             "RunSQL" => self.run_sql(call, database),
             "RunPython" => {
                 if database {
-                    self.emit(OpKind::DataChange { kind: DataChangeKind::Code, table: None, has_where: true })
+                    self.run_python(call)
                 }
             }
             "AlterModelOptions"
@@ -113,6 +116,18 @@ impl<'a> Lowering<'a> {
         if database && self.ops.len() == before && !matches!(call.name(), "RunPython" | "SeparateDatabaseAndState") {
             // Nothing reaches the database (an unmanaged model, a state-only change): still counted.
             self.emit(OpKind::Other { tag: format!("{} (no database change)", call.name()) });
+        }
+    }
+
+    /// RunPython, judged by what its function's body calls (see `run_python`).
+    fn run_python(&mut self, call: &Call) {
+        let Some(code) = call.arg("code", 0) else {
+            return self.opaque("RunPython without its code".to_string());
+        };
+        match super::run_python::classify(self.text, code) {
+            Code::Writes => self.emit(OpKind::DataChange { kind: DataChangeKind::Code, table: None, has_where: true }),
+            Code::ChangesNoRows => self.emit(OpKind::Other { tag: "RunPython (changes no rows)".into() }),
+            Code::Unreadable(why) => self.opaque(format!("RunPython {why}")),
         }
     }
 

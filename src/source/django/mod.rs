@@ -5,6 +5,7 @@ mod check;
 mod lower;
 pub mod modules;
 mod parse;
+mod run_python;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -180,7 +181,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         migration.transaction = TransactionMode::Autocommit;
     }
     migration.replaces = parsed.replaces.iter().map(|(app, name)| format!("{app}.{name}")).collect();
-    let mut lowering = lower::Lowering::new(app, state, settings);
+    let mut lowering = lower::Lowering::new(app, state, settings, &loaded.source.text);
     for operation in &parsed.operations {
         lowering.operation(operation);
     }
