@@ -1,24 +1,13 @@
 //! What findings say and where they point: the words of a message, its line, how often a rule
 //! speaks about one hazard.
 
-use assert_cmd::Command;
+mod common;
+
 use serde_json::Value;
 
 /// Lints `files` (name, text) in a temporary folder; the JSON report.
 fn lint(files: &[(&str, &[u8])], extra: &[&str]) -> Value {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).expect("write");
-    }
-    let output = Command::cargo_bin("lockgate")
-        .expect("binary")
-        .args(["lint", "--format", "json", "--fail-on", "never"])
-        .args(extra)
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
-    serde_json::from_slice(&output.stdout).expect("JSON")
+    common::lint_files(files, extra)
 }
 
 fn findings<'a>(json: &'a Value, rule: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
@@ -66,7 +55,7 @@ fn line_numbers_are_right_with_lf_crlf_and_cr_line_endings() {
         // The text report's snippet shows the statement's own line.
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("0001_x.sql"), &text).expect("write");
-        let output = Command::cargo_bin("lockgate")
+        let output = assert_cmd::Command::cargo_bin("lockgate")
             .expect("binary")
             .env("NO_COLOR", "1")
             .args(["lint", "--fail-on", "never"])

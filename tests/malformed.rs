@@ -113,10 +113,7 @@ fn an_unclosed_parenthesis_does_not_hide_the_statements_after_it() {
     std::fs::write(dir.path().join("0001_x.sql"), text).expect("write");
     let (json, _, stderr) = lint(dir.path());
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let found: Vec<(String, u64)> = rules_and_lines(&json, "0001_x.sql")
-        .into_iter()
-        .filter(|(rule, _)| !rule.starts_with("missing-statement-timeout"))
-        .collect();
+    let found = without_statement_timeout(rules_and_lines(&json, "0001_x.sql"));
     let expected: Vec<(String, u64)> = [
         ("parse-error", 2),
         ("create-index-not-concurrently", 3),
@@ -145,10 +142,7 @@ fn psql_variables_are_substituted_as_psql_does() {
     std::fs::write(dir.path().join("0001_x.sql"), text).expect("write");
     let (json, _, stderr) = lint(dir.path());
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let found: Vec<(String, u64)> = rules_and_lines(&json, "0001_x.sql")
-        .into_iter()
-        .filter(|(rule, _)| !rule.starts_with("missing-statement-timeout"))
-        .collect();
+    let found = without_statement_timeout(rules_and_lines(&json, "0001_x.sql"));
     // The index is on `orders`, at its own line; the variable psql never set stays unparsed.
     let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 6), ("parse-error", 7)]
         .iter()
@@ -245,4 +239,10 @@ fn placeholders_from_config_make_templated_sql_parse() {
     // The table is created in the same migration, so the index is quiet; nothing fails to parse.
     assert!(findings.is_empty(), "{json}");
     assert_eq!(json["summary"]["statements_analyzed"], 3);
+}
+
+/// The findings' rules and lines, leaving out `missing-statement-timeout` (these files set no
+/// timeouts on purpose).
+fn without_statement_timeout(found: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    found.into_iter().filter(|(rule, _)| !rule.starts_with("missing-statement-timeout")).collect()
 }

@@ -4,23 +4,12 @@
 
 mod common;
 
-use assert_cmd::Command;
-
 /// Rules lockgate reports on `migration`, linted after `setup` (an earlier file), with `extra`
 /// arguments.
 fn lint(setup: &str, migration: &str, extra: &[&str]) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("0001_setup.sql"), setup).expect("write");
-    std::fs::write(dir.path().join("0002_migration.sql"), migration).expect("write");
-    let output = Command::cargo_bin("lockgate")
-        .expect("binary")
-        .args(["lint", "--format", "json", "--fail-on", "never"])
-        .args(extra)
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let files: [(&str, &[u8]); 2] =
+        [("0001_setup.sql", setup.as_bytes()), ("0002_migration.sql", migration.as_bytes())];
+    let json = common::lint_files(&files, extra);
     json["findings"]
         .as_array()
         .into_iter()

@@ -571,3 +571,22 @@ fn sweep_stale_dirs() {
         }
     }
 }
+
+/// Writes `files` (name, bytes) into a fresh temporary folder and lints it:
+/// `lockgate lint --format json --fail-on never [extra] <folder>`. The JSON report; a panic
+/// on standard error fails the test.
+pub fn lint_files(files: &[(&str, &[u8])], extra: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let output = assert_cmd::Command::cargo_bin("lockgate")
+        .expect("binary")
+        .args(["lint", "--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
