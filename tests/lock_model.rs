@@ -459,6 +459,18 @@ fn cases() -> Vec<Case> {
             "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz(3)",
             "t",
         ),
+        // A type change that keeps the table's file still rebuilds the indexes PostgreSQL cannot
+        // reuse: another operator class (timestamp ↔ timestamptz), an expression, a predicate.
+        case(
+            "timestamp to timestamptz in UTC with an index on it",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        )
+        .setup("CREATE INDEX t_ts_idx ON t (ts)"),
+        case("varchar(10) to text with an expression index", "ALTER TABLE t ALTER COLUMN v TYPE text", "t")
+            .setup("CREATE INDEX t_lower_v_idx ON t (lower(v))"),
+        case("varchar(10) to varchar(20) with a partial index", "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)", "t")
+            .setup("CREATE INDEX t_v_partial_idx ON t (v) WHERE a > 500"),
     ]
 }
 
