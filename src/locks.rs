@@ -301,7 +301,12 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             for constraint in &column.constraints {
                 match &constraint.kind {
                     ConstraintKind::ForeignKey { references, .. } => {
-                        out.push(effect(references, ShareRowExclusive, Work::Catalog))
+                        out.push(effect(references, ShareRowExclusive, Work::Catalog));
+                        // Only a column added without a default is known to hold nulls alone;
+                        // with one (even NULL) PostgreSQL validates the key on every row.
+                        if column.default.is_some() && matches!(out[0].work, Work::Catalog | Work::Scan) {
+                            out[0].work = Work::ValidateForeignKey;
+                        }
                     }
                     ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } => out[0].work = Work::IndexBuild,
                     _ => {}

@@ -471,6 +471,12 @@ fn cases() -> Vec<Case> {
             .setup("CREATE INDEX t_lower_v_idx ON t (lower(v))"),
         case("varchar(10) to varchar(20) with a partial index", "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)", "t")
             .setup("CREATE INDEX t_v_partial_idx ON t (v) WHERE a > 500"),
+        // A new column with a default holds values: its foreign key is validated on every row.
+        case(
+            "add column references with a default",
+            "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES ref (id)",
+            "t",
+        ),
     ]
 }
 
