@@ -308,7 +308,12 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                             out[0].work = Work::ValidateForeignKey;
                         }
                     }
-                    ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } => out[0].work = Work::IndexBuild,
+                    // A rewrite builds the new index as it goes: still a rewrite.
+                    ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. }
+                        if out[0].work != Work::Rewrite =>
+                    {
+                        out[0].work = Work::IndexBuild
+                    }
                     _ => {}
                 }
             }

@@ -477,6 +477,12 @@ fn cases() -> Vec<Case> {
             "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES ref (id)",
             "t",
         ),
+        // A rewrite builds the new index as it goes: the work is the rewrite.
+        case(
+            "add column unique with a volatile default",
+            "ALTER TABLE t ADD COLUMN c float8 DEFAULT random() UNIQUE",
+            "t",
+        ),
     ]
 }
 
