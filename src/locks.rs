@@ -301,9 +301,19 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             for constraint in &column.constraints {
                 match &constraint.kind {
                     ConstraintKind::ForeignKey { references, .. } => {
-                        out.push(effect(references, ShareRowExclusive, Work::Catalog))
+                        out.push(effect(references, ShareRowExclusive, Work::Catalog));
+                        // Only a column added without a default is known to hold nulls alone;
+                        // with one (even NULL) PostgreSQL validates the key on every row.
+                        if column.default.is_some() && matches!(out[0].work, Work::Catalog | Work::Scan) {
+                            out[0].work = Work::ValidateForeignKey;
+                        }
                     }
-                    ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } => out[0].work = Work::IndexBuild,
+                    // A rewrite builds the new index as it goes: still a rewrite.
+                    ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. }
+                        if out[0].work != Work::Rewrite =>
+                    {
+                        out[0].work = Work::IndexBuild
+                    }
                     _ => {}
                 }
             }
@@ -318,6 +328,11 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             // `col IS NOT NULL` form.)
             if work == Work::Catalog && catalog.table(table).is_some_and(|t| t.has_valid_not_null_check(column)) {
                 work = Work::Scan;
+            }
+            if matches!(work, Work::Catalog | Work::Scan)
+                && old.is_some_and(|old| old != new_type && rebuilds_indexes(catalog, table, column, old, new_type))
+            {
+                work = Work::IndexBuild;
             }
             // A foreign key on either side of the column is dropped and re-created: ACCESS
             // EXCLUSIVE on the other table too. It is re-validated only when a rewrite happens;
@@ -587,6 +602,22 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion, utc
     } else {
         Work::Rewrite
     }
+}
+
+/// Whether a type change that keeps the table's file still rebuilds an index: PostgreSQL keeps
+/// an index on the column only when it finds it compatible (`CheckIndexCompatible`), that is with
+/// the same operator class and without an expression or a predicate, which it does not compare.
+/// timestamp and timestamptz have operator classes of their own. The catalog does not know which
+/// columns an expression reads: counting every expression index would claim an index build for
+/// each type change on such a table, so only indexes naming the column count (a known gap).
+fn rebuilds_indexes(catalog: &Catalog, table: &QualifiedName, column: &str, old: &SqlType, new: &SqlType) -> bool {
+    let operator_class_changes =
+        matches!((old.name.as_str(), new.name.as_str()), ("timestamp", "timestamptz") | ("timestamptz", "timestamp"));
+    catalog.indexes_on(table).any(|index| {
+        let on_column = index.columns.iter().any(|c| c.as_deref() == Some(column));
+        let has_expression = index.columns.iter().any(Option::is_none);
+        on_column && (operator_class_changes || has_expression || index.partial)
+    })
 }
 
 /// Whether the catalog knows `table.column` to be NOT NULL already.

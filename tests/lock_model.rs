@@ -459,6 +459,36 @@ fn cases() -> Vec<Case> {
             "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz(3)",
             "t",
         ),
+        // A type change that keeps the table's file still rebuilds the indexes PostgreSQL cannot
+        // reuse: another operator class (timestamp ↔ timestamptz), an expression, a predicate.
+        // (An index on an expression of the column alone is a known gap: the catalog does not
+        // know the columns an expression reads.)
+        case(
+            "timestamp to timestamptz in UTC with an index on it",
+            "SET TimeZone = 'UTC'; ALTER TABLE t ALTER COLUMN ts TYPE timestamptz",
+            "t",
+        )
+        .setup("CREATE INDEX t_ts_idx ON t (ts)"),
+        case(
+            "varchar(10) to text with an index on it and an expression",
+            "ALTER TABLE t ALTER COLUMN v TYPE text",
+            "t",
+        )
+        .setup("CREATE INDEX t_v_lower_s_idx ON t (v, lower(s))"),
+        case("varchar(10) to varchar(20) with a partial index", "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)", "t")
+            .setup("CREATE INDEX t_v_partial_idx ON t (v) WHERE a > 500"),
+        // A new column with a default holds values: its foreign key is validated on every row.
+        case(
+            "add column references with a default",
+            "ALTER TABLE t ADD COLUMN c int DEFAULT 1 REFERENCES ref (id)",
+            "t",
+        ),
+        // A rewrite builds the new index as it goes: the work is the rewrite.
+        case(
+            "add column unique with a volatile default",
+            "ALTER TABLE t ADD COLUMN c float8 DEFAULT random() UNIQUE",
+            "t",
+        ),
     ]
 }
 
