@@ -563,6 +563,10 @@ pub enum TransactionControl {
     Other,
 }
 
+/// The tag of an `Other` op for framework code that changes no rows (a RunPython that reads
+/// or connects signals): nothing to lint, but only the framework can run it.
+pub const CODE_CHANGING_NO_ROWS: &str = "RunPython (changes no rows)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum DroppedObject {
     Schema,

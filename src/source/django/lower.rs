@@ -126,7 +126,8 @@ impl<'a> Lowering<'a> {
         };
         match super::run_python::classify(self.text, code) {
             Code::Writes => self.emit(OpKind::DataChange { kind: DataChangeKind::Code, table: None, has_where: true }),
-            Code::ChangesNoRows => self.emit(OpKind::Other { tag: "RunPython (changes no rows)".into() }),
+            Code::Noop => self.emit(OpKind::Other { tag: "RunPython.noop (no database change)".into() }),
+            Code::ChangesNoRows => self.emit(OpKind::Other { tag: crate::ir::CODE_CHANGING_NO_ROWS.into() }),
             Code::Unreadable(why) => self.opaque(format!("RunPython {why}")),
         }
     }

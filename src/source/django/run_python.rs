@@ -14,6 +14,8 @@ use crate::source::python::{Expr, Value};
 /// What the code does, as far as its text shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
+    /// `RunPython.noop`: nothing runs.
+    Noop,
     /// It writes rows (or may: a write call is in its body).
     Writes,
     /// Nothing in it writes rows or changes the schema.
@@ -151,7 +153,7 @@ const HARMLESS_MODULES: &[&str] = &[
 /// Classifies the `code` argument of a RunPython in `text`, the migration file.
 pub fn classify(text: &str, code: &Expr) -> Code {
     match &code.value {
-        Value::Name(name) if name.ends_with(".noop") || name == "noop" => Code::ChangesNoRows,
+        Value::Name(name) if name.ends_with(".noop") || name == "noop" => Code::Noop,
         Value::Name(name) if !name.contains('.') => {
             let imported = imported_names(text);
             let mut seen = BTreeSet::new();
@@ -431,7 +433,7 @@ class Migration(migrations.Migration):
         assert_eq!(classify(FILE, &named("through_helper")), Code::Writes, "the file's own helpers are followed");
         assert_eq!(classify(FILE, &named("raw_sql")), Code::Writes);
         assert_eq!(classify(FILE, &named("connect_signal")), Code::ChangesNoRows);
-        assert_eq!(classify(FILE, &named("migrations.RunPython.noop")), Code::ChangesNoRows);
+        assert_eq!(classify(FILE, &named("migrations.RunPython.noop")), Code::Noop);
         for (name, says) in [
             ("rename_table", "schema_editor.alter_db_table"),
             ("imported", "`fill_slugs`"),
