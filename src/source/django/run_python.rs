@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::source::python::{Expr, Value};
+use crate::source::python::{Expr, Layout, Value};
 
 /// What the code does, as far as its text shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,104 +155,75 @@ pub fn classify(text: &str, code: &Expr) -> Code {
     match &code.value {
         Value::Name(name) if name.ends_with(".noop") || name == "noop" => Code::Noop,
         Value::Name(name) if !name.contains('.') => {
-            let imported = imported_names(text);
-            let mut seen = BTreeSet::new();
-            function(text, name, &imported, &mut seen)
+            let file = File { text, layout: Layout::of(text), imported: imported_names(text) };
+            file.function(name, &mut BTreeSet::new())
         }
         Value::Name(name) => Code::Unreadable(format!("runs `{name}`, which is not defined in this file")),
         _ => Code::Unreadable("runs code that is not a function of this file (a lambda or a computed value)".into()),
     }
 }
 
-/// Classifies the top-level function `name` of `text`, following the file's helpers it calls.
-fn function(text: &str, name: &str, imported: &BTreeSet<String>, seen: &mut BTreeSet<String>) -> Code {
-    if !seen.insert(name.to_string()) {
-        return Code::ChangesNoRows;
-    }
-    let Some(body) = function_body(text, name) else {
-        return Code::Unreadable(format!("runs `{name}`, which is not defined at the top of this file"));
-    };
-    let code = without_strings_and_comments(body);
-    let mut result = Code::ChangesNoRows;
-    for call in calls(&code) {
-        let verdict = match call {
-            Call::Method { receiver, method } => {
-                if receiver == "schema_editor" && method != "execute" {
-                    Code::Unreadable(format!("calls `schema_editor.{method}`, a schema change lockgate does not model"))
-                } else if WRITE_METHODS.contains(&method.as_str()) {
-                    Code::Writes
-                } else if imported.contains(&receiver) && !HARMLESS_MODULES.contains(&receiver.as_str()) {
-                    Code::Unreadable(format!("calls `{receiver}.{method}`, which lockgate cannot read"))
-                } else {
-                    Code::ChangesNoRows
-                }
-            }
-            Call::Function(callee) => {
-                if WRITE_FUNCTIONS.contains(&callee.as_str()) {
-                    Code::Writes
-                } else if HARMLESS.contains(&callee.as_str()) || callee.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    Code::ChangesNoRows
-                } else if function_body(text, &callee).is_some() {
-                    function(text, &callee, imported, seen)
-                } else {
-                    Code::Unreadable(format!("calls `{callee}`, which lockgate cannot read"))
-                }
-            }
-        };
-        match verdict {
-            // A write anywhere decides it.
-            Code::Writes => return Code::Writes,
-            Code::Unreadable(_) if result == Code::ChangesNoRows => result = verdict,
-            _ => {}
-        }
-    }
-    result
+/// The migration file, with its top-level statements and the names it imports.
+struct File<'t> {
+    text: &'t str,
+    layout: Layout,
+    imported: BTreeSet<String>,
 }
 
-/// The body of the top-level `def name(…):` in `text`: from the end of its signature to the
-/// next line that starts at column 0.
-fn function_body<'t>(text: &'t str, name: &str) -> Option<&'t str> {
-    let mut offset = 0;
-    let mut lines = text.split_inclusive('\n');
-    let start = loop {
-        let line = lines.next()?;
-        let here = offset;
-        offset += line.len();
-        let rest = line.strip_prefix("async ").unwrap_or(line);
-        let Some(rest) = rest.strip_prefix("def ") else { continue };
-        let rest = rest.trim_start();
-        if rest.strip_prefix(name).is_some_and(|after| after.trim_start().starts_with('(')) {
-            break here;
+impl File<'_> {
+    /// The top-level `def name(…)` statement, signature and body.
+    fn function_text(&self, name: &str) -> Option<&str> {
+        self.layout.function(self.text, name).map(|range| &self.text[range])
+    }
+
+    /// Classifies the top-level function `name`, following the file's helpers it calls.
+    fn function(&self, name: &str, seen: &mut BTreeSet<String>) -> Code {
+        if !seen.insert(name.to_string()) {
+            return Code::ChangesNoRows;
         }
-    };
-    // The signature may span lines: it ends at the first `:` outside brackets.
-    let mut depth = 0i32;
-    let mut body_start = None;
-    for (i, byte) in text[start..].bytes().enumerate() {
-        match byte {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b':' if depth == 0 => {
-                body_start = Some(start + i + 1);
-                break;
+        let Some(body) = self.function_text(name) else {
+            return Code::Unreadable(format!("runs `{name}`, which is not defined at the top of this file"));
+        };
+        let code = without_strings_and_comments(body);
+        let mut result = Code::ChangesNoRows;
+        for call in calls(&code) {
+            let verdict = match call {
+                Call::Method { receiver, method } => {
+                    if receiver == "schema_editor" && method != "execute" {
+                        Code::Unreadable(format!(
+                            "calls `schema_editor.{method}`, a schema change lockgate does not model"
+                        ))
+                    } else if WRITE_METHODS.contains(&method.as_str()) {
+                        Code::Writes
+                    } else if self.imported.contains(&receiver) && !HARMLESS_MODULES.contains(&receiver.as_str()) {
+                        Code::Unreadable(format!("calls `{receiver}.{method}`, which lockgate cannot read"))
+                    } else {
+                        Code::ChangesNoRows
+                    }
+                }
+                Call::Function(callee) => {
+                    if WRITE_FUNCTIONS.contains(&callee.as_str()) {
+                        Code::Writes
+                    } else if HARMLESS.contains(&callee.as_str())
+                        || callee.starts_with(|c: char| c.is_ascii_uppercase())
+                    {
+                        Code::ChangesNoRows
+                    } else if self.function_text(&callee).is_some() {
+                        self.function(&callee, seen)
+                    } else {
+                        Code::Unreadable(format!("calls `{callee}`, which lockgate cannot read"))
+                    }
+                }
+            };
+            match verdict {
+                // A write anywhere decides it.
+                Code::Writes => return Code::Writes,
+                Code::Unreadable(_) if result == Code::ChangesNoRows => result = verdict,
+                _ => {}
             }
-            _ => {}
         }
+        result
     }
-    let body_start = body_start?;
-    let mut end = text.len();
-    // The first line after the signature's own that starts at column 0 ends the body.
-    let after_first_line = text[body_start..].find('\n').map_or(text.len(), |n| body_start + n + 1);
-    let mut at = after_first_line;
-    for line in text[after_first_line..].split_inclusive('\n') {
-        let starts_block = line.starts_with(|c: char| !c.is_whitespace() && c != '#' && c != ')');
-        if starts_block {
-            end = at;
-            break;
-        }
-        at += line.len();
-    }
-    Some(&text[body_start..end])
 }
 
 /// The code with string literals and comments blanked out, so text inside them is not read as
