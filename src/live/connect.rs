@@ -291,7 +291,7 @@ impl Target {
                 format!("{} (from the PG* environment)", conninfo::to_key_values(shown))
             }
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => mask_url_password(url),
-            url => mask_key_value_password(url),
+            url => conninfo::mask_password(url),
         };
         Ok(Target { config, ssl_mode, root_cert, display, url: url.to_string(), attempts, session_attrs })
     }
@@ -427,13 +427,6 @@ pub fn mask_url_password(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
-fn mask_key_value_password(text: &str) -> String {
-    text.split_whitespace()
-        .map(|token| if token.starts_with("password=") { "password=***" } else { token })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `prefer`/`require` without roots accept any certificate (TLS for privacy, as libpq);
 /// `verify-ca` checks the chain against the roots but not the host name. The handshake's
 /// signatures are checked either way.
@@ -496,7 +489,10 @@ mod tests {
             mask_url_password("postgres://db/shop?password=x&sslmode=require"),
             "postgres://db/shop?password=***&sslmode=require"
         );
-        assert_eq!(mask_key_value_password("host=db password=x user=app"), "host=db password=*** user=app");
+        assert_eq!(conninfo::mask_password("host=db password=x user=app"), "host=db password=*** user=app");
+        // However the value is written, none of it shows.
+        assert_eq!(conninfo::mask_password("host=db password = s3cret"), "host=db password = ***");
+        assert_eq!(conninfo::mask_password("password='a b' user=app"), "password=*** user=app");
     }
 
     #[test]

@@ -226,44 +226,70 @@ fn decode(text: &str) -> Result<String, LiveError> {
 /// `key=value key2='quoted \' value'`, as libpq reads them.
 fn parse_key_values(text: &str) -> Result<Settings, LiveError> {
     let mut settings = Settings::default();
-    let mut chars = text.chars().peekable();
+    for (key, value, _) in key_values(text)? {
+        settings.set(&key, value);
+    }
+    Ok(settings)
+}
+
+/// The `key=value` settings of `text` as libpq reads them (spaces around `=`, single-quoted
+/// values with backslash escapes), each with the byte range its value is written in.
+fn key_values(text: &str) -> Result<Vec<(String, String, std::ops::Range<usize>)>, LiveError> {
+    let mut found = vec![];
+    let mut chars = text.char_indices().peekable();
+    let skip_blanks = |chars: &mut std::iter::Peekable<std::str::CharIndices>| {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+    };
     loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        skip_blanks(&mut chars);
         if chars.peek().is_none() {
-            return Ok(settings);
+            return Ok(found);
         }
         let mut key = String::new();
-        while let Some(c) = chars.next_if(|c| *c != '=' && !c.is_whitespace()) {
+        while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
             key.push(c);
         }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        if chars.next() != Some('=') {
+        skip_blanks(&mut chars);
+        if chars.next().map(|(_, c)| c) != Some('=') {
             return Err(LiveError::Url(format!(
                 "`{key}` has no `=`: give a URL (postgresql://user@host/db) or key=value settings (host=… dbname=…)"
             )));
         }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        skip_blanks(&mut chars);
+        let start = chars.peek().map_or(text.len(), |(at, _)| *at);
         let mut value = String::new();
-        if chars.next_if_eq(&'\'').is_some() {
+        if chars.next_if(|(_, c)| *c == '\'').is_some() {
             loop {
-                match chars.next() {
-                    Some('\\') => value.extend(chars.next()),
+                match chars.next().map(|(_, c)| c) {
+                    Some('\\') => value.extend(chars.next().map(|(_, c)| c)),
                     Some('\'') => break,
                     Some(c) => value.push(c),
                     None => return Err(LiveError::Url(format!("the value of `{key}` has no closing quote"))),
                 }
             }
         } else {
-            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
                 if c == '\\' {
-                    value.extend(chars.next());
+                    value.extend(chars.next().map(|(_, c)| c));
                 } else {
                     value.push(c);
                 }
             }
         }
-        settings.set(&key, value);
+        let end = chars.peek().map_or(text.len(), |(at, _)| *at);
+        found.push((key, value, start..end));
     }
+}
+
+/// `text` (`key=value` settings) with the password's value replaced by `***`, however it is
+/// written (quoted, spaced around `=`); text that does not parse is shown masked whole.
+pub fn mask_password(text: &str) -> String {
+    let Ok(settings) = key_values(text) else { return "***".into() };
+    let mut masked = text.to_string();
+    for (_, _, range) in settings.into_iter().rev().filter(|(key, _, _)| key == "password") {
+        masked.replace_range(range, "***");
+    }
+    masked
 }
 
 /// A `key=value` string tokio-postgres reads, from settings it knows.
