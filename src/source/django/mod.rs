@@ -181,7 +181,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         migration.transaction = TransactionMode::Autocommit;
     }
     migration.replaces = parsed.replaces.iter().map(|(app, name)| format!("{app}.{name}")).collect();
-    let mut lowering = lower::Lowering::new(app, state, settings, &loaded.source.text);
+    let mut lowering = lower::Lowering::new(app, state, settings, loaded.source.text_lf());
     for operation in &parsed.operations {
         lowering.operation(operation);
     }
