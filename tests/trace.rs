@@ -229,6 +229,19 @@ fn a_lock_that_depends_on_the_server_version_is_judged_by_that_version() {
 }
 
 #[test]
+fn the_servers_time_zone_decides_a_timestamp_change() {
+    // From 12, timestamp → timestamptz only relabels when the session's TimeZone is UTC: the
+    // database's own setting, which the migration's session takes.
+    let mut db = modern_database();
+    db.client.batch_execute(&format!("ALTER DATABASE {} SET timezone = 'UTC'", db.name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "1_events.up.sql", "CREATE TABLE events (id int PRIMARY KEY, at timestamp);\n");
+    write(dir.path(), "2_at.up.sql", "ALTER TABLE events ALTER COLUMN at TYPE timestamptz;\n");
+    let run = trace(&db, &["--all", "--format", "json", dir.path().to_str().unwrap()]);
+    assert!(mismatches(&run).is_empty(), "{:?}", mismatches(&run));
+}
+
+#[test]
 fn a_database_with_rows_is_refused_unless_allowed() {
     let mut db = common::database();
     db.client.batch_execute("CREATE TABLE customers (id int PRIMARY KEY); INSERT INTO customers VALUES (1)").unwrap();

@@ -158,11 +158,13 @@ pub fn trace(
             pending_flags.len() - pending.len()
         ));
     }
-    let catalog = if options.all {
+    let mut catalog = if options.all {
         Catalog::default()
     } else {
         crate::live::schema::LiveSchema::read(session, &server)?.catalog()
     };
+    // The migrations run in sessions of this server: its TimeZone decides timestamp changes.
+    catalog.set_server_time_zone(server.time_zone.clone());
     let pg = PgVersion(server.major().clamp(PgVersion::OLDEST.0, PgVersion::NEWEST.0));
 
     let mut tracer = Tracer {
