@@ -242,4 +242,17 @@ fn connected_commands_fail_when_their_output_is_lost() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot write the throughput profile to /nonexistent-folder/profile.json"), "{stderr}");
+
+    // trace, on a scratch database of its own: its report lost is a failed run too.
+    let scratch = common::database();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("lockgate"))
+        .args(["trace", "--all", "--database-url", &scratch.url()])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sql"))
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the trace") && stderr.contains("No space left on device"), "{stderr}");
 }

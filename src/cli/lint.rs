@@ -129,7 +129,7 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     drop(migrations);
 
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, report_output());
-    let written = write_report(&args, &result, &config, &mut stdout).and_then(|()| stdout.flush());
+    let written = write_findings(args.format, args.color, &result, &config, &mut stdout).and_then(|()| stdout.flush());
     super::output::delivered(written, "the report")?;
     let code = exit_code(args.fail_on, &result);
     // The process ends next and the OS takes the memory back at once; freeing every finding
@@ -292,10 +292,6 @@ fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -
         _ => HashMap::new(),
     };
     scope::grandfathered(migrations, cutoff, &first_commits, repo)
-}
-
-fn write_report(args: &LintArgs, result: &LintResult, config: &Config, out: &mut impl Write) -> std::io::Result<()> {
-    write_findings(args.format, args.color, result, config, out)
 }
 
 /// The format asked for, or the one the environment suggests.

@@ -58,11 +58,14 @@ pub fn run(args: TraceArgs) -> Result<u8, String> {
         trace::trace(&mut session, migrations, &config, options).map_err(|e| format!("{}: {e}", target.display))?;
 
     let mut stdout = std::io::stdout().lock();
-    if lint::format_or_default(args.format) == Format::Text {
-        let _ = stdout.write_all(text(&trace, &target.display).as_bytes());
-    }
-    let _ = lint::write_findings(args.format, args.color, &trace.result, &config, &mut stdout)
+    let statements = match lint::format_or_default(args.format) {
+        Format::Text => stdout.write_all(text(&trace, &target.display).as_bytes()),
+        _ => Ok(()),
+    };
+    let written = statements
+        .and_then(|()| lint::write_findings(args.format, args.color, &trace.result, &config, &mut stdout))
         .and_then(|()| stdout.flush());
+    super::output::delivered(written, "the trace")?;
     if let Some(error) = &trace.failed {
         return Err(format!("the server refused a statement, and the trace stopped there: {error}"));
     }
