@@ -316,6 +316,30 @@ fn run_python_is_judged_by_what_its_function_calls() {
 }
 
 #[test]
+fn a_schema_change_beside_code_is_named_only_where_a_recipe_exists() {
+    let file = |operations: &str| {
+        format!(
+            "from django.db import migrations, models\n\n\ndef forwards(apps, schema_editor):\n    print(apps.get_model(\"store\", \"Item\").objects.count())\n\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"store\", \"0001_initial\")]\n    operations = [\n        migrations.RunPython(forwards),\n{operations}\n    ]\n"
+        )
+    };
+    let beside = |operations: &str| {
+        let dir = project(&[
+            ("store/migrations/0001_initial.py", INITIAL),
+            ("store/migrations/0002_code.py", &file(operations)),
+        ]);
+        let json = lint(dir.path(), &[]);
+        json["findings"].as_array().into_iter().flatten().filter(|f| f["rule"] == "schema-change-beside-code").count()
+    };
+    // Code that changes no rows still runs only in Django: the index beside it loses its recipe.
+    assert_eq!(beside("        migrations.AddIndex(model_name=\"item\", index=models.Index(fields=[\"code\"], name=\"item_code_idx\")),"), 1);
+    // A CHECK is added NOT VALID then validated by the recipe; one already NOT VALID has none.
+    let check =
+        "model_name=\"item\", constraint=models.CheckConstraint(condition=models.Q(qty__gte=0), name=\"qty_ok\")";
+    assert_eq!(beside(&format!("        migrations.AddConstraint({check}),")), 1);
+    assert_eq!(beside(&format!("        AddConstraintNotValid({check}),")), 0);
+}
+
+#[test]
 fn graph_problems_and_unreadable_files_are_findings() {
     let dir = project(&[
         ("store/migrations/0001_initial.py", INITIAL),

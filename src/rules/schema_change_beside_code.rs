@@ -4,7 +4,7 @@
 //! runs as the framework writes it.
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
-use crate::ir::{DataChangeKind, Framework, Op, OpKind};
+use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Op, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "schema-change-beside-code",
@@ -36,9 +36,11 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     ));
 }
 
-/// Code the framework runs at migrate time, which lockgate cannot write as SQL.
+/// Code the framework runs at migrate time, which lockgate cannot write as SQL (a RunPython
+/// that changes no rows included: only the framework can run it either).
 fn is_code(op: &Op) -> bool {
     matches!(op.kind, OpKind::DataChange { kind: DataChangeKind::Code, .. } | OpKind::Opaque { .. })
+        || matches!(&op.kind, OpKind::Other { tag } if tag == crate::ir::CODE_CHANGING_NO_ROWS)
 }
 
 /// Changes the executor rewrites on an existing table (src/plan/recipes.rs): indexes built and
@@ -49,8 +51,20 @@ fn has_recipe(kind: &OpKind) -> bool {
         kind,
         OpKind::CreateIndex { concurrently: false, .. }
             | OpKind::DropIndex { concurrently: false, .. }
-            | OpKind::AddConstraint { .. }
             | OpKind::SetNotNull { .. }
             | OpKind::AlterColumnType { .. }
-    )
+    ) || matches!(kind, OpKind::AddConstraint { constraint, .. } if constraint_has_recipe(constraint))
+}
+
+/// Foreign keys and CHECKs not yet NOT VALID are added NOT VALID then validated; UNIQUE and
+/// PRIMARY KEY not over an existing index get their index built concurrently first. The rest
+/// (EXCLUDE, NOT VALID already, USING INDEX) run as written.
+fn constraint_has_recipe(constraint: &ConstraintDef) -> bool {
+    match &constraint.kind {
+        ConstraintKind::ForeignKey { .. } | ConstraintKind::Check { .. } => !constraint.not_valid,
+        ConstraintKind::Unique { using_index, .. } | ConstraintKind::PrimaryKey { using_index, .. } => {
+            using_index.is_none()
+        }
+        ConstraintKind::Exclusion | ConstraintKind::NotNull { .. } => false,
+    }
 }
