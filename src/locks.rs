@@ -345,11 +345,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             out
         }
         SetNotNull { table, column } => {
-            // A column already NOT NULL has nothing to check; a valid CHECK (c IS NOT NULL)
-            // proves it from 12.
-            let t = catalog.table(table);
-            let proven = is_not_null(catalog, table, column)
-                || (pg.supports(Feature::SetNotNullFromCheck) && t.is_some_and(|t| t.has_valid_not_null_check(column)));
+            let proven = proven_not_null(catalog, table, column, pg);
             vec![effect(table, AccessExclusive, if proven { Work::Catalog } else { Work::Scan })]
         }
         DropNotNull { table, .. } | SetDefault { table, .. } | RenameConstraint { table, .. } => {
@@ -375,15 +371,10 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 ConstraintKind::PrimaryKey { using_index: Some(index), columns } => {
                     // The key columns must be proven NOT NULL, or the server scans for NULLs.
                     // `USING INDEX` names no columns; they are the index's, if the catalog knows it.
-                    let t = catalog.table(table);
-                    let proven = |c: &String| {
-                        t.and_then(|t| t.column(c)).is_some_and(|c| c.not_null)
-                            || (pg.supports(Feature::SetNotNullFromCheck)
-                                && t.is_some_and(|t| t.has_valid_not_null_check(c)))
-                    };
                     let columns =
                         if columns.is_empty() { index_columns(catalog, table, index) } else { Some(columns.clone()) };
-                    let all_proven = columns.is_some_and(|columns| columns.iter().all(proven));
+                    let all_proven =
+                        columns.is_some_and(|columns| columns.iter().all(|c| proven_not_null(catalog, table, c, pg)));
                     vec![effect(table, AccessExclusive, if all_proven { Work::Catalog } else { Work::Scan })]
                 }
                 ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } | ConstraintKind::Exclusion => {
@@ -623,6 +614,15 @@ fn rebuilds_indexes(catalog: &Catalog, table: &QualifiedName, column: &str, old:
 /// Whether the catalog knows `table.column` to be NOT NULL already.
 fn is_not_null(catalog: &Catalog, table: &QualifiedName, column: &str) -> bool {
     catalog.table(table).and_then(|t| t.column(column)).is_some_and(|c| c.not_null)
+}
+
+/// Whether the server knows `column` holds no NULL without scanning: it is NOT NULL already,
+/// or (from 12) a valid CHECK (column IS NOT NULL) proves it.
+pub fn proven_not_null(catalog: &Catalog, table: &QualifiedName, column: &str, pg: PgVersion) -> bool {
+    catalog.table(table).is_some_and(|t| {
+        t.column(column).is_some_and(|c| c.not_null)
+            || (pg.supports(Feature::SetNotNullFromCheck) && t.has_valid_not_null_check(column))
+    })
 }
 
 /// Tables that `table` references with foreign keys: dropping it locks them too.

@@ -559,7 +559,7 @@ struct Observed {
 fn observe(client: &mut Client, case: &Case) -> Result<Observed, postgres::Error> {
     let mut db = Session(client);
     db.execute("BEGIN")?;
-    let observation = Before::read(&mut db).and_then(|before| before.run(&mut db, case.sql));
+    let observation = Before::read(&mut db).and_then(|before| before.run(&mut db, &[case.sql]));
     db.execute("ROLLBACK")?;
     let observation = observation?;
     let seen = case.target.and_then(|target| observation.work_on(target));

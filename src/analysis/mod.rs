@@ -325,7 +325,6 @@ impl Visitor for Linter<'_> {
             transaction: step.transaction,
             settings: self.settings,
             first_in_statement: step.first_in_statement,
-            previous: step.position.checked_sub(1).map(|p| &step.migration.ops[p]),
             position: step.position,
         };
         // One buffer for all the rules: most find nothing, and each empty `Vec` still costs

@@ -110,7 +110,9 @@ impl TransactionState {
     /// Advances the state past `op`.
     /// `existed` tells whether a relation existed before this migration.
     pub fn after(&mut self, op: &Op, effects: &[LockEffect], existed: impl Fn(&QualifiedName) -> bool) {
-        let blocks_traffic = effects.iter().any(|e| e.mode >= LockMode::Share && existed(&e.relation));
+        // Asked once per lock: each answer is a catalog lookup.
+        let existed: Vec<bool> = effects.iter().map(|e| existed(&e.relation)).collect();
+        let blocks_traffic = effects.iter().zip(&existed).any(|(e, existed)| e.mode >= LockMode::Share && *existed);
         if blocks_traffic && !self.lock_timeout_guards() {
             self.unguarded_blocking_locks += 1;
         }
@@ -168,14 +170,14 @@ impl TransactionState {
             OpKind::Setting { name, value, local } => self.set(name, value.as_deref(), *local),
             _ => {
                 if self.in_transaction {
-                    self.pending.extend(effects.iter().map(|e| HeldLock {
+                    self.pending.extend(effects.iter().zip(&existed).map(|(e, existed)| HeldLock {
                         relation: e.relation.clone(),
                         mode: e.mode,
                         statement: op.statement,
                         span: op.span,
-                        existed: existed(&e.relation),
+                        existed: *existed,
                     }));
-                    let locked = effects.iter().map(|e| (e.clone(), existed(&e.relation)));
+                    let locked = effects.iter().cloned().zip(existed.iter().copied());
                     match self.statements.last_mut() {
                         Some(last) if last.statement == op.statement => last.effects.extend(locked),
                         _ => self.statements.push(TransactionStatement {

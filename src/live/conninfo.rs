@@ -46,10 +46,6 @@ impl Settings {
         self.0.insert(key.to_string(), value.into());
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.0.remove(key).filter(|v| !v.is_empty())
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }

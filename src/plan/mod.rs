@@ -408,7 +408,10 @@ impl Visitor for Planner<'_> {
             stats: self.stats,
             parallel_maintenance: self.parallel,
         };
-        if self.current.as_ref().map(|c| c.index) != Some(step.migration_index) {
+        // Only a Django or Alembic migration can become a framework step (or carry a
+        // reverse_sql): what the framework would do is followed for those alone.
+        let framework_run = step.migration.framework != Framework::Sql;
+        if framework_run && self.current.as_ref().map(|c| c.index) != Some(step.migration_index) {
             self.current = Some(Current {
                 index: step.migration_index,
                 steps: self.steps.len(),
@@ -432,10 +435,7 @@ impl Visitor for Planner<'_> {
         };
         match recipes::plan_op(&context) {
             recipes::Outcome::Steps(drafts) => {
-                let mut tables: Vec<QualifiedName> = step.op.kind.table().into_iter().cloned().collect();
-                if let OpKind::RenameTable { table, new_name } = &step.op.kind {
-                    tables.push(QualifiedName::new(table.schema.clone(), new_name.clone()));
-                }
+                let tables = op_tables(&step.op.kind);
                 let floor = tables.iter().filter_map(|t| self.table_phase.get(t)).max().copied();
                 for mut draft in drafts {
                     draft.raise_phase(floor);
@@ -481,7 +481,7 @@ impl Visitor for Planner<'_> {
             None => Phase::Expand,
         };
         current.phase = current.phase.max(phase);
-        current.tables.extend(step.op.kind.table().cloned());
+        current.tables.extend(op_tables(&step.op.kind));
     }
 
     fn end_of_migration(&mut self, index: usize, migration: &Migration, _transaction: &TransactionState) {
@@ -493,6 +493,15 @@ impl Visitor for Planner<'_> {
             self.reverse(&current.reversible);
         }
     }
+}
+
+/// The tables an op names: its own, and a renamed table's new name too.
+fn op_tables(kind: &OpKind) -> Vec<QualifiedName> {
+    let mut tables: Vec<QualifiedName> = kind.table().into_iter().cloned().collect();
+    if let OpKind::RenameTable { table, new_name } = kind {
+        tables.push(QualifiedName::new(table.schema.clone(), new_name.clone()));
+    }
+    tables
 }
 
 /// The phase an op the planner cannot write belongs to: data changes in backfill, additions
@@ -519,13 +528,15 @@ impl Planner<'_> {
     /// A RunSQL's `reverse_sql` becomes the undo of its last step, which the earlier steps of
     /// the same RunSQL are undone with.
     fn reverse(&mut self, reversible: &[(usize, std::sync::Arc<str>)]) {
-        for (index, reverse) in reversible {
-            let last = reversible.iter().rev().find(|(_, r)| std::sync::Arc::ptr_eq(r, reverse)).map(|(i, _)| *i);
-            let Some(last) = last else { continue };
-            if *index == last {
-                self.steps[last].undo = vec![reverse.to_string()];
-            } else if self.steps[*index].undo.is_empty() {
-                self.steps[*index].undone_with = Some(self.steps[last].id.clone());
+        // The steps of one RunSQL are next to each other and share its text.
+        for group in reversible.chunk_by(|a, b| std::sync::Arc::ptr_eq(&a.1, &b.1)) {
+            let [earlier @ .., (last, reverse)] = group else { continue };
+            self.steps[*last].undo = vec![reverse.to_string()];
+            let id = self.steps[*last].id.clone();
+            for (index, _) in earlier {
+                if self.steps[*index].undo.is_empty() {
+                    self.steps[*index].undone_with = Some(id.clone());
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind, QualifiedName};
-use crate::locks::{Feature, LockMode, Work};
+use crate::locks::{proven_not_null, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-primary-key-builds-index",
@@ -34,11 +34,14 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         // schema. For an index lockgate has not seen, the lock model's verdict stands.
         let columns = match ctx.catalog.index(&QualifiedName::new(table.schema.clone(), &index_name)) {
             Some(index) => {
-                let named = |wanted: Nullability| -> Vec<&str> {
-                    let columns = index.columns.iter().flatten().map(String::as_str);
-                    columns.filter(|c| nullability(ctx, table, c) == wanted).collect()
-                };
-                let (nullable, unknown) = (named(Nullability::Nullable), named(Nullability::Unknown));
+                let (mut nullable, mut unknown) = (vec![], vec![]);
+                for column in index.columns.iter().flatten().map(String::as_str) {
+                    match nullability(ctx, table, column) {
+                        Nullability::Nullable => nullable.push(column),
+                        Nullability::Unknown => unknown.push(column),
+                        Nullability::NotNull => {}
+                    }
+                }
                 match (nullable.is_empty(), unknown.is_empty()) {
                     (true, true) => return,
                     (false, true) => format!("nullable column(s) {}", nullable.join(", ")),
@@ -87,9 +90,10 @@ enum Nullability {
 /// NULL)` (trusted from PostgreSQL 12), or a validated PostgreSQL 18 NOT NULL constraint.
 fn nullability(ctx: &OpContext, table: &QualifiedName, column: &str) -> Nullability {
     let Some(t) = ctx.catalog.table(table) else { return Nullability::Unknown };
-    let Some(c) = t.column(column) else { return Nullability::Unknown };
-    let proven = c.not_null
-        || (ctx.settings.pg_version.supports(Feature::SetNotNullFromCheck) && t.has_valid_not_null_check(column))
+    if t.column(column).is_none() {
+        return Nullability::Unknown;
+    }
+    let proven = proven_not_null(ctx.catalog, table, column, ctx.settings.pg_version)
         || t.constraints
             .iter()
             .any(|c| c.validated && matches!(&c.kind, ConstraintKind::NotNull { column: col } if col == column));

@@ -13,7 +13,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::SetDefault { table, column, default: None, .. } = &ctx.op.kind else { return };
-    let Some(previous) = ctx.previous else { return };
+    let Some(previous) = ctx.previous() else { return };
     let OpKind::AddColumn { table: added_to, column: added } = &previous.kind else { return };
     if added_to != table || &added.name != column || !added.not_null || added.default.is_none() {
         return;

@@ -320,8 +320,6 @@ pub struct OpContext<'a> {
     pub settings: &'a Settings,
     /// The first op of its statement (an ALTER TABLE with several actions has several ops).
     pub first_in_statement: bool,
-    /// The op just before this one in the migration.
-    pub previous: Option<&'a Op>,
     /// Where this op is in `migration.ops`.
     pub position: usize,
 }
@@ -334,6 +332,11 @@ impl OpContext<'_> {
 
     pub fn framework(&self) -> Framework {
         self.migration.framework
+    }
+
+    /// The op just before this one in the migration.
+    pub fn previous(&self) -> Option<&Op> {
+        self.position.checked_sub(1).map(|p| &self.migration.ops[p])
     }
 
     /// The ops of this migration that run after this one.

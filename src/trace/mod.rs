@@ -125,7 +125,6 @@ pub struct Traced {
 /// A finished trace.
 pub struct Trace {
     pub server_version: String,
-    pub database: String,
     /// The migrations traced, in runner order.
     pub migrations: Vec<Migration>,
     pub statements: Vec<Traced>,
@@ -184,15 +183,7 @@ pub fn trace(
     notes.extend(tracer_notes);
 
     let result = findings(&pending, &statements, config);
-    Ok(Trace {
-        server_version: server.version,
-        database: server.database,
-        migrations: pending,
-        statements,
-        result,
-        notes,
-        failed,
-    })
+    Ok(Trace { server_version: server.version, migrations: pending, statements, result, notes, failed })
 }
 
 /// Trace is for scratch databases: it runs DDL and leaves it there.
@@ -493,11 +484,7 @@ impl Tracer<'_> {
 /// Runs the statements between two readings of the server.
 fn observe(db: &mut Session, sql: &[String], with_locks: bool) -> Result<Observation, tokio_postgres::Error> {
     let before = if with_locks { Before::read_with_locks(db)? } else { Before::read(db)? };
-    let started = std::time::Instant::now();
-    for statement in sql {
-        observe::Database::execute(db, statement)?;
-    }
-    before.after(db, started.elapsed())
+    before.run(db, sql)
 }
 
 /// The statement's outcome: the model and the server side by side, and where they differ.

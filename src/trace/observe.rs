@@ -193,10 +193,12 @@ impl Before {
         Ok(before)
     }
 
-    /// Runs `sql` and reads the server again, still inside the transaction.
-    pub fn run(self, db: &mut impl Database, sql: &str) -> Result<Observation, tokio_postgres::Error> {
+    /// Runs the statements of `sql` and reads the server again, still inside the transaction.
+    pub fn run(self, db: &mut impl Database, sql: &[impl AsRef<str>]) -> Result<Observation, tokio_postgres::Error> {
         let started = Instant::now();
-        db.execute(sql)?;
+        for statement in sql {
+            db.execute(statement.as_ref())?;
+        }
         let duration = started.elapsed();
         self.after(db, duration)
     }

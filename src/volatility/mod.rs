@@ -53,10 +53,6 @@ impl Versions {
         Versions(self.0 | other.0)
     }
 
-    pub fn is_empty(self) -> bool {
-        self == Versions::NONE
-    }
-
     /// Every supported version, oldest first.
     pub fn supported() -> impl Iterator<Item = PgVersion> {
         (FIRST..=LAST).map(PgVersion)

@@ -70,10 +70,7 @@ impl MigrationModules {
 fn settings_files(root: &Path) -> Vec<PathBuf> {
     let walk = walkdir::WalkDir::new(root).max_depth(4).sort_by_file_name();
     let foreign = |e: &walkdir::DirEntry| {
-        let name = e.file_name().to_string_lossy();
-        e.depth() > 0
-            && e.file_type().is_dir()
-            && (name.starts_with('.') || name == "site-packages" || name == "node_modules" || name == "migrations")
+        e.depth() > 0 && (crate::source::is_foreign_dir(e) || (e.file_type().is_dir() && e.file_name() == "migrations"))
     };
     walk.into_iter()
         .filter_entry(|e| !foreign(e))
