@@ -93,9 +93,11 @@ pub struct Catalog {
     indexes_by_table: HashMap<Key, BTreeSet<Key>>,
     /// The server's own `TimeZone`, when read live; each migration's session starts with it.
     server_time_zone: Option<String>,
-    /// `TimeZone` as the migration being replayed set it (`SET timezone = …`), and whether it
-    /// was `SET LOCAL` (undone when its transaction ends).
-    session_time_zone: Option<(String, bool)>,
+    /// `TimeZone` as the migration being replayed set it (`SET timezone = …`).
+    session_time_zone: Option<String>,
+    /// A `SET LOCAL timezone` of the open transaction: it wins until the transaction ends, and
+    /// the session's setting is back then.
+    local_time_zone: Option<String>,
 }
 
 impl Catalog {
@@ -109,7 +111,7 @@ impl Catalog {
 
     /// The session's `TimeZone`, when known: the migration's own `SET`, else the server's.
     pub fn time_zone(&self) -> Option<&str> {
-        self.session_time_zone.as_ref().map(|(zone, _)| zone.as_str()).or(self.server_time_zone.as_deref())
+        self.local_time_zone.as_deref().or(self.session_time_zone.as_deref()).or(self.server_time_zone.as_deref())
     }
 
     /// The live server's `TimeZone` setting.
@@ -120,6 +122,7 @@ impl Catalog {
     /// A new session (the next migration): the settings of the last one are gone.
     pub fn start_session(&mut self) {
         self.session_time_zone = None;
+        self.local_time_zone = None;
     }
 
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
@@ -210,14 +213,16 @@ impl Catalog {
             SetNotNull { table, column } => self.set_not_null(table, column, true),
             DropNotNull { table, column, .. } => self.set_not_null(table, column, false),
             Setting { name, value, local } if name.eq_ignore_ascii_case("timezone") => {
-                self.session_time_zone = value.clone().map(|zone| (zone, *local));
+                if *local {
+                    self.local_time_zone = value.clone();
+                } else {
+                    // A plain SET inside the transaction replaces a SET LOCAL made before it.
+                    self.local_time_zone = None;
+                    self.session_time_zone = value.clone();
+                }
             }
             // SET LOCAL lasts until the end of its transaction.
-            Transaction(TransactionControl::Commit | TransactionControl::Rollback)
-                if self.session_time_zone.as_ref().is_some_and(|(_, local)| *local) =>
-            {
-                self.session_time_zone = None;
-            }
+            Transaction(TransactionControl::Commit | TransactionControl::Rollback) => self.local_time_zone = None,
             SetDefault { table, column, default, .. } => {
                 if let Some(c) = self.table_mut(table).column_mut(column) {
                     c.default = default.clone();
@@ -523,6 +528,10 @@ mod tests {
         set(&mut catalog, Some("UTC"), false);
         end_transaction(&mut catalog);
         assert_eq!(catalog.time_zone(), Some("UTC"), "SET lasts for the session");
+        set(&mut catalog, Some("Asia/Tokyo"), true);
+        assert_eq!(catalog.time_zone(), Some("Asia/Tokyo"));
+        end_transaction(&mut catalog);
+        assert_eq!(catalog.time_zone(), Some("UTC"), "after a SET LOCAL, the session's own setting is back");
         set(&mut catalog, None, false);
         assert_eq!(catalog.time_zone(), Some("Europe/Paris"), "RESET returns to the server's");
         set(&mut catalog, Some("UTC"), false);
