@@ -229,6 +229,16 @@ fn a_lock_that_depends_on_the_server_version_is_judged_by_that_version() {
 }
 
 #[test]
+fn a_trace_that_found_no_migration_fails() {
+    let db = common::database();
+    let dir = tempfile::tempdir().unwrap();
+    let run = trace(&db, &[dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no migrations found"), "{}", run.stderr);
+    assert_eq!(trace(&db, &["--allow-empty", dir.path().to_str().unwrap()]).code, 0);
+}
+
+#[test]
 fn the_servers_time_zone_decides_a_timestamp_change() {
     // From 12, timestamp → timestamptz only relabels when the session's TimeZone is UTC: the
     // database's own setting, which the migration's session takes.

@@ -76,9 +76,7 @@ impl PendingArgs {
         };
         let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
         let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-        if discovered.recognised.is_empty() && !self.allow_empty {
-            return Err(source::InputError::no_migrations(&self.paths, &config).to_string());
-        }
+        discovered.require_migrations(&self.paths, &config, self.allow_empty).map_err(|e| e.to_string())?;
         let migrations = source::load_all(&discovered, &config);
         let (observation, activity, database) = match &self.stats {
             Some(path) => (read_stats(path)?, None, path.display().to_string()),

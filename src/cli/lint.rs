@@ -118,9 +118,7 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     let sources = sources(&args, &config)?;
     let inputs = Inputs { paths: &sources.paths, stdin_name: &args.stdin_filepath };
     let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
-    if discovered.recognised.is_empty() && !args.allow_empty {
-        return Err(source::InputError::no_migrations(&sources.paths, &config).to_string());
-    }
+    discovered.require_migrations(&sources.paths, &config, args.allow_empty).map_err(|e| e.to_string())?;
     let (mut migrations, linting) = load_and_replay(&discovered, &config);
     let reported = reported(&mut migrations, &sources, &config)?;
     let mut result = linting.finish(&migrations, |index| reported[index]);

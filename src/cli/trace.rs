@@ -42,6 +42,9 @@ pub struct TraceArgs {
     /// Read settings from this file instead of the nearest lockgate.toml.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Exit 0 when the paths hold no migration (by default that is an error: nothing was traced).
+    #[arg(long)]
+    allow_empty: bool,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }
@@ -50,6 +53,7 @@ pub fn run(args: TraceArgs) -> Result<u8, String> {
     let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
     let inputs = Inputs { paths: &args.paths, stdin_name: "<stdin>" };
     let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
+    discovered.require_migrations(&args.paths, &config, args.allow_empty).map_err(|e| e.to_string())?;
     let migrations = source::load_all(&discovered, &config);
     let target = live::Target::parse(&args.database_url).map_err(|e| e.to_string())?;
     let mut session = Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))?;

@@ -107,6 +107,17 @@ pub struct Discovered {
     pub recognised: Recognised,
 }
 
+impl Discovered {
+    /// Nothing read is an error, unless the run allows it: a gate that looked at nothing must
+    /// not pass.
+    pub fn require_migrations(&self, paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<(), InputError> {
+        if self.recognised.is_empty() && !allow_empty {
+            return Err(InputError::no_migrations(paths, config));
+        }
+        Ok(())
+    }
+}
+
 /// The frameworks and runner layouts a run recognised, for its summary: a run that read nothing
 /// it expected says so (`3 Django apps, 1 Alembic environment, golang-migrate`).
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
