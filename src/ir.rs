@@ -127,6 +127,8 @@ pub struct Migration {
     pub skipped_meta_commands: usize,
     /// Uses of psql variables replaced by the value a `\set` gave them.
     pub psql_variables: usize,
+    /// Template expressions (`{{ … }}`) read as names.
+    pub templates: usize,
     /// Settings the runner's session has when this migration starts, as `(name, value)`:
     /// Alembic's `env.py` `SET lock_timeout …`. The `[runner]` config comes before them.
     pub session: Vec<(String, String)>,

@@ -19,9 +19,11 @@ pub struct ChangeSet {
     pub changes: Vec<Change>,
 }
 
-/// Per migration: did the change touch it, and was it edited after being merged?
+/// Per migration: did the change touch it, did it add it, and was it edited after being merged?
 pub struct Touched {
     pub touched: Vec<bool>,
+    /// New in the change: no deploy has run it yet.
+    pub added: Vec<bool>,
     pub edited: Vec<bool>,
 }
 
@@ -30,12 +32,13 @@ pub struct Touched {
 pub fn apply_changes(migrations: &mut [Migration], repo: &Repo, set: &ChangeSet) -> Result<Touched, GitError> {
     let by_path = index_by_path(migrations, repo);
     let mut touched = vec![false; migrations.len()];
+    let mut added = vec![false; migrations.len()];
     let mut earlier = vec![];
     for change in &set.changes {
         for &index in by_path.get(&migration_path(&change.path)).into_iter().flatten() {
             touched[index] = true;
             match &change.kind {
-                ChangeKind::Added => {}
+                ChangeKind::Added => added[index] = true,
                 ChangeKind::Modified => earlier.push((index, change.path.clone(), None)),
                 ChangeKind::Renamed { from } => earlier.push((index, from.clone(), Some(from.clone()))),
             }
@@ -55,7 +58,7 @@ pub fn apply_changes(migrations: &mut [Migration], repo: &Repo, set: &ChangeSet)
             edited[index] = true;
         }
     }
-    Ok(Touched { touched, edited })
+    Ok(Touched { touched, added, edited })
 }
 
 /// Migrations by their file's path from the repository root.

@@ -320,3 +320,34 @@ fn timeouts_set_in_env_py_count_for_every_revision() {
     );
     assert_eq!(timeouts(&lint(disabled.path(), "migrations")), ["missing-lock-timeout", "missing-statement-timeout"]);
 }
+
+/// A `server_default=` Python computes (a string SQLAlchemy then quotes) is a constant, a fast
+/// default; only SQL text or `sa.func` can be evaluated per row.
+#[test]
+fn a_server_default_python_computes_is_a_constant() {
+    let create = "    op.create_table('queries', sa.Column('id', sa.Integer(), primary_key=True))";
+    let adds = [
+        ("json_dumps", "json.dumps({})", false),
+        ("str_call", "str(uuid.uuid4())", false),
+        ("formatted", "'{}-{}'.format(1, 2)", false),
+        ("sql_text", "sa.text('gen_random_uuid()')", true),
+        ("helper", "make_default()", true),
+    ];
+    let mut files = vec![("versions/0001_create.py".to_string(), revision("0001", "None", create))];
+    let mut down = "\"0001\"".to_string();
+    for (i, (column, default, _)) in adds.iter().enumerate() {
+        let id = format!("000{}", i + 2);
+        let body = format!(
+            "    op.add_column('queries', sa.Column('{column}', sa.Text(), nullable=False, server_default={default}))"
+        );
+        files.push((format!("versions/{id}_{column}.py"), revision(&id, &down, &body)));
+        down = format!("\"{id}\"");
+    }
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let dir = project(&files);
+    let json = lint(dir.path(), ".");
+    for (column, default, volatile) in adds {
+        let reported = rules_in(&json, &format!("_{column}.py")).contains(&"add-column-volatile-default".to_string());
+        assert_eq!(reported, volatile, "server_default={default}: {json}");
+    }
+}

@@ -146,6 +146,47 @@ fn diff_reports_the_changed_migrations_judged_with_the_whole_history() {
     assert!(!rules_in(&alone, "db/0003_widen.sql").contains("alter-column-type-rewrite"), "{alone}");
 }
 
+/// A table the change itself creates is empty for the change's later migrations: their work on
+/// it is a note that says so, while the same work on a table the history made stays an error.
+#[test]
+fn diff_knows_tables_the_change_creates_are_still_empty() {
+    let repo = Repo::new();
+    repo.write("db/0001_create.sql", CREATE);
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("db/0002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, note text, total integer);\n");
+    repo.write(
+        "db/0003_indexes.sql",
+        "SET lock_timeout = '2s';\nSET statement_timeout = '30s';\nCREATE INDEX orders_note_idx ON orders (note);\n\
+         ALTER TABLE orders ALTER COLUMN total TYPE bigint;\nCREATE INDEX t_v_idx ON t (v);\n",
+    );
+    repo.commit("feature");
+    let (json, code) = repo.lint(&["--diff", "main"]);
+    assert_eq!(code, 1, "the index on the old table still fails the run: {json}");
+    let on = |needle: &str, rule: &str| {
+        findings(&json)
+            .iter()
+            .find(|f| f["rule"] == rule && f["message"].as_str().is_some_and(|m| m.contains(needle)))
+            .unwrap_or_else(|| panic!("a {rule} finding on {needle}: {json}"))
+            .clone()
+    };
+    for (table, rule) in [("`orders`", "create-index-not-concurrently"), ("`orders`", "alter-column-type-rewrite")] {
+        let finding = on(table, rule);
+        assert_eq!(finding["severity"], "info", "{finding}");
+        let message = finding["message"].as_str().expect("message");
+        assert!(message.contains("created by `0002_orders`, which no deploy has run yet"), "{message}");
+    }
+    assert_eq!(on("`t`", "create-index-not-concurrently")["severity"], "error", "{json}");
+
+    // Without a change set lockgate cannot know what was deployed: the same work is an error.
+    let (whole, _) = repo.lint(&["db"]);
+    let errors_on_orders = findings(&whole)
+        .iter()
+        .filter(|f| f["severity"] == "error" && f["message"].as_str().is_some_and(|m| m.contains("`orders`")))
+        .count();
+    assert_eq!(errors_on_orders, 2, "{whole}");
+}
+
 #[test]
 fn diff_paths_and_subfolders_narrow_the_walk_not_the_history_they_need() {
     let repo = feature_branch();

@@ -383,3 +383,43 @@ fn ignore_comments_stay_on_their_operation_after_a_multi_statement_run_sql() {
     assert!(without_timeouts(rules_in(&json, "0002_drop.py")).is_empty(), "{json}");
     assert_eq!(json["summary"]["suppressed"], 1);
 }
+
+/// A squash whose replaced migrations are gone runs only on a database that applied none of
+/// them: after an earlier such squash, on a new install, whose tables are empty.
+#[test]
+fn a_squash_after_a_squash_runs_on_new_installs_where_its_tables_are_empty() {
+    let squashed_initial = INITIAL.replace(
+        "    initial = True\n",
+        "    initial = True\n    replaces = [(\"store\", \"0001_initial\"), (\"store\", \"0002_note\")]\n",
+    );
+    let add_index = "        migrations.AddIndex(model_name=\"item\", index=models.Index(fields=[\"code\"], name=\"item_code_idx\")),";
+    let squash = |name: &str| {
+        migration(name, add_index).replace(
+            "    operations = [",
+            "    replaces = [(\"store\", \"0003_a\"), (\"store\", \"0004_b\")]\n    operations = [",
+        )
+    };
+    let dir = project(&[
+        ("store/migrations/0001_squashed_0002_note.py", &squashed_initial),
+        ("store/migrations/0003_squashed_0004_b.py", &squash("0001_squashed_0002_note")),
+    ]);
+    let json = lint(dir.path(), &[]);
+    let index = json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "create-index-not-concurrently")
+        .unwrap_or_else(|| panic!("the index build is still reported: {json}"));
+    assert_eq!(index["severity"], "info", "{index}");
+    let message = index["message"].as_str().expect("message");
+    assert!(message.contains("runs only on a database that applied none of the 2 migrations it replaces"), "{message}");
+
+    // After a plain initial migration, a database can hold rows when the squash runs.
+    let dir = project(&[
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0003_squashed_0004_b.py", &squash("0001_initial")),
+    ]);
+    assert!(
+        rules_in(&lint(dir.path(), &[]), "0003_squashed_0004_b.py").contains(&"create-index-not-concurrently".into())
+    );
+}

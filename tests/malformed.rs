@@ -156,6 +156,39 @@ fn psql_variables_are_substituted_as_psql_does() {
     assert_eq!(json["summary"]["psql_variables_substituted"], 5);
 }
 
+/// A Go, Jinja or Mustache template renders `{{ … }}` before PostgreSQL sees the file: each is
+/// read as a name, so the statements around it are analyzed instead of being parse errors.
+#[test]
+fn template_expressions_are_read_as_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let create =
+        "CREATE TABLE IF NOT EXISTS {{ index .Options \"Namespace\" }}.users (id uuid PRIMARY KEY, email text);\n\
+                  comment on table {{ index .Options \"Namespace\" }}.users is 'Auth: {{ .Note }} users';\n";
+    let index = "SET lock_timeout = '4s';\n\
+                 -- a comment's {{ template }} and a literal's '{{ x }}' change nothing\n\
+                 CREATE INDEX \"{{ .Prefix }}_email_idx\" ON {{ index .Options \"Namespace\" }}.users (email);\n\
+                 {{ if .Extra }}ALTER TABLE t ADD COLUMN c int;{{ end }}\n";
+    std::fs::write(dir.path().join("0001_users.sql"), create).expect("write");
+    std::fs::write(dir.path().join("0002_index.sql"), index).expect("write");
+    let (json, _, stderr) = lint(dir.path());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(rules_and_lines(&json, "0001_users.sql").is_empty(), "{json}");
+    // The index is on the table 0001 created, found under its templated name; a template that
+    // is control flow (`{{ if }}`, `{{ end }}`) leaves SQL that does not parse: each is reported
+    // where it is.
+    let found = without_statement_timeout(rules_and_lines(&json, "0002_index.sql"));
+    let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 3), ("parse-error", 4), ("parse-error", 4)]
+        .iter()
+        .map(|(rule, line)| (rule.to_string(), *line))
+        .collect();
+    assert_eq!(found, expected, "{json}");
+    let index =
+        json["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "create-index-not-concurrently");
+    let message = index.and_then(|f| f["message"].as_str()).unwrap_or_default();
+    assert!(message.contains("{{ index .Options Namespace }}"), "{message}");
+    assert_eq!(json["summary"]["templates_substituted"], 6, "{json}");
+}
+
 #[test]
 fn oversized_files_get_a_diagnostic_instead_of_being_parsed() {
     let dir = tempfile::tempdir().expect("temp dir");

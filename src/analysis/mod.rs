@@ -2,6 +2,7 @@
 //! as it was just before it, then apply suppressions.
 
 pub mod transaction;
+mod unpopulated;
 
 use foldhash::{HashSet, HashSetExt};
 
@@ -11,6 +12,7 @@ use crate::ir::{Migration, Op, OpKind, TransactionControl};
 use crate::locks::{self, LockEffect, PgVersion};
 use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
 use transaction::TransactionState;
+use unpopulated::Unpopulated;
 
 /// Settings the rules read.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct LintResult {
     pub meta_commands_skipped: usize,
     /// Uses of psql variables substituted with their `\set` values.
     pub psql_variables_substituted: usize,
+    /// Template expressions (`{{ … }}`) read as names.
+    pub templates_substituted: usize,
     pub suppressed: usize,
     /// Migrations replayed for their schema but not reported on.
     pub replayed_only: usize,
@@ -54,20 +58,31 @@ impl LintResult {
     }
 }
 
+/// Which migrations a run reports on, and which of them no deploy has run yet.
+pub struct Reporting {
+    /// Reported (`--diff`, `--staged`, `--since` narrow it); the rest are replayed only.
+    pub reported: Vec<bool>,
+    /// Part of the release under review — added by the change, or pending on the live
+    /// database — so the tables they create are still empty for the migrations after them.
+    pub unreleased: Vec<bool>,
+}
+
+impl Reporting {
+    /// Every migration reported; `unreleased` says whether none has been deployed.
+    pub fn all(count: usize, unreleased: bool) -> Self {
+        Reporting { reported: vec![true; count], unreleased: vec![unreleased; count] }
+    }
+}
+
 /// Lints migrations replayed on top of `catalog`: the schema of a live database, or nothing.
-/// Every migration is replayed, so rules see the schema the whole history built; only those for
-/// which `reported(index)` holds are reported (`--diff`, `--staged`, `--since`).
-pub fn lint_on(
-    migrations: &[Migration],
-    config: &Config,
-    catalog: Catalog,
-    reported: impl Fn(usize) -> bool,
-) -> LintResult {
+/// Every migration is replayed, so rules see the schema the whole history built; only those
+/// `reporting` names are reported.
+pub fn lint_on(migrations: &[Migration], config: &Config, catalog: Catalog, reporting: &Reporting) -> LintResult {
     let mut linting = Linting::new(config, catalog);
     for migration in migrations {
         linting.add(migration);
     }
-    linting.finish(migrations, reported)
+    linting.finish(migrations, reporting)
 }
 
 /// A lint in progress: migrations are added in runner order as they are loaded, each replayed
@@ -87,6 +102,7 @@ struct Coverage {
     unanalyzed: usize,
     meta_commands: usize,
     psql_variables: usize,
+    templates: usize,
 }
 
 impl<'c> Linting<'c> {
@@ -117,14 +133,15 @@ impl<'c> Linting<'c> {
             unanalyzed,
             meta_commands: migration.skipped_meta_commands,
             psql_variables: migration.psql_variables,
+            templates: migration.templates,
         });
     }
 
-    /// The findings on the migrations for which `reported(index)` holds, once all were added.
-    pub fn finish(self, migrations: &[Migration], reported: impl Fn(usize) -> bool) -> LintResult {
+    /// The findings on the migrations `reporting` names, once all were added.
+    pub fn finish(self, migrations: &[Migration], reporting: &Reporting) -> LintResult {
         let Linting { config, active, replay, mut raw, coverage, .. } = self;
         let catalog = replay.into_catalog();
-        let reported: Vec<bool> = (0..migrations.len()).map(reported).collect();
+        let reported = &reporting.reported;
         for (rule, severity) in &active {
             if let Some(end) = rule.end_of_run {
                 let mut out = vec![];
@@ -140,16 +157,24 @@ impl<'c> Linting<'c> {
                 (None, None) => *severity,
             };
         }
+        let unpopulated = Unpopulated::new(migrations, |index| reporting.unreleased[index]);
+        for (index, _, severity, violation) in &mut raw {
+            if let Some(why) = unpopulated.why_empty(*index, violation) {
+                *severity = Severity::Info;
+                violation.message = format!("{} — {why}", violation.message);
+            }
+        }
         let count = reported.iter().filter(|r| **r).count();
         let mut result =
             LintResult { migrations: count, replayed_only: migrations.len() - count, ..Default::default() };
-        for (coverage, _) in coverage.iter().zip(&reported).filter(|(_, reported)| **reported) {
+        for (coverage, _) in coverage.iter().zip(reported).filter(|(_, reported)| **reported) {
             result.statements_analyzed += coverage.analyzed;
             result.statements_unanalyzed += coverage.unanalyzed;
             result.meta_commands_skipped += coverage.meta_commands;
             result.psql_variables_substituted += coverage.psql_variables;
+            result.templates_substituted += coverage.templates;
         }
-        let (findings, suppressed) = apply_ignores(migrations, raw, &active, &reported);
+        let (findings, suppressed) = apply_ignores(migrations, raw, &active, reported);
         result.findings = findings;
         result.suppressed = suppressed;
         // Sorted by key, then put in place with one swap each: a finding is large, and sorting

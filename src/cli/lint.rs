@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::analysis::{LintResult, Linting};
+use crate::analysis::{LintResult, Linting, Reporting};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::git::{Repo, Side};
@@ -120,8 +120,8 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
     let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
     discovered.require_migrations(&sources.paths, &config, args.allow_empty).map_err(|e| e.to_string())?;
     let (mut migrations, linting) = load_and_replay(&discovered, &config);
-    let reported = reported(&mut migrations, &sources, &config)?;
-    let mut result = linting.finish(&migrations, |index| reported[index]);
+    let reporting = reporting(&mut migrations, &sources, &config)?;
+    let mut result = linting.finish(&migrations, &reporting);
     result.recognised = discovered.recognised.clone();
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
@@ -248,13 +248,14 @@ fn project_context(paths: &[PathBuf], config: &Config) -> Option<Vec<PathBuf>> {
 
 /// Per migration: is it reported? With a change set, only the migrations it touched (with
 /// `--context`, only those in the paths given); with a cutoff, none at or before it — unless
-/// edited after being merged, which is new work.
-fn reported(migrations: &mut [Migration], sources: &Sources, config: &Config) -> Result<Vec<bool>, String> {
+/// edited after being merged, which is new work. Only a change set tells which migrations no
+/// deploy has run: those it adds. (A cutoff is where adoption began, not the last release.)
+fn reporting(migrations: &mut [Migration], sources: &Sources, config: &Config) -> Result<Reporting, String> {
     let touched = match (&sources.changes, &sources.repo, &sources.report_only) {
         (Some(set), Some(repo), _) => Some(scope::apply_changes(migrations, repo, set).map_err(|e| e.to_string())?),
         (_, _, Some(given)) => {
             let touched = scope::within(migrations, given);
-            Some(Touched { edited: vec![false; touched.len()], touched })
+            Some(Touched { edited: vec![false; touched.len()], added: vec![false; touched.len()], touched })
         }
         _ => None,
     };
@@ -262,12 +263,17 @@ fn reported(migrations: &mut [Migration], sources: &Sources, config: &Config) ->
         Some(text) => grandfathered(migrations, &Cutoff::parse(text), sources)?,
         None => vec![false; migrations.len()],
     };
-    Ok((0..migrations.len())
+    let reported = (0..migrations.len())
         .map(|i| match &touched {
             Some(t) => t.touched[i] && (!old[i] || t.edited[i]),
             None => !old[i],
         })
-        .collect())
+        .collect();
+    let unreleased = match touched {
+        Some(t) => t.added,
+        None => vec![false; migrations.len()],
+    };
+    Ok(Reporting { reported, unreleased })
 }
 
 /// Migrations at or before the cutoff. A date needs git for first-commit dates when there is a

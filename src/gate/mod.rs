@@ -169,7 +169,7 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
     let live = observation.catalog();
     let mut config = config.clone();
     config.pg_version = Some(observation.server.major().clamp(11, 18));
-    let lint = analysis::lint_on(&pending, &config, live.clone(), |_| true);
+    let lint = analysis::lint_on(&pending, &config, live.clone(), &analysis::Reporting::all(pending.len(), true));
 
     let stats = observation.schema.stats_by_table();
     let lookup = |table: &QualifiedName| stats.get(table).map(|s| (*s).clone());

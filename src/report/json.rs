@@ -18,6 +18,9 @@ struct Summary<'a> {
     /// Only when a file used psql variables.
     #[serde(skip_serializing_if = "is_zero")]
     psql_variables_substituted: usize,
+    /// Only when a file held template expressions.
+    #[serde(skip_serializing_if = "is_zero")]
+    templates_substituted: usize,
     errors: usize,
     warnings: usize,
     infos: usize,
@@ -48,6 +51,7 @@ pub fn write(result: &LintResult, out: &mut impl std::io::Write) -> std::io::Res
         statements_unanalyzed: result.statements_unanalyzed,
         meta_commands_skipped: result.meta_commands_skipped,
         psql_variables_substituted: result.psql_variables_substituted,
+        templates_substituted: result.templates_substituted,
         errors: result.count(Severity::Error),
         warnings: result.count(Severity::Warning),
         infos: result.count(Severity::Info),

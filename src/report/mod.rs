@@ -106,6 +106,9 @@ fn summary_line(result: &LintResult) -> String {
     if result.psql_variables_substituted > 0 {
         line.push_str(&format!("; {} psql variables substituted", result.psql_variables_substituted));
     }
+    if result.templates_substituted > 0 {
+        line.push_str(&format!("; {} read as names", plural(result.templates_substituted, "template expression")));
+    }
     if result.replayed_only > 0 {
         line.push_str(&format!("; {} replayed, not reported", plural(result.replayed_only, "other migration")));
     }

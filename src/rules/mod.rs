@@ -228,6 +228,9 @@ pub struct Violation {
     pub lock: Option<String>,
     pub help: String,
     pub cost: Cost,
+    /// The table the hazard is on and the migration that created it, where the replay saw it
+    /// created: a table no deploy has filled yet makes the hazard moot.
+    pub table_origin: Option<(QualifiedName, usize)>,
 }
 
 impl Violation {
@@ -240,6 +243,7 @@ impl Violation {
             lock: None,
             help: help.into(),
             cost: Cost::AnySize,
+            table_origin: None,
         }
     }
 
@@ -252,6 +256,7 @@ impl Violation {
             lock: None,
             help: help.into(),
             cost: Cost::AnySize,
+            table_origin: None,
         }
     }
 
@@ -371,6 +376,10 @@ impl OpContext<'_> {
         // `rev` so that, among equally strong locks, the op's own table wins.
         let main = self.effects.iter().rev().max_by_key(|e| e.mode);
         let mut violation = Violation::on(self.op, message, help).with_lock(main.map(lock_label));
+        violation.table_origin = main.and_then(|effect| {
+            let origin = self.catalog.table(&effect.relation)?.origin?;
+            Some((effect.relation.clone(), origin.migration))
+        });
         if let Some(effect) = main.filter(|e| e.work.scales_with_table()) {
             violation.cost = Cost::Work { table: effect.relation.clone(), work: effect.work };
         }

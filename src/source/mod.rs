@@ -446,6 +446,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         ignores: vec![],
         skipped_meta_commands: 0,
         psql_variables: 0,
+        templates: 0,
         session: vec![],
         problems: vec![],
         parents: vec![],
@@ -461,6 +462,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         migration.problems.extend(loaded.directives.bad.into_iter().map(directives::problem));
         migration.skipped_meta_commands += loaded.meta_commands;
         migration.psql_variables += loaded.psql_variables;
+        migration.templates += loaded.templates;
         if let Some(no_transaction) = section.no_transaction {
             wrapped = !no_transaction;
         }
@@ -549,6 +551,7 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         ignores: vec![],
         skipped_meta_commands: 0,
         psql_variables: 0,
+        templates: 0,
         session: vec![],
         problems: vec![],
         parents: vec![],

@@ -20,6 +20,8 @@ pub struct LoadedSql {
     pub meta_commands: usize,
     /// Uses of psql variables (`:name`, `:'name'`, `:"name"`) replaced by their `\set` value.
     pub psql_variables: usize,
+    /// Template expressions (`{{ … }}`) read as names.
+    pub templates: usize,
     pub statements: usize,
     /// The `-- lockgate:` comments: ignores, a transaction override, malformed ones.
     pub directives: directives::Directives,
@@ -31,9 +33,10 @@ pub type Placeholders = [(String, String)];
 /// Loads the statements of `text[range]`; spans are offsets into `text`.
 pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_statement: usize) -> LoadedSql {
     let section = &text[range.clone()];
-    let (substituted, map) = substitute(section, placeholders);
+    let (substituted, map, templates) = substitute(section, placeholders);
     let Blanked { clean, meta_commands, semicolons, nested_semicolons, variables } = blank_psql_only(&substituted);
-    let mut loaded = LoadedSql { meta_commands, psql_variables: variables.replacements.len(), ..LoadedSql::default() };
+    let mut loaded =
+        LoadedSql { meta_commands, psql_variables: variables.replacements.len(), templates, ..LoadedSql::default() };
     // Offsets in `clean` → in the placeholder-substituted text → in the file.
     let original = |offset: usize| range.start + map.original(variables.original(offset));
 
@@ -179,32 +182,77 @@ impl OffsetMap {
     }
 }
 
-fn substitute(text: &str, placeholders: &Placeholders) -> (String, OffsetMap) {
+/// The text with the configured placeholders replaced, and template expressions (`{{ … }}`,
+/// which Go templates, Jinja and Mustache render before PostgreSQL sees the file) read as
+/// names: in code, a quoted identifier spelling the template; inside a quoted identifier, its
+/// text. Inside literals and comments a template changes nothing the analysis reads, so it
+/// stays. Returns the text, the offset map back to the original, and how many templates.
+fn substitute(text: &str, placeholders: &Placeholders) -> (String, OffsetMap, usize) {
     let mut map = OffsetMap::default();
-    if placeholders.is_empty() || !placeholders.iter().any(|(from, _)| text.contains(from.as_str())) {
-        return (text.to_string(), map);
+    let configured = !placeholders.is_empty() && placeholders.iter().any(|(from, _)| text.contains(from.as_str()));
+    if !configured && !text.contains("{{") {
+        return (text.to_string(), map, 0);
     }
     let mut out = String::with_capacity(text.len());
+    let mut templates = 0;
+    let mut quote: Option<char> = None;
     let mut i = 0;
     'scan: while i < text.len() {
-        for (from, to) in placeholders {
-            if !from.is_empty() && text[i..].starts_with(from.as_str()) {
-                map.replacements.push(Replacement {
-                    new_start: out.len(),
-                    new_len: to.len(),
-                    old_start: i,
-                    old_len: from.len(),
-                });
-                out.push_str(to);
-                i += from.len();
-                continue 'scan;
-            }
+        let rest = &text[i..];
+        let configured = placeholders.iter().find(|(from, _)| !from.is_empty() && rest.starts_with(from.as_str()));
+        let replacement = match configured {
+            Some((from, to)) => Some((from.len(), to.clone())),
+            None => template_at(rest).and_then(|template| {
+                let name = template_name(template);
+                let to = match quote {
+                    None => format!("\"{name}\""),
+                    Some('"') => name,
+                    Some(_) => return None,
+                };
+                templates += 1;
+                Some((template.len(), to))
+            }),
+        };
+        if let Some((old_len, to)) = replacement {
+            map.replacements.push(Replacement { new_start: out.len(), new_len: to.len(), old_start: i, old_len });
+            out.push_str(&to);
+            i += old_len;
+            continue 'scan;
         }
-        let ch = text[i..].chars().next().unwrap_or(' ');
+        let ch = rest.chars().next().unwrap_or(' ');
+        // What the template is inside: a literal (`'`), a quoted identifier (`"`), a line
+        // comment (until `\n`) or a block comment (`/`).
+        quote = match (quote, ch) {
+            (None, '\'' | '"') => Some(ch),
+            (None, '-') if rest.starts_with("--") => Some('\n'),
+            (None, '/') if rest.starts_with("/*") => Some('/'),
+            (Some('/'), '*') if rest.starts_with("*/") => None,
+            (Some('/'), _) => Some('/'),
+            (Some(open), c) if c == open => None,
+            (state, _) => state,
+        };
         out.push(ch);
         i += ch.len_utf8();
     }
-    (out, map)
+    (out, map, templates)
+}
+
+/// The template expression `text` starts with: `{{` to the next `}}`.
+fn template_at(text: &str) -> Option<&str> {
+    let body = text.strip_prefix("{{")?;
+    let end = body.find("}}")?;
+    Some(&text[..end + 4])
+}
+
+/// A template as a name: its words (without double quotes, which a name cannot hold), cut to
+/// the 63 bytes PostgreSQL keeps of a name.
+fn template_name(template: &str) -> String {
+    let mut name = template.replace('"', "").split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.len() > 63 {
+        let cut = (0..=63).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
+        name.truncate(cut);
+    }
+    name
 }
 
 #[derive(Clone, Copy, PartialEq)]

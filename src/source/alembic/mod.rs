@@ -207,6 +207,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         ignores: vec![],
         skipped_meta_commands: 0,
         psql_variables: 0,
+        templates: 0,
         session: vec![],
         problems: vec![],
         parents: vec![],

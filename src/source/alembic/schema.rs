@@ -113,6 +113,7 @@ pub fn server_default_sql(expr: &Expr) -> Result<Option<String>, String> {
     match &expr.value {
         Value::None => Ok(None),
         Value::Str(text) => Ok(Some(sqltext::quote_literal(text))),
+        Value::Call(_) if let Some(text) = python_string(expr) => Ok(Some(sqltext::quote_literal(&text))),
         Value::Call(call) => match call.name() {
             // The PostgreSQL compiler writes the boolean constants in lower case.
             "true" | "false" if call.args.is_empty() && !call.func.contains("func.") => Ok(Some(call.name().into())),
@@ -199,10 +200,42 @@ pub fn server_default(expr: &Expr) -> Option<DefaultExpr> {
         Value::Bool(b) => Some(DefaultExpr::Stable(b.to_string())),
         Value::Call(call) => match sql_of(call) {
             Some(sql) => sqltext::classify_default(&sql),
+            None if let Some(text) = python_string(expr) => Some(DefaultExpr::Stable(sqltext::quote_literal(&text))),
+            // Python computes a string once, as the migration runs; SQLAlchemy sends it quoted.
+            None if returns_python_string(call) => {
+                Some(DefaultExpr::Stable(format!("'{}(…)', a string Python computes once", call.func)))
+            }
             None => Some(DefaultExpr::Volatile(format!("{}(…)", call.func))),
         },
         _ => Some(DefaultExpr::Volatile("(an expression lockgate cannot read)".into())),
     }
+}
+
+/// The string a Python expression evaluates to, where it is a literal or a pure function of
+/// literals lockgate can compute exactly (`json.dumps({})` → `{}`).
+fn python_string(expr: &Expr) -> Option<String> {
+    match &expr.value {
+        Value::Str(text) => Some(text.clone()),
+        Value::Call(call) if call.kwargs.is_empty() && call.args.len() == 1 => match call.func.as_str() {
+            "json.dumps" => sqltext::json_dumps(&call.args[0]),
+            "str" => match &call.args[0].value {
+                Value::Str(text) => Some(text.clone()),
+                Value::Int(i) => Some(i.to_string()),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Python calls that return a string, whatever their arguments: a `server_default=` of one is
+/// a constant SQLAlchemy quotes, however it was computed.
+fn returns_python_string(call: &Call) -> bool {
+    matches!(call.func.as_str(), "str" | "repr" | "format" | "json.dumps")
+        || [".format", ".isoformat", ".strftime", ".join", ".lower", ".upper", ".strip"]
+            .iter()
+            .any(|method| call.func.ends_with(method))
 }
 
 /// The SQL a SQLAlchemy expression call renders to, when it is literal enough to know.

@@ -6,11 +6,68 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::ir::{quote_identifier, ConstraintKind, DefaultExpr, Op, OpKind};
+use crate::source::python::{Expr, Value};
 use crate::source::sql;
 
 /// `O'Brien` → `'O''Brien'`, the literal SQLAlchemy renders for a string `server_default`.
 pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// What Python's `json.dumps` returns for a literal value, with its default separators and
+/// `ensure_ascii`; `None` for what is not a literal JSON can hold.
+pub fn json_dumps(value: &Expr) -> Option<String> {
+    Some(match &value.value {
+        Value::None => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(text) => json_string(text),
+        Value::List(items) | Value::Tuple(items) => {
+            format!("[{}]", items.iter().map(json_dumps).collect::<Option<Vec<_>>>()?.join(", "))
+        }
+        Value::Dict(entries) => {
+            let entries = entries
+                .iter()
+                .map(|(key, value)| {
+                    let key = match &key.value {
+                        Value::Str(text) => text.clone(),
+                        Value::Int(i) => i.to_string(),
+                        _ => return None,
+                    };
+                    Some(format!("{}: {}", json_string(&key), json_dumps(value)?))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            format!("{{{}}}", entries.join(", "))
+        }
+        _ => return None,
+    })
+}
+
+/// A JSON string as Python writes it: `"`, `\\` and control characters escaped, and every
+/// character outside ASCII as `\uXXXX` (UTF-16 units).
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Classifies a default expression by parsing it as the DEFAULT of an added column: `None` for a
@@ -111,6 +168,23 @@ mod tests {
         assert!(matches!(classify_default("this is not sql ("), Some(DefaultExpr::Volatile(_))));
         assert_eq!(classify_default("NULL"), None);
         assert_eq!(classify_default("NULL::integer"), None);
+    }
+
+    #[test]
+    fn json_dumps_writes_what_python_writes() {
+        let dumps = |python: &str| {
+            let text = format!("x = {python}\n");
+            let module = crate::source::python::Module::parse(&text).expect("parses");
+            json_dumps(&module.module_assignment("x").expect("assigned"))
+        };
+        // Each expected text is Python's own `json.dumps` of the same literal.
+        assert_eq!(dumps("{}").as_deref(), Some("{}"));
+        assert_eq!(dumps("[]").as_deref(), Some("[]"));
+        assert_eq!(dumps("{'a': [1, True, None], 2: 'x'}").as_deref(), Some(r#"{"a": [1, true, null], "2": "x"}"#));
+        assert_eq!(dumps("('q\"', 'é\\n')").as_deref(), Some(r#"["q\"", "\u00e9\n"]"#));
+        assert_eq!(dumps("'😀'").as_deref(), Some(r#""\ud83d\ude00""#));
+        assert_eq!(dumps("{(1, 2): 3}"), None);
+        assert_eq!(dumps("some_name"), None);
     }
 
     #[test]

@@ -165,6 +165,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         ignores: vec![],
         skipped_meta_commands: 0,
         psql_variables: 0,
+        templates: 0,
         session: vec![],
         problems: vec![],
         parents: vec![],
