@@ -170,9 +170,11 @@ pub struct Op {
     /// Index of the source statement inside its migration; an ALTER TABLE with several
     /// subcommands yields several ops that share it.
     pub statement: usize,
-    /// The statement's SQL when it was read from a string inside Python code (RunSQL,
-    /// `op.execute`), whose span points at the string: what the executor runs. `None` for
-    /// statements of SQL files (their text is at the span) and for framework operations.
+    /// The statement's SQL as the runner sends it, where that is not the text at the span:
+    /// read from a string inside Python code (RunSQL, `op.execute`), whose span points at the
+    /// string, or with psql variables, placeholders or template expressions substituted. What
+    /// the executor and trace run. `None` for other statements of SQL files (their text is at
+    /// the span) and for framework operations.
     pub embedded_sql: Option<std::sync::Arc<str>>,
     /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
     /// (the same `Arc`): the executor's rollback runs it once, for the whole group.

@@ -637,3 +637,44 @@ fn alembic_revisions_applied_by_lockgate_leave_alembic_version_at_the_head() {
         db.client.query_one("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_items_qty'", &[]).unwrap().get(0);
     assert_eq!(index, 1);
 }
+
+/// The executor runs what psql or the template engine would send: psql variables and mapped
+/// placeholders substituted; a template expression nobody mapped is refused at its statement.
+#[test]
+fn substituted_sql_runs_as_the_runner_would_send_it() {
+    let db = common::database();
+    let project = Project::new(&[
+        ("0001_orders.sql", "\\set table orders\nCREATE TABLE :table (id bigint PRIMARY KEY, note text);\n"),
+        ("0002_index.sql", "\\set table orders\nCREATE INDEX orders_note_idx ON :\"table\" (note);\n"),
+        ("0003_region.sql", "ALTER TABLE {{ .Schema }}.orders ADD COLUMN region text;\n"),
+    ]);
+    let refused = lockgate()
+        .args(["plan", "--database-url", &db.url(), &project.migrations()])
+        .args(["--config", project.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("0003_region.sql:1:1") && stderr.contains("[sql.placeholders]"), "{stderr}");
+    assert!(!stderr.contains("0002_index.sql"), "{stderr}");
+
+    let config = std::fs::read_to_string(&project.config).unwrap();
+    std::fs::write(&project.config, format!("{config}[sql.placeholders]\n\"{{{{ .Schema }}}}\" = \"public\"\n"))
+        .unwrap();
+    project.plan(&db);
+    project.apply_all(&db);
+    let columns: Vec<String> = db
+        .connect()
+        .query("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'orders' ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(columns, ["id", "note", "region"]);
+    let index: i64 = db
+        .connect()
+        .query_one("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_note_idx'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(index, 1);
+}

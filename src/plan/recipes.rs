@@ -146,6 +146,14 @@ pub fn statement_text_of<'a>(migration: &'a Migration, op: &'a crate::ir::Op) ->
 
 pub fn plan_op(context: &Context) -> Outcome {
     let step = context.step;
+    // A template the runner renders: what runs is not known until it is mapped.
+    if step.migration.templates > 0 && statement_text(step).contains("{{") {
+        return Outcome::Error(
+            "the statement holds a template expression (`{{ … }}`) that lint reads as a name; map it to the SQL it \
+             renders in `[sql.placeholders]` of lockgate.toml, so that what runs is what the template renders"
+                .into(),
+        );
+    }
     match &step.op.kind {
         OpKind::Transaction(_) => {
             return Outcome::Skip("the executor runs every step in a transaction of its own".into());

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::ir::{Op, OpKind, Span};
 use crate::source::lower::lower_statement;
@@ -42,14 +43,19 @@ pub fn load(text: &str, range: Range<usize>, placeholders: &Placeholders, first_
 
     let mut spans: Vec<(Span, usize)> = vec![];
     for (piece, result) in parse_pieces(&clean, &semicolons, &nested_semicolons) {
-        let span = trimmed_span(&clean, piece);
-        if span.start >= span.end {
+        let cleaned = trimmed_span(&clean, piece);
+        if cleaned.start >= cleaned.end {
             continue;
         }
-        let span = Span::new(original(span.start), original(span.end));
+        let span = Span::new(original(cleaned.start), original(cleaned.end));
         let statement = first_statement + spans.len();
+        // What the runner sends is the text after substitution, not the text at the span.
+        let substituted_here = variables.touches(cleaned.start, cleaned.end)
+            || map.touches(variables.original(cleaned.start), variables.original(cleaned.end));
+        let sent: Option<Arc<str>> = substituted_here.then(|| Arc::from(&clean[cleaned.start..cleaned.end]));
+        let op = |kind| Op { embedded_sql: sent.clone(), ..Op::new(kind, span, statement) };
         match result {
-            Ok(kinds) => loaded.ops.extend(kinds.into_iter().map(|kind| Op::new(kind, span, statement))),
+            Ok(kinds) => loaded.ops.extend(kinds.into_iter().map(op)),
             Err(reason) => loaded.ops.push(Op::new(OpKind::Unparsed { reason }, span, statement)),
         }
         spans.push((span, statement));
@@ -171,6 +177,11 @@ struct Replacement {
 }
 
 impl OffsetMap {
+    /// Does a replacement overlap `start..end` of the substituted text?
+    fn touches(&self, start: usize, end: usize) -> bool {
+        self.replacements.iter().any(|r| r.new_start < end && r.new_start + r.new_len > start)
+    }
+
     fn original(&self, offset: usize) -> usize {
         let index = self.replacements.partition_point(|r| r.new_start <= offset);
         let Some(r) = index.checked_sub(1).map(|i| &self.replacements[i]) else { return offset };

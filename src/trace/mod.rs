@@ -177,6 +177,7 @@ pub fn trace(
         notes: vec![],
         seeded: vec![],
         open: vec![],
+        migration_ids: pending.iter().map(|m| m.id.clone()).collect(),
     };
     analysis::replay(&pending, catalog, pg, &mut tracer);
     let Tracer { statements, notes: tracer_notes, failed, .. } = tracer;
@@ -267,10 +268,12 @@ struct Tracer<'s> {
     failed: Option<String>,
     statements: Vec<Traced>,
     notes: Vec<String>,
-    /// The tables a row was inserted into.
-    seeded: Vec<String>,
+    /// The rows inserted, in order.
+    seeded: Vec<seed::Seeded>,
     /// Statements run in the open transaction (index in `statements`) and when each started.
     open: Vec<(usize, Instant)>,
+    /// The id of each migration, for notes.
+    migration_ids: Vec<String>,
 }
 
 impl Visitor for Tracer<'_> {
@@ -369,11 +372,27 @@ impl Tracer<'_> {
                 return;
             }
         };
-        let started = Instant::now();
+        let mut started = Instant::now();
+        let control = unit.control.is_some();
         traced.outcome = match unit.control {
             Some(control) => self.transaction_control(control, &sql),
             None => self.run(&unit.model, &sql),
         };
+        // A seeded row can be what a statement trips on (a NOT NULL column added without a
+        // default, a new CHECK, a partition bound); on a real deploy the table may well have
+        // been empty then. The rows go, and the statement runs again without them.
+        if let Outcome::Failed(error) = &traced.outcome {
+            if !control && !self.seeded.is_empty() {
+                let tables = list(&self.seeded.iter().map(|s| s.table.to_string()).collect::<Vec<_>>());
+                self.notes.push(format!(
+                    "line {} of {} failed with the rows trace inserted into {tables} ({error}); it ran again without them",
+                    unit.line, self.migration_ids[unit.migration]
+                ));
+                self.unseed();
+                started = Instant::now();
+                traced.outcome = self.run(&unit.model, &sql);
+            }
+        }
         if let Outcome::Traced { seen, .. } = &mut traced.outcome {
             if self.in_transaction {
                 self.open.push((self.statements.len(), started));
@@ -383,16 +402,7 @@ impl Tracer<'_> {
             }
         }
         if let Outcome::Failed(error) = &traced.outcome {
-            // A seeded row can be what the statement trips on (a partition bound, a new CHECK).
-            let hint = if self.seeded.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (trace inserted one row into {}; if a row of those is why, run with --no-seed)",
-                    list(&self.seeded)
-                )
-            };
-            self.failed = Some(format!("{error}{hint}"));
+            self.failed = Some(error.clone());
             if self.in_transaction {
                 let _ = self.db.execute("ROLLBACK");
                 self.in_transaction = false;
@@ -401,12 +411,31 @@ impl Tracer<'_> {
         } else if self.seed {
             for table in &unit.creates {
                 match seed::one_row(self.db, table, self.major, self.in_transaction) {
-                    Ok(()) => self.seeded.push(table.to_string()),
+                    Ok(seeded) => self.seeded.push(seeded),
                     Err(why) => self.notes.push(format!("could not seed `{table}` with a row: {why}")),
                 }
             }
         }
         self.statements.push(traced);
+    }
+
+    /// Deletes the seeded rows, the latest first (a row may reference an earlier one). Inside a
+    /// transaction each delete has a savepoint, so that a row that cannot go (the migrations
+    /// made it referenced) leaves the transaction usable; it stays.
+    fn unseed(&mut self) {
+        for seeded in std::mem::take(&mut self.seeded).into_iter().rev() {
+            if self.in_transaction {
+                let _ = self.db.execute("SAVEPOINT lockgate_unseed");
+            }
+            let removed = seeded.remove(self.db);
+            if self.in_transaction {
+                let end = match removed {
+                    Ok(()) => "RELEASE SAVEPOINT lockgate_unseed",
+                    Err(_) => "ROLLBACK TO SAVEPOINT lockgate_unseed; RELEASE SAVEPOINT lockgate_unseed",
+                };
+                let _ = self.db.execute(end);
+            }
+        }
     }
 
     /// The transaction ended: the statements that ran in it held their locks until now.
@@ -441,10 +470,18 @@ impl Tracer<'_> {
 
     /// Runs a statement inside the transaction, or in one of its own as autocommit would (the
     /// same thing for one statement); one that cannot run in a transaction block runs bare.
+    /// Inside a transaction with seeded rows, under a savepoint, so that a failure the rows
+    /// caused can be undone and the statement run again.
     fn run(&mut self, model: &BTreeMap<String, (LockMode, Option<WorkClass>)>, sql: &[String]) -> Outcome {
         let own_transaction = !self.in_transaction;
         if own_transaction {
             if let Err(error) = self.db.execute("BEGIN") {
+                return Outcome::Failed(describe(&error));
+            }
+        }
+        let guarded = !own_transaction && !self.seeded.is_empty();
+        if guarded {
+            if let Err(error) = self.db.execute("SAVEPOINT lockgate_statement") {
                 return Outcome::Failed(describe(&error));
             }
         }
@@ -466,12 +503,22 @@ impl Tracer<'_> {
         let outcome = match observed {
             Ok(observation) => traced(model, &observation, true),
             Err(error) => {
-                if own_transaction {
-                    let _ = self.db.execute("ROLLBACK");
+                let undo = match (own_transaction, guarded) {
+                    (true, _) => "ROLLBACK",
+                    (false, true) => "ROLLBACK TO SAVEPOINT lockgate_statement; RELEASE SAVEPOINT lockgate_statement",
+                    (false, false) => "",
+                };
+                if !undo.is_empty() {
+                    let _ = self.db.execute(undo);
                 }
                 return Outcome::Failed(describe(&error));
             }
         };
+        if guarded {
+            if let Err(error) = self.db.execute("RELEASE SAVEPOINT lockgate_statement") {
+                return Outcome::Failed(describe(&error));
+            }
+        }
         if own_transaction {
             if let Err(error) = self.db.execute("COMMIT") {
                 return Outcome::Failed(describe(&error));
@@ -546,8 +593,7 @@ fn traced(model: &BTreeMap<String, (LockMode, Option<WorkClass>)>, observation: 
         if !locks && server.class != WorkClass::Rewrite {
             continue;
         }
-        let was_empty = observation.before.values().any(|r| &r.name == relation && r.bytes == 0);
-        if consistent(work, server.class, was_empty, validates_foreign_key) {
+        if consistent(work, server.class, server.no_live_rows, validates_foreign_key) {
             continue;
         }
         let message = format!(
@@ -587,11 +633,12 @@ fn traced(model: &BTreeMap<String, (LockMode, Option<WorkClass>)>, observation: 
 
 /// Whether the server's work on a table agrees with the model's, where the counters cannot
 /// tell some classes apart.
-fn consistent(model: WorkClass, server: WorkClass, was_empty: bool, validates_foreign_key: bool) -> bool {
+fn consistent(model: WorkClass, server: WorkClass, no_live_rows: bool, validates_foreign_key: bool) -> bool {
     match (model, server) {
         _ if model == server => true,
-        // An empty table's new file is a rewrite or a TRUNCATE alike: nothing tells them apart.
-        (WorkClass::Rewrite, WorkClass::Catalog) => was_empty,
+        // Without live rows a rewrite's new file is empty, as a TRUNCATE's: nothing tells them
+        // apart.
+        (WorkClass::Rewrite, WorkClass::Catalog) => no_live_rows,
         // The validation joins the referenced table only for rows whose key is not null: on a
         // few seeded rows the join may never reach it.
         (WorkClass::ValidateForeignKey, WorkClass::Scan) => true,

@@ -226,6 +226,9 @@ impl Before {
 pub struct WorkSeen {
     pub class: WorkClass,
     pub evidence: String,
+    /// The table held no live row: its file was empty, or its new file is (a rewrite copies
+    /// live rows only). A rewrite then looks like a TRUNCATE, and nothing tells them apart.
+    pub no_live_rows: bool,
 }
 
 impl Observation {
@@ -339,7 +342,7 @@ impl Observation {
             new.map_or(0, |n| n.bytes),
             self.delta(oid).seq_scan,
         );
-        Some(WorkSeen { class, evidence })
+        Some(WorkSeen { class, evidence, no_live_rows: old.bytes == 0 || truncated })
     }
 }
 

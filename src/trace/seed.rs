@@ -13,21 +13,63 @@ use crate::plan::sqlgen::relation;
 
 use super::observe::Database;
 
+/// A row trace inserted, and how to find it again.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// The table's name when the row went in.
+    pub table: QualifiedName,
+    /// The table itself, which later migrations may rename.
+    oid: u32,
+    /// A condition true of that row only: its primary key, or its `ctid` in a table without one.
+    row: String,
+}
+
+impl Seeded {
+    /// Deletes the row again, from the table under its name of now.
+    pub fn remove(&self, db: &mut Session) -> Result<(), String> {
+        let name = db.query(&format!("SELECT {}::regclass::text", self.oid)).map_err(|e| describe(&e))?;
+        let name: String = name.first().map(|r| r.get(0)).ok_or("the table is gone")?;
+        db.execute(&format!("DELETE FROM {name} WHERE {}", self.row)).map_err(|e| describe(&e))
+    }
+}
+
 /// Inserts one row into `table`; inside a transaction, under a savepoint, so that a row the
 /// table's constraints refuse leaves the migration's transaction usable.
-pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transaction: bool) -> Result<(), String> {
-    let insert = insert_for(db, table, major)?;
+pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transaction: bool) -> Result<Seeded, String> {
+    let insert = format!("{} RETURNING {}, tableoid::oid", insert_for(db, table, major)?, row_condition(db, table)?);
+    let run = |db: &mut Session| -> Result<Seeded, String> {
+        let rows = db.query(&insert).map_err(|e| describe(&e))?;
+        let inserted = rows.first().ok_or("the insert returned no row")?;
+        Ok(Seeded { table: table.clone(), row: inserted.get(0), oid: inserted.get(1) })
+    };
     if !in_transaction {
-        return db.execute(&insert).map_err(|e| describe(&e));
+        return run(db);
     }
     db.execute("SAVEPOINT lockgate_seed").map_err(|e| describe(&e))?;
-    match db.execute(&insert) {
-        Ok(()) => db.execute("RELEASE SAVEPOINT lockgate_seed").map_err(|e| describe(&e)),
+    match run(db) {
+        Ok(seeded) => db.execute("RELEASE SAVEPOINT lockgate_seed").map_err(|e| describe(&e)).map(|()| seeded),
         Err(error) => {
             let _ = db.execute("ROLLBACK TO SAVEPOINT lockgate_seed; RELEASE SAVEPOINT lockgate_seed");
-            Err(describe(&error))
+            Err(error)
         }
     }
+}
+
+/// The SQL expression that, returned by the insert, spells a condition true of the new row only.
+fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, String> {
+    let literal_name = format!("'{}'", relation(table).replace('\'', "''"));
+    let query = format!(
+        "SELECT quote_ident(a.attname) FROM pg_index i \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+         WHERE i.indrelid = {literal_name}::regclass AND i.indisprimary ORDER BY a.attnum"
+    );
+    let key: Vec<String> = db.query(&query).map_err(|e| describe(&e))?.iter().map(|r| r.get(0)).collect();
+    if key.is_empty() {
+        return Ok("format('ctid = %L', ctid)".into());
+    }
+    let parts: Vec<String> =
+        key.iter().map(|column| format!("format('%s = %L', '{}', {column})", column.replace('\'', "''"))).collect();
+    Ok(format!("concat_ws(' AND ', {})", parts.join(", ")))
 }
 
 fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, String> {
