@@ -343,6 +343,13 @@ pub struct ColumnDef {
     pub ddl: Option<Box<ColumnDdl>>,
 }
 
+impl ColumnDef {
+    /// Adding it fails on a table with any row: NOT NULL, and nothing fills existing rows.
+    pub fn fails_on_rows(&self) -> bool {
+        self.not_null && self.default.is_none() && !self.identity && self.generated.is_none()
+    }
+}
+
 /// The schema editor whose SQL an op stands for. Ops read from SQL text (SQL files, RunSQL,
 /// `op.execute`) have none: their statement text is their SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

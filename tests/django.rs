@@ -423,3 +423,28 @@ fn a_squash_after_a_squash_runs_on_new_installs_where_its_tables_are_empty() {
         rules_in(&lint(dir.path(), &[]), "0003_squashed_0004_b.py").contains(&"create-index-not-concurrently".into())
     );
 }
+
+/// A `migrations` package in which no file defines `class Migration` is another tool's (a
+/// vector store's schema steps), which Django never loads: not read, not reported.
+#[test]
+fn a_migrations_package_without_django_migrations_is_not_an_app() {
+    let dir = project(&[
+        ("store/migrations/__init__.py", ""),
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("vectors/migrations/__init__.py", "MIGRATIONS = []\n"),
+        (
+            "vectors/migrations/m0001_v1_to_v2.py",
+            "import sqlite3\n\n\ndef upgrade(conn):\n    conn.execute('ALTER TABLE chunks ADD COLUMN x')\n",
+        ),
+        // An app whose one file lost its class is still an app: that is reported.
+        ("broken/migrations/__init__.py", ""),
+        ("broken/migrations/0001_initial.py", INITIAL),
+        ("broken/migrations/0002_oops.py", "from django.db import migrations\n"),
+    ]);
+    let json = lint(dir.path(), &[]);
+    let paths: Vec<&str> =
+        json["findings"].as_array().into_iter().flatten().filter_map(|f| f["path"].as_str()).collect();
+    assert!(!paths.iter().any(|p| p.contains("vectors")), "{json}");
+    assert!(rules_in(&json, "0002_oops.py").contains(&"parse-error".to_string()), "{json}");
+    assert_eq!(json["summary"]["migrations"], 3, "{json}");
+}

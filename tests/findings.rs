@@ -103,3 +103,35 @@ fn statements_after_access_exclusive_is_reported_once_per_transaction_at_the_loc
         findings(&json, "statements-after-access-exclusive").filter_map(|f| f["line"].as_u64()).collect();
     assert_eq!(lines, [1]);
 }
+
+/// After a statement that fails on any row, the migration can only succeed on an empty table:
+/// later work on that table (validating a foreign key, building an index) is a note saying so,
+/// while the failing statement stays the error it is.
+#[test]
+fn work_after_a_statement_that_needs_an_empty_table_is_a_note() {
+    let create = b"CREATE TABLE orgs (id bigint PRIMARY KEY);\nCREATE TABLE favorites (id bigint PRIMARY KEY);\n";
+    let add = b"SET lock_timeout = '2s';\nSET statement_timeout = '30s';\n\
+        ALTER TABLE favorites ADD COLUMN org_id bigint NOT NULL;\n\
+        ALTER TABLE favorites ADD CONSTRAINT favorites_org_fk FOREIGN KEY (org_id) REFERENCES orgs (id);\n\
+        CREATE INDEX favorites_org_idx ON favorites (org_id);\n";
+    let json = lint(&[("0001_create.sql", create), ("0002_add.sql", add)], &[]);
+    let severity = |rule: &str| {
+        findings(&json, rule).map(|f| f["severity"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(severity("add-column-not-null-without-default"), ["error"], "{json}");
+    assert_eq!(severity("add-foreign-key-without-not-valid"), ["info"], "{json}");
+    assert_eq!(severity("create-index-not-concurrently"), ["info"], "{json}");
+    let fk = findings(&json, "add-foreign-key-without-not-valid").next().expect("reported");
+    assert!(
+        fk["message"].as_str().unwrap_or_default().contains("fails on any row: where the migration succeeds"),
+        "{fk}"
+    );
+
+    // In the next migration the table may have rows again.
+    let later = b"CREATE INDEX favorites_id2_idx ON favorites (id, org_id);\n";
+    let json = lint(&[("0001_create.sql", create), ("0002_add.sql", add), ("0003_later.sql", later)], &[]);
+    let later: Vec<&Value> = findings(&json, "create-index-not-concurrently")
+        .filter(|f| f["line"] == 1 && f["severity"] == "error")
+        .collect();
+    assert_eq!(later.len(), 1, "{json}");
+}

@@ -452,3 +452,40 @@ fn a_file_runs_in_its_own_transactions_and_stops_at_the_first_failure() {
     let indexed: bool = db.client.query_one("SELECT to_regclass('t_v_idx') IS NOT NULL", &[]).unwrap().get(0);
     assert!(indexed);
 }
+
+/// A statement that fails only because of a row trace inserted (here a NOT NULL column added
+/// without a default, to a table a later migration renamed) runs again without the rows, so a
+/// real history is traced to its end.
+#[test]
+fn a_statement_a_seeded_row_breaks_runs_again_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_t.up.sql",
+        "CREATE TABLE things (id int PRIMARY KEY, v text);\nCREATE TABLE tags (name text);",
+    );
+    write(dir.path(), "2_t.up.sql", "ALTER TABLE things RENAME TO items;");
+    write(dir.path(), "3_t.up.sql", "BEGIN;\nALTER TABLE items ADD COLUMN owner int NOT NULL;\nCOMMIT;");
+    write(dir.path(), "4_t.up.sql", "ALTER TABLE tags ADD COLUMN color text NOT NULL;");
+    let mut db = common::database();
+    let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("line 2 of 3_t failed with the rows trace inserted into things, tags"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("it ran again without them"), "{}", run.stdout);
+    let rows: i64 =
+        db.client.query_one("SELECT (SELECT count(*) FROM items) + (SELECT count(*) FROM tags)", &[]).unwrap().get(0);
+    assert_eq!(rows, 0, "both seeded rows are gone, the renamed table's too");
+    let owner: bool = db
+        .client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'owner')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(owner);
+}

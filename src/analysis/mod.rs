@@ -359,7 +359,10 @@ impl Visitor for Linter<'_> {
             if let Some(check) = rule.check {
                 check(&context, &mut out);
                 if !out.is_empty() {
-                    self.raw.extend(out.drain(..).map(|v| (index, *rule, *severity, v)));
+                    self.raw.extend(out.drain(..).map(|mut v| {
+                        context.note_nil_work(&mut v);
+                        (index, *rule, *severity, v)
+                    }));
                 }
             }
         }

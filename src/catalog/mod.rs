@@ -62,6 +62,9 @@ pub struct Table {
     /// False when the table was first seen in an ALTER: its columns are not all known.
     pub complete: bool,
     pub partitioned: bool,
+    /// A migration that added a column failing on any row: where that migration succeeds,
+    /// the table was empty, so it is empty for the rest of it.
+    pub proven_empty_in: Option<usize>,
 }
 
 impl Table {
@@ -166,6 +169,12 @@ impl Catalog {
         self.table(table).and_then(|t| t.origin).is_some_and(|o| o.migration == migration)
     }
 
+    /// Did this migration add a column to the table that fails on any row? Where it succeeds,
+    /// the table was empty. (Still, unlike a table it created, others may be using it.)
+    pub fn proven_empty_in(&self, table: &QualifiedName, migration: usize) -> bool {
+        self.table(table).is_some_and(|t| t.proven_empty_in == Some(migration))
+    }
+
     /// Do some index's leading columns equal `columns` (in any order)?
     pub fn has_index_covering(&self, table: &QualifiedName, columns: &[String]) -> bool {
         self.indexes_on(table).any(|index| {
@@ -199,6 +208,9 @@ impl Catalog {
                 let t = self.table_mut(table);
                 t.columns.retain(|c| c.name != column.name);
                 t.columns.push(column_from(column));
+                if column.fails_on_rows() {
+                    t.proven_empty_in = Some(origin.migration);
+                }
                 for constraint in &column.constraints {
                     self.add_constraint(table, constraint, Some(origin));
                 }
@@ -441,7 +453,15 @@ impl Catalog {
 }
 
 fn new_table(name: &QualifiedName, origin: Option<Origin>, complete: bool) -> Table {
-    Table { name: name.clone(), columns: vec![], constraints: vec![], origin, complete, partitioned: false }
+    Table {
+        name: name.clone(),
+        columns: vec![],
+        constraints: vec![],
+        origin,
+        complete,
+        partitioned: false,
+        proven_empty_in: None,
+    }
 }
 
 fn column_from(def: &ColumnDef) -> Column {

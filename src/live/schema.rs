@@ -222,6 +222,7 @@ impl LiveTable {
             origin: None,
             complete: true,
             partitioned: self.partitioned,
+            proven_empty_in: None,
         }
     }
 }

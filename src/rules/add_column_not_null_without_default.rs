@@ -12,10 +12,7 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::AddColumn { table, column } = &ctx.op.kind else { return };
-    if !column.not_null || column.default.is_some() || column.identity || column.generated.is_some() {
-        return;
-    }
-    if ctx.is_new_table(table) {
+    if !column.fails_on_rows() || ctx.is_new_table(table) {
         return;
     }
     let help = match ctx.framework() {

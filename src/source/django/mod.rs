@@ -8,7 +8,7 @@ mod parse;
 mod run_python;
 pub mod state;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,6 +71,8 @@ struct Loaded {
     key: Key,
     source: Arc<SourceFile>,
     parsed: Result<ParsedMigration, (Span, String)>,
+    /// Another tool's file: it parses, defines no `class Migration` and never names Django.
+    foreign: bool,
 }
 
 /// Reads every Django migration (in parallel), orders them like `manage.py migrate`, and lowers
@@ -91,16 +93,22 @@ pub fn load(
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
             let (text, unreadable) = super::read_source(path, config.max_file_bytes());
             let source = Arc::new(SourceFile::new(display(path), text));
+            let mut foreign = false;
             let parsed = match unreadable {
                 Some(reason) => Err((Span::default(), reason)),
                 None => match Module::parse_outline(source.text_lf(), &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
-                    Some(module) => parse::parse(&module, &app).map_err(|f| (f.span, f.message)),
+                    Some(module) => parse::parse(&module, &app).map_err(|f| {
+                        let text = source.text_lf();
+                        foreign = f.no_migration_class && !text.trim().is_empty() && !text.contains("django");
+                        (f.span, f.message)
+                    }),
                 },
             };
-            Loaded { key: (app, name), source, parsed }
+            Loaded { key: (app, name), source, parsed, foreign }
         })
         .collect();
+    let loaded = without_foreign_packages(loaded);
 
     let mut graph = Graph::new(&loaded, &config.django.settings());
     for (label, folder, count) in shadowed {
@@ -127,6 +135,14 @@ pub fn load(
         lowered.collect()
     };
     super::pipelined(super::batches(graph.order.iter().copied()), lower_batch, emit);
+}
+
+/// Leaves out the `migrations` packages whose every file is another tool's (a vector store's,
+/// a plugin system's schema steps), which Django never loads; an app with a broken or empty
+/// file stays, and that file is reported.
+fn without_foreign_packages(loaded: Vec<Loaded>) -> Vec<Loaded> {
+    let django_apps: HashSet<String> = loaded.iter().filter(|l| !l.foreign).map(|l| l.key.0.clone()).collect();
+    loaded.into_iter().filter(|l| django_apps.contains(&l.key.0)).collect()
 }
 
 /// Keeps one migrations folder per app label (the first in path order): a test project or a

@@ -33,16 +33,19 @@ pub struct ParsedMigration {
 pub struct ParseFailure {
     pub span: Span,
     pub message: String,
+    /// The file parses but defines no `class Migration`: no Django migration at all.
+    pub no_migration_class: bool,
 }
 
 pub fn parse(module: &Module, app: &str) -> Result<ParsedMigration, ParseFailure> {
     if let Some(error) = module.syntax_error() {
-        return Err(ParseFailure { span: error.span, message: error.message });
+        return Err(ParseFailure { span: error.span, message: error.message, no_migration_class: false });
     }
     let Some(class) = module.class("Migration") else {
         return Err(ParseFailure {
             span: Span::default(),
             message: "no `class Migration` in this file: Django refuses to load it from an installed app's migrations package (if this folder is not an app's, exclude it in lockgate.toml)".into(),
+            no_migration_class: true,
         });
     };
     let mut parsed = ParsedMigration {
