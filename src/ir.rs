@@ -738,9 +738,11 @@ pub enum OpKind {
     VacuumFull {
         tables: Vec<QualifiedName>,
     },
-    /// Plain VACUUM or ANALYZE.
+    /// Plain VACUUM (with or without ANALYZE), or ANALYZE alone.
     Vacuum {
         tables: Vec<QualifiedName>,
+        /// ANALYZE alone: it reads a sample of bounded size, not the whole table.
+        analyze_only: bool,
     },
     Cluster {
         table: Option<QualifiedName>,

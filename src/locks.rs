@@ -282,16 +282,20 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 // Dropping a table drops its foreign keys' triggers on the tables it references;
                 // CASCADE also drops the foreign keys (and their triggers) of tables referencing it.
                 let referencing = if *cascade { referencing_tables(catalog, t) } else { vec![] };
+                let sequences = owned_sequences(catalog, t, None);
                 std::iter::once(effect(t, AccessExclusive, Work::Catalog))
                     .chain(referenced_tables(catalog, t).map(|r| effect(&r, AccessExclusive, Work::Catalog)))
                     .chain(referencing.into_iter().map(|r| effect(&r, AccessExclusive, Work::Catalog)))
+                    .chain(sequences.into_iter().map(|s| effect(&s, AccessExclusive, Work::Catalog)))
             })
             .collect(),
         RenameTable { table, .. } | RenameColumn { table, .. } => vec![effect(table, AccessExclusive, Work::Catalog)],
         DropColumn { table, column, .. } => {
             // A foreign key on the column goes with it, and so do its triggers on the other table.
+            // So does the sequence a serial or identity column owns.
             let mut partners = foreign_key_partners(catalog, table, column);
             partners.retain(|other| other != table);
+            partners.extend(owned_sequences(catalog, table, Some(column)));
             std::iter::once(effect(table, AccessExclusive, Work::Catalog))
                 .chain(partners.iter().map(|other| effect(other, AccessExclusive, Work::Catalog)))
                 .collect()
@@ -434,11 +438,17 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 vec![effect(table, AccessExclusive, Work::Catalog), effect(partition, partition_mode, Work::Catalog)]
             }
         }
-        CreateIndex { table, concurrently, .. } => {
-            if *concurrently {
-                vec![effect(table, ShareUpdateExclusive, Work::ConcurrentIndexBuild)]
-            } else {
-                vec![effect(table, Share, Work::IndexBuild)]
+        CreateIndex { table, concurrently, name, .. } => {
+            // An index of that name on the table already: only IF NOT EXISTS lets the statement
+            // succeed, and then it builds nothing (the lock is still taken before the check).
+            let exists = name.as_ref().is_some_and(|name| {
+                catalog.index(&QualifiedName::new(table.schema.clone(), name)).is_some_and(|i| &i.table == table)
+            });
+            match (*concurrently, exists) {
+                (true, false) => vec![effect(table, ShareUpdateExclusive, Work::ConcurrentIndexBuild)],
+                (true, true) => vec![effect(table, ShareUpdateExclusive, Work::Catalog)],
+                (false, false) => vec![effect(table, Share, Work::IndexBuild)],
+                (false, true) => vec![effect(table, Share, Work::Catalog)],
             }
         }
         DropIndex { indexes, concurrently, .. } => indexes
@@ -481,7 +491,12 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             all.iter().map(|t| effect(t, AccessExclusive, Work::Catalog)).collect()
         }
         VacuumFull { tables } => tables.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
-        Vacuum { tables } => tables.iter().map(|t| effect(t, ShareUpdateExclusive, Work::Scan)).collect(),
+        // ANALYZE samples at most 300 × default_statistics_target rows: work that does not grow
+        // with the table.
+        Vacuum { tables, analyze_only } => {
+            let work = if *analyze_only { Work::Catalog } else { Work::Scan };
+            tables.iter().map(|t| effect(t, ShareUpdateExclusive, work)).collect()
+        }
         Cluster { table } => table.iter().map(|t| effect(t, AccessExclusive, Work::Rewrite)).collect(),
         RefreshMaterializedView { view, concurrently } => {
             let mode = if *concurrently { Exclusive } else { AccessExclusive };
@@ -623,6 +638,18 @@ pub fn proven_not_null(catalog: &Catalog, table: &QualifiedName, column: &str, p
         t.column(column).is_some_and(|c| c.not_null)
             || (pg.supports(Feature::SetNotNullFromCheck) && t.has_valid_not_null_check(column))
     })
+}
+
+/// The sequences the table's serial and identity columns own (of `column` only, when given):
+/// dropping them with the column or table takes ACCESS EXCLUSIVE on each.
+fn owned_sequences(catalog: &Catalog, table: &QualifiedName, column: Option<&str>) -> Vec<QualifiedName> {
+    let Some(table) = catalog.table(table) else { return vec![] };
+    table
+        .columns
+        .iter()
+        .filter(|c| column.is_none_or(|name| c.name == name))
+        .filter_map(|c| c.owned_sequence.clone())
+        .collect()
 }
 
 /// Tables that `table` references with foreign keys: dropping it locks them too.

@@ -31,6 +31,9 @@ pub struct Column {
     pub default: Option<DefaultExpr>,
     pub identity: bool,
     pub generated: Option<Generated>,
+    /// The sequence a `serial` or identity column owns: dropping the column or its table
+    /// drops it too, under its own ACCESS EXCLUSIVE lock.
+    pub owned_sequence: Option<QualifiedName>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,7 +210,7 @@ impl Catalog {
             AddColumn { table, column } => {
                 let t = self.table_mut(table);
                 t.columns.retain(|c| c.name != column.name);
-                t.columns.push(column_from(column));
+                t.columns.push(column_from(table, column));
                 if column.fails_on_rows() {
                     t.proven_empty_in = Some(origin.migration);
                 }
@@ -311,7 +314,7 @@ impl Catalog {
     ) {
         let mut table = new_table(name, Some(origin), true);
         table.partitioned = partitioned;
-        table.columns = columns.iter().map(column_from).collect();
+        table.columns = columns.iter().map(|c| column_from(name, c)).collect();
         self.tables.insert(name.clone(), table);
         for constraint in columns.iter().flat_map(|c| &c.constraints).chain(constraints) {
             self.add_constraint(name, constraint, Some(origin));
@@ -464,7 +467,7 @@ fn new_table(name: &QualifiedName, origin: Option<Origin>, complete: bool) -> Ta
     }
 }
 
-fn column_from(def: &ColumnDef) -> Column {
+fn column_from(table: &QualifiedName, def: &ColumnDef) -> Column {
     let inline_not_null = def.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::PrimaryKey { .. }));
     Column {
         name: def.name.clone(),
@@ -473,6 +476,35 @@ fn column_from(def: &ColumnDef) -> Column {
         default: def.default.clone(),
         identity: def.identity,
         generated: def.generated,
+        owned_sequence: (def.identity || def.serial)
+            .then(|| QualifiedName::new(table.schema.clone(), object_name(&table.name, Some(&def.name), "seq"))),
+    }
+}
+
+/// The name PostgreSQL gives an object it names itself (`makeObjectName`): `a_b_label` (or
+/// `a_label`), the longer of `a` and `b` cut, a byte at a time on character boundaries, until
+/// the whole fits in the 63 bytes of a name — the label is always kept.
+pub fn object_name(a: &str, b: Option<&str>, label: &str) -> String {
+    const MAX: usize = 63;
+    let b = b.unwrap_or_default();
+    let (mut a_len, mut b_len) = (a.len(), b.len());
+    let overhead = label.len() + 1 + usize::from(!b.is_empty());
+    while a_len + b_len + overhead > MAX {
+        if a_len > b_len {
+            a_len -= 1;
+        } else {
+            b_len -= 1;
+        }
+    }
+    let clip = |s: &str, mut len: usize| {
+        while !s.is_char_boundary(len) {
+            len -= 1;
+        }
+        s[..len].to_string()
+    };
+    match b.is_empty() {
+        true => format!("{}_{label}", clip(a, a_len)),
+        false => format!("{}_{}_{label}", clip(a, a_len), clip(b, b_len)),
     }
 }
 
@@ -482,14 +514,8 @@ fn index_key(table: &QualifiedName, index: &str) -> Key {
 
 /// PostgreSQL's own naming: `<table>_<columns>_<suffix>`, truncated like the server does.
 fn pg_name(table: &QualifiedName, columns: &[String], suffix: &str) -> String {
-    let mut name = table.name.clone();
-    for column in columns {
-        name.push('_');
-        name.push_str(column);
-    }
-    name.push('_');
-    name.push_str(suffix);
-    truncate_identifier(name)
+    let columns = columns.join("_");
+    object_name(&table.name, (!columns.is_empty()).then_some(columns.as_str()), suffix)
 }
 
 pub fn truncate_identifier(mut name: String) -> String {
@@ -506,7 +532,7 @@ pub fn truncate_identifier(mut name: String) -> String {
 
 pub fn default_constraint_name(table: &QualifiedName, def: &ConstraintDef) -> String {
     match &def.kind {
-        ConstraintKind::PrimaryKey { .. } => truncate_identifier(format!("{}_pkey", table.name)),
+        ConstraintKind::PrimaryKey { .. } => object_name(&table.name, None, "pkey"),
         ConstraintKind::Unique { columns, .. } => pg_name(table, columns, "key"),
         ConstraintKind::ForeignKey { columns, .. } => pg_name(table, &columns[..1.min(columns.len())], "fkey"),
         ConstraintKind::Check { not_null_column: Some(column) } => {

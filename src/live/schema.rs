@@ -41,6 +41,9 @@ pub struct LiveColumn {
     pub generated: String,
     /// Average stored width in bytes (`pg_stats.avg_width`), when analyzed.
     pub avg_width: Option<i32>,
+    /// The sequence the column owns (a serial or identity column's), as schema and name.
+    #[serde(default)]
+    pub owned_sequence: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -249,6 +252,10 @@ impl LiveColumn {
                 "v" => Some(Generated::Virtual),
                 _ => None,
             },
+            owned_sequence: self
+                .owned_sequence
+                .as_ref()
+                .map(|(schema, name)| QualifiedName::new(Some(schema.clone()), name)),
         }
     }
 }
@@ -350,7 +357,11 @@ fn exact_sizes(session: &Session, tables: &mut [(u32, LiveTable)]) {
 const COLUMNS: &str = "SELECT a.attrelid, a.attnum, a.attname::text, \
         CASE WHEN t.typcategory = 'A' THEN et.typname ELSE t.typname END::text, \
         t.typcategory = 'A', a.atttypmod, a.attnotnull, pg_get_expr(d.adbin, d.adrelid), \
-        a.attidentity <> '', COALESCE(to_jsonb(a) ->> 'attgenerated', ''), st.avg_width \
+        a.attidentity <> '', COALESCE(to_jsonb(a) ->> 'attgenerated', ''), st.avg_width, \
+        (SELECT ARRAY[sn.nspname::text, s.relname::text] FROM pg_depend dep \
+           JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace \
+          WHERE dep.classid = 'pg_class'::regclass AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum \
+            AND dep.deptype IN ('a', 'i') LIMIT 1) \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type et ON et.oid = t.typelem \
@@ -389,6 +400,10 @@ fn column_from(row: &tokio_postgres::Row) -> LiveColumn {
         identity: row.get(8),
         generated: row.get(9),
         avg_width: row.get(10),
+        owned_sequence: row.get::<_, Option<Vec<String>>>(11).and_then(|names| match names.as_slice() {
+            [schema, name] => Some((schema.clone(), name.clone())),
+            _ => None,
+        }),
     }
 }
 

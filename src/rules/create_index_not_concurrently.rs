@@ -2,7 +2,7 @@
 
 use super::{takes_lock, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
-use crate::locks::LockMode;
+use crate::locks::{LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "create-index-not-concurrently",
@@ -13,7 +13,8 @@ pub const RULE: Rule = Rule::on_op(
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::CreateIndex { table, concurrently: false, only: false, name, .. } = &ctx.op.kind else { return };
-    if ctx.is_new_table(table) {
+    // On a new table, or IF NOT EXISTS of an index that is there: nothing is built.
+    if ctx.is_new_table(table) || ctx.work_on(table) == Some(Work::Catalog) {
         return;
     }
     let name = name.as_deref().unwrap_or("the index");

@@ -710,7 +710,7 @@ fn vacuum(s: &protobuf::VacuumStmt) -> OpKind {
     if full && s.is_vacuumcmd {
         OpKind::VacuumFull { tables }
     } else {
-        OpKind::Vacuum { tables }
+        OpKind::Vacuum { tables, analyze_only: !s.is_vacuumcmd }
     }
 }
 

@@ -95,6 +95,12 @@ impl Relation {
     pub fn is_index(&self) -> bool {
         self.kind == "i" || self.kind == "I"
     }
+
+    /// A composite type's row in `pg_class`: DROP or ALTER TYPE locks it, which blocks no query
+    /// (a function returning the type, a table with a column of it, take no lock on it).
+    pub fn is_composite_type(&self) -> bool {
+        self.kind == "c"
+    }
 }
 
 /// A table's counters in the current transaction.
@@ -265,9 +271,10 @@ impl Observation {
         names
     }
 
-    /// Tables (and other non-index relations) that existed before the statement.
+    /// Tables (and other relations but indexes and composite types) that existed before the
+    /// statement.
     pub fn existing(&self) -> BTreeSet<String> {
-        self.before.values().filter(|r| !r.is_index()).map(|r| r.name.clone()).collect()
+        self.before.values().filter(|r| !r.is_index() && !r.is_composite_type()).map(|r| r.name.clone()).collect()
     }
 
     /// Indexes before or after the statement.
