@@ -533,6 +533,13 @@ pub enum DataChangeKind {
     Code,
 }
 
+impl DataChangeKind {
+    /// Can it leave rows in a table that had none?
+    pub fn may_add_rows(self) -> bool {
+        !matches!(self, DataChangeKind::Update | DataChangeKind::Delete)
+    }
+}
+
 /// Table-level ALTER TABLE actions that carry no schema the catalog tracks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum TableAction {

@@ -187,6 +187,27 @@ fn diff_knows_tables_the_change_creates_are_still_empty() {
     assert_eq!(errors_on_orders, 2, "{whole}");
 }
 
+/// A table the change creates stops being certainly empty once a migration of the change may
+/// write rows to it (an INSERT, code lockgate cannot read).
+#[test]
+fn diff_knows_a_table_the_change_fills_is_not_empty() {
+    let repo = Repo::new();
+    repo.write("db/0001_create.sql", CREATE);
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("db/0002_lines.sql", "CREATE TABLE lines (id bigint PRIMARY KEY, note text);\n");
+    repo.write("db/0003_fill.sql", "INSERT INTO lines SELECT id, name FROM t;\n");
+    repo.write("db/0004_index.sql", "CREATE INDEX lines_note_idx ON lines (note);\n");
+    repo.commit("lines");
+    let (json, code) = repo.lint(&["--diff", "main"]);
+    assert_eq!(code, 1, "{json}");
+    let index = findings(&json)
+        .iter()
+        .find(|f| f["rule"] == "create-index-not-concurrently")
+        .unwrap_or_else(|| panic!("the index build is reported: {json}"));
+    assert_eq!(index["severity"], "error", "{index}");
+}
+
 #[test]
 fn diff_paths_and_subfolders_narrow_the_walk_not_the_history_they_need() {
     let repo = feature_branch();

@@ -47,8 +47,8 @@ impl<'a> Unpopulated<'a> {
         let creator = &self.migrations[created_by].id;
         if self.unreleased[index] && self.unreleased[created_by] {
             return Some(format!(
-                "`{table}` is created by `{creator}`, which no deploy has run yet, so it is still empty when this \
-                 runs: harmless now"
+                "`{table}` is created by `{creator}`, which no deploy has run yet, and nothing writes rows to it \
+                 before this, so it is still empty when this runs: harmless now"
             ));
         }
         if self.new_installs_only[index] && self.new_installs_only[created_by] {

@@ -68,6 +68,9 @@ pub struct Table {
     /// A migration that added a column failing on any row: where that migration succeeds,
     /// the table was empty, so it is empty for the rest of it.
     pub proven_empty_in: Option<usize>,
+    /// Rows may have been written since the replay created it: an INSERT, a COPY, code
+    /// lockgate cannot see into. Until then a table the replay created is empty.
+    pub maybe_filled: bool,
 }
 
 impl Table {
@@ -196,8 +199,16 @@ impl Catalog {
                 self.create_table(table, columns, constraints, *partitioned, origin)
             }
             CreateTableAs { table, .. } => {
-                self.tables.insert(table.clone(), new_table(table, Some(origin), false));
+                let mut created = new_table(table, Some(origin), false);
+                created.maybe_filled = true;
+                self.tables.insert(table.clone(), created);
             }
+            DataChange { kind, table, .. } if kind.may_add_rows() => match table {
+                Some(table) => self.table_mut(table).maybe_filled = true,
+                None => self.tables.values_mut().for_each(|t| t.maybe_filled = true),
+            },
+            // What a statement lockgate could not read does is unknown: it may write anywhere.
+            Opaque { .. } | Unparsed { .. } => self.tables.values_mut().for_each(|t| t.maybe_filled = true),
             DropTable { tables, .. } => {
                 for table in tables {
                     self.tables.remove(table);
@@ -464,6 +475,7 @@ fn new_table(name: &QualifiedName, origin: Option<Origin>, complete: bool) -> Ta
         complete,
         partitioned: false,
         proven_empty_in: None,
+        maybe_filled: false,
     }
 }
 

@@ -226,6 +226,7 @@ impl LiveTable {
             complete: true,
             partitioned: self.partitioned,
             proven_empty_in: None,
+            maybe_filled: true,
         }
     }
 }

@@ -229,7 +229,8 @@ pub struct Violation {
     pub help: String,
     pub cost: Cost,
     /// The table the hazard is on and the migration that created it, where the replay saw it
-    /// created: a table no deploy has filled yet makes the hazard moot.
+    /// created and no migration since may have written rows: a table no deploy has filled yet
+    /// makes the hazard moot.
     pub table_origin: Option<(QualifiedName, usize)>,
 }
 
@@ -377,8 +378,8 @@ impl OpContext<'_> {
         let main = self.effects.iter().rev().max_by_key(|e| e.mode);
         let mut violation = Violation::on(self.op, message, help).with_lock(main.map(lock_label));
         violation.table_origin = main.and_then(|effect| {
-            let origin = self.catalog.table(&effect.relation)?.origin?;
-            Some((effect.relation.clone(), origin.migration))
+            let table = self.catalog.table(&effect.relation).filter(|t| !t.maybe_filled)?;
+            Some((effect.relation.clone(), table.origin?.migration))
         });
         if let Some(effect) = main.filter(|e| e.work.scales_with_table()) {
             violation.cost = Cost::Work { table: effect.relation.clone(), work: effect.work };
