@@ -1,11 +1,12 @@
 //! ADD CONSTRAINT … CHECK without NOT VALID: a full scan under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-check-without-not-valid",
+    Category::Locks,
     Severity::Error,
     "adding a CHECK constraint without NOT VALID scans the table while blocking reads and writes",
     check,

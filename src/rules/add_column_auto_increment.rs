@@ -1,11 +1,12 @@
 //! ADD COLUMN of a serial or identity column to an existing table: every row gets a value.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-auto-increment",
+    Category::Locks,
     Severity::Error,
     "adding a serial or identity column to an existing table rewrites it",
     check,

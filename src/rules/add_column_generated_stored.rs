@@ -1,11 +1,12 @@
 //! ADD COLUMN … GENERATED ALWAYS AS (…) STORED: computed and written for every row.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::{Feature, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-generated-stored",
+    Category::Locks,
     Severity::Error,
     "adding a stored generated column rewrites the table",
     check,

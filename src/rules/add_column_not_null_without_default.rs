@@ -1,10 +1,11 @@
 //! ADD COLUMN … NOT NULL with no default on a table that already has rows.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-not-null-without-default",
+    Category::Locks,
     Severity::Error,
     "adding a NOT NULL column without a default fails on any table that has rows",
     check,

@@ -1,11 +1,12 @@
 //! ADD COLUMN with a default PostgreSQL must compute per row: a full table rewrite.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::{LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-volatile-default",
+    Category::Locks,
     Severity::Error,
     "adding a column with a volatile default rewrites the table",
     check,

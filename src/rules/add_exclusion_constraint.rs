@@ -1,11 +1,12 @@
 //! ADD CONSTRAINT … EXCLUDE builds an index and checks every row under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-exclusion-constraint",
+    Category::Locks,
     Severity::Error,
     "adding an exclusion constraint builds its index and checks every row while blocking reads and writes",
     check,

@@ -1,12 +1,13 @@
 //! ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; PRIMARY KEY USING INDEX on nullable
 //! columns scans for NULLs under it.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind, QualifiedName};
 use crate::locks::{proven_not_null, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-primary-key-builds-index",
+    Category::Locks,
     Severity::Error,
     "adding a primary key builds its index (or scans nullable columns) while blocking reads and writes",
     check,

@@ -1,11 +1,12 @@
 //! ADD CONSTRAINT … UNIQUE (or an inline UNIQUE column) builds its index under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-unique-constraint-builds-index",
+    Category::Locks,
     Severity::Error,
     "adding a UNIQUE constraint builds its index while blocking reads and writes",
     check,

@@ -1,11 +1,12 @@
 //! ALTER COLUMN … TYPE that rewrites the table, judged from the replayed old type.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 use crate::locks::{LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "alter-column-type-rewrite",
+    Category::Locks,
     Severity::Error,
     "changing a column's type rewrites the table unless the change is binary-compatible",
     check,

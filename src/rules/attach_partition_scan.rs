@@ -1,11 +1,12 @@
 //! ATTACH PARTITION scans the partition unless a validated CHECK already proves the bound.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 use crate::locks::{Feature, LockMode};
 
 pub const RULE: Rule = Rule::on_op(
     "attach-partition-scan",
+    Category::Locks,
     Severity::Warning,
     "ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE unless a CHECK constraint matches its bound",
     check,

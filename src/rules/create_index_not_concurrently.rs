@@ -1,11 +1,12 @@
 //! CREATE INDEX without CONCURRENTLY on an existing table blocks writes for the whole build.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "create-index-not-concurrently",
+    Category::Locks,
     Severity::Error,
     "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
     check,

@@ -1,11 +1,12 @@
 //! DETACH PARTITION without CONCURRENTLY locks the whole partitioned table.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "detach-partition-not-concurrently",
+    Category::Locks,
     Severity::Warning,
     "DETACH PARTITION without CONCURRENTLY blocks every read and write on the partitioned table (PostgreSQL 14+)",
     check,

@@ -1,10 +1,11 @@
 //! CHECK constraints on domains: validated against every column that uses the domain.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "domain-constraint",
+    Category::Locks,
     Severity::Warning,
     "a CHECK on a domain is validated against every table column of that domain, under SHARE locks",
     check,

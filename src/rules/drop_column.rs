@@ -1,10 +1,11 @@
 //! DROP COLUMN: data loss, and errors in code that still selects the column.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "drop-column",
+    Category::Compatibility,
     Severity::Warning,
     "dropping a column loses its data and breaks code that still reads or writes it",
     check,

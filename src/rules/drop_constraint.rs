@@ -1,10 +1,11 @@
 //! DROP CONSTRAINT: integrity is lost, and dropping a foreign key locks the referenced table.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "drop-constraint",
+    Category::Compatibility,
     Severity::Info,
     "dropping a constraint stops enforcing it; dropping a foreign key also locks the referenced table",
     check,

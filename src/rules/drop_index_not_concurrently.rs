@@ -1,11 +1,12 @@
 //! DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "drop-index-not-concurrently",
+    Category::Locks,
     Severity::Warning,
     "DROP INDEX without CONCURRENTLY blocks reads and writes while it waits for and holds its lock",
     check,

@@ -1,10 +1,11 @@
 //! DROP TABLE / SCHEMA / DATABASE: data loss, and locks on referenced tables.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{DroppedObject, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "drop-table",
+    Category::Compatibility,
     Severity::Warning,
     "dropping a table, schema or database loses data and breaks code that still uses it",
     check,

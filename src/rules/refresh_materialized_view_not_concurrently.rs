@@ -1,10 +1,11 @@
 //! REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks readers of the view.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "refresh-materialized-view-not-concurrently",
+    Category::Locks,
     Severity::Warning,
     "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view while it recomputes",
     check,

@@ -1,11 +1,12 @@
 //! REINDEX without CONCURRENTLY: blocks writes, and in practice reads.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "reindex-not-concurrently",
+    Category::Locks,
     Severity::Error,
     "REINDEX without CONCURRENTLY blocks writes and every query that plans with the index",
     check,

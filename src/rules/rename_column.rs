@@ -1,10 +1,11 @@
 //! RENAME COLUMN: every running version of the application still uses the old name.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "rename-column",
+    Category::Compatibility,
     Severity::Warning,
     "renaming a column breaks every running application version that still uses the old name",
     check,

@@ -1,10 +1,11 @@
 //! RENAME TO: every running version of the application still uses the old table name.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, QualifiedName};
 
 pub const RULE: Rule = Rule::on_op(
     "rename-table",
+    Category::Compatibility,
     Severity::Warning,
     "renaming a table breaks every running application version that still uses the old name",
     check,

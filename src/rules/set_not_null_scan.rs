@@ -1,12 +1,13 @@
 //! ALTER COLUMN … SET NOT NULL (or, on PostgreSQL 18, ADD CONSTRAINT … NOT NULL without NOT
 //! VALID) scans the whole table under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
 use crate::locks::{Feature, LockMode, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "set-not-null-scan",
+    Category::Locks,
     Severity::Error,
     "SET NOT NULL scans the whole table while blocking reads and writes",
     check,

@@ -2,7 +2,7 @@
 //! reported once per transaction, at the statement that takes the lock, with the statements
 //! that run under it.
 
-use super::{with_article, OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::analysis::transaction::{TransactionState, TransactionStatement};
 use crate::ir::{Migration, OpKind, TransactionControl};
 use crate::locks::LockMode;
@@ -10,6 +10,7 @@ use crate::locks::LockMode;
 pub const RULE: Rule = Rule {
     id: "statements-after-access-exclusive",
     severity: Severity::Warning,
+    category: Category::Locks,
     summary: "work that runs while an earlier statement of the same transaction still holds ACCESS EXCLUSIVE",
     check: Some(check),
     end_of_migration: Some(end_of_migration),

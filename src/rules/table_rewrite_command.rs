@@ -1,11 +1,12 @@
 //! Commands whose whole purpose is to rewrite or move a table under ACCESS EXCLUSIVE.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{OpKind, TableAction};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "table-rewrite-command",
+    Category::Locks,
     Severity::Error,
     "VACUUM FULL, CLUSTER, SET TABLESPACE, SET LOGGED/UNLOGGED and SET ACCESS METHOD rewrite or copy the table",
     check,

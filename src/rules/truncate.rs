@@ -1,11 +1,16 @@
 //! TRUNCATE in a migration: ACCESS EXCLUSIVE and every row gone.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::LockMode;
 
-pub const RULE: Rule =
-    Rule::on_op("truncate", Severity::Warning, "TRUNCATE deletes every row under an ACCESS EXCLUSIVE lock", check);
+pub const RULE: Rule = Rule::on_op(
+    "truncate",
+    Category::Locks,
+    Severity::Warning,
+    "TRUNCATE deletes every row under an ACCESS EXCLUSIVE lock",
+    check,
+);
 
 fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let OpKind::Truncate { tables, cascade: false } = &ctx.op.kind else { return };

@@ -1,10 +1,11 @@
 //! TRUNCATE … CASCADE: also empties every table that references the target.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "truncate-cascade",
+    Category::Locks,
     Severity::Error,
     "TRUNCATE … CASCADE silently empties every table with a foreign key to the target",
     check,
