@@ -698,3 +698,69 @@ fn readme_rule_tables_are_the_registrys() {
         "README.md's rule tables differ from the registry: run `scripts/new-rule --readme` to write them again"
     );
 }
+
+/// `scripts/new-rule` on a copy of the registry, without building: it writes the template with
+/// the new id and category (the template builds with the crate's unit tests, so the copy does),
+/// registers the rule, and writes a page in the format with bad and good examples. It refuses an
+/// id that is taken or not kebab-case, and leaves the checkout as it was.
+#[test]
+fn the_new_rule_scaffold_writes_registers_and_documents_a_rule() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tempfile::tempdir().expect("temporary directory");
+    std::fs::create_dir_all(root.path().join("src/rules")).expect("create folders");
+    std::fs::create_dir_all(root.path().join("rules")).expect("create folders");
+    let registry_before = std::fs::read_to_string(repo.join("src/rules/mod.rs")).expect("the registry");
+    std::fs::write(root.path().join("src/rules/mod.rs"), &registry_before).expect("copy the registry");
+    let scaffold = |args: &[&str]| {
+        std::process::Command::new(repo.join("scripts/new-rule"))
+            .args(args)
+            .args(["--no-build", "--root", root.path().to_str().expect("UTF-8 path")])
+            .output()
+            .expect("scripts/new-rule runs")
+    };
+
+    let out = scaffold(&["lock-table-share", "--category", "timeouts"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let template = std::fs::read_to_string(repo.join("scripts/new-rule.d/rule.rs")).expect("the template");
+    let rule = std::fs::read_to_string(root.path().join("src/rules/lock_table_share.rs")).expect("the rule file");
+    assert!(rule.contains("\n    \"lock-table-share\",\n    Category::Timeouts,\n"), "{rule}");
+    assert_eq!(
+        rule.replace("lock-table-share", "new-rule-template").replace("Category::Timeouts", "Category::Locks"),
+        template,
+        "the rule file is the template with only its id and category changed"
+    );
+
+    let registry = std::fs::read_to_string(root.path().join("src/rules/mod.rs")).expect("the registry");
+    let added: Vec<&str> = {
+        let before: BTreeSet<&str> = registry_before.lines().collect();
+        registry.lines().filter(|l| !before.contains(l)).collect()
+    };
+    assert_eq!(added, ["mod lock_table_share;", "    &lock_table_share::RULE,"]);
+    // The block of rule modules at the top of the registry.
+    let is_module = |l: &&str| (l.starts_with("mod ") || l.starts_with("pub mod ")) && l.ends_with(';');
+    let modules: Vec<&str> = registry.lines().skip_while(|l| !is_module(l)).take_while(is_module).collect();
+    let modules: Vec<&str> = modules.iter().map(|l| l.trim_start_matches("pub ")).collect();
+    assert!(modules.windows(2).all(|w| w[0] < w[1]), "rule modules in name order: {modules:?}");
+    let registered = registry.find("    &lock_table_share::RULE,").expect("registered");
+    let list = registry.find("pub static REGISTRY").expect("the registry list");
+    assert!(list < registered && !registry[list..registered].contains("];"), "inside REGISTRY");
+
+    let page_path = root.path().join("rules/lock-table-share.md");
+    let page = parse_page(&page_path, &std::fs::read_to_string(&page_path).expect("the page"))
+        .unwrap_or_else(|errors| panic!("the new page is malformed: {errors:?}"));
+    assert_eq!((page.id.as_str(), page.severity.as_str()), ("lock-table-share", "warning"));
+    assert!(page.examples.iter().any(|e| e.kind == Kind::Bad) && page.examples.iter().any(|e| e.kind == Kind::Good));
+
+    for (args, why) in [
+        (&["lock-table-share"][..], "already exists"),
+        (&["Lock_Table"][..], "not a kebab-case id"),
+        (&["lock-table-exclusive", "--category", "speed"][..], "no category `speed`"),
+    ] {
+        let out = scaffold(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(why), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(root.path().join("src/rules/mod.rs")).expect("the registry"), registry);
+    assert_eq!(std::fs::read_dir(root.path().join("rules")).expect("rules/").count(), 1, "no other page written");
+}

@@ -76,8 +76,8 @@ pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
-/// Every rule lockgate has, grouped by [`Category`] in the order of [`Category::ALL`]: the order
-/// of `lockgate rules` and of the README's rule tables.
+/// Every rule lockgate has, in the order of `lockgate rules`. README's rule tables list them in
+/// this order within each [`Category`].
 pub static REGISTRY: &[&Rule] = &[
     &add_column_not_null_without_default::RULE,
     &add_column_volatile_default::RULE,
@@ -484,4 +484,22 @@ pub fn lock_label(effect: &LockEffect) -> String {
 /// "takes an ACCESS EXCLUSIVE lock on `users` (blocks every read and write)".
 pub fn takes_lock(mode: LockMode, relation: &QualifiedName) -> String {
     format!("takes {} lock on `{relation}` ({})", with_article(mode), mode.blocks())
+}
+
+/// The file `scripts/new-rule` copies for a new rule, compiled here so that what it writes builds.
+#[cfg(test)]
+#[path = "../../scripts/new-rule.d/rule.rs"]
+mod new_rule_template;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scaffold_template_is_a_rule_on_ops_that_no_registered_rule_shadows() {
+        let rule = &new_rule_template::RULE;
+        assert_eq!(rule.id, "new-rule-template");
+        assert!(rule.check.is_some());
+        assert!(find(rule.id).is_none());
+    }
 }
