@@ -1,8 +1,7 @@
 //! ADD CONSTRAINT … CHECK without NOT VALID: a full scan under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-check-without-not-valid",
@@ -31,7 +30,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     out.push(ctx.violation(
         format!(
             "adding CHECK constraint `{name}` validates every existing row of `{table}`, and {} for the whole scan",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         format!(
             "add it with NOT VALID (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};`, which takes only SHARE UPDATE EXCLUSIVE"

@@ -1,8 +1,7 @@
 //! ADD CONSTRAINT … EXCLUDE builds an index and checks every row under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-exclusion-constraint",
@@ -20,7 +19,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     out.push(ctx.violation(
         format!(
             "adding an exclusion constraint to `{table}` builds its index and probes it for every row, and {} throughout; there is no NOT VALID or USING INDEX form",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         "create the constraint on a new table and move the rows over in batches, or add it while the table is small; otherwise schedule it in a maintenance window with a lock_timeout",
     ));

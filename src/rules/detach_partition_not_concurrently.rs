@@ -19,7 +19,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     }
     out.push(ctx.violation(
         format!(
-            "detaching `{partition}` takes ACCESS EXCLUSIVE on `{table}` and the partition: every query on the whole partitioned table waits, including while the DETACH queues for its lock"
+            "detaching `{partition}` takes {}: every query on the whole partitioned table waits, including while the DETACH queues for its lock",
+            ctx.locks_on([table, partition])
         ),
         format!(
             "`ALTER TABLE {table} DETACH PARTITION {partition} CONCURRENTLY;` outside a transaction (PostgreSQL 14+, not with a DEFAULT partition); if it is interrupted, finish it with `… DETACH PARTITION {partition} FINALIZE`"

@@ -2,7 +2,6 @@
 
 use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "drop-index-not-concurrently",
@@ -29,7 +28,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         format!(
             "dropping index {} {}; it is quick once granted, but while it waits behind any open transaction every query on the table queues behind it",
             names.join(", "),
-            takes_lock(LockMode::AccessExclusive, &effect.relation)
+            takes_lock(effect.mode, &effect.relation)
         ),
         help,
     ));

@@ -418,6 +418,37 @@ impl OpContext<'_> {
         self.effects.iter().filter(|e| &e.relation == relation).max_by_key(|e| e.mode)
     }
 
+    /// "takes an ACCESS EXCLUSIVE lock on `users` (blocks every read and write)": the lock this op
+    /// takes on `relation` as the lock table gives it, so a message cannot disagree with it.
+    pub fn takes_lock_on(&self, relation: &QualifiedName) -> String {
+        match self.lock_on(relation) {
+            Some(effect) => takes_lock(effect.mode, relation),
+            None => format!("locks `{relation}`"),
+        }
+    }
+
+    /// "ACCESS EXCLUSIVE": the mode of this op's lock on `relation`, as the lock table gives it
+    /// ("a lock" where it names none).
+    pub fn mode_on(&self, relation: &QualifiedName) -> String {
+        self.lock_on(relation).map_or_else(|| "a lock".to_string(), |effect| effect.mode.to_string())
+    }
+
+    /// "ACCESS EXCLUSIVE on `a` and `b`", "SHARE on `a`, ACCESS EXCLUSIVE on `b`": this op's locks
+    /// on `relations`, as the lock table gives them (a relation it names no lock on is left out).
+    pub fn locks_on<'r>(&self, relations: impl IntoIterator<Item = &'r QualifiedName>) -> String {
+        let mut groups: Vec<(LockMode, Vec<String>)> = vec![];
+        for relation in relations {
+            let Some(effect) = self.lock_on(relation) else { continue };
+            match groups.iter_mut().find(|(mode, _)| *mode == effect.mode) {
+                Some((_, names)) => names.push(format!("`{relation}`")),
+                None => groups.push((effect.mode, vec![format!("`{relation}`")])),
+            }
+        }
+        let groups: Vec<String> =
+            groups.into_iter().map(|(mode, names)| format!("{mode} on {}", and_list(&names))).collect();
+        groups.join(", ")
+    }
+
     /// The work this op does under its lock on `table`.
     pub fn work_on(&self, table: &QualifiedName) -> Option<Work> {
         self.lock_on(table).map(|e| e.work)
@@ -468,6 +499,15 @@ pub fn given_types(op: &OpKind) -> Vec<(&QualifiedName, &str, &SqlType)> {
 /// Does this op create `table` (so its lock on it blocks no one)?
 pub fn creates(op: &OpKind, table: &QualifiedName) -> bool {
     matches!(op, OpKind::CreateTable { table: t, .. } | OpKind::CreateTableAs { table: t, .. } if t == table)
+}
+
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// "an ACCESS EXCLUSIVE", "a SHARE".

@@ -17,7 +17,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     out.push(ctx.violation(
-        format!("refreshing `{view}` recomputes it under ACCESS EXCLUSIVE: every SELECT on the view waits for the whole query that defines it"),
+        format!("refreshing `{view}` recomputes it under {}: every SELECT on the view waits for the whole query that defines it", ctx.mode_on(view)),
         format!("`REFRESH MATERIALIZED VIEW CONCURRENTLY {view};` (needs a unique index on the view; takes EXCLUSIVE, so reads continue)"),
     ));
 }

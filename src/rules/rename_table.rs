@@ -25,7 +25,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         ),
     };
     out.push(ctx.violation(
-        format!("renaming `{table}` to `{new_name}` is a quick catalog change under ACCESS EXCLUSIVE, but application code deployed before this migration still queries `{table}` and fails until it is replaced"),
+        format!("renaming `{table}` to `{new_name}` is a quick catalog change under {}, but application code deployed before this migration still queries `{table}` and fails until it is replaced", ctx.mode_on(table)),
         help,
     ));
 }

@@ -1,9 +1,9 @@
 //! ALTER COLUMN … SET NOT NULL (or, on PostgreSQL 18, ADD CONSTRAINT … NOT NULL without NOT
 //! VALID) scans the whole table under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
-use crate::locks::{Feature, LockMode, Work};
+use crate::locks::{Feature, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "set-not-null-scan",
@@ -25,7 +25,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             out.push(ctx.violation(
                 format!(
                     "adding NOT NULL constraint `{name}` validates `{table}.{column}` by scanning every row, and {} for the whole scan",
-                    takes_lock(LockMode::AccessExclusive, table)
+                    ctx.takes_lock_on(table)
                 ),
                 format!(
                     "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
@@ -64,7 +64,7 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
     out.push(ctx.violation(
         format!(
             "SET NOT NULL on `{table}.{column}` scans every row to check for NULLs, and {} for the whole scan",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         help,
     ));

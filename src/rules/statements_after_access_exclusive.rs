@@ -65,11 +65,12 @@ fn report(migration: &Migration, tx: &TransactionState, out: &mut Vec<Violation>
     let mut violation = Violation::at(
         held.span,
         format!(
-            "the ACCESS EXCLUSIVE lock this statement takes on `{relation}` is held until the transaction ends, and {count} under it: {listed}; every read and write on `{relation}` waits for all of them"
+            "the {} lock this statement takes on `{relation}` is held until the transaction ends, and {count} under it: {listed}; every read and write on `{relation}` waits for all of them",
+            held.mode
         ),
-        "put the ACCESS EXCLUSIVE change in its own transaction (its own migration, with runners that wrap each file), or move it after the slow statements",
+        format!("put the {} change in its own transaction (its own migration, with runners that wrap each file), or move it after the slow statements", held.mode),
     )
-    .with_lock(Some(format!("{} on {relation}", LockMode::AccessExclusive)));
+    .with_lock(Some(format!("{} on {relation}", held.mode)));
     violation.statement = Some(held.statement);
     out.push(violation);
 }
