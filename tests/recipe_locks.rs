@@ -117,6 +117,12 @@ fn recipe_steps_take_the_locks_they_declare() {
     let recipes: Vec<&str> = steps.iter().filter_map(|s| s.recipe.as_deref()).collect();
     assert!(recipes.contains(&"new-column-then-swap") && recipes.contains(&"not-valid-then-validate"), "{recipes:?}");
 
+    // A note that names a step's lock names the one it declares (and the server holds, below).
+    let attach =
+        steps.iter().find(|s| s.title == "attach index tags_pkey as a constraint").expect("the PK attach step");
+    let declared = format!("a scan under {}", attach.locks[0].mode);
+    assert!(attach.note.as_deref().is_some_and(|n| n.contains(&declared)), "{:?} lacks `{declared}`", attach.note);
+
     let mut problems = vec![];
     let mut compared = 0;
     for step in &steps {

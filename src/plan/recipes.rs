@@ -11,6 +11,9 @@ use crate::estimate::{self, Duration};
 use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration, OpKind, QualifiedName};
 use crate::locks::{self, Feature, LockEffect, LockMode, PgVersion, Work};
 
+/// Where a note names the step's lock ([`Draft::note`]).
+const LOCK: &str = "{lock}";
+
 pub struct Context<'a> {
     pub step: &'a ReplayStep<'a>,
     pub pg: PgVersion,
@@ -99,6 +102,8 @@ impl Draft {
         self
     }
 
+    /// What the operator should know. Where it says [`LOCK`], the step's strongest lock is named,
+    /// from the step's locks as the lock table gives them.
     fn note(mut self, note: impl Into<String>) -> Draft {
         self.note = Some(note.into());
         self
@@ -134,7 +139,10 @@ impl Draft {
             undo: self.undo,
             source: context.source.clone(),
             recipe: self.recipe.map(str::to_string),
-            note: self.note,
+            note: self.note.map(|note| match locks::strongest(&locks) {
+                Some(lock) => note.replace(LOCK, lock.mode.sql_name()),
+                None => note.replace(&format!(" under {LOCK}"), ""),
+            }),
             batched: self.batched,
             undone_with: None,
             framework: None,
@@ -390,7 +398,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
                 steps
             } else if rewrites {
                 vec![as_written(Phase::Contract).note(
-                    "rewrites the table and its indexes under ACCESS EXCLUSIVE: runs as written under the timeouts \
+                    "rewrites the table and its indexes under {lock}: runs as written under the timeouts \
                      (the statement timeout stops it on a large table); a new column kept in sync by a trigger and \
                      backfilled avoids the rewrite",
                 )]
@@ -531,8 +539,8 @@ fn add_constraint(
                     .done_when(exists_fact)
                     .recipe("unique-index-concurrently");
             if nullable {
-                attach_step = attach_step
-                    .note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under ACCESS EXCLUSIVE");
+                attach_step =
+                    attach_step.note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under {lock}");
             }
             vec![
                 build_concurrently(table, &name, build, Phase::Contract).recipe("unique-index-concurrently"),
@@ -541,7 +549,7 @@ fn add_constraint(
         }
         ConstraintKind::Exclusion => vec![as_written(Phase::Contract)
             .done_when(exists_fact)
-            .note("EXCLUDE builds its index under ACCESS EXCLUSIVE; there is no concurrent form")],
+            .note("EXCLUDE builds its index under {lock}; there is no concurrent form")],
         _ => vec![as_written(Phase::Contract).done_when(exists_fact)],
     }
 }
@@ -562,7 +570,7 @@ fn set_not_null(
     }
     if !context.pg.supports(Feature::SetNotNullFromCheck) {
         return vec![as_written(Phase::Contract)
-            .note("before PostgreSQL 12 SET NOT NULL scans the table under ACCESS EXCLUSIVE whatever CHECK exists")];
+            .note("before PostgreSQL 12 SET NOT NULL scans the table under {lock} whatever CHECK exists")];
     }
     not_null_through_check(table, column, "check-then-set-not-null")
 }
@@ -648,7 +656,7 @@ fn add_column(
         return vec![as_written(Phase::Expand)
             .done_when(exists_fact)
             .undo(undo)
-            .note("serial, identity and generated columns fill every row: a rewrite under ACCESS EXCLUSIVE")];
+            .note("serial, identity and generated columns fill every row: a rewrite under {lock}")];
     }
     let split = needs_recipe.then(|| sqlgen::add_column_without_default(node)).flatten();
     let Some(split) = split else { return vec![as_written(Phase::Expand).done_when(exists_fact).undo(undo)] };
