@@ -37,6 +37,13 @@
 //!
 //! Rules that only `lockgate trace` reports ([`TRACED`]) run their examples with trace, every
 //! file from the first, on a fresh database of the throwaway test server.
+//!
+//! The other examples are linted in-process, through the library calls `lockgate lint` makes
+//! (an example about git history through `lockgate lint --diff`). Every finding of every example
+//! (rule, place, message, lock, help) is pinned in `tests/snapshots/rule_docs__<id>.snap`.
+//!
+//! Also here: README's rule tables are `lockgate rules --format markdown`, and
+//! `scripts/new-rule` writes, registers and documents a rule.
 
 mod common;
 
