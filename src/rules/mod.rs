@@ -449,6 +449,14 @@ impl OpContext<'_> {
         groups.join(", ")
     }
 
+    /// "SHARE UPDATE EXCLUSIVE": the strongest lock the lock table gives `op`, the alternative a
+    /// help text proposes, on the schema as it is before this op, so help names its locks from the
+    /// same table as the message ("its lock" where the table names none).
+    pub fn lock_of(&self, op: &OpKind) -> String {
+        let effects = crate::locks::effects(op, self.catalog, self.settings.pg_version);
+        crate::locks::strongest(&effects).map_or_else(|| "its lock".to_string(), |e| e.mode.to_string())
+    }
+
     /// The work this op does under its lock on `table`.
     pub fn work_on(&self, table: &QualifiedName) -> Option<Work> {
         self.lock_on(table).map(|e| e.work)

@@ -18,6 +18,9 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     }
     out.push(ctx.violation(
         format!("refreshing `{view}` recomputes it under {}: every SELECT on the view waits for the whole query that defines it", ctx.mode_on(view)),
-        format!("`REFRESH MATERIALIZED VIEW CONCURRENTLY {view};` (needs a unique index on the view; takes EXCLUSIVE, so reads continue)"),
+        format!(
+            "`REFRESH MATERIALIZED VIEW CONCURRENTLY {view};` (needs a unique index on the view; takes {}, so reads continue)",
+            ctx.lock_of(&OpKind::RefreshMaterializedView { view: view.clone(), concurrently: true })
+        ),
     ));
 }

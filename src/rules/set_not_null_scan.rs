@@ -28,7 +28,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
                     ctx.takes_lock_on(table)
                 ),
                 format!(
-                    "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+                    "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` ({}: reads and writes continue)",
+                    validate_lock(ctx, table, &name)
                 ),
             ));
         }
@@ -43,7 +44,8 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
     let pg = ctx.settings.pg_version;
     let sql_recipe = if pg.supports(Feature::NotNullNotValid) {
         format!(
-            "on PostgreSQL 18: `ALTER TABLE {table} ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID;` then, in a separate transaction, `ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null;` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+            "on PostgreSQL 18: `ALTER TABLE {table} ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID;` then, in a separate transaction, `ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null;` ({}: reads and writes continue)",
+            validate_lock(ctx, table, &format!("{column}_not_null"))
         )
     } else if pg.supports(Feature::SetNotNullFromCheck) {
         format!(
@@ -68,6 +70,11 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
         ),
         help,
     ));
+}
+
+/// The lock of the VALIDATE CONSTRAINT the help proposes, as the lock table gives it.
+fn validate_lock(ctx: &OpContext, table: &QualifiedName, name: &str) -> String {
+    ctx.lock_of(&OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() })
 }
 
 /// A validated PostgreSQL 18 NOT NULL constraint already makes the column NOT NULL: SET NOT
