@@ -45,17 +45,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_drop_orders_note_idx.sql", "DROP INDEX orders_note_idx;\n"),
 ];
 
-struct Session<'a>(&'a mut Client);
-
-impl Database for Session<'_> {
-    fn execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
-        self.0.batch_execute(sql)
-    }
-    fn query(&mut self, sql: &str) -> Result<Vec<postgres::Row>, postgres::Error> {
-        self.0.query(sql, &[])
-    }
-}
-
 /// A declared relation as the server names it (`regclass`, with `public` on the search path).
 fn server_name(relation: &str) -> &str {
     relation.strip_prefix("public.").unwrap_or(relation)
@@ -64,7 +53,7 @@ fn server_name(relation: &str) -> &str {
 /// Runs a step in a transaction, as `lockgate apply` would, and lists where the server
 /// disagrees with the locks and the main table's work it declares.
 fn disagreements(client: &mut Client, step: &Step) -> Vec<String> {
-    let mut db = Session(client);
+    let mut db = common::Session(client);
     db.execute("BEGIN").expect("BEGIN");
     let observation = Before::read(&mut db).and_then(|before| before.run(&mut db, &step.sql));
     let observation = match observation {
