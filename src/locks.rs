@@ -1,8 +1,11 @@
 //! The one table of PostgreSQL lock knowledge: for an op on a given server version, which
 //! relations get which lock mode and what work runs while the lock is held.
 //!
-//! Rules, the estimator and the planner all read [`effects`]; nothing keeps a second copy.
-//! `tests/lock_model.rs` checks it against a real server (pg_locks and relfilenode).
+//! Rules, the estimator and the planner all read [`effects`]; nothing keeps a second copy: a
+//! rule words the lock it names from the op's effects, and a recipe step of the planner lowers
+//! its own SQL and asks [`effects`] on the schema the steps before it leave.
+//! `tests/lock_model.rs` checks it against a real server (pg_locks and relfilenode), and
+//! `tests/recipe_locks.rs` checks the recipes' steps the same way.
 
 use std::fmt;
 

@@ -557,18 +557,6 @@ fn load(sql: &str) -> Result<Vec<lockgate::ir::Op>, String> {
     }
 }
 
-/// A connection of the test, as the library's observer reads it.
-struct Session<'a>(&'a mut Client);
-
-impl Database for Session<'_> {
-    fn execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
-        self.0.batch_execute(sql)
-    }
-    fn query(&mut self, sql: &str) -> Result<Vec<postgres::Row>, postgres::Error> {
-        self.0.query(sql, &[])
-    }
-}
-
 /// What the server did.
 struct Observed {
     /// Strongest mode per table (and per index, under the index's name).
@@ -582,7 +570,7 @@ struct Observed {
 
 /// Runs the case's statement inside `BEGIN … ROLLBACK` and reads what the server did.
 fn observe(client: &mut Client, case: &Case) -> Result<Observed, postgres::Error> {
-    let mut db = Session(client);
+    let mut db = common::Session(client);
     db.execute("BEGIN")?;
     let observation = Before::read(&mut db).and_then(|before| before.run(&mut db, &[case.sql]));
     db.execute("ROLLBACK")?;

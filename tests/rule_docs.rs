@@ -37,6 +37,13 @@
 //!
 //! Rules that only `lockgate trace` reports ([`TRACED`]) run their examples with trace, every
 //! file from the first, on a fresh database of the throwaway test server.
+//!
+//! The other examples are linted in-process, through the library calls `lockgate lint` makes
+//! (an example about git history through `lockgate lint --diff`). Every finding of every example
+//! (rule, place, message, lock, help) is pinned in `tests/snapshots/rule_docs__<id>.snap`.
+//!
+//! Also here: README's rule tables are `lockgate rules --format markdown`, and
+//! `scripts/new-rule` writes, registers and documents a rule.
 
 mod common;
 
@@ -56,6 +63,10 @@ const SECTIONS: &[&str] = &["Lock", "Why it hurts", "Safe alternative", "Postgre
 /// Warnings a good example may still produce; anything else fails it.
 const ALLOWED_IN_GOOD: &[&str] =
     &["missing-lock-timeout", "statements-after-access-exclusive", "unindexed-foreign-key"];
+
+/// The lines around README's generated rule tables.
+const README_TABLES_START: &str = "<!-- rule tables:";
+const README_TABLES_END: &str = "<!-- end of rule tables -->";
 
 /// Rules that only `lockgate trace` reports: the server has to run their examples.
 const TRACED: &[&str] = &["lock-model-mismatch"];
@@ -401,7 +412,10 @@ struct Found {
     rule: String,
     severity: String,
     line: u64,
+    column: u64,
     message: String,
+    lock: Option<String>,
+    help: String,
 }
 
 impl std::fmt::Display for Found {
@@ -410,50 +424,101 @@ impl std::fmt::Display for Found {
     }
 }
 
-/// Lints an example's files and returns the findings in the last one.
-/// The findings of an example, as lint reports them or, for a rule only trace reports, trace.
+/// The findings of an example in its last file: linted in-process, through the library calls
+/// `lockgate lint` makes; an example about git history (`-- merged`) through `lockgate lint
+/// --diff`, and one of a rule only trace reports through `lockgate trace`.
 fn findings(page: &Page, example: &Example) -> Vec<Found> {
-    if TRACED.contains(&page.id.as_str()) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = write_example(dir.path(), example);
+    let found = if TRACED.contains(&page.id.as_str()) {
         let db = common::database();
-        lint_with(example, &["trace", "--all", "--database-url", &db.url()])
+        run_cli(dir.path(), &config, example, &["trace", "--all", "--database-url", &db.url()])
+    } else if example.merged.is_some() {
+        run_cli(dir.path(), &config, example, &["lint"])
     } else {
-        lint_with(example, &["lint"])
-    }
+        lint_in_process(dir.path(), &config, example)
+    };
+    // Messages may name the example's files: by their place in the example, not the temporary
+    // folder, so the snapshots hold from run to run.
+    let prefix = format!("{}/", dir.path().display());
+    found
+        .into_iter()
+        .map(|f| Found { message: f.message.replace(&prefix, ""), help: f.help.replace(&prefix, ""), ..f })
+        .collect()
 }
 
-fn lint_with(example: &Example, subcommand: &[&str]) -> Vec<Found> {
-    let dir = tempfile::tempdir().expect("temporary directory");
+/// Writes the example's files and its own config (so no lockgate.toml from the surroundings
+/// applies); the config's path.
+fn write_example(dir: &Path, example: &Example) -> PathBuf {
     let (counted, last_text) = example.files.last().expect("an example has files");
     for (path, text) in &example.files {
-        let path = dir.path().join(path);
+        let path = dir.join(path);
         std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("create folders");
         let text = if path.ends_with(counted) { example.merged.as_ref().unwrap_or(text) } else { text };
         std::fs::write(path, text).expect("write example file");
     }
     if example.merged.is_some() {
-        git(dir.path(), &["init", "-q"]);
-        git(dir.path(), &["add", "."]);
-        git(dir.path(), &["commit", "-q", "-m", "merged"]);
-        std::fs::write(dir.path().join(counted), last_text).expect("write the edit");
-        git(dir.path(), &["commit", "-q", "-a", "-m", "edit"]);
+        git(dir, &["init", "-q"]);
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", "merged"]);
+        std::fs::write(dir.join(counted), last_text).expect("write the edit");
+        git(dir, &["commit", "-q", "-a", "-m", "edit"]);
     }
-    // Always a config of its own, so no lockgate.toml from the surroundings applies.
     let mut config = String::new();
     if let Some(version) = example.pg_version {
         writeln!(config, "pg_version = {version}").expect("write to string");
     }
     writeln!(config, "\n[sql]\nassume_in_transaction = {}", example.wrapped).expect("write to string");
-    let config_path = dir.path().join("lockgate.toml");
+    let config_path = dir.join("lockgate.toml");
     std::fs::write(&config_path, config).expect("write config");
+    config_path
+}
 
+/// Whether a finding's file is the example's last one, the only one whose findings count.
+fn in_counted_file(example: &Example, path: &Path) -> bool {
+    path.ends_with(&example.files.last().expect("an example has files").0)
+}
+
+fn lint_in_process(dir: &Path, config: &Path, example: &Example) -> Vec<Found> {
+    let config = lockgate::config::Config::load(config).expect("the example's config loads");
+    let paths = [dir.to_path_buf()];
+    let inputs = lockgate::source::Inputs { paths: &paths, stdin_name: "<stdin>" };
+    let discovered = lockgate::source::discover(&inputs, &config).expect("the example's folder is read");
+    let migrations = lockgate::source::load_all(&discovered, &config);
+    let result = lockgate::analysis::lint_on(
+        &migrations,
+        &config,
+        lockgate::catalog::Catalog::default(),
+        &lockgate::analysis::Reporting::all(migrations.len(), false),
+    );
+    result
+        .findings
+        .iter()
+        .filter(|f| in_counted_file(example, &f.source.path))
+        .map(|f| {
+            let (line, column) = f.source.line_col(f.span.start);
+            Found {
+                rule: f.rule.to_string(),
+                severity: f.severity.as_str().to_string(),
+                line: line as u64,
+                column: column as u64,
+                message: f.message.clone(),
+                lock: f.lock.clone(),
+                help: f.help.clone(),
+            }
+        })
+        .collect()
+}
+
+fn run_cli(dir: &Path, config: &Path, example: &Example, subcommand: &[&str]) -> Vec<Found> {
     let mut command = lockgate();
-    command.current_dir(dir.path()).args(subcommand).arg(dir.path()).args([
+    command.current_dir(dir).args(subcommand).arg(dir).args([
         "--format",
         "json",
         "--fail-on",
         "never",
         "--config",
-        config_path.to_str().expect("UTF-8 path"),
+        config.to_str().expect("UTF-8 path"),
     ]);
     if example.merged.is_some() {
         command.args(["--diff", "HEAD~1"]);
@@ -461,19 +526,20 @@ fn lint_with(example: &Example, subcommand: &[&str]) -> Vec<Found> {
     let out = run(&mut command);
     let json: Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["schema_version"], 1);
+    let text = |f: &Value, key: &str| f[key].as_str().unwrap_or_else(|| panic!("finding {key}")).to_string();
     json["findings"]
         .as_array()
         .expect("findings array")
         .iter()
-        .filter(|f| {
-            let path = f["path"].as_str().expect("finding path");
-            Path::new(path).ends_with(counted)
-        })
+        .filter(|f| in_counted_file(example, Path::new(f["path"].as_str().expect("finding path"))))
         .map(|f| Found {
-            rule: f["rule"].as_str().expect("rule").to_string(),
-            severity: f["severity"].as_str().expect("severity").to_string(),
+            rule: text(f, "rule"),
+            severity: text(f, "severity"),
             line: f["line"].as_u64().expect("line"),
-            message: f["message"].as_str().expect("message").to_string(),
+            column: f["column"].as_u64().expect("column"),
+            message: text(f, "message"),
+            lock: f["lock"].as_str().map(str::to_string),
+            help: text(f, "help"),
         })
         .collect()
 }
@@ -598,4 +664,115 @@ fn version_gated_rules_have_examples_on_both_sides_of_the_gate() {
         }
     }
     fail_if_any(problems);
+}
+
+/// Every finding of every page example — rule, place, message, lock and help — pinned per page
+/// in `tests/snapshots/rule_docs__<id>.snap`, so a change of wording is seen in review.
+#[test]
+fn page_example_findings_are_pinned() {
+    for page in pages() {
+        let mut text = String::new();
+        for example in &page.examples {
+            let kind = if example.kind == Kind::Bad { "bad" } else { "good" };
+            writeln!(text, "### {kind} (line {})", example.line).expect("write to string");
+            let found = findings(&page, example);
+            if found.is_empty() {
+                writeln!(text, "(no findings)").expect("write to string");
+            }
+            for f in found {
+                writeln!(text, "{} {} at {}:{}", f.severity, f.rule, f.line, f.column).expect("write to string");
+                writeln!(text, "  message: {}", f.message).expect("write to string");
+                if let Some(lock) = &f.lock {
+                    writeln!(text, "  lock: {lock}").expect("write to string");
+                }
+                writeln!(text, "  help: {}", f.help).expect("write to string");
+            }
+            text.push('\n');
+        }
+        // The file numbers a traced rewrite reports depend on what the server ran before.
+        insta::with_settings!({ filters => vec![(r"relfilenode \d+ -> \d+", "relfilenode [before] -> [after]")] }, {
+            insta::assert_snapshot!(page.id.as_str(), text);
+        });
+    }
+}
+
+/// README's rule tables are `lockgate rules --format markdown`: a rule's summary is written once,
+/// in its own file.
+#[test]
+fn readme_rule_tables_are_the_registrys() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let start = readme.find(README_TABLES_START).expect("README marks the start of its rule tables");
+    let body = &readme[start..];
+    let body = &body[body.find('\n').expect("a line after the marker") + 1..];
+    let end = body.find(README_TABLES_END).expect("README marks the end of its rule tables");
+    assert!(
+        body[..end].trim() == lockgate::rules::markdown_tables().trim(),
+        "README.md's rule tables differ from the registry: run `scripts/new-rule --readme` to write them again"
+    );
+}
+
+/// `scripts/new-rule` on a copy of the registry, without building: it writes the template with
+/// the new id and category (the template builds with the crate's unit tests, so the copy does),
+/// registers the rule, and writes a page in the format with bad and good examples. It refuses an
+/// id that is taken or not kebab-case, and leaves the checkout as it was.
+#[test]
+fn the_new_rule_scaffold_writes_registers_and_documents_a_rule() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tempfile::tempdir().expect("temporary directory");
+    std::fs::create_dir_all(root.path().join("src/rules")).expect("create folders");
+    std::fs::create_dir_all(root.path().join("rules")).expect("create folders");
+    let registry_before = std::fs::read_to_string(repo.join("src/rules/mod.rs")).expect("the registry");
+    std::fs::write(root.path().join("src/rules/mod.rs"), &registry_before).expect("copy the registry");
+    let scaffold = |args: &[&str]| {
+        std::process::Command::new(repo.join("scripts/new-rule"))
+            .args(args)
+            .args(["--no-build", "--root", root.path().to_str().expect("UTF-8 path")])
+            .output()
+            .expect("scripts/new-rule runs")
+    };
+
+    let out = scaffold(&["lock-table-share", "--category", "timeouts"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let template = std::fs::read_to_string(repo.join("scripts/new-rule.d/rule.rs")).expect("the template");
+    let rule = std::fs::read_to_string(root.path().join("src/rules/lock_table_share.rs")).expect("the rule file");
+    assert!(rule.contains("\n    \"lock-table-share\",\n    Category::Timeouts,\n"), "{rule}");
+    assert_eq!(
+        rule.replace("lock-table-share", "new-rule-template").replace("Category::Timeouts", "Category::Locks"),
+        template,
+        "the rule file is the template with only its id and category changed"
+    );
+
+    let registry = std::fs::read_to_string(root.path().join("src/rules/mod.rs")).expect("the registry");
+    let added: Vec<&str> = {
+        let before: BTreeSet<&str> = registry_before.lines().collect();
+        registry.lines().filter(|l| !before.contains(l)).collect()
+    };
+    assert_eq!(added, ["mod lock_table_share;", "    &lock_table_share::RULE,"]);
+    // The block of rule modules at the top of the registry.
+    let is_module = |l: &&str| (l.starts_with("mod ") || l.starts_with("pub mod ")) && l.ends_with(';');
+    let modules: Vec<&str> = registry.lines().skip_while(|l| !is_module(l)).take_while(is_module).collect();
+    let modules: Vec<&str> = modules.iter().map(|l| l.trim_start_matches("pub ")).collect();
+    assert!(modules.windows(2).all(|w| w[0] < w[1]), "rule modules in name order: {modules:?}");
+    let registered = registry.find("    &lock_table_share::RULE,").expect("registered");
+    let list = registry.find("pub static REGISTRY").expect("the registry list");
+    assert!(list < registered && !registry[list..registered].contains("];"), "inside REGISTRY");
+
+    let page_path = root.path().join("rules/lock-table-share.md");
+    let page = parse_page(&page_path, &std::fs::read_to_string(&page_path).expect("the page"))
+        .unwrap_or_else(|errors| panic!("the new page is malformed: {errors:?}"));
+    assert_eq!((page.id.as_str(), page.severity.as_str()), ("lock-table-share", "warning"));
+    assert!(page.examples.iter().any(|e| e.kind == Kind::Bad) && page.examples.iter().any(|e| e.kind == Kind::Good));
+
+    for (args, why) in [
+        (&["lock-table-share"][..], "already exists"),
+        (&["Lock_Table"][..], "not a kebab-case id"),
+        (&["lock-table-exclusive", "--category", "speed"][..], "no category `speed`"),
+    ] {
+        let out = scaffold(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(why), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(root.path().join("src/rules/mod.rs")).expect("the registry"), registry);
+    assert_eq!(std::fs::read_dir(root.path().join("rules")).expect("rules/").count(), 1, "no other page written");
 }

@@ -69,6 +69,8 @@ enum Command {
 pub enum ListFormat {
     Text,
     Json,
+    // The README's rule tables, one per category.
+    Markdown,
 }
 
 /// Where to look for `lockgate.toml` when `--config` is not given.

@@ -35,6 +35,7 @@ pub fn run(args: RulesArgs) -> Result<u8, String> {
                 .collect();
             super::output::print(&lines.concat(), "the rules")?;
         }
+        ListFormat::Markdown => super::output::print(&crate::rules::markdown_tables(), "the rules")?,
     }
     Ok(0)
 }

@@ -6,10 +6,13 @@ use pg_query::NodeEnum;
 use super::sqlgen::{self, ident, relation};
 use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
 use crate::analysis::Step as ReplayStep;
-use crate::catalog;
+use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
 use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration, OpKind, QualifiedName};
-use crate::locks::{Feature, LockEffect, LockMode, PgVersion, Work};
+use crate::locks::{self, Feature, LockEffect, LockMode, PgVersion, Work};
+
+/// Where a note names the step's lock ([`Draft::note`]).
+const LOCK: &str = "{lock}";
 
 pub struct Context<'a> {
     pub step: &'a ReplayStep<'a>,
@@ -34,9 +37,12 @@ pub struct Draft {
     title: String,
     sql: Vec<String>,
     transaction: bool,
-    timeout: TimeoutClass,
-    /// The locks it takes and the work under them.
-    locks: Vec<LockEffect>,
+    /// Set for a step with no statement timeout whatever its locks (a backfill); otherwise from
+    /// its locks.
+    timeout: Option<TimeoutClass>,
+    /// The locks it takes and the work under them, from the lock table: the op's own effects for
+    /// a statement run as written, otherwise filled in by [`take_locks`] from the step's SQL.
+    locks: Option<Vec<LockEffect>>,
     done_when: Option<Fact>,
     undo: Vec<String>,
     recipe: Option<&'static str>,
@@ -45,15 +51,15 @@ pub struct Draft {
 }
 
 impl Draft {
-    fn new(phase: Phase, title: impl Into<String>, sql: Vec<String>, locks: Vec<LockEffect>) -> Draft {
-        let strong = locks.iter().any(|l| l.mode >= LockMode::Share);
+    /// A step running `sql`; its locks come from the lock table ([`take_locks`]).
+    fn new(phase: Phase, title: impl Into<String>, sql: Vec<String>) -> Draft {
         Draft {
             phase,
             title: title.into(),
             sql,
             transaction: true,
-            timeout: if strong { TimeoutClass::Short } else { TimeoutClass::Unbounded },
-            locks,
+            timeout: None,
+            locks: None,
             done_when: None,
             undo: vec![],
             recipe: None,
@@ -96,14 +102,26 @@ impl Draft {
         self
     }
 
+    /// What the operator should know. Where it says [`LOCK`], the step's strongest lock is named,
+    /// from the step's locks as the lock table gives them.
     fn note(mut self, note: impl Into<String>) -> Draft {
         self.note = Some(note.into());
         self
     }
 
+    /// A step with no statement timeout whatever its locks.
+    fn unbounded(mut self) -> Draft {
+        self.timeout = Some(TimeoutClass::Unbounded);
+        self
+    }
+
     pub fn into_step(self, id: String, migration: &Migration, context: &Context) -> Step {
         let op = &context.step.op.kind;
-        let work: f64 = self.locks.iter().map(|l| context.estimate.work_ms(op, l)).sum();
+        let locks = self.locks.unwrap_or_default();
+        let work: f64 = locks.iter().map(|l| context.estimate.work_ms(op, l)).sum();
+        // A lock that blocks writes is held only as long as the statement timeout allows.
+        let strong = locks.iter().any(|l| l.mode >= LockMode::Share);
+        let timeout = self.timeout.unwrap_or(if strong { TimeoutClass::Short } else { TimeoutClass::Unbounded });
         Step {
             id,
             migration: migration.id.clone(),
@@ -111,9 +129,8 @@ impl Draft {
             title: self.title,
             sql: self.sql,
             transaction: self.transaction,
-            timeout: self.timeout,
-            locks: self
-                .locks
+            timeout,
+            locks: locks
                 .iter()
                 .map(|l| LockTaken { relation: l.relation.to_string(), mode: l.mode, work: l.work })
                 .collect(),
@@ -122,7 +139,10 @@ impl Draft {
             undo: self.undo,
             source: context.source.clone(),
             recipe: self.recipe.map(str::to_string),
-            note: self.note,
+            note: self.note.map(|note| match locks::strongest(&locks) {
+                Some(lock) => note.replace(LOCK, lock.mode.sql_name()),
+                None => note.replace(&format!(" under {LOCK}"), ""),
+            }),
             batched: self.batched,
             undone_with: None,
             framework: None,
@@ -181,7 +201,75 @@ pub fn plan_op(context: &Context) -> Outcome {
     let Some(node) = statement_node(step) else {
         return Outcome::Nothing;
     };
-    Outcome::Steps(drafts(context, &node))
+    let mut planned = drafts(context, &node);
+    match take_locks(context, &mut planned) {
+        Ok(()) => Outcome::Steps(planned),
+        Err(why) => Outcome::Error(why),
+    }
+}
+
+/// Each step's locks from the lock table: its statements, lowered to ops as any SQL is, and
+/// each op's effects ([`locks::effects`]) on the schema as the steps before it (and the
+/// statements before it in the same step) leave it, so that a VALIDATE sees the constraint the
+/// step before added. A step running the op as written keeps the op's own effects. One lock per
+/// relation: the strongest the step takes there, with the work that grows with the table, if any.
+fn take_locks(context: &Context, drafts: &mut [Draft]) -> Result<(), String> {
+    let step = context.step;
+    if drafts.iter().all(|d| d.locks.is_some()) {
+        return Ok(());
+    }
+    let mut schema = step.catalog.clone();
+    let origin = Origin { migration: step.migration_index, statement: step.op.statement };
+    for draft in drafts {
+        let mut effects = vec![];
+        for sql in &draft.sql {
+            let ops = match lowered(sql) {
+                Ok(ops) => ops,
+                // A statement run as written already has its locks; only the schema after it is
+                // lost, which no recipe step after it relies on.
+                Err(_) if draft.locks.is_some() => continue,
+                Err(why) => return Err(why),
+            };
+            for op in ops {
+                effects.extend(locks::effects(&op, &schema, context.pg));
+                schema.apply(&op, origin);
+            }
+        }
+        // Each relation named as the migration names it (`orders`, where the recipe's SQL spells
+        // out `"public"."orders"`).
+        for effect in &mut effects {
+            if let Some(named) = step.effects.iter().find(|e| e.relation == effect.relation) {
+                effect.relation.clone_from(&named.relation);
+            }
+        }
+        draft.locks.get_or_insert_with(|| one_per_relation(effects));
+    }
+    Ok(())
+}
+
+/// A statement's ops, as the SQL front end lowers them.
+fn lowered(sql: &str) -> Result<Vec<OpKind>, String> {
+    let node =
+        sqlgen::parse_one(sql).ok_or_else(|| format!("the SQL written for this operation does not parse: {sql}"))?;
+    Ok(sqlgen::split_alter(&node).iter().flat_map(crate::source::lower::lower).collect())
+}
+
+/// One lock per relation, in the order first taken: the strongest mode the statements take there,
+/// and the first work among them that grows with the table (else the first work).
+fn one_per_relation(effects: Vec<LockEffect>) -> Vec<LockEffect> {
+    let mut out: Vec<LockEffect> = vec![];
+    for effect in effects {
+        match out.iter_mut().find(|e| e.relation == effect.relation) {
+            Some(held) => {
+                held.mode = held.mode.max(effect.mode);
+                if !held.work.scales_with_table() && effect.work.scales_with_table() {
+                    held.work = effect.work;
+                }
+            }
+            None => out.push(effect),
+        }
+    }
+    out
 }
 
 /// A Django or Alembic operation: the statements its schema editor sends, each planned like
@@ -200,7 +288,7 @@ fn framework_op(context: &Context) -> Outcome {
         for part in sqlgen::split_alter(&node) {
             for kind in crate::source::lower::lower(&part) {
                 let op = crate::ir::Op::new(kind, step.op.span, step.op.statement);
-                let effects = crate::locks::effects(&op.kind, step.catalog, context.pg);
+                let effects = locks::effects(&op.kind, step.catalog, context.pg);
                 let rendered = ReplayStep { op: &op, effects: &effects, ..*step };
                 let inner = Context {
                     step: &rendered,
@@ -208,9 +296,12 @@ fn framework_op(context: &Context) -> Outcome {
                     estimate: context.estimate,
                     source: context.source.clone(),
                 };
-                match &op.kind {
-                    OpKind::Transaction(_) => {}
-                    _ => planned.extend(drafts(&inner, &part)),
+                if !matches!(op.kind, OpKind::Transaction(_)) {
+                    let mut drafts = drafts(&inner, &part);
+                    if let Err(why) = take_locks(&inner, &mut drafts) {
+                        return Outcome::Error(why);
+                    }
+                    planned.extend(drafts);
                 }
             }
         }
@@ -248,15 +339,13 @@ fn exists(context: &Context, table: &QualifiedName) -> bool {
     context.step.catalog.table(table).is_some_and(|t| t.origin.is_none())
 }
 
-fn lock(table: &QualifiedName, mode: LockMode, work: Work) -> LockEffect {
-    LockEffect { relation: table.clone(), mode, work }
-}
-
 fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
     let step = context.step;
     let written = sqlgen::deparse(node).unwrap_or_else(|| statement_text(step).trim().to_string());
-    let as_written =
-        |phase: Phase| Draft::new(phase, title(&step.op.kind), vec![written.clone()], step.effects.to_vec());
+    let as_written = |phase: Phase| Draft {
+        locks: Some(step.effects.to_vec()),
+        ..Draft::new(phase, title(&step.op.kind), vec![written.clone()])
+    };
     let schema = |table: &QualifiedName| table.schema_or_public().to_string();
     match &step.op.kind {
         OpKind::CreateIndex { table, concurrently: false, name, columns, .. } if exists(context, table) => {
@@ -275,17 +364,10 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         OpKind::DropIndex { indexes, concurrently: false, .. } => {
             match (indexes.as_slice(), sqlgen::drop_concurrently(node)) {
                 ([index], Some(sql)) => {
-                    let table =
-                        context.step.catalog.index(index).map(|i| i.table.clone()).unwrap_or_else(|| index.clone());
-                    vec![Draft::new(
-                        Phase::Contract,
-                        format!("drop index {index} concurrently"),
-                        vec![sql],
-                        vec![lock(&table, LockMode::ShareUpdateExclusive, Work::WaitForTransactions)],
-                    )
-                    .outside_transaction()
-                    .done_when(Fact::IndexAbsent { schema: schema(index), index: index.name.clone() })
-                    .recipe("drop-index-concurrently")]
+                    vec![Draft::new(Phase::Contract, format!("drop index {index} concurrently"), vec![sql])
+                        .outside_transaction()
+                        .done_when(Fact::IndexAbsent { schema: schema(index), index: index.name.clone() })
+                        .recipe("drop-index-concurrently")]
                 }
                 _ => vec![as_written(Phase::Contract)],
             }
@@ -324,7 +406,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
                 steps
             } else if rewrites {
                 vec![as_written(Phase::Contract).note(
-                    "rewrites the table and its indexes under ACCESS EXCLUSIVE: runs as written under the timeouts \
+                    "rewrites the table and its indexes under {lock}: runs as written under the timeouts \
                      (the statement timeout stops it on a large table); a new column kept in sync by a trigger and \
                      backfilled avoids the rewrite",
                 )]
@@ -360,8 +442,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             vec![as_written(Phase::Expand).undo(vec![format!("DROP VIEW IF EXISTS {}", relation(view))])]
         }
         OpKind::DataChange { table, .. } => {
-            let mut draft = as_written(Phase::Backfill);
-            draft.timeout = TimeoutClass::Unbounded;
+            let mut draft = as_written(Phase::Backfill).unbounded();
             let key = table.as_ref().filter(|t| exists(context, t)).and_then(|t| primary_key(context, t));
             match (sqlgen::simple_update(node), key, table) {
                 (Some(update), Some(key), Some(table)) => {
@@ -374,9 +455,8 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
                     vec![draft.recipe("batched-update")]
                 }
                 _ => {
-                    let rows = table.as_ref().map_or(0, |t| {
-                        context.estimate.rows_touched(&step.op.kind, &lock(t, LockMode::RowExclusive, Work::RowChanges))
-                    });
+                    let changes = step.effects.iter().find(|e| table.as_ref() == Some(&e.relation));
+                    let rows = changes.map_or(0, |effect| context.estimate.rows_touched(&step.op.kind, effect));
                     vec![draft.note(format!(
                         "one statement over up to {rows} rows, in a transaction of its own (only a plain UPDATE of \
                          a table with a primary key runs in batches)"
@@ -403,15 +483,10 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
 /// a failed build left is dropped and built again.
 fn build_concurrently(table: &QualifiedName, name: &str, sql: String, phase: Phase) -> Draft {
     let index = QualifiedName::new(Some(table.schema_or_public().to_string()), name);
-    Draft::new(
-        phase,
-        format!("build index {name} on {table} concurrently"),
-        vec![sql],
-        vec![lock(table, LockMode::ShareUpdateExclusive, Work::ConcurrentIndexBuild)],
-    )
-    .outside_transaction()
-    .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
-    .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", relation(&index))])
+    Draft::new(phase, format!("build index {name} on {table} concurrently"), vec![sql])
+        .outside_transaction()
+        .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
+        .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", relation(&index))])
 }
 
 fn constraint_name(table: &QualifiedName, constraint: &ConstraintDef) -> String {
@@ -435,29 +510,14 @@ fn add_constraint(
             let Some(add) = sqlgen::add_constraint_not_valid(node, &name) else {
                 return vec![as_written(Phase::Contract)];
             };
-            let work = if matches!(constraint.kind, ConstraintKind::ForeignKey { .. }) {
-                Work::ValidateForeignKey
-            } else {
-                Work::Scan
-            };
-            let mut add_locks = vec![lock(table, LockMode::AccessExclusive, Work::Catalog)];
-            let mut validate_locks = vec![lock(table, LockMode::ShareUpdateExclusive, work)];
-            if let ConstraintKind::ForeignKey { references, .. } = &constraint.kind {
-                add_locks = vec![
-                    lock(table, LockMode::ShareRowExclusive, Work::Catalog),
-                    lock(references, LockMode::ShareRowExclusive, Work::Catalog),
-                ];
-                validate_locks.push(lock(references, LockMode::RowShare, Work::Catalog));
-            }
             vec![
-                Draft::new(Phase::Contract, format!("add constraint {name} NOT VALID"), vec![add], add_locks)
+                Draft::new(Phase::Contract, format!("add constraint {name} NOT VALID"), vec![add])
                     .done_when(exists_fact)
                     .recipe("not-valid-then-validate"),
                 Draft::new(
                     Phase::Contract,
                     format!("validate constraint {name}"),
                     vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(&name))],
-                    validate_locks,
                 )
                 .done_when(validated_fact)
                 .recipe("not-valid-then-validate"),
@@ -479,21 +539,16 @@ fn add_constraint(
                 relation(table),
                 keys.join(", ")
             );
-            let nullable = primary
-                && columns.iter().any(|c| {
-                    context.step.catalog.table(table).and_then(|t| t.column(c)).is_some_and(|col| !col.not_null)
-                });
-            let mut attach_step = Draft::new(
-                Phase::Contract,
-                format!("attach index {name} as a constraint"),
-                vec![attach],
-                vec![lock(table, LockMode::AccessExclusive, if nullable { Work::Scan } else { Work::Catalog })],
-            )
-            .done_when(exists_fact)
-            .recipe("unique-index-concurrently");
+            // As the lock table judges the attach step's scan.
+            let nullable =
+                primary && columns.iter().any(|c| !locks::proven_not_null(context.step.catalog, table, c, context.pg));
+            let mut attach_step =
+                Draft::new(Phase::Contract, format!("attach index {name} as a constraint"), vec![attach])
+                    .done_when(exists_fact)
+                    .recipe("unique-index-concurrently");
             if nullable {
-                attach_step = attach_step
-                    .note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under ACCESS EXCLUSIVE");
+                attach_step =
+                    attach_step.note("the key columns are nullable: PRIMARY KEY sets NOT NULL, a scan under {lock}");
             }
             vec![
                 build_concurrently(table, &name, build, Phase::Contract).recipe("unique-index-concurrently"),
@@ -502,7 +557,7 @@ fn add_constraint(
         }
         ConstraintKind::Exclusion => vec![as_written(Phase::Contract)
             .done_when(exists_fact)
-            .note("EXCLUDE builds its index under ACCESS EXCLUSIVE; there is no concurrent form")],
+            .note("EXCLUDE builds its index under {lock}; there is no concurrent form")],
         _ => vec![as_written(Phase::Contract).done_when(exists_fact)],
     }
 }
@@ -523,7 +578,7 @@ fn set_not_null(
     }
     if !context.pg.supports(Feature::SetNotNullFromCheck) {
         return vec![as_written(Phase::Contract)
-            .note("before PostgreSQL 12 SET NOT NULL scans the table under ACCESS EXCLUSIVE whatever CHECK exists")];
+            .note("before PostgreSQL 12 SET NOT NULL scans the table under {lock} whatever CHECK exists")];
     }
     not_null_through_check(table, column, "check-then-set-not-null")
 }
@@ -546,7 +601,6 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
                 format!("ALTER TABLE {rel} ALTER COLUMN {} SET NOT NULL", ident(column)),
                 format!("ALTER TABLE {rel} DROP CONSTRAINT IF EXISTS {}", ident(&check)),
             ],
-            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
         )
         .done_when(done)
         .recipe(recipe),
@@ -567,7 +621,6 @@ fn not_null_check_steps(table: &QualifiedName, column: &str, check: &str, recipe
                 ident(check),
                 ident(column)
             )],
-            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
         )
         .done_when(Fact::ConstraintExists {
             schema: schema.clone(),
@@ -579,7 +632,6 @@ fn not_null_check_steps(table: &QualifiedName, column: &str, check: &str, recipe
             Phase::Contract,
             format!("validate the CHECK on {column}"),
             vec![format!("ALTER TABLE {rel} VALIDATE CONSTRAINT {}", ident(check))],
-            vec![lock(table, LockMode::ShareUpdateExclusive, Work::Scan)],
         )
         .done_when(Fact::ConstraintValidated { schema, table: table.name.clone(), constraint: check.to_string() })
         .recipe(recipe),
@@ -612,7 +664,7 @@ fn add_column(
         return vec![as_written(Phase::Expand)
             .done_when(exists_fact)
             .undo(undo)
-            .note("serial, identity and generated columns fill every row: a rewrite under ACCESS EXCLUSIVE")];
+            .note("serial, identity and generated columns fill every row: a rewrite under {lock}")];
     }
     let split = needs_recipe.then(|| sqlgen::add_column_without_default(node)).flatten();
     let Some(split) = split else { return vec![as_written(Phase::Expand).done_when(exists_fact).undo(undo)] };
@@ -622,15 +674,11 @@ fn add_column(
     if let Some(default) = &split.default {
         sql.push(format!("ALTER TABLE {rel} ALTER COLUMN {name} SET DEFAULT {default}"));
     }
-    let mut add = Draft::new(
-        Phase::Expand,
-        format!("add column {} (nullable, default for new rows)", column.name),
-        sql,
-        vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
-    )
-    .done_when(exists_fact)
-    .undo(undo)
-    .recipe("add-column-then-backfill");
+    let mut add =
+        Draft::new(Phase::Expand, format!("add column {} (nullable, default for new rows)", column.name), sql)
+            .done_when(exists_fact)
+            .undo(undo)
+            .recipe("add-column-then-backfill");
     if split.default.is_none() && column.not_null {
         add =
             add.note("NOT NULL with no default: existing rows need a value before the contract phase can validate it");
@@ -641,10 +689,8 @@ fn add_column(
             Phase::Backfill,
             format!("backfill {} on existing rows", column.name),
             vec![format!("UPDATE {rel} SET {name} = {default} WHERE {name} IS NULL")],
-            vec![lock(table, LockMode::RowExclusive, Work::RowChanges)],
         )
         .recipe("add-column-then-backfill");
-        backfill.timeout = TimeoutClass::Unbounded;
         match primary_key(context, table) {
             Some(key) => {
                 backfill.batched = Some(super::Batched {
@@ -721,7 +767,6 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
             ),
             format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), relation(&function)),
         ],
-        vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
     )
     .done_when(Fact::ColumnExists { schema: schema.clone(), table: table.name.clone(), column: new.clone() })
     .undo(drop_sync.iter().cloned().chain([drop_column(table, &new)]).collect())
@@ -730,10 +775,8 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         Phase::Backfill,
         format!("copy {column} into {new}"),
         vec![format!("UPDATE {rel} SET {n} = {c}::{new_type} WHERE {n} IS NULL AND {c} IS NOT NULL")],
-        vec![lock(table, LockMode::RowExclusive, Work::RowChanges)],
     )
     .recipe(recipe);
-    backfill.timeout = TimeoutClass::Unbounded;
     backfill.batched = Some(super::Batched {
         table: rel.clone(),
         key: key.iter().map(|k| ident(k)).collect(),
@@ -772,14 +815,9 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         swap.push(format!("ALTER TABLE {rel} ALTER COLUMN {c} SET DEFAULT {}", default.text()));
     }
     drafts.push(
-        Draft::new(
-            Phase::Contract,
-            format!("swap {new} in for {column} (one short transaction)"),
-            swap,
-            vec![lock(table, LockMode::AccessExclusive, Work::Catalog)],
-        )
-        .done_when(Fact::ColumnAbsent { schema, table: table.name.clone(), column: new })
-        .recipe(recipe),
+        Draft::new(Phase::Contract, format!("swap {new} in for {column} (one short transaction)"), swap)
+            .done_when(Fact::ColumnAbsent { schema, table: table.name.clone(), column: new })
+            .recipe(recipe),
     );
     Some(drafts)
 }

@@ -1,11 +1,11 @@
 //! ADD CONSTRAINT … CHECK without NOT VALID: a full scan under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-check-without-not-valid",
+    Category::Locks,
     Severity::Error,
     "adding a CHECK constraint without NOT VALID scans the table while blocking reads and writes",
     check,
@@ -27,13 +27,15 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     let name = constraint.name.as_deref().unwrap_or("<name>");
+    let validate = ctx.lock_of(&OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() });
     out.push(ctx.violation(
         format!(
             "adding CHECK constraint `{name}` validates every existing row of `{table}`, and {} for the whole scan",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         format!(
-            "add it with NOT VALID (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};`, which takes only SHARE UPDATE EXCLUSIVE"
+            "add it with NOT VALID (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};`, which takes only {}",
+            validate
         ),
     ));
 }

@@ -1,11 +1,12 @@
 //! ADD COLUMN … GENERATED ALWAYS AS (…) STORED: computed and written for every row.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::{Feature, LockMode, Work};
+use crate::locks::{Feature, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-generated-stored",
+    Category::Locks,
     Severity::Error,
     "adding a stored generated column rewrites the table",
     check,
@@ -28,7 +29,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         format!(
             "adding stored generated column `{}` computes and writes it for every row of `{table}`: a full rewrite that {}",
             column.name,
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         format!("add a plain column, keep it current with a trigger, and backfill existing rows in batches{virtual_hint}"),
     ));

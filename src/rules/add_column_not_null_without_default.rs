@@ -1,10 +1,11 @@
 //! ADD COLUMN … NOT NULL with no default on a table that already has rows.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-not-null-without-default",
+    Category::Locks,
     Severity::Error,
     "adding a NOT NULL column without a default fails on any table that has rows",
     check,
@@ -25,8 +26,10 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     };
     // It fails, or breaks the application, on a table of any size: no live size makes it fine.
     let message = format!(
-        "adding NOT NULL column `{}` to `{table}` without a default fails with \"column contains null values\" as soon as the table has a row, after scanning it under an ACCESS EXCLUSIVE lock; application code that does not yet set `{}` breaks too",
-        column.name, column.name
+        "adding NOT NULL column `{}` to `{table}` without a default fails with \"column contains null values\" as soon as the table has a row, after scanning it under {} lock; application code that does not yet set `{}` breaks too",
+        column.name,
+        ctx.lock_on(table).map_or_else(|| "its".to_string(), |effect| with_article(effect.mode)),
+        column.name
     );
     out.push(ctx.violation(message, help).at_any_size());
 }

@@ -1,11 +1,12 @@
 //! ADD COLUMN with a default PostgreSQL must compute per row: a full table rewrite.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-volatile-default",
+    Category::Locks,
     Severity::Error,
     "adding a column with a volatile default rewrites the table",
     check,
@@ -28,7 +29,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         format!(
             "adding column `{}` to `{table}` rewrites the whole table and every index because {why}; it {} for the whole rewrite",
             column.name,
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         format!(
             "add the column without the default, then `ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT {}` for new rows (catalog-only), and backfill existing rows in batches",

@@ -1,11 +1,11 @@
 //! ADD CONSTRAINT … EXCLUDE builds an index and checks every row under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-exclusion-constraint",
+    Category::Locks,
     Severity::Error,
     "adding an exclusion constraint builds its index and checks every row while blocking reads and writes",
     check,
@@ -19,7 +19,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     out.push(ctx.violation(
         format!(
             "adding an exclusion constraint to `{table}` builds its index and probes it for every row, and {} throughout; there is no NOT VALID or USING INDEX form",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         "create the constraint on a new table and move the rows over in batches, or add it while the table is small; otherwise schedule it in a maintenance window with a lock_timeout",
     ));

@@ -1,12 +1,13 @@
 //! A foreign key added to an existing table without NOT VALID: validated under a write lock on
 //! both tables.
 
-use super::{with_article, OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintDef, ConstraintKind, OpKind, QualifiedName};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-foreign-key-without-not-valid",
+    Category::Locks,
     Severity::Error,
     "adding a foreign key without NOT VALID blocks writes on both tables while every row is checked",
     check,

@@ -1,12 +1,13 @@
 //! ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; PRIMARY KEY USING INDEX on nullable
 //! columns scans for NULLs under it.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind, QualifiedName};
-use crate::locks::{proven_not_null, LockMode, Work};
+use crate::locks::{proven_not_null, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "add-primary-key-builds-index",
+    Category::Locks,
     Severity::Error,
     "adding a primary key builds its index (or scans nullable columns) while blocking reads and writes",
     check,
@@ -28,7 +29,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.is_new_table(table) {
         return;
     }
-    let lock = takes_lock(LockMode::AccessExclusive, table);
+    let lock = ctx.takes_lock_on(table);
     if let Some(index_name) = using_index {
         // The parser gives no columns for USING INDEX: they are the index's, from the replayed
         // schema. For an index lockgate has not seen, the lock model's verdict stands.

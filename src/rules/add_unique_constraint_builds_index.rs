@@ -1,11 +1,11 @@
 //! ADD CONSTRAINT … UNIQUE (or an inline UNIQUE column) builds its index under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-unique-constraint-builds-index",
+    Category::Locks,
     Severity::Error,
     "adding a UNIQUE constraint builds its index while blocking reads and writes",
     check,
@@ -33,7 +33,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     out.push(ctx.violation(
         format!(
             "adding a UNIQUE constraint on `{table}` ({cols}) builds a unique index and {} for the whole build",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         format!(
             "build the index first without blocking: `CREATE UNIQUE INDEX CONCURRENTLY {}_{}_key ON {table} ({cols});` (outside a transaction), then `ALTER TABLE {table} ADD CONSTRAINT {}_{}_key UNIQUE USING INDEX {}_{}_key;` (catalog-only)",

@@ -1,11 +1,12 @@
 //! ALTER COLUMN … TYPE that rewrites the table, judged from the replayed old type.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
 
 pub const RULE: Rule = Rule::on_op(
     "alter-column-type-rewrite",
+    Category::Locks,
     Severity::Error,
     "changing a column's type rewrites the table unless the change is binary-compatible",
     check,
@@ -34,7 +35,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     out.push(ctx.violation(
         format!(
             "changing `{table}.{column}` to `{new_type}` rewrites the whole table and every index ({from}); it {} for the whole rewrite",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         help,
     ));

@@ -1,11 +1,12 @@
 //! ATTACH PARTITION scans the partition unless a validated CHECK already proves the bound.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::{Feature, LockMode};
+use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "attach-partition-scan",
+    Category::Locks,
     Severity::Warning,
     "ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE unless a CHECK constraint matches its bound",
     check,
@@ -23,14 +24,14 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         return;
     }
     let parent = if ctx.settings.pg_version.supports(Feature::AttachPartitionShareUpdateExclusive) {
-        format!("the parent `{table}` gets SHARE UPDATE EXCLUSIVE")
+        format!("the parent `{table}` gets {}", ctx.mode_on(table))
     } else {
-        format!("before PostgreSQL 12 the parent `{table}` is locked ACCESS EXCLUSIVE too")
+        format!("before PostgreSQL 12 the parent `{table}` is locked {} too", ctx.mode_on(table))
     };
     out.push(ctx.violation(
         format!(
             "attaching `{partition}` scans all its rows to prove they fit the partition bound; it {} for the whole scan, and {parent}",
-            takes_lock(LockMode::AccessExclusive, partition)
+            ctx.takes_lock_on(partition)
         ),
         format!(
             "before attaching, add a CHECK constraint on `{partition}` that matches the bound (`ADD CONSTRAINT … CHECK (…) NOT VALID`, then `VALIDATE CONSTRAINT`): ATTACH then skips the scan; drop the CHECK afterwards"

@@ -1,12 +1,13 @@
 //! Alembic's `autocommit_block()` after schema changes in the same revision: it commits them
 //! first, so the revision is no longer all-or-nothing.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, TransactionControl};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "autocommit-block-commits",
+    Category::Transactions,
     Severity::Warning,
     "an Alembic autocommit_block() commits the schema changes before it; if a later step fails they stay applied",
     check,

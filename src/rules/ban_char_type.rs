@@ -1,9 +1,10 @@
 //! char(n): blank-padded, no faster, and awkward to change.
 
-use super::{given_types, OpContext, Rule, Severity, Violation};
+use super::{given_types, Category, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "ban-char-type",
+    Category::Design,
     Severity::Info,
     "char(n) pads with blanks, is no faster than text, and any change to it rewrites the table",
     check,

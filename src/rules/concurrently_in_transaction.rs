@@ -1,10 +1,11 @@
 //! A CONCURRENTLY statement inside a transaction block: PostgreSQL refuses to run it.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "concurrently-in-transaction",
+    Category::Locks,
     Severity::Error,
     "CONCURRENTLY statements cannot run inside a transaction block; the migration fails mid-deploy",
     check,

@@ -1,11 +1,12 @@
 //! CREATE INDEX without CONCURRENTLY on an existing table blocks writes for the whole build.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
 
 pub const RULE: Rule = Rule::on_op(
     "create-index-not-concurrently",
+    Category::Locks,
     Severity::Error,
     "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
     check,
@@ -25,7 +26,5 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             "`CREATE INDEX CONCURRENTLY {name} ON {table} (...);` outside any transaction; if it fails it leaves an INVALID index: drop it and retry"
         ),
     };
-    out.push(
-        ctx.violation(format!("building {name} {} for the whole build", takes_lock(LockMode::Share, table)), help),
-    );
+    out.push(ctx.violation(format!("building {name} {} for the whole build", ctx.takes_lock_on(table)), help));
 }

@@ -1,11 +1,12 @@
 //! Data changes (UPDATE/DELETE/INSERT … SELECT) inside a schema migration.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{DataChangeKind, OpKind};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "data-change-in-migration",
+    Category::Locks,
     Severity::Warning,
     "UPDATE/DELETE/INSERT … SELECT in a migration: row locks for the whole statement, worse next to DDL",
     check,

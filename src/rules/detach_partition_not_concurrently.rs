@@ -1,11 +1,12 @@
 //! DETACH PARTITION without CONCURRENTLY locks the whole partitioned table.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "detach-partition-not-concurrently",
+    Category::Locks,
     Severity::Warning,
     "DETACH PARTITION without CONCURRENTLY blocks every read and write on the partitioned table (PostgreSQL 14+)",
     check,
@@ -18,7 +19,8 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     }
     out.push(ctx.violation(
         format!(
-            "detaching `{partition}` takes ACCESS EXCLUSIVE on `{table}` and the partition: every query on the whole partitioned table waits, including while the DETACH queues for its lock"
+            "detaching `{partition}` takes {}: every query on the whole partitioned table waits, including while the DETACH queues for its lock",
+            ctx.locks_on([table, partition])
         ),
         format!(
             "`ALTER TABLE {table} DETACH PARTITION {partition} CONCURRENTLY;` outside a transaction (PostgreSQL 14+, not with a DEFAULT partition); if it is interrupted, finish it with `… DETACH PARTITION {partition} FINALIZE`"

@@ -1,11 +1,12 @@
 //! A column added with a default that the same migration drops again (Django's AddField with a
 //! Python `default=`): old code that inserts without the column fails mid-deploy.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "django-default-dropped",
+    Category::Compatibility,
     Severity::Warning,
     "a NOT NULL column added with a default that is dropped right away: inserts from code deployed before it fail",
     check,

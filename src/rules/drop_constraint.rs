@@ -1,10 +1,11 @@
 //! DROP CONSTRAINT: integrity is lost, and dropping a foreign key locks the referenced table.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "drop-constraint",
+    Category::Compatibility,
     Severity::Info,
     "dropping a constraint stops enforcing it; dropping a foreign key also locks the referenced table",
     check,
@@ -24,9 +25,16 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         {
             return;
         }
-        Some(ConstraintKind::ForeignKey { references, .. }) => format!(
-            "dropping foreign key `{name}` stops checking `{table}` against `{references}`, and takes ACCESS EXCLUSIVE on both `{table}` and `{references}`: reads of the referenced table block too"
-        ),
+        Some(ConstraintKind::ForeignKey { references, .. }) => {
+            let referenced = ctx
+                .lock_on(references)
+                .map(|effect| format!(", so the referenced table is locked too ({})", effect.mode.blocks()))
+                .unwrap_or_default();
+            format!(
+                "dropping foreign key `{name}` stops checking `{table}` against `{references}`, and takes {}{referenced}",
+                ctx.locks_on([table, references])
+            )
+        }
         Some(ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. }) => format!(
             "dropping `{name}` drops its index as well: queries that used it for lookups fall back to scans, and duplicates become possible"
         ),

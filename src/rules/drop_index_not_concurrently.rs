@@ -1,11 +1,11 @@
 //! DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
-use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "drop-index-not-concurrently",
+    Category::Locks,
     Severity::Warning,
     "DROP INDEX without CONCURRENTLY blocks reads and writes while it waits for and holds its lock",
     check,
@@ -28,7 +28,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         format!(
             "dropping index {} {}; it is quick once granted, but while it waits behind any open transaction every query on the table queues behind it",
             names.join(", "),
-            takes_lock(LockMode::AccessExclusive, &effect.relation)
+            takes_lock(effect.mode, &effect.relation)
         ),
         help,
     ));

@@ -1,10 +1,11 @@
 //! DROP NOT NULL: code may not expect NULLs, and re-adding NOT NULL later needs a scan.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "drop-not-null",
+    Category::Compatibility,
     Severity::Info,
     "dropping NOT NULL lets NULLs in that running code may not handle; undoing it needs a full scan",
     check,

@@ -1,10 +1,11 @@
 //! DROP TABLE / SCHEMA / DATABASE: data loss, and locks on referenced tables.
 
-use super::{OpContext, Rule, Severity, Violation};
-use crate::ir::{DroppedObject, OpKind};
+use super::{Category, OpContext, Rule, Severity, Violation};
+use crate::ir::{DroppedObject, OpKind, QualifiedName};
 
 pub const RULE: Rule = Rule::on_op(
     "drop-table",
+    Category::Compatibility,
     Severity::Warning,
     "dropping a table, schema or database loses data and breaks code that still uses it",
     check,
@@ -17,17 +18,20 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             if old.is_empty() {
                 return;
             }
-            let mut others: Vec<String> = vec![];
+            let mut others: Vec<&QualifiedName> = vec![];
             for e in ctx.effects.iter().filter(|e| !tables.contains(&e.relation)) {
-                let name = format!("`{}`", e.relation);
-                if !others.contains(&name) {
-                    others.push(name);
+                if !others.contains(&&e.relation) {
+                    others.push(&e.relation);
                 }
             }
-            let also = if others.is_empty() {
-                String::new()
-            } else {
-                format!("; it also takes ACCESS EXCLUSIVE on {} (the foreign keys between them go, with their triggers), blocking every query there", others.join(", "))
+            let strongest = others.iter().filter_map(|r| ctx.lock_on(r)).map(|e| e.mode).max();
+            let also = match strongest {
+                None => String::new(),
+                Some(mode) => format!(
+                    "; it also takes {} (the foreign keys between them go, with their triggers), which {} there",
+                    ctx.locks_on(others.iter().copied()),
+                    mode.blocks()
+                ),
             };
             format!("dropping {} deletes its data, and code that still queries it fails{also}", old.join(", "))
         }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Rule, Severity};
+use super::{Category, Rule, Severity};
 use crate::ir::{Framework, Problem, Span};
 use crate::source::tokens;
 
@@ -14,6 +14,7 @@ pub const ID: &str = "edited-applied-migration";
 pub const RULE: Rule = Rule {
     id: ID,
     severity: Severity::Warning,
+    category: Category::Transactions,
     summary: "a migration changed after it was merged: databases that already applied it never run the change",
     check: None,
     end_of_migration: None,

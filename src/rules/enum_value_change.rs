@@ -1,11 +1,12 @@
 //! ALTER TYPE … ADD VALUE / RENAME VALUE hazards.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "enum-value-change",
+    Category::Locks,
     Severity::Warning,
     "enum changes that fail in a transaction (before PG 12), reorder comparisons, or rename values clients use",
     check,

@@ -1,10 +1,11 @@
 //! Identifiers longer than 63 bytes, which PostgreSQL truncates with only a NOTICE.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{declared_columns, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "identifier-too-long",
+    Category::Design,
     Severity::Warning,
     "names longer than 63 bytes are truncated, so two of them can collide and tools comparing names see a different one",
     check,

@@ -1,6 +1,6 @@
 //! A `lockgate:` comment lockgate cannot read.
 
-use super::{Rule, Severity};
+use super::{Category, Rule, Severity};
 
 pub const ID: &str = "invalid-directive";
 
@@ -8,6 +8,7 @@ pub const ID: &str = "invalid-directive";
 pub const RULE: Rule = Rule {
     id: ID,
     severity: Severity::Warning,
+    category: Category::Coverage,
     summary: "a `lockgate:` comment that is malformed or not attached to any statement",
     check: None,
     end_of_migration: None,

@@ -3,7 +3,7 @@
 //! (functions, `DO` blocks, triggers, extensions). Only `lockgate trace` sees it: it runs each
 //! statement and reads `pg_locks`, `relfilenode` and the transaction's scan counters.
 
-use super::{Rule, Severity};
+use super::{Category, Rule, Severity};
 
 pub const ID: &str = "lock-model-mismatch";
 
@@ -12,6 +12,7 @@ pub const ID: &str = "lock-model-mismatch";
 pub const RULE: Rule = Rule {
     id: ID,
     severity: Severity::Error,
+    category: Category::Coverage,
     summary: "the server took a lock or did work the lock model does not predict (reported by `lockgate trace`)",
     check: None,
     end_of_migration: None,

@@ -1,11 +1,12 @@
 //! A lock_timeout so long (or 0, disabled) that the lock queue can still stall traffic.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::analysis::transaction::parse_duration_ms;
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "lock-timeout-too-long",
+    Category::Timeouts,
     Severity::Warning,
     "a lock_timeout above the configured bound (default 10 s), or 0, lets a queued lock stall every query",
     check,

@@ -1,6 +1,6 @@
 //! Problems with the migration history itself: missing parents, cycles, several leaves.
 
-use super::{Rule, Severity};
+use super::{Category, Rule, Severity};
 
 pub const ID: &str = "migration-graph";
 
@@ -8,6 +8,7 @@ pub const ID: &str = "migration-graph";
 pub const RULE: Rule = Rule {
     id: ID,
     severity: Severity::Warning,
+    category: Category::Transactions,
     summary:
         "a dependency on a migration that is not there, a dependency cycle, or an app with several leaf migrations",
     check: None,

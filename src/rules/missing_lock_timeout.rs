@@ -1,9 +1,10 @@
 //! A statement that blocks reads or writes while no lock_timeout is set.
 
-use super::{lock_label, with_article, OpContext, Rule, Severity, Violation};
+use super::{lock_label, with_article, Category, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "missing-lock-timeout",
+    Category::Timeouts,
     Severity::Warning,
     "a lock that blocks traffic is requested with no lock_timeout, so it can queue behind a long transaction",
     check,

@@ -1,11 +1,12 @@
 //! A statement that blocks traffic while no statement_timeout bounds how long it runs.
 
-use super::{lock_label, OpContext, Rule, Severity, Violation};
+use super::{lock_label, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Work;
 
 pub const RULE: Rule = Rule::on_op(
     "missing-statement-timeout",
+    Category::Timeouts,
     Severity::Warning,
     "a statement that blocks traffic runs with no statement_timeout to bound it",
     check,

@@ -76,10 +76,9 @@ pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
-/// Every rule lockgate has, in catalog order.
+/// Every rule lockgate has, in the order of `lockgate rules`. README's rule tables list them in
+/// this order within each [`Category`].
 pub static REGISTRY: &[&Rule] = &[
-    &parse_error::RULE,
-    &unanalyzable_operation::RULE,
     &add_column_not_null_without_default::RULE,
     &add_column_volatile_default::RULE,
     &add_column_auto_increment::RULE,
@@ -91,15 +90,11 @@ pub static REGISTRY: &[&Rule] = &[
     &validate_in_same_transaction::RULE,
     &add_unique_constraint_builds_index::RULE,
     &add_primary_key_builds_index::RULE,
+    &add_exclusion_constraint::RULE,
     &create_index_not_concurrently::RULE,
     &drop_index_not_concurrently::RULE,
-    &concurrently_in_transaction::RULE,
-    &statements_after_access_exclusive::RULE,
-    &missing_lock_timeout::RULE,
-    &add_exclusion_constraint::RULE,
-    &truncate::RULE,
-    &truncate_cascade::RULE,
     &reindex_not_concurrently::RULE,
+    &concurrently_in_transaction::RULE,
     &table_rewrite_command::RULE,
     &attach_partition_scan::RULE,
     &detach_partition_not_concurrently::RULE,
@@ -107,9 +102,14 @@ pub static REGISTRY: &[&Rule] = &[
     &trigger_change::RULE,
     &domain_constraint::RULE,
     &enum_value_change::RULE,
+    &truncate::RULE,
+    &truncate_cascade::RULE,
     &data_change_in_migration::RULE,
     &schema_change_beside_code::RULE,
+    &statements_after_access_exclusive::RULE,
     &multiple_alter_same_table::RULE,
+    &unindexed_foreign_key::RULE,
+    &missing_lock_timeout::RULE,
     &missing_statement_timeout::RULE,
     &lock_timeout_too_long::RULE,
     &django_default_dropped::RULE,
@@ -129,12 +129,13 @@ pub static REGISTRY: &[&Rule] = &[
     &unclosed_transaction::RULE,
     &transaction_nesting::RULE,
     &autocommit_block_commits::RULE,
-    &unindexed_foreign_key::RULE,
     &migration_graph::RULE,
     &edited_applied_migration::RULE,
-    &lock_model_mismatch::RULE,
+    &parse_error::RULE,
+    &unanalyzable_operation::RULE,
     &unused_ignore::RULE,
     &invalid_directive::RULE,
+    &lock_model_mismatch::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {
@@ -181,6 +182,66 @@ impl Severity {
     }
 }
 
+/// What kind of hazard a rule is about; the README lists the rules in one table per category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Locks,
+    Timeouts,
+    Compatibility,
+    Design,
+    Transactions,
+    Coverage,
+}
+
+impl Category {
+    /// In the order the README lists them.
+    pub const ALL: [Category; 6] = [
+        Category::Locks,
+        Category::Timeouts,
+        Category::Compatibility,
+        Category::Design,
+        Category::Transactions,
+        Category::Coverage,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Locks => "Rewrites, scans and blocking locks",
+            Category::Timeouts => "Timeouts",
+            Category::Compatibility => "Backward compatibility and data loss",
+            Category::Design => "Schema design (easy to turn off)",
+            Category::Transactions => "Transactions and history",
+            Category::Coverage => "Coverage and suppressions",
+        }
+    }
+}
+
+/// The README's rule tables (`lockgate rules --format markdown`): one per category, a row per
+/// rule with its page, default severity and summary, so a rule's summary is written once, in its
+/// own file.
+pub fn markdown_tables() -> String {
+    let mut out = String::new();
+    for category in Category::ALL {
+        let rules: Vec<&Rule> = REGISTRY.iter().copied().filter(|r| r.category == category).collect();
+        if rules.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("**{}**\n\n| rule | default | flags |\n|---|---|---|\n", category.title()));
+        for rule in rules {
+            out.push_str(&format!(
+                "| [{id}](rules/{id}.md) | {} | {} |\n",
+                rule.severity.as_str(),
+                rule.summary.replace('|', "\\|"),
+                id = rule.id
+            ));
+        }
+    }
+    out
+}
+
 type Check = fn(&OpContext, &mut Vec<Violation>);
 type EndOfMigration = fn(&Migration, &TransactionState, &mut Vec<Violation>);
 type EndOfRun = fn(&Catalog, &[Migration], &mut Vec<(usize, Violation)>);
@@ -188,6 +249,8 @@ type EndOfRun = fn(&Catalog, &[Migration], &mut Vec<(usize, Violation)>);
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
+    /// The README table it is listed in.
+    pub category: Category,
     /// One line: what the rule flags.
     pub summary: &'static str,
     /// Runs on every op, with the schema as it was before the op.
@@ -199,8 +262,14 @@ pub struct Rule {
 }
 
 impl Rule {
-    pub const fn on_op(id: &'static str, severity: Severity, summary: &'static str, check: Check) -> Rule {
-        Rule { id, severity, summary, check: Some(check), end_of_migration: None, end_of_run: None }
+    pub const fn on_op(
+        id: &'static str,
+        category: Category,
+        severity: Severity,
+        summary: &'static str,
+        check: Check,
+    ) -> Rule {
+        Rule { id, severity, category, summary, check: Some(check), end_of_migration: None, end_of_run: None }
     }
 }
 
@@ -355,6 +424,45 @@ impl OpContext<'_> {
         self.effects.iter().filter(|e| &e.relation == relation).max_by_key(|e| e.mode)
     }
 
+    /// "takes an ACCESS EXCLUSIVE lock on `users` (blocks every read and write)": the lock this op
+    /// takes on `relation` as the lock table gives it, so a message cannot disagree with it.
+    pub fn takes_lock_on(&self, relation: &QualifiedName) -> String {
+        match self.lock_on(relation) {
+            Some(effect) => takes_lock(effect.mode, relation),
+            None => format!("locks `{relation}`"),
+        }
+    }
+
+    /// "ACCESS EXCLUSIVE": the mode of this op's lock on `relation`, as the lock table gives it
+    /// ("a lock" where it names none).
+    pub fn mode_on(&self, relation: &QualifiedName) -> String {
+        self.lock_on(relation).map_or_else(|| "a lock".to_string(), |effect| effect.mode.to_string())
+    }
+
+    /// "ACCESS EXCLUSIVE on `a` and `b`", "SHARE on `a`, ACCESS EXCLUSIVE on `b`": this op's locks
+    /// on `relations`, as the lock table gives them (a relation it names no lock on is left out).
+    pub fn locks_on<'r>(&self, relations: impl IntoIterator<Item = &'r QualifiedName>) -> String {
+        let mut groups: Vec<(LockMode, Vec<String>)> = vec![];
+        for relation in relations {
+            let Some(effect) = self.lock_on(relation) else { continue };
+            match groups.iter_mut().find(|(mode, _)| *mode == effect.mode) {
+                Some((_, names)) => names.push(format!("`{relation}`")),
+                None => groups.push((effect.mode, vec![format!("`{relation}`")])),
+            }
+        }
+        let groups: Vec<String> =
+            groups.into_iter().map(|(mode, names)| format!("{mode} on {}", and_list(&names))).collect();
+        groups.join(", ")
+    }
+
+    /// "SHARE UPDATE EXCLUSIVE": the strongest lock the lock table gives `op`, the alternative a
+    /// help text proposes, on the schema as it is before this op, so help names its locks from the
+    /// same table as the message ("its lock" where the table names none).
+    pub fn lock_of(&self, op: &OpKind) -> String {
+        let effects = crate::locks::effects(op, self.catalog, self.settings.pg_version);
+        crate::locks::strongest(&effects).map_or_else(|| "its lock".to_string(), |e| e.mode.to_string())
+    }
+
     /// The work this op does under its lock on `table`.
     pub fn work_on(&self, table: &QualifiedName) -> Option<Work> {
         self.lock_on(table).map(|e| e.work)
@@ -426,6 +534,15 @@ pub fn creates(op: &OpKind, table: &QualifiedName) -> bool {
     matches!(op, OpKind::CreateTable { table: t, .. } | OpKind::CreateTableAs { table: t, .. } if t == table)
 }
 
+/// "`a`", "`a` and `b`", "`a`, `b` and `c`".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// "an ACCESS EXCLUSIVE", "a SHARE".
 pub fn with_article(mode: LockMode) -> String {
     let article = if mode.sql_name().starts_with(['A', 'E']) { "an" } else { "a" };
@@ -440,4 +557,22 @@ pub fn lock_label(effect: &LockEffect) -> String {
 /// "takes an ACCESS EXCLUSIVE lock on `users` (blocks every read and write)".
 pub fn takes_lock(mode: LockMode, relation: &QualifiedName) -> String {
     format!("takes {} lock on `{relation}` ({})", with_article(mode), mode.blocks())
+}
+
+/// The file `scripts/new-rule` copies for a new rule, compiled here so that what it writes builds.
+#[cfg(test)]
+#[path = "../../scripts/new-rule.d/rule.rs"]
+mod new_rule_template;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scaffold_template_is_a_rule_on_ops_that_no_registered_rule_shadows() {
+        let rule = &new_rule_template::RULE;
+        assert_eq!(rule.id, "new-rule-template");
+        assert!(rule.check.is_some());
+        assert!(find(rule.id).is_none());
+    }
 }

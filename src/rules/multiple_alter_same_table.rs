@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use super::{Rule, Severity, Violation};
+use super::{Category, Rule, Severity, Violation};
 use crate::analysis::transaction::TransactionState;
 use crate::ir::{ConstraintKind, Framework, Migration, OpKind, QualifiedName};
 
 pub const RULE: Rule = Rule {
     id: "multiple-alter-same-table",
     severity: Severity::Info,
+    category: Category::Locks,
     summary: "several ALTER TABLE statements on one table that could be one, taking the lock once",
     check: None,
     end_of_migration: Some(end_of_migration),

@@ -1,10 +1,11 @@
 //! A statement lockgate could not parse, and so could not check.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const RULE: Rule = Rule::on_op(
     "parse-error",
+    Category::Coverage,
     Severity::Error,
     "a statement or file that could not be parsed, so nothing in it was checked",
     check,

@@ -1,10 +1,11 @@
 //! Integer keys that will overflow: 32-bit (or 16-bit) primary keys, identities and foreign keys.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{declared_columns, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-bigint",
+    Category::Design,
     Severity::Info,
     "integer/smallint primary keys, identity and foreign-key columns overflow; widening them later rewrites the table",
     check,

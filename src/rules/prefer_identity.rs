@@ -1,9 +1,10 @@
 //! serial / bigserial instead of identity columns.
 
-use super::{declared_columns, OpContext, Rule, Severity, Violation};
+use super::{declared_columns, Category, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-identity",
+    Category::Design,
     Severity::Info,
     "serial columns have ownership and permission quirks; identity columns are the standard form",
     check,

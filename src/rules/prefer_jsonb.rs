@@ -1,9 +1,10 @@
 //! json instead of jsonb.
 
-use super::{given_types, OpContext, Rule, Severity, Violation};
+use super::{given_types, Category, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-jsonb",
+    Category::Design,
     Severity::Warning,
     "json has no equality operator (SELECT DISTINCT, UNION and GROUP BY fail) and cannot be indexed",
     check,

@@ -1,10 +1,11 @@
 //! varchar(n) instead of text with a CHECK on its length.
 
-use super::{given_types, OpContext, Rule, Severity, Violation};
+use super::{given_types, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-text",
+    Category::Design,
     Severity::Info,
     "varchar(n) limits can only be shrunk with a rewrite; text with a CHECK on length is easier to change",
     check,

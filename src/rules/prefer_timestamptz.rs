@@ -1,9 +1,10 @@
 //! timestamp without time zone.
 
-use super::{given_types, OpContext, Rule, Severity, Violation};
+use super::{given_types, Category, OpContext, Rule, Severity, Violation};
 
 pub const RULE: Rule = Rule::on_op(
     "prefer-timestamptz",
+    Category::Design,
     Severity::Info,
     "timestamp without time zone drops the offset; converting later may rewrite the table",
     check,

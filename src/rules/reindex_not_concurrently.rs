@@ -1,11 +1,12 @@
 //! REINDEX without CONCURRENTLY: blocks writes, and in practice reads.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "reindex-not-concurrently",
+    Category::Locks,
     Severity::Error,
     "REINDEX without CONCURRENTLY blocks writes and every query that plans with the index",
     check,
@@ -24,11 +25,15 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         None => "every index of the schema or database".to_string(),
     };
     let help = if *system {
-        "PostgreSQL cannot reindex system catalogs concurrently (`REINDEX SYSTEM` rejects CONCURRENTLY): run it in a maintenance window, outside the migrations"
+        "PostgreSQL cannot reindex system catalogs concurrently (`REINDEX SYSTEM` rejects CONCURRENTLY): run it in a maintenance window, outside the migrations".to_string()
     } else if ctx.settings.pg_version.supports(Feature::ReindexConcurrently) {
-        "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction block: it takes SHARE UPDATE EXCLUSIVE, so reads and writes continue"
+        let concurrently = OpKind::Reindex { target: target.clone(), index: *index, system: false, concurrently: true };
+        format!(
+            "use `REINDEX … CONCURRENTLY` (PostgreSQL 12+) outside a transaction block: it takes {}, so reads and writes continue",
+            ctx.lock_of(&concurrently)
+        )
     } else {
-        "PostgreSQL 11 has no REINDEX CONCURRENTLY: build a replacement with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` the old one and rename the new one into its place (or upgrade to 12+)"
+        "PostgreSQL 11 has no REINDEX CONCURRENTLY: build a replacement with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` the old one and rename the new one into its place (or upgrade to 12+)".to_string()
     };
     out.push(ctx.violation(
         format!(

@@ -1,10 +1,11 @@
 //! RENAME COLUMN: every running version of the application still uses the old name.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "rename-column",
+    Category::Compatibility,
     Severity::Warning,
     "renaming a column breaks every running application version that still uses the old name",
     check,
@@ -27,7 +28,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         ),
     };
     out.push(ctx.violation(
-        format!("renaming `{table}.{column}` to `{new_name}` is a quick catalog change under ACCESS EXCLUSIVE, but application code deployed before this migration still reads and writes `{column}` and fails until it is replaced"),
+        format!("renaming `{table}.{column}` to `{new_name}` is a quick catalog change under {}, but application code deployed before this migration still reads and writes `{column}` and fails until it is replaced", ctx.mode_on(table)),
         help,
     ));
 }

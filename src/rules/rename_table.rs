@@ -1,10 +1,11 @@
 //! RENAME TO: every running version of the application still uses the old table name.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, QualifiedName};
 
 pub const RULE: Rule = Rule::on_op(
     "rename-table",
+    Category::Compatibility,
     Severity::Warning,
     "renaming a table breaks every running application version that still uses the old name",
     check,
@@ -24,7 +25,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
         ),
     };
     out.push(ctx.violation(
-        format!("renaming `{table}` to `{new_name}` is a quick catalog change under ACCESS EXCLUSIVE, but application code deployed before this migration still queries `{table}` and fails until it is replaced"),
+        format!("renaming `{table}` to `{new_name}` is a quick catalog change under {}, but application code deployed before this migration still queries `{table}` and fails until it is replaced", ctx.mode_on(table)),
         help,
     ));
 }

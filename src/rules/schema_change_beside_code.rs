@@ -3,11 +3,12 @@
 //! Python): apply runs such a migration whole with the framework's own command, so the change
 //! runs as the framework writes it.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Op, OpKind};
 
 pub const RULE: Rule = Rule::on_op(
     "schema-change-beside-code",
+    Category::Locks,
     Severity::Info,
     "a schema change that has a safe recipe, in a migration whose code only the framework can run: it runs as written",
     check,

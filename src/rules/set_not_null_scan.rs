@@ -1,12 +1,13 @@
 //! ALTER COLUMN … SET NOT NULL (or, on PostgreSQL 18, ADD CONSTRAINT … NOT NULL without NOT
 //! VALID) scans the whole table under ACCESS EXCLUSIVE.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
-use crate::locks::{Feature, LockMode, Work};
+use crate::locks::{Feature, Work};
 
 pub const RULE: Rule = Rule::on_op(
     "set-not-null-scan",
+    Category::Locks,
     Severity::Error,
     "SET NOT NULL scans the whole table while blocking reads and writes",
     check,
@@ -24,10 +25,11 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             out.push(ctx.violation(
                 format!(
                     "adding NOT NULL constraint `{name}` validates `{table}.{column}` by scanning every row, and {} for the whole scan",
-                    takes_lock(LockMode::AccessExclusive, table)
+                    ctx.takes_lock_on(table)
                 ),
                 format!(
-                    "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+                    "add it with NOT VALID: `ALTER TABLE {table} ADD CONSTRAINT {name} NOT NULL {column} NOT VALID;` (catalog-only; new rows are checked at once), then in a separate transaction `ALTER TABLE {table} VALIDATE CONSTRAINT {name};` ({}: reads and writes continue)",
+                    validate_lock(ctx, table, &name)
                 ),
             ));
         }
@@ -42,7 +44,8 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
     let pg = ctx.settings.pg_version;
     let sql_recipe = if pg.supports(Feature::NotNullNotValid) {
         format!(
-            "on PostgreSQL 18: `ALTER TABLE {table} ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID;` then, in a separate transaction, `ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null;` (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+            "on PostgreSQL 18: `ALTER TABLE {table} ADD CONSTRAINT {column}_not_null NOT NULL {column} NOT VALID;` then, in a separate transaction, `ALTER TABLE {table} VALIDATE CONSTRAINT {column}_not_null;` ({}: reads and writes continue)",
+            validate_lock(ctx, table, &format!("{column}_not_null"))
         )
     } else if pg.supports(Feature::SetNotNullFromCheck) {
         format!(
@@ -63,10 +66,15 @@ fn set_not_null(ctx: &OpContext, table: &QualifiedName, column: &str, out: &mut 
     out.push(ctx.violation(
         format!(
             "SET NOT NULL on `{table}.{column}` scans every row to check for NULLs, and {} for the whole scan",
-            takes_lock(LockMode::AccessExclusive, table)
+            ctx.takes_lock_on(table)
         ),
         help,
     ));
+}
+
+/// The lock of the VALIDATE CONSTRAINT the help proposes, as the lock table gives it.
+fn validate_lock(ctx: &OpContext, table: &QualifiedName, name: &str) -> String {
+    ctx.lock_of(&OpKind::ValidateConstraint { table: table.clone(), name: name.to_string() })
 }
 
 /// A validated PostgreSQL 18 NOT NULL constraint already makes the column NOT NULL: SET NOT

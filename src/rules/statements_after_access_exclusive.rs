@@ -2,7 +2,7 @@
 //! reported once per transaction, at the statement that takes the lock, with the statements
 //! that run under it.
 
-use super::{with_article, OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::analysis::transaction::{TransactionState, TransactionStatement};
 use crate::ir::{Migration, OpKind, TransactionControl};
 use crate::locks::LockMode;
@@ -10,6 +10,7 @@ use crate::locks::LockMode;
 pub const RULE: Rule = Rule {
     id: "statements-after-access-exclusive",
     severity: Severity::Warning,
+    category: Category::Locks,
     summary: "work that runs while an earlier statement of the same transaction still holds ACCESS EXCLUSIVE",
     check: Some(check),
     end_of_migration: Some(end_of_migration),
@@ -64,11 +65,12 @@ fn report(migration: &Migration, tx: &TransactionState, out: &mut Vec<Violation>
     let mut violation = Violation::at(
         held.span,
         format!(
-            "the ACCESS EXCLUSIVE lock this statement takes on `{relation}` is held until the transaction ends, and {count} under it: {listed}; every read and write on `{relation}` waits for all of them"
+            "the {} lock this statement takes on `{relation}` is held until the transaction ends, and {count} under it: {listed}; every read and write on `{relation}` waits for all of them",
+            held.mode
         ),
-        "put the ACCESS EXCLUSIVE change in its own transaction (its own migration, with runners that wrap each file), or move it after the slow statements",
+        format!("put the {} change in its own transaction (its own migration, with runners that wrap each file), or move it after the slow statements", held.mode),
     )
-    .with_lock(Some(format!("{} on {relation}", LockMode::AccessExclusive)));
+    .with_lock(Some(format!("{} on {relation}", held.mode)));
     violation.statement = Some(held.statement);
     out.push(violation);
 }

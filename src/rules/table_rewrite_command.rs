@@ -1,11 +1,12 @@
 //! Commands whose whole purpose is to rewrite or move a table under ACCESS EXCLUSIVE.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{OpKind, TableAction};
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "table-rewrite-command",
+    Category::Locks,
     Severity::Error,
     "VACUUM FULL, CLUSTER, SET TABLESPACE, SET LOGGED/UNLOGGED and SET ACCESS METHOD rewrite or copy the table",
     check,
@@ -52,11 +53,14 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     } else {
         return; // only tables created in this migration
     };
+    // Without a table name the lock table names no relation; each table gets what a named one
+    // gets.
+    let mode = ctx.effects.iter().map(|e| e.mode).max().unwrap_or(LockMode::AccessExclusive);
     out.push(ctx.violation(
         format!(
-            "{command} {work} of {target}, holding an {} lock ({}) until it finishes",
-            LockMode::AccessExclusive,
-            LockMode::AccessExclusive.blocks()
+            "{command} {work} of {target}, holding {} lock ({}) until it finishes",
+            with_article(mode),
+            mode.blocks()
         ),
         help,
     ));

@@ -1,10 +1,11 @@
 //! BEGIN inside a transaction, or COMMIT or ROLLBACK inside the runner's transaction.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, TransactionControl, TransactionMode};
 
 pub const RULE: Rule = Rule::on_op(
     "transaction-nesting",
+    Category::Transactions,
     Severity::Warning,
     "BEGIN inside an open transaction, or COMMIT or ROLLBACK inside the runner's own transaction",
     check,

@@ -1,10 +1,11 @@
 //! Creating, dropping, enabling or disabling a trigger on a busy table.
 
-use super::{takes_lock, OpContext, Rule, Severity, Violation};
+use super::{takes_lock, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{OpKind, TableAction};
 
 pub const RULE: Rule = Rule::on_op(
     "trigger-change",
+    Category::Locks,
     Severity::Warning,
     "trigger changes take SHARE ROW EXCLUSIVE (create, enable, disable) or ACCESS EXCLUSIVE (drop) on the table",
     check,

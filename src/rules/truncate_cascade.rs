@@ -1,10 +1,12 @@
 //! TRUNCATE … CASCADE: also empties every table that references the target.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
+use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "truncate-cascade",
+    Category::Locks,
     Severity::Error,
     "TRUNCATE … CASCADE silently empties every table with a foreign key to the target",
     check,
@@ -16,6 +18,7 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     if ctx.effects.iter().all(|e| ctx.is_new_table(&e.relation)) {
         return;
     }
+    let mode = ctx.effects.iter().map(|e| e.mode).max().unwrap_or(LockMode::AccessExclusive);
     let named: Vec<String> = tables.iter().map(|t| format!("`{t}`")).collect();
     let mut also: Vec<String> =
         ctx.effects.iter().filter(|e| !tables.contains(&e.relation)).map(|e| format!("`{}`", e.relation)).collect();
@@ -23,8 +26,10 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
     let known = if also.is_empty() { String::new() } else { format!(" (here at least {})", also.join(", ")) };
     out.push(ctx.violation(
         format!(
-            "TRUNCATE … CASCADE on {} also empties every table that references it through a foreign key, recursively{known}, each under an ACCESS EXCLUSIVE lock that blocks every read and write",
-            named.join(", ")
+            "TRUNCATE … CASCADE on {} also empties every table that references it through a foreign key, recursively{known}, each under {} lock that {}",
+            named.join(", "),
+            with_article(mode),
+            mode.blocks()
         ),
         "name every table to empty explicitly and drop CASCADE, so the statement fails instead of emptying a table nobody reviewed; better, delete the rows in batches outside the schema migration",
     ));

@@ -1,12 +1,13 @@
 //! Code whose effect static analysis cannot see: DO blocks, procedure calls, RunPython.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 
 pub const ID: &str = "unanalyzable-operation";
 
 pub const RULE: Rule = Rule::on_op(
     ID,
+    Category::Coverage,
     Severity::Info,
     "procedural code (DO block, CALL, RunPython) whose locks lockgate cannot see",
     check,

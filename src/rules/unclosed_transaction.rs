@@ -1,12 +1,13 @@
 //! BEGIN without a matching COMMIT.
 
-use super::{Rule, Severity, Violation};
+use super::{Category, Rule, Severity, Violation};
 use crate::analysis::transaction::TransactionState;
 use crate::ir::{Migration, TransactionMode};
 
 pub const RULE: Rule = Rule {
     id: "unclosed-transaction",
     severity: Severity::Error,
+    category: Category::Transactions,
     summary: "a BEGIN with no COMMIT: depending on the runner, nothing after it is applied",
     check: None,
     end_of_migration: Some(end_of_migration),

@@ -1,12 +1,13 @@
 //! A foreign key whose columns lead no index by the end of the migrations.
 
-use super::{Rule, Severity, Violation};
+use super::{Category, Rule, Severity, Violation};
 use crate::catalog::Catalog;
 use crate::ir::{ConstraintKind, Migration, Span};
 
 pub const RULE: Rule = Rule {
     id: "unindexed-foreign-key",
     severity: Severity::Warning,
+    category: Category::Locks,
     summary:
         "a foreign key with no index on its columns: deletes and key updates on the referenced table scan this one",
     check: None,

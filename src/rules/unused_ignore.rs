@@ -1,6 +1,6 @@
 //! An inline ignore that suppresses nothing (stale, or a mistyped rule id).
 
-use super::{Rule, Severity};
+use super::{Category, Rule, Severity};
 
 pub const ID: &str = "unused-ignore";
 
@@ -8,6 +8,7 @@ pub const ID: &str = "unused-ignore";
 pub const RULE: Rule = Rule {
     id: ID,
     severity: Severity::Warning,
+    category: Category::Coverage,
     summary: "a `lockgate: ignore` comment that suppresses nothing",
     check: None,
     end_of_migration: None,

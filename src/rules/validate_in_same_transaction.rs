@@ -1,11 +1,12 @@
 //! VALIDATE CONSTRAINT in the same transaction that added the constraint NOT VALID.
 
-use super::{OpContext, Rule, Severity, Violation};
+use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
 use crate::locks::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "validate-in-same-transaction",
+    Category::Locks,
     Severity::Error,
     "VALIDATE CONSTRAINT in the transaction that added it NOT VALID keeps the strong lock for the whole validation",
     check,

@@ -590,3 +590,15 @@ pub fn lint_files(files: &[(&str, &[u8])], extra: &[&str]) -> serde_json::Value 
     assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
     serde_json::from_slice(&output.stdout).expect("JSON")
 }
+
+/// A connection of the test, as the library's observer (`lockgate::trace::observe`) reads it.
+pub struct Session<'a>(pub &'a mut Client);
+
+impl lockgate::trace::observe::Database for Session<'_> {
+    fn execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.0.batch_execute(sql)
+    }
+    fn query(&mut self, sql: &str) -> Result<Vec<postgres::Row>, postgres::Error> {
+        self.0.query(sql, &[])
+    }
+}
