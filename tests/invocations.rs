@@ -402,3 +402,41 @@ fn lockgate_toml_is_found_above_the_paths() {
     let rules: Vec<&str> = findings(&json).iter().filter_map(|f| f["rule"].as_str()).collect();
     assert!(!rules.is_empty() && !rules.contains(&"create-index-not-concurrently"), "{json}");
 }
+
+/// A folder walk reads versioned SQL files, and SQL files in a folder named for migrations or
+/// the folder named; other SQL it finds (a psql init script, a query beside the code) is not a
+/// migration: not read, and the summary says so. Named directly, such a file is read.
+#[test]
+fn sql_outside_migrations_folders_is_named_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "db/migrations/0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY);\n");
+    write(dir.path(), "db/migrations/seed_roles.sql", "CREATE TABLE roles (id int);\n");
+    write(dir.path(), "server/init-readonly-user.sql", "\\set u reader\nGRANT CONNECT ON DATABASE :db TO :u;\n");
+    write(dir.path(), "app/queries/top_users.sql", "SELECT * FROM users WHERE id = $1;\n");
+    write(dir.path(), "schema/create_items.sql", "CREATE TABLE items (id int);\n");
+    let (json, _) = lint_json(dir.path(), &["."]);
+    let paths: Vec<&str> = findings(&json).iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(!paths.iter().any(|p| p.contains("server/") || p.contains("app/queries")), "{json}");
+    assert_eq!(json["summary"]["migrations"], 2, "{json}");
+    let not_read: Vec<&str> = json["summary"]["recognised"]["sql_not_read"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        not_read,
+        ["./app/queries/top_users.sql", "./schema/create_items.sql", "./server/init-readonly-user.sql"],
+        "{json}"
+    );
+    let text = lockgate(dir.path()).args(["lint", ".", "--fail-on", "never"]).output().expect("runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("not read as migrations, outside any migrations folder: ./app/queries/top_users.sql and 2 more"),
+        "{text}"
+    );
+
+    // The folder named is the user's word: its SQL files are migrations.
+    let (json, _) = lint_json(dir.path(), &["schema"]);
+    assert_eq!(json["summary"]["migrations"], 1, "{json}");
+}

@@ -128,6 +128,10 @@ pub struct Recognised {
     pub alembic_environments: usize,
     /// The SQL runner layouts seen, by name, sorted.
     pub sql_layouts: Vec<&'static str>,
+    /// SQL files a folder walk found outside any migrations folder, with no version in their
+    /// name (a query, a psql init script): not read as migrations. Named, they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql_not_read: Vec<PathBuf>,
 }
 
 impl Recognised {
@@ -149,9 +153,16 @@ impl std::fmt::Display for Recognised {
         }
         parts.extend(self.sql_layouts.iter().map(|s| s.to_string()));
         if parts.is_empty() {
-            return f.write_str("nothing recognised");
+            f.write_str("nothing recognised")?;
+        } else {
+            f.write_str(&parts.join(", "))?;
         }
-        f.write_str(&parts.join(", "))
+        if let Some(first) = self.sql_not_read.first() {
+            let others = self.sql_not_read.len() - 1;
+            let more = if others > 0 { format!(" and {others} more") } else { String::new() };
+            write!(f, "; not read as migrations, outside any migrations folder: {}{more}", first.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -196,6 +207,8 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     let mut alembic_environments = alembic::Environments::default();
     let mut modules = django::modules::MigrationModules::from_config(config);
     let mut aliases = vec![];
+    // SQL files with no version in their name, found by a walk: `(file, the folder walked)`.
+    let mut loose = vec![];
     for path in inputs.paths {
         if path.as_os_str() == "-" {
             files.push(MigrationFile::stdin(inputs.stdin_name));
@@ -259,10 +272,15 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
             if py {
                 python.push((file.to_path_buf(), false));
             } else {
-                files.push(MigrationFile::classify(file));
+                let classified = MigrationFile::classify(file);
+                match classified.layout {
+                    Layout::Plain => loose.push((classified, path.clone())),
+                    _ => files.push(classified),
+                }
             }
         }
     }
+    let sql_not_read = keep_migrations(loose, &mut files);
     let mut django = vec![];
     let mut alembic = vec![];
     // Folder → was it moved by `MIGRATION_MODULES` (asked once per folder).
@@ -296,7 +314,7 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
     files.sort_by_cached_key(MigrationFile::order_key);
     files.dedup_by(|a, b| a.path == b.path && a.path.as_os_str() != "-");
     let recognised = recognise(&files, &django, &alembic, &mut alembic_environments);
-    Ok(Discovered {
+    let mut discovered = Discovered {
         sql: files,
         django,
         alembic,
@@ -305,7 +323,33 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
         aliases,
         cwd: std::env::current_dir().ok(),
         recognised,
-    })
+    };
+    discovered.recognised.sql_not_read = sql_not_read.iter().map(|p| discovered.display(p)).collect();
+    Ok(discovered)
+}
+
+/// Of the SQL files a walk found with no version in their name, keeps as migrations those in
+/// the folder walked, beside versioned migrations, or under a folder named for migrations;
+/// returns the others (a query file, a psql init script), which are not migrations.
+fn keep_migrations(loose: Vec<(MigrationFile, PathBuf)>, files: &mut Vec<MigrationFile>) -> Vec<PathBuf> {
+    let versioned: std::collections::HashSet<PathBuf> =
+        files.iter().filter_map(|f| f.path.parent()).map(Path::to_path_buf).collect();
+    let mut not_read = vec![];
+    for (file, walked) in loose {
+        let folder = file.path.parent().unwrap_or(Path::new(""));
+        let named_for_migrations =
+            file.path.strip_prefix(&walked).is_ok_and(|inside| {
+                inside.parent().is_some_and(|dirs| {
+                    dirs.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"))
+                })
+            }) || walked.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"));
+        if folder == walked || versioned.contains(folder) || named_for_migrations {
+            files.push(file);
+        } else {
+            not_read.push(file.path);
+        }
+    }
+    not_read
 }
 
 /// What the discovered files are: apps and environments counted, SQL layouts named.
@@ -339,7 +383,7 @@ fn recognise(
         }
     }
     layouts.sort_unstable();
-    Recognised { django_apps: apps.len(), alembic_environments: envs.len(), sql_layouts: layouts }
+    Recognised { django_apps: apps.len(), alembic_environments: envs.len(), sql_layouts: layouts, sql_not_read: vec![] }
 }
 
 /// Folders that hold other people's code, never the project's own migrations: hidden ones
