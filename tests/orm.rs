@@ -390,6 +390,9 @@ fn alembic_project_applied_by_lockgate_ends_as_alembic_upgrade_leaves_it() {
     assert_eq!(after[0]["recipe"], "create-index-concurrently");
     // Its DROP INDEX and NULLS NOT DISTINCT index and constraint are written as Alembic does.
     assert!(after.iter().all(|s| s["framework"].is_null()), "{after:#?}");
+    // The project's TypeDecorators are written as their impl (jsonb, text).
+    let project_types = steps_of(&plan, "f6");
+    assert!(!project_types.is_empty() && project_types.iter().all(|s| s["framework"].is_null()), "{project_types:#?}");
 
     assert_same_database(&framework, &ours, &["users", "accounts", "payments"]);
     let history = "SELECT version_num::text FROM alembic_version";

@@ -16,6 +16,7 @@ mod env;
 mod graph;
 mod lower;
 mod parse;
+mod project_types;
 mod schema;
 mod sqltext;
 mod types;
@@ -31,7 +32,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::{Constants, Layout, Module, SyntaxError, TopLevel};
+use crate::source::python::{Constants, Layout, Module, ProjectPython, SyntaxError, TopLevel};
 pub use discover::{reads_as_revision, Environments};
 use parse::{Header, Upgrade};
 
@@ -56,7 +57,7 @@ struct ModuleLevel {
 impl Loaded {
     /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
     /// order reaches it, so the caller lints the first revisions while later ones are lowered.
-    fn lowered(self) -> Migration {
+    fn lowered(self, python: &ProjectPython) -> Migration {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
@@ -72,7 +73,11 @@ impl Loaded {
             None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
             Some(module) => {
                 module.adopt_constants(constants);
-                lower_into(&mut migration, parse::upgrade(&module, downgrade), text);
+                let mut upgrade = parse::upgrade(&module, downgrade);
+                if let Ok(steps) = &mut upgrade.steps {
+                    project_types::resolve(python, &self.path, steps);
+                }
+                lower_into(&mut migration, upgrade, text);
             }
         }
         migration
@@ -107,7 +112,8 @@ pub fn load(
         }
     }
     // Lowered in batches, so the caller works on the first revisions while later ones are lowered.
-    super::in_batches(ordered, Loaded::lowered, emit);
+    let python = ProjectPython::default();
+    super::in_batches(ordered, |loaded| loaded.lowered(&python), emit);
 }
 
 /// One environment's upgrade order (indexes into the loaded revisions), and the graph
