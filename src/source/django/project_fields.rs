@@ -19,7 +19,13 @@ const TYPE_METHODS: &[&str] =
 /// Rewrites the project field classes in `operations` (of the migration at `file`) to the
 /// Django field each stands for.
 pub fn resolve(python: &ProjectPython, file: &Path, operations: &mut [Expr]) {
-    let known = |class: &str| KNOWN_CLASSES.contains(&class);
+    // Django's own modules, as `makemigrations` writes them, hold no project class: the
+    // operations (`migrations.AddField`), fields, indexes and constraints (`models.Index`).
+    let known = |name: &str| {
+        let last = name.rsplit('.').next().unwrap_or(name);
+        ["migrations.", "models.", "django."].iter().any(|module| name.starts_with(module))
+            || KNOWN_CLASSES.contains(&last)
+    };
     let mut module: Option<Option<std::sync::Arc<ModuleSummary>>> = None;
     for operation in operations {
         rewrite(operation, &mut |expr| {

@@ -172,8 +172,8 @@ pub fn rewrite(expr: &mut Expr, replace: &mut dyn FnMut(&Expr) -> Option<Expr>) 
 }
 
 /// Whether `expr` names a class, or calls one, that could be the project's own: a capitalised
-/// name not already `known` to the front end. Only these are looked up, so the imports of a file
-/// are read only when it uses such a class.
+/// name (dotted as written) not already `known` to the front end. Only these are looked up, so
+/// the imports of a file are read only when it uses such a class.
 pub fn names_a_class(expr: &Expr, known: &dyn Fn(&str) -> bool) -> Option<String> {
     let name = match &expr.value {
         Value::Name(name) => name,
@@ -181,7 +181,7 @@ pub fn names_a_class(expr: &Expr, known: &dyn Fn(&str) -> bool) -> Option<String
         _ => return None,
     };
     let last = name.rsplit('.').next().unwrap_or(name);
-    (last.starts_with(|c: char| c.is_ascii_uppercase()) && !known(last)).then(|| name.clone())
+    (last.starts_with(|c: char| c.is_ascii_uppercase()) && !known(name)).then(|| name.clone())
 }
 
 impl ProjectPython {
