@@ -67,9 +67,9 @@ impl Loaded {
             lower_into(&mut migration, Upgrade::unreadable(error, downgrade), text);
             return migration;
         }
-        // The module level was read in the first pass, and `downgrade()` is not linted: only
-        // the other functions are parsed now.
-        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(name) if name != "downgrade")) {
+        // The module level was read in the first pass: only the functions are parsed now.
+        // `downgrade()` is not linted, only kept as the revision's rollback.
+        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(_))) {
             None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
             Some(module) => {
                 module.adopt_constants(constants);
@@ -78,6 +78,10 @@ impl Loaded {
                     project_types::resolve(python, &self.path, steps);
                 }
                 lower_into(&mut migration, upgrade, text);
+                migration.rollback = parse::downgrade(&module).and_then(|mut steps| {
+                    project_types::resolve(python, &self.path, &mut steps);
+                    rollback(text, &steps)
+                });
             }
         }
         migration
@@ -217,6 +221,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     };
     let mut module_level = None;
     let header = match unreadable {
@@ -299,6 +304,17 @@ fn lower_into(migration: &mut Migration, upgrade: parse::Upgrade, text: &str) {
             migration.transaction = TransactionMode::Autocommit;
         }
     }
+}
+
+/// The ops of `downgrade()`, when every one of them could be read (no code lockgate cannot
+/// follow, no transaction control): then they are what undoes the revision. An empty
+/// `downgrade()` undoes nothing, so it is no rollback.
+fn rollback(text: &str, steps: &[parse::Step]) -> Option<Vec<Op>> {
+    let ops = lower::lower(text, steps).ops;
+    let readable = ops
+        .iter()
+        .all(|op| !matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. } | OpKind::Transaction(_)));
+    (readable && !ops.is_empty()).then_some(ops)
 }
 
 /// Each statement's span (its first op's) with its index, in file order.

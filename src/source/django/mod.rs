@@ -177,6 +177,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     };
     let parsed = match &loaded.parsed {
         Ok(parsed) => parsed,
