@@ -666,7 +666,9 @@ fn rollback_runs_the_downgrade_of_an_alembic_revision() {
                 "\"a1\"",
                 "    op.add_column(\"items\", sa.Column(\"seen\", sa.Integer(), nullable=True))\n    \
                  op.execute(\"CREATE FUNCTION items_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.seen := 1; RETURN NEW; END $$\")",
-                "    op.execute(\"DROP FUNCTION items_touch()\")\n    op.drop_column(\"items\", \"seen\")",
+                // The executor sets its own lock_timeout for the undo.
+                "    op.execute(\"SET LOCAL lock_timeout = '5s'\")\n    op.execute(\"DROP FUNCTION items_touch()\")\n    \
+                 op.drop_column(\"items\", \"seen\")",
             ),
         ),
     ]);

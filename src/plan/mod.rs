@@ -499,13 +499,20 @@ impl Visitor for Planner<'_> {
 
 /// The statements of a migration's rollback ops, written against the schema the migration
 /// leaves (each op sees the ones before it applied): SQL text as written, once per statement,
-/// the rest as its framework writes it. `None` when it has none, or one cannot be written.
+/// the rest as its framework writes it; a `SET` of a timeout is left to the executor, and any
+/// other `SET` would have to outlive its statement, so such a rollback is not used. `None` when it has none, or one cannot be written.
 fn rollback_sql(migration: &Migration, after: &Catalog) -> Option<Vec<String>> {
     let ops = migration.rollback.as_ref()?;
     let mut catalog = after.clone();
     let mut sql = vec![];
     let mut previous = None;
     for op in ops {
+        match &op.kind {
+            // The executor sets its own timeouts for the undo, as for every step.
+            OpKind::Setting { name, .. } if recipes::is_timeout(name) => continue,
+            OpKind::Setting { .. } => return None,
+            _ => {}
+        }
         match &op.embedded_sql {
             Some(text) if previous != Some(op.statement) => sql.push(text.to_string()),
             Some(_) => {}
