@@ -30,16 +30,23 @@ pub fn resolve(python: &ProjectPython, file: &Path, operations: &mut [Expr]) {
     for operation in operations {
         rewrite(operation, &mut |expr| {
             let Value::Call(call) = &expr.value else { return None };
-            names_a_class(expr, &known)?;
+            if !names_a_class(expr, &known) {
+                return None;
+            }
             let module = module.get_or_insert_with(|| python.module(file)).as_ref()?;
-            let field = django_field(python, module, call)?;
+            let field = django_field(python, module, call, expr.span)?;
             Some(Expr { value: Value::Call(field), span: expr.span })
         });
     }
 }
 
 /// The Django field call `call` stands for, when its class is the project's and that is known.
-fn django_field(python: &ProjectPython, module: &std::sync::Arc<ModuleSummary>, call: &Call) -> Option<Call> {
+fn django_field(
+    python: &ProjectPython,
+    module: &std::sync::Arc<ModuleSummary>,
+    call: &Call,
+    at: crate::ir::Span,
+) -> Option<Call> {
     let Resolved::Class(class) = python.resolve(module, &call.func) else { return None };
     let (line, external) = python.lineage(&class);
     if line.iter().any(|c| TYPE_METHODS.iter().any(|m| c.class.defines(m))) {
@@ -57,7 +64,7 @@ fn django_field(python: &ProjectPython, module: &std::sync::Arc<ModuleSummary>, 
     for ancestor in &line {
         match &ancestor.class.constructor {
             None => {}
-            Some(Ok(constructor)) => passed = constructor.apply(&passed),
+            Some(Ok(constructor)) => passed = constructor.apply(&passed, at),
             Some(Err(_)) => return None,
         }
     }

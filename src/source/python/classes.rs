@@ -96,19 +96,20 @@ pub struct Constructor {
 }
 
 impl Constructor {
-    /// The arguments this `__init__` passes on to its base's, for a call with `call`'s.
-    pub fn apply(&self, call: &Call) -> Call {
+    /// The arguments this `__init__` passes on to its base's, for a call with `call`'s; the
+    /// arguments it adds are shown at `at`, the call in the file that makes it.
+    pub fn apply(&self, call: &Call, at: Span) -> Call {
         let consumed =
             |name: &str| self.positional.iter().chain(&self.keyword_only).chain(&self.removed).any(|p| p == name);
         let mut kwargs: Vec<(String, Expr)> = call.kwargs.iter().filter(|(k, _)| !consumed(k)).cloned().collect();
         for (key, value) in &self.defaults {
             if !kwargs.iter().any(|(k, _)| k == key) {
-                kwargs.push((key.clone(), respan(value, call_span(call))));
+                kwargs.push((key.clone(), respan(value, at)));
             }
         }
         for (key, value) in &self.overrides {
             kwargs.retain(|(k, _)| k != key);
-            kwargs.push((key.clone(), respan(value, call_span(call))));
+            kwargs.push((key.clone(), respan(value, at)));
         }
         Call {
             func: call.func.clone(),
@@ -118,11 +119,6 @@ impl Constructor {
             receiver: call.receiver.clone(),
         }
     }
-}
-
-/// The span a rewritten call's new arguments are shown at: the call's first argument, else none.
-fn call_span(call: &Call) -> Span {
-    call.args.first().or(call.kwargs.first().map(|(_, v)| v)).map_or_else(Span::default, |e| e.span)
 }
 
 /// A value read from another file, placed at `span` of the file that uses it (its own offsets
@@ -174,14 +170,14 @@ pub fn rewrite(expr: &mut Expr, replace: &mut dyn FnMut(&Expr) -> Option<Expr>) 
 /// Whether `expr` names a class, or calls one, that could be the project's own: a capitalised
 /// name (dotted as written) not already `known` to the front end. Only these are looked up, so
 /// the imports of a file are read only when it uses such a class.
-pub fn names_a_class(expr: &Expr, known: &dyn Fn(&str) -> bool) -> Option<String> {
+pub fn names_a_class(expr: &Expr, known: &dyn Fn(&str) -> bool) -> bool {
     let name = match &expr.value {
         Value::Name(name) => name,
         Value::Call(call) if call.receiver.is_none() => &call.func,
-        _ => return None,
+        _ => return false,
     };
     let last = name.rsplit('.').next().unwrap_or(name);
-    (last.starts_with(|c: char| c.is_ascii_uppercase()) && !known(name)).then(|| name.clone())
+    last.starts_with(|c: char| c.is_ascii_uppercase()) && !known(name)
 }
 
 impl ProjectPython {
