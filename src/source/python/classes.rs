@@ -616,7 +616,10 @@ mod tests {
                 "app/fields/text.py",
                 "from django.db import models\n\nclass Lower(models.CharField):\n    def __init__(self, *args, **kwargs):\n        \"\"\"Doc.\"\"\"\n        kwargs.setdefault('max_length', 64)\n        super().__init__(*args, **kwargs)\n",
             ),
-            ("app/migrations/0001_initial.py", "import app.fields\nimport app.fields as f\nfrom app.fields import Lower as L\n"),
+            (
+                "app/migrations/0001_initial.py",
+                "import app.fields\nimport app.fields as f\nfrom app.fields import Lower as L\n\nclass Local(f.Lower):\n    pass\n",
+            ),
         ]);
         let python = ProjectPython::default();
         let migration = dir.path().join("app/migrations/0001_initial.py");
@@ -630,6 +633,11 @@ mod tests {
             assert_eq!(constructor.defaults[0].0, "max_length");
             assert_eq!(constructor.defaults[0].1.as_int(), Some(64));
         }
+        // A class of the file itself, whose base is imported.
+        let local = class_of(&python, &migration, "Local");
+        let (line, external) = python.lineage(&local);
+        assert_eq!(line.iter().map(|c| c.class.name.as_str()).collect::<Vec<_>>(), ["Local", "Lower"]);
+        assert_eq!(external, vec!["django.db.models.CharField".to_string()]);
         let module = python.module(&migration).expect("read");
         assert!(
             matches!(python.resolve(&module, "models.CharField"), Resolved::External(p) if p == "models.CharField")
