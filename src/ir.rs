@@ -140,6 +140,9 @@ pub struct Migration {
     pub parents: Vec<String>,
     /// Ids of the migrations a squashed Django migration replaces.
     pub replaces: Vec<String>,
+    /// What undoes the migration, op by op, where its framework says so and every op of it
+    /// could be read: Alembic's `downgrade()`.
+    pub rollback: Option<Vec<Op>>,
 }
 
 /// A problem the loaders found with a migration as a whole rather than with one op.

@@ -351,3 +351,73 @@ fn a_server_default_python_computes_is_a_constant() {
         assert_eq!(reported, volatile, "server_default={default}: {json}");
     }
 }
+
+/// SQLAlchemy type classes of the project's own code, as the models import them.
+const PROJECT_TYPES: &str = r#"
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator, Text
+
+
+class JSONText(TypeDecorator):
+    impl = Text
+    cache_ok = True
+
+
+class Document(TypeDecorator[dict]):
+    impl = postgresql.JSONB
+
+
+class LooseJSON(TypeDecorator):
+    impl = sa.JSON
+
+
+class Code(TypeDecorator):
+    impl = sa.String(40)
+
+
+class Stamp(TypeDecorator):
+    impl = sa.TIMESTAMP(timezone=True)
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.TIMESTAMP(timezone=True))
+"#;
+
+#[test]
+fn project_type_decorators_render_their_impl() {
+    let first = "    op.create_table(\"docs\", sa.Column(\"id\", sa.Integer(), primary_key=True), sa.Column(\"body\", sa.Text()), sa.Column(\"code\", sa.String(20)))";
+    let dir = project(&[
+        ("app/__init__.py", ""),
+        ("app/types.py", PROJECT_TYPES),
+        ("migrations/env.py", ""),
+        ("migrations/versions/a1_docs.py", &revision("a1", "None", first)),
+        (
+            "migrations/versions/b2_types.py",
+            &format!(
+                "from app.types import JSONText, LooseJSON\nimport app.types as t\n{}",
+                revision(
+                    "b2",
+                    "\"a1\"",
+                    "    op.alter_column(\"docs\", \"body\", type_=JSONText(), existing_type=sa.Text())\n    op.alter_column(\"docs\", \"code\", type_=t.Code)\n    op.add_column(\"docs\", sa.Column(\"meta\", t.Document(), nullable=True))\n    op.add_column(\"docs\", sa.Column(\"loose\", LooseJSON(), nullable=True))",
+                )
+            ),
+        ),
+        (
+            "migrations/versions/c3_stamp.py",
+            &format!(
+                "import app.types\n{}",
+                revision("c3", "\"b2\"", "    op.alter_column(\"docs\", \"code\", type_=app.types.Stamp())")
+            ),
+        ),
+    ]);
+    let json = lint(dir.path(), ".");
+    let b2 = rules_in(&json, "b2_types.py");
+    // text → text and varchar(20) → varchar(40) through the wrappers: no rewrite; the JSONB
+    // column is no prefer-jsonb, the JSON one is.
+    assert!(!b2.iter().any(|r| r == "alter-column-type-rewrite" || r == "unanalyzable-operation"), "{b2:?}");
+    assert_eq!(b2.iter().filter(|r| *r == "prefer-jsonb").count(), 1, "{b2:?}");
+    let loose = findings_in(&json, "b2_types.py").into_iter().find(|f| f["rule"] == "prefer-jsonb").expect("reported");
+    assert!(loose["message"].as_str().is_some_and(|m| m.contains("loose")), "{loose}");
+    // A type chosen per dialect in code is unknown: a type change to it is taken as a rewrite.
+    assert!(rules_in(&json, "c3_stamp.py").contains(&"alter-column-type-rewrite".to_string()));
+}

@@ -678,3 +678,62 @@ fn substituted_sql_runs_as_the_runner_would_send_it() {
         .get(0);
     assert_eq!(index, 1);
 }
+
+/// Alembic's `downgrade()` is kept: rollback runs it once for all of the revision's steps.
+#[test]
+fn rollback_runs_the_downgrade_of_an_alembic_revision() {
+    let db = common::database();
+    let revision = |id: &str, down: &str, upgrade: &str, downgrade: &str| {
+        format!(
+            "from alembic import op\nimport sqlalchemy as sa\n\nrevision = \"{id}\"\ndown_revision = {down}\n\n\n\
+             def upgrade():\n{upgrade}\n\n\ndef downgrade():\n{downgrade}\n"
+        )
+    };
+    let project = Project::new(&[
+        ("migrations/env.py", ""),
+        (
+            "migrations/versions/a1_items.py",
+            &revision(
+                "a1",
+                "None",
+                "    op.create_table(\"items\", sa.Column(\"id\", sa.BigInteger(), primary_key=True))",
+                "    op.drop_table(\"items\")",
+            ),
+        ),
+        (
+            "migrations/versions/b2_touch.py",
+            &revision(
+                "b2",
+                "\"a1\"",
+                "    op.add_column(\"items\", sa.Column(\"seen\", sa.Integer(), nullable=True))\n    \
+                 op.execute(\"CREATE FUNCTION items_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.seen := 1; RETURN NEW; END $$\")",
+                // The executor sets its own lock_timeout for the undo.
+                "    op.execute(\"SET LOCAL lock_timeout = '5s'\")\n    op.execute(\"DROP FUNCTION items_touch()\")\n    \
+                 op.drop_column(\"items\", \"seen\")",
+            ),
+        ),
+    ]);
+    let plan = project.plan(&db);
+    let steps: Vec<&Value> = plan["steps"].as_array().unwrap().iter().filter(|s| s["migration"] == "b2").collect();
+    assert_eq!(steps.len(), 2, "{steps:#?}");
+    assert_eq!(
+        steps[1]["undo"],
+        serde_json::json!(["DROP FUNCTION items_touch()", r#"ALTER TABLE "items" DROP COLUMN "seen""#])
+    );
+    assert_eq!(steps[0]["undone_with"], steps[1]["id"]);
+    assert!(project.apply(&db, "expand").status.success());
+    let objects = "SELECT count(*) FROM pg_proc WHERE proname = 'items_touch' UNION ALL \
+                   SELECT count(*) FROM pg_class WHERE relname = 'items'";
+    let count = |db: &common::TestDb| -> Vec<i64> {
+        db.connect().query(objects, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    assert_eq!(count(&db), [1, 1]);
+
+    let rollback = lockgate()
+        .args(["rollback", &project.plan_file(), "--database-url", &db.url()])
+        .args(["--config", project.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
+    assert_eq!(count(&db), [0, 0]);
+}

@@ -448,3 +448,75 @@ fn a_migrations_package_without_django_migrations_is_not_an_app() {
     assert!(rules_in(&json, "0002_oops.py").contains(&"parse-error".to_string()), "{json}");
     assert_eq!(json["summary"]["migrations"], 3, "{json}");
 }
+
+/// Field classes of the project's own code, as Django would load them.
+const PROJECT_FIELDS: &str = r#"
+from django.db import models
+from django.db.models import IntegerField
+
+
+class WideCode(models.CharField):
+    """Codes of 200 characters unless a model says otherwise."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        super().__init__(*args, **kwargs)
+
+
+class UpperWideCode(WideCode):
+    def get_prep_value(self, value):
+        return None if value is None else value.upper()
+
+
+class Counter(IntegerField):
+    def __init__(self, to_model, *args, **kwargs):
+        if not isinstance(to_model, str):
+            raise TypeError("to_model must be a string")
+        self.to_model = to_model
+        kwargs["default"] = kwargs.get("default", 0)
+        super().__init__(*args, **kwargs)
+
+
+class MacAddress(models.CharField):
+    def db_type(self, connection):
+        return "macaddr"
+
+
+class Computed(models.CharField):
+    def __init__(self, *args, **kwargs):
+        kwargs["max_length"] = settings_length()
+        super().__init__(*args, **kwargs)
+"#;
+
+/// Each migration changes `item.code` (varchar(20)) to one project field class.
+fn project_field_migration(dependency: &str, field: &str) -> String {
+    let operation = format!("        migrations.AlterField(model_name=\"item\", name=\"code\", field={field}),");
+    format!("import store.fields\nfrom store.fields import Counter as Count\n{}", migration(dependency, &operation))
+}
+
+#[test]
+fn project_field_classes_are_read_as_the_django_field_they_subclass() {
+    let dir = project(&[
+        ("store/__init__.py", ""),
+        ("store/fields.py", PROJECT_FIELDS),
+        ("store/migrations/0001_initial.py", INITIAL),
+        ("store/migrations/0002_wide.py", &project_field_migration("0001_initial", "store.fields.UpperWideCode()")),
+        ("store/migrations/0003_count.py", &project_field_migration("0002_wide", "Count(\"store.Item\")")),
+        ("store/migrations/0004_mac.py", &project_field_migration("0003_count", "store.fields.MacAddress()")),
+        ("store/migrations/0005_computed.py", &project_field_migration("0004_mac", "store.fields.Computed()")),
+    ]);
+    let json = lint(dir.path(), &[]);
+    // varchar(20) → varchar(200), through a subclass of a subclass: catalog-only.
+    assert_eq!(without_timeouts(rules_in(&json, "0002_wide.py")), Vec::<String>::new());
+    // varchar → integer rewrites; the positional `to_model` is the class's own.
+    assert_eq!(without_timeouts(rules_in(&json, "0003_count.py")), vec!["alter-column-type-rewrite"]);
+    // A type decided by db_type(), or a length computed at run time: only the code knows (and
+    // a change from integer to a type lockgate does not know is taken as a rewrite).
+    for file in ["0004_mac.py", "0005_computed.py"] {
+        assert_eq!(
+            without_timeouts(rules_in(&json, file)),
+            vec!["alter-column-type-rewrite", "unanalyzable-operation"],
+            "{file}"
+        );
+    }
+}

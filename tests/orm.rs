@@ -212,6 +212,13 @@ fn django_project_applied_by_lockgate_ends_as_django_migrate_leaves_it() {
     assert_eq!(after[0]["recipe"], "create-index-concurrently", "{after:#?}");
     // Its JSONField defaults (`list`, `{}`) are written as Django sends them.
     assert!(after.iter().all(|s| s["framework"].is_null()), "{after:#?}");
+    // The project's own field classes are written as the Django fields they subclass, with
+    // the lengths their `__init__` sets.
+    let project_fields = steps_of(&plan, "shop.0006_codes_and_colors");
+    assert!(
+        !project_fields.is_empty() && project_fields.iter().all(|s| s["framework"].is_null()),
+        "{project_fields:#?}"
+    );
 
     let tables = ["shop_customer", "shop_order", "billing_invoice", "billing_payment", "ledger_entry"];
     assert_same_database(&framework, &ours, &tables);
@@ -383,6 +390,9 @@ fn alembic_project_applied_by_lockgate_ends_as_alembic_upgrade_leaves_it() {
     assert_eq!(after[0]["recipe"], "create-index-concurrently");
     // Its DROP INDEX and NULLS NOT DISTINCT index and constraint are written as Alembic does.
     assert!(after.iter().all(|s| s["framework"].is_null()), "{after:#?}");
+    // The project's TypeDecorators are written as their impl (jsonb, text).
+    let project_types = steps_of(&plan, "f6");
+    assert!(!project_types.is_empty() && project_types.iter().all(|s| s["framework"].is_null()), "{project_types:#?}");
 
     assert_same_database(&framework, &ours, &["users", "accounts", "payments"]);
     let history = "SELECT version_num::text FROM alembic_version";

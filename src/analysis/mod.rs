@@ -199,7 +199,15 @@ pub struct Step<'a> {
 /// What watches a replay: the linter, the gate's estimator.
 pub trait Visitor {
     fn op(&mut self, step: &Step);
-    fn end_of_migration(&mut self, _index: usize, _migration: &Migration, _transaction: &TransactionState) {}
+    /// After the last op of a migration; `catalog` is the schema the migration leaves.
+    fn end_of_migration(
+        &mut self,
+        _index: usize,
+        _migration: &Migration,
+        _transaction: &TransactionState,
+        _catalog: &Catalog,
+    ) {
+    }
 }
 
 /// Replays migrations in order on top of `catalog`, showing each op to the visitor before it is
@@ -267,7 +275,7 @@ impl Replay {
                 }
             }
         }
-        visitor.end_of_migration(index, migration, &tx);
+        visitor.end_of_migration(index, migration, &tx, catalog);
     }
 
     fn into_catalog(self) -> Catalog {
@@ -368,7 +376,7 @@ impl Visitor for Linter<'_> {
         }
     }
 
-    fn end_of_migration(&mut self, index: usize, migration: &Migration, transaction: &TransactionState) {
+    fn end_of_migration(&mut self, index: usize, migration: &Migration, transaction: &TransactionState, _: &Catalog) {
         for (rule, severity) in self.active {
             if let Some(end) = rule.end_of_migration {
                 let mut out = vec![];

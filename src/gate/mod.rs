@@ -377,6 +377,7 @@ impl Visitor for Estimator<'_> {
         _index: usize,
         migration: &Migration,
         _: &crate::analysis::transaction::TransactionState,
+        _: &crate::catalog::Catalog,
     ) {
         if migration.ops.is_empty() {
             self.migrations.push(vec![]);

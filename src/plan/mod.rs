@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, Step as ReplayStep, Visitor};
+use crate::catalog::{Catalog, Origin};
 use crate::config::FrameworkConfig;
 use crate::estimate::{self, Duration, Profile};
 use crate::ir::{Framework, Migration, OpKind, QualifiedName};
@@ -484,15 +485,43 @@ impl Visitor for Planner<'_> {
         current.tables.extend(op_tables(&step.op.kind));
     }
 
-    fn end_of_migration(&mut self, index: usize, migration: &Migration, _transaction: &TransactionState) {
+    fn end_of_migration(&mut self, index: usize, migration: &Migration, _: &TransactionState, catalog: &Catalog) {
         let Some(current) = self.current.take_if(|c| c.index == index) else { return };
         let refused = self.errors.len() > current.errors;
         if refused && migration.framework != Framework::Sql {
             self.framework_step(migration, current);
         } else {
             self.reverse(&current.reversible);
+            self.downgrade(migration, current.steps, catalog);
         }
     }
+}
+
+/// The statements of a migration's rollback ops, written against the schema the migration
+/// leaves (each op sees the ones before it applied): SQL text as written, once per statement,
+/// the rest as its framework writes it; a `SET` of a timeout is left to the executor, and any
+/// other `SET` would have to outlive its statement, so such a rollback is not used. `None` when it has none, or one cannot be written.
+fn rollback_sql(migration: &Migration, after: &Catalog) -> Option<Vec<String>> {
+    let ops = migration.rollback.as_ref()?;
+    let mut catalog = after.clone();
+    let mut sql = vec![];
+    let mut previous = None;
+    for op in ops {
+        match &op.kind {
+            // The executor sets its own timeouts for the undo, as for every step.
+            OpKind::Setting { name, .. } if recipes::is_timeout(name) => continue,
+            OpKind::Setting { .. } => return None,
+            _ => {}
+        }
+        match &op.embedded_sql {
+            Some(text) if previous != Some(op.statement) => sql.push(text.to_string()),
+            Some(_) => {}
+            None => sql.extend(ir_sql::statements(&op.kind, &catalog).ok()?),
+        }
+        previous = Some(op.statement);
+        catalog.apply(&op.kind, Origin { migration: usize::MAX, statement: op.statement });
+    }
+    Some(sql)
 }
 
 /// The tables an op names: its own, and a renamed table's new name too.
@@ -538,6 +567,26 @@ impl Planner<'_> {
                     self.steps[*index].undone_with = Some(id.clone());
                 }
             }
+        }
+    }
+
+    /// A migration whose framework says how to undo it (Alembic's `downgrade()`) is undone by
+    /// that: its SQL becomes the undo of the migration's last step, which the earlier steps are
+    /// undone with. Only where every step is in expand: rollback undoes an expand alone, and a
+    /// downgrade undoes the whole revision. Where an op of it cannot be written, each step keeps
+    /// its own undo.
+    fn downgrade(&mut self, migration: &Migration, first: usize, after: &Catalog) {
+        let steps = first..self.steps.len();
+        if steps.is_empty() || self.steps[steps.clone()].iter().any(|s| s.phase != Phase::Expand) {
+            return;
+        }
+        let Some(sql) = rollback_sql(migration, after) else { return };
+        let last = steps.end - 1;
+        self.steps[last].undo = sql;
+        let id = self.steps[last].id.clone();
+        for step in &mut self.steps[first..last] {
+            step.undo.clear();
+            step.undone_with = Some(id.clone());
         }
     }
 

@@ -313,7 +313,7 @@ fn framework_op(context: &Context) -> Outcome {
     }
 }
 
-fn is_timeout(name: &str) -> bool {
+pub(super) fn is_timeout(name: &str) -> bool {
     matches!(name, "lock_timeout" | "statement_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout")
 }
 

@@ -495,6 +495,7 @@ fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     };
     let mut statements = 0;
     let mut wrapped = layout::runner_wraps(file, layout, config.sql.assume_in_transaction);
@@ -600,5 +601,6 @@ fn unreadable(file: &MigrationFile, shown: PathBuf, reason: String) -> Migration
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     }
 }

@@ -316,7 +316,13 @@ impl Visitor for Tracer<'_> {
         }
     }
 
-    fn end_of_migration(&mut self, _index: usize, migration: &Migration, _transaction: &TransactionState) {
+    fn end_of_migration(
+        &mut self,
+        _index: usize,
+        migration: &Migration,
+        _transaction: &TransactionState,
+        _: &crate::catalog::Catalog,
+    ) {
         self.flush();
         if migration.ops.is_empty() {
             return;

@@ -16,6 +16,7 @@ mod env;
 mod graph;
 mod lower;
 mod parse;
+mod project_types;
 mod schema;
 mod sqltext;
 mod types;
@@ -31,7 +32,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::{Constants, Layout, Module, SyntaxError, TopLevel};
+use crate::source::python::{Constants, Layout, Module, ProjectPython, SyntaxError, TopLevel};
 pub use discover::{reads_as_revision, Environments};
 use parse::{Header, Upgrade};
 
@@ -56,7 +57,7 @@ struct ModuleLevel {
 impl Loaded {
     /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
     /// order reaches it, so the caller lints the first revisions while later ones are lowered.
-    fn lowered(self) -> Migration {
+    fn lowered(self, python: &ProjectPython) -> Migration {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
@@ -66,13 +67,21 @@ impl Loaded {
             lower_into(&mut migration, Upgrade::unreadable(error, downgrade), text);
             return migration;
         }
-        // The module level was read in the first pass, and `downgrade()` is not linted: only
-        // the other functions are parsed now.
-        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(name) if name != "downgrade")) {
+        // The module level was read in the first pass: only the functions are parsed now.
+        // `downgrade()` is not linted, only kept as the revision's rollback.
+        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(_))) {
             None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
             Some(module) => {
                 module.adopt_constants(constants);
-                lower_into(&mut migration, parse::upgrade(&module, downgrade), text);
+                let mut upgrade = parse::upgrade(&module, downgrade);
+                if let Ok(steps) = &mut upgrade.steps {
+                    project_types::resolve(python, &self.path, steps);
+                }
+                lower_into(&mut migration, upgrade, text);
+                migration.rollback = parse::downgrade(&module).and_then(|mut steps| {
+                    project_types::resolve(python, &self.path, &mut steps);
+                    rollback(text, &steps)
+                });
             }
         }
         migration
@@ -107,7 +116,8 @@ pub fn load(
         }
     }
     // Lowered in batches, so the caller works on the first revisions while later ones are lowered.
-    super::in_batches(ordered, Loaded::lowered, emit);
+    let python = ProjectPython::default();
+    super::in_batches(ordered, |loaded| loaded.lowered(&python), emit);
 }
 
 /// One environment's upgrade order (indexes into the loaded revisions), and the graph
@@ -212,6 +222,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     };
     let mut module_level = None;
     let header = match unreadable {
@@ -294,6 +305,17 @@ fn lower_into(migration: &mut Migration, upgrade: parse::Upgrade, text: &str) {
             migration.transaction = TransactionMode::Autocommit;
         }
     }
+}
+
+/// The ops of `downgrade()`, when every one of them could be read (no code lockgate cannot
+/// follow, no transaction control): then they are what undoes the revision. An empty
+/// `downgrade()` undoes nothing, so it is no rollback.
+fn rollback(text: &str, steps: &[parse::Step]) -> Option<Vec<Op>> {
+    let ops = lower::lower(text, steps).ops;
+    let readable = ops
+        .iter()
+        .all(|op| !matches!(op.kind, OpKind::Unparsed { .. } | OpKind::Opaque { .. } | OpKind::Transaction(_)));
+    (readable && !ops.is_empty()).then_some(ops)
 }
 
 /// Each statement's span (its first op's) with its index, in file order.

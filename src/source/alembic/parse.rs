@@ -70,6 +70,13 @@ pub fn upgrade(module: &Module, downgrade: Option<Range<usize>>) -> Upgrade {
     Upgrade { steps, downgrade }
 }
 
+/// The steps of `downgrade()`, when the revision defines one (read as `upgrade()` is).
+pub fn downgrade(module: &Module) -> Option<Vec<Step>> {
+    let function = module.function("downgrade")?;
+    let mut walker = Walker { module, scopes: vec![module.root()], inlining: vec![] };
+    Some(walker.function_body(function))
+}
+
 impl Upgrade {
     /// A revision that is not valid Python: Alembic cannot import it.
     pub fn unreadable(error: SyntaxError, downgrade: Option<Range<usize>>) -> Upgrade {

@@ -15,6 +15,9 @@ pub struct ColumnType {
     /// The type as SQLAlchemy's PostgreSQL type compiler writes it (`VARCHAR(255)`,
     /// `TIMESTAMP WITH TIME ZONE`), or why only code run at migrate time knows it.
     pub sql: Result<String, String>,
+    /// A class lockgate does not know (a TypeDecorator, a third-party type): `ty` and `sql`
+    /// are placeholders.
+    pub custom: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +33,7 @@ pub struct EnumType {
 
 impl ColumnType {
     fn plain(ty: SqlType, sql: Result<String, String>) -> Self {
-        ColumnType { ty, integer: false, enum_type: None, sql }
+        ColumnType { ty, integer: false, enum_type: None, sql, custom: false }
     }
 }
 
@@ -87,6 +90,7 @@ fn from_class(func: &str, call: &Call) -> ColumnType {
         integer: true,
         enum_type: None,
         sql: Ok(name.to_ascii_uppercase()),
+        custom: false,
     };
     // Types whose DDL is exactly their upper-cased name.
     let named = |name: &str| ColumnType::plain(SqlType::named(name), Ok(name.to_ascii_uppercase()));
@@ -157,7 +161,10 @@ fn from_class(func: &str, call: &Call) -> ColumnType {
         | "REGCONFIG" | "JSONPATH" => named(&class.to_ascii_lowercase()),
         // A TypeDecorator or a third-party type: its DDL is code. The dotted name keeps it
         // recognisable in messages and never equal to a built-in type.
-        _ => spelled(func, Err(format!("`{func}`: a custom or third-party type, whose DDL its code decides"))),
+        _ => ColumnType {
+            custom: true,
+            ..spelled(func, Err(format!("`{func}`: a custom or third-party type, whose DDL its code decides")))
+        },
     }
 }
 
@@ -257,7 +264,7 @@ fn enumeration(call: &Call) -> ColumnType {
     });
     let labels = call.args.iter().map(|a| a.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
     let enum_type = EnumType { name: name.clone(), schema, create, labels: labels.filter(|l| !l.is_empty()) };
-    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(enum_type), sql }
+    ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(enum_type), sql, custom: false }
 }
 
 /// `sa.Enum(MyEnum)` without `name=`: SQLAlchemy names the type after the class, lowercased.

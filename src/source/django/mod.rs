@@ -5,6 +5,7 @@ mod check;
 mod lower;
 pub mod modules;
 mod parse;
+mod project_fields;
 mod run_python;
 pub mod state;
 
@@ -17,7 +18,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::Module;
+use crate::source::python::{Module, ProjectPython};
 use modules::MigrationModules;
 use parse::{Dependency, Key, ParsedMigration};
 use state::ProjectState;
@@ -86,6 +87,7 @@ pub fn load(
 ) {
     let labels = app_labels(paths, modules, config);
     let (paths, shadowed) = one_folder_per_app(paths, &labels);
+    let python = ProjectPython::default();
     let loaded: Vec<Loaded> = paths
         .par_iter()
         .map(|path| {
@@ -98,11 +100,17 @@ pub fn load(
                 Some(reason) => Err((Span::default(), reason)),
                 None => match Module::parse_outline(source.text_lf(), &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
-                    Some(module) => parse::parse(&module, &app).map_err(|f| {
-                        let text = source.text_lf();
-                        foreign = f.no_migration_class && !text.trim().is_empty() && !text.contains("django");
-                        (f.span, f.message)
-                    }),
+                    Some(module) => match parse::parse(&module, &app) {
+                        Ok(mut parsed) => {
+                            project_fields::resolve(&python, path, &mut parsed.operations);
+                            Ok(parsed)
+                        }
+                        Err(failure) => {
+                            let text = source.text_lf();
+                            foreign = failure.no_migration_class && !text.trim().is_empty() && !text.contains("django");
+                            Err((failure.span, failure.message))
+                        }
+                    },
                 },
             };
             Loaded { key: (app, name), source, parsed, foreign }
@@ -186,6 +194,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         problems: vec![],
         parents: vec![],
         replaces: vec![],
+        rollback: None,
     };
     let parsed = match &loaded.parsed {
         Ok(parsed) => parsed,

@@ -176,7 +176,7 @@ fn truncate_name(name: &str) -> String {
 
 /// Field classes lockgate knows, longest first, so a custom subclass named after one
 /// (`SanitizedJSONField`, `TreeForeignKey`) gets its parent's column type.
-const KNOWN_CLASSES: &[&str] = &[
+pub(super) const KNOWN_CLASSES: &[&str] = &[
     "PositiveSmallIntegerField",
     "PositiveBigIntegerField",
     "PositiveIntegerField",

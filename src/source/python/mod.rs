@@ -10,9 +10,11 @@ use tree_sitter::Parser;
 
 use crate::ir::Span;
 
+pub mod classes;
 mod reader;
 mod syntax;
 
+pub use classes::{Constructor, ProjectClass, ProjectPython, Resolved};
 use syntax::Tree;
 pub use syntax::{Field, Node};
 
