@@ -1,4 +1,4 @@
-//! `lockgate calibrate`: measure the target server's scan speed (read-only, a few seconds)
+//! `lockgate calibrate`: measure the target server's scan, sort and join speed (read-only, a few seconds)
 //! and write the throughput profile `lockgate check --profile` uses.
 
 use std::path::PathBuf;
@@ -27,14 +27,16 @@ pub fn run(args: CalibrateArgs) -> Result<u8, String> {
     if let Some(measured) = &profile.calibration {
         eprintln!(
             "scanned {:.0} MB of {} in {:.0} ms ({:.0} MB/s, {:.2}× the reference machine); \
-             sorted a million values in {:.0} ms ({:.2}×)",
+             sorted a million rows in {:.0} ms ({:.2}×); joined a million rows in {:.0} ms ({:.2}×)",
             measured.bytes_scanned as f64 / 1e6,
             measured.table,
             measured.scan_ms,
             measured.scan_mb_per_s,
             measured.scan_factor,
             measured.sort_ms,
-            measured.cpu_factor
+            measured.cpu_factor,
+            measured.join_ms,
+            measured.join_factor
         );
     }
     match &args.output {

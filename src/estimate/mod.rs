@@ -1,41 +1,57 @@
 //! How long a statement runs, and so how long it holds its locks, from the lock model's work
 //! class and the live size of the table.
 //!
-//! The model: `t ≈ catalog + Σ bytes / throughput + Σ index builds (c · n · log2 n)`. Scans and
-//! the heap copy of a rewrite are linear in bytes; foreign-key validation is linear in rows;
-//! index builds are n·log n in rows, four times slower for text keys than for integer keys,
-//! and faster with parallel maintenance workers; a rewrite also rebuilds every index; a
-//! concurrent build is a plain build × 1.3 plus the fixed cost of its extra transactions (its
-//! waits for old snapshots are reported as blockers, not estimated). The default profile was
-//! measured on PostgreSQL 15 (2 vCPU, warm cache, 1M-row table); `lockgate calibrate` measures
-//! the target's scan and sort speed and scales the memory-bound and CPU-bound classes by them.
+//! The model, one term per thing the server does:
+//!
+//! - **Scans** (SET NOT NULL, VALIDATE CHECK): every heap page is read and every row tested,
+//!   so the time is the heap's bytes over the scan speed.
+//! - **Foreign-key validation** is one anti-join (`RI_Initial_Check`): the referencing table is
+//!   scanned and each of its rows probes a hash of the referenced keys, which is built once from
+//!   a scan of the referenced table. Both tables count, each by its bytes (the scan) and its rows
+//!   (the probe, the hash insert) — not a rewrite: nothing is written.
+//! - **Index builds** read the heap once, sort the keys (`c · n · log2 n` comparisons) and form,
+//!   copy and write one index tuple per row, which costs per byte of key: the key's width is
+//!   the columns' `pg_stats.avg_width`, else the type's width. Parallel maintenance workers
+//!   share the sort and the tuples. A concurrent build is a plain build × 1.3 plus the fixed
+//!   cost of its extra transactions (its waits for old snapshots are reported as blockers, not
+//!   estimated).
+//! - **Rewrites** copy the table's bytes (heap and TOAST, so a wide row costs by its width) and
+//!   then rebuild every index of the table as above.
+//!
+//! The default profile was measured on PostgreSQL 15 (2 vCPU, warm cache, C collation);
+//! `lockgate calibrate` measures the target's scan, sort and hash-join speed and scales the
+//! classes that depend on each.
 
 pub mod calibrate;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::ir::{ConstraintKind, DataChangeKind, DefaultExpr, OpKind, QualifiedName};
+use crate::ir::{ConstraintKind, DataChangeKind, DefaultExpr, OpKind, QualifiedName, SqlType};
 use crate::live::schema::TableStats;
 use crate::locks::{LockEffect, Work};
 
 /// Throughputs per work class.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Profile {
     /// Catalog-only work per statement.
     pub catalog_ms: f64,
-    /// A scan that checks every row (SET NOT NULL, VALIDATE CHECK), heap MB/s.
+    /// A scan that reads every page and tests every row: the scan classes, and the heap read
+    /// of a foreign-key validation and of an index build. Heap MB/s.
     pub scan_mb_per_s: f64,
-    /// Foreign-key validation, per row of the referencing table.
-    pub fk_validate_ns_per_row: f64,
-    /// Foreign-key validation, per row of the referenced table (its hash is built once).
+    /// Foreign-key validation, per row of the referencing table: its probe into the hash of
+    /// the referenced keys.
+    pub fk_probe_ns_per_row: f64,
+    /// Foreign-key validation, per row of the referenced table: its insert into that hash.
     pub fk_parent_ns_per_row: f64,
-    /// Index build with an integer key, one process: c in c · n · log2 n.
-    pub index_build_ns_per_nlogn: f64,
+    /// Index build, one process: c in c · n · log2 n, the comparisons of the sort.
+    pub index_sort_ns_per_nlogn: f64,
+    /// Index build, one process: per row and byte of key, forming, copying and writing the
+    /// index tuple.
+    pub index_key_ns_per_byte: f64,
     /// Speed-up of an index build with parallel maintenance workers.
     pub parallel_build_speedup: f64,
-    /// Text keys (collation comparisons) and expressions build this much slower.
-    pub text_key_factor: f64,
     /// CREATE INDEX CONCURRENTLY / REINDEX CONCURRENTLY against a plain build.
     pub concurrent_factor: f64,
     /// The fixed cost of a concurrent build's extra transactions and catalog waits.
@@ -50,7 +66,7 @@ pub struct Profile {
     /// SET TABLESPACE, MB/s.
     pub file_copy_mb_per_s: f64,
     /// Set when `lockgate calibrate` measured the target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration: Option<calibrate::Calibration>,
 }
 
@@ -60,11 +76,11 @@ impl Default for Profile {
         Profile {
             catalog_ms: 3.0,
             scan_mb_per_s: 2000.0,
-            fk_validate_ns_per_row: 360.0,
-            fk_parent_ns_per_row: 150.0,
-            index_build_ns_per_nlogn: 28.5,
+            fk_probe_ns_per_row: 280.0,
+            fk_parent_ns_per_row: 300.0,
+            index_sort_ns_per_nlogn: 23.0,
+            index_key_ns_per_byte: 10.0,
             parallel_build_speedup: 1.45,
-            text_key_factor: 4.0,
             concurrent_factor: 1.3,
             concurrent_fixed_ms: 20.0,
             rewrite_mb_per_s: 190.0,
@@ -77,23 +93,23 @@ impl Default for Profile {
 }
 
 impl Profile {
-    /// The profile of a server whose scans run `scan` times and whose sorts and joins run
-    /// `cpu` times as fast as the reference machine's.
-    pub fn scaled(&self, scan: f64, cpu: f64) -> Profile {
+    /// The profile of a server whose scans run `speed.scan` times, whose sorts run `speed.sort`
+    /// times and whose hash joins run `speed.join` times as fast as the reference machine's.
+    pub fn scaled(&self, speed: Speed) -> Profile {
         Profile {
             catalog_ms: self.catalog_ms,
-            scan_mb_per_s: self.scan_mb_per_s * scan,
-            fk_validate_ns_per_row: self.fk_validate_ns_per_row / cpu,
-            fk_parent_ns_per_row: self.fk_parent_ns_per_row / cpu,
-            index_build_ns_per_nlogn: self.index_build_ns_per_nlogn / cpu,
+            scan_mb_per_s: self.scan_mb_per_s * speed.scan,
+            fk_probe_ns_per_row: self.fk_probe_ns_per_row / speed.join,
+            fk_parent_ns_per_row: self.fk_parent_ns_per_row / speed.join,
+            index_sort_ns_per_nlogn: self.index_sort_ns_per_nlogn / speed.sort,
+            index_key_ns_per_byte: self.index_key_ns_per_byte / speed.sort,
             parallel_build_speedup: self.parallel_build_speedup,
-            text_key_factor: self.text_key_factor,
             concurrent_factor: self.concurrent_factor,
             concurrent_fixed_ms: self.concurrent_fixed_ms,
-            rewrite_mb_per_s: self.rewrite_mb_per_s * scan,
-            per_row_function_ns: self.per_row_function_ns / cpu,
-            row_change_ns_per_row: self.row_change_ns_per_row / cpu,
-            file_copy_mb_per_s: self.file_copy_mb_per_s * scan,
+            rewrite_mb_per_s: self.rewrite_mb_per_s * speed.scan,
+            per_row_function_ns: self.per_row_function_ns / speed.sort,
+            row_change_ns_per_row: self.row_change_ns_per_row / speed.sort,
+            file_copy_mb_per_s: self.file_copy_mb_per_s * speed.scan,
             calibration: self.calibration.clone(),
         }
     }
@@ -102,6 +118,14 @@ impl Profile {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate profile: {e}", path.display()))
     }
+}
+
+/// A server's speed against the reference machine's, per resource: > 1 is faster.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speed {
+    pub scan: f64,
+    pub sort: f64,
+    pub join: f64,
 }
 
 /// An expected duration with the range it will most likely fall in.
@@ -160,26 +184,30 @@ impl Inputs<'_> {
         let profile = self.profile;
         let sizes = self.sizes(&effect.relation);
         let rows = sizes.rows() as f64;
-        let mb = |bytes: u64| bytes as f64 / 1_000_000.0;
         match effect.work {
             Work::Catalog | Work::WaitForTransactions => 0.0,
-            Work::Scan => mb(sizes.heap_bytes) / profile.scan_mb_per_s * 1000.0,
+            Work::Scan => self.scan_ms(&sizes),
             Work::ValidateForeignKey => {
                 // An empty referencing table is checked without reading the referenced one.
-                let parent = fk_parent(op, self.catalog).filter(|_| rows > 0.0);
-                let parent_rows = parent.map_or(0, |p| self.sizes(&p).rows()) as f64;
-                (rows * profile.fk_validate_ns_per_row + parent_rows * profile.fk_parent_ns_per_row) / 1e6
+                let parent = fk_parent(op, self.catalog).filter(|_| rows > 0.0).map(|p| self.sizes(&p));
+                let referencing = self.scan_ms(&sizes) + rows * profile.fk_probe_ns_per_row / 1e6;
+                let referenced = parent.map_or(0.0, |parent| {
+                    self.scan_ms(&parent) + parent.rows() as f64 * profile.fk_parent_ns_per_row / 1e6
+                });
+                referencing + referenced
             }
-            Work::IndexBuild => self.builds_ms(op, &effect.relation, rows),
+            Work::IndexBuild => self.builds_ms(op, &effect.relation, &sizes),
             Work::ConcurrentIndexBuild => {
-                self.builds_ms(op, &effect.relation, rows) * profile.concurrent_factor + profile.concurrent_fixed_ms
+                self.builds_ms(op, &effect.relation, &sizes) * profile.concurrent_factor + profile.concurrent_fixed_ms
             }
             Work::Rewrite => {
+                // The copy is of every byte of the table (TOAST included: a wide row costs by its
+                // width), then every index is built again from the new heap.
                 let heap = mb(sizes.table_bytes.max(sizes.heap_bytes)) / profile.rewrite_mb_per_s * 1000.0;
                 let indexes: f64 = self
                     .catalog
                     .indexes_on(&effect.relation)
-                    .map(|index| self.build_ms(rows, self.text_key(&effect.relation, &index.columns)))
+                    .map(|index| self.build_ms(&sizes, self.key_width(&effect.relation, &sizes, &index.columns)))
                     .sum();
                 heap + indexes + rows * self.per_row_function_ns(op) / 1e6
             }
@@ -191,42 +219,61 @@ impl Inputs<'_> {
         }
     }
 
+    /// Reading every heap page of a table.
+    fn scan_ms(&self, sizes: &TableStats) -> f64 {
+        mb(sizes.heap_bytes) / self.profile.scan_mb_per_s * 1000.0
+    }
+
     /// One build for CREATE INDEX and key constraints; every index of the table for REINDEX.
-    fn builds_ms(&self, op: &OpKind, table: &QualifiedName, rows: f64) -> f64 {
+    fn builds_ms(&self, op: &OpKind, table: &QualifiedName, sizes: &TableStats) -> f64 {
         match op {
-            OpKind::CreateIndex { columns, .. } => self.build_ms(rows, self.text_key(table, columns)),
+            OpKind::CreateIndex { columns, .. } => self.build_ms(sizes, self.key_width(table, sizes, columns)),
             OpKind::AddConstraint { constraint, .. } => {
                 let columns: Vec<Option<String>> = constraint.columns().into_iter().map(Some).collect();
-                self.build_ms(rows, self.text_key(table, &columns))
+                self.build_ms(sizes, self.key_width(table, sizes, &columns))
             }
-            _ => self.catalog.indexes_on(table).map(|i| self.build_ms(rows, self.text_key(table, &i.columns))).sum(),
+            _ => self
+                .catalog
+                .indexes_on(table)
+                .map(|i| self.build_ms(sizes, self.key_width(table, sizes, &i.columns)))
+                .sum(),
         }
     }
 
-    fn build_ms(&self, rows: f64, text_key: bool) -> f64 {
+    /// One index build on a table of these sizes with a key of `key_bytes` per row.
+    fn build_ms(&self, sizes: &TableStats, key_bytes: f64) -> f64 {
+        let rows = sizes.rows() as f64;
         if rows < 2.0 {
             return 0.0;
         }
         let profile = self.profile;
-        let mut ns = profile.index_build_ns_per_nlogn * rows * rows.log2();
-        if text_key {
-            ns *= profile.text_key_factor;
-        }
+        // The sort compares keys n·log2 n times; each row's index tuple is formed, copied
+        // through the sort and written once, which grows with the key's bytes (wide keys also
+        // spill the sort past maintenance_work_mem sooner).
+        let sort_ns = profile.index_sort_ns_per_nlogn * rows * rows.log2();
+        let tuples_ns = profile.index_key_ns_per_byte * rows * key_bytes;
+        let mut cpu_ns = sort_ns + tuples_ns;
         if self.parallel_maintenance {
-            ns /= profile.parallel_build_speedup;
+            cpu_ns /= profile.parallel_build_speedup;
         }
-        ns / 1e6
+        self.scan_ms(sizes) + cpu_ns / 1e6
     }
 
-    /// Does the key compare text (collation) or an expression rather than fixed-width values?
-    fn text_key(&self, table: &QualifiedName, columns: &[Option<String>]) -> bool {
+    /// Bytes per row of an index key: each column's `pg_stats.avg_width`, else its type's
+    /// width; an expression, or a column the catalog does not know, counts as an unknown
+    /// variable-width value.
+    fn key_width(&self, table: &QualifiedName, sizes: &TableStats, columns: &[Option<String>]) -> f64 {
         let table = self.catalog.table(table);
-        columns.iter().any(|column| match column {
-            None => true,
-            Some(name) => table.and_then(|t| t.column(name)).is_some_and(|c| {
-                matches!(c.ty.name.as_str(), "text" | "varchar" | "char" | "citext" | "name") || c.ty.array
-            }),
-        })
+        columns
+            .iter()
+            .map(|column| {
+                let Some(name) = column else { return UNKNOWN_WIDTH };
+                match sizes.column_widths.get(name) {
+                    Some(&width) => width as f64,
+                    None => table.and_then(|t| t.column(name)).map_or(UNKNOWN_WIDTH, |c| type_width(&c.ty)),
+                }
+            })
+            .sum()
     }
 
     fn per_row_function_ns(&self, op: &OpKind) -> f64 {
@@ -243,6 +290,31 @@ impl Inputs<'_> {
     }
 }
 
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// The width PostgreSQL's planner assumes for a variable-width value it has no statistics for
+/// (`get_typavgwidth`).
+const UNKNOWN_WIDTH: f64 = 32.0;
+
+/// Bytes of a value of this type when no statistics say: the stored length of a fixed-width
+/// type (`pg_type.typlen`), else the planner's guess for a variable-width one.
+fn type_width(ty: &SqlType) -> f64 {
+    if ty.array {
+        return UNKNOWN_WIDTH;
+    }
+    match ty.name.as_str() {
+        "boolean" => 1.0,
+        "smallint" | "smallserial" => 2.0,
+        "integer" | "serial" | "real" | "date" | "oid" => 4.0,
+        "bigint" | "bigserial" | "double precision" | "timestamp" | "timestamptz" | "time" | "money" => 8.0,
+        "timetz" => 12.0,
+        "uuid" | "interval" => 16.0,
+        _ => UNKNOWN_WIDTH,
+    }
+}
+
 /// The table a foreign key being added or validated points at.
 fn fk_parent(op: &OpKind, catalog: &Catalog) -> Option<QualifiedName> {
     let kind = match op {
@@ -253,5 +325,202 @@ fn fk_parent(op: &OpKind, catalog: &Catalog) -> Option<QualifiedName> {
     match kind {
         ConstraintKind::ForeignKey { references, .. } => Some(references),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::catalog::{Column, Constraint, Index, Table};
+    use crate::locks::LockMode;
+
+    fn name(table: &str) -> QualifiedName {
+        QualifiedName::new(Some("public".into()), table)
+    }
+
+    fn column(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            ty: SqlType::named(ty),
+            not_null: false,
+            default: None,
+            identity: false,
+            generated: None,
+        }
+    }
+
+    /// `child (id bigint, a integer, s text)` referencing `parent (id integer)` through
+    /// `child_a_fk`, with an index on `child (id)`.
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        catalog.insert_existing_table(Table {
+            name: name("parent"),
+            columns: vec![column("id", "integer")],
+            constraints: vec![],
+            origin: None,
+            complete: true,
+            partitioned: false,
+        });
+        catalog.insert_existing_table(Table {
+            name: name("child"),
+            columns: vec![column("id", "bigint"), column("a", "integer"), column("s", "text")],
+            constraints: vec![Constraint {
+                name: "child_a_fk".into(),
+                kind: ConstraintKind::ForeignKey {
+                    columns: vec!["a".into()],
+                    references: name("parent"),
+                    referenced_columns: vec!["id".into()],
+                },
+                validated: false,
+                origin: None,
+            }],
+            origin: None,
+            complete: true,
+            partitioned: false,
+        });
+        catalog.insert_existing_index(Index {
+            name: "child_pkey".into(),
+            table: name("child"),
+            columns: vec![Some("id".into())],
+            unique: true,
+            partial: false,
+            valid: true,
+            origin: None,
+        });
+        catalog
+    }
+
+    /// A table of `rows` rows of `row_bytes` bytes each, with the given analyzed widths.
+    fn sized(rows: u64, row_bytes: u64, widths: &[(&str, u64)]) -> TableStats {
+        TableStats {
+            reltuples: rows as f64,
+            heap_bytes: rows * row_bytes,
+            table_bytes: rows * row_bytes,
+            column_widths: widths.iter().map(|(c, w)| (c.to_string(), *w)).collect(),
+            ..TableStats::default()
+        }
+    }
+
+    /// The work of `op` on `child` with the tables at these sizes, on the default profile, one
+    /// process.
+    fn work_ms(op: &OpKind, work: Work, sizes: &[(&str, TableStats)]) -> f64 {
+        let profile = Profile::default();
+        let catalog = catalog();
+        let sizes: HashMap<QualifiedName, TableStats> = sizes.iter().map(|(t, s)| (name(t), s.clone())).collect();
+        let stats = |table: &QualifiedName| sizes.get(table).cloned();
+        let inputs = Inputs { profile: &profile, catalog: &catalog, stats: &stats, parallel_maintenance: false };
+        inputs.work_ms(op, &LockEffect { relation: name("child"), mode: LockMode::ShareRowExclusive, work })
+    }
+
+    fn validate_fk() -> OpKind {
+        OpKind::ValidateConstraint { table: name("child"), name: "child_a_fk".into() }
+    }
+
+    fn create_index(column: &str) -> OpKind {
+        OpKind::CreateIndex {
+            name: None,
+            table: name("child"),
+            columns: vec![Some(column.into())],
+            unique: false,
+            concurrently: false,
+            partial: false,
+            only: false,
+            ddl: None,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+    }
+
+    #[test]
+    fn foreign_key_validation_probes_per_referencing_row_and_hashes_the_referenced_rows_once() {
+        let profile = Profile::default();
+        let fk = |child_rows: u64, parent_rows: u64| {
+            work_ms(
+                &validate_fk(),
+                Work::ValidateForeignKey,
+                &[("child", sized(child_rows, 100, &[])), ("parent", sized(parent_rows, 40, &[]))],
+            )
+        };
+        // Each million more referencing rows: their scan and one probe each.
+        let per_child_row = profile.fk_probe_ns_per_row + 100.0 / profile.scan_mb_per_s * 1000.0;
+        assert!(close(fk(2_000_000, 100_000) - fk(1_000_000, 100_000), 1_000_000.0 * per_child_row / 1e6));
+        // Each million more referenced rows: their scan and one hash insert each, whatever the
+        // referencing table's size.
+        let per_parent_row = profile.fk_parent_ns_per_row + 40.0 / profile.scan_mb_per_s * 1000.0;
+        for child in [10_000, 1_000_000] {
+            assert!(close(fk(child, 2_000_000) - fk(child, 1_000_000), 1_000_000.0 * per_parent_row / 1e6));
+        }
+        // An empty referencing table is done at once, however big the referenced one.
+        assert_eq!(fk(0, 5_000_000), 0.0);
+        // Validation reads and writes nothing: far below a rewrite of the same table.
+        let rewrite = work_ms(
+            &OpKind::AlterColumnType {
+                table: name("child"),
+                column: "a".into(),
+                new_type: SqlType::named("bigint"),
+                using: false,
+                ddl: None,
+            },
+            Work::Rewrite,
+            &[("child", sized(1_000_000, 100, &[]))],
+        );
+        assert!(fk(1_000_000, 100_000) * 3.0 < rewrite, "{} vs {rewrite}", fk(1_000_000, 100_000));
+    }
+
+    #[test]
+    fn an_index_build_costs_per_byte_of_its_key_as_pg_stats_measures_it() {
+        let profile = Profile::default();
+        let widths = [("id", 8), ("a", 4), ("s", 41)];
+        let build = |column: &str, widths: &[(&str, u64)]| {
+            work_ms(&create_index(column), Work::IndexBuild, &[("child", sized(1_000_000, 100, widths))])
+        };
+        // The text key of 41 bytes costs 37 bytes per row more than the 4-byte integer key.
+        let per_byte_ms = profile.index_key_ns_per_byte * 1_000_000.0 / 1e6;
+        assert!(close(build("s", &widths) - build("a", &widths), 37.0 * per_byte_ms));
+        // It is the width that counts, not the type: a text column of 4-byte values costs as an
+        // integer does.
+        assert!(close(build("s", &[("s", 4)]), build("a", &widths)));
+        // With no statistics, the type's width: 4 for an integer, 8 for a bigint, the planner's
+        // 32 for text.
+        assert!(close(build("a", &[]), build("a", &widths)));
+        assert!(close(build("id", &[]) - build("a", &[]), 4.0 * per_byte_ms));
+        assert!(close(build("s", &[]) - build("a", &[]), 28.0 * per_byte_ms));
+    }
+
+    #[test]
+    fn an_index_build_grows_as_n_log_n() {
+        let build = |rows: u64| work_ms(&create_index("a"), Work::IndexBuild, &[("child", sized(rows, 100, &[]))]);
+        let (small, large) = (build(1_000_000), build(4_000_000));
+        // Four times the rows: more than four times the time (the sort), less than five.
+        assert!(large > 4.0 * small && large < 5.0 * small, "{small} → {large}");
+    }
+
+    #[test]
+    fn scans_cost_by_heap_bytes() {
+        let op = OpKind::SetNotNull { table: name("child"), column: "a".into() };
+        let scan = |rows: u64, row_bytes: u64| work_ms(&op, Work::Scan, &[("child", sized(rows, row_bytes, &[]))]);
+        assert!(close(scan(1_000_000, 200), scan(2_000_000, 100)), "the same bytes, the same time");
+        assert!(close(scan(1_000_000, 100), 100.0 / Profile::default().scan_mb_per_s * 1000.0));
+    }
+
+    #[test]
+    fn a_rewrite_copies_the_table_bytes_and_rebuilds_each_index() {
+        let op = OpKind::AlterColumnType {
+            table: name("child"),
+            column: "a".into(),
+            new_type: SqlType::named("bigint"),
+            using: false,
+            ddl: None,
+        };
+        let sizes = sized(1_000_000, 100, &[("id", 8)]);
+        let rewrite = work_ms(&op, Work::Rewrite, &[("child", sizes.clone())]);
+        let reindex = OpKind::Reindex { target: Some(name("child")), index: false, system: false, concurrently: false };
+        let rebuild = work_ms(&reindex, Work::IndexBuild, &[("child", sizes)]);
+        let copy = 100.0 / Profile::default().rewrite_mb_per_s * 1000.0;
+        assert!(close(rewrite, copy + rebuild), "{rewrite} = {copy} + {rebuild}");
     }
 }

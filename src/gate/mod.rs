@@ -172,7 +172,7 @@ pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: 
     let lint = analysis::lint_on(&pending, &config, live.clone(), &analysis::Reporting::all(pending.len(), true));
 
     let stats = observation.schema.stats_by_table();
-    let lookup = |table: &QualifiedName| stats.get(table).map(|s| (*s).clone());
+    let lookup = |table: &QualifiedName| stats.get(table).cloned();
     let mut estimator = Estimator {
         profile: target.profile,
         stats: &lookup,
@@ -409,7 +409,7 @@ fn judge(
     mut findings: Vec<FindingSummary>,
     target: &Target,
     policy: &CheckConfig,
-    stats: &HashMap<QualifiedName, &TableStats>,
+    stats: &HashMap<QualifiedName, TableStats>,
 ) -> MigrationReport {
     let mut reasons = vec![];
     let mut verdict = Verdict::Run;
@@ -546,7 +546,7 @@ fn weigh(
     })
 }
 
-fn run_reason(statements: &[Seen], stats: &HashMap<QualifiedName, &TableStats>) -> String {
+fn run_reason(statements: &[Seen], stats: &HashMap<QualifiedName, TableStats>) -> String {
     let existing = statements.iter().flat_map(|s| &s.existing).filter(|(t, _, _)| stats.contains_key(t)).count();
     if existing == 0 {
         "only new or empty tables: nothing to wait for".into()

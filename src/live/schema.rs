@@ -2,7 +2,7 @@
 //! reads: no `count(*)`, nothing that scans a user table), into the same `Catalog` a replay
 //! builds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,11 @@ pub struct TableStats {
     pub index_bytes: u64,
     /// Sum of the columns' average widths, when analyzed.
     pub avg_row_width: Option<u64>,
+    /// Each analyzed column's average width in bytes (`pg_stats.avg_width`), by name: what an
+    /// index on it sorts and writes per row. Derived from the columns (`LiveSchema::stats_by_table`),
+    /// so a statistics file gives the same widths as the live database.
+    #[serde(skip)]
+    pub column_widths: BTreeMap<String, u64>,
 }
 
 impl TableStats {
@@ -192,8 +197,17 @@ impl LiveSchema {
         catalog
     }
 
-    pub fn stats_by_table(&self) -> HashMap<QualifiedName, &TableStats> {
-        self.tables.iter().map(|t| (qualified(&t.schema, &t.name), &t.stats)).collect()
+    /// Each table's sizes, with the widths of its analyzed columns.
+    pub fn stats_by_table(&self) -> HashMap<QualifiedName, TableStats> {
+        self.tables
+            .iter()
+            .map(|t| {
+                let mut stats = t.stats.clone();
+                stats.column_widths =
+                    t.columns.iter().filter_map(|c| Some((c.name.clone(), c.avg_width?.max(0) as u64))).collect();
+                (qualified(&t.schema, &t.name), stats)
+            })
+            .collect()
     }
 }
 
@@ -319,6 +333,7 @@ fn read_tables(session: &Session, server: &Server) -> Result<Vec<(u32, LiveTable
                 table_bytes: pages * server.block_size,
                 index_bytes: index_pages * server.block_size,
                 avg_row_width: None,
+                column_widths: BTreeMap::new(),
             };
             let table = LiveTable {
                 schema: row.get(1),

@@ -310,7 +310,7 @@ pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanErr
     let observation = inputs.observation;
     let pg = PgVersion(observation.server.major().clamp(11, 18));
     let stats = observation.schema.stats_by_table();
-    let lookup = |table: &crate::ir::QualifiedName| stats.get(table).map(|s| (*s).clone());
+    let lookup = |table: &crate::ir::QualifiedName| stats.get(table).cloned();
     let mut planner = Planner {
         pg,
         profile: inputs.profile,
