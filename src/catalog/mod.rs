@@ -74,6 +74,21 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table that exists in the database (read live, not replayed): all its columns known,
+    /// and rows it may hold.
+    pub fn existing(name: QualifiedName, columns: Vec<Column>, constraints: Vec<Constraint>) -> Table {
+        Table {
+            name,
+            columns,
+            constraints,
+            origin: None,
+            complete: true,
+            partitioned: false,
+            proven_empty_in: None,
+            maybe_filled: true,
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

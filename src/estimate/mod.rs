@@ -348,6 +348,7 @@ mod tests {
             default: None,
             identity: false,
             generated: None,
+            owned_sequence: None,
         }
     }
 
@@ -355,18 +356,11 @@ mod tests {
     /// `child_a_fk`, with an index on `child (id)`.
     fn catalog() -> Catalog {
         let mut catalog = Catalog::default();
-        catalog.insert_existing_table(Table {
-            name: name("parent"),
-            columns: vec![column("id", "integer")],
-            constraints: vec![],
-            origin: None,
-            complete: true,
-            partitioned: false,
-        });
-        catalog.insert_existing_table(Table {
-            name: name("child"),
-            columns: vec![column("id", "bigint"), column("a", "integer"), column("s", "text")],
-            constraints: vec![Constraint {
+        catalog.insert_existing_table(Table::existing(name("parent"), vec![column("id", "integer")], vec![]));
+        catalog.insert_existing_table(Table::existing(
+            name("child"),
+            vec![column("id", "bigint"), column("a", "integer"), column("s", "text")],
+            vec![Constraint {
                 name: "child_a_fk".into(),
                 kind: ConstraintKind::ForeignKey {
                     columns: vec!["a".into()],
@@ -376,10 +370,7 @@ mod tests {
                 validated: false,
                 origin: None,
             }],
-            origin: None,
-            complete: true,
-            partitioned: false,
-        });
+        ));
         catalog.insert_existing_index(Index {
             name: "child_pkey".into(),
             table: name("child"),

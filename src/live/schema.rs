@@ -233,14 +233,8 @@ impl LiveTable {
             column.not_null |= in_key;
         }
         Table {
-            name: qualified(&self.schema, &self.name),
-            columns,
-            constraints,
-            origin: None,
-            complete: true,
             partitioned: self.partitioned,
-            proven_empty_in: None,
-            maybe_filled: true,
+            ..Table::existing(qualified(&self.schema, &self.name), columns, constraints)
         }
     }
 }
