@@ -520,3 +520,23 @@ fn project_field_classes_are_read_as_the_django_field_they_subclass() {
         );
     }
 }
+
+/// Django's schema editor defers a new model's foreign keys and indexes, and an added field's
+/// index, to the end of the migration: a RunPython in the same migration runs before them, so
+/// no lock on the referenced table is held while it runs; the index builds still come.
+#[test]
+fn deferred_foreign_keys_and_indexes_run_after_run_python() {
+    let bundle = migration(
+        "0001_initial",
+        "        migrations.CreateModel(name=\"Bundle\", fields=[(\"id\", models.BigAutoField(primary_key=True)), (\"item\", models.ForeignKey(on_delete=models.CASCADE, to=\"store.item\"))]),\n        migrations.RunPython(fill),",
+    )
+    .replace("class Migration", "def fill(apps, schema_editor):\n    for item in apps.get_model(\"store\", \"Item\").objects.all():\n        item.save()\n\n\nclass Migration");
+    let dir = project(&[("store/migrations/0001_initial.py", INITIAL), ("store/migrations/0002_bundle.py", &bundle)]);
+    let json = lint(dir.path(), &[]);
+    let data: Vec<&serde_json::Value> =
+        json["findings"].as_array().into_iter().flatten().filter(|f| f["rule"] == "data-change-in-migration").collect();
+    assert_eq!(data.len(), 1, "{json}");
+    let message = data[0]["message"].as_str().unwrap_or_default();
+    assert!(!message.contains("already holds"), "the foreign key to store_item comes after the RunPython: {message}");
+    assert_eq!(data[0]["severity"], "warning", "{}", data[0]);
+}

@@ -400,3 +400,32 @@ fn alembic_project_applied_by_lockgate_ends_as_alembic_upgrade_leaves_it() {
     let upgrade = alembic(&ours, &["upgrade", "head"]);
     assert!(!upgrade.contains("Running upgrade"), "alembic found work left: {upgrade}");
 }
+
+/// The order Django's schema editor sends a migration's SQL in is the order lockgate's ops
+/// take their locks in: a new model's foreign keys and indexes are deferred to the end of the
+/// migration, after a later RemoveField of another table (`sqlmigrate` is Django's own word).
+#[test]
+fn deferred_sql_comes_where_django_sends_it() {
+    let db = database();
+    let sent = django(&db, &["sqlmigrate", "billing", "0002"]);
+    let at = |needle: &str| sent.find(needle).unwrap_or_else(|| panic!("`{needle}` in sqlmigrate's output:\n{sent}"));
+    assert!(at("DROP COLUMN \"amount\"") < at("FOREIGN KEY (\"invoice_id\")"), "{sent}");
+    assert!(at("CREATE TABLE \"billing_payment\"") < at("DROP COLUMN \"amount\""), "{sent}");
+
+    let config = lockgate::config::Config::default();
+    let paths = [project("django")];
+    let inputs = lockgate::source::Inputs { paths: &paths, stdin_name: "-" };
+    let discovered = lockgate::source::discover(&inputs, &config).expect("the project is read");
+    let migrations = lockgate::source::load_all(&discovered, &config);
+    let billing = migrations.iter().find(|m| m.id == "billing.0002_invoice_paid").expect("billing.0002 is read");
+    let position = |found: &dyn Fn(&lockgate::ir::OpKind) -> bool| {
+        billing.ops.iter().position(|op| found(&op.kind)).unwrap_or_else(|| panic!("{:#?}", billing.ops))
+    };
+    use lockgate::ir::{ConstraintKind, OpKind};
+    let create = position(&|k| matches!(k, OpKind::CreateTable { .. }));
+    let drop = position(&|k| matches!(k, OpKind::DropColumn { .. }));
+    let foreign_key = position(
+        &|k| matches!(k, OpKind::AddConstraint { constraint, .. } if matches!(constraint.kind, ConstraintKind::ForeignKey { .. })),
+    );
+    assert!(create < drop && drop < foreign_key, "{:#?}", billing.ops);
+}

@@ -21,6 +21,10 @@ pub struct Lowering<'a> {
     pub state: &'a mut ProjectState,
     pub settings: &'a DjangoSettings,
     pub ops: Vec<Op>,
+    /// The schema editor's deferred SQL (a new model's foreign keys and indexes, an added
+    /// field's index): Django runs it when the migration's operations are done, after any
+    /// RunPython, so its locks are taken then. Each op keeps its operation's place for ignores.
+    deferred: Vec<Op>,
     /// Each operation with the statement index its ops start at (RunSQL may span several),
     /// for placing `# lockgate: ignore` comments.
     pub operations: Vec<(Span, usize)>,
@@ -32,7 +36,60 @@ pub struct Lowering<'a> {
 
 impl<'a> Lowering<'a> {
     pub fn new(app: &'a str, state: &'a mut ProjectState, settings: &'a DjangoSettings, text: &'a str) -> Self {
-        Lowering { app, state, settings, ops: vec![], operations: vec![], text, statement: 0, span: Span::default() }
+        Lowering {
+            app,
+            state,
+            settings,
+            ops: vec![],
+            deferred: vec![],
+            operations: vec![],
+            text,
+            statement: 0,
+            span: Span::default(),
+        }
+    }
+
+    /// The migration's ops, the deferred SQL last, as the schema editor runs it on leaving.
+    pub fn finish(mut self) -> (Vec<Op>, Vec<(Span, usize)>) {
+        self.run_deferred();
+        (self.ops, self.operations)
+    }
+
+    fn run_deferred(&mut self) {
+        self.ops.append(&mut self.deferred);
+    }
+
+    /// Runs now the deferred SQL on `table` (and, when the whole model is renamed or dropped,
+    /// the foreign keys that reference it), before an operation renames or drops what it
+    /// names there: Django rewrites or drops those statements then; running them first keeps
+    /// the names they use right. The rest stays deferred.
+    fn run_deferred_on(&mut self, table: &QualifiedName, whole_model: bool) {
+        let names = |op: &Op| {
+            op.kind.table() == Some(table)
+                || (whole_model
+                    && matches!(&op.kind, OpKind::AddConstraint { constraint, .. }
+                        if matches!(&constraint.kind, ConstraintKind::ForeignKey { references, .. } if references == table)))
+        };
+        let (now, later): (Vec<Op>, Vec<Op>) = std::mem::take(&mut self.deferred).into_iter().partition(names);
+        self.ops.extend(now);
+        self.deferred = later;
+    }
+
+    /// The table of a model an operation renames, drops, or changes a column of, and whether
+    /// it is the whole model.
+    fn renamed_or_dropped(&self, call: &Call) -> Option<(QualifiedName, bool)> {
+        let (keyword, whole_model) = match call.name() {
+            "DeleteModel" | "AlterModelTable" => ("name", true),
+            "RenameModel" => ("old_name", true),
+            "RemoveField" | "AlterField" | "RenameField" => ("model_name", false),
+            _ => return None,
+        };
+        let name = self.model_name(call, keyword)?;
+        self.state.model(&self.key(name)).map(|model| (model.table_name(), whole_model))
+    }
+
+    fn defer(&mut self, kind: OpKind) {
+        self.deferred.push(Op::new(kind, self.span, self.statement));
     }
 
     /// Each operation is one "statement" for ignores and transaction tracking.
@@ -63,7 +120,10 @@ impl<'a> Lowering<'a> {
         if call.splat {
             return self.opaque(format!("`{}` called with *args/**kwargs", call.name()));
         }
-        let before = self.ops.len();
+        if let Some((table, whole_model)) = self.renamed_or_dropped(call) {
+            self.run_deferred_on(&table, whole_model);
+        }
+        let before = self.ops.len() + self.deferred.len();
         match call.name() {
             "CreateModel" => self.create_model(call, database),
             "DeleteModel" => self.delete_model(call, database),
@@ -113,7 +173,8 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
-        if database && self.ops.len() == before && !matches!(call.name(), "RunPython" | "SeparateDatabaseAndState") {
+        let after = self.ops.len() + self.deferred.len();
+        if database && after == before && !matches!(call.name(), "RunPython" | "SeparateDatabaseAndState") {
             // Nothing reaches the database (an unmanaged model, a state-only change): still counted.
             self.emit(OpKind::Other { tag: format!("{} (no database change)", call.name()) });
         }
@@ -378,22 +439,23 @@ impl<'a> Lowering<'a> {
                 self.create_through_table(&model, field_name, field);
             }
         }
-        // Deferred SQL, run at the end of the migration: unique_together, FKs, then indexes.
+        // unique_together goes into the CREATE TABLE's run; then the deferred SQL, run at the
+        // end of the migration: foreign keys, then indexes.
         for set in &model.unique_together {
             self.emit(unique_together_op(&table, &model.columns(set)));
         }
         for (_, field) in &model.fields {
             if let Some((fk, ddl)) = self.foreign_key(&table, field) {
-                self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
+                self.defer(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
             }
         }
         for (_, field) in &model.fields {
             if let Some(index) = self.field_index(&table, field) {
-                self.emit(index);
+                self.defer(index);
             }
         }
         for set in &model.index_together {
-            self.emit(index_together_op(&table, &model.columns(set)));
+            self.defer(index_together_op(&table, &model.columns(set)));
         }
         for index in &indexes {
             self.index_op(&key, index, false);
@@ -622,7 +684,7 @@ impl<'a> Lowering<'a> {
                     });
                 }
                 if let Some(index) = self.field_index(&table, &field) {
-                    self.emit(index);
+                    self.defer(index);
                 }
             }
         }

@@ -216,8 +216,9 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         lowering.ops.push(Op::new(OpKind::Opaque { what }, parsed.operations_span, 0));
     }
     let text = &loaded.source.text;
-    let found = directives::read(text, 0..text.len(), "#", &lowering.operations);
-    migration.ops = lowering.ops;
+    let (ops, operations) = lowering.finish();
+    let found = directives::read(text, 0..text.len(), "#", &operations);
+    migration.ops = ops;
     migration.ignores = found.ignores;
     migration.problems.extend(found.bad.into_iter().map(directives::problem));
     migration
