@@ -210,6 +210,14 @@ impl QualifiedName {
         QualifiedName { schema: schema.filter(|s| !s.is_empty()), name: name.into() }
     }
 
+    /// `schema.name` or `name`, as `OpKind::Drop` spells its names.
+    pub fn parse_dotted(name: &str) -> Self {
+        match name.split_once('.') {
+            Some((schema, name)) => QualifiedName::new(Some(schema.to_string()), name),
+            None => QualifiedName::unqualified(name),
+        }
+    }
+
     pub fn unqualified(name: impl Into<String>) -> Self {
         QualifiedName { schema: None, name: name.into() }
     }

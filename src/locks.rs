@@ -525,7 +525,10 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
         Comment { table: Some(table) } => vec![effect(table, ShareUpdateExclusive, Work::Catalog)],
         // Dropping a view or sequence waits for, and blocks, every query that uses it.
         Drop { object: DroppedObject::View | DroppedObject::MaterializedView | DroppedObject::Sequence, names } => {
-            names.iter().map(|name| effect(&parse_name(name), AccessExclusive, Work::Catalog)).collect()
+            names
+                .iter()
+                .map(|name| effect(&QualifiedName::parse_dotted(name), AccessExclusive, Work::Catalog))
+                .collect()
         }
         _ => vec![],
     }
@@ -669,14 +672,6 @@ fn referenced_tables<'a>(catalog: &'a Catalog, table: &QualifiedName) -> impl It
 fn index_columns(catalog: &Catalog, table: &QualifiedName, index: &str) -> Option<Vec<String>> {
     let index = catalog.index(&QualifiedName::new(table.schema.clone(), index))?;
     index.columns.iter().cloned().collect()
-}
-
-/// `schema.name` or `name`, as `OpKind::Drop` spells it.
-fn parse_name(name: &str) -> QualifiedName {
-    match name.split_once('.') {
-        Some((schema, name)) => QualifiedName::new(Some(schema.to_string()), name),
-        None => QualifiedName::unqualified(name),
-    }
 }
 
 /// Tables with a foreign key to `table` (other than `table` itself).

@@ -514,6 +514,12 @@ fn cases() -> Vec<Case> {
         // IF NOT EXISTS of an index that is there: the lock is taken, nothing is built.
         case("create index if not exists, existing", "CREATE INDEX IF NOT EXISTS t_a_idx ON t (a)", "t"),
         case("create index if not exists, new", "CREATE INDEX IF NOT EXISTS t_s_idx ON t (s)", "t"),
+        // A dropped materialized view takes its indexes with it: the same name is built anew.
+        case("index on a re-created materialized view", "CREATE UNIQUE INDEX mv_id ON mv (id)", "mv")
+            .setup("CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM t")
+            .setup("CREATE UNIQUE INDEX mv_id ON mv (id)")
+            .setup("DROP MATERIALIZED VIEW mv")
+            .setup("CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM t"),
     ]
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use foldhash::HashMap;
 
 use crate::ir::{
-    ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, SqlType,
+    ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, DroppedObject, Generated, OpKind, QualifiedName, SqlType,
     TransactionControl,
 };
 
@@ -163,6 +163,14 @@ impl Catalog {
         self.indexes.insert(key, index);
     }
 
+    /// Removes a table (or view) and its indexes.
+    fn drop_relation(&mut self, table: &QualifiedName) {
+        self.tables.remove(table);
+        for key in self.index_keys_on(table) {
+            self.remove_index(&key);
+        }
+    }
+
     fn remove_index(&mut self, key: &Key) -> Option<Index> {
         let index = self.indexes.remove(key)?;
         if let Some(keys) = self.indexes_by_table.get_mut(&index.table) {
@@ -224,13 +232,10 @@ impl Catalog {
             },
             // What a statement lockgate could not read does is unknown: it may write anywhere.
             Opaque { .. } | Unparsed { .. } => self.tables.values_mut().for_each(|t| t.maybe_filled = true),
-            DropTable { tables, .. } => {
-                for table in tables {
-                    self.tables.remove(table);
-                    for key in self.index_keys_on(table) {
-                        self.remove_index(&key);
-                    }
-                }
+            DropTable { tables, .. } => tables.iter().for_each(|table| self.drop_relation(table)),
+            // A materialized view is kept as a table (it has rows and indexes); so is a view.
+            Drop { object: DroppedObject::View | DroppedObject::MaterializedView, names } => {
+                names.iter().for_each(|name| self.drop_relation(&QualifiedName::parse_dotted(name)))
             }
             RenameTable { table, new_name } => self.rename_table(table, new_name),
             AddColumn { table, column } => {

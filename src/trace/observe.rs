@@ -244,6 +244,11 @@ impl Observation {
         self.before.get(&oid).or_else(|| self.after.get(&oid))
     }
 
+    /// Is there a relation of this name before or after the statement?
+    pub fn exists(&self, name: &str) -> bool {
+        self.before.values().chain(self.after.values()).any(|r| r.name == name)
+    }
+
     /// The strongest mode held at the end of the statement, per relation name; with
     /// `fold_indexes`, an index's locks also count as its table's.
     pub fn strongest_held(&self, fold_indexes: bool) -> BTreeMap<String, LockMode> {
