@@ -722,6 +722,9 @@ pub enum OpKind {
         unique: bool,
         concurrently: bool,
         partial: bool,
+        /// Columns its expressions and predicate read (`lower(email)`, `WHERE deleted_at IS
+        /// NULL`): a type change of one rebuilds it. Empty where the front end does not know.
+        reads: Vec<String>,
         /// `ON ONLY parent`: a partitioned index with no partition built yet.
         only: bool,
         /// How Django or Alembic writes it; `None` when read from SQL text.

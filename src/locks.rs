@@ -619,16 +619,17 @@ pub fn type_change_work(old: Option<&SqlType>, new: &SqlType, pg: PgVersion, utc
 /// Whether a type change that keeps the table's file still rebuilds an index: PostgreSQL keeps
 /// an index on the column only when it finds it compatible (`CheckIndexCompatible`), that is with
 /// the same operator class and without an expression or a predicate, which it does not compare.
-/// timestamp and timestamptz have operator classes of their own. The catalog does not know which
-/// columns an expression reads: counting every expression index would claim an index build for
-/// each type change on such a table, so only indexes naming the column count (a known gap).
+/// timestamp and timestamptz have operator classes of their own. An index whose expression or
+/// predicate reads the column is rebuilt too (where the catalog knows what they read: an index
+/// read from SQL does; one from Django's or Alembic's expressions may not, a known gap).
 fn rebuilds_indexes(catalog: &Catalog, table: &QualifiedName, column: &str, old: &SqlType, new: &SqlType) -> bool {
     let operator_class_changes =
         matches!((old.name.as_str(), new.name.as_str()), ("timestamp", "timestamptz") | ("timestamptz", "timestamp"));
     catalog.indexes_on(table).any(|index| {
-        let on_column = index.columns.iter().any(|c| c.as_deref() == Some(column));
+        let key = index.columns.iter().any(|c| c.as_deref() == Some(column));
+        let read = index.reads.iter().any(|c| c == column);
         let has_expression = index.columns.iter().any(Option::is_none);
-        on_column && (operator_class_changes || has_expression || index.partial)
+        read || (key && (operator_class_changes || has_expression || index.partial))
     })
 }
 

@@ -135,3 +135,26 @@ fn work_after_a_statement_that_needs_an_empty_table_is_a_note() {
         .collect();
     assert_eq!(later.len(), 1, "{json}");
 }
+
+/// A migration that deletes every row first makes a NOT NULL column without a default succeed
+/// (only the running code is left to break: a warning), and work on the table nil (a note);
+/// rows written after the DELETE make it a table with rows again.
+#[test]
+fn a_table_the_migration_emptied_is_empty_until_rows_go_in() {
+    let create = b"CREATE TABLE requests (id bigint PRIMARY KEY, user_id int NOT NULL);\n";
+    let empty = b"SET lock_timeout = '2s';\nSET statement_timeout = '30s';\nDELETE FROM requests;\n\
+        ALTER TABLE requests ADD COLUMN local_user_id integer NOT NULL;\n\
+        CREATE INDEX requests_local_user_idx ON requests (local_user_id);\n";
+    let json = lint(&[("0001_create.sql", create), ("0002_empty.sql", empty)], &[]);
+    let add = findings(&json, "add-column-not-null-without-default").next().expect("reported");
+    assert_eq!(add["severity"], "warning", "{add}");
+    assert!(add["message"].as_str().unwrap_or_default().contains("was emptied earlier in this migration"), "{add}");
+    let index = findings(&json, "create-index-not-concurrently").next().expect("reported");
+    assert_eq!(index["severity"], "info", "{index}");
+
+    let refill = b"DELETE FROM requests;\nINSERT INTO requests VALUES (1, 1);\n\
+        ALTER TABLE requests ADD COLUMN local_user_id integer NOT NULL;\n";
+    let json = lint(&[("0001_create.sql", create), ("0002_refill.sql", refill)], &[]);
+    let add = findings(&json, "add-column-not-null-without-default").next().expect("reported");
+    assert_eq!(add["severity"], "error", "{add}");
+}

@@ -520,6 +520,12 @@ fn cases() -> Vec<Case> {
             .setup("CREATE UNIQUE INDEX mv_id ON mv (id)")
             .setup("DROP MATERIALIZED VIEW mv")
             .setup("CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM t"),
+        // A type change that keeps the table's file still rebuilds an index whose expression
+        // or predicate reads the column.
+        case("varchar to text under an expression index", "ALTER TABLE t ALTER COLUMN v TYPE text", "t")
+            .setup("CREATE INDEX t_lower_v_idx ON t (lower(v))"),
+        case("varchar to text under a partial index's predicate", "ALTER TABLE t ALTER COLUMN v TYPE text", "t")
+            .setup("CREATE INDEX t_a_some_v_idx ON t (a) WHERE v IS NOT NULL"),
     ]
 }
 

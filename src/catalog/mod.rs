@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use foldhash::HashMap;
 
 use crate::ir::{
-    ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, DroppedObject, Generated, OpKind, QualifiedName, SqlType,
-    TransactionControl,
+    ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, DroppedObject, Generated, OpKind,
+    QualifiedName, SqlType, TransactionControl,
 };
 
 type Key = QualifiedName;
@@ -49,6 +49,8 @@ pub struct Index {
     pub name: String,
     pub table: QualifiedName,
     pub columns: Vec<Option<String>>,
+    /// Columns its expressions and predicate read, where known.
+    pub reads: Vec<String>,
     pub unique: bool,
     pub partial: bool,
     /// False for an index a failed CREATE INDEX CONCURRENTLY left behind: it is not used.
@@ -71,6 +73,9 @@ pub struct Table {
     /// Rows may have been written since the replay created it: an INSERT, a COPY, code
     /// lockgate cannot see into. Until then a table the replay created is empty.
     pub maybe_filled: bool,
+    /// A migration that deleted every row (DELETE without WHERE, TRUNCATE) and wrote none
+    /// since: for the rest of it the table is empty.
+    pub emptied_in: Option<usize>,
 }
 
 impl Table {
@@ -86,11 +91,18 @@ impl Table {
             partitioned: false,
             proven_empty_in: None,
             maybe_filled: true,
+            emptied_in: None,
         }
     }
 
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Rows may have been written to it.
+    fn filled(&mut self) {
+        self.maybe_filled = true;
+        self.emptied_in = None;
     }
 
     fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
@@ -204,6 +216,11 @@ impl Catalog {
         self.table(table).is_some_and(|t| t.proven_empty_in == Some(migration))
     }
 
+    /// Did this migration delete every row of the table, and write none since?
+    pub fn emptied_in(&self, table: &QualifiedName, migration: usize) -> bool {
+        self.table(table).is_some_and(|t| t.emptied_in == Some(migration))
+    }
+
     /// Do some index's leading columns equal `columns` (in any order)?
     pub fn has_index_covering(&self, table: &QualifiedName, columns: &[String]) -> bool {
         self.indexes_on(table).any(|index| {
@@ -227,11 +244,17 @@ impl Catalog {
                 self.tables.insert(table.clone(), created);
             }
             DataChange { kind, table, .. } if kind.may_add_rows() => match table {
-                Some(table) => self.table_mut(table).maybe_filled = true,
-                None => self.tables.values_mut().for_each(|t| t.maybe_filled = true),
+                Some(table) => self.table_mut(table).filled(),
+                None => self.tables.values_mut().for_each(Table::filled),
             },
+            DataChange { kind: DataChangeKind::Delete, table: Some(table), has_where: false } => {
+                self.table_mut(table).emptied_in = Some(origin.migration)
+            }
+            Truncate { tables, .. } => {
+                tables.iter().for_each(|t| self.table_mut(t).emptied_in = Some(origin.migration))
+            }
             // What a statement lockgate could not read does is unknown: it may write anywhere.
-            Opaque { .. } | Unparsed { .. } => self.tables.values_mut().for_each(|t| t.maybe_filled = true),
+            Opaque { .. } | Unparsed { .. } => self.tables.values_mut().for_each(Table::filled),
             DropTable { tables, .. } => tables.iter().for_each(|table| self.drop_relation(table)),
             // A materialized view is kept as a table (it has rows and indexes); so is a view.
             Drop { object: DroppedObject::View | DroppedObject::MaterializedView, names } => {
@@ -299,7 +322,7 @@ impl Catalog {
                     self.insert_index(index_key(table, new_name), index);
                 }
             }
-            CreateIndex { name, table, columns, unique, partial, .. } => {
+            CreateIndex { name, table, columns, unique, partial, reads, .. } => {
                 self.table_mut(table);
                 let name = name.clone().unwrap_or_else(|| default_index_name(table, columns));
                 self.insert_index(
@@ -308,6 +331,7 @@ impl Catalog {
                         name,
                         table: table.clone(),
                         columns: columns.clone(),
+                        reads: reads.clone(),
                         unique: *unique,
                         partial: *partial,
                         valid: true,
@@ -391,6 +415,7 @@ impl Catalog {
                     name,
                     table: table.clone(),
                     columns: columns.iter().cloned().map(Some).collect(),
+                    reads: vec![],
                     unique: true,
                     partial: false,
                     valid: true,
@@ -496,6 +521,7 @@ fn new_table(name: &QualifiedName, origin: Option<Origin>, complete: bool) -> Ta
         partitioned: false,
         proven_empty_in: None,
         maybe_filled: false,
+        emptied_in: None,
     }
 }
 

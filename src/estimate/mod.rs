@@ -375,6 +375,7 @@ mod tests {
             name: "child_pkey".into(),
             table: name("child"),
             columns: vec![Some("id".into())],
+            reads: vec![],
             unique: true,
             partial: false,
             valid: true,
@@ -417,6 +418,7 @@ mod tests {
             unique: false,
             concurrently: false,
             partial: false,
+            reads: vec![],
             only: false,
             ddl: None,
         }

@@ -24,6 +24,17 @@ fn check(ctx: &OpContext, out: &mut Vec<Violation>) {
             column.name, column.ty, column.name
         ),
     };
+    // The migration deleted every row first: the ADD COLUMN succeeds, and only the running
+    // code that does not set the column is left to break.
+    if ctx.catalog.emptied_in(table, ctx.migration_index) {
+        let message = format!(
+            "`{table}` was emptied earlier in this migration, so adding NOT NULL column `{}` without a default \
+             succeeds; application code that does not yet set it breaks on its next INSERT",
+            column.name
+        );
+        out.push(ctx.violation(message, help).at_any_size().with_severity(Severity::Warning));
+        return;
+    }
     // It fails, or breaks the application, on a table of any size: no live size makes it fine.
     let message = format!(
         "adding NOT NULL column `{}` to `{table}` without a default fails with \"column contains null values\" as soon as the table has a row, after scanning it under {} lock; application code that does not yet set `{}` breaks too",

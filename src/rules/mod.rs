@@ -495,19 +495,23 @@ impl OpContext<'_> {
         violation
     }
 
-    /// A finding about work on a table this migration proved empty (an earlier statement
-    /// fails on any row) is about nil work where the migration can succeed at all: a note
-    /// that says why.
+    /// A finding about work on a table this migration emptied (DELETE without WHERE,
+    /// TRUNCATE) or proved empty (an earlier statement fails on any row) is about nil work: a
+    /// note that says why.
     pub fn note_nil_work(&self, violation: &mut Violation) {
         let Cost::Work { table, .. } = &violation.cost else { return };
-        if self.catalog.proven_empty_in(table, self.migration_index) {
-            violation.severity = Some(Severity::Info);
-            violation.message = format!(
-                "{} — an earlier statement of this migration adds a NOT NULL column without a default to `{table}`, \
-                 which fails on any row: where the migration succeeds, the table is empty and this work is nil",
-                violation.message
-            );
-        }
+        let why = if self.catalog.emptied_in(table, self.migration_index) {
+            format!("an earlier statement of this migration deletes every row of `{table}`, so this work is nil")
+        } else if self.catalog.proven_empty_in(table, self.migration_index) {
+            format!(
+                "an earlier statement of this migration adds a NOT NULL column without a default to `{table}`, \
+                 which fails on any row: where the migration succeeds, the table is empty and this work is nil"
+            )
+        } else {
+            return;
+        };
+        violation.severity = Some(Severity::Info);
+        violation.message = format!("{} — {why}", violation.message);
     }
 }
 

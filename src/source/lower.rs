@@ -634,9 +634,29 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
         unique: s.unique || s.primary,
         concurrently: s.concurrent,
         partial: s.where_clause.is_some(),
+        reads: columns_read(s),
         only: s.relation.as_ref().is_some_and(|r| !r.inh),
         ddl: None,
     }
+}
+
+/// The columns an index's expressions and predicate read.
+fn columns_read(s: &protobuf::IndexStmt) -> Vec<String> {
+    let expressions = s.index_params.iter().filter_map(|p| match &p.node {
+        Some(NodeEnum::IndexElem(e)) => e.expr.as_deref(),
+        _ => None,
+    });
+    let mut read: Vec<String> = vec![];
+    for node in expressions.chain(s.where_clause.as_deref()).filter_map(|n| n.node.as_ref()) {
+        for (inner, ..) in node.nodes() {
+            if let pg_query::NodeRef::ColumnRef(c) = inner {
+                if let Some(column) = strings(&c.fields).pop().filter(|c| !read.contains(c)) {
+                    read.push(column);
+                }
+            }
+        }
+    }
+    read
 }
 
 fn drop(s: &protobuf::DropStmt) -> OpKind {

@@ -347,6 +347,7 @@ impl Lowering<'_> {
                 unique: spec.unique,
                 concurrently: false,
                 partial: false,
+                reads: vec![],
                 only: false,
                 ddl: Some(Box::new(schema::column_index_ddl())),
             });
@@ -460,6 +461,7 @@ impl Lowering<'_> {
             unique: flag(call, "unique"),
             concurrently: flag(call, "postgresql_concurrently"),
             partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
+            reads: vec![],
             only: false,
             ddl: Some(Box::new(schema::index_ddl(&keys, call))),
         });

@@ -631,6 +631,7 @@ fn derived(spec: &mut TableSpec, table: &QualifiedName, column: &mut ColumnSpec)
             unique: column.unique,
             concurrently: false,
             partial: false,
+            reads: vec![],
             only: false,
             ddl: Some(Box::new(column_index_ddl())),
         });
@@ -781,6 +782,7 @@ fn index(table: &QualifiedName, call: &Call) -> OpKind {
         unique: flag(call, "unique"),
         concurrently: false,
         partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
+        reads: vec![],
         only: false,
         ddl: Some(Box::new(index_ddl(keys, call))),
     }

@@ -367,6 +367,7 @@ impl<'a> Lowering<'a> {
             unique: false,
             concurrently: false,
             partial: false,
+            reads: vec![],
             only: false,
             ddl: Some(Box::new(plain_index_ddl(1))),
         })
@@ -939,6 +940,7 @@ impl<'a> Lowering<'a> {
             unique: false,
             concurrently,
             partial: index.kwarg("condition").is_some(),
+            reads: vec![],
             only: false,
             ddl: Some(Box::new(ddl)),
         };
@@ -999,6 +1001,7 @@ impl<'a> Lowering<'a> {
                         unique: true,
                         concurrently: false,
                         partial: call.kwarg("condition").is_some(),
+                        reads: vec![],
                         only: false,
                         ddl: Some(Box::new(ddl)),
                     });
@@ -1265,6 +1268,7 @@ fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
         unique: false,
         concurrently: false,
         partial: false,
+        reads: vec![],
         only: false,
         ddl: Some(Box::new(plain_index_ddl(columns.len()))),
     }
