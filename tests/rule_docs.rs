@@ -42,7 +42,7 @@
 //! (an example about git history through `lockgate lint --diff`). Every finding of every example
 //! (rule, place, message, lock, help) is pinned in `tests/snapshots/rule_docs__<id>.snap`.
 //!
-//! Also here: README's rule tables are `lockgate rules --format markdown`, and
+//! Also here: docs/rules.md's rule tables are `lockgate rules --format markdown`, and
 //! `scripts/new-rule` writes, registers and documents a rule.
 
 mod common;
@@ -64,7 +64,7 @@ const SECTIONS: &[&str] = &["Lock", "Why it hurts", "Safe alternative", "Postgre
 const ALLOWED_IN_GOOD: &[&str] =
     &["missing-lock-timeout", "statements-after-access-exclusive", "unindexed-foreign-key"];
 
-/// The lines around README's generated rule tables.
+/// The lines around docs/rules.md's generated rule tables.
 const README_TABLES_START: &str = "<!-- rule tables:";
 const README_TABLES_END: &str = "<!-- end of rule tables -->";
 
@@ -696,18 +696,21 @@ fn page_example_findings_are_pinned() {
     }
 }
 
-/// README's rule tables are `lockgate rules --format markdown`: a rule's summary is written once,
-/// in its own file.
+/// docs/rules.md's rule tables (which the README links to) are `lockgate rules --format
+/// markdown`: a rule's summary is written once, in its own file. The page sits in docs/, so its
+/// links to the rule pages go one folder up.
 #[test]
 fn readme_rule_tables_are_the_registrys() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
-    let start = readme.find(README_TABLES_START).expect("README marks the start of its rule tables");
-    let body = &readme[start..];
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    let page = std::fs::read_to_string(&path).expect("docs/rules.md");
+    let start = page.find(README_TABLES_START).expect("docs/rules.md marks the start of its rule tables");
+    let body = &page[start..];
     let body = &body[body.find('\n').expect("a line after the marker") + 1..];
-    let end = body.find(README_TABLES_END).expect("README marks the end of its rule tables");
+    let end = body.find(README_TABLES_END).expect("docs/rules.md marks the end of its rule tables");
+    let tables = lockgate::rules::markdown_tables().replace("](rules/", "](../rules/");
     assert!(
-        body[..end].trim() == lockgate::rules::markdown_tables().trim(),
-        "README.md's rule tables differ from the registry: run `scripts/new-rule --readme` to write them again"
+        body[..end].trim() == tables.trim(),
+        "docs/rules.md's rule tables differ from the registry: run `scripts/new-rule --readme` to write them again"
     );
 }
 
