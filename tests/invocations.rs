@@ -326,18 +326,23 @@ fn a_report_that_cannot_be_written_fails_the_run() {
 #[test]
 fn a_closed_pipe_is_quiet() {
     let fixtures = manifest().join("fixtures/sql");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lockgate"))
-        .args(["lint", "--format", "json"])
-        .arg(&fixtures)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("runs");
-    // Closing the read end before lockgate writes anything: every write fails with EPIPE.
-    drop(child.stdout.take());
-    let output = child.wait_with_output().expect("waits");
-    assert_eq!(output.status.code(), Some(1), "the findings' code: {}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    let fixtures = fixtures.to_str().expect("UTF-8 path");
+    let commands: [(&[&str], i32); 4] =
+        [(&["lint", "--format", "json", fixtures], 1), (&["completions", "bash"], 0), (&["rules"], 0), (&["man"], 0)];
+    for (args, code) in commands {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lockgate"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        // Closing the read end before lockgate writes anything: every write fails with EPIPE.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("waits");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "lockgate {args:?}: {stderr}");
+        assert!(stderr.is_empty(), "lockgate {args:?}: {stderr}");
+    }
 }
 
 fn failure(cwd: &Path, args: &[&str]) -> String {

@@ -12,7 +12,7 @@ pub const RULE: Rule = Rule::on_op(
     "new-rule-template",
     Category::Locks,
     Severity::Warning,
-    "what the rule flags, in one line: `lockgate rules` and README's rule table show it",
+    "what the rule flags, in one line: `lockgate rules` and docs/rules.md's table show it",
     check,
 );
 

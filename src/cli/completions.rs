@@ -14,6 +14,10 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> Result<u8, String> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "lockgate", &mut std::io::stdout());
+    // Written to memory first: `generate` panics when its writer fails (a reader that closed
+    // the pipe, `| head`), and that is the reader's choice, not an error.
+    let mut script = vec![];
+    clap_complete::generate(args.shell, &mut command, "lockgate", &mut script);
+    super::output::print(&String::from_utf8_lossy(&script), "the completion script")?;
     Ok(0)
 }

@@ -2,8 +2,6 @@
 //! binary parses with, so they never lag behind the options. Like git, one page per
 //! subcommand: `lockgate.1`, `lockgate-lint.1`, …
 
-use std::io::Write;
-
 use clap::{Args, CommandFactory};
 
 use super::Cli;
@@ -28,6 +26,6 @@ pub fn run(args: ManArgs) -> Result<u8, String> {
     };
     let mut roff = vec![];
     clap_mangen::Man::new(page).render(&mut roff).map_err(|e| e.to_string())?;
-    std::io::stdout().write_all(&roff).map_err(|e| e.to_string())?;
+    super::output::print(&String::from_utf8_lossy(&roff), "the manual page")?;
     Ok(0)
 }

@@ -69,7 +69,7 @@ enum Command {
 pub enum ListFormat {
     Text,
     Json,
-    // The README's rule tables, one per category.
+    // docs/rules.md's rule tables, one per category.
     Markdown,
 }
 

@@ -49,20 +49,21 @@ pub fn run(args: SnapshotsArgs) -> Result<u8, String> {
         Action::List(source) => {
             let (provider, config) = source.resolve()?;
             let snapshots = provider.list(&config)?;
+            let mut text = String::new();
             if snapshots.is_empty() {
-                println!("no snapshots taken by lockgate");
+                text.push_str("no snapshots taken by lockgate\n");
             }
             for (id, created, status) in snapshots {
-                println!("{created:<32} {status:<10} {id}");
+                text.push_str(&format!("{created:<32} {status:<10} {id}\n"));
             }
+            super::output::print(&text, "the snapshot list")?;
         }
         Action::Prune { keep, source } => {
             let (provider, config) = source.resolve()?;
             let deleted = provider.prune(keep, &config)?;
-            for id in &deleted {
-                println!("deleted {id}");
-            }
-            println!("{} deleted, the newest {keep} kept", deleted.len());
+            let mut text: String = deleted.iter().map(|id| format!("deleted {id}\n")).collect();
+            text.push_str(&format!("{} deleted, the newest {keep} kept\n", deleted.len()));
+            super::output::print(&text, "the prune report")?;
         }
     }
     Ok(0)

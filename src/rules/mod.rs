@@ -76,7 +76,7 @@ pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
 
-/// Every rule lockgate has, in the order of `lockgate rules`. README's rule tables list them in
+/// Every rule lockgate has, in the order of `lockgate rules`. docs/rules.md's tables list them in
 /// this order within each [`Category`].
 pub static REGISTRY: &[&Rule] = &[
     &add_column_not_null_without_default::RULE,
@@ -182,7 +182,7 @@ impl Severity {
     }
 }
 
-/// What kind of hazard a rule is about; the README lists the rules in one table per category.
+/// What kind of hazard a rule is about; docs/rules.md lists the rules in one table per category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
     Locks,
@@ -194,7 +194,7 @@ pub enum Category {
 }
 
 impl Category {
-    /// In the order the README lists them.
+    /// In the order docs/rules.md lists them.
     pub const ALL: [Category; 6] = [
         Category::Locks,
         Category::Timeouts,
@@ -216,7 +216,7 @@ impl Category {
     }
 }
 
-/// The README's rule tables (`lockgate rules --format markdown`): one per category, a row per
+/// The rule tables of docs/rules.md (`lockgate rules --format markdown`): one per category, a row per
 /// rule with its page, default severity and summary, so a rule's summary is written once, in its
 /// own file.
 pub fn markdown_tables() -> String {
@@ -249,7 +249,7 @@ type EndOfRun = fn(&Catalog, &[Migration], &mut Vec<(usize, Violation)>);
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
-    /// The README table it is listed in.
+    /// The docs/rules.md table it is listed in.
     pub category: Category,
     /// One line: what the rule flags.
     pub summary: &'static str,

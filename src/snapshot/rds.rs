@@ -397,7 +397,7 @@ where
             let tagging = if action.starts_with("rds:Create") { " and `rds:AddTagsToResource`" } else { "" };
             format!(
                 "{action}: access denied — grant the IAM permission `{action}`{tagging} to lockgate's role (see \
-                 the README's IAM policy): {message}"
+                 the IAM policy in docs/snapshots.md): {message}"
             )
         }
         Some("SnapshotQuotaExceeded") => format!(
