@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::locks::PgVersion;
+use crate::postgres::PgVersion;
 use crate::rules::Severity;
 
 pub const FILE_NAME: &str = "lockgate.toml";

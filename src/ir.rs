@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::locks::PgVersion;
+use crate::postgres::PgVersion;
 use crate::volatility::Versions;
 
 /// A source file as read from disk, kept for snippets and line/column mapping.
@@ -806,7 +806,7 @@ pub enum OpKind {
     },
     LockTable {
         tables: Vec<QualifiedName>,
-        mode: crate::locks::LockMode,
+        mode: crate::postgres::LockMode,
     },
     /// SET / RESET of a run-time parameter.
     Setting {

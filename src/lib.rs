@@ -27,6 +27,7 @@ pub mod ir;
 pub mod live;
 pub mod locks;
 pub mod plan;
+pub mod postgres;
 pub mod report;
 pub mod rules;
 pub mod scope;

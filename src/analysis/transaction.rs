@@ -3,7 +3,8 @@
 
 use crate::catalog::default_constraint_name;
 use crate::ir::{Migration, Op, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
-use crate::locks::{LockEffect, LockMode};
+use crate::locks::LockEffect;
+use crate::postgres::LockMode;
 
 /// A lock taken by an earlier statement of the current transaction; held until it ends.
 #[derive(Debug, Clone)]

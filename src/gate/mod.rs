@@ -16,7 +16,8 @@ use crate::ir::{Framework, Migration, OpKind, QualifiedName, TransactionControl}
 use crate::live::activity::{Activity, Backend};
 use crate::live::schema::TableStats;
 use crate::live::Observation;
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
+use crate::postgres::LockMode;
 use crate::rules::{Cost, Severity};
 
 /// Where a migration may run.

@@ -26,7 +26,8 @@ use crate::ir::{Framework, Migration, OpKind, QualifiedName};
 use crate::live::history::{History, Runner};
 use crate::live::schema::TableStats;
 use crate::live::Observation;
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::Work;
+use crate::postgres::{LockMode, PgVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -67,7 +67,8 @@ use crate::analysis::transaction::TransactionState;
 use crate::analysis::Settings;
 use crate::catalog::Catalog;
 use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span, SqlType};
-use crate::locks::{LockEffect, LockMode, Work};
+use crate::locks::{LockEffect, Work};
+use crate::postgres::LockMode;
 
 pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;

@@ -5,7 +5,7 @@
 use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::analysis::transaction::{TransactionState, TransactionStatement};
 use crate::ir::{Migration, OpKind, TransactionControl};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule {
     id: "statements-after-access-exclusive",

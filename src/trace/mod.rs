@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
 use crate::live::{describe, history::History, LiveError, Session};
-use crate::locks::{LockMode, PgVersion};
+use crate::postgres::{LockMode, PgVersion};
 use crate::rules::{self, Severity, Violation};
 use observe::{relation_name, Before, Observation, Scans, WorkClass};
 

@@ -319,7 +319,7 @@ pub fn parse_type(text: &str) -> SqlType {
         }
         None => (text, vec![]),
     };
-    SqlType { name: crate::source::lower::canonical_type_name(name), modifiers, array }
+    SqlType { name: crate::postgres::canonical_type_name(name), modifiers, array }
 }
 
 /// What Django writes into existing rows when a field has no `default`
