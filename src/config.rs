@@ -432,7 +432,7 @@ impl Config {
             }
         }
         for (name, value) in self.runner.session() {
-            if crate::analysis::transaction::parse_duration_ms(&value).is_none() {
+            if crate::units::parse_duration_ms(&value).is_none() {
                 return Err(invalid(
                     &name,
                     format!(

@@ -34,4 +34,5 @@ pub mod scope;
 pub mod snapshot;
 pub mod source;
 pub mod trace;
+pub mod units;
 pub mod volatility;

@@ -165,7 +165,7 @@ impl Backend {
             "pid {} ({}, transaction open {})",
             self.pid,
             self.state,
-            crate::gate::report::seconds(self.transaction_age_s * 1000.0)
+            crate::units::seconds(self.transaction_age_s * 1000.0)
         )
     }
 }
