@@ -28,6 +28,7 @@ pub mod live;
 pub mod locks;
 pub mod plan;
 pub mod postgres;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod scope;

@@ -378,7 +378,7 @@ impl Visitor for Estimator<'_> {
         &mut self,
         _index: usize,
         migration: &Migration,
-        _: &crate::analysis::transaction::TransactionState,
+        _: &crate::replay::transaction::TransactionState,
         _: &crate::catalog::Catalog,
     ) {
         if migration.ops.is_empty() {

@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, Step as ReplayStep, Visitor};
 use crate::catalog::{Catalog, Origin};
 use crate::config::FrameworkConfig;
@@ -28,6 +27,7 @@ use crate::live::schema::TableStats;
 use crate::live::Observation;
 use crate::locks::Work;
 use crate::postgres::{LockMode, PgVersion};
+use crate::replay::transaction::TransactionState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -63,12 +63,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::analysis::transaction::TransactionState;
-use crate::analysis::Settings;
 use crate::catalog::Catalog;
 use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span, SqlType};
 use crate::locks::{LockEffect, Work};
 use crate::postgres::LockMode;
+use crate::replay::transaction::TransactionState;
+use crate::replay::Settings;
 
 pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
