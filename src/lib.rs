@@ -34,6 +34,7 @@ pub mod rules;
 pub mod scope;
 pub mod snapshot;
 pub mod source;
+pub mod tokens;
 pub mod trace;
 pub mod units;
 pub mod volatility;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Category, Rule, Severity};
 use crate::ir::{Framework, Problem, Span};
-use crate::source::tokens;
+use crate::tokens;
 
 pub const ID: &str = "edited-applied-migration";
 
