@@ -420,7 +420,7 @@ pub(crate) fn apply_ignores(
             }
         }
         for problem in &migration.problems {
-            if let Some((rule, severity)) = severity_of(problem.rule) {
+            if let Some((rule, severity)) = severity_of(rules::problem_rule(problem.kind)) {
                 let violation = Violation::at(problem.span, problem.message.clone(), problem.help.clone());
                 findings.push(Finding::new(rule, severity, index, migration, violation));
             }
