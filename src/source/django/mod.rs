@@ -118,7 +118,7 @@ pub fn load(
         .collect();
     let loaded = without_foreign_packages(loaded);
 
-    let mut graph = Graph::new(&loaded, &config.django.settings());
+    let mut graph = Graph::new(&loaded, &state::DjangoSettings::from_config(&config.django));
     for (label, folder, count) in shadowed {
         let Some(host) = loaded.iter().position(|l| l.key.0 == label) else { continue };
         graph.problems.entry(host).or_default().push(Problem {
@@ -132,7 +132,7 @@ pub fn load(
         });
     }
     let mut state = ProjectState::default();
-    let settings = config.django.settings();
+    let settings = state::DjangoSettings::from_config(&config.django);
     // Lowered in order, as each migration changes the project state the next one is read in.
     let lower_batch = |batch: Vec<usize>| {
         let lowered = batch.into_iter().map(|index| {
