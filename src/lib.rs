@@ -14,6 +14,11 @@
 //! The executor: [`plan`] turns the pending migrations into expand, backfill and contract
 //! steps with their safe recipes; [`exec`] runs a phase of a plan, after [`snapshot`] has
 //! taken the database's snapshot.
+//!
+//! Below them all: [`units`] (durations and counts), [`postgres`] (versions, lock modes, type
+//! names), [`tokens`] (a file's code tokens) and [`replay`] (the transaction and settings a
+//! replayed statement runs under). Each layer imports only the ones below it; the table in
+//! `tests/boundaries.rs` says which, and fails on an import that points back up.
 
 pub mod analysis;
 pub mod catalog;
