@@ -4,7 +4,8 @@
 //! [`analysis`] replays them through the [`catalog`], asks [`locks`] what each op locks, and runs
 //! the [`rules`]; [`report`] prints the findings. In CI, [`scope`] narrows what is reported
 //! (a diff, a cutoff) while the whole history is still replayed, and [`git`] answers what
-//! changed.
+//! changed. [`lint`] is that whole run behind one call: paths and configuration in,
+//! migrations, findings and coverage out.
 //!
 //! The gate (`lockgate check`) reads the target database through [`live`] (schema, sizes,
 //! history tables, sessions), replays only the pending migrations on top of it, and
@@ -29,6 +30,7 @@ pub mod exec;
 pub mod gate;
 pub mod git;
 pub mod ir;
+pub mod lint;
 pub mod live;
 pub mod locks;
 pub mod plan;
