@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::locks::PgVersion;
+use crate::postgres::PgVersion;
 use crate::rules::Severity;
 
 pub const FILE_NAME: &str = "lockgate.toml";
@@ -113,21 +113,6 @@ pub struct DjangoConfig {
     pub migration_modules: BTreeMap<String, String>,
     /// Column types of custom field classes (`StreamField = "jsonb"`).
     pub field_types: BTreeMap<String, String>,
-}
-
-impl DjangoConfig {
-    pub fn settings(&self) -> crate::source::django::state::DjangoSettings {
-        let defaults = crate::source::django::state::DjangoSettings::default();
-        crate::source::django::state::DjangoSettings {
-            default_auto_field: self.default_auto_field.clone().unwrap_or(defaults.default_auto_field),
-            auth_user_model: self.auth_user_model.clone().unwrap_or(defaults.auth_user_model),
-            field_types: self
-                .field_types
-                .iter()
-                .map(|(class, ty)| (class.clone(), crate::source::django::state::parse_type(ty)))
-                .collect(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,10 +260,25 @@ pub struct BackfillConfig {
     /// How often a paused job looks again.
     pub health_poll_ms: u64,
     /// When backfills (and contract steps) may run; none means any time.
-    pub windows: Vec<crate::exec::window::Window>,
+    pub windows: Vec<Window>,
     /// When a window closes mid-job: wait at the cursor for the next one (true), or exit
     /// `paused` for a scheduler to start it again (false).
     pub park_when_closed: bool,
+}
+
+/// An off-peak window as written in `[[backfill.windows]]`; `exec::window` reads it as time.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// `mon` … `sun`; empty means every day.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// `HH:MM`.
+    pub start: String,
+    pub end: String,
+    /// An IANA zone (`Europe/Berlin`); UTC when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl Default for BackfillConfig {
@@ -432,7 +432,7 @@ impl Config {
             }
         }
         for (name, value) in self.runner.session() {
-            if crate::analysis::transaction::parse_duration_ms(&value).is_none() {
+            if crate::units::parse_duration_ms(&value).is_none() {
                 return Err(invalid(
                     &name,
                     format!(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::locks::PgVersion;
+use crate::postgres::PgVersion;
 use crate::volatility::Versions;
 
 /// A source file as read from disk, kept for snippets and line/column mapping.
@@ -148,10 +148,23 @@ pub struct Migration {
 /// A problem the loaders found with a migration as a whole rather than with one op.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    pub rule: &'static str,
+    pub kind: ProblemKind,
     pub span: Span,
     pub message: String,
     pub help: String,
+}
+
+/// What a [`Problem`] is about. The front ends say what they found; the rules layer decides
+/// which rule reports it (`rules::problem_rule`), so a loader never names a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// The history does not form a graph the framework can apply: a missing or duplicate
+    /// revision, a dependency on nothing, a name that is not a literal.
+    MigrationGraph,
+    /// A `lockgate:` comment that does not read as any directive.
+    InvalidDirective,
+    /// A migration already merged whose code has changed since.
+    EditedAppliedMigration,
 }
 
 /// `-- lockgate: ignore rule-a, rule-b -- reason`.
@@ -817,7 +830,7 @@ pub enum OpKind {
     },
     LockTable {
         tables: Vec<QualifiedName>,
-        mode: crate::locks::LockMode,
+        mode: crate::postgres::LockMode,
     },
     /// SET / RESET of a run-time parameter.
     Setting {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::project::{lockgate, write, Project, FAST};
-use lockgate::locks::{Feature, PgVersion};
+use lockgate::postgres::{Feature, PgVersion};
 use serde_json::Value;
 
 /// The application schema as PostgreSQL describes it: columns, indexes, constraints.

@@ -27,7 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate::catalog::{Catalog, Origin};
 use lockgate::ir::OpKind;
-use lockgate::locks::{effects, Feature, LockEffect, LockMode, PgVersion};
+use lockgate::locks::{effects, LockEffect};
+use lockgate::postgres::{Feature, LockMode, PgVersion};
 // The work classes the server can be seen doing: the library's judge, which trace uses too.
 use lockgate::trace::observe::{relation_name, Before, Database, WorkClass as Class};
 use postgres::Client;
@@ -764,7 +765,7 @@ fn evidence(feature: Feature) -> Evidence {
     }
 }
 
-/// Every version gate of the model (`lockgate::locks::Feature`) agrees with the servers: the
+/// Every version gate of the model (`lockgate::postgres::Feature`) agrees with the servers: the
 /// syntax it stands for is accepted exactly from its version on, and a behaviour has cases that
 /// run on every version.
 #[test]

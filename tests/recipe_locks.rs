@@ -13,8 +13,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::project::Project;
-use lockgate::locks::LockMode;
 use lockgate::plan::Step;
+use lockgate::postgres::LockMode;
 use lockgate::trace::observe::{Before, Database, WorkClass};
 use postgres::Client;
 

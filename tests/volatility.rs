@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use lockgate::locks::PgVersion;
+use lockgate::postgres::PgVersion;
 use lockgate::volatility::{self, builtin, Volatility};
 
 fn letter(volatility: Option<Volatility>) -> char {

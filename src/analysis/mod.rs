@@ -1,7 +1,6 @@
 //! The lint pass: replay every migration in order, run the rules on each op against the schema
 //! as it was just before it, then apply suppressions.
 
-pub mod transaction;
 mod unpopulated;
 
 use foldhash::{HashSet, HashSetExt};
@@ -9,29 +8,12 @@ use foldhash::{HashSet, HashSetExt};
 use crate::catalog::{Catalog, Origin};
 use crate::config::Config;
 use crate::ir::{Migration, Op, OpKind, TransactionControl};
-use crate::locks::{self, LockEffect, PgVersion};
+use crate::locks::{self, LockEffect};
+use crate::postgres::PgVersion;
+use crate::replay::transaction::TransactionState;
+use crate::replay::Settings;
 use crate::rules::{self, Finding, OpContext, Rule, Severity, Violation};
-use transaction::TransactionState;
 use unpopulated::Unpopulated;
-
-/// Settings the rules read.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub pg_version: PgVersion,
-    pub max_lock_timeout_ms: u64,
-    /// What the runner's session sets before every migration (`[runner]`).
-    pub runner_session: Vec<(String, String)>,
-}
-
-impl Settings {
-    pub fn from_config(config: &Config) -> Self {
-        Settings {
-            pg_version: config.pg_version(),
-            max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms,
-            runner_session: config.runner.session(),
-        }
-    }
-}
 
 /// What a lint run found, and how much of the input it could analyze.
 #[derive(Debug, Default)]
@@ -107,7 +89,7 @@ struct Coverage {
 
 impl<'c> Linting<'c> {
     pub fn new(config: &'c Config, catalog: Catalog) -> Self {
-        let settings = Settings::from_config(config);
+        let settings = settings(config);
         let active = rules::REGISTRY
             .iter()
             .filter_map(|rule| config.severity_of(rule.id, rule.severity).map(|s| (*rule, s)))
@@ -438,11 +420,20 @@ pub(crate) fn apply_ignores(
             }
         }
         for problem in &migration.problems {
-            if let Some((rule, severity)) = severity_of(problem.rule) {
+            if let Some((rule, severity)) = severity_of(rules::problem_rule(problem.kind)) {
                 let violation = Violation::at(problem.span, problem.message.clone(), problem.help.clone());
                 findings.push(Finding::new(rule, severity, index, migration, violation));
             }
         }
     }
     (findings, suppressed)
+}
+
+/// The settings the rules read, from the project's configuration.
+fn settings(config: &Config) -> Settings {
+    Settings {
+        pg_version: config.pg_version(),
+        max_lock_timeout_ms: config.thresholds.max_lock_timeout_ms,
+        runner_session: config.runner.session(),
+    }
 }

@@ -1,21 +1,15 @@
 //! `lockgate lint`.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::analysis::{LintResult, Linting, Reporting};
-use crate::catalog::Catalog;
+use crate::analysis::LintResult;
 use crate::config::Config;
-use crate::git::{Repo, Side};
-use crate::ir::Migration;
+use crate::lint::{self, LintRequest, Linted};
 use crate::report;
 use crate::rules::Severity;
-use crate::scope::{self, ChangeSet, Cutoff, Touched};
-use crate::source::tree::Tree;
-use crate::source::{self, Inputs};
 
 #[derive(Args)]
 pub struct LintArgs {
@@ -102,27 +96,17 @@ pub(super) enum Color {
     Never,
 }
 
-/// What a run reads and what it compares against.
-struct Sources {
-    repo: Option<Repo>,
-    tree: Tree,
-    changes: Option<ChangeSet>,
-    /// What discovery reads.
-    paths: Vec<PathBuf>,
-    /// With `--context`: the paths whose migrations are reported.
-    report_only: Option<Vec<PathBuf>>,
-}
-
 pub fn run(args: LintArgs) -> Result<u8, String> {
     let config = configure(&args)?;
-    let sources = sources(&args, &config)?;
-    let inputs = Inputs { paths: &sources.paths, stdin_name: &args.stdin_filepath };
-    let discovered = source::discover_in(&sources.tree, &inputs, &config).map_err(|e| e.to_string())?;
-    discovered.require_migrations(&sources.paths, &config, args.allow_empty).map_err(|e| e.to_string())?;
-    let (mut migrations, linting) = load_and_replay(&discovered, &config);
-    let reporting = reporting(&mut migrations, &sources, &config)?;
-    let mut result = linting.finish(&migrations, &reporting);
-    result.recognised = discovered.recognised.clone();
+    let request = LintRequest {
+        paths: &args.paths,
+        stdin_name: &args.stdin_filepath,
+        diff: args.diff.as_deref(),
+        staged: args.staged,
+        context: &args.context,
+        allow_empty: args.allow_empty,
+    };
+    let Linted { migrations, result } = lint::lint(&request, &config).map_err(|e| e.to_string())?;
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
@@ -150,17 +134,6 @@ fn report_output() -> Box<dyn Write> {
     Box::new(std::io::stdout())
 }
 
-/// Loads the migrations and replays and checks each as it arrives, while later ones load.
-fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (Vec<Migration>, Linting<'c>) {
-    let mut linting = Linting::new(config, Catalog::default());
-    let mut migrations = vec![];
-    source::load_each(discovered, config, |migration| {
-        linting.add(&migration);
-        migrations.push(migration);
-    });
-    (migrations, linting)
-}
-
 /// The config file, with the command line's overrides applied.
 fn configure(args: &LintArgs) -> Result<Config, String> {
     let mut config = super::config_near(args.config.as_ref(), &args.paths).map_err(|e| e.to_string())?;
@@ -178,124 +151,6 @@ fn configure(args: &LintArgs) -> Result<Config, String> {
         config.start_after.clone_from(&args.since);
     }
     Ok(config)
-}
-
-/// The working tree, or for --diff/--staged a snapshot of HEAD or the index and the changes
-/// since the base.
-fn sources(args: &LintArgs, config: &Config) -> Result<Sources, String> {
-    let in_git = args.diff.is_some() || args.staged;
-    if !in_git {
-        if let Some(missing) = args.paths.iter().find(|p| !p.exists() && p.as_os_str() != "-") {
-            return Err(source::InputError::Missing { path: missing.clone() }.to_string());
-        }
-        // Without --context, the project around the paths is their context, found by walking
-        // up from each: a file or folder inside a project is read with the history before it.
-        let read = match args.context.is_empty() {
-            true => project_context(&args.paths, config),
-            false => Some(scope::with_context(&args.paths, &args.context)),
-        };
-        let (paths, report_only) = match read {
-            None => (args.paths.clone(), None),
-            Some(read) => (read, Some(args.paths.clone())),
-        };
-        return Ok(Sources { repo: None, tree: Tree::WorkTree, changes: None, paths, report_only });
-    }
-    if args.paths.iter().any(|p| p.as_os_str() == "-") {
-        return Err("standard input (`-`) has no git history; --diff and --staged read files from git".into());
-    }
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
-    let repo = Repo::discover(&cwd).map_err(|e| format!("--diff and --staged need a git repository: {e}"))?;
-    let side = if args.staged { Side::Index } else { Side::Head };
-    let (label, revision) = match &args.diff {
-        Some(base) => (base.clone(), repo.merge_base(base).map_err(|e| e.to_string())?),
-        None => ("HEAD".to_string(), repo.head_or_empty()),
-    };
-    let changes = repo.changes(&revision, side).map_err(|e| e.to_string())?;
-    let paths = if args.paths.is_empty() { vec![repo.root_from_cwd().to_path_buf()] } else { args.paths.clone() };
-    let tree = Tree::snapshot(&repo, side, &paths).map_err(|e| e.to_string())?;
-    let changes = Some(ChangeSet { label, revision, changes });
-    Ok(Sources { repo: Some(repo), tree, changes, paths, report_only: None })
-}
-
-/// What to read so that `paths` are replayed with the history of the projects around them:
-/// the folders found by walking up from each path that it does not already cover, and each
-/// path not inside one of them (read once, as the user spelled it). `None` when every path is
-/// the whole of its project's history.
-fn project_context(paths: &[PathBuf], config: &Config) -> Option<Vec<PathBuf>> {
-    let mut modules = source::django::modules::MigrationModules::from_config(config);
-    let mut environments = source::alembic::Environments::default();
-    let given: Vec<(PathBuf, Option<PathBuf>)> =
-        paths.iter().map(|p| (p.clone(), std::fs::canonicalize(p).ok())).collect();
-    let inside_given = |folder: &PathBuf| given.iter().any(|(_, g)| g.as_ref().is_some_and(|g| folder.starts_with(g)));
-    let mut context: Vec<PathBuf> = vec![];
-    for path in paths.iter().filter(|p| p.as_os_str() != "-") {
-        for folder in source::project::context_of(path, &mut modules, &mut environments) {
-            if !context.contains(&folder) && !inside_given(&folder) {
-                context.push(folder);
-            }
-        }
-    }
-    if context.is_empty() {
-        return None;
-    }
-    let outside = given
-        .into_iter()
-        .filter(|(_, real)| !real.as_ref().is_some_and(|r| context.iter().any(|c| r.starts_with(c))))
-        .map(|(path, _)| path);
-    let read: Vec<PathBuf> = context.iter().cloned().chain(outside).collect();
-    Some(read)
-}
-
-/// Per migration: is it reported? With a change set, only the migrations it touched (with
-/// `--context`, only those in the paths given); with a cutoff, none at or before it — unless
-/// edited after being merged, which is new work. Only a change set tells which migrations no
-/// deploy has run: those it adds. (A cutoff is where adoption began, not the last release.)
-fn reporting(migrations: &mut [Migration], sources: &Sources, config: &Config) -> Result<Reporting, String> {
-    let touched = match (&sources.changes, &sources.repo, &sources.report_only) {
-        (Some(set), Some(repo), _) => Some(scope::apply_changes(migrations, repo, set).map_err(|e| e.to_string())?),
-        (_, _, Some(given)) => {
-            let touched = scope::within(migrations, given);
-            Some(Touched { edited: vec![false; touched.len()], added: vec![false; touched.len()], touched })
-        }
-        _ => None,
-    };
-    let old = match &config.start_after {
-        Some(text) => grandfathered(migrations, &Cutoff::parse(text), sources)?,
-        None => vec![false; migrations.len()],
-    };
-    let reported = (0..migrations.len())
-        .map(|i| match &touched {
-            Some(t) => t.touched[i] && (!old[i] || t.edited[i]),
-            None => !old[i],
-        })
-        .collect();
-    let unreleased = match touched {
-        Some(t) => t.added,
-        None => vec![false; migrations.len()],
-    };
-    Ok(Reporting { reported, unreleased })
-}
-
-/// Migrations at or before the cutoff. A date needs git for first-commit dates when there is a
-/// repository; outside one, version prefixes that spell dates still work.
-fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -> Result<Vec<bool>, String> {
-    let discovered;
-    let repo = match (&sources.repo, cutoff) {
-        (Some(repo), _) => Some(repo),
-        (None, Cutoff::Date(_)) => {
-            discovered = Repo::discover(&std::env::current_dir().unwrap_or_default()).ok();
-            discovered.as_ref()
-        }
-        (None, Cutoff::Migration(_)) => None,
-    };
-    let first_commits = match (cutoff, repo) {
-        (Cutoff::Date(_), Some(repo)) => {
-            let paths: Vec<PathBuf> = sources.paths.iter().filter_map(|p| repo.relative(p)).collect();
-            repo.first_commit_dates(&paths).map_err(|e| e.to_string())?
-        }
-        _ => HashMap::new(),
-    };
-    scope::grandfathered(migrations, cutoff, &first_commits, repo)
 }
 
 /// The format asked for, or the one the environment suggests.

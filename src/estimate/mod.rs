@@ -334,7 +334,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::{Column, Constraint, Index, Table};
-    use crate::locks::LockMode;
+    use crate::postgres::LockMode;
 
     fn name(table: &str) -> QualifiedName {
         QualifiedName::new(Some("public".into()), table)

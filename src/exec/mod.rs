@@ -211,7 +211,7 @@ fn outside_window(step: &Step, config: &Config) -> Option<String> {
                 format!(
                     "{} needs up to {} and the window closes at {}; it waits for the next one",
                     step.id,
-                    crate::gate::report::seconds(step.estimate.high_ms),
+                    crate::units::seconds(step.estimate.high_ms),
                     window::show(closes)
                 )
             })
@@ -361,8 +361,8 @@ fn with_retries<T, E: AttemptError>(
             step.id,
             config.retries.len() + 1,
             blockers(session, step),
-            crate::gate::report::seconds(pause_ms as f64),
-            crate::gate::report::seconds(next_lock_timeout_ms as f64)
+            crate::units::seconds(pause_ms as f64),
+            crate::units::seconds(next_lock_timeout_ms as f64)
         ));
         std::thread::sleep(Duration::from_millis(pause_ms));
         lock_timeout_ms = next_lock_timeout_ms;

@@ -30,7 +30,7 @@ pub fn acquire(target: &Target, timeout: Duration, log: super::Log) -> Result<Ru
         if started.elapsed() >= timeout {
             return Err(format!(
                 "another lockgate apply is running ({holder}); waited {} for it",
-                crate::gate::report::seconds(timeout.as_millis() as f64)
+                crate::units::seconds(timeout.as_millis() as f64)
             ));
         }
         if !announced {
@@ -58,7 +58,7 @@ fn holder(session: &Session) -> String {
             row.get::<_, i32>(0),
             row.get::<_, String>(1),
             row.get::<_, String>(2),
-            crate::gate::report::seconds(row.get::<_, f64>(3) * 1000.0)
+            crate::units::seconds(row.get::<_, f64>(3) * 1000.0)
         ),
         None => "holder not visible to this role".into(),
     }

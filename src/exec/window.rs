@@ -8,21 +8,8 @@
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
-use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    /// `mon` … `sun`; empty means every day.
-    #[serde(default)]
-    pub days: Vec<String>,
-    /// `HH:MM`.
-    pub start: String,
-    pub end: String,
-    /// An IANA zone (`Europe/Berlin`); UTC when absent.
-    #[serde(default)]
-    pub time_zone: Option<String>,
-}
+use crate::config::Window;
 
 /// Now, from the system clock or the test clock file.
 pub fn now() -> Timestamp {
@@ -32,6 +19,7 @@ pub fn now() -> Timestamp {
         .unwrap_or_else(Timestamp::now)
 }
 
+// The configuration reads a window as plain data; what it means in time is the executor's.
 impl Window {
     /// Checks the window's fields; the message says what is wrong.
     pub fn validate(&self) -> Result<(), String> {

@@ -16,8 +16,10 @@ use crate::ir::{Framework, Migration, OpKind, QualifiedName, TransactionControl}
 use crate::live::activity::{Activity, Backend};
 use crate::live::schema::TableStats;
 use crate::live::Observation;
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
+use crate::postgres::LockMode;
 use crate::rules::{Cost, Severity};
+use crate::units;
 
 /// Where a migration may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -376,7 +378,7 @@ impl Visitor for Estimator<'_> {
         &mut self,
         _index: usize,
         migration: &Migration,
-        _: &crate::analysis::transaction::TransactionState,
+        _: &crate::replay::transaction::TransactionState,
         _: &crate::catalog::Catalog,
     ) {
         if migration.ops.is_empty() {
@@ -457,9 +459,9 @@ fn judge(
             format!(
                 "ACCESS EXCLUSIVE on {} held ~{} (line {}), over the {} bound: every query on it waits that long",
                 table.map(ToString::to_string).unwrap_or_default(),
-                report::seconds(max_exclusive_hold_ms),
+                units::seconds(max_exclusive_hold_ms),
                 statement.report.line,
-                report::seconds(policy.max_exclusive_hold_ms as f64)
+                units::seconds(policy.max_exclusive_hold_ms as f64)
             ),
             &mut reasons,
         );
@@ -469,8 +471,8 @@ fn judge(
             Verdict::Batch,
             format!(
                 "touches {} rows (over {}): run it as a batched job apart from the deploy",
-                report::count(rows),
-                report::count(policy.off_peak_max_rows)
+                units::count(rows),
+                units::count(policy.off_peak_max_rows)
             ),
             &mut reasons,
         );
@@ -479,9 +481,9 @@ fn judge(
             Verdict::OffPeak,
             format!(
                 "touches {} rows ({}–{}): run it in an off-peak window",
-                report::count(rows),
-                report::count(policy.pipeline_max_rows),
-                report::count(policy.off_peak_max_rows)
+                units::count(rows),
+                units::count(policy.pipeline_max_rows),
+                units::count(policy.off_peak_max_rows)
             ),
             &mut reasons,
         );
@@ -528,18 +530,18 @@ fn weigh(
     let context = format!(
         "{} of {} rows on {table}, ~{}",
         report::work_name(*work),
-        report::count(seen.report.rows),
-        report::seconds(seen.report.hold.expected_ms)
+        units::count(seen.report.rows),
+        units::seconds(seen.report.hold.expected_ms)
     );
     Some(if !known && !created {
         Weighed::TooBig(format!("{context}; the size of {table} is unknown"))
     } else if seen.report.rows >= policy.pipeline_max_rows {
-        Weighed::TooBig(format!("{context}: over the {}-row pipeline bound", report::count(policy.pipeline_max_rows)))
+        Weighed::TooBig(format!("{context}: over the {}-row pipeline bound", units::count(policy.pipeline_max_rows)))
     } else if max_exclusive_hold_ms > policy.max_exclusive_hold_ms as f64 {
         Weighed::TooBig(format!(
             "{context}, but the migration holds ACCESS EXCLUSIVE ~{}, over the {} bound",
-            report::seconds(max_exclusive_hold_ms),
-            report::seconds(policy.max_exclusive_hold_ms as f64)
+            units::seconds(max_exclusive_hold_ms),
+            units::seconds(policy.max_exclusive_hold_ms as f64)
         ))
     } else {
         Weighed::Fine(context)
@@ -587,7 +589,7 @@ fn blockers(statements: &[Seen], activity: &Activity, policy: &CheckConfig) -> V
                 reason: format!(
                     "({}, transaction open {}) {reason}{wraparound}",
                     backend.state,
-                    report::seconds(backend.transaction_age_s * 1000.0)
+                    units::seconds(backend.transaction_age_s * 1000.0)
                 ),
             });
         }

@@ -4,34 +4,7 @@ use std::fmt::Write;
 
 use super::{CheckReport, MigrationReport, Verdict};
 use crate::estimate::Duration;
-
-/// `850 ms`, `7.1 s`, `3.2 min`, `1.5 h`.
-pub fn seconds(ms: f64) -> String {
-    if ms < 1.0 {
-        "<1 ms".into()
-    } else if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 60_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else if ms < 3_600_000.0 {
-        format!("{:.1} min", ms / 60_000.0)
-    } else {
-        format!("{:.1} h", ms / 3_600_000.0)
-    }
-}
-
-/// `1,250,000`.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::units::{count, seconds};
 
 fn range(d: &Duration) -> String {
     if d.expected_ms < 1000.0 {
@@ -199,18 +172,4 @@ pub fn json(report: &CheckReport) -> String {
     let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(count(1_250_000), "1,250,000");
-        assert_eq!(count(999), "999");
-        assert_eq!(seconds(7100.0), "7.1 s");
-        assert_eq!(seconds(0.2), "<1 ms");
-        assert_eq!(seconds(190_000.0), "3.2 min");
-    }
 }

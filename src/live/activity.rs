@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{LiveError, Session};
 use crate::ir::QualifiedName;
 use crate::live::schema::qualified;
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 /// One session with an open transaction (or a prepared transaction, pid 0).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,7 +165,7 @@ impl Backend {
             "pid {} ({}, transaction open {})",
             self.pid,
             self.state,
-            crate::gate::report::seconds(self.transaction_age_s * 1000.0)
+            crate::units::seconds(self.transaction_age_s * 1000.0)
         )
     }
 }

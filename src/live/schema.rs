@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{LiveError, Server, Session};
 use crate::catalog::{Catalog, Column, Constraint, Index, Table};
 use crate::ir::{ConstraintKind, DefaultExpr, Generated, QualifiedName, SqlType};
-use crate::source::lower::canonical_type_name;
+use crate::postgres::canonical_type_name;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LiveSchema {

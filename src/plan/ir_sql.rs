@@ -577,7 +577,7 @@ mod tests {
     use crate::analysis::{self, Step, Visitor};
     use crate::catalog::Catalog;
     use crate::config::Config;
-    use crate::locks::PgVersion;
+    use crate::postgres::PgVersion;
     use crate::source::{self, Inputs};
 
     /// One op: its migration, its kind, and what `statements` says about it.

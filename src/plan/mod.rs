@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, Step as ReplayStep, Visitor};
 use crate::catalog::{Catalog, Origin};
 use crate::config::FrameworkConfig;
@@ -26,7 +25,9 @@ use crate::ir::{Framework, Migration, OpKind, QualifiedName};
 use crate::live::history::{History, Runner};
 use crate::live::schema::TableStats;
 use crate::live::Observation;
-use crate::locks::{LockMode, PgVersion, Work};
+use crate::locks::Work;
+use crate::postgres::{LockMode, PgVersion};
+use crate::replay::transaction::TransactionState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

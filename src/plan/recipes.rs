@@ -9,7 +9,8 @@ use crate::analysis::Step as ReplayStep;
 use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
 use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration, OpKind, QualifiedName};
-use crate::locks::{self, Feature, LockEffect, LockMode, PgVersion, Work};
+use crate::locks::{self, LockEffect, Work};
+use crate::postgres::{Feature, LockMode, PgVersion};
 
 /// Where a note names the step's lock ([`Draft::note`]).
 const LOCK: &str = "{lock}";

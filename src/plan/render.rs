@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{FrameworkRun, Phase, Plan, Step, TimeoutClass};
-use crate::gate::report::seconds;
+use crate::units::seconds;
 
 /// The timeouts a step runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

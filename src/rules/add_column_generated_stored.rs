@@ -2,7 +2,8 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::{Feature, Work};
+use crate::locks::Work;
+use crate::postgres::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "add-column-generated-stored",

@@ -3,7 +3,7 @@
 
 use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintDef, ConstraintKind, OpKind, QualifiedName};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "add-foreign-key-without-not-valid",

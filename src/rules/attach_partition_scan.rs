@@ -2,7 +2,7 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, OpKind};
-use crate::locks::Feature;
+use crate::postgres::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "attach-partition-scan",

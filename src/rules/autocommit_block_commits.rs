@@ -3,7 +3,7 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{Framework, OpKind, TransactionControl};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "autocommit-block-commits",

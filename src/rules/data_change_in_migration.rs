@@ -2,7 +2,7 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{DataChangeKind, OpKind};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "data-change-in-migration",

@@ -2,7 +2,7 @@
 
 use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "domain-constraint",

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::{Category, Rule, Severity};
-use crate::ir::{Framework, Problem, Span};
-use crate::source::tokens;
+use crate::ir::{Framework, Problem, ProblemKind, Span};
+use crate::tokens;
 
 pub const ID: &str = "edited-applied-migration";
 
@@ -37,7 +37,7 @@ pub fn check(framework: Framework, merged: &Merged, now: &str) -> Option<Problem
     let at = tokens::first_difference(framework, merged.text, now)?;
     let moved = merged.renamed_from.map(|from| format!(" (as {})", from.display())).unwrap_or_default();
     Some(Problem {
-        rule: ID,
+        kind: ProblemKind::EditedAppliedMigration,
         span: Span::new(at.start, at.end),
         message: format!(
             "this migration is already in `{}`{moved} and its code has changed since: databases that applied it will not run it again, so their schema no longer matches this file",

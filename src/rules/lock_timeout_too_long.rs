@@ -1,8 +1,8 @@
 //! A lock_timeout so long (or 0, disabled) that the lock queue can still stall traffic.
 
 use super::{Category, OpContext, Rule, Severity, Violation};
-use crate::analysis::transaction::parse_duration_ms;
 use crate::ir::OpKind;
+use crate::units::parse_duration_ms;
 
 pub const RULE: Rule = Rule::on_op(
     "lock-timeout-too-long",

@@ -63,11 +63,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::analysis::transaction::TransactionState;
-use crate::analysis::Settings;
 use crate::catalog::Catalog;
-use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, QualifiedName, SourceFile, Span, SqlType};
-use crate::locks::{LockEffect, LockMode, Work};
+use crate::ir::{ColumnDef, Framework, Migration, Op, OpKind, ProblemKind, QualifiedName, SourceFile, Span, SqlType};
+use crate::locks::{LockEffect, Work};
+use crate::postgres::LockMode;
+use crate::replay::transaction::TransactionState;
+use crate::replay::Settings;
 
 pub use edited_applied_migration::ID as EDITED_APPLIED_MIGRATION;
 pub use invalid_directive::ID as INVALID_DIRECTIVE;
@@ -75,6 +76,15 @@ pub use lock_model_mismatch::ID as LOCK_MODEL_MISMATCH;
 pub use migration_graph::ID as MIGRATION_GRAPH;
 pub use unanalyzable_operation::ID as UNANALYZABLE_OPERATION;
 pub use unused_ignore::ID as UNUSED_IGNORE;
+
+/// The rule that reports a problem a loader found with a migration as a whole.
+pub fn problem_rule(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::MigrationGraph => MIGRATION_GRAPH,
+        ProblemKind::InvalidDirective => INVALID_DIRECTIVE,
+        ProblemKind::EditedAppliedMigration => EDITED_APPLIED_MIGRATION,
+    }
+}
 
 /// Every rule lockgate has, in the order of `lockgate rules`. docs/rules.md's tables list them in
 /// this order within each [`Category`].
@@ -571,6 +581,15 @@ mod new_rule_template;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_problem_a_loader_finds_is_reported_by_a_registered_rule() {
+        let kinds = [ProblemKind::MigrationGraph, ProblemKind::InvalidDirective, ProblemKind::EditedAppliedMigration];
+        for kind in kinds {
+            let id = problem_rule(kind);
+            assert!(find(id).is_some(), "{kind:?} maps to `{id}`, which is not in the registry");
+        }
+    }
 
     #[test]
     fn the_scaffold_template_is_a_rule_on_ops_that_no_registered_rule_shadows() {

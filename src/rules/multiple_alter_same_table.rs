@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::{Category, Rule, Severity, Violation};
-use crate::analysis::transaction::TransactionState;
 use crate::ir::{ConstraintKind, Framework, Migration, OpKind, QualifiedName};
+use crate::replay::transaction::TransactionState;
 
 pub const RULE: Rule = Rule {
     id: "multiple-alter-same-table",

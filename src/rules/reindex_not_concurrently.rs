@@ -2,7 +2,7 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::OpKind;
-use crate::locks::Feature;
+use crate::postgres::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "reindex-not-concurrently",

@@ -3,7 +3,8 @@
 
 use super::{Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{ConstraintKind, Framework, OpKind, QualifiedName};
-use crate::locks::{Feature, Work};
+use crate::locks::Work;
+use crate::postgres::Feature;
 
 pub const RULE: Rule = Rule::on_op(
     "set-not-null-scan",

@@ -3,9 +3,9 @@
 //! that run under it.
 
 use super::{with_article, Category, OpContext, Rule, Severity, Violation};
-use crate::analysis::transaction::{TransactionState, TransactionStatement};
 use crate::ir::{Migration, OpKind, TransactionControl};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
+use crate::replay::transaction::{TransactionState, TransactionStatement};
 
 pub const RULE: Rule = Rule {
     id: "statements-after-access-exclusive",

@@ -2,7 +2,7 @@
 
 use super::{with_article, Category, OpContext, Rule, Severity, Violation};
 use crate::ir::{OpKind, TableAction};
-use crate::locks::LockMode;
+use crate::postgres::LockMode;
 
 pub const RULE: Rule = Rule::on_op(
     "table-rewrite-command",

@@ -1,8 +1,8 @@
 //! BEGIN without a matching COMMIT.
 
 use super::{Category, Rule, Severity, Violation};
-use crate::analysis::transaction::TransactionState;
 use crate::ir::{Migration, TransactionMode};
+use crate::replay::transaction::TransactionState;
 
 pub const RULE: Rule = Rule {
     id: "unclosed-transaction",

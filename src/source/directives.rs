@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::ir::{Ignore, Problem, Span};
+use crate::ir::{Ignore, Problem, ProblemKind, Span};
 
 #[derive(Debug, Default)]
 pub struct Directives {
@@ -49,7 +49,7 @@ pub fn read(text: &str, range: Range<usize>, marker: &str, statements: &[(Span, 
 /// A malformed directive, as the problem reported under `invalid-directive`.
 pub fn problem((span, message): (Span, String)) -> Problem {
     Problem {
-        rule: crate::rules::INVALID_DIRECTIVE,
+        kind: ProblemKind::InvalidDirective,
         span,
         message,
         help: "see `lockgate explain invalid-directive` for the forms lockgate reads".into(),

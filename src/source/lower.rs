@@ -13,7 +13,7 @@ use crate::ir::{
     ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, DroppedObject, Generated, OpKind,
     QualifiedName, SqlType, TableAction, TransactionControl,
 };
-use crate::locks::LockMode;
+use crate::postgres::{canonical_type_name, LockMode};
 use crate::volatility::{self, Versions, Volatility};
 
 /// The ops of one statement of a parse result (none for an empty one).
@@ -258,29 +258,6 @@ pub fn sql_type(type_name: &protobuf::TypeName) -> SqlType {
         modifiers.clear();
     }
     SqlType { name, modifiers, array: !type_name.array_bounds.is_empty() }
-}
-
-pub fn canonical_type_name(raw: &str) -> String {
-    match raw {
-        "int" | "int4" | "integer" => "integer",
-        "int8" | "bigint" => "bigint",
-        "int2" | "smallint" => "smallint",
-        "float4" | "real" => "real",
-        "float8" | "double precision" => "double precision",
-        "bool" | "boolean" => "boolean",
-        "varchar" | "character varying" => "varchar",
-        "bpchar" | "char" | "character" => "char",
-        "decimal" | "numeric" => "numeric",
-        "timestamptz" | "timestamp with time zone" => "timestamptz",
-        "timestamp" | "timestamp without time zone" => "timestamp",
-        "timetz" | "time with time zone" => "timetz",
-        "time" | "time without time zone" => "time",
-        "serial" | "serial4" => "serial",
-        "bigserial" | "serial8" => "bigserial",
-        "smallserial" | "serial2" => "smallserial",
-        other => other,
-    }
-    .to_string()
 }
 
 /// The default a column gets from a DEFAULT clause: none for a NULL constant (cast or not), as

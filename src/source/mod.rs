@@ -9,7 +9,6 @@ pub mod pgparse;
 pub mod project;
 pub mod python;
 pub mod sql;
-pub mod tokens;
 pub mod tree;
 
 use std::collections::HashMap;

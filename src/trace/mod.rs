@@ -13,13 +13,13 @@ mod seed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::analysis::transaction::TransactionState;
 use crate::analysis::{self, LintResult, Step, Visitor};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
 use crate::live::{describe, history::History, LiveError, Session};
-use crate::locks::{LockMode, PgVersion};
+use crate::postgres::{LockMode, PgVersion};
+use crate::replay::transaction::TransactionState;
 use crate::rules::{self, Severity, Violation};
 use observe::{relation_name, Before, Observation, Scans, WorkClass};
 

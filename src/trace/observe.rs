@@ -13,7 +13,8 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::ir::QualifiedName;
-use crate::locks::{LockMode, Work};
+use crate::locks::Work;
+use crate::postgres::LockMode;
 
 /// A session the observer can run SQL on: lockgate's own ([`crate::live::Session`]) or a test's.
 pub trait Database {

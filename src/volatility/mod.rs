@@ -8,7 +8,7 @@
 
 pub mod builtin;
 
-use crate::locks::PgVersion;
+use crate::postgres::PgVersion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Volatility {
@@ -110,7 +110,7 @@ fn accepts(params: &str, args: &[ArgType]) -> bool {
 }
 
 fn same_type(typname: &str, name: &str) -> bool {
-    let canonical = crate::source::lower::canonical_type_name;
+    let canonical = crate::postgres::canonical_type_name;
     canonical(typname) == canonical(name)
 }
 

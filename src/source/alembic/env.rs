@@ -70,8 +70,7 @@ mod tests {
         let settings = session_settings(dir.path());
         let names: Vec<&str> = settings.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["lock_timeout", "statement_timeout"]);
-        let ms: Vec<Option<u64>> =
-            settings.iter().map(|(_, v)| crate::analysis::transaction::parse_duration_ms(v)).collect();
+        let ms: Vec<Option<u64>> = settings.iter().map(|(_, v)| crate::units::parse_duration_ms(v)).collect();
         assert_eq!(ms, [Some(4000), Some(30000)]);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt};
 
-use crate::ir::{Problem, Span};
+use crate::ir::{Problem, ProblemKind, Span};
 
 /// One revision as the graph needs it. Revisions are given in file order.
 pub struct Revision<'a> {
@@ -92,7 +92,7 @@ fn resolve_dependency(revisions: &[Revision], by_id: &HashMap<&str, usize>, refe
 
 impl Graph {
     fn report(&mut self, revision: usize, span: Span, message: String, help: &str) {
-        let problem = Problem { rule: crate::rules::MIGRATION_GRAPH, span, message, help: help.into() };
+        let problem = Problem { kind: ProblemKind::MigrationGraph, span, message, help: help.into() };
         self.problems.entry(revision).or_default().push(problem);
     }
 

@@ -30,7 +30,7 @@ use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
+use crate::ir::{Framework, Migration, Op, OpKind, Problem, ProblemKind, SourceFile, Span, TransactionMode};
 use crate::source::directives;
 use crate::source::python::{Constants, Layout, Module, ProjectPython, SyntaxError, TopLevel};
 pub use discover::{reads_as_revision, Environments};
@@ -272,7 +272,7 @@ fn identify(migration: &mut Migration, mut header: Header) -> Header {
 
 fn graph_problem(span: Span, message: String) -> Problem {
     Problem {
-        rule: crate::rules::MIGRATION_GRAPH,
+        kind: ProblemKind::MigrationGraph,
         span,
         message,
         help:

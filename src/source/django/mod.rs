@@ -16,7 +16,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::ir::{Framework, Migration, Op, OpKind, Problem, SourceFile, Span, TransactionMode};
+use crate::ir::{Framework, Migration, Op, OpKind, Problem, ProblemKind, SourceFile, Span, TransactionMode};
 use crate::source::directives;
 use crate::source::python::{Module, ProjectPython};
 use modules::MigrationModules;
@@ -118,11 +118,11 @@ pub fn load(
         .collect();
     let loaded = without_foreign_packages(loaded);
 
-    let mut graph = Graph::new(&loaded, &config.django.settings());
+    let mut graph = Graph::new(&loaded, &state::DjangoSettings::from_config(&config.django));
     for (label, folder, count) in shadowed {
         let Some(host) = loaded.iter().position(|l| l.key.0 == label) else { continue };
         graph.problems.entry(host).or_default().push(Problem {
-            rule: crate::rules::MIGRATION_GRAPH,
+            kind: ProblemKind::MigrationGraph,
             span: Span::default(),
             message: format!(
                 "app label `{label}` is also used by {} ({count} migrations), which lockgate did not lint: one run can only hold one app per label",
@@ -132,7 +132,7 @@ pub fn load(
         });
     }
     let mut state = ProjectState::default();
-    let settings = config.django.settings();
+    let settings = state::DjangoSettings::from_config(&config.django);
     // Lowered in order, as each migration changes the project state the next one is read in.
     let lower_batch = |batch: Vec<usize>| {
         let lowered = batch.into_iter().map(|index| {
@@ -236,7 +236,7 @@ impl Graph {
         let mut problems: HashMap<usize, Vec<Problem>> = HashMap::new();
         let mut report = |index: usize, span: Span, message: String, help: &str| {
             problems.entry(index).or_default().push(Problem {
-                rule: crate::rules::MIGRATION_GRAPH,
+                kind: ProblemKind::MigrationGraph,
                 span,
                 message,
                 help: help.into(),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::config::DjangoConfig;
 use crate::ir::{DefaultExpr, QualifiedName, SqlType};
 use crate::source::python::{Call, Expr, Value};
 
@@ -136,6 +137,18 @@ impl Default for DjangoSettings {
             default_auto_field: "BigAutoField".into(),
             auth_user_model: "auth.User".into(),
             field_types: HashMap::new(),
+        }
+    }
+}
+
+impl DjangoSettings {
+    /// The settings `[django]` gives, over Django's own defaults.
+    pub fn from_config(config: &DjangoConfig) -> Self {
+        let defaults = DjangoSettings::default();
+        DjangoSettings {
+            default_auto_field: config.default_auto_field.clone().unwrap_or(defaults.default_auto_field),
+            auth_user_model: config.auth_user_model.clone().unwrap_or(defaults.auth_user_model),
+            field_types: config.field_types.iter().map(|(class, ty)| (class.clone(), parse_type(ty))).collect(),
         }
     }
 }
@@ -319,7 +332,7 @@ pub fn parse_type(text: &str) -> SqlType {
         }
         None => (text, vec![]),
     };
-    SqlType { name: crate::source::lower::canonical_type_name(name), modifiers, array }
+    SqlType { name: crate::postgres::canonical_type_name(name), modifiers, array }
 }
 
 /// What Django writes into existing rows when a field has no `default`

@@ -3,7 +3,9 @@
 
 use crate::catalog::default_constraint_name;
 use crate::ir::{Migration, Op, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
-use crate::locks::{LockEffect, LockMode};
+use crate::locks::LockEffect;
+use crate::postgres::LockMode;
+use crate::units::parse_duration_ms;
 
 /// A lock taken by an earlier statement of the current transaction; held until it ends.
 #[derive(Debug, Clone)]
@@ -231,38 +233,5 @@ impl TransactionState {
             }
             _ => {}
         }
-    }
-}
-
-/// PostgreSQL duration syntax for timeouts: `5000`, `'5s'`, `'500ms'`, `'2min'`, `'1h'`.
-pub fn parse_duration_ms(value: &str) -> Option<u64> {
-    let value = value.trim().trim_matches('\'').trim();
-    let split = value.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match unit.trim() {
-        "" | "ms" => 1.0,
-        "us" => 0.001,
-        "s" => 1000.0,
-        "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        "d" => 86_400_000.0,
-        _ => return None,
-    };
-    Some((number * factor).round() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration_ms;
-
-    #[test]
-    fn durations_parse_like_postgres() {
-        assert_eq!(parse_duration_ms("5000"), Some(5000));
-        assert_eq!(parse_duration_ms("'5s'"), Some(5000));
-        assert_eq!(parse_duration_ms("500ms"), Some(500));
-        assert_eq!(parse_duration_ms("2min"), Some(120_000));
-        assert_eq!(parse_duration_ms("0"), Some(0));
-        assert_eq!(parse_duration_ms("soon"), None);
     }
 }

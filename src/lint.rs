@@ -1,0 +1,214 @@
+//! One lint, from paths to findings: discovery (with the project around the paths), the git
+//! scope of `--diff`/`--staged`, the cutoff that grandfathers old migrations, and the replay
+//! that runs the rules. The command line turns its arguments into a [`LintRequest`] and prints
+//! what comes back; everything between lives here.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::analysis::{LintResult, Linting, Reporting};
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::git::{GitError, Repo, Side};
+use crate::ir::Migration;
+use crate::scope::{self, ChangeSet, Cutoff, Touched};
+use crate::source::tree::{SnapshotError, Tree};
+use crate::source::{self, InputError, Inputs};
+
+/// What to lint, besides the configuration.
+pub struct LintRequest<'a> {
+    /// Migration files or folders, in any mix; `-` is standard input. With `diff` or `staged`,
+    /// empty means the whole repository.
+    pub paths: &'a [PathBuf],
+    /// The name to show for standard input.
+    pub stdin_name: &'a str,
+    /// Report only migrations added or changed since the merge base of HEAD and this revision.
+    pub diff: Option<&'a str>,
+    /// Report only migrations staged for the next commit, as staged.
+    pub staged: bool,
+    /// Also read and replay these, but report only the migrations in `paths`.
+    pub context: &'a [PathBuf],
+    /// Succeed when the paths hold no migration at all.
+    pub allow_empty: bool,
+}
+
+/// What a lint read and found: every migration in runner order, and the findings and coverage
+/// of those it reports.
+pub struct Linted {
+    pub migrations: Vec<Migration>,
+    pub result: LintResult,
+}
+
+/// Why a lint could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("standard input (`-`) has no git history; --diff and --staged read files from git")]
+    StdinHasNoHistory,
+    #[error("cannot read the working directory: {0}")]
+    WorkingDirectory(std::io::Error),
+    #[error("--diff and --staged need a git repository: {0}")]
+    NotARepository(GitError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The `start_after` cutoff names no migration, or cannot be read.
+    #[error("{0}")]
+    Cutoff(String),
+}
+
+/// Lints what `request` names under `config`.
+pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError> {
+    let sources = sources(request, config)?;
+    let inputs = Inputs { paths: &sources.paths, stdin_name: request.stdin_name };
+    let discovered = source::discover_in(&sources.tree, &inputs, config)?;
+    discovered.require_migrations(&sources.paths, config, request.allow_empty)?;
+    let (mut migrations, linting) = load_and_replay(&discovered, config);
+    let reporting = reporting(&mut migrations, &sources, config)?;
+    let mut result = linting.finish(&migrations, &reporting);
+    result.recognised = discovered.recognised.clone();
+    Ok(Linted { migrations, result })
+}
+
+/// What a run reads and what it compares against.
+struct Sources {
+    repo: Option<Repo>,
+    tree: Tree,
+    changes: Option<ChangeSet>,
+    /// What discovery reads.
+    paths: Vec<PathBuf>,
+    /// With `--context`: the paths whose migrations are reported.
+    report_only: Option<Vec<PathBuf>>,
+}
+
+/// Loads the migrations and replays and checks each as it arrives, while later ones load.
+fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (Vec<Migration>, Linting<'c>) {
+    let mut linting = Linting::new(config, Catalog::default());
+    let mut migrations = vec![];
+    source::load_each(discovered, config, |migration| {
+        linting.add(&migration);
+        migrations.push(migration);
+    });
+    (migrations, linting)
+}
+
+/// The working tree, or for --diff/--staged a snapshot of HEAD or the index and the changes
+/// since the base.
+fn sources(request: &LintRequest, config: &Config) -> Result<Sources, LintError> {
+    let in_git = request.diff.is_some() || request.staged;
+    if !in_git {
+        if let Some(missing) = request.paths.iter().find(|p| !p.exists() && p.as_os_str() != "-") {
+            return Err(InputError::Missing { path: missing.clone() }.into());
+        }
+        // Without --context, the project around the paths is their context, found by walking
+        // up from each: a file or folder inside a project is read with the history before it.
+        let read = match request.context.is_empty() {
+            true => project_context(request.paths, config),
+            false => Some(scope::with_context(request.paths, request.context)),
+        };
+        let (paths, report_only) = match read {
+            None => (request.paths.to_vec(), None),
+            Some(read) => (read, Some(request.paths.to_vec())),
+        };
+        return Ok(Sources { repo: None, tree: Tree::WorkTree, changes: None, paths, report_only });
+    }
+    if request.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(LintError::StdinHasNoHistory);
+    }
+    let cwd = std::env::current_dir().map_err(LintError::WorkingDirectory)?;
+    let repo = Repo::discover(&cwd).map_err(LintError::NotARepository)?;
+    let side = if request.staged { Side::Index } else { Side::Head };
+    let (label, revision) = match request.diff {
+        Some(base) => (base.to_string(), repo.merge_base(base)?),
+        None => ("HEAD".to_string(), repo.head_or_empty()),
+    };
+    let changes = repo.changes(&revision, side)?;
+    let paths =
+        if request.paths.is_empty() { vec![repo.root_from_cwd().to_path_buf()] } else { request.paths.to_vec() };
+    let tree = Tree::snapshot(&repo, side, &paths)?;
+    let changes = Some(ChangeSet { label, revision, changes });
+    Ok(Sources { repo: Some(repo), tree, changes, paths, report_only: None })
+}
+
+/// What to read so that `paths` are replayed with the history of the projects around them:
+/// the folders found by walking up from each path that it does not already cover, and each
+/// path not inside one of them (read once, as the user spelled it). `None` when every path is
+/// the whole of its project's history.
+fn project_context(paths: &[PathBuf], config: &Config) -> Option<Vec<PathBuf>> {
+    let mut modules = source::django::modules::MigrationModules::from_config(config);
+    let mut environments = source::alembic::Environments::default();
+    let given: Vec<(PathBuf, Option<PathBuf>)> =
+        paths.iter().map(|p| (p.clone(), std::fs::canonicalize(p).ok())).collect();
+    let inside_given = |folder: &PathBuf| given.iter().any(|(_, g)| g.as_ref().is_some_and(|g| folder.starts_with(g)));
+    let mut context: Vec<PathBuf> = vec![];
+    for path in paths.iter().filter(|p| p.as_os_str() != "-") {
+        for folder in source::project::context_of(path, &mut modules, &mut environments) {
+            if !context.contains(&folder) && !inside_given(&folder) {
+                context.push(folder);
+            }
+        }
+    }
+    if context.is_empty() {
+        return None;
+    }
+    let outside = given
+        .into_iter()
+        .filter(|(_, real)| !real.as_ref().is_some_and(|r| context.iter().any(|c| r.starts_with(c))))
+        .map(|(path, _)| path);
+    let read: Vec<PathBuf> = context.iter().cloned().chain(outside).collect();
+    Some(read)
+}
+
+/// Per migration: is it reported? With a change set, only the migrations it touched (with
+/// `--context`, only those in the paths given); with a cutoff, none at or before it — unless
+/// edited after being merged, which is new work. Only a change set tells which migrations no
+/// deploy has run: those it adds. (A cutoff is where adoption began, not the last release.)
+fn reporting(migrations: &mut [Migration], sources: &Sources, config: &Config) -> Result<Reporting, LintError> {
+    let touched = match (&sources.changes, &sources.repo, &sources.report_only) {
+        (Some(set), Some(repo), _) => Some(scope::apply_changes(migrations, repo, set)?),
+        (_, _, Some(given)) => {
+            let touched = scope::within(migrations, given);
+            Some(Touched { edited: vec![false; touched.len()], added: vec![false; touched.len()], touched })
+        }
+        _ => None,
+    };
+    let old = match &config.start_after {
+        Some(text) => grandfathered(migrations, &Cutoff::parse(text), sources)?,
+        None => vec![false; migrations.len()],
+    };
+    let reported = (0..migrations.len())
+        .map(|i| match &touched {
+            Some(t) => t.touched[i] && (!old[i] || t.edited[i]),
+            None => !old[i],
+        })
+        .collect();
+    let unreleased = match touched {
+        Some(t) => t.added,
+        None => vec![false; migrations.len()],
+    };
+    Ok(Reporting { reported, unreleased })
+}
+
+/// Migrations at or before the cutoff. A date needs git for first-commit dates when there is a
+/// repository; outside one, version prefixes that spell dates still work.
+fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -> Result<Vec<bool>, LintError> {
+    let discovered;
+    let repo = match (&sources.repo, cutoff) {
+        (Some(repo), _) => Some(repo),
+        (None, Cutoff::Date(_)) => {
+            discovered = Repo::discover(&std::env::current_dir().unwrap_or_default()).ok();
+            discovered.as_ref()
+        }
+        (None, Cutoff::Migration(_)) => None,
+    };
+    let first_commits = match (cutoff, repo) {
+        (Cutoff::Date(_), Some(repo)) => {
+            let paths: Vec<PathBuf> = sources.paths.iter().filter_map(|p| repo.relative(p)).collect();
+            repo.first_commit_dates(&paths)?
+        }
+        _ => HashMap::new(),
+    };
+    scope::grandfathered(migrations, cutoff, &first_commits, repo).map_err(LintError::Cutoff)
+}
