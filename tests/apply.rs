@@ -410,6 +410,22 @@ fn rollback_undoes_an_expand_until_the_contract_runs() {
 }
 
 /// A RunSQL's `reverse_sql` is kept: rollback runs it once for all of its statements.
+/// Applies the plan's expand, sees `objects` (two counts) created, rolls back, and sees them gone.
+fn assert_rollback_removes(project: &Project, db: &common::TestDb, objects: &str) {
+    assert!(project.apply(db, "expand").status.success());
+    let count = |db: &common::TestDb| -> Vec<i64> {
+        db.connect().query(objects, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    assert_eq!(count(db), [1, 1]);
+    let rollback = lockgate()
+        .args(["rollback", &project.plan_file(), "--database-url", &db.url()])
+        .args(["--config", project.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
+    assert_eq!(count(db), [0, 0]);
+}
+
 #[test]
 fn rollback_runs_the_reverse_sql_of_a_run_sql() {
     let db = common::database();
@@ -445,21 +461,12 @@ class Migration(migrations.Migration):
     assert_eq!(steps.len(), 2, "{steps:#?}");
     assert_eq!(steps[1]["undo"][0], "DROP TRIGGER shop_touch ON shop_item; DROP FUNCTION shop_touch()");
     assert_eq!(steps[0]["undone_with"], steps[1]["id"]);
-    assert!(project.apply(&db, "expand").status.success());
-    let objects = "SELECT count(*) FROM pg_proc WHERE proname = 'shop_touch' UNION ALL \
-                   SELECT count(*) FROM pg_trigger WHERE tgname = 'shop_touch'";
-    let count = |db: &common::TestDb| -> Vec<i64> {
-        db.connect().query(objects, &[]).unwrap().iter().map(|r| r.get(0)).collect()
-    };
-    assert_eq!(count(&db), [1, 1]);
-
-    let rollback = lockgate()
-        .args(["rollback", &project.plan_file(), "--database-url", &db.url()])
-        .args(["--config", project.config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
-    assert_eq!(count(&db), [0, 0]);
+    assert_rollback_removes(
+        &project,
+        &db,
+        "SELECT count(*) FROM pg_proc WHERE proname = 'shop_touch' UNION ALL \
+                   SELECT count(*) FROM pg_trigger WHERE tgname = 'shop_touch'",
+    );
 }
 
 #[test]
@@ -721,19 +728,10 @@ fn rollback_runs_the_downgrade_of_an_alembic_revision() {
         serde_json::json!(["DROP FUNCTION items_touch()", r#"ALTER TABLE "items" DROP COLUMN "seen""#])
     );
     assert_eq!(steps[0]["undone_with"], steps[1]["id"]);
-    assert!(project.apply(&db, "expand").status.success());
-    let objects = "SELECT count(*) FROM pg_proc WHERE proname = 'items_touch' UNION ALL \
-                   SELECT count(*) FROM pg_class WHERE relname = 'items'";
-    let count = |db: &common::TestDb| -> Vec<i64> {
-        db.connect().query(objects, &[]).unwrap().iter().map(|r| r.get(0)).collect()
-    };
-    assert_eq!(count(&db), [1, 1]);
-
-    let rollback = lockgate()
-        .args(["rollback", &project.plan_file(), "--database-url", &db.url()])
-        .args(["--config", project.config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(rollback.status.success(), "{}", String::from_utf8_lossy(&rollback.stderr));
-    assert_eq!(count(&db), [0, 0]);
+    assert_rollback_removes(
+        &project,
+        &db,
+        "SELECT count(*) FROM pg_proc WHERE proname = 'items_touch' UNION ALL \
+                   SELECT count(*) FROM pg_class WHERE relname = 'items'",
+    );
 }

@@ -114,19 +114,21 @@ fn an_unclosed_parenthesis_does_not_hide_the_statements_after_it() {
     let (json, _, stderr) = lint(dir.path());
     assert!(!stderr.contains("panicked"), "{stderr}");
     let found = without_statement_timeout(rules_and_lines(&json, "0001_x.sql"));
-    let expected: Vec<(String, u64)> = [
+    let expected = at_lines(&[
         ("parse-error", 2),
         ("create-index-not-concurrently", 3),
         ("parse-error", 4),
         ("parse-error", 5),
         ("drop-table", 6),
-    ]
-    .iter()
-    .map(|(rule, line)| (rule.to_string(), *line))
-    .collect();
+    ]);
     assert_eq!(found, expected);
     assert_eq!(json["summary"]["statements_analyzed"], 4);
     assert_eq!(json["summary"]["statements_unanalyzed"], 3);
+}
+
+/// `(rule, line)` pairs as `rules_and_lines` gives them.
+fn at_lines(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+    pairs.iter().map(|(rule, line)| (rule.to_string(), *line)).collect()
 }
 
 #[test]
@@ -144,10 +146,7 @@ fn psql_variables_are_substituted_as_psql_does() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let found = without_statement_timeout(rules_and_lines(&json, "0001_x.sql"));
     // The index is on `orders`, at its own line; the variable psql never set stays unparsed.
-    let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 6), ("parse-error", 7)]
-        .iter()
-        .map(|(rule, line)| (rule.to_string(), *line))
-        .collect();
+    let expected = at_lines(&[("create-index-not-concurrently", 6), ("parse-error", 7)]);
     assert_eq!(found, expected, "{json}");
     let index =
         json["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "create-index-not-concurrently");
@@ -177,10 +176,7 @@ fn template_expressions_are_read_as_names() {
     // is control flow (`{{ if }}`, `{{ end }}`) leaves SQL that does not parse: each is reported
     // where it is.
     let found = without_statement_timeout(rules_and_lines(&json, "0002_index.sql"));
-    let expected: Vec<(String, u64)> = [("create-index-not-concurrently", 3), ("parse-error", 4), ("parse-error", 4)]
-        .iter()
-        .map(|(rule, line)| (rule.to_string(), *line))
-        .collect();
+    let expected = at_lines(&[("create-index-not-concurrently", 3), ("parse-error", 4), ("parse-error", 4)]);
     assert_eq!(found, expected, "{json}");
     let index =
         json["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "create-index-not-concurrently");
