@@ -504,3 +504,32 @@ fn a_composite_type_is_not_a_table() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(mismatches(&run).is_empty(), "{:?}", mismatches(&run));
 }
+
+/// With `--all` each runner's history table is there before the first migration, as the runner
+/// makes it: a migration may alter it (harbor's adds a column to golang-migrate's).
+#[test]
+fn a_migration_may_alter_the_runners_history_table() {
+    let layouts: [(&str, &str, &str); 5] = [
+        ("0001_alter.up.sql", "", "schema_migrations"),
+        ("2024-01-01-000000_alter/up.sql", "", "__diesel_schema_migrations"),
+        ("V1__alter.sql", "", "flyway_schema_history"),
+        ("00001_alter.sql", "-- +goose Up\n", "goose_db_version"),
+        ("20240101000000_alter.sql", "-- migrate:up\n", "schema_migrations"),
+    ];
+    for (file, marker, table) in layouts {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), file, &format!("{marker}ALTER TABLE {table} ADD COLUMN data_version int;\n"));
+        let mut db = common::database();
+        let run = trace(&db, &["--all", dir.path().to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{file}: {}{}", run.stdout, run.stderr);
+        let added: bool = db
+            .client
+            .query_one(
+                &format!("SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attname = 'data_version')"),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(added, "{file}");
+    }
+}

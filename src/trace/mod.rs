@@ -17,7 +17,8 @@ use crate::analysis::{self, LintResult, Step, Visitor};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
-use crate::live::{describe, history::History, LiveError, Session};
+use crate::live::history::{History, Runner};
+use crate::live::{describe, LiveError, Session};
 use crate::postgres::{LockMode, PgVersion};
 use crate::replay::transaction::TransactionState;
 use crate::rules::{self, Severity, Violation};
@@ -157,6 +158,16 @@ pub fn trace(
             pending_flags.len() - pending.len()
         ));
     }
+    if options.all {
+        // The runner creates its history table before the first migration; one may alter it.
+        let mut runners: Vec<Runner> = pending.iter().filter_map(sql_runner).collect();
+        runners.dedup();
+        for runner in runners {
+            if let Some(ddl) = runner.history_table_ddl() {
+                session.execute(ddl).map_err(TraceError::query("the runner's history table"))?;
+            }
+        }
+    }
     let mut catalog = if options.all {
         Catalog::default()
     } else {
@@ -185,6 +196,15 @@ pub fn trace(
 
     let result = findings(&pending, &statements, config);
     Ok(Trace { server_version: server.version, migrations: pending, statements, result, notes, failed })
+}
+
+/// The SQL runner of a migration file, from its layout.
+fn sql_runner(migration: &Migration) -> Option<Runner> {
+    if migration.framework != Framework::Sql {
+        return None;
+    }
+    let file = crate::source::layout::MigrationFile::classify(&migration.source.path);
+    Runner::of_layout(crate::source::layout::refine(file.layout, &migration.source.text))
 }
 
 /// Trace is for scratch databases: it runs DDL and leaves it there.
