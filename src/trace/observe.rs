@@ -334,7 +334,8 @@ impl Observation {
             .filter(|(o, r)| **o != oid && !r.is_index() && self.delta(**o) != Scans::default())
             .map(|(_, r)| r.name.as_str())
             .collect();
-        let class = if truncated {
+        // A sequence's file is one page: a new one (ALTER SEQUENCE … AS bigint) is no work.
+        let class = if truncated || old.kind == "S" {
             WorkClass::Catalog
         } else if new_file {
             WorkClass::Rewrite

@@ -85,19 +85,32 @@ fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<Str
                   WHERE e.enumtypid = coalesce(b.oid, t.oid) ORDER BY e.enumsortorder LIMIT 1), \
                 (SELECT format('(SELECT %I FROM %s LIMIT 1)', r.attname, c.confrelid::regclass) \
                    FROM pg_constraint c JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1] \
-                  WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND c.conkey = ARRAY[a.attnum] LIMIT 1) \
+                  WHERE c.conrelid = a.attrelid AND c.contype = 'f' AND c.conkey = ARRAY[a.attnum] LIMIT 1), \
+                a.attidentity::text, coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false) \
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
          LEFT JOIN pg_type b ON t.typtype = 'd' AND b.oid = t.typbasetype \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attrelid = {literal_name}::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
     );
     let rows = db.query(&query).map_err(|e| describe(&e))?;
     let mut columns = vec![];
     let mut values = vec![];
+    let mut overriding = false;
     for row in &rows {
         let (column, ty, category, base): (String, String, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         let (not_null, has_default): (bool, bool) = (row.get(4), row.get(5));
         let (enum_label, referenced): (Option<String>, Option<String>) = (row.get(6), row.get(7));
+        let (identity, from_sequence): (String, bool) = (row.get(8), row.get(9));
+        // A serial or identity column takes the seed's integer, not the sequence's next value:
+        // the ids the migrations' own inserts get stay what they would be on a real database
+        // (a later `WHERE role_id = 4` means the fourth role they inserted).
+        if (!identity.is_empty() || from_sequence) && SEED_INTEGER_TYPES.contains(&base.as_str()) {
+            overriding |= identity == "a";
+            columns.push(column);
+            values.push(SEED_INTEGER.to_string());
+            continue;
+        }
         if has_default {
             continue;
         }
@@ -119,14 +132,22 @@ fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<Str
     if columns.is_empty() {
         insert.push_str("DEFAULT VALUES");
     } else {
-        let _ = write!(insert, "({}) VALUES ({})", columns.join(", "), values.join(", "));
+        let overriding = if overriding { "OVERRIDING SYSTEM VALUE " } else { "" };
+        let _ = write!(insert, "({}) {overriding}VALUES ({})", columns.join(", "), values.join(", "));
     }
     Ok(insert)
 }
 
+/// The integer every seeded integer column holds: far from the ids a sequence hands out to the
+/// migrations' own rows, within every integer type, and the same in each table, so that a
+/// foreign key added later finds its seeded parent row.
+const SEED_INTEGER: &str = "32767";
+const SEED_INTEGER_TYPES: [&str; 3] = ["int2", "int4", "int8"];
+
 /// A literal of the type, by its category (`pg_type.typcategory`) and base type name.
 fn literal(category: &str, base: &str) -> Option<&'static str> {
     Some(match (category, base) {
+        ("N", "int2" | "int4" | "int8") => SEED_INTEGER,
         ("N", _) => "1",
         ("S", _) => "x",
         ("B", _) => "true",
