@@ -444,4 +444,12 @@ fn sql_outside_migrations_folders_is_named_not_read() {
     // The folder named is the user's word: its SQL files are migrations.
     let (json, _) = lint_json(dir.path(), &["schema"]);
     assert_eq!(json["summary"]["migrations"], 1, "{json}");
+
+    // Beside diesel's `<version>_<name>/up.sql` folders a loose file is not diesel's, even in
+    // the folder named.
+    write(dir.path(), "diesel/2024-01-01-000000_users/up.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY);\n");
+    write(dir.path(), "diesel/data_fix.sql", "UPDATE accounts SET id = id;\n");
+    let (json, _) = lint_json(dir.path(), &["diesel"]);
+    assert_eq!(json["summary"]["migrations"], 1, "{json}");
+    assert_eq!(json["summary"]["recognised"]["sql_not_read"][0], "diesel/data_fix.sql", "{json}");
 }

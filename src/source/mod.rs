@@ -333,6 +333,14 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
 fn keep_migrations(loose: Vec<(MigrationFile, PathBuf)>, files: &mut Vec<MigrationFile>) -> Vec<PathBuf> {
     let versioned: std::collections::HashSet<PathBuf> =
         files.iter().filter_map(|f| f.path.parent()).map(Path::to_path_buf).collect();
+    // diesel runs only `<version>_<name>/up.sql`: a loose file beside those folders is not one
+    // of its migrations (crates.io keeps a data script there).
+    let diesel_roots: std::collections::HashSet<PathBuf> = files
+        .iter()
+        .filter(|f| f.layout == Layout::Diesel)
+        .filter_map(|f| f.path.parent()?.parent())
+        .map(Path::to_path_buf)
+        .collect();
     let mut not_read = vec![];
     for (file, walked) in loose {
         let folder = file.path.parent().unwrap_or(Path::new(""));
@@ -342,7 +350,9 @@ fn keep_migrations(loose: Vec<(MigrationFile, PathBuf)>, files: &mut Vec<Migrati
                     dirs.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"))
                 })
             }) || walked.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"));
-        if folder == walked || versioned.contains(folder) || named_for_migrations {
+        if diesel_roots.contains(folder) {
+            not_read.push(file.path);
+        } else if folder == walked || versioned.contains(folder) || named_for_migrations {
             files.push(file);
         } else {
             not_read.push(file.path);
