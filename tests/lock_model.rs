@@ -527,6 +527,10 @@ fn cases() -> Vec<Case> {
             .setup("CREATE INDEX t_lower_v_idx ON t (lower(v))"),
         case("varchar to text under a partial index's predicate", "ALTER TABLE t ALTER COLUMN v TYPE text", "t")
             .setup("CREATE INDEX t_a_some_v_idx ON t (a) WHERE v IS NOT NULL"),
+        // An index created without a name has the one PostgreSQL chose: dropping it locks its table.
+        case("drop an expression index created without a name", "DROP INDEX t_lower_idx", "t")
+            .setup("CREATE INDEX ON t (lower(s))"),
+        case("drop an index created without a name", "DROP INDEX t_a_s_idx", "t").setup("CREATE INDEX ON t (a, s)"),
     ]
 }
 

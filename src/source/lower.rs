@@ -604,8 +604,25 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
             _ => None,
         })
         .collect();
+    // An index created without a name gets the one PostgreSQL chooses: its key columns, an
+    // expression named as `FigureColname` names it (`lower(email)` → `lower`).
+    let name = match s.idxname.is_empty() {
+        false => Some(s.idxname.clone()),
+        true => {
+            let keys: Vec<Option<String>> = s
+                .index_params
+                .iter()
+                .map(|p| match &p.node {
+                    Some(NodeEnum::IndexElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
+                    Some(NodeEnum::IndexElem(e)) => e.expr.as_deref().and_then(figure_name),
+                    _ => None,
+                })
+                .collect();
+            Some(crate::catalog::default_index_name(&table, &keys))
+        }
+    };
     OpKind::CreateIndex {
-        name: (!s.idxname.is_empty()).then(|| s.idxname.clone()),
+        name,
         table,
         columns,
         unique: s.unique || s.primary,
@@ -614,6 +631,21 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
         reads: columns_read(s),
         only: s.relation.as_ref().is_some_and(|r| !r.inh),
         ddl: None,
+    }
+}
+
+/// The name PostgreSQL gives an expression (`FigureColname`): a function's, a column's, a cast's
+/// inner name or else its type's; `None` for the rest (`expr` in an index name).
+fn figure_name(node: &protobuf::Node) -> Option<String> {
+    match &node.node {
+        Some(NodeEnum::FuncCall(f)) => strings(&f.funcname).pop(),
+        Some(NodeEnum::ColumnRef(c)) => strings(&c.fields).pop(),
+        Some(NodeEnum::TypeCast(c)) => c
+            .arg
+            .as_deref()
+            .and_then(figure_name)
+            .or_else(|| c.type_name.as_ref().and_then(|t| strings(&t.names).pop())),
+        _ => None,
     }
 }
 
