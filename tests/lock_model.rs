@@ -531,6 +531,19 @@ fn cases() -> Vec<Case> {
         case("drop an expression index created without a name", "DROP INDEX t_lower_idx", "t")
             .setup("CREATE INDEX ON t (lower(s))"),
         case("drop an index created without a name", "DROP INDEX t_a_s_idx", "t").setup("CREATE INDEX ON t (a, s)"),
+        // A materialized view dropped through a CASCADE the replay cannot follow, then made
+        // again: its new index is built.
+        case(
+            "index on a materialized view made again after a cascade",
+            "CREATE UNIQUE INDEX mvc_id ON mvc (id)",
+            "mvc",
+        )
+        .setup("CREATE VIEW v AS SELECT id, a FROM t")
+        .setup("CREATE MATERIALIZED VIEW mvc AS SELECT * FROM v")
+        .setup("CREATE UNIQUE INDEX mvc_id ON mvc (id)")
+        .setup("DROP VIEW v CASCADE")
+        .setup("CREATE VIEW v AS SELECT id, a FROM t")
+        .setup("CREATE MATERIALIZED VIEW mvc AS SELECT * FROM v"),
     ]
 }
 

@@ -235,10 +235,14 @@ impl Catalog {
     pub fn apply(&mut self, op: &OpKind, origin: Origin) {
         use OpKind::*;
         match op {
+            // IF NOT EXISTS of a table that is there does nothing.
+            CreateTable { table, if_not_exists: true, .. } if self.tables.contains_key(table) => {}
             CreateTable { table, columns, constraints, partitioned, .. } => {
                 self.create_table(table, columns, constraints, *partitioned, origin)
             }
             CreateTableAs { table, .. } => {
+                // As for CREATE TABLE: a new relation has no indexes.
+                self.drop_relation(table);
                 let mut created = new_table(table, Some(origin), false);
                 created.maybe_filled = true;
                 self.tables.insert(table.clone(), created);
@@ -367,6 +371,9 @@ impl Catalog {
         partitioned: bool,
         origin: Origin,
     ) {
+        // A new relation has no indexes: any the schema still lists under its name belonged to
+        // one dropped in a way the replay cannot follow (DROP … CASCADE through a view).
+        self.drop_relation(name);
         let mut table = new_table(name, Some(origin), true);
         table.partitioned = partitioned;
         table.columns = columns.iter().map(|c| column_from(name, c)).collect();
