@@ -255,7 +255,7 @@ fn take_locks(context: &Context, drafts: &mut [Draft]) -> Result<(), String> {
 fn lowered(sql: &str) -> Result<Vec<OpKind>, String> {
     let node =
         sqlgen::parse_one(sql).ok_or_else(|| format!("the SQL written for this operation does not parse: {sql}"))?;
-    Ok(sqlgen::split_alter(&node).iter().flat_map(crate::source::lower::lower).collect())
+    Ok(sqlgen::split_alter(&node).iter().flat_map(crate::source::sql::lower::lower).collect())
 }
 
 /// One lock per relation, in the order first taken: the strongest mode the statements take there,
@@ -290,7 +290,7 @@ fn framework_op(context: &Context) -> Outcome {
             return Outcome::Error(format!("the SQL written for this operation does not parse: {sql}"));
         };
         for part in sqlgen::split_alter(&node) {
-            for kind in crate::source::lower::lower(&part) {
+            for kind in crate::source::sql::lower::lower(&part) {
                 let op = crate::ir::Op::new(kind, step.op.span, step.op.statement);
                 let effects = locks::effects(&op.kind, step.catalog, context.pg);
                 let rendered = ReplayStep { op: &op, effects: &effects, ..*step };

@@ -6,7 +6,7 @@ use pg_query::protobuf::{self, AlterTableType, ConstrType};
 use pg_query::{DeparseOptions, NodeEnum};
 
 use crate::ir::quote_identifier as ident;
-use crate::source::pgparse;
+use crate::source::sql::pgparse;
 
 /// The one statement in `sql`, parsed.
 pub fn parse_one(sql: &str) -> Option<NodeEnum> {
