@@ -1,5 +1,5 @@
 //! Embeds the rule pages (`rules/*.md`) so `lockgate explain` works from any directory, and
-//! compiles the SQL parse-tree writer (`src/source/pgparse.c`) against the `pg_query` crate's
+//! compiles the SQL parse-tree writer (`src/source/sql/pgparse.c`) against the `pg_query` crate's
 //! copy of libpg_query when it can (feature `fast-parse`).
 
 use std::fmt::Write;
@@ -48,7 +48,7 @@ fn compile_tree_writer(out_dir: &Path) {
 }
 
 fn try_compile_tree_writer(out_dir: &Path) -> Result<(), String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/source/pgparse.c");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/source/sql/pgparse.c");
     println!("cargo:rerun-if-changed={}", source.display());
     println!("cargo:rerun-if-env-changed=LOCKGATE_PG_QUERY_DIR");
     let crate_dir = pg_query_dir()?;

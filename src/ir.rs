@@ -240,6 +240,12 @@ impl QualifiedName {
         self.schema.as_deref().unwrap_or("public")
     }
 
+    /// The same name with the schema it resolves to written out, for SQL that must not depend
+    /// on the `search_path` it runs under.
+    pub fn resolved(&self) -> QualifiedName {
+        QualifiedName { schema: Some(self.schema_or_public().to_string()), name: self.name.clone() }
+    }
+
     /// `(schema, name)` with the schema resolved: what equality and hashing compare.
     pub fn key(&self) -> (&str, &str) {
         (self.schema_or_public(), &self.name)
@@ -495,6 +501,15 @@ pub struct DefaultDdl {
 /// `"name"`, with embedded quotes doubled: how Django (and PostgreSQL) quote an identifier.
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `"schema"."name"`, or `"name"` when the name carries no schema: every part quoted, as the
+/// frameworks write a relation. SQL that must name the schema quotes `name.resolved()`.
+pub fn quote_relation(name: &QualifiedName) -> String {
+    match &name.schema {
+        Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&name.name)),
+        None => quote_identifier(&name.name),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -890,5 +905,19 @@ impl OpKind {
             RefreshMaterializedView { view, .. } | CreateOrReplaceView { view, .. } => Some(view),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relations_are_quoted_as_named_or_resolved() {
+        let order = QualifiedName::unqualified("Order");
+        assert_eq!(quote_relation(&order), "\"Order\"");
+        assert_eq!(quote_relation(&order.resolved()), "\"public\".\"Order\"");
+        let odd = QualifiedName::new(Some("My\"Schema".into()), "t");
+        assert_eq!(quote_relation(&odd), "\"My\"\"Schema\".\"t\"");
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Profile, Speed};
+use crate::ir::{quote_identifier, quote_relation, QualifiedName};
 use crate::live::{LiveError, Server, Session};
 
 // The three measurements below on the reference machine, taken beside the statements they
@@ -81,17 +82,19 @@ pub fn calibrate(session: &Session, table: Option<&str>) -> Result<Profile, Live
         "calibration settings",
         "SET max_parallel_workers_per_gather = 0; SET statement_timeout = '30s'; SET jit = off; SET work_mem = '256MB'",
     )?;
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let relation = format!("{}.{}", quote(&schema), quote(&name));
+    let relation = quote_relation(&QualifiedName::new(Some(schema.clone()), name.clone()));
     // Testing the last column makes every row be read column by column, like a validation.
     // A TID range scan (PostgreSQL 14+) reads exactly the first `pages` pages; before 14 a
     // LIMIT bounds an ordinary sequential scan the same way.
-    let filter = format!("{} IS NULL", quote(&last_column));
+    let filter = format!("{} IS NULL", quote_identifier(&last_column));
     let scan = if server.major() >= 14 {
         format!("SELECT count(*) FROM {relation} WHERE ctid < '({pages},0)'::tid AND {filter}")
     } else {
         let rows = rows_in_pages(session, &schema, &name, pages)?;
-        format!("SELECT count(*) FROM (SELECT {} FROM {relation} LIMIT {rows}) s WHERE {filter}", quote(&last_column))
+        format!(
+            "SELECT count(*) FROM (SELECT {} FROM {relation} LIMIT {rows}) s WHERE {filter}",
+            quote_identifier(&last_column)
+        )
     };
     let scan_ms = median_ms(session, &scan)?;
     let sort_ms = median_ms(session, SORT)?;

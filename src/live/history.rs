@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::{LiveError, Session};
-use crate::ir::{Framework, Migration};
+use crate::ir::{quote_relation, Framework, Migration, QualifiedName};
 use crate::source::layout::{Layout, MigrationFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -203,7 +203,7 @@ impl History {
             });
             // One table per runner: the one in `public` (or the first schema) wins.
             let Some(source) = source.filter(|s| seen.insert(s.runner)) else { continue };
-            let table = format!("{}.{}", quote(&schema), quote(&name));
+            let table = quote_relation(&QualifiedName::new(Some(schema.clone()), name.clone()));
             let rows = session.query("history table", &source.query.replace("{t}", &table), &[])?;
             tables.push(HistoryTable {
                 runner: source.runner,
@@ -377,8 +377,4 @@ impl History {
                 .filter(|r| r.key_for(migration).is_some()),
         }
     }
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }

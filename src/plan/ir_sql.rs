@@ -18,8 +18,8 @@
 
 use crate::catalog::Catalog;
 use crate::ir::{
-    quote_identifier as ident, ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef, ConstraintKind, DataChangeKind,
-    Editor, IndexDdl, OpKind, QualifiedName, TransactionControl,
+    quote_identifier as ident, quote_relation as relation, ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef,
+    ConstraintKind, DataChangeKind, Editor, IndexDdl, OpKind, QualifiedName, TransactionControl,
 };
 
 /// The SQL statements Django's or Alembic's PostgreSQL backend runs for this op, or why they
@@ -155,14 +155,6 @@ fn nulls_sql(nulls_distinct: Option<bool>) -> &'static str {
         Some(false) => " NULLS NOT DISTINCT",
         Some(true) => " NULLS DISTINCT",
         None => "",
-    }
-}
-
-/// `"table"`, or `"schema"."table"` when the migration names a schema.
-fn relation(name: &QualifiedName) -> String {
-    match &name.schema {
-        Some(schema) => format!("{}.{}", ident(schema), ident(&name.name)),
-        None => ident(&name.name),
     }
 }
 

@@ -3,12 +3,15 @@
 
 use pg_query::NodeEnum;
 
-use super::sqlgen::{self, ident, relation};
+use super::sqlgen;
 use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
 use crate::analysis::Step as ReplayStep;
 use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
-use crate::ir::{ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration, OpKind, QualifiedName};
+use crate::ir::{
+    quote_identifier as ident, quote_relation, ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration,
+    OpKind, QualifiedName,
+};
 use crate::locks::{self, LockEffect, Work};
 use crate::postgres::{Feature, LockMode, PgVersion};
 
@@ -252,7 +255,7 @@ fn take_locks(context: &Context, drafts: &mut [Draft]) -> Result<(), String> {
 fn lowered(sql: &str) -> Result<Vec<OpKind>, String> {
     let node =
         sqlgen::parse_one(sql).ok_or_else(|| format!("the SQL written for this operation does not parse: {sql}"))?;
-    Ok(sqlgen::split_alter(&node).iter().flat_map(crate::source::lower::lower).collect())
+    Ok(sqlgen::split_alter(&node).iter().flat_map(crate::source::sql::lower::lower).collect())
 }
 
 /// One lock per relation, in the order first taken: the strongest mode the statements take there,
@@ -287,7 +290,7 @@ fn framework_op(context: &Context) -> Outcome {
             return Outcome::Error(format!("the SQL written for this operation does not parse: {sql}"));
         };
         for part in sqlgen::split_alter(&node) {
-            for kind in crate::source::lower::lower(&part) {
+            for kind in crate::source::sql::lower::lower(&part) {
                 let op = crate::ir::Op::new(kind, step.op.span, step.op.statement);
                 let effects = locks::effects(&op.kind, step.catalog, context.pg);
                 let rendered = ReplayStep { op: &op, effects: &effects, ..*step };
@@ -418,29 +421,36 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         }
         OpKind::CreateTable { table, .. } => vec![as_written(Phase::Expand)
             .done_when(Fact::TableExists { schema: schema(table), table: table.name.clone() })
-            .undo(vec![format!("DROP TABLE IF EXISTS {}", relation(table))])],
+            .undo(vec![format!("DROP TABLE IF EXISTS {}", quote_relation(&table.resolved()))])],
         OpKind::SetDefault { table, column, .. } => {
             let previous =
                 context.step.catalog.table(table).and_then(|t| t.column(column)).and_then(|c| c.default.clone());
             let undo = match previous {
                 Some(default) => format!(
                     "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
-                    relation(table),
+                    quote_relation(&table.resolved()),
                     ident(column),
                     default.text()
                 ),
-                None => format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", relation(table), ident(column)),
+                None => format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                    quote_relation(&table.resolved()),
+                    ident(column)
+                ),
             };
             vec![as_written(Phase::Expand).undo(vec![undo])]
         }
         OpKind::CreateEnum { name, .. } => {
-            vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", relation(name))])]
+            vec![as_written(Phase::Expand)
+                .undo(vec![format!("DROP TYPE IF EXISTS {}", quote_relation(&name.resolved()))])]
         }
         OpKind::CreateSequence { name } => {
-            vec![as_written(Phase::Expand).undo(vec![format!("DROP SEQUENCE IF EXISTS {}", relation(name))])]
+            vec![as_written(Phase::Expand)
+                .undo(vec![format!("DROP SEQUENCE IF EXISTS {}", quote_relation(&name.resolved()))])]
         }
         OpKind::CreateOrReplaceView { view, replace: false } => {
-            vec![as_written(Phase::Expand).undo(vec![format!("DROP VIEW IF EXISTS {}", relation(view))])]
+            vec![as_written(Phase::Expand)
+                .undo(vec![format!("DROP VIEW IF EXISTS {}", quote_relation(&view.resolved()))])]
         }
         OpKind::DataChange { table, .. } => {
             let mut draft = as_written(Phase::Backfill).unbounded();
@@ -448,7 +458,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             match (sqlgen::simple_update(node), key, table) {
                 (Some(update), Some(key), Some(table)) => {
                     draft.batched = Some(super::Batched {
-                        table: relation(table),
+                        table: quote_relation(&table.resolved()),
                         key: key.iter().map(|k| ident(k)).collect(),
                         set: update.set,
                         pending: update.condition.unwrap_or_else(|| "true".into()),
@@ -487,7 +497,7 @@ fn build_concurrently(table: &QualifiedName, name: &str, sql: String, phase: Pha
     Draft::new(phase, format!("build index {name} on {table} concurrently"), vec![sql])
         .outside_transaction()
         .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
-        .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", relation(&index))])
+        .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", quote_relation(&index.resolved()))])
 }
 
 fn constraint_name(table: &QualifiedName, constraint: &ConstraintDef) -> String {
@@ -518,7 +528,11 @@ fn add_constraint(
                 Draft::new(
                     Phase::Contract,
                     format!("validate constraint {name}"),
-                    vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(&name))],
+                    vec![format!(
+                        "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                        quote_relation(&table.resolved()),
+                        ident(&name)
+                    )],
                 )
                 .done_when(validated_fact)
                 .recipe("not-valid-then-validate"),
@@ -537,7 +551,7 @@ fn add_constraint(
             let build = format!(
                 "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({}){suffix}",
                 ident(&name),
-                relation(table),
+                quote_relation(&table.resolved()),
                 keys.join(", ")
             );
             // As the lock table judges the attach step's scan.
@@ -591,7 +605,7 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
         table: table.name.clone(),
         column: column.to_string(),
     };
-    let rel = relation(table);
+    let rel = quote_relation(&table.resolved());
     let mut steps: Vec<Draft> =
         not_null_check_steps(table, column, &check, recipe).into_iter().map(|d| d.done_when(done.clone())).collect();
     steps.push(
@@ -611,7 +625,7 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
 
 /// `CHECK (column IS NOT NULL) NOT VALID`, then its validation under SHARE UPDATE EXCLUSIVE.
 fn not_null_check_steps(table: &QualifiedName, column: &str, check: &str, recipe: &'static str) -> Vec<Draft> {
-    let rel = relation(table);
+    let rel = quote_relation(&table.resolved());
     let schema = table.schema_or_public().to_string();
     vec![
         Draft::new(
@@ -669,7 +683,7 @@ fn add_column(
     }
     let split = needs_recipe.then(|| sqlgen::add_column_without_default(node)).flatten();
     let Some(split) = split else { return vec![as_written(Phase::Expand).done_when(exists_fact).undo(undo)] };
-    let rel = relation(table);
+    let rel = quote_relation(&table.resolved());
     let name = ident(&column.name);
     let mut sql = vec![split.add];
     if let Some(default) = &split.default {
@@ -742,7 +756,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         return None;
     }
     let schema = table.schema_or_public().to_string();
-    let rel = relation(table);
+    let rel = quote_relation(&table.resolved());
     let short = |suffix: &str| catalog::truncate_identifier(format!("{column}{suffix}"));
     let new = short("__lockgate_new");
     let function = QualifiedName::new(
@@ -754,7 +768,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
     let (c, n) = (ident(column), ident(&new));
     let drop_sync = vec![
         format!("DROP TRIGGER IF EXISTS {} ON {rel}", ident(&trigger)),
-        format!("DROP FUNCTION IF EXISTS {}()", relation(&function)),
+        format!("DROP FUNCTION IF EXISTS {}()", quote_relation(&function.resolved())),
     ];
     let recipe = "new-column-then-swap";
     let mut drafts = vec![Draft::new(
@@ -764,9 +778,9 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
             format!("ALTER TABLE {rel} ADD COLUMN {n} {new_type}"),
             format!(
                 "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $lockgate$ BEGIN NEW.{n} := NEW.{c}::{new_type}; RETURN NEW; END $lockgate$",
-                relation(&function)
+                quote_relation(&function.resolved())
             ),
-            format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), relation(&function)),
+            format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), quote_relation(&function.resolved())),
         ],
     )
     .done_when(Fact::ColumnExists { schema: schema.clone(), table: table.name.clone(), column: new.clone() })
@@ -799,7 +813,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         drafts.push(build_concurrently(table, &temporary, sql, Phase::Contract).recipe(recipe));
         renames.push(format!(
             "ALTER INDEX {} RENAME TO {}",
-            relation(&QualifiedName::new(Some(schema.clone()), temporary)),
+            quote_relation(&QualifiedName::new(Some(schema.clone()), temporary).resolved()),
             ident(&index.name)
         ));
     }
@@ -831,7 +845,7 @@ fn primary_key(context: &Context, table: &QualifiedName) -> Option<Vec<String>> 
 }
 
 fn drop_column(table: &QualifiedName, column: &str) -> String {
-    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", relation(table), ident(column))
+    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", quote_relation(&table.resolved()), ident(column))
 }
 
 /// Destructive or tightening changes: after the deploy, once old code is gone.

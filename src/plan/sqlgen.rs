@@ -5,18 +5,8 @@
 use pg_query::protobuf::{self, AlterTableType, ConstrType};
 use pg_query::{DeparseOptions, NodeEnum};
 
-use crate::ir::QualifiedName;
-use crate::source::pgparse;
-
-/// `"name"`, with embedded quotes doubled.
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `"schema"."name"`.
-pub fn relation(name: &QualifiedName) -> String {
-    format!("{}.{}", ident(name.schema_or_public()), ident(&name.name))
-}
+use crate::ir::quote_identifier as ident;
+use crate::source::sql::pgparse;
 
 /// The one statement in `sql`, parsed.
 pub fn parse_one(sql: &str) -> Option<NodeEnum> {
@@ -99,7 +89,7 @@ pub fn unique_index_suffix(node: &NodeEnum) -> Option<String> {
         .including
         .iter()
         .filter_map(|n| match n.node.as_ref()? {
-            NodeEnum::String(s) => Some(crate::ir::quote_identifier(&s.sval)),
+            NodeEnum::String(s) => Some(ident(&s.sval)),
             _ => None,
         })
         .collect();
@@ -279,6 +269,5 @@ mod tests {
         let split = add_column_without_default(&column).unwrap();
         assert_eq!(split.add, "ALTER TABLE t ADD COLUMN token uuid");
         assert_eq!(split.default.as_deref(), Some("gen_random_uuid()"));
-        assert_eq!(relation(&QualifiedName::unqualified("Order")), "\"public\".\"Order\"");
     }
 }

@@ -4,8 +4,6 @@ pub mod alembic;
 pub mod directives;
 pub mod django;
 pub mod layout;
-pub mod lower;
-pub mod pgparse;
 pub mod project;
 pub mod python;
 pub mod sql;

@@ -7,9 +7,8 @@
 
 use std::fmt::Write as _;
 
-use crate::ir::QualifiedName;
+use crate::ir::{quote_relation, QualifiedName};
 use crate::live::{describe, Session};
-use crate::plan::sqlgen::relation;
 
 use super::observe::Database;
 
@@ -57,7 +56,7 @@ pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transacti
 
 /// The SQL expression that, returned by the insert, spells a condition true of the new row only.
 fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, String> {
-    let literal_name = format!("'{}'", relation(table).replace('\'', "''"));
+    let literal_name = format!("'{}'", quote_relation(&table.resolved()).replace('\'', "''"));
     let query = format!(
         "SELECT quote_ident(a.attname) FROM pg_index i \
          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
@@ -73,7 +72,7 @@ fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, Stri
 }
 
 fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, String> {
-    let name = relation(table);
+    let name = quote_relation(&table.resolved());
     // attgenerated exists from PostgreSQL 12.
     let generated = if major >= 12 { "a.attgenerated <> ''" } else { "false" };
     let literal_name = format!("'{}'", name.replace('\'', "''"));

@@ -1,7 +1,7 @@
 //! SQLAlchemy column types → the PostgreSQL types they compile to (`GenericTypeCompiler` and
 //! the PostgreSQL dialect's `colspecs`).
 
-use crate::ir::{quote_identifier, SqlType};
+use crate::ir::{quote_relation, QualifiedName, SqlType};
 use crate::source::python::{Call, Expr, Value};
 
 /// A column type as lockgate understands it.
@@ -258,10 +258,7 @@ fn enumeration(call: &Call) -> ColumnType {
     let schema = call.kwarg("schema").and_then(Expr::as_str).map(str::to_string);
     let create = call.kwarg("create_type").and_then(Expr::as_bool) != Some(false);
     // `format_type` quotes the name when it needs it; lockgate quotes every identifier.
-    let sql = Ok(match &schema {
-        Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&name)),
-        None => quote_identifier(&name),
-    });
+    let sql = Ok(quote_relation(&QualifiedName { schema: schema.clone(), name: name.clone() }));
     let labels = call.args.iter().map(|a| a.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
     let enum_type = EnumType { name: name.clone(), schema, create, labels: labels.filter(|l| !l.is_empty()) };
     ColumnType { ty: SqlType::named(&name), integer: false, enum_type: Some(enum_type), sql, custom: false }

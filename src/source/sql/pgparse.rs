@@ -110,7 +110,7 @@ mod tests {
 
     use super::*;
     use crate::ir::{DataChangeKind, OpKind};
-    use crate::source::lower::lower_statement;
+    use crate::source::sql::lower::lower_statement;
 
     /// One statement of every kind lowering reads, and of the kinds it passes by.
     const STATEMENT_KINDS: &[&str] = &[

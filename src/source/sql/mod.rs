@@ -5,14 +5,19 @@
 //! the text goes to PostgreSQL's own parser. A file that does not parse as a whole is split
 //! with PostgreSQL's scanner and parsed statement by statement, so one bad statement does not
 //! hide the rest: each one that fails becomes an `Unparsed` op at its location.
+//!
+//! [`pgparse`] is the parser (text → parse tree) and [`lower`] maps its trees to ops.
+
+pub mod lower;
+pub mod pgparse;
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 use crate::ir::{Op, OpKind, Span};
-use crate::source::lower::lower_statement;
-use crate::source::{directives, pgparse};
+use crate::source::directives;
+use lower::lower_statement;
 
 /// What the SQL loader produced for one piece of text.
 #[derive(Debug, Default)]
