@@ -772,6 +772,11 @@ pub enum OpKind {
         /// The framework that renames it; `None` when read from SQL text.
         editor: Option<Editor>,
     },
+    /// `ALTER SEQUENCE … RENAME TO`: the defaults that use it follow (they name it by oid).
+    RenameSequence {
+        sequence: QualifiedName,
+        new_name: String,
+    },
     Reindex {
         /// The table or index rebuilt; `None` for a whole schema or database.
         target: Option<QualifiedName>,

@@ -275,6 +275,7 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
                 }
             })
             .collect(),
+        RenameSequence { sequence, .. } => vec![effect(sequence, AccessExclusive, Work::Catalog)],
         RenameIndex { index, .. } => {
             let mode = if pg.supports(Feature::RenameIndexShareUpdateExclusive) {
                 ShareUpdateExclusive

@@ -544,6 +544,11 @@ fn cases() -> Vec<Case> {
         .setup("DROP VIEW v CASCADE")
         .setup("CREATE VIEW v AS SELECT id, a FROM t")
         .setup("CREATE MATERIALIZED VIEW mvc AS SELECT * FROM v"),
+        // A renamed sequence is locked under its new name when its column goes.
+        Case { setup: vec![SERIAL], ..no_table("rename a sequence", "ALTER SEQUENCE sq_id_seq RENAME TO sq_key_seq") },
+        case("drop serial column whose sequence was renamed", "ALTER TABLE sq DROP COLUMN id", "sq")
+            .setup(SERIAL)
+            .setup("ALTER SEQUENCE sq_id_seq RENAME TO sq_key_seq"),
     ]
 }
 

@@ -265,6 +265,14 @@ impl Catalog {
                 names.iter().for_each(|name| self.drop_relation(&QualifiedName::parse_dotted(name)))
             }
             RenameTable { table, new_name } => self.rename_table(table, new_name),
+            RenameSequence { sequence, new_name } => {
+                let renamed = QualifiedName::new(sequence.schema.clone(), new_name);
+                for column in self.tables.values_mut().flat_map(|t| t.columns.iter_mut()) {
+                    if column.owned_sequence.as_ref() == Some(sequence) {
+                        column.owned_sequence = Some(renamed.clone());
+                    }
+                }
+            }
             AddColumn { table, column } => {
                 let t = self.table_mut(table);
                 t.columns.retain(|c| c.name != column.name);

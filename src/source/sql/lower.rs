@@ -721,6 +721,7 @@ fn rename(s: &protobuf::RenameStmt) -> OpKind {
             OpKind::RenameConstraint { table, name: s.subname.clone(), new_name }
         }
         (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name, editor: None },
+        (ObjectType::ObjectSequence, Some(sequence)) => OpKind::RenameSequence { sequence, new_name },
         _ => other("RENAME"),
     }
 }
