@@ -28,9 +28,13 @@ pub enum Runner {
 
 impl Runner {
     /// The SQL runner a migration file's layout belongs to (golang-migrate for `N_x.up.sql`,
-    /// which sqlx shares).
-    pub fn of_layout(layout: Layout) -> Option<Runner> {
-        Some(match layout {
+    /// which sqlx shares); `None` for Django, Alembic and layouts no runner owns.
+    pub fn of_sql_migration(migration: &Migration) -> Option<Runner> {
+        if migration.framework != Framework::Sql {
+            return None;
+        }
+        let layout = MigrationFile::classify(&migration.source.path).layout;
+        Some(match crate::source::layout::refine(layout, &migration.source.text) {
             Layout::UpDownSuffix => Runner::GolangMigrate,
             Layout::Diesel => Runner::Diesel,
             Layout::Flyway => Runner::Flyway,

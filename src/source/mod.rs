@@ -343,17 +343,11 @@ fn keep_migrations(loose: Vec<(MigrationFile, PathBuf)>, files: &mut Vec<Migrati
     for (file, walked) in loose {
         let folder = file.path.parent().unwrap_or(Path::new(""));
         let named_for_migrations =
-            file.path.strip_prefix(&walked).is_ok_and(|inside| {
-                inside.parent().is_some_and(|dirs| {
-                    dirs.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"))
-                })
-            }) || walked.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"));
-        if diesel_roots.contains(folder) {
-            not_read.push(file.path);
-        } else if folder == walked || versioned.contains(folder) || named_for_migrations {
-            files.push(file);
-        } else {
-            not_read.push(file.path);
+            folder.components().any(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase().contains("migrat"));
+        let migration = folder == walked || versioned.contains(folder) || named_for_migrations;
+        match migration && !diesel_roots.contains(folder) {
+            true => files.push(file),
+            false => not_read.push(file.path),
         }
     }
     not_read

@@ -160,8 +160,12 @@ pub fn trace(
     }
     if options.all {
         // The runner creates its history table before the first migration; one may alter it.
-        let mut runners: Vec<Runner> = pending.iter().filter_map(sql_runner).collect();
-        runners.dedup();
+        let mut runners: Vec<Runner> = vec![];
+        for runner in pending.iter().filter_map(Runner::of_sql_migration) {
+            if !runners.contains(&runner) {
+                runners.push(runner);
+            }
+        }
         for runner in runners {
             if let Some(ddl) = runner.history_table_ddl() {
                 session.execute(ddl).map_err(TraceError::query("the runner's history table"))?;
@@ -196,15 +200,6 @@ pub fn trace(
 
     let result = findings(&pending, &statements, config);
     Ok(Trace { server_version: server.version, migrations: pending, statements, result, notes, failed })
-}
-
-/// The SQL runner of a migration file, from its layout.
-fn sql_runner(migration: &Migration) -> Option<Runner> {
-    if migration.framework != Framework::Sql {
-        return None;
-    }
-    let file = crate::source::layout::MigrationFile::classify(&migration.source.path);
-    Runner::of_layout(crate::source::layout::refine(file.layout, &migration.source.text))
 }
 
 /// Trace is for scratch databases: it runs DDL and leaves it there.
