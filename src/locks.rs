@@ -257,12 +257,13 @@ pub fn effects(op: &OpKind, catalog: &Catalog, pg: PgVersion) -> Vec<LockEffect>
             let exists = name.as_ref().is_some_and(|name| {
                 catalog.index(&QualifiedName::new(table.schema.clone(), name)).is_some_and(|i| &i.table == table)
             });
-            match (*concurrently, exists) {
-                (true, false) => vec![effect(table, ShareUpdateExclusive, Work::ConcurrentIndexBuild)],
-                (true, true) => vec![effect(table, ShareUpdateExclusive, Work::Catalog)],
-                (false, false) => vec![effect(table, Share, Work::IndexBuild)],
-                (false, true) => vec![effect(table, Share, Work::Catalog)],
-            }
+            let mode = if *concurrently { ShareUpdateExclusive } else { Share };
+            let work = match (exists, *concurrently) {
+                (true, _) => Work::Catalog,
+                (false, true) => Work::ConcurrentIndexBuild,
+                (false, false) => Work::IndexBuild,
+            };
+            vec![effect(table, mode, work)]
         }
         DropIndex { indexes, concurrently, .. } => indexes
             .iter()

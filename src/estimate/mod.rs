@@ -96,21 +96,18 @@ impl Profile {
     /// The profile of a server whose scans run `speed.scan` times, whose sorts run `speed.sort`
     /// times and whose hash joins run `speed.join` times as fast as the reference machine's.
     pub fn scaled(&self, speed: Speed) -> Profile {
+        // Only the speeds scale; counts and factors stay as they are.
         Profile {
-            catalog_ms: self.catalog_ms,
             scan_mb_per_s: self.scan_mb_per_s * speed.scan,
             fk_probe_ns_per_row: self.fk_probe_ns_per_row / speed.join,
             fk_parent_ns_per_row: self.fk_parent_ns_per_row / speed.join,
             index_sort_ns_per_nlogn: self.index_sort_ns_per_nlogn / speed.sort,
             index_key_ns_per_byte: self.index_key_ns_per_byte / speed.sort,
-            parallel_build_speedup: self.parallel_build_speedup,
-            concurrent_factor: self.concurrent_factor,
-            concurrent_fixed_ms: self.concurrent_fixed_ms,
             rewrite_mb_per_s: self.rewrite_mb_per_s * speed.scan,
             per_row_function_ns: self.per_row_function_ns / speed.sort,
             row_change_ns_per_row: self.row_change_ns_per_row / speed.sort,
             file_copy_mb_per_s: self.file_copy_mb_per_s * speed.scan,
-            calibration: self.calibration.clone(),
+            ..self.clone()
         }
     }
 
@@ -204,12 +201,7 @@ impl Inputs<'_> {
                 // The copy is of every byte of the table (TOAST included: a wide row costs by its
                 // width), then every index is built again from the new heap.
                 let heap = mb(sizes.table_bytes.max(sizes.heap_bytes)) / profile.rewrite_mb_per_s * 1000.0;
-                let indexes: f64 = self
-                    .catalog
-                    .indexes_on(&effect.relation)
-                    .map(|index| self.build_ms(&sizes, self.key_width(&effect.relation, &sizes, &index.columns)))
-                    .sum();
-                heap + indexes + rows * self.per_row_function_ns(op) / 1e6
+                heap + self.every_index_ms(&effect.relation, &sizes) + rows * self.per_row_function_ns(op) / 1e6
             }
             Work::FileCopy => mb(sizes.table_bytes + sizes.index_bytes) / profile.file_copy_mb_per_s * 1000.0,
             Work::RowChanges => match op {
@@ -227,17 +219,23 @@ impl Inputs<'_> {
     /// One build for CREATE INDEX and key constraints; every index of the table for REINDEX.
     fn builds_ms(&self, op: &OpKind, table: &QualifiedName, sizes: &TableStats) -> f64 {
         match op {
-            OpKind::CreateIndex { columns, .. } => self.build_ms(sizes, self.key_width(table, sizes, columns)),
+            OpKind::CreateIndex { columns, .. } => self.index_ms(table, sizes, columns),
             OpKind::AddConstraint { constraint, .. } => {
                 let columns: Vec<Option<String>> = constraint.columns().into_iter().map(Some).collect();
-                self.build_ms(sizes, self.key_width(table, sizes, &columns))
+                self.index_ms(table, sizes, &columns)
             }
-            _ => self
-                .catalog
-                .indexes_on(table)
-                .map(|i| self.build_ms(sizes, self.key_width(table, sizes, &i.columns)))
-                .sum(),
+            _ => self.every_index_ms(table, sizes),
         }
+    }
+
+    /// Building one index of the table on these key columns.
+    fn index_ms(&self, table: &QualifiedName, sizes: &TableStats, columns: &[Option<String>]) -> f64 {
+        self.build_ms(sizes, self.key_width(table, sizes, columns))
+    }
+
+    /// Building every index the table has again.
+    fn every_index_ms(&self, table: &QualifiedName, sizes: &TableStats) -> f64 {
+        self.catalog.indexes_on(table).map(|index| self.index_ms(table, sizes, &index.columns)).sum()
     }
 
     /// One index build on a table of these sizes with a key of `key_bytes` per row.

@@ -88,8 +88,6 @@ pub struct TableStats {
     /// Heap, TOAST and maps (`pg_table_size`).
     pub table_bytes: u64,
     pub index_bytes: u64,
-    /// Sum of the columns' average widths, when analyzed.
-    pub avg_row_width: Option<u64>,
     /// Each analyzed column's average width in bytes (`pg_stats.avg_width`), by name: what an
     /// index on it sorts and writes per row. Derived from the columns (`LiveSchema::stats_by_table`),
     /// so a statistics file gives the same widths as the live database.
@@ -164,15 +162,7 @@ impl LiveSchema {
                 bytes: pages.max(0) as u64 * server.block_size,
             });
         }
-        let tables = tables
-            .into_iter()
-            .map(|(_, mut table)| {
-                let widths: Vec<u64> =
-                    table.columns.iter().filter_map(|c| c.avg_width).map(|w| w.max(0) as u64).collect();
-                table.stats.avg_row_width = (!widths.is_empty()).then(|| widths.iter().sum());
-                table
-            })
-            .collect();
+        let tables = tables.into_iter().map(|(_, table)| table).collect();
         Ok(LiveSchema { tables, indexes })
     }
 
@@ -328,7 +318,6 @@ fn read_tables(session: &Session, server: &Server) -> Result<Vec<(u32, LiveTable
                 heap_bytes: pages * server.block_size,
                 table_bytes: pages * server.block_size,
                 index_bytes: index_pages * server.block_size,
-                avg_row_width: None,
                 column_widths: BTreeMap::new(),
             };
             let table = LiveTable {
