@@ -519,6 +519,12 @@ fn project_field_classes_are_read_as_the_django_field_they_subclass() {
             "{file}"
         );
     }
+    // A class `[django] field_types` maps keeps the type the user gave, whatever its code says:
+    // varchar(20) → bigint rewrites, where the class read alone is a catalog-only wider varchar.
+    std::fs::write(dir.path().join("lockgate.toml"), "[django.field_types]\nUpperWideCode = \"bigint\"\n")
+        .expect("write");
+    let json = lint(dir.path(), &[]);
+    assert_eq!(without_timeouts(rules_in(&json, "0002_wide.py")), vec!["alter-column-type-rewrite"]);
 }
 
 /// Django's schema editor defers a new model's foreign keys and indexes, and an added field's

@@ -531,6 +531,8 @@ fn cases() -> Vec<Case> {
         case("drop an expression index created without a name", "DROP INDEX t_lower_idx", "t")
             .setup("CREATE INDEX ON t (lower(s))"),
         case("drop an index created without a name", "DROP INDEX t_a_s_idx", "t").setup("CREATE INDEX ON t (a, s)"),
+        case("drop an index with INCLUDE created without a name", "DROP INDEX t_a_v_idx", "t")
+            .setup("CREATE INDEX ON t (a) INCLUDE (v)"),
         // A materialized view dropped through a CASCADE the replay cannot follow, then made
         // again: its new index is built.
         case(

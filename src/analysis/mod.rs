@@ -139,7 +139,7 @@ impl<'c> Linting<'c> {
                 (None, None) => *severity,
             };
         }
-        let unpopulated = Unpopulated::new(migrations, |index| reporting.unreleased[index]);
+        let unpopulated = Unpopulated::new(migrations, &reporting.unreleased);
         for (index, _, severity, violation) in &mut raw {
             if let Some(why) = unpopulated.why_empty(*index, violation) {
                 *severity = Severity::Info;

@@ -4,7 +4,7 @@
 //! earlier migration of the same release does. Such findings stay, as notes that say why, so
 //! nothing passes in silence.
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::HashSet;
 
 use crate::ir::Migration;
 use crate::rules::Violation;
@@ -12,19 +12,15 @@ use crate::rules::Violation;
 /// Per migration: has no deploy run it yet, and does it run only on new installs?
 pub struct Unpopulated<'a> {
     migrations: &'a [Migration],
-    unreleased: Vec<bool>,
+    unreleased: &'a [bool],
     new_installs_only: Vec<bool>,
 }
 
 impl<'a> Unpopulated<'a> {
-    /// `unreleased(index)`: the migration is part of the release being checked — added by the
+    /// `unreleased[index]`: the migration is part of the release being checked — added by the
     /// change under review, or pending on the live database — so no deploy has run it.
-    pub fn new(migrations: &'a [Migration], unreleased: impl Fn(usize) -> bool) -> Self {
-        let ids: HashSet<&str> = {
-            let mut ids = HashSet::with_capacity(migrations.len());
-            ids.extend(migrations.iter().map(|m| m.id.as_str()));
-            ids
-        };
+    pub fn new(migrations: &'a [Migration], unreleased: &'a [bool]) -> Self {
+        let ids: HashSet<&str> = migrations.iter().map(|m| m.id.as_str()).collect();
         // A squashed Django migration whose replaced migrations are gone from the project runs
         // only on a database that applied none of them: Django marks it applied wherever they
         // all ran, and cannot migrate one where only some did.
@@ -32,7 +28,7 @@ impl<'a> Unpopulated<'a> {
             .iter()
             .map(|m| !m.replaces.is_empty() && m.replaces.iter().all(|r| !ids.contains(r.as_str())))
             .collect();
-        Unpopulated { migrations, unreleased: (0..migrations.len()).map(unreleased).collect(), new_installs_only }
+        Unpopulated { migrations, unreleased, new_installs_only }
     }
 
     /// Why the table `violation` is about is certainly empty when migration `index` runs, if

@@ -411,7 +411,7 @@ fn blockers(session: &Session, step: &Step) -> String {
     let Ok(activity) = Activity::read(session) else { return String::new() };
     let mut found = vec![];
     for lock in &step.locks {
-        let relation = parse_relation(&lock.relation);
+        let relation = QualifiedName::parse_dotted(&lock.relation);
         for (backend, _) in activity.conflicting(&relation, lock.mode) {
             if !found.iter().any(|(pid, _)| *pid == backend.pid) {
                 found.push((backend.pid, format!("{}: {}", backend.describe(), strip_literals(&backend.query))));
@@ -422,13 +422,6 @@ fn blockers(session: &Session, step: &Step) -> String {
         String::new()
     } else {
         format!("; blocked by {}", found.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("; "))
-    }
-}
-
-fn parse_relation(text: &str) -> QualifiedName {
-    match text.split_once('.') {
-        Some((schema, name)) => QualifiedName::new(Some(schema.to_string()), name),
-        None => QualifiedName::unqualified(text),
     }
 }
 

@@ -112,8 +112,9 @@ fn set_default_sql(spec: &mut ColumnSpec, default: &Expr) {
 pub fn server_default_sql(expr: &Expr) -> Result<Option<String>, String> {
     match &expr.value {
         Value::None => Ok(None),
-        Value::Str(text) => Ok(Some(sqltext::quote_literal(text))),
-        Value::Call(_) if let Some(text) = python_string(expr) => Ok(Some(sqltext::quote_literal(&text))),
+        Value::Str(_) | Value::Call(_) if let Some(text) = python_string(expr) => {
+            Ok(Some(sqltext::quote_literal(&text)))
+        }
         Value::Call(call) => match call.name() {
             // The PostgreSQL compiler writes the boolean constants in lower case.
             "true" | "false" if call.args.is_empty() && !call.func.contains("func.") => Ok(Some(call.name().into())),

@@ -88,6 +88,7 @@ pub fn load(
     let labels = app_labels(paths, modules, config);
     let (paths, shadowed) = one_folder_per_app(paths, &labels);
     let python = ProjectPython::default();
+    let settings = state::DjangoSettings::from_config(&config.django);
     let loaded: Vec<Loaded> = paths
         .par_iter()
         .map(|path| {
@@ -102,7 +103,7 @@ pub fn load(
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => match parse::parse(&module, &app) {
                         Ok(mut parsed) => {
-                            project_fields::resolve(&python, path, &mut parsed.operations);
+                            project_fields::resolve(&python, path, &settings, &mut parsed.operations);
                             Ok(parsed)
                         }
                         Err(failure) => {
@@ -118,7 +119,7 @@ pub fn load(
         .collect();
     let loaded = without_foreign_packages(loaded);
 
-    let mut graph = Graph::new(&loaded, &state::DjangoSettings::from_config(&config.django));
+    let mut graph = Graph::new(&loaded, &settings);
     for (label, folder, count) in shadowed {
         let Some(host) = loaded.iter().position(|l| l.key.0 == label) else { continue };
         graph.problems.entry(host).or_default().push(Problem {
@@ -132,7 +133,6 @@ pub fn load(
         });
     }
     let mut state = ProjectState::default();
-    let settings = state::DjangoSettings::from_config(&config.django);
     // Lowered in order, as each migration changes the project state the next one is read in.
     let lower_batch = |batch: Vec<usize>| {
         let lowered = batch.into_iter().map(|index| {

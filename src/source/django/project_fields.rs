@@ -10,21 +10,23 @@ use std::path::Path;
 use crate::source::python::classes::{names_a_class, rewrite, ModuleSummary};
 use crate::source::python::{Call, Expr, ProjectPython, Resolved, Value};
 
-use super::state::KNOWN_CLASSES;
+use super::state::{DjangoSettings, KNOWN_CLASSES};
 
 /// Methods whose override changes the column Django writes.
 const TYPE_METHODS: &[&str] =
     &["db_type", "rel_db_type", "db_parameters", "get_internal_type", "db_type_suffix", "cast_db_type", "db_check"];
 
 /// Rewrites the project field classes in `operations` (of the migration at `file`) to the
-/// Django field each stands for.
-pub fn resolve(python: &ProjectPython, file: &Path, operations: &mut [Expr]) {
+/// Django field each stands for. A class `[django] field_types` maps is left as written: the
+/// user's word wins.
+pub fn resolve(python: &ProjectPython, file: &Path, settings: &DjangoSettings, operations: &mut [Expr]) {
     // Django's own modules, as `makemigrations` writes them, hold no project class: the
     // operations (`migrations.AddField`), fields, indexes and constraints (`models.Index`).
     let known = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name);
         ["migrations.", "models.", "django."].iter().any(|module| name.starts_with(module))
             || KNOWN_CLASSES.contains(&last)
+            || settings.field_types.contains_key(last)
     };
     let mut module: Option<Option<std::sync::Arc<ModuleSummary>>> = None;
     for operation in operations {

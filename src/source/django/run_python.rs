@@ -315,19 +315,29 @@ fn calls(code: &str) -> Vec<Call> {
     found
 }
 
-/// The names the file imports (`import a.b as c` → `c`, `import a.b` → `a`, `from x import y` → `y`).
+/// The names the file imports (`import a.b as c` → `c`, `import a.b` → `a`, `from x import y` → `y`),
+/// comments left out and a parenthesised list followed over its lines.
 fn imported_names(text: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    for line in text.lines().map(str::trim) {
+    let mut lines = text.lines().map(|line| line.split('#').next().unwrap_or_default().trim());
+    while let Some(line) = lines.next() {
         let list = if let Some(rest) = line.strip_prefix("import ") {
-            rest
+            rest.to_string()
         } else if let Some((_, rest)) = line.strip_prefix("from ").and_then(|rest| rest.split_once(" import ")) {
-            rest
+            let mut list = rest.to_string();
+            if list.starts_with('(') {
+                while !list.contains(')') {
+                    let Some(next) = lines.next() else { break };
+                    list.push(' ');
+                    list.push_str(next);
+                }
+            }
+            list
         } else {
             continue;
         };
         for item in list.trim_matches(['(', ')', ' ']).split(',') {
-            let item = item.trim();
+            let item = item.trim().trim_end_matches(')').trim();
             let name = match item.split_once(" as ") {
                 Some((_, alias)) => alias.trim(),
                 None => item.split('.').next().unwrap_or_default(),
@@ -343,6 +353,13 @@ fn imported_names(text: &str) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imports_are_read_over_lines_and_past_comments() {
+        let names =
+            imported_names("from x import (\n    helpers,\n    other as o,\n)\nimport tools  # note\nimport a.b\n");
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a", "helpers", "o", "tools"]);
+    }
     use crate::ir::Span;
 
     fn named(name: &str) -> Expr {

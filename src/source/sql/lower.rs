@@ -604,14 +604,16 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
             _ => None,
         })
         .collect();
-    // An index created without a name gets the one PostgreSQL chooses: its key columns, an
+    // An index created without a name gets the one PostgreSQL chooses: its columns, an
     // expression named as `FigureColname` names it (`lower(email)` → `lower`).
     let name = match s.idxname.is_empty() {
         false => Some(s.idxname.clone()),
         true => {
+            // `INCLUDE` columns are part of the name too (`DefineIndex` names all of them).
             let keys: Vec<Option<String>> = s
                 .index_params
                 .iter()
+                .chain(&s.index_including_params)
                 .map(|p| match &p.node {
                     Some(NodeEnum::IndexElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
                     Some(NodeEnum::IndexElem(e)) => e.expr.as_deref().and_then(figure_name),

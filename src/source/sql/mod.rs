@@ -184,7 +184,9 @@ struct Replacement {
 impl OffsetMap {
     /// Does a replacement overlap `start..end` of the substituted text?
     fn touches(&self, start: usize, end: usize) -> bool {
-        self.replacements.iter().any(|r| r.new_start < end && r.new_start + r.new_len > start)
+        // In order and apart: the first that ends after `start` is the only one that may.
+        let first = self.replacements.partition_point(|r| r.new_start + r.new_len <= start);
+        self.replacements.get(first).is_some_and(|r| r.new_start < end)
     }
 
     fn original(&self, offset: usize) -> usize {
@@ -263,12 +265,7 @@ fn template_at(text: &str) -> Option<&str> {
 /// A template as a name: its words (without double quotes, which a name cannot hold), cut to
 /// the 63 bytes PostgreSQL keeps of a name.
 fn template_name(template: &str) -> String {
-    let mut name = template.replace('"', "").split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.len() > 63 {
-        let cut = (0..=63).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
-        name.truncate(cut);
-    }
-    name
+    crate::catalog::truncate_identifier(template.replace('"', "").split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[derive(Clone, Copy, PartialEq)]
