@@ -64,8 +64,8 @@ pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError>
     let sources = sources(request, config)?;
     let inputs = Inputs { paths: &sources.paths, stdin_name: request.stdin_name };
     let discovered = source::discover_in(&sources.tree, &inputs, config)?;
-    discovered.require_migrations(&sources.paths, config, request.allow_empty)?;
     let (mut migrations, linting) = load_and_replay(&discovered, config);
+    source::Discovered::require_migrations(&migrations, &sources.paths, config, request.allow_empty)?;
     let reporting = reporting(&mut migrations, &sources, config)?;
     let mut result = linting.finish(&migrations, &reporting);
     result.recognised = discovered.recognised.clone();

@@ -247,6 +247,12 @@ fn nothing_to_read_fails_and_says_what_was_looked_for() {
     }
     assert!(output.stdout.is_empty(), "no report that looks like a pass");
 
+    // A `migrations` package of another tool's files holds no migration either.
+    write(dir.path(), "vectors/migrations/__init__.py", "");
+    write(dir.path(), "vectors/migrations/m0001_v2.py", "import sqlite3\n\n\ndef upgrade(conn):\n    pass\n");
+    let stderr = failure(dir.path(), &["lint", "."]);
+    assert!(stderr.contains("no migrations found in `.`"), "{stderr}");
+
     let output = lockgate(dir.path()).args(["lint", ".", "--allow-empty"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 migrations"));

@@ -76,8 +76,9 @@ impl PendingArgs {
         };
         let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
         let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-        discovered.require_migrations(&self.paths, &config, self.allow_empty).map_err(|e| e.to_string())?;
         let migrations = source::load_all(&discovered, &config);
+        source::Discovered::require_migrations(&migrations, &self.paths, &config, self.allow_empty)
+            .map_err(|e| e.to_string())?;
         let (observation, activity, database) = match &self.stats {
             Some(path) => (read_stats(path)?, None, path.display().to_string()),
             None => {

@@ -53,8 +53,9 @@ pub fn run(args: TraceArgs) -> Result<u8, String> {
     let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
     let inputs = Inputs { paths: &args.paths, stdin_name: "<stdin>" };
     let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-    discovered.require_migrations(&args.paths, &config, args.allow_empty).map_err(|e| e.to_string())?;
     let migrations = source::load_all(&discovered, &config);
+    source::Discovered::require_migrations(&migrations, &args.paths, &config, args.allow_empty)
+        .map_err(|e| e.to_string())?;
     let target = live::Target::parse(&args.database_url).map_err(|e| e.to_string())?;
     let mut session = Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))?;
     let options = Options { all: args.all, allow_data: args.allow_data, no_seed: args.no_seed };

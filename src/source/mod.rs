@@ -107,8 +107,15 @@ pub struct Discovered {
 impl Discovered {
     /// Nothing read is an error, unless the run allows it: a gate that looked at nothing must
     /// not pass.
-    pub fn require_migrations(&self, paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<(), InputError> {
-        if self.recognised.is_empty() && !allow_empty {
+    /// A run that loaded no migration from what it discovered is an error unless allowed: what
+    /// discovery found may still hold none (a `migrations` package of another tool's files).
+    pub fn require_migrations(
+        loaded: &[Migration],
+        paths: &[PathBuf],
+        config: &Config,
+        allow_empty: bool,
+    ) -> Result<(), InputError> {
+        if loaded.is_empty() && !allow_empty {
             return Err(InputError::no_migrations(paths, config));
         }
         Ok(())
