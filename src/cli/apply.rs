@@ -58,6 +58,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
+            // A phase that could not start for its configuration or connection is 2, like
+            // every other command's.
+            Error::Stopped(ExecError::Window(_) | ExecError::RunnerLock(_)) => 2,
             Error::Stopped(_) => 1,
             _ => 2,
         }
@@ -382,4 +385,20 @@ pub fn status(args: StatusArgs) -> Result<u8, Error> {
     }
     print(&out, "the status")?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::window::WindowError;
+
+    #[test]
+    fn a_phase_that_could_not_start_exits_2_and_one_stopped_on_a_step_1() {
+        let window = Error::Stopped(ExecError::Window(WindowError::NotADay { text: "someday".into() }));
+        assert_eq!(window.exit_code(), 2);
+        assert_eq!(window.to_string(), "[backfill] windows: `someday` is not a day (mon … sun)");
+        let earlier = Error::Stopped(ExecError::EarlierPhase { count: 2, first: "1_orders/1".into() });
+        assert_eq!(earlier.exit_code(), 1);
+        assert_eq!(Error::SourcesChanged { changed: vec!["0001.sql".into()] }.exit_code(), 2);
+    }
 }
