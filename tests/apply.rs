@@ -469,6 +469,33 @@ class Migration(migrations.Migration):
     );
 }
 
+/// A command that cannot start exits 2 and names what it could not read (the plan file, the
+/// server); a phase that started and stopped on a step exits 1, as the retry tests check.
+#[test]
+fn a_plan_or_server_that_cannot_be_read_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let unreachable = "postgresql://lockgate@127.0.0.1:1/shop";
+    let run = |args: &[&str]| {
+        let output = lockgate().current_dir(dir.path()).args(args).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let apply = ["apply", plan.to_str().unwrap(), "--phase", "expand", "--database-url", unreachable];
+
+    let (code, said) = run(&apply);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.starts_with(&format!("error: cannot read the plan {}: ", plan.display())), "{said}");
+
+    write(dir.path(), "plan.json", "{\"steps\": []}");
+    let (code, said) = run(&apply);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains(&format!("{}: not a lockgate plan: ", plan.display())), "{said}");
+
+    let (code, said) = run(&["status", "--database-url", unreachable]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("127.0.0.1") && said.contains("cannot connect"), "names the server: {said}");
+}
+
 #[test]
 fn a_plan_whose_sources_changed_is_refused() {
     let mut db = common::database();

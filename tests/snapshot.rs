@@ -253,6 +253,34 @@ fn a_refused_rollback_points_at_the_snapshot() {
     assert!(log.contains(&format!("pg_dump snapshot {}", archive.display())) && log.contains("pg_restore"), "{log}");
 }
 
+/// `lockgate snapshots` that cannot list a source exits 2 and says which source and why.
+#[test]
+fn a_source_that_cannot_be_listed_exits_2_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("backups");
+    let list = |spec: Option<&str>| {
+        let mut command = lockgate();
+        command.current_dir(dir.path()).args(["snapshots", "list"]);
+        if let Some(spec) = spec {
+            command.args(["--snapshot", spec]);
+        }
+        let output = command.output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, said) = list(None);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("--snapshot rds:<id> or pg_dump:<directory> is required"), "{said}");
+    let (code, said) = list(Some(&format!("pg_dump:{}", missing.display())));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.starts_with(&format!("error: pg_dump:{}: ", missing.display())), "names the directory: {said}");
+    let (code, said) = list(Some("command:./snap.sh"));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("only rds: and pg_dump: snapshots can be listed"), "{said}");
+    let (code, said) = list(Some("s3:bucket"));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("snapshot provider `s3:bucket` is not one lockgate knows: use rds:"), "{said}");
+}
+
 #[test]
 fn prune_keeps_the_newest_pg_dump_archives_and_nothing_else_is_touched() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,17 +1,77 @@
 //! `lockgate apply`, `lockgate rollback` and `lockgate status`: the executor's commands.
 
-use std::path::PathBuf;
-
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::check::DatabaseArgs;
-use crate::config::Config;
-use crate::exec::{self, journal, Progress};
-use crate::live::Session;
+use crate::config::{Config, ConfigError};
+use crate::exec::journal::{self, JournalError};
+use crate::exec::{self, EventsFileError, ExecError, Progress};
+use crate::live::{LiveError, Session, Target};
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
+use crate::snapshot::SnapshotError;
+
+/// Why an executor command (`apply`, `backfill`, `rollback`, `status`, `snapshots`) stopped.
+/// [`Error::exit_code`] is the status docs/plan-apply.md documents: 1 when a phase or rollback
+/// that started stopped on a step, 2 when the command could not start or finish its own work.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read the plan {}: {source}", path.display())]
+    ReadPlan { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a lockgate plan: {source}", path.display())]
+    NotAPlan { path: PathBuf, source: serde_json::Error },
+    #[error("{}: the plan was edited after it was made (its checksum does not match); make it again", path.display())]
+    EditedPlan { path: PathBuf },
+    #[error(
+        "the migrations changed since the plan was made ({}); the reviewed plan is the plan that runs: make and \
+         review it again",
+        changed.join(", ")
+    )]
+    SourcesChanged { changed: Vec<String> },
+    /// The database URL or settings cannot be read.
+    #[error(transparent)]
+    Target(LiveError),
+    #[error("{target}: {source}")]
+    Connect { target: String, source: LiveError },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Events(#[from] EventsFileError),
+    /// A bad `--snapshot`, or a snapshot that could not be listed or pruned.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")]
+    NoSnapshotSource,
+    /// What the command printed could not be written (the message says what and why).
+    #[error("{0}")]
+    Output(String),
+    /// A phase or a rollback that started stopped.
+    #[error(transparent)]
+    Stopped(ExecError),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            // A phase that could not start for its configuration or connection is 2, like
+            // every other command's.
+            Error::Stopped(ExecError::Window(_) | ExecError::RunnerLock(_)) => 2,
+            Error::Stopped(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Says the error as `main` says every other command's, and gives its exit code.
+pub fn reported(error: Error) -> Result<u8, String> {
+    eprintln!("error: {error}");
+    Ok(error.exit_code())
+}
 
 #[derive(Args)]
 pub struct ApplyArgs {
@@ -72,38 +132,41 @@ impl From<PhaseArg> for Phase {
     }
 }
 
+/// Reads a plan file as it is.
+fn load_plan(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPlan { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text).map_err(|source| Error::NotAPlan { path: path.to_path_buf(), source })
+}
+
 /// Reads a plan and refuses one that was edited or whose sources changed since it was made.
-fn read_plan(path: &PathBuf) -> Result<Plan, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let plan: Plan =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
+fn read_plan(path: &Path) -> Result<Plan, Error> {
+    let plan = load_plan(path)?;
     if plan.compute_checksum() != plan.checksum {
-        return Err(format!(
-            "{}: the plan was edited after it was made (its checksum does not match); make it again",
-            path.display()
-        ));
+        return Err(Error::EditedPlan { path: path.to_path_buf() });
     }
     let changed = plan.changed_sources();
     if !changed.is_empty() {
-        return Err(format!(
-            "the migrations changed since the plan was made ({}); the reviewed plan is the plan that runs: make and review it again",
-            changed.join(", ")
-        ));
+        return Err(Error::SourcesChanged { changed });
     }
     Ok(plan)
 }
 
-fn writable(database: &DatabaseArgs) -> Result<Session, String> {
-    let target = database.target()?;
-    Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))
+fn writable(database: &DatabaseArgs) -> Result<Session, Error> {
+    let target = Target::parse(database.database_url.as_deref().unwrap_or_default()).map_err(Error::Target)?;
+    Session::open_writable(&target).map_err(|source| Error::Connect { target: target.display.clone(), source })
+}
+
+/// Prints what a command reports.
+fn print(text: &str, what: &str) -> Result<(), Error> {
+    super::output::print(text, what).map_err(Error::Output)
 }
 
 fn log(line: &str) {
     eprintln!("{line}");
 }
 
-pub fn apply(args: ApplyArgs) -> Result<u8, String> {
-    let mut config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
+pub fn apply(args: ApplyArgs) -> Result<u8, Error> {
+    let mut config = super::config_for(args.config.as_ref())?;
     if let Some(spec) = args.snapshot {
         spec.parse::<crate::snapshot::Provider>()?;
         config.snapshot.provider = Some(spec);
@@ -115,7 +178,7 @@ pub fn apply(args: ApplyArgs) -> Result<u8, String> {
             lock_timeout_ms: config.apply.lock_timeout_ms,
             statement_timeout_ms: config.apply.statement_timeout_ms,
         };
-        super::output::print(&render::dry_run(&plan, phase, &timeouts), "the dry run")?;
+        print(&render::dry_run(&plan, phase, &timeouts), "the dry run")?;
         return Ok(0);
     }
     let session = writable(&args.database)?;
@@ -128,8 +191,8 @@ fn run_phase(
     plan: &Plan,
     phase: Phase,
     config: &Config,
-    events: Option<&std::path::Path>,
-) -> Result<u8, String> {
+    events: Option<&Path>,
+) -> Result<u8, Error> {
     let mut progress = Progress::new(std::io::stderr().is_terminal(), events)?;
     match exec::apply(session, plan, phase, config, &mut log, &mut progress) {
         Ok(outcome) => {
@@ -150,10 +213,7 @@ fn run_phase(
                 None => Ok(0),
             }
         }
-        Err(error) => {
-            eprintln!("error: {error}");
-            Ok(1)
-        }
+        Err(error) => Err(Error::Stopped(error)),
     }
 }
 
@@ -193,7 +253,7 @@ struct BackfillTarget {
     database: DatabaseArgs,
 }
 
-pub fn backfill(args: BackfillArgs) -> Result<u8, String> {
+pub fn backfill(args: BackfillArgs) -> Result<u8, Error> {
     match args.command {
         BackfillCommand::Run(run) => backfill_run(run, false),
         BackfillCommand::Resume(run) => backfill_run(run, true),
@@ -223,14 +283,14 @@ pub fn backfill(args: BackfillArgs) -> Result<u8, String> {
                     at.batch_rows.map_or("-".to_string(), |n| n.to_string())
                 ));
             }
-            super::output::print(&out, "the backfill status")?;
+            print(&out, "the backfill status")?;
             Ok(0)
         }
     }
 }
 
-fn backfill_run(run: BackfillRun, resume: bool) -> Result<u8, String> {
-    let config = super::config_for(run.config.as_ref()).map_err(|e| e.to_string())?;
+fn backfill_run(run: BackfillRun, resume: bool) -> Result<u8, Error> {
+    let config = super::config_for(run.config.as_ref())?;
     let plan = read_plan(&run.plan)?;
     let session = writable(&run.database)?;
     if resume {
@@ -240,8 +300,8 @@ fn backfill_run(run: BackfillRun, resume: bool) -> Result<u8, String> {
     run_phase(&session, &plan, Phase::Backfill, &config, run.events.as_deref())
 }
 
-pub fn rollback(args: RollbackArgs) -> Result<u8, String> {
-    let config: Config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
+pub fn rollback(args: RollbackArgs) -> Result<u8, Error> {
+    let config: Config = super::config_for(args.config.as_ref())?;
     let plan = read_plan(&args.plan)?;
     let session = writable(&args.database)?;
     match exec::rollback(&session, &plan, &config.apply, &mut log) {
@@ -249,29 +309,24 @@ pub fn rollback(args: RollbackArgs) -> Result<u8, String> {
             eprintln!("expand undone: {} steps", undone.len());
             Ok(0)
         }
-        Err(error) => {
-            eprintln!("error: {error}");
-            Ok(1)
-        }
+        Err(error) => Err(Error::Stopped(error)),
     }
 }
 
-pub fn status(args: StatusArgs) -> Result<u8, String> {
+pub fn status(args: StatusArgs) -> Result<u8, Error> {
     let session = writable(&args.database)?;
     let has_journal = session
         .query("journal", "SELECT to_regclass('lockgate.steps') IS NOT NULL", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(JournalError::Read)?
         .first()
         .is_some_and(|r| r.get::<_, bool>(0));
     if !has_journal {
-        super::output::print("lockgate has not run on this database (no lockgate.steps journal)\n", "the status")?;
+        print("lockgate has not run on this database (no lockgate.steps journal)\n", "the status")?;
         return Ok(0);
     }
     let mut out = String::new();
     if let Some(path) = &args.plan {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let plan: Plan =
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate plan: {e}", path.display()))?;
+        let plan = load_plan(path)?;
         let statuses = journal::statuses(&session, &plan)?;
         for phase in Phase::ALL {
             for step in plan.steps_in(phase) {
@@ -286,7 +341,7 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
             "SELECT left(plan_checksum, 12), phase, status, started_at::text, COALESCE(error, '') FROM lockgate.runs ORDER BY id DESC LIMIT 10",
             &[],
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(JournalError::Read)?;
     out.push_str("recent runs:\n");
     for row in runs {
         let error: String = row.get(4);
@@ -328,6 +383,22 @@ pub fn status(args: StatusArgs) -> Result<u8, String> {
     for (framework, id) in recorded {
         out.push_str(&format!("  {framework} {id}\n"));
     }
-    super::output::print(&out, "the status")?;
+    print(&out, "the status")?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::window::WindowError;
+
+    #[test]
+    fn a_phase_that_could_not_start_exits_2_and_one_stopped_on_a_step_1() {
+        let window = Error::Stopped(ExecError::Window(WindowError::NotADay { text: "someday".into() }));
+        assert_eq!(window.exit_code(), 2);
+        assert_eq!(window.to_string(), "[backfill] windows: `someday` is not a day (mon … sun)");
+        let earlier = Error::Stopped(ExecError::EarlierPhase { count: 2, first: "1_orders/1".into() });
+        assert_eq!(earlier.exit_code(), 1);
+        assert_eq!(Error::SourcesChanged { changed: vec!["0001.sql".into()] }.exit_code(), 2);
+    }
 }

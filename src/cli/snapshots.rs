@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::apply::Error;
 use crate::snapshot::Provider;
 
 #[derive(Args)]
@@ -36,15 +37,15 @@ struct Source {
 }
 
 impl Source {
-    fn resolve(&self) -> Result<(Provider, crate::config::SnapshotConfig), String> {
-        let config = super::config_for(self.config.as_ref()).map_err(|e| e.to_string())?.snapshot;
+    fn resolve(&self) -> Result<(Provider, crate::config::SnapshotConfig), Error> {
+        let config = super::config_for(self.config.as_ref())?.snapshot;
         let spec = self.snapshot.clone().or_else(|| config.provider.clone());
-        let spec = spec.ok_or("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")?;
+        let spec = spec.ok_or(Error::NoSnapshotSource)?;
         Ok((spec.parse()?, config))
     }
 }
 
-pub fn run(args: SnapshotsArgs) -> Result<u8, String> {
+pub fn run(args: SnapshotsArgs) -> Result<u8, Error> {
     match args.action {
         Action::List(source) => {
             let (provider, config) = source.resolve()?;
@@ -56,14 +57,14 @@ pub fn run(args: SnapshotsArgs) -> Result<u8, String> {
             for (id, created, status) in snapshots {
                 text.push_str(&format!("{created:<32} {status:<10} {id}\n"));
             }
-            super::output::print(&text, "the snapshot list")?;
+            super::output::print(&text, "the snapshot list").map_err(Error::Output)?;
         }
         Action::Prune { keep, source } => {
             let (provider, config) = source.resolve()?;
             let deleted = provider.prune(keep, &config)?;
             let mut text: String = deleted.iter().map(|id| format!("deleted {id}\n")).collect();
             text.push_str(&format!("{} deleted, the newest {keep} kept\n", deleted.len()));
-            super::output::print(&text, "the prune report")?;
+            super::output::print(&text, "the prune report").map_err(Error::Output)?;
         }
     }
     Ok(0)

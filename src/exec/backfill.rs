@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::journal::{self, Status};
-use super::{describe, window, with_retries, Log, Progress};
+use super::{failed, window, with_retries, ExecError, Log, Progress, StepFailure};
 use crate::config::{ApplyConfig, BackfillConfig};
 use crate::live::Session;
 use crate::plan::render::Timeouts;
@@ -43,7 +43,7 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
-    pub fn run(&self, log: Log, progress: &mut Progress) -> Result<Ended, String> {
+    pub fn run(&self, log: Log, progress: &mut Progress) -> Result<Ended, ExecError> {
         let (session, plan, step) = (self.session, self.plan, self.step);
         let state = journal::cursor(session, plan, step)?;
         let (mut cursor, mut rows_done) = (state.cursor, state.rows_done);
@@ -75,7 +75,7 @@ impl Job<'_> {
             })
             .map_err(|error| {
                 let from = cursor.as_ref().map_or("the first key".to_string(), |c| format!("key ({})", c.join(", ")));
-                format!("{error} (the batch of up to {size} rows after {from}; a rerun continues there)")
+                ExecError::Batch { source: Box::new(error), size, from }
             })?;
             let elapsed = started.elapsed();
             match batch {
@@ -86,10 +86,7 @@ impl Job<'_> {
                 }
                 Batch::TimedOut => {
                     let from = cursor.as_ref().map_or("the start".to_string(), |c| c.join(", "));
-                    let error =
-                        format!("a batch of {size} rows after key ({from}) keeps hitting the statement timeout");
-                    let _ = session.execute(&journal::record(plan, step, Status::Failed, 1, Some(&error)));
-                    return Err(format!("step {}: {error}", step.id));
+                    return Err(failed(session, plan, step, 1, StepFailure::BatchTimeout { size, from }));
                 }
                 Batch::Advanced(last, changed) => {
                     rows_done += changed;
@@ -103,7 +100,7 @@ impl Job<'_> {
             }
         }
         progress.finish(step, rows_done);
-        session.execute(&journal::record(plan, step, Status::Done, 1, None)).map_err(|e| describe(&e))?;
+        journal::set_status(session, plan, step, Status::Done, 1, None)?;
         Ok(Ended::Done)
     }
 
@@ -121,7 +118,7 @@ impl Job<'_> {
     }
 
     /// Outside every window: wait at the cursor until one opens (or return Paused).
-    fn wait_for_window(&self, log: Log, progress: &mut Progress) -> Result<Option<Ended>, String> {
+    fn wait_for_window(&self, log: Log, progress: &mut Progress) -> Result<Option<Ended>, ExecError> {
         let mut announced = false;
         while window::open_until(&self.config.windows, window::now()).is_none() {
             if !self.config.park_when_closed {
@@ -149,7 +146,7 @@ impl Job<'_> {
         Ok(None)
     }
 
-    fn wait_until_healthy(&self, log: Log, progress: &mut Progress) -> Result<(), String> {
+    fn wait_until_healthy(&self, log: Log, progress: &mut Progress) -> Result<(), ExecError> {
         let mut paused = false;
         while let Some(reason) = self.unhealthy()? {
             if !paused {
@@ -167,7 +164,7 @@ impl Job<'_> {
     }
 
     /// Why the job should wait now, if it should.
-    fn unhealthy(&self) -> Result<Option<String>, String> {
+    fn unhealthy(&self) -> Result<Option<String>, ExecError> {
         let rows = self
             .session
             .query(
@@ -181,7 +178,7 @@ impl Job<'_> {
                           AND datname = current_database() AND query LIKE '%to prevent wraparound%' AND query LIKE '%' || $1 || '%')",
                 &[&self.batched.table.replace('"', "")],
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(ExecError::Health)?;
         let Some(row) = rows.first() else { return Ok(None) };
         let (lag_ms, lag_bytes, oldest_ms, wraparound): (Option<f64>, Option<f64>, Option<f64>, bool) =
             (row.get(0), row.get(1), row.get(2), row.get(3));

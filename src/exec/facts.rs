@@ -4,7 +4,10 @@ use crate::live::history::Runner;
 use crate::live::Session;
 use crate::plan::Fact;
 
-pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
+use super::ExecError;
+
+pub fn holds(session: &Session, fact: &Fact) -> Result<bool, ExecError> {
+    let failed = |source| ExecError::Fact { fact: describe(fact), source };
     let (sql, params): (&str, Vec<&str>) = match fact {
         Fact::TableExists { schema, table } => (TABLE, vec![schema, table]),
         Fact::TableAbsent { schema, table } => {
@@ -21,7 +24,7 @@ pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
         Fact::ConstraintExists { schema, table, constraint } => (CONSTRAINT, vec![schema, table, constraint]),
         Fact::ConstraintValidated { schema, table, constraint } => (VALIDATED, vec![schema, table, constraint]),
         Fact::Recorded { runner, key } => {
-            let history = crate::live::history::History::read(session).map_err(|e| e.to_string())?;
+            let history = crate::live::history::History::read(session).map_err(failed)?;
             return Ok(history.records(*runner, key));
         }
         Fact::ConstraintAbsent { schema, table, constraint } => {
@@ -32,7 +35,7 @@ pub fn holds(session: &Session, fact: &Fact) -> Result<bool, String> {
     };
     let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
         params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-    let rows = session.query("step precondition", sql, &params).map_err(|e| e.to_string())?;
+    let rows = session.query("step precondition", sql, &params).map_err(failed)?;
     Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::live::history::Runner;
-use crate::live::Session;
+use crate::live::{describe, LiveError, Session};
 use crate::plan::{Plan, PlannedMigration, Step};
 use crate::snapshot::Snapshot;
 
@@ -57,6 +57,26 @@ CREATE TABLE IF NOT EXISTS lockgate.snapshots (
 ALTER TABLE lockgate.snapshots ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'available';
 ALTER TABLE lockgate.snapshots ADD COLUMN IF NOT EXISTS error text;";
 
+/// The journal could not be created, read or written. The server's message is kept whole: a
+/// journal that cannot be written is usually a role without rights on schema `lockgate`.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot create lockgate's journal: {}", describe(.0))]
+    Create(#[source] tokio_postgres::Error),
+    #[error(transparent)]
+    Read(#[from] LiveError),
+    #[error("cannot journal step {step} as {}: {}", status.name(), describe(source))]
+    Step { step: String, status: Status, source: tokio_postgres::Error },
+    #[error("cannot ask step {step} to {}: {}", if *pause { "pause" } else { "run again" }, describe(source))]
+    Pause { step: String, pause: bool, source: tokio_postgres::Error },
+    #[error("cannot journal snapshot {id}: {source}")]
+    Snapshot { id: String, source: LiveError },
+    #[error("cannot journal the failed snapshot: {0}")]
+    SnapshotFailure(#[source] LiveError),
+    #[error("cannot record {migration} as applied: {}", describe(source))]
+    Migration { migration: String, source: tokio_postgres::Error },
+}
+
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -96,15 +116,17 @@ pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-pub fn ensure(session: &Session) -> Result<(), String> {
-    session.execute(SCHEMA).map_err(|e| format!("cannot create lockgate's journal: {}", crate::live::describe(&e)))
+pub fn ensure(session: &Session) -> Result<(), JournalError> {
+    session.execute(SCHEMA).map_err(JournalError::Create)
 }
 
 /// The statuses of a plan's steps.
-pub fn statuses(session: &Session, plan: &Plan) -> Result<HashMap<String, Status>, String> {
-    let rows = session
-        .query("journal", "SELECT step_id, status FROM lockgate.steps WHERE plan_checksum = $1", &[&plan.checksum])
-        .map_err(|e| e.to_string())?;
+pub fn statuses(session: &Session, plan: &Plan) -> Result<HashMap<String, Status>, JournalError> {
+    let rows = session.query(
+        "journal",
+        "SELECT step_id, status FROM lockgate.steps WHERE plan_checksum = $1",
+        &[&plan.checksum],
+    )?;
     Ok(rows.iter().filter_map(|r| Some((r.get::<_, String>(0), Status::parse(&r.get::<_, String>(1))?))).collect())
 }
 
@@ -127,6 +149,22 @@ pub fn record(plan: &Plan, step: &Step, status: Status, attempts: u32, error: Op
     )
 }
 
+/// Records a step's new status on its own (outside any step's transaction).
+pub fn set_status(
+    session: &Session,
+    plan: &Plan,
+    step: &Step,
+    status: Status,
+    attempts: u32,
+    error: Option<&str>,
+) -> Result<(), JournalError> {
+    session.execute(&record(plan, step, status, attempts, error)).map_err(|source| JournalError::Step {
+        step: step.id.clone(),
+        status,
+        source,
+    })
+}
+
 /// Where a batched step stopped.
 #[derive(Debug, Default)]
 pub struct Cursor {
@@ -137,14 +175,12 @@ pub struct Cursor {
     pub batch_rows: Option<u64>,
 }
 
-pub fn cursor(session: &Session, plan: &Plan, step: &Step) -> Result<Cursor, String> {
-    let rows = session
-        .query(
-            "journal",
-            "SELECT cursor, rows_done, batch_rows FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
-            &[&plan.checksum, &step.id],
-        )
-        .map_err(|e| e.to_string())?;
+pub fn cursor(session: &Session, plan: &Plan, step: &Step) -> Result<Cursor, JournalError> {
+    let rows = session.query(
+        "journal",
+        "SELECT cursor, rows_done, batch_rows FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
+        &[&plan.checksum, &step.id],
+    )?;
     Ok(rows
         .first()
         .map(|r| Cursor {
@@ -172,19 +208,17 @@ pub fn advance(plan: &Plan, step: &Step, cursor: &[String], rows_done: i64, batc
 }
 
 /// Has an operator asked this step to pause (`lockgate backfill pause`)?
-pub fn pause_requested(session: &Session, plan: &Plan, step: &Step) -> Result<bool, String> {
-    let rows = session
-        .query(
-            "journal",
-            "SELECT pause_requested FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
-            &[&plan.checksum, &step.id],
-        )
-        .map_err(|e| e.to_string())?;
+pub fn pause_requested(session: &Session, plan: &Plan, step: &Step) -> Result<bool, JournalError> {
+    let rows = session.query(
+        "journal",
+        "SELECT pause_requested FROM lockgate.steps WHERE plan_checksum = $1 AND step_id = $2",
+        &[&plan.checksum, &step.id],
+    )?;
     Ok(rows.first().is_some_and(|r| r.get::<_, bool>(0)))
 }
 
 /// Asks the plan's backfill steps to pause at their next batch (or lets them run again).
-pub fn request_pause(session: &Session, plan: &Plan, pause: bool) -> Result<usize, String> {
+pub fn request_pause(session: &Session, plan: &Plan, pause: bool) -> Result<usize, JournalError> {
     let mut changed = 0;
     for step in plan.steps.iter().filter(|s| s.batched.is_some()) {
         let sql = format!(
@@ -196,40 +230,36 @@ pub fn request_pause(session: &Session, plan: &Plan, pause: bool) -> Result<usiz
             literal(&step.migration),
             literal(step.phase.name())
         );
-        session.execute(&sql).map_err(|e| crate::live::describe(&e))?;
+        session.execute(&sql).map_err(|source| JournalError::Pause { step: step.id.clone(), pause, source })?;
         changed += 1;
     }
     Ok(changed)
 }
 
-pub fn start_run(session: &Session, plan: &Plan, phase: &str) -> Result<i64, String> {
-    let rows = session
-        .query(
-            "journal",
-            "INSERT INTO lockgate.runs (plan_checksum, phase, status) VALUES ($1, $2, 'running') RETURNING id",
-            &[&plan.checksum, &phase],
-        )
-        .map_err(|e| e.to_string())?;
+pub fn start_run(session: &Session, plan: &Plan, phase: &str) -> Result<i64, JournalError> {
+    let rows = session.query(
+        "journal",
+        "INSERT INTO lockgate.runs (plan_checksum, phase, status) VALUES ($1, $2, 'running') RETURNING id",
+        &[&plan.checksum, &phase],
+    )?;
     Ok(rows.first().map(|r| r.get(0)).unwrap_or_default())
 }
 
 /// The snapshot taken before this plan's `phase` by an earlier run; with no phase, the newest
 /// one taken for the plan.
-pub fn snapshot(session: &Session, plan: &Plan, phase: Option<&str>) -> Result<Option<Snapshot>, String> {
-    let rows = session
-        .query(
-            "journal",
-            "SELECT provider, snapshot_id, restore FROM lockgate.snapshots \
-             WHERE plan_checksum = $1 AND ($2::text IS NULL OR phase = $2) AND status = 'available' \
-             ORDER BY taken_at DESC LIMIT 1",
-            &[&plan.checksum, &phase],
-        )
-        .map_err(|e| e.to_string())?;
+pub fn snapshot(session: &Session, plan: &Plan, phase: Option<&str>) -> Result<Option<Snapshot>, JournalError> {
+    let rows = session.query(
+        "journal",
+        "SELECT provider, snapshot_id, restore FROM lockgate.snapshots \
+         WHERE plan_checksum = $1 AND ($2::text IS NULL OR phase = $2) AND status = 'available' \
+         ORDER BY taken_at DESC LIMIT 1",
+        &[&plan.checksum, &phase],
+    )?;
     Ok(rows.first().map(|r| Snapshot { provider: r.get(0), id: r.get(1), restore: r.get(2) }))
 }
 
 /// A usable snapshot, replacing the failure of an earlier attempt.
-pub fn record_snapshot(session: &Session, plan: &Plan, phase: &str, snapshot: &Snapshot) -> Result<(), String> {
+pub fn record_snapshot(session: &Session, plan: &Plan, phase: &str, snapshot: &Snapshot) -> Result<(), JournalError> {
     session
         .query(
             "journal",
@@ -241,7 +271,7 @@ pub fn record_snapshot(session: &Session, plan: &Plan, phase: &str, snapshot: &S
             &[&plan.checksum, &phase, &snapshot.provider, &snapshot.id, &snapshot.restore],
         )
         .map(|_| ())
-        .map_err(|e| format!("cannot journal snapshot {}: {e}", snapshot.id))
+        .map_err(|source| JournalError::Snapshot { id: snapshot.id.clone(), source })
 }
 
 /// A snapshot that could not be taken, so that `status` says why the phase did not start.
@@ -251,7 +281,7 @@ pub fn record_snapshot_failure(
     phase: &str,
     provider: &str,
     error: &str,
-) -> Result<(), String> {
+) -> Result<(), JournalError> {
     session
         .query(
             "journal",
@@ -262,7 +292,7 @@ pub fn record_snapshot_failure(
             &[&plan.checksum, &phase, &provider, &error],
         )
         .map(|_| ())
-        .map_err(|e| format!("cannot journal the failed snapshot: {e}"))
+        .map_err(JournalError::SnapshotFailure)
 }
 
 pub fn finish_run(session: &Session, run: i64, error: Option<&str>) {
@@ -276,7 +306,7 @@ pub fn finish_run(session: &Session, run: i64, error: Option<&str>) {
 
 /// Records a finished migration in the journal and in its runner's history table, in one
 /// transaction.
-pub fn record_migration(session: &Session, plan: &Plan, migration: &PlannedMigration) -> Result<(), String> {
+pub fn record_migration(session: &Session, plan: &Plan, migration: &PlannedMigration) -> Result<(), JournalError> {
     let framework = serde_json::to_value(migration.framework).ok().and_then(|v| v.as_str().map(str::to_string));
     let mut sql = format!(
         "BEGIN; INSERT INTO lockgate.migration_history (framework, id, checksum, plan_checksum) VALUES ({}, {}, {}, {}) \
@@ -290,9 +320,9 @@ pub fn record_migration(session: &Session, plan: &Plan, migration: &PlannedMigra
         sql.push_str(&runner_record(runner, plan, migration));
     }
     sql.push_str(" COMMIT;");
-    session.execute(&sql).map_err(|e| {
+    session.execute(&sql).map_err(|source| {
         let _ = session.execute("ROLLBACK");
-        format!("cannot record {} as applied: {}", migration.id, crate::live::describe(&e))
+        JournalError::Migration { migration: migration.id.clone(), source }
     })
 }
 
@@ -405,9 +435,7 @@ fn sqlx_description(file: &str) -> String {
 }
 
 /// Migrations already recorded by lockgate.
-pub fn recorded(session: &Session) -> Result<Vec<(String, String)>, String> {
-    let rows = session
-        .query("journal", "SELECT framework, id FROM lockgate.migration_history", &[])
-        .map_err(|e| e.to_string())?;
+pub fn recorded(session: &Session) -> Result<Vec<(String, String)>, JournalError> {
+    let rows = session.query("journal", "SELECT framework, id FROM lockgate.migration_history", &[])?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

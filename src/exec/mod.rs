@@ -6,6 +6,7 @@
 //! skipped.
 
 mod backfill;
+mod error;
 pub mod facts;
 mod framework;
 pub mod journal;
@@ -17,12 +18,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use backfill::Ended;
-pub use progress::Progress;
+pub use error::{ExecError, Restore, StepFailure};
+pub use progress::{EventsFileError, Progress};
 
 use crate::config::{ApplyConfig, Config};
 use crate::ir::QualifiedName;
 use crate::live::activity::{strip_literals, Activity};
-use crate::live::{describe, Session};
+use crate::live::Session;
 use crate::plan::render::Timeouts;
 use crate::plan::{Fact, Phase, Plan, Step};
 use crate::snapshot::{Provider, Purpose, Snapshot};
@@ -56,9 +58,9 @@ pub fn apply(
     config: &Config,
     log: Log,
     progress: &mut Progress,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, ExecError> {
     for window in &config.backfill.windows {
-        window.validate().map_err(|e| format!("[backfill] windows: {e}"))?;
+        window.validate()?;
     }
     let _runner =
         runner_lock::acquire(&session.target, Duration::from_millis(config.apply.runner_lock_timeout_ms), log)?;
@@ -70,10 +72,10 @@ pub fn apply(
     let result = run_steps(session, plan, phase, config, &statuses, &mut outcome, log, progress)
         .and_then(|()| record_finished(session, plan, &mut outcome, log))
         .map_err(|error| match &outcome.snapshot {
-            Some(taken) => format!("{error}\n{}", restore_guidance(taken)),
+            Some(taken) => ExecError::AfterSnapshot { source: Box::new(error), restore: Restore(Some(taken.clone())) },
             None => error,
         });
-    journal::finish_run(session, run, result.as_ref().err().map(String::as_str));
+    journal::finish_run(session, run, result.as_ref().err().map(ToString::to_string).as_deref());
     result.map(|()| outcome)
 }
 
@@ -89,7 +91,7 @@ fn snapshot_first(
     config: &Config,
     statuses: &HashMap<String, Status>,
     log: Log,
-) -> Result<Option<Snapshot>, String> {
+) -> Result<Option<Snapshot>, ExecError> {
     if !config.snapshot.before.iter().any(|b| b == phase.name()) {
         return Ok(None);
     }
@@ -97,23 +99,16 @@ fn snapshot_first(
         log(&format!("snapshot {}: taken before this phase by an earlier run", taken.id));
         return Ok(Some(taken));
     }
-    let spec = config.snapshot.provider.as_deref().ok_or_else(|| {
-        format!(
-            "the {} phase starts with a snapshot of the database and no snapshot provider is set: pass \
-             --snapshot rds:<instance-or-cluster-id>, pg_dump:<directory> or command:<shell command> (or \
-             `[snapshot] provider` in lockgate.toml); --snapshot none runs without one",
-            phase.name()
-        )
-    })?;
+    let spec = config.snapshot.provider.as_deref().ok_or(ExecError::NoSnapshotProvider { phase: phase.name() })?;
     let provider: Provider = spec.parse()?;
     let mut migrations: Vec<String> =
         plan.steps_in(phase).filter(|s| !finished(statuses, s)).map(|s| s.migration.clone()).collect();
     migrations.dedup();
     let purpose = Purpose { plan_checksum: &plan.checksum, phase: phase.name(), migrations };
     let taken = provider.take(&purpose, &session.target, &config.snapshot, log).map_err(|error| {
-        match journal::record_snapshot_failure(session, plan, phase.name(), provider.kind(), &error) {
-            Ok(()) => error,
-            Err(unjournaled) => format!("{error}\n({unjournaled})"),
+        match journal::record_snapshot_failure(session, plan, phase.name(), provider.kind(), &error.to_string()) {
+            Ok(()) => ExecError::Snapshot(error),
+            Err(journal) => ExecError::SnapshotUnjournaled { snapshot: error, journal: Box::new(journal) },
         }
     })?;
     if let Some(snapshot) = &taken {
@@ -128,22 +123,12 @@ fn finished(statuses: &HashMap<String, Status>, step: &Step) -> bool {
     statuses.get(&step.id).is_some_and(|status| status.finished())
 }
 
-fn restore_guidance(snapshot: &Snapshot) -> String {
-    format!(
-        "the database was snapshotted before this phase ({} snapshot {}); to go back to it:\n  {}",
-        snapshot.provider, snapshot.id, snapshot.restore
-    )
-}
-
-fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String, Status>) -> Result<(), String> {
+fn earlier_phases_finished(plan: &Plan, phase: Phase, statuses: &HashMap<String, Status>) -> Result<(), ExecError> {
     let unfinished: Vec<&str> =
         plan.steps.iter().filter(|s| s.phase < phase && !finished(statuses, s)).map(|s| s.id.as_str()).collect();
     match unfinished.first() {
         None => Ok(()),
-        Some(first) => Err(format!(
-            "{} step(s) of an earlier phase have not run (first: {first}); apply the phases in order: expand, backfill, contract",
-            unfinished.len()
-        )),
+        Some(first) => Err(ExecError::EarlierPhase { count: unfinished.len(), first: first.to_string() }),
     }
 }
 
@@ -157,7 +142,7 @@ fn run_steps(
     outcome: &mut Outcome,
     log: Log,
     progress: &mut Progress,
-) -> Result<(), String> {
+) -> Result<(), ExecError> {
     let mut snapshot_checked = false;
     for step in plan.steps_in(phase) {
         if finished(statuses, step) {
@@ -167,7 +152,7 @@ fn run_steps(
         if let Some(fact) = &step.done_when {
             if facts::holds(session, fact)? {
                 log(&format!("{}: already done ({}), skipped", step.id, facts::describe(fact)));
-                session.execute(&journal::record(plan, step, Status::Skipped, 0, None)).map_err(|e| describe(&e))?;
+                journal::set_status(session, plan, step, Status::Skipped, 0, None)?;
                 outcome.skipped.push(step.id.clone());
                 continue;
             }
@@ -228,7 +213,7 @@ fn run_step(
     config: &Config,
     log: Log,
     progress: &mut Progress,
-) -> Result<backfill::Ended, String> {
+) -> Result<backfill::Ended, ExecError> {
     let apply = &config.apply;
     let timeouts =
         Timeouts { lock_timeout_ms: apply.lock_timeout_ms, statement_timeout_ms: apply.statement_timeout_ms };
@@ -257,11 +242,9 @@ fn run_framework(
     timeouts: &Timeouts,
     config: &ApplyConfig,
     log: Log,
-) -> Result<(), String> {
+) -> Result<(), ExecError> {
     let output = with_retries(session, plan, step, config, log, |lock_timeout_ms, attempt| {
-        session
-            .execute(&journal::record(plan, step, Status::Running, attempt, None))
-            .map_err(|e| Attempt::Journal(describe(&e)))?;
+        journal::set_status(session, plan, step, Status::Running, attempt, None).map_err(Attempt::Journal)?;
         let pgoptions = timeouts.pgoptions(step, lock_timeout_ms);
         framework::run(run, &session.target.url, &pgoptions)
             .map_err(|failure| Attempt::Framework { retryable: step.transaction && failure.lock_conflict(), failure })
@@ -272,25 +255,29 @@ fn run_framework(
     // A command that succeeded against another database would leave this one unmigrated.
     if let Some(fact) = &step.done_when {
         if !facts::holds(session, fact)? {
-            let why = format!(
-                "`{}` succeeded but {} does not hold on {}: does the command use the database lockgate was given \
-                 (passed to it as LOCKGATE_DATABASE_URL)?",
-                run.command.join(" "),
-                facts::describe(fact),
-                session.target.display
-            );
-            let _ = session.execute(&journal::record(plan, step, Status::Failed, 1, Some(&why)));
-            return Err(format!("step {} failed: {why}", step.id));
+            let elsewhere = StepFailure::Elsewhere {
+                command: run.command.join(" "),
+                fact: facts::describe(fact),
+                database: session.target.display.clone(),
+            };
+            return Err(failed(session, plan, step, 1, elsewhere));
         }
     }
-    session.execute(&journal::record(plan, step, Status::Done, 1, None)).map_err(|e| describe(&e))
+    Ok(journal::set_status(session, plan, step, Status::Done, 1, None)?)
+}
+
+/// Journals the step as failed (best effort: the error says why in any case) and says so.
+fn failed(session: &Session, plan: &Plan, step: &Step, attempts: u32, cause: StepFailure) -> ExecError {
+    let _ = journal::set_status(session, plan, step, Status::Failed, attempts, Some(&cause.to_string()));
+    let (path, line) = (step.source.path.clone(), step.source.line);
+    ExecError::Step { step: step.id.clone(), path, line, cause: Box::new(cause) }
 }
 
 /// A failed try of a step.
 trait AttemptError {
     /// A lock timeout or deadlock: the try left nothing behind and may be made again.
     fn retryable(&self) -> bool;
-    fn message(&self) -> String;
+    fn into_failure(self) -> StepFailure;
 }
 
 impl AttemptError for tokio_postgres::Error {
@@ -299,14 +286,14 @@ impl AttemptError for tokio_postgres::Error {
         code == LOCK_NOT_AVAILABLE || code == DEADLOCK_DETECTED
     }
 
-    fn message(&self) -> String {
-        describe(self)
+    fn into_failure(self) -> StepFailure {
+        StepFailure::Server(self)
     }
 }
 
 /// A failed try of a framework step.
 enum Attempt {
-    Journal(String),
+    Journal(journal::JournalError),
     Framework { failure: framework::Failure, retryable: bool },
 }
 
@@ -315,10 +302,10 @@ impl AttemptError for Attempt {
         matches!(self, Attempt::Framework { retryable: true, .. })
     }
 
-    fn message(&self) -> String {
+    fn into_failure(self) -> StepFailure {
         match self {
-            Attempt::Journal(message) => message.clone(),
-            Attempt::Framework { failure, .. } => failure.to_string(),
+            Attempt::Journal(error) => StepFailure::Journal(error),
+            Attempt::Framework { failure, .. } => StepFailure::Framework(failure),
         }
     }
 }
@@ -333,7 +320,7 @@ fn with_retries<T, E: AttemptError>(
     config: &ApplyConfig,
     log: Log,
     mut attempt_with: impl FnMut(u64, u32) -> Result<T, E>,
-) -> Result<T, String> {
+) -> Result<T, ExecError> {
     let mut lock_timeout_ms = config.lock_timeout_ms;
     let mut invalid_index_rebuilds = 0;
     for attempt in 1.. {
@@ -341,23 +328,22 @@ fn with_retries<T, E: AttemptError>(
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let message = error.message();
         let retryable = error.retryable();
+        let failure = error.into_failure();
         let rebuild =
             !retryable && leaves_invalid_index(step) && invalid_index_rebuilds + 1 < config.concurrent_index_attempts;
         if rebuild {
             invalid_index_rebuilds += 1;
-            log(&format!("{}: {message}; the build left an invalid index, dropping it and building again", step.id));
+            log(&format!("{}: {failure}; the build left an invalid index, dropping it and building again", step.id));
             continue;
         }
         let retry = retryable.then(|| config.retries.get(attempt as usize - 1)).flatten();
         let Some(&(next_lock_timeout_ms, pause_ms)) = retry else {
-            let why = if retryable { format!("{message} (retries exhausted)") } else { message };
-            let _ = session.execute(&journal::record(plan, step, Status::Failed, attempt, Some(&why)));
-            return Err(format!("step {} ({}:{}) failed: {why}", step.id, step.source.path, step.source.line));
+            let failure = if retryable { StepFailure::RetriesExhausted(Box::new(failure)) } else { failure };
+            return Err(failed(session, plan, step, attempt, failure));
         };
         log(&format!(
-            "{}: {message} (attempt {attempt} of {}){}; retrying in {} with lock_timeout {}",
+            "{}: {failure} (attempt {attempt} of {}){}; retrying in {} with lock_timeout {}",
             step.id,
             config.retries.len() + 1,
             blockers(session, step),
@@ -427,7 +413,7 @@ fn blockers(session: &Session, step: &Step) -> String {
 
 /// Records the migrations whose steps have all finished, in plan order and stopping at the
 /// first that has not (a runner that stores one version would otherwise skip it), once.
-fn record_finished(session: &Session, plan: &Plan, outcome: &mut Outcome, log: Log) -> Result<(), String> {
+fn record_finished(session: &Session, plan: &Plan, outcome: &mut Outcome, log: Log) -> Result<(), ExecError> {
     let statuses = journal::statuses(session, plan)?;
     let recorded = journal::recorded(session)?;
     for migration in &plan.migrations {
@@ -448,33 +434,26 @@ fn record_finished(session: &Session, plan: &Plan, outcome: &mut Outcome, log: L
 
 /// Undoes the expand phase of a plan whose contract has not run: the undo statements of every
 /// finished expand step, newest first.
-pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) -> Result<Vec<String>, String> {
+pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) -> Result<Vec<String>, ExecError> {
     let _runner = runner_lock::acquire(&session.target, Duration::from_millis(config.runner_lock_timeout_ms), log)?;
     journal::ensure(session)?;
     let statuses = journal::statuses(session, plan)?;
     let ran = |step: &Step| statuses.get(&step.id) == Some(&Status::Done);
-    let snapshot = match journal::snapshot(session, plan, None)? {
-        Some(taken) => restore_guidance(&taken),
-        None => "restore from the snapshot taken before the deploy".to_string(),
-    };
+    let restore = || journal::snapshot(session, plan, None).map(Restore);
     if let Some(step) = plan.steps.iter().find(|s| s.phase != Phase::Expand && finished(&statuses, s)) {
-        return Err(format!(
-            "step {} of the {} phase has run: rollback only undoes an expand whose later phases have not;\n{snapshot}",
-            step.id,
-            step.phase.name()
-        ));
+        return Err(ExecError::LaterPhaseRan { step: step.id.clone(), phase: step.phase.name(), restore: restore()? });
     }
     let expand: Vec<&Step> = plan.steps_in(Phase::Expand).filter(|s| ran(s)).collect();
     // A step undone with a later one (a RunSQL's reverse_sql) is covered once that one ran.
     let covered = |step: &&&Step| step.undone_with.as_ref().is_some_and(|id| expand.iter().any(|s| &s.id == id));
     if let Some(step) = expand.iter().find(|s| s.undo.is_empty() && !covered(s)) {
-        return Err(format!("step {} ({}) has no automatic undo;\n{snapshot}", step.id, step.title));
+        return Err(ExecError::NoUndo { step: step.id.clone(), title: step.title.clone(), restore: restore()? });
     }
     let mut undone = vec![];
     for step in expand.iter().rev() {
         if step.undo.is_empty() {
             log(&format!("{}: undone with {}", step.id, step.undone_with.as_deref().unwrap_or_default()));
-            session.execute(&journal::record(plan, step, Status::Undone, 0, None)).map_err(|e| describe(&e))?;
+            journal::set_status(session, plan, step, Status::Undone, 0, None)?;
             undone.push(step.id.clone());
             continue;
         }
@@ -482,8 +461,8 @@ pub fn rollback(session: &Session, plan: &Plan, config: &ApplyConfig, log: Log) 
         session
             .execute(&format!("SET lock_timeout = '{}ms'", config.lock_timeout_ms))
             .and_then(|()| step.undo.iter().try_for_each(|sql| session.execute(sql)))
-            .map_err(|e| format!("undoing step {} failed: {}", step.id, describe(&e)))?;
-        session.execute(&journal::record(plan, step, Status::Undone, 0, None)).map_err(|e| describe(&e))?;
+            .map_err(|source| ExecError::Undo { step: step.id.clone(), source })?;
+        journal::set_status(session, plan, step, Status::Undone, 0, None)?;
         undone.push(step.id.clone());
     }
     let _ = session.execute("RESET lock_timeout");

@@ -3,13 +3,21 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 use crate::plan::Step;
+
+/// The file for progress events cannot be created.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write progress events to {}: {source}", path.display())]
+pub struct EventsFileError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
 
 pub struct Progress {
     terminal: bool,
@@ -22,9 +30,12 @@ pub struct Progress {
 
 impl Progress {
     /// `terminal`: draw a bar (else plain lines); `events`: a file for JSON events.
-    pub fn new(terminal: bool, events: Option<&Path>) -> Result<Progress, String> {
+    pub fn new(terminal: bool, events: Option<&Path>) -> Result<Progress, EventsFileError> {
         let events = events
-            .map(|path| File::create(path).map(BufWriter::new).map_err(|e| format!("{}: {e}", path.display())))
+            .map(|path| {
+                let file = File::create(path).map_err(|source| EventsFileError { path: path.to_path_buf(), source })?;
+                Ok(BufWriter::new(file))
+            })
             .transpose()?;
         Ok(Progress {
             terminal,

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::ExecError;
 use crate::live::{Session, Target};
 
 /// The two-int4 key form (`'lock'`, `'gate'`), out of the bigint key space other runners use.
@@ -14,24 +15,21 @@ pub struct RunnerLock {
     _session: Session,
 }
 
-pub fn acquire(target: &Target, timeout: Duration, log: super::Log) -> Result<RunnerLock, String> {
-    let session = Session::open_writable(target).map_err(|e| e.to_string())?;
+pub fn acquire(target: &Target, timeout: Duration, log: super::Log) -> Result<RunnerLock, ExecError> {
+    let session = Session::open_writable(target).map_err(ExecError::RunnerLock)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(25);
     let mut announced = false;
     loop {
         let rows = session
             .query("runner lock", "SELECT pg_try_advisory_lock($1, $2)", &[&KEY.0, &KEY.1])
-            .map_err(|e| e.to_string())?;
+            .map_err(ExecError::RunnerLock)?;
         if rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
             return Ok(RunnerLock { _session: session });
         }
         let holder = holder(&session);
         if started.elapsed() >= timeout {
-            return Err(format!(
-                "another lockgate apply is running ({holder}); waited {} for it",
-                crate::units::seconds(timeout.as_millis() as f64)
-            ));
+            return Err(ExecError::RunnerBusy { holder, waited_ms: timeout.as_millis() as f64 });
         }
         if !announced {
             log(&format!("waiting for another lockgate apply to finish ({holder})"));

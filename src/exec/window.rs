@@ -11,6 +11,19 @@ use jiff::{Timestamp, Zoned};
 
 use crate::config::Window;
 
+/// What is wrong with a window of `[[backfill.windows]]`.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    #[error("time zone `{name}`: {source}")]
+    Zone { name: String, source: jiff::Error },
+    #[error("`{text}` is not HH:MM")]
+    NotATime { text: String },
+    #[error("`{text}`: {source}")]
+    Time { text: String, source: jiff::Error },
+    #[error("`{text}` is not a day (mon … sun)")]
+    NotADay { text: String },
+}
+
 /// Now, from the system clock or the test clock file.
 pub fn now() -> Timestamp {
     std::env::var_os("LOCKGATE_CLOCK_FILE")
@@ -22,7 +35,7 @@ pub fn now() -> Timestamp {
 // The configuration reads a window as plain data; what it means in time is the executor's.
 impl Window {
     /// Checks the window's fields; the message says what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), WindowError> {
         self.zone()?;
         parse_time(&self.start)?;
         parse_time(&self.end)?;
@@ -32,9 +45,9 @@ impl Window {
         Ok(())
     }
 
-    fn zone(&self) -> Result<TimeZone, String> {
+    fn zone(&self) -> Result<TimeZone, WindowError> {
         match &self.time_zone {
-            Some(name) => TimeZone::get(name).map_err(|e| format!("time zone `{name}`: {e}")),
+            Some(name) => TimeZone::get(name).map_err(|source| WindowError::Zone { name: name.clone(), source }),
             None => Ok(TimeZone::UTC),
         }
     }
@@ -73,13 +86,15 @@ pub fn open_until(windows: &[Window], at: Timestamp) -> Option<Option<Timestamp>
     windows.iter().filter_map(|w| w.closes_after(at)).max().map(Some)
 }
 
-fn parse_time(text: &str) -> Result<Time, String> {
-    let (hours, minutes) = text.split_once(':').ok_or_else(|| format!("`{text}` is not HH:MM"))?;
-    let number = |part: &str| part.parse::<i8>().map_err(|_| format!("`{text}` is not HH:MM"));
-    Time::new(number(hours)?, number(minutes)?, 0, 0).map_err(|e| format!("`{text}`: {e}"))
+fn parse_time(text: &str) -> Result<Time, WindowError> {
+    let not_a_time = || WindowError::NotATime { text: text.to_string() };
+    let (hours, minutes) = text.split_once(':').ok_or_else(not_a_time)?;
+    let number = |part: &str| part.parse::<i8>().map_err(|_| not_a_time());
+    Time::new(number(hours)?, number(minutes)?, 0, 0)
+        .map_err(|source| WindowError::Time { text: text.to_string(), source })
 }
 
-fn weekday(text: &str) -> Result<Weekday, String> {
+fn weekday(text: &str) -> Result<Weekday, WindowError> {
     Ok(match text.to_ascii_lowercase().get(..3).unwrap_or_default() {
         "mon" => Weekday::Monday,
         "tue" => Weekday::Tuesday,
@@ -88,7 +103,7 @@ fn weekday(text: &str) -> Result<Weekday, String> {
         "fri" => Weekday::Friday,
         "sat" => Weekday::Saturday,
         "sun" => Weekday::Sunday,
-        _ => return Err(format!("`{text}` is not a day (mon … sun)")),
+        _ => return Err(WindowError::NotADay { text: text.to_string() }),
     })
 }
 

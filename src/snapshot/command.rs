@@ -4,10 +4,10 @@
 
 use std::process::{Command, Stdio};
 
-use super::{Log, Purpose, Snapshot};
+use super::{Log, Purpose, Snapshot, SnapshotError};
 use crate::live::connect::Target;
 
-pub fn take(command: &str, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, String> {
+pub fn take(command: &str, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, SnapshotError> {
     let suggested = purpose.snapshot_id();
     log(&format!("snapshot: running `{command}`"));
     let output = Command::new("sh")
@@ -20,16 +20,16 @@ pub fn take(command: &str, purpose: &Purpose, target: &Target, log: Log) -> Resu
         .env("LOCKGATE_DATABASE", &target.display)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run the snapshot command `{command}`: {e}"))?;
+        .map_err(|source| SnapshotError::CommandStart { command: command.to_string(), source })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let said = stderr.lines().rev().chain(stdout.lines().rev()).find(|l| !l.trim().is_empty()).unwrap_or("");
-        return Err(format!(
-            "the snapshot command `{command}` failed ({}){}; the phase does not start",
-            output.status,
-            if said.is_empty() { String::new() } else { format!(": {said}") }
-        ));
+        return Err(SnapshotError::CommandFailed {
+            command: command.to_string(),
+            status: output.status,
+            said: said.to_string(),
+        });
     }
     let id = stdout.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or(&suggested).to_string();
     log(&format!("snapshot {id}: taken by `{command}`"));

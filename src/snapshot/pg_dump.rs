@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Log, Purpose, Snapshot};
+use super::{Log, Purpose, Snapshot, SnapshotError};
 use crate::live::connect::Target;
 
-pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("pg_dump:{}: cannot create the directory: {e}", dir.display()))?;
+pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, SnapshotError> {
+    std::fs::create_dir_all(dir).map_err(|source| SnapshotError::CreateDirectory { dir: dir.to_path_buf(), source })?;
     // The time in the name: an archive left by an earlier attempt is never taken for this
     // one's, whose restore point must be now. The journal is what finds this phase's archive
     // again after a crash.
@@ -22,19 +22,18 @@ pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<
         .args(["--format=custom", "--no-password", "--lock-wait-timeout=30s", "--file"])
         .arg(&partial)
         .output()
-        .map_err(|e| format!("cannot run pg_dump: {e}: install the PostgreSQL client (postgresql-client)"))?;
+        .map_err(|source| SnapshotError::ClientStart { program: "pg_dump", source })?;
     if !output.status.success() {
         let _ = std::fs::remove_file(&partial);
         let said = String::from_utf8_lossy(&output.stderr);
-        let advice = if said.contains("server version mismatch") {
-            " (install the PostgreSQL client of the server's major version or newer: postgresql-client-<major>)"
-        } else {
-            ""
-        };
-        return Err(format!("pg_dump failed ({}): {}{advice}; the phase does not start", output.status, said.trim()));
+        return Err(SnapshotError::DumpFailed {
+            status: output.status,
+            said: said.trim().to_string(),
+            version_mismatch: said.contains("server version mismatch"),
+        });
     }
     verified(&partial)?;
-    std::fs::rename(&partial, &file).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::rename(&partial, &file).map_err(|source| SnapshotError::Archive { path: file.clone(), source })?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or_default();
     log(&format!("snapshot {}: {size} bytes, readable by pg_restore", file.display()));
     let restore = restore_command(target, &file);
@@ -42,23 +41,22 @@ pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<
 }
 
 /// `pg_restore --list` reads the archive's table of contents.
-fn verified(file: &Path) -> Result<(), String> {
+fn verified(file: &Path) -> Result<(), SnapshotError> {
     let output = Command::new(binary("pg_restore"))
         .arg("--list")
         .arg(file)
         .output()
-        .map_err(|e| format!("cannot run pg_restore: {e}"))?;
+        .map_err(|source| SnapshotError::ClientStart { program: "pg_restore", source })?;
     match output.status.success() && !output.stdout.is_empty() {
         true => Ok(()),
-        false => Err(format!(
-            "{} is not a readable archive: {}; the phase does not start",
-            file.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )),
+        false => Err(SnapshotError::Unreadable {
+            file: file.to_path_buf(),
+            said: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        }),
     }
 }
 
-pub fn list(dir: &Path) -> Result<Vec<(String, String, String)>, String> {
+pub fn list(dir: &Path) -> Result<Vec<(String, String, String)>, SnapshotError> {
     Ok(archives(dir)?
         .into_iter()
         .map(|(path, modified)| {
@@ -68,18 +66,19 @@ pub fn list(dir: &Path) -> Result<Vec<(String, String, String)>, String> {
         .collect())
 }
 
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, SnapshotError> {
     let mut deleted = vec![];
     for (path, _) in archives(dir)?.into_iter().skip(keep) {
-        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::remove_file(&path).map_err(|source| SnapshotError::Archive { path: path.clone(), source })?;
         deleted.push(path.display().to_string());
     }
     Ok(deleted)
 }
 
 /// lockgate's archives in `dir`, newest first.
-fn archives(dir: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("pg_dump:{}: {e}", dir.display()))?;
+fn archives(dir: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, SnapshotError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|source| SnapshotError::ReadDirectory { dir: dir.to_path_buf(), source })?;
     let mut found: Vec<(PathBuf, std::time::SystemTime)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::SnapshotError;
+
 /// A snapshot's state as its provider reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -41,12 +43,12 @@ impl Clock for Wall {
 /// when `timeout` passes first. Each poll is reported through `log`.
 pub fn until_available(
     id: &str,
-    mut state: impl FnMut() -> Result<State, String>,
+    mut state: impl FnMut() -> Result<State, SnapshotError>,
     clock: &mut dyn Clock,
     interval: Duration,
     timeout: Duration,
     log: &mut dyn FnMut(&str),
-) -> Result<(), String> {
+) -> Result<(), SnapshotError> {
     loop {
         let now = state()?;
         let percent = now.percent.map(|p| format!(" {p}%")).unwrap_or_default();
@@ -54,14 +56,10 @@ pub fn until_available(
         match now.status.as_str() {
             "available" => return Ok(()),
             status if in_progress(status) => {}
-            other => return Err(format!("snapshot {id} is {other}, not available: the phase does not start")),
+            other => return Err(SnapshotError::Failed { id: id.to_string(), status: other.to_string() }),
         }
         if clock.elapsed() + interval > timeout {
-            return Err(format!(
-                "snapshot {id} was not available after {} s ([snapshot] timeout_s): the phase does not start; \
-                 it may still finish — see it in the RDS console",
-                clock.elapsed().as_secs()
-            ));
+            return Err(SnapshotError::TimedOut { id: id.to_string(), waited_s: clock.elapsed().as_secs() });
         }
         clock.sleep(interval);
     }
@@ -89,13 +87,13 @@ mod tests {
         }
     }
 
-    fn run(states: &[(&str, Option<i32>)], timeout_s: u64) -> (Result<(), String>, Vec<String>, Duration) {
+    fn run(states: &[(&str, Option<i32>)], timeout_s: u64) -> (Result<(), SnapshotError>, Vec<String>, Duration) {
         let mut scripted = states.iter().map(|(s, p)| State { status: s.to_string(), percent: *p });
         let mut clock = Fake(Duration::ZERO);
         let mut lines = vec![];
         let result = until_available(
             "snap",
-            || scripted.next().ok_or_else(|| "no more states".to_string()),
+            || scripted.next().ok_or_else(|| SnapshotError::Disappeared { id: "snap".into() }),
             &mut clock,
             Duration::from_secs(10),
             Duration::from_secs(timeout_s),
@@ -108,7 +106,7 @@ mod tests {
     fn creating_then_available_reports_progress_at_our_interval() {
         let (result, lines, waited) =
             run(&[("creating", Some(0)), ("creating", Some(40)), ("available", Some(100))], 600);
-        assert_eq!(result, Ok(()));
+        assert!(result.is_ok(), "{result:?}");
         assert_eq!(waited, Duration::from_secs(20));
         assert_eq!(lines[1], "snapshot snap: creating 40% after 10 s");
     }
@@ -116,13 +114,13 @@ mod tests {
     #[test]
     fn creating_then_failed_stops_the_phase() {
         let (result, _, _) = run(&[("creating", None), ("failed", None)], 600);
-        assert!(result.unwrap_err().contains("snapshot snap is failed"));
+        assert!(result.unwrap_err().to_string().contains("snapshot snap is failed"));
     }
 
     #[test]
     fn a_snapshot_still_creating_at_the_timeout_stops_the_phase() {
         let (result, lines, waited) = run(&[("creating", Some(5)); 10], 25);
-        assert!(result.unwrap_err().contains("not available after 20 s"));
+        assert!(result.unwrap_err().to_string().contains("not available after 20 s"));
         assert_eq!(lines.len(), 3);
         assert_eq!(waited, Duration::from_secs(20));
     }

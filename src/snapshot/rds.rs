@@ -12,7 +12,7 @@ use aws_sdk_rds::Client;
 use aws_smithy_http_client::tls;
 
 use super::poll::{self, State};
-use super::{Log, Purpose, Snapshot};
+use super::{Log, Purpose, Snapshot, SnapshotError};
 use crate::config::SnapshotConfig;
 
 /// What the identifier names.
@@ -55,7 +55,7 @@ impl Source {
     }
 }
 
-pub fn take(id: &str, purpose: &Purpose, config: &SnapshotConfig, log: Log) -> Result<Snapshot, String> {
+pub fn take(id: &str, purpose: &Purpose, config: &SnapshotConfig, log: Log) -> Result<Snapshot, SnapshotError> {
     let runtime = runtime()?;
     let client = runtime.block_on(client(config));
     let source = runtime.block_on(source(&client, id))?;
@@ -78,14 +78,14 @@ pub fn take(id: &str, purpose: &Purpose, config: &SnapshotConfig, log: Log) -> R
     Ok(Snapshot { provider: "rds".into(), id: snapshot, restore })
 }
 
-pub fn list(id: &str, config: &SnapshotConfig) -> Result<Vec<(String, String, String)>, String> {
+pub fn list(id: &str, config: &SnapshotConfig) -> Result<Vec<(String, String, String)>, SnapshotError> {
     let runtime = runtime()?;
     let client = runtime.block_on(client(config));
     let source = runtime.block_on(source_any_state(&client, id))?;
     runtime.block_on(ours(&client, &source))
 }
 
-pub fn prune(id: &str, keep: usize, config: &SnapshotConfig) -> Result<Vec<String>, String> {
+pub fn prune(id: &str, keep: usize, config: &SnapshotConfig) -> Result<Vec<String>, SnapshotError> {
     let runtime = runtime()?;
     let client = runtime.block_on(client(config));
     let source = runtime.block_on(source_any_state(&client, id))?;
@@ -98,11 +98,8 @@ pub fn prune(id: &str, keep: usize, config: &SnapshotConfig) -> Result<Vec<Strin
     Ok(deleted)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the AWS client's runtime: {e}"))
+fn runtime() -> Result<tokio::runtime::Runtime, SnapshotError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SnapshotError::Runtime)
 }
 
 async fn client(config: &SnapshotConfig) -> Client {
@@ -120,22 +117,20 @@ async fn client(config: &SnapshotConfig) -> Client {
 }
 
 /// The instance or cluster, which must be `available` for a snapshot.
-async fn source(client: &Client, id: &str) -> Result<Source, String> {
+async fn source(client: &Client, id: &str) -> Result<Source, SnapshotError> {
     let (source, status) = lookup(client, id).await?;
     match status.as_str() {
         "available" => Ok(source),
-        other => Err(format!(
-            "rds:{id} is `{other}`, not available: a snapshot cannot start now, so the phase does not either"
-        )),
+        other => Err(SnapshotError::SourceUnavailable { id: id.to_string(), status: other.to_string() }),
     }
 }
 
-async fn source_any_state(client: &Client, id: &str) -> Result<Source, String> {
+async fn source_any_state(client: &Client, id: &str) -> Result<Source, SnapshotError> {
     lookup(client, id).await.map(|(source, _)| source)
 }
 
 /// An instance by that id (its cluster, when it has one), else a cluster; with its status.
-async fn lookup(client: &Client, id: &str) -> Result<(Source, String), String> {
+async fn lookup(client: &Client, id: &str) -> Result<(Source, String), SnapshotError> {
     match client.describe_db_instances().db_instance_identifier(id).send().await {
         Ok(out) => {
             let instance = out.db_instances().first().ok_or_else(|| not_found(id))?;
@@ -155,7 +150,7 @@ async fn lookup(client: &Client, id: &str) -> Result<(Source, String), String> {
     }
 }
 
-async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), String> {
+async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), SnapshotError> {
     match client.describe_db_clusters().db_cluster_identifier(id).send().await {
         Ok(out) => {
             let cluster = out.db_clusters().first().ok_or_else(|| not_found(id))?;
@@ -169,8 +164,8 @@ async fn cluster_lookup(client: &Client, id: &str) -> Result<(Source, String), S
     }
 }
 
-fn not_found(id: &str) -> String {
-    format!("rds:{id}: no DB instance or DB cluster with this identifier in this account and region")
+fn not_found(id: &str) -> SnapshotError {
+    SnapshotError::NotFound { id: id.to_string() }
 }
 
 fn tags(purpose: &Purpose) -> Vec<Tag> {
@@ -190,7 +185,12 @@ fn tags(purpose: &Purpose) -> Vec<Tag> {
 /// and phase of the same source, still usable or on its way (a crash after it was requested,
 /// before it was journaled), it is that snapshot; when by any other (someone else's, another
 /// instance's, a failed one), the next free `-2`, `-3`, ….
-async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Log<'_>) -> Result<String, String> {
+async fn create(
+    client: &Client,
+    source: &Source,
+    purpose: &Purpose<'_>,
+    log: Log<'_>,
+) -> Result<String, SnapshotError> {
     let base = purpose.snapshot_id();
     for attempt in 1..=20 {
         let snapshot = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
@@ -235,11 +235,16 @@ async fn create(client: &Client, source: &Source, purpose: &Purpose<'_>, log: Lo
             Err((false, error)) => return Err(error),
         }
     }
-    Err(format!("snapshot ids {base} to {base}-20 are all taken: delete old snapshots"))
+    Err(SnapshotError::IdsTaken { base })
 }
 
 /// Is this existing snapshot this phase's own, of this source, and not failed?
-async fn reusable(client: &Client, source: &Source, snapshot: &str, purpose: &Purpose<'_>) -> Result<bool, String> {
+async fn reusable(
+    client: &Client,
+    source: &Source,
+    snapshot: &str,
+    purpose: &Purpose<'_>,
+) -> Result<bool, SnapshotError> {
     let Some(found) = describe(client, source, Some(snapshot)).await?.into_iter().next() else { return Ok(false) };
     let has = |k: &str, v: &str| found.tags.iter().any(|(key, value)| key == k && value == v);
     let usable = found.status == "available" || poll::in_progress(&found.status);
@@ -260,15 +265,15 @@ fn tag_value(text: &str) -> String {
     value
 }
 
-async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State, String> {
+async fn state(client: &Client, source: &Source, snapshot: &str) -> Result<State, SnapshotError> {
     let found = describe(client, source, Some(snapshot)).await?;
-    let found = found.into_iter().next().ok_or_else(|| format!("snapshot {snapshot} disappeared"))?;
+    let found = found.into_iter().next().ok_or_else(|| SnapshotError::Disappeared { id: snapshot.to_string() })?;
     Ok(State { status: found.status, percent: found.percent })
 }
 
 /// lockgate's manual snapshots of the source (tag `tool=lockgate`), newest first, over every
 /// page of the answer (a page holds 100).
-async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, String> {
+async fn ours(client: &Client, source: &Source) -> Result<Vec<(String, String, String)>, SnapshotError> {
     let is_ours = |s: &Described| s.tags.iter().any(|(k, v)| k == "tool" && v == "lockgate");
     let mut found: Vec<(String, String, String)> = describe(client, source, None)
         .await?
@@ -314,7 +319,7 @@ impl Described {
 
 /// The snapshot named `snapshot`, or (with `None`) the source's manual snapshots, over every
 /// page of the answer (a page holds 100).
-async fn describe(client: &Client, source: &Source, snapshot: Option<&str>) -> Result<Vec<Described>, String> {
+async fn describe(client: &Client, source: &Source, snapshot: Option<&str>) -> Result<Vec<Described>, SnapshotError> {
     match source {
         Source::Instance { id, .. } => {
             let found = match snapshot {
@@ -364,7 +369,7 @@ async fn describe(client: &Client, source: &Source, snapshot: Option<&str>) -> R
     }
 }
 
-async fn delete(client: &Client, source: &Source, snapshot: &str) -> Result<(), String> {
+async fn delete(client: &Client, source: &Source, snapshot: &str) -> Result<(), SnapshotError> {
     match source {
         Source::Instance { .. } => client
             .delete_db_snapshot()
@@ -385,30 +390,20 @@ async fn delete(client: &Client, source: &Source, snapshot: &str) -> Result<(), 
 
 /// An SDK error, said for the operator: the permission to grant, the quota to raise, or what
 /// the service said.
-fn explain<E, R>(error: &aws_sdk_rds::error::SdkError<E, R>, action: &str) -> String
+fn explain<E, R>(error: &aws_sdk_rds::error::SdkError<E, R>, action: &'static str) -> SnapshotError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let message = error.message().unwrap_or_default();
+    let message = error.message().unwrap_or_default().to_string();
     match error.code() {
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
-            // A create with tags is also authorized as a tagging call.
-            let tagging = if action.starts_with("rds:Create") { " and `rds:AddTagsToResource`" } else { "" };
-            format!(
-                "{action}: access denied — grant the IAM permission `{action}`{tagging} to lockgate's role (see \
-                 the IAM policy in docs/snapshots.md): {message}"
-            )
+            SnapshotError::AccessDenied { action, message }
         }
-        Some("SnapshotQuotaExceeded") => format!(
-            "{action}: the account's manual snapshot quota is reached: delete old snapshots \
-             (`lockgate snapshots prune --keep N --snapshot rds:…`) or ask AWS to raise it"
-        ),
-        Some("InvalidDBInstanceState" | "InvalidDBClusterStateFault") => {
-            format!("{action}: the source is not available for a snapshot now: {message}")
-        }
-        Some(code) => format!("{action} failed: {code}: {message}"),
-        None => format!("{action}: cannot reach the RDS API: {}", DisplayErrorContext(error)),
+        Some("SnapshotQuotaExceeded") => SnapshotError::QuotaExceeded { action },
+        Some("InvalidDBInstanceState" | "InvalidDBClusterStateFault") => SnapshotError::SourceBusy { action, message },
+        Some(code) => SnapshotError::Service { action, code: code.to_string(), message },
+        None => SnapshotError::Unreachable { action, detail: DisplayErrorContext(error).to_string() },
     }
 }
 
