@@ -9,10 +9,9 @@ use crate::config::Config;
 use crate::estimate::Profile;
 use crate::gate::{self, report, Target};
 use crate::ir::Migration;
+use crate::lint;
 use crate::live::activity::Activity;
 use crate::live::{self, Observation, Session};
-use crate::source::tree::Tree;
-use crate::source::{self, Inputs};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -74,11 +73,7 @@ impl PendingArgs {
             Some(path) => Profile::load(&path)?,
             None => Profile::default(),
         };
-        let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
-        let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-        let migrations = source::load_all(&discovered, &config);
-        source::Discovered::require_migrations(&migrations, &self.paths, &config, self.allow_empty)
-            .map_err(|e| e.to_string())?;
+        let migrations = lint::read(&self.paths, &config, self.allow_empty).map_err(|e| e.to_string())?.migrations;
         let (observation, activity, database) = match &self.stats {
             Some(path) => (read_stats(path)?, None, path.display().to_string()),
             None => {

@@ -9,8 +9,6 @@ use clap::Args;
 
 use super::lint::{self, Color, FailOn, Format};
 use crate::live::{self, Session};
-use crate::source::tree::Tree;
-use crate::source::{self, Inputs};
 use crate::trace::{self, Options, Outcome, Trace};
 
 #[derive(Args)]
@@ -51,11 +49,7 @@ pub struct TraceArgs {
 
 pub fn run(args: TraceArgs) -> Result<u8, String> {
     let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
-    let inputs = Inputs { paths: &args.paths, stdin_name: "<stdin>" };
-    let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-    let migrations = source::load_all(&discovered, &config);
-    source::Discovered::require_migrations(&migrations, &args.paths, &config, args.allow_empty)
-        .map_err(|e| e.to_string())?;
+    let migrations = crate::lint::read(&args.paths, &config, args.allow_empty).map_err(|e| e.to_string())?.migrations;
     let target = live::Target::parse(&args.database_url).map_err(|e| e.to_string())?;
     let mut session = Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))?;
     let options = Options { all: args.all, allow_data: args.allow_data, no_seed: args.no_seed };
