@@ -13,7 +13,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::git::{GitError, Repo, Side};
 use crate::ir::Migration;
-use crate::scope::{self, ChangeSet, Cutoff, Touched};
+use crate::scope::{self, ChangeSet, Cutoff, CutoffError, Touched};
 use crate::source::tree::{SnapshotError, Tree};
 use crate::source::{self, InputError, Inputs, Recognised};
 
@@ -63,9 +63,8 @@ pub enum LintError {
     Git(#[from] GitError),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    /// The `start_after` cutoff names no migration, or cannot be read.
-    #[error("{0}")]
-    Cutoff(String),
+    #[error(transparent)]
+    Cutoff(#[from] CutoffError),
 }
 
 /// Reads the migrations `paths` name (files or folders, `-` for standard input) from the working
@@ -238,5 +237,5 @@ fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -
         }
         _ => HashMap::new(),
     };
-    scope::grandfathered(migrations, cutoff, &first_commits, repo).map_err(LintError::Cutoff)
+    Ok(scope::grandfathered(migrations, cutoff, &first_commits, repo)?)
 }

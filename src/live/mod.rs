@@ -30,6 +30,21 @@ pub enum LiveError {
     Runtime(String),
 }
 
+/// Why a statistics file (`lockgate stats dump`'s output) could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsFileError {
+    #[error("{}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{}: not a `lockgate stats dump` file: {source}", path.display())]
+    Invalid { path: std::path::PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: schema_version {found} is not {}; dump the statistics again with this lockgate",
+        path.display(),
+        Observation::SCHEMA_VERSION
+    )]
+    Version { path: std::path::PathBuf, found: u32 },
+}
+
 impl LiveError {
     fn connect(error: tokio_postgres::Error) -> LiveError {
         LiveError::Connect(describe(&error))
@@ -192,6 +207,19 @@ impl Observation {
             schema,
             history,
         })
+    }
+
+    /// Reads a file `lockgate stats dump` wrote, refusing one of another schema version (its
+    /// fields would be misread).
+    pub fn load(path: &std::path::Path) -> Result<Observation, StatsFileError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| StatsFileError::Read { path: path.into(), source })?;
+        let observation: Observation =
+            serde_json::from_str(&text).map_err(|source| StatsFileError::Invalid { path: path.into(), source })?;
+        if observation.schema_version != Self::SCHEMA_VERSION {
+            return Err(StatsFileError::Version { path: path.into(), found: observation.schema_version });
+        }
+        Ok(observation)
     }
 
     /// The schema as a catalog, with the server's `TimeZone` for the sessions that replay
