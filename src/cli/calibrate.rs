@@ -23,7 +23,8 @@ pub struct CalibrateArgs {
 
 pub fn run(args: CalibrateArgs) -> Result<u8, Error> {
     let session = args.database.open()?;
-    let profile = calibrate::calibrate(&session, args.table.as_deref()).map_err(Error::at(&session.target))?;
+    let profile = calibrate::calibrate(&session, args.table.as_deref())
+        .map_err(|source| Error::Calibrate { database: session.target.display.clone(), source })?;
     let text = serde_json::to_string_pretty(&profile).map_err(Error::json("the throughput profile"))? + "\n";
     if let Some(measured) = &profile.calibration {
         eprintln!(

@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand; this file parses arguments and maps outcomes to
 //! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
-//! A command returns its documented exit code, or an [`Error`] whose type decides the code.
+//! A command returns its documented exit code, or an [`Error`] whose type decides the code
+//! (`main` prints it and exits with it).
 
 mod apply;
 mod calibrate;
@@ -17,11 +18,11 @@ mod stats;
 mod trace;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::ConfigError;
+use crate::estimate::calibrate::CalibrateError;
 use crate::estimate::ProfileError;
 use crate::lint::LintError;
 use crate::live::{self, LiveError, StatsFileError};
@@ -49,6 +50,9 @@ pub enum Error {
     /// A database could not be reached or read; `database` is its masked URL.
     #[error("{database}: {source}")]
     Database { database: String, source: LiveError },
+    /// The server `database` could not be measured.
+    #[error("{database}: {source}")]
+    Calibrate { database: String, source: CalibrateError },
     /// The trace could not start or run on `database`.
     #[error("{database}: {source}")]
     Trace { database: String, source: TraceError },
@@ -85,6 +89,7 @@ impl Error {
             | Error::Stats(_)
             | Error::Target(_)
             | Error::Database { .. }
+            | Error::Calibrate { .. }
             | Error::Trace { .. }
             | Error::TraceStopped(_)
             | Error::Plan(_)
@@ -194,9 +199,10 @@ pub fn config_near(explicit: Option<&PathBuf>, paths: &[PathBuf]) -> Result<crat
     config_for(explicit)
 }
 
-pub fn main() -> ExitCode {
+/// Parses the command line and runs the command: its exit code, or why it could not run.
+pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
@@ -212,12 +218,5 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
-    };
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(error.exit_code())
-        }
     }
 }

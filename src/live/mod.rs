@@ -26,8 +26,8 @@ pub enum LiveError {
     Connect(String),
     #[error("query failed ({what}): {message}")]
     Query { what: &'static str, message: String },
-    #[error("{0}")]
-    Runtime(String),
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// Why a statistics file (`lockgate stats dump`'s output) could not be read.
@@ -99,10 +99,7 @@ impl Session {
     /// step sets its own timeouts.
     pub fn open_writable(target: &Target) -> Result<Session, LiveError> {
         // One thread is enough: every call blocks until its query is answered.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| LiveError::Runtime(format!("cannot start the I/O runtime: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(LiveError::Runtime)?;
         let (client, _connection) = runtime.block_on(target.connect())?;
         Ok(Session { client, runtime, target: target.clone() })
     }
