@@ -21,7 +21,19 @@ pub enum LiveError {
     #[error("database URL: {0}")]
     Url(String),
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[source] rustls::Error),
+    #[error("TLS: {0}")]
+    Verifier(#[source] rustls::client::VerifierBuilderError),
+    #[error("TLS: cannot read sslrootcert {path}: {source}")]
+    RootCertUnreadable { path: String, source: rustls::pki_types::pem::Error },
+    /// A certificate of the `sslrootcert` file could not be read, or was refused as a root.
+    #[error("TLS: sslrootcert {path}: {source}")]
+    RootCert { path: String, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error(
+        "TLS: no trusted root certificates to check the server with: pass sslrootcert=/path/to/ca.pem \
+         (RDS: the global-bundle.pem from AWS)"
+    )]
+    NoRootCertificates,
     #[error("cannot connect: {0}")]
     Connect(String),
     #[error("query failed ({what}): {message}")]
