@@ -251,7 +251,7 @@ impl Target {
             settings.iter().filter(|(k, v)| PASSED_ON.contains(k) && !v.is_empty()).collect();
         let config_of = |extra: &[(&str, &str)]| {
             let text = conninfo::to_key_values(passed_on.iter().copied().chain(extra.iter().copied()));
-            tokio_postgres::Config::from_str(&text).map_err(|e| LiveError::Url(e.to_string()))
+            tokio_postgres::Config::from_str(&text).map_err(LiveError::Settings)
         };
         let hosts = settings.hosts()?;
         // `hostaddr` gives each host's address (one per host), skipping the name lookup.

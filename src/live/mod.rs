@@ -20,6 +20,9 @@ pub use connect::Target;
 pub enum LiveError {
     #[error("database URL: {0}")]
     Url(String),
+    /// The driver refused the settings lockgate passes on to it.
+    #[error("database URL: {0}")]
+    Settings(#[source] tokio_postgres::Error),
     #[error("TLS: {0}")]
     Tls(#[source] rustls::Error),
     #[error("TLS: {0}")]
