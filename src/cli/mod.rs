@@ -66,7 +66,7 @@ pub enum Error {
     #[error("cannot write {what} as JSON: {source}")]
     Json { what: &'static str, source: serde_json::Error },
     #[error("cannot render the manual page: {0}")]
-    ManualPage(std::io::Error),
+    ManualPage(#[source] std::io::Error),
     #[error("no rule `{0}`; `lockgate rules` lists them")]
     UnknownRule(String),
     #[error("no subcommand `{0}`; `lockgate --help` lists them")]
