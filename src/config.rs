@@ -326,6 +326,9 @@ impl Default for ApplyConfig {
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    /// Not TOML, or not the settings lockgate reads (toml's message has the line and column).
+    #[error("{path}: {source}")]
+    Syntax { path: PathBuf, source: toml::de::Error },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     /// A value the file has but lockgate cannot take, where it is.
@@ -378,7 +381,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
         let mut config: Config =
-            toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+            toml::from_str(&text).map_err(|source| ConfigError::Syntax { path: path.into(), source })?;
         config.path = Some(path.to_path_buf());
         config.validate(&text)?;
         Ok(config)

@@ -16,6 +16,9 @@ pub enum GitError {
     Spawn(std::io::Error),
     #[error("`git {command}` failed: {message}")]
     Failed { command: String, message: String },
+    /// Git's answer could not be read.
+    #[error("`git {command}` failed: {source}")]
+    Read { command: &'static str, source: std::io::Error },
     #[error("{0}")]
     NotARepository(String),
     #[error("no commit named `{0}` in this repository (in CI, fetch it first: `git fetch origin <branch>`)")]
@@ -177,7 +180,7 @@ impl Repo {
         let _ = writer.join();
         let status = child.wait().map_err(GitError::Spawn)?;
         let failed = |message: String| GitError::Failed { command: "cat-file --batch".into(), message };
-        let contents = contents.map_err(|e| failed(e.to_string()))?;
+        let contents = contents.map_err(|source| GitError::Read { command: "cat-file --batch", source })?;
         if !status.success() {
             return Err(failed(format!("exited with {status}")));
         }

@@ -1,7 +1,9 @@
-//! One lint, from paths to findings: discovery (with the project around the paths), the git
-//! scope of `--diff`/`--staged`, the cutoff that grandfathers old migrations, and the replay
-//! that runs the rules. The command line turns its arguments into a [`LintRequest`] and prints
-//! what comes back; everything between lives here.
+//! The library's entry point, from paths to migrations and findings. [`read`] is what `check`,
+//! `plan` and `trace` take: the migrations the paths hold, in runner order. [`lint`] is built on
+//! the same reading and adds discovery with the project around the paths, the git scope of
+//! `--diff`/`--staged`, the cutoff that grandfathers old migrations, and the replay that runs the
+//! rules. The command line turns its arguments into a request and prints what comes back;
+//! everything between lives here.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,9 +13,9 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::git::{GitError, Repo, Side};
 use crate::ir::Migration;
-use crate::scope::{self, ChangeSet, Cutoff, Touched};
+use crate::scope::{self, ChangeSet, Cutoff, CutoffError, Touched};
 use crate::source::tree::{SnapshotError, Tree};
-use crate::source::{self, InputError, Inputs};
+use crate::source::{self, InputError, Inputs, Recognised};
 
 /// What to lint, besides the configuration.
 pub struct LintRequest<'a> {
@@ -39,7 +41,14 @@ pub struct Linted {
     pub result: LintResult,
 }
 
-/// Why a lint could not run.
+/// What a run read: every migration in runner order, and the frameworks and layouts discovery
+/// recognised them as.
+pub struct Read {
+    pub migrations: Vec<Migration>,
+    pub recognised: Recognised,
+}
+
+/// Why the migrations could not be read, or a lint could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum LintError {
     #[error(transparent)]
@@ -54,21 +63,30 @@ pub enum LintError {
     Git(#[from] GitError),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    /// The `start_after` cutoff names no migration, or cannot be read.
-    #[error("{0}")]
-    Cutoff(String),
+    #[error(transparent)]
+    Cutoff(#[from] CutoffError),
+}
+
+/// Reads the migrations `paths` name (files or folders, `-` for standard input) from the working
+/// tree, without running the rules. Only the paths are read: unlike [`lint`], no project
+/// around them is added, because `check`, `plan` and `trace` act on exactly the migrations
+/// they are given (a file named alone is judged, planned or run alone). Reading no migration is
+/// an error unless `allow_empty`.
+pub fn read(paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<Read, LintError> {
+    let sources = Sources { repo: None, tree: Tree::WorkTree, changes: None, paths: paths.to_vec(), report_only: None };
+    load(&sources, "<stdin>", config, allow_empty, |_| {})
 }
 
 /// Lints what `request` names under `config`.
 pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError> {
     let sources = sources(request, config)?;
-    let inputs = Inputs { paths: &sources.paths, stdin_name: request.stdin_name };
-    let discovered = source::discover_in(&sources.tree, &inputs, config)?;
-    let (mut migrations, linting) = load_and_replay(&discovered, config);
-    source::Discovered::require_migrations(&migrations, &sources.paths, config, request.allow_empty)?;
+    // Each migration is replayed and checked as it arrives, while later ones load.
+    let mut linting = Linting::new(config, Catalog::default());
+    let Read { mut migrations, recognised } =
+        load(&sources, request.stdin_name, config, request.allow_empty, |migration| linting.add(migration))?;
     let reporting = reporting(&mut migrations, &sources, config)?;
     let mut result = linting.finish(&migrations, &reporting);
-    result.recognised = discovered.recognised.clone();
+    result.recognised = recognised;
     Ok(Linted { migrations, result })
 }
 
@@ -83,15 +101,24 @@ struct Sources {
     report_only: Option<Vec<PathBuf>>,
 }
 
-/// Loads the migrations and replays and checks each as it arrives, while later ones load.
-fn load_and_replay<'c>(discovered: &source::Discovered, config: &'c Config) -> (Vec<Migration>, Linting<'c>) {
-    let mut linting = Linting::new(config, Catalog::default());
+/// Discovers and loads the migrations of `sources`, handing each to `each` in runner order as
+/// soon as it is loaded; reading none is an error unless `allow_empty`.
+fn load(
+    sources: &Sources,
+    stdin_name: &str,
+    config: &Config,
+    allow_empty: bool,
+    mut each: impl FnMut(&Migration) + Send,
+) -> Result<Read, LintError> {
+    let inputs = Inputs { paths: &sources.paths, stdin_name };
+    let discovered = source::discover_in(&sources.tree, &inputs, config)?;
     let mut migrations = vec![];
-    source::load_each(discovered, config, |migration| {
-        linting.add(&migration);
+    source::load_each(&discovered, config, |migration| {
+        each(&migration);
         migrations.push(migration);
     });
-    (migrations, linting)
+    source::Discovered::require_migrations(&migrations, &sources.paths, config, allow_empty)?;
+    Ok(Read { migrations, recognised: discovered.recognised })
 }
 
 /// The working tree, or for --diff/--staged a snapshot of HEAD or the index and the changes
@@ -210,5 +237,5 @@ fn grandfathered(migrations: &[Migration], cutoff: &Cutoff, sources: &Sources) -
         }
         _ => HashMap::new(),
     };
-    scope::grandfathered(migrations, cutoff, &first_commits, repo).map_err(LintError::Cutoff)
+    Ok(scope::grandfathered(migrations, cutoff, &first_commits, repo)?)
 }

@@ -7,7 +7,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     without_huge_pages();
-    lockgate::cli::main()
+    match lockgate::cli::run() {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
 }
 
 /// A lint run touches a few hundred MB of fresh memory once, spread over many threads' heaps:

@@ -121,6 +121,20 @@ impl Cutoff {
     }
 }
 
+/// Why a cutoff (`start_after`, `--since`) cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum CutoffError {
+    #[error(
+        "no linted migration has the id `{id}`; use an id as lockgate reports it{}, or a date YYYY-MM-DD",
+        example.as_ref().map(|e| format!(" (for example `{e}`)")).unwrap_or_default()
+    )]
+    UnknownId {
+        id: String,
+        /// An id lockgate reports, to show the form one takes.
+        example: Option<String>,
+    },
+}
+
 /// Which migrations lie at or before the cutoff. For a day, a migration's date is the day its
 /// file was first committed (when `repo` is given and knows the file), else the date its
 /// version prefix spells (`20240131…_x.sql`, `2024-01-31-…/up.sql`); one with neither is kept.
@@ -129,7 +143,7 @@ pub fn grandfathered(
     cutoff: &Cutoff,
     first_commits: &HashMap<PathBuf, String>,
     repo: Option<&Repo>,
-) -> Result<Vec<bool>, String> {
+) -> Result<Vec<bool>, CutoffError> {
     match cutoff {
         Cutoff::Migration(id) => up_to(migrations, id),
         Cutoff::Date(day) => Ok(migrations
@@ -144,12 +158,10 @@ pub fn grandfathered(
 }
 
 /// The named migration and those before it in runner order, within its framework's history.
-fn up_to(migrations: &[Migration], id: &str) -> Result<Vec<bool>, String> {
+fn up_to(migrations: &[Migration], id: &str) -> Result<Vec<bool>, CutoffError> {
     let Some(last) = migrations.iter().position(|m| m.id == id) else {
-        let example = migrations.first().map(|m| format!(" (for example `{}`)", m.id)).unwrap_or_default();
-        return Err(format!(
-            "no linted migration has the id `{id}`; use an id as lockgate reports it{example}, or a date YYYY-MM-DD"
-        ));
+        let example = migrations.first().map(|m| m.id.clone());
+        return Err(CutoffError::UnknownId { id: id.to_string(), example });
     };
     let framework = migrations[last].framework;
     Ok(migrations.iter().enumerate().map(|(i, m)| i <= last && m.framework == framework).collect())

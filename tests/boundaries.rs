@@ -37,7 +37,7 @@ const ALLOWED: &[(&str, &[&[&str]])] = &[
     // Analysis loads, replays and runs the rules; report prints what it found.
     ("analysis", &[FOUNDATION, CORE, &["rules", "config", "scope", "source"]]),
     ("report", &[FOUNDATION, CORE, &["rules", "config", "source", "analysis"]]),
-    // One lint from paths to findings: discovery, git scope, cutoff and replay.
+    // The entry point from paths to migrations and findings: discovery, git scope, cutoff, replay.
     ("lint", &[FOUNDATION, CORE, &["config", "scope", "source", "analysis"]]),
     // Above analysis: the database, the gate, the planner, the executor and the tracer.
     ("live", &[FOUNDATION, CORE, &["config", "source"]]),

@@ -350,6 +350,27 @@ fn calibrate_writes_a_profile_the_check_reads() {
     assert_eq!(report["migrations"][0]["statements"][0]["locks"][0]["work"], "scan");
 }
 
+/// A database calibrate cannot measure says which database, and why, and exits 2.
+#[test]
+fn calibrate_says_why_a_database_cannot_be_measured() {
+    let db = common::database();
+    let url = db.url();
+    let failure = |args: &[&str]| {
+        let output = lockgate().args(["calibrate", "--database-url", &url]).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}: no profile");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = failure(&[]);
+    assert!(stderr.contains("the database has no tables to calibrate on; pass --table"), "{stderr}");
+    assert!(stderr.contains(&db.name), "names the database: {stderr}");
+    let stderr = failure(&["--table", "public.nope"]);
+    assert!(stderr.contains("no table `public.nope` to calibrate on"), "{stderr}");
+    db.connect().batch_execute("CREATE TABLE hollow (id bigint)").unwrap();
+    let stderr = failure(&["--table", "hollow"]);
+    assert!(stderr.contains("public.hollow is empty (or never analyzed: run ANALYZE)"), "{stderr}");
+}
+
 /// The expected running time of each statement of the one migration judged.
 fn expected_ms(report: &Value) -> Vec<f64> {
     let statements = report["migrations"][0]["statements"].as_array().unwrap();

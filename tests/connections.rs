@@ -188,6 +188,26 @@ fn an_unreachable_database_says_where_it_looked() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("sslmode `sometimes`"));
+
+    // A root certificate file that cannot be used is named, with what is wrong with it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let no_pem = dir.path().join("none.pem");
+    let corrupt = dir.path().join("corrupt.pem");
+    std::fs::write(&corrupt, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").expect("write");
+    let not_pem = dir.path().join("notes.pem");
+    std::fs::write(&not_pem, "not a certificate\n").expect("write");
+    let cases = [
+        (&no_pem, format!("TLS: cannot read sslrootcert {}: I/O error", no_pem.display())),
+        (&corrupt, format!("TLS: sslrootcert {}: invalid peer certificate", corrupt.display())),
+        (&not_pem, "TLS: no trusted root certificates to check the server with: pass sslrootcert=".to_string()),
+    ];
+    for (file, expected) in cases {
+        let url = format!("postgresql://127.0.0.1:1/x?sslmode=verify-full&sslrootcert={}", file.display());
+        let output = lockgate().args(["stats", "dump", "--database-url", &url]).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&expected), "{expected} in {stderr}");
+    }
 }
 
 /// Several hosts with `target_session_attrs`: the one that fits, whatever the order.

@@ -459,3 +459,54 @@ fn sql_outside_migrations_folders_is_named_not_read() {
     assert_eq!(json["summary"]["migrations"], 1, "{json}");
     assert_eq!(json["summary"]["recognised"]["sql_not_read"][0], "diesel/data_fix.sql", "{json}");
 }
+
+/// What check, plan, lint and the listing commands cannot read says which file or name it was
+/// and why, and exits 2 with no report.
+#[test]
+fn errors_of_the_read_side_name_the_file_and_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, "db/0001_create.sql", "CREATE TABLE t (id bigint);\n");
+    let stats = manifest().join("fixtures/stats/sql-shop.json");
+    let stats = stats.to_str().expect("UTF-8");
+
+    let stderr = failure(root, &["check", "--stats", "missing.json", "db"]);
+    assert!(stderr.contains("missing.json: No such file"), "{stderr}");
+    write(root, "garbled.json", "{\"schema_version\": 1,");
+    for command in ["check", "plan"] {
+        let stderr = failure(root, &[command, "--stats", "garbled.json", "db"]);
+        assert!(stderr.contains("garbled.json: not a `lockgate stats dump` file: EOF"), "{command}: {stderr}");
+    }
+    let mut newer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest().join("fixtures/stats/sql-shop.json")).unwrap())
+            .expect("JSON");
+    newer["schema_version"] = 99.into();
+    write(root, "newer.json", &newer.to_string());
+    let stderr = failure(root, &["check", "--stats", "newer.json", "db"]);
+    assert!(stderr.contains("newer.json: schema_version 99 is not 1; dump the statistics again"), "{stderr}");
+
+    let stderr = failure(root, &["check", "--stats", stats, "--profile", "nope.json", "db"]);
+    assert!(stderr.contains("nope.json: No such file"), "{stderr}");
+    write(root, "profile.json", "\"fast\"");
+    let stderr = failure(root, &["check", "--stats", stats, "--profile", "profile.json", "db"]);
+    assert!(stderr.contains("profile.json: not a lockgate profile: invalid type"), "{stderr}");
+
+    // Planning stops at every migration it cannot turn into SQL, and names each where it is.
+    write(root, "broken/0001_a.sql", "CREATE TABLE t (id bigint);\nCREATE TABLE (;\n");
+    write(root, "broken/0002_b.sql", "SELECT 1 FROM;\n");
+    let stderr = failure(root, &["plan", "--all", "--stats", stats, "broken"]);
+    assert!(stderr.contains("the plan cannot be made:\n  broken/0001_a.sql:2:1: cannot plan a statement"), "{stderr}");
+    assert!(stderr.contains("\n  broken/0002_b.sql:1:1: cannot plan a statement"), "{stderr}");
+
+    let stderr = failure(root, &["lint", "--since", "0009_later", "db"]);
+    assert!(
+        stderr.contains(
+            "no linted migration has the id `0009_later`; use an id as lockgate reports it (for example `0001_create`)"
+        ),
+        "{stderr}"
+    );
+    let stderr = failure(root, &["trace", "--database-url", "postgresql://h:notaport/x", "db"]);
+    assert!(stderr.contains("database URL"), "{stderr}");
+    assert!(failure(root, &["explain", "no-such-rule"]).contains("no rule `no-such-rule`; `lockgate rules` lists them"));
+    assert!(failure(root, &["man", "nope"]).contains("no subcommand `nope`; `lockgate --help` lists them"));
+}

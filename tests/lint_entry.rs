@@ -72,3 +72,34 @@ fn a_missing_path_is_an_input_error_not_an_empty_lint() {
         Ok(_) => panic!("a missing path linted"),
     }
 }
+
+#[test]
+fn reading_takes_the_paths_alone_in_runner_order_without_findings() {
+    let dir = project();
+    let read = lockgate::lint::read(&[dir.path().to_path_buf()], &Config::default(), false).expect("reads");
+    let ids: Vec<&str> = read.migrations.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["0001_accounts", "0002_name"]);
+    assert_eq!(
+        read.recognised,
+        lint(&request(&[dir.path().to_path_buf()]), &Config::default()).unwrap().result.recognised
+    );
+    // What check, plan and trace are given is what they act on: a file named alone is read
+    // alone, not with the project around it as lint replays it.
+    let file = [dir.path().join("0002_name.sql")];
+    let read = lockgate::lint::read(&file, &Config::default(), false).expect("reads");
+    assert_eq!(read.migrations.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["0002_name"]);
+}
+
+#[test]
+fn reading_nothing_is_an_error_unless_allowed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("notes.txt"), "not a migration\n").expect("write");
+    let paths = [dir.path().to_path_buf()];
+    match lockgate::lint::read(&paths, &Config::default(), false) {
+        Err(LintError::Input(error)) => assert!(error.to_string().contains("no migration"), "{error}"),
+        Err(other) => panic!("another error: {other}"),
+        Ok(read) => panic!("read {} migrations from nothing", read.migrations.len()),
+    }
+    let read = lockgate::lint::read(&paths, &Config::default(), true).expect("allowed");
+    assert!(read.migrations.is_empty());
+}

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::check::DatabaseArgs;
+use super::output::OutputError;
 use crate::config::{Config, ConfigError};
 use crate::exec::journal::{self, JournalError};
 use crate::exec::{self, EventsFileError, ExecError, Progress};
-use crate::live::{LiveError, Session, Target};
+use crate::live::{LiveError, Session};
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
 use crate::snapshot::SnapshotError;
@@ -48,8 +49,8 @@ pub enum Error {
     #[error("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")]
     NoSnapshotSource,
     /// What the command printed could not be written (the message says what and why).
-    #[error("{0}")]
-    Output(String),
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A phase or a rollback that started stopped.
     #[error(transparent)]
     Stopped(ExecError),
@@ -65,12 +66,6 @@ impl Error {
             _ => 2,
         }
     }
-}
-
-/// Says the error as `main` says every other command's, and gives its exit code.
-pub fn reported(error: Error) -> Result<u8, String> {
-    eprintln!("error: {error}");
-    Ok(error.exit_code())
 }
 
 #[derive(Args)]
@@ -152,13 +147,8 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
 }
 
 fn writable(database: &DatabaseArgs) -> Result<Session, Error> {
-    let target = Target::parse(database.database_url.as_deref().unwrap_or_default()).map_err(Error::Target)?;
+    let target = database.target().map_err(Error::Target)?;
     Session::open_writable(&target).map_err(|source| Error::Connect { target: target.display.clone(), source })
-}
-
-/// Prints what a command reports.
-fn print(text: &str, what: &str) -> Result<(), Error> {
-    super::output::print(text, what).map_err(Error::Output)
 }
 
 fn log(line: &str) {
@@ -178,7 +168,7 @@ pub fn apply(args: ApplyArgs) -> Result<u8, Error> {
             lock_timeout_ms: config.apply.lock_timeout_ms,
             statement_timeout_ms: config.apply.statement_timeout_ms,
         };
-        print(&render::dry_run(&plan, phase, &timeouts), "the dry run")?;
+        super::output::print(&render::dry_run(&plan, phase, &timeouts), "the dry run")?;
         return Ok(0);
     }
     let session = writable(&args.database)?;
@@ -283,7 +273,7 @@ pub fn backfill(args: BackfillArgs) -> Result<u8, Error> {
                     at.batch_rows.map_or("-".to_string(), |n| n.to_string())
                 ));
             }
-            print(&out, "the backfill status")?;
+            super::output::print(&out, "the backfill status")?;
             Ok(0)
         }
     }
@@ -321,7 +311,7 @@ pub fn status(args: StatusArgs) -> Result<u8, Error> {
         .first()
         .is_some_and(|r| r.get::<_, bool>(0));
     if !has_journal {
-        print("lockgate has not run on this database (no lockgate.steps journal)\n", "the status")?;
+        super::output::print("lockgate has not run on this database (no lockgate.steps journal)\n", "the status")?;
         return Ok(0);
     }
     let mut out = String::new();
@@ -383,7 +373,7 @@ pub fn status(args: StatusArgs) -> Result<u8, Error> {
     for (framework, id) in recorded {
         out.push_str(&format!("  {framework} {id}\n"));
     }
-    print(&out, "the status")?;
+    super::output::print(&out, "the status")?;
     Ok(0)
 }
 

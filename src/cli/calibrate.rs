@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::check::DatabaseArgs;
+use super::Error;
 use crate::estimate::calibrate;
 
 #[derive(Args)]
@@ -20,10 +21,11 @@ pub struct CalibrateArgs {
     output: Option<PathBuf>,
 }
 
-pub fn run(args: CalibrateArgs) -> Result<u8, String> {
+pub fn run(args: CalibrateArgs) -> Result<u8, Error> {
     let session = args.database.open()?;
-    let profile = calibrate::calibrate(&session, args.table.as_deref()).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())? + "\n";
+    let profile = calibrate::calibrate(&session, args.table.as_deref())
+        .map_err(|source| Error::Calibrate { database: session.target.display.clone(), source })?;
+    let text = serde_json::to_string_pretty(&profile).map_err(Error::json("the throughput profile"))? + "\n";
     if let Some(measured) = &profile.calibration {
         eprintln!(
             "scanned {:.0} MB of {} in {:.0} ms ({:.0} MB/s, {:.2}× the reference machine); \

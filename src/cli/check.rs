@@ -5,14 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::Error;
 use crate::config::Config;
 use crate::estimate::Profile;
 use crate::gate::{self, report, Target};
 use crate::ir::Migration;
+use crate::lint;
 use crate::live::activity::Activity;
-use crate::live::{self, Observation, Session};
-use crate::source::tree::Tree;
-use crate::source::{self, Inputs};
+use crate::live::{self, LiveError, Observation, Session};
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -68,23 +68,22 @@ pub struct Observed {
 }
 
 impl PendingArgs {
-    pub fn observe(&self, sessions: bool) -> Result<Observed, String> {
-        let config = super::config_near(self.config.as_ref(), &self.paths).map_err(|e| e.to_string())?;
+    pub fn observe(&self, sessions: bool) -> Result<Observed, Error> {
+        let config = super::config_near(self.config.as_ref(), &self.paths)?;
         let profile = match self.profile.clone().or_else(|| config.check.profile.clone()) {
             Some(path) => Profile::load(&path)?,
             None => Profile::default(),
         };
-        let inputs = Inputs { paths: &self.paths, stdin_name: "<stdin>" };
-        let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-        let migrations = source::load_all(&discovered, &config);
-        source::Discovered::require_migrations(&migrations, &self.paths, &config, self.allow_empty)
-            .map_err(|e| e.to_string())?;
+        let migrations = lint::read(&self.paths, &config, self.allow_empty)?.migrations;
         let (observation, activity, database) = match &self.stats {
-            Some(path) => (read_stats(path)?, None, path.display().to_string()),
+            Some(path) => (Observation::load(path)?, None, path.display().to_string()),
             None => {
                 let session = self.database.open()?;
-                let observation = Observation::read(&session).map_err(|e| e.to_string())?;
-                let activity = if sessions { Some(Activity::read(&session).map_err(|e| e.to_string())?) } else { None };
+                let observation = Observation::read(&session).map_err(Error::at(&session.target))?;
+                let activity = match sessions {
+                    true => Some(Activity::read(&session).map_err(Error::at(&session.target))?),
+                    false => None,
+                };
                 (observation, activity, session.target.display.clone())
             }
         };
@@ -104,14 +103,14 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    pub fn open(&self) -> Result<Session, String> {
-        let target = self.target()?;
-        Session::open(&target).map_err(|e| format!("{}: {e}", target.display))
+    pub fn open(&self) -> Result<Session, Error> {
+        let target = self.target().map_err(Error::Target)?;
+        Session::open(&target).map_err(Error::at(&target))
     }
 
     /// Where to connect: the URL given, else what libpq's environment says.
-    pub fn target(&self) -> Result<live::Target, String> {
-        live::Target::parse(self.database_url.as_deref().unwrap_or_default()).map_err(|e| e.to_string())
+    pub fn target(&self) -> Result<live::Target, LiveError> {
+        live::Target::parse(self.database_url.as_deref().unwrap_or_default())
     }
 }
 
@@ -126,7 +125,7 @@ enum Format {
     Markdown,
 }
 
-pub fn run(args: CheckArgs) -> Result<u8, String> {
+pub fn run(args: CheckArgs) -> Result<u8, Error> {
     let mut observed = args.pending.observe(true)?;
     observed.config.check.strict |= args.strict;
     let target = Target {
@@ -143,19 +142,4 @@ pub fn run(args: CheckArgs) -> Result<u8, String> {
     };
     super::output::print(&text, "the report")?;
     Ok(report.verdict.exit_code())
-}
-
-fn read_stats(path: &PathBuf) -> Result<Observation, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let observation: Observation = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a `lockgate stats dump` file: {e}", path.display()))?;
-    if observation.schema_version != Observation::SCHEMA_VERSION {
-        return Err(format!(
-            "{}: schema_version {} is not {}; dump the statistics again with this lockgate",
-            path.display(),
-            observation.schema_version,
-            Observation::SCHEMA_VERSION
-        ));
-    }
-    Ok(observation)
 }

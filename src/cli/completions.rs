@@ -4,7 +4,7 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::Cli;
+use super::{Cli, Error};
 
 #[derive(Args)]
 pub struct CompletionsArgs {
@@ -12,7 +12,7 @@ pub struct CompletionsArgs {
     shell: Shell,
 }
 
-pub fn run(args: CompletionsArgs) -> Result<u8, String> {
+pub fn run(args: CompletionsArgs) -> Result<u8, Error> {
     let mut command = Cli::command();
     // Written to memory first: `generate` panics when its writer fails (a reader that closed
     // the pipe, `| head`), and that is the reader's choice, not an error.

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::Error;
 use crate::analysis::LintResult;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::lint::{self, LintRequest, Linted};
 use crate::report;
 use crate::rules::Severity;
@@ -96,7 +97,7 @@ pub(super) enum Color {
     Never,
 }
 
-pub fn run(args: LintArgs) -> Result<u8, String> {
+pub fn run(args: LintArgs) -> Result<u8, Error> {
     let config = configure(&args)?;
     let request = LintRequest {
         paths: &args.paths,
@@ -106,7 +107,7 @@ pub fn run(args: LintArgs) -> Result<u8, String> {
         context: &args.context,
         allow_empty: args.allow_empty,
     };
-    let Linted { migrations, result } = lint::lint(&request, &config).map_err(|e| e.to_string())?;
+    let Linted { migrations, result } = lint::lint(&request, &config)?;
     // The ops are not needed for output (findings keep their source files): free them first.
     drop(migrations);
 
@@ -135,8 +136,8 @@ fn report_output() -> Box<dyn Write> {
 }
 
 /// The config file, with the command line's overrides applied.
-fn configure(args: &LintArgs) -> Result<Config, String> {
-    let mut config = super::config_near(args.config.as_ref(), &args.paths).map_err(|e| e.to_string())?;
+fn configure(args: &LintArgs) -> Result<Config, ConfigError> {
+    let mut config = super::config_near(args.config.as_ref(), &args.paths)?;
     if let Some(version) = args.pg_version {
         config.pg_version = Some(version);
     }

@@ -4,7 +4,7 @@
 
 use clap::{Args, CommandFactory};
 
-use super::Cli;
+use super::{Cli, Error};
 
 #[derive(Args)]
 pub struct ManArgs {
@@ -12,20 +12,18 @@ pub struct ManArgs {
     subcommand: Option<String>,
 }
 
-pub fn run(args: ManArgs) -> Result<u8, String> {
+pub fn run(args: ManArgs) -> Result<u8, Error> {
     let command = Cli::command();
     let page = match &args.subcommand {
         None => command,
         Some(name) => {
-            let sub = command
-                .find_subcommand(name)
-                .ok_or_else(|| format!("no subcommand `{name}`; `lockgate --help` lists them"))?;
+            let sub = command.find_subcommand(name).ok_or_else(|| Error::UnknownSubcommand(name.clone()))?;
             let sub = sub.clone().version(env!("CARGO_PKG_VERSION"));
             sub.display_name(format!("lockgate-{name}")).bin_name(format!("lockgate {name}"))
         }
     };
     let mut roff = vec![];
-    clap_mangen::Man::new(page).render(&mut roff).map_err(|e| e.to_string())?;
+    clap_mangen::Man::new(page).render(&mut roff).map_err(Error::ManualPage)?;
     super::output::print(&String::from_utf8_lossy(&roff), "the manual page")?;
     Ok(0)
 }

@@ -1,5 +1,7 @@
 //! The command line: one module per subcommand; this file parses arguments and maps outcomes to
 //! exit codes (0 clean, 1 findings at or above the fail level, 2 usage, config or I/O errors).
+//! A command returns its documented exit code, or an [`Error`] whose type decides the code
+//! (`main` prints it and exits with it).
 
 mod apply;
 mod calibrate;
@@ -16,10 +18,109 @@ mod stats;
 mod trace;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::ConfigError;
+use crate::estimate::calibrate::CalibrateError;
+use crate::estimate::ProfileError;
+use crate::lint::LintError;
+use crate::live::{self, LiveError, StatsFileError};
+use crate::plan::BuildError;
+use crate::trace::TraceError;
+pub use output::OutputError;
+
+/// Why a command could not do its work. Each layer's error nests whole, so the message keeps
+/// its context (the file, the database, the server's words); [`Error::exit_code`] turns the
+/// kind into the exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The migrations could not be read (or linted): a missing path, nothing to read, git.
+    #[error(transparent)]
+    Read(#[from] LintError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Stats(#[from] StatsFileError),
+    /// The database URL or libpq settings could not be read.
+    #[error(transparent)]
+    Target(LiveError),
+    /// A database could not be reached or read; `database` is its masked URL.
+    #[error("{database}: {source}")]
+    Database { database: String, source: LiveError },
+    /// The server `database` could not be measured.
+    #[error("{database}: {source}")]
+    Calibrate { database: String, source: CalibrateError },
+    /// The trace could not start or run on `database`.
+    #[error("{database}: {source}")]
+    Trace { database: String, source: TraceError },
+    /// The trace ran, reported, and stopped at a statement the server refused.
+    #[error("the server refused a statement, and the trace stopped there: {0}")]
+    TraceStopped(String),
+    #[error(transparent)]
+    Plan(#[from] BuildError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("cannot write {what} as JSON: {source}")]
+    Json { what: &'static str, source: serde_json::Error },
+    #[error("cannot render the manual page: {0}")]
+    ManualPage(#[source] std::io::Error),
+    #[error("no rule `{0}`; `lockgate rules` lists them")]
+    UnknownRule(String),
+    #[error("no subcommand `{0}`; `lockgate --help` lists them")]
+    UnknownSubcommand(String),
+    /// The executor's commands (apply, backfill, rollback, status, snapshots); boxed, as their
+    /// error carries a whole failed step.
+    #[error(transparent)]
+    Executor(Box<apply::Error>),
+}
+
+impl From<apply::Error> for Error {
+    fn from(error: apply::Error) -> Error {
+        Error::Executor(Box::new(error))
+    }
+}
+
+impl Error {
+    /// The exit status: 2 for every error (usage, configuration, input, I/O, the database). The
+    /// other codes (1 findings or unsafe, 3 blocked, 4 off-peak, 5 batch) are outcomes a command
+    /// returns, not errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_)
+            | Error::Read(_)
+            | Error::Profile(_)
+            | Error::Stats(_)
+            | Error::Target(_)
+            | Error::Database { .. }
+            | Error::Calibrate { .. }
+            | Error::Trace { .. }
+            | Error::TraceStopped(_)
+            | Error::Plan(_)
+            | Error::Output(_)
+            | Error::Json { .. }
+            | Error::ManualPage(_)
+            | Error::UnknownRule(_)
+            | Error::UnknownSubcommand(_) => 2,
+            // 1 when a phase or a rollback started and stopped, 2 when it could not start.
+            Error::Executor(error) => error.exit_code(),
+        }
+    }
+
+    /// For a read of the database `target`: its error, named by the database.
+    pub fn at(target: &live::Target) -> impl FnOnce(LiveError) -> Error + '_ {
+        move |source| Error::Database { database: target.display.clone(), source }
+    }
+
+    /// For serialising `what`.
+    pub fn json(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
+        move |source| Error::Json { what, source }
+    }
+}
+
+// The executor's commands still return text; these let them use the helpers here meanwhile.
 #[derive(Parser)]
 #[command(name = "lockgate", version, about = "Keeps PostgreSQL schema migrations from taking production down.")]
 pub struct Cli {
@@ -74,7 +175,7 @@ pub enum ListFormat {
 }
 
 /// Where to look for `lockgate.toml` when `--config` is not given.
-pub fn config_for(explicit: Option<&PathBuf>) -> Result<crate::config::Config, crate::config::ConfigError> {
+pub fn config_for(explicit: Option<&PathBuf>) -> Result<crate::config::Config, ConfigError> {
     match explicit {
         Some(path) => crate::config::Config::load(path),
         None => crate::config::Config::discover(&std::env::current_dir().unwrap_or_default()),
@@ -83,10 +184,7 @@ pub fn config_for(explicit: Option<&PathBuf>) -> Result<crate::config::Config, c
 
 /// Like [`config_for`], but `lockgate.toml` is looked for above the first path first (as `git`
 /// finds `.git`), so a project linted from elsewhere still reads its own settings.
-pub fn config_near(
-    explicit: Option<&PathBuf>,
-    paths: &[PathBuf],
-) -> Result<crate::config::Config, crate::config::ConfigError> {
+pub fn config_near(explicit: Option<&PathBuf>, paths: &[PathBuf]) -> Result<crate::config::Config, ConfigError> {
     if explicit.is_none() {
         let start = paths.iter().find(|p| p.as_os_str() != "-").and_then(|p| std::fs::canonicalize(p).ok());
         if let Some(config) = start.and_then(|start| crate::config::Config::find(&start)) {
@@ -96,30 +194,24 @@ pub fn config_near(
     config_for(explicit)
 }
 
-pub fn main() -> ExitCode {
+/// Parses the command line and runs the command: its exit code, or why it could not run.
+pub fn run() -> Result<u8, Error> {
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Trace(args) => trace::run(args),
-        Command::Apply(args) => apply::apply(args).or_else(apply::reported),
-        Command::Rollback(args) => apply::rollback(args).or_else(apply::reported),
-        Command::Backfill(args) => apply::backfill(args).or_else(apply::reported),
-        Command::Status(args) => apply::status(args).or_else(apply::reported),
-        Command::Snapshots(args) => snapshots::run(args).or_else(apply::reported),
+        Command::Apply(args) => apply::apply(args).map_err(Error::from),
+        Command::Rollback(args) => apply::rollback(args).map_err(Error::from),
+        Command::Backfill(args) => apply::backfill(args).map_err(Error::from),
+        Command::Status(args) => apply::status(args).map_err(Error::from),
+        Command::Snapshots(args) => snapshots::run(args).map_err(Error::from),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
-    };
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
     }
 }

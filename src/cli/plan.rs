@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::check::PendingArgs;
+use super::Error;
 use crate::gate;
 use crate::plan::{self, render};
 
@@ -31,7 +32,7 @@ enum Format {
     Markdown,
 }
 
-pub fn run(args: PlanArgs) -> Result<u8, String> {
+pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let observed = args.pending.observe(false)?;
     let flags = gate::pending(&observed.migrations, &observed.observation, observed.all);
     let pending: Vec<_> = observed.migrations.into_iter().zip(flags).filter(|(_, p)| *p).map(|(m, _)| m).collect();
@@ -43,11 +44,8 @@ pub fn run(args: PlanArgs) -> Result<u8, String> {
         framework: &observed.config.framework,
         config_dir,
     };
-    let plan = plan::build(&pending, &inputs).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        format!("the plan cannot be made:\n  {}", lines.join("\n  "))
-    })?;
-    let json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())? + "\n";
+    let plan = plan::build(&pending, &inputs)?;
+    let json = serde_json::to_string_pretty(&plan).map_err(Error::json("the plan"))? + "\n";
     if let Some(path) = &args.output {
         super::output::write_file(path, &json, "the plan")?;
     }

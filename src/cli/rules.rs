@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::ListFormat;
+use super::{Error, ListFormat};
 use crate::rules::{Severity, REGISTRY};
 
 #[derive(Args)]
@@ -19,12 +19,12 @@ struct Entry {
     summary: &'static str,
 }
 
-pub fn run(args: RulesArgs) -> Result<u8, String> {
+pub fn run(args: RulesArgs) -> Result<u8, Error> {
     let entries: Vec<Entry> =
         REGISTRY.iter().map(|r| Entry { id: r.id, severity: r.severity, summary: r.summary }).collect();
     match args.format {
         ListFormat::Json => {
-            let json = serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?;
+            let json = serde_json::to_string_pretty(&entries).map_err(Error::json("the rules"))?;
             super::output::print(&(json + "\n"), "the rules")?;
         }
         ListFormat::Text => {

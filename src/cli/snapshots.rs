@@ -57,14 +57,14 @@ pub fn run(args: SnapshotsArgs) -> Result<u8, Error> {
             for (id, created, status) in snapshots {
                 text.push_str(&format!("{created:<32} {status:<10} {id}\n"));
             }
-            super::output::print(&text, "the snapshot list").map_err(Error::Output)?;
+            super::output::print(&text, "the snapshot list")?;
         }
         Action::Prune { keep, source } => {
             let (provider, config) = source.resolve()?;
             let deleted = provider.prune(keep, &config)?;
             let mut text: String = deleted.iter().map(|id| format!("deleted {id}\n")).collect();
             text.push_str(&format!("{} deleted, the newest {keep} kept\n", deleted.len()));
-            super::output::print(&text, "the prune report").map_err(Error::Output)?;
+            super::output::print(&text, "the prune report")?;
         }
     }
     Ok(0)

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::check::DatabaseArgs;
+use super::Error;
 use crate::live::Observation;
 
 #[derive(Args)]
@@ -24,11 +25,11 @@ struct DumpArgs {
     database: DatabaseArgs,
 }
 
-pub fn run(args: StatsArgs) -> Result<u8, String> {
+pub fn run(args: StatsArgs) -> Result<u8, Error> {
     let StatsCommand::Dump(dump) = args.command;
     let session = dump.database.open()?;
-    let observation = Observation::read(&session).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&observation).map_err(|e| e.to_string())?;
+    let observation = Observation::read(&session).map_err(Error::at(&session.target))?;
+    let text = serde_json::to_string_pretty(&observation).map_err(Error::json("the statistics"))?;
     super::output::print(&(text + "\n"), "the statistics")?;
     Ok(0)
 }

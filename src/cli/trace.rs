@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::lint::{self, Color, FailOn, Format};
+use super::Error;
 use crate::live::{self, Session};
-use crate::source::tree::Tree;
-use crate::source::{self, Inputs};
 use crate::trace::{self, Options, Outcome, Trace};
 
 #[derive(Args)]
@@ -49,18 +48,14 @@ pub struct TraceArgs {
     color: Color,
 }
 
-pub fn run(args: TraceArgs) -> Result<u8, String> {
-    let config = super::config_for(args.config.as_ref()).map_err(|e| e.to_string())?;
-    let inputs = Inputs { paths: &args.paths, stdin_name: "<stdin>" };
-    let discovered = source::discover_in(&Tree::WorkTree, &inputs, &config).map_err(|e| e.to_string())?;
-    let migrations = source::load_all(&discovered, &config);
-    source::Discovered::require_migrations(&migrations, &args.paths, &config, args.allow_empty)
-        .map_err(|e| e.to_string())?;
-    let target = live::Target::parse(&args.database_url).map_err(|e| e.to_string())?;
-    let mut session = Session::open_writable(&target).map_err(|e| format!("{}: {e}", target.display))?;
+pub fn run(args: TraceArgs) -> Result<u8, Error> {
+    let config = super::config_for(args.config.as_ref())?;
+    let migrations = crate::lint::read(&args.paths, &config, args.allow_empty)?.migrations;
+    let target = live::Target::parse(&args.database_url).map_err(Error::Target)?;
+    let mut session = Session::open_writable(&target).map_err(Error::at(&target))?;
     let options = Options { all: args.all, allow_data: args.allow_data, no_seed: args.no_seed };
-    let trace =
-        trace::trace(&mut session, migrations, &config, options).map_err(|e| format!("{}: {e}", target.display))?;
+    let trace = trace::trace(&mut session, migrations, &config, options)
+        .map_err(|source| Error::Trace { database: target.display.clone(), source })?;
 
     let mut stdout = std::io::stdout().lock();
     let statements = match lint::format_or_default(args.format) {
@@ -72,7 +67,7 @@ pub fn run(args: TraceArgs) -> Result<u8, String> {
         .and_then(|()| stdout.flush());
     super::output::delivered(written, "the trace")?;
     if let Some(error) = &trace.failed {
-        return Err(format!("the server refused a statement, and the trace stopped there: {error}"));
+        return Err(Error::TraceStopped(error.clone()));
     }
     Ok(lint::exit_code(args.fail_on, &trace.result))
 }

@@ -46,6 +46,20 @@ const SORT: &str = "SELECT count(*) FROM (SELECT (random() * 1e9)::int8 AS k, g 
 const JOIN: &str = "SELECT count(*) FROM generate_series(1, 1000000) c(a) \
      WHERE NOT EXISTS (SELECT FROM generate_series(1, 100000) p(id) WHERE p.id = c.a % 100000 + 1)";
 
+/// Why the server could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrateError {
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    #[error("no table `{0}` to calibrate on")]
+    NoSuchTable(String),
+    #[error("the database has no tables to calibrate on; pass --table")]
+    NoTables,
+    /// The table has no pages as far as the statistics know.
+    #[error("{0} is empty (or never analyzed: run ANALYZE); calibrate needs a table with data")]
+    EmptyTable(String),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Calibration {
     /// `schema.table` that was scanned.
@@ -69,14 +83,12 @@ pub struct Calibration {
 }
 
 /// Measures the server and returns the default profile scaled to it.
-pub fn calibrate(session: &Session, table: Option<&str>) -> Result<Profile, LiveError> {
+pub fn calibrate(session: &Session, table: Option<&str>) -> Result<Profile, CalibrateError> {
     let server = Server::read(session)?;
     let (schema, name, pages, last_column) = pick_table(session, table)?;
     let pages = pages.min(MAX_PAGES);
     if pages == 0 {
-        return Err(LiveError::Runtime(format!(
-            "{schema}.{name} is empty (or never analyzed: run ANALYZE); calibrate needs a table with data"
-        )));
+        return Err(CalibrateError::EmptyTable(format!("{schema}.{name}")));
     }
     session.batch(
         "calibration settings",
@@ -147,7 +159,7 @@ const LAST_COLUMN: &str = "(SELECT a.attname::text FROM pg_attribute a WHERE a.a
 
 /// The table to scan (the one named, else the largest user table), its pages and its last
 /// column.
-fn pick_table(session: &Session, table: Option<&str>) -> Result<(String, String, u64, String), LiveError> {
+fn pick_table(session: &Session, table: Option<&str>) -> Result<(String, String, u64, String), CalibrateError> {
     let rows = match table {
         Some(table) => {
             let (schema, name) = table.split_once('.').unwrap_or(("public", table));
@@ -171,11 +183,9 @@ fn pick_table(session: &Session, table: Option<&str>) -> Result<(String, String,
             &[],
         )?,
     };
-    let row = rows.first().ok_or_else(|| {
-        LiveError::Runtime(match table {
-            Some(t) => format!("no table `{t}` to calibrate on"),
-            None => "the database has no tables to calibrate on; pass --table".into(),
-        })
+    let row = rows.first().ok_or_else(|| match table {
+        Some(t) => CalibrateError::NoSuchTable(t.to_string()),
+        None => CalibrateError::NoTables,
     })?;
     Ok((row.get(0), row.get(1), row.get::<_, i64>(2).max(0) as u64, row.get(3)))
 }

@@ -112,10 +112,19 @@ impl Profile {
         }
     }
 
-    pub fn load(path: &std::path::Path) -> Result<Profile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a lockgate profile: {e}", path.display()))
+    pub fn load(path: &std::path::Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.into(), source })?;
+        serde_json::from_str(&text).map_err(|source| ProfileError::Invalid { path: path.into(), source })
     }
+}
+
+/// Why a throughput profile (`lockgate calibrate`'s output) could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{}: not a lockgate profile: {source}", path.display())]
+    Invalid { path: std::path::PathBuf, source: serde_json::Error },
 }
 
 /// A server's speed against the reference machine's, per resource: > 1 is faster.

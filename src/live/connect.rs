@@ -251,7 +251,7 @@ impl Target {
             settings.iter().filter(|(k, v)| PASSED_ON.contains(k) && !v.is_empty()).collect();
         let config_of = |extra: &[(&str, &str)]| {
             let text = conninfo::to_key_values(passed_on.iter().copied().chain(extra.iter().copied()));
-            tokio_postgres::Config::from_str(&text).map_err(|e| LiveError::Url(e.to_string()))
+            tokio_postgres::Config::from_str(&text).map_err(LiveError::Settings)
         };
         let hosts = settings.hosts()?;
         // `hostaddr` gives each host's address (one per host), skipping the name lookup.
@@ -339,7 +339,7 @@ impl Target {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| LiveError::Tls(e.to_string()))?;
+            .map_err(LiveError::Tls)?;
         // libpq: `require` with a root certificate file given behaves as verify-ca.
         let check = match (self.ssl_mode, &self.root_cert) {
             (SslMode::VerifyFull, _) => Check::Full,
@@ -352,7 +352,7 @@ impl Target {
                 let roots = Arc::new(self.roots()?);
                 let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                     .build()
-                    .map_err(|e| LiveError::Tls(e.to_string()))?;
+                    .map_err(LiveError::Verifier)?;
                 if check == Check::Full {
                     webpki
                 } else {
@@ -369,10 +369,14 @@ impl Target {
         match self.root_cert.as_deref() {
             Some(path) if path != "system" => {
                 let certificates = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| LiveError::Tls(format!("cannot read sslrootcert {path}: {e}")))?;
+                    .map_err(|source| LiveError::RootCertUnreadable { path: path.into(), source })?;
+                let refused = |source: Box<dyn std::error::Error + Send + Sync>| LiveError::RootCert {
+                    path: path.into(),
+                    source,
+                };
                 for certificate in certificates {
-                    let certificate = certificate.map_err(|e| LiveError::Tls(format!("sslrootcert {path}: {e}")))?;
-                    store.add(certificate).map_err(|e| LiveError::Tls(format!("sslrootcert {path}: {e}")))?;
+                    let certificate = certificate.map_err(|e| refused(e.into()))?;
+                    store.add(certificate).map_err(|e| refused(e.into()))?;
                 }
             }
             _ => {
@@ -382,11 +386,7 @@ impl Target {
             }
         }
         if store.is_empty() {
-            return Err(LiveError::Tls(
-                "no trusted root certificates to check the server with: pass sslrootcert=/path/to/ca.pem \
-                 (RDS: the global-bundle.pem from AWS)"
-                    .into(),
-            ));
+            return Err(LiveError::NoRootCertificates);
         }
         Ok(store)
     }

@@ -20,14 +20,44 @@ pub use connect::Target;
 pub enum LiveError {
     #[error("database URL: {0}")]
     Url(String),
+    /// The driver refused the settings lockgate passes on to it.
+    #[error("database URL: {0}")]
+    Settings(#[source] tokio_postgres::Error),
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[source] rustls::Error),
+    #[error("TLS: {0}")]
+    Verifier(#[source] rustls::client::VerifierBuilderError),
+    #[error("TLS: cannot read sslrootcert {path}: {source}")]
+    RootCertUnreadable { path: String, source: rustls::pki_types::pem::Error },
+    /// A certificate of the `sslrootcert` file could not be read, or was refused as a root.
+    #[error("TLS: sslrootcert {path}: {source}")]
+    RootCert { path: String, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error(
+        "TLS: no trusted root certificates to check the server with: pass sslrootcert=/path/to/ca.pem \
+         (RDS: the global-bundle.pem from AWS)"
+    )]
+    NoRootCertificates,
     #[error("cannot connect: {0}")]
     Connect(String),
     #[error("query failed ({what}): {message}")]
     Query { what: &'static str, message: String },
-    #[error("{0}")]
-    Runtime(String),
+    #[error("cannot start the I/O runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// Why a statistics file (`lockgate stats dump`'s output) could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsFileError {
+    #[error("{}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{}: not a `lockgate stats dump` file: {source}", path.display())]
+    Invalid { path: std::path::PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: schema_version {found} is not {}; dump the statistics again with this lockgate",
+        path.display(),
+        Observation::SCHEMA_VERSION
+    )]
+    Version { path: std::path::PathBuf, found: u32 },
 }
 
 impl LiveError {
@@ -84,10 +114,7 @@ impl Session {
     /// step sets its own timeouts.
     pub fn open_writable(target: &Target) -> Result<Session, LiveError> {
         // One thread is enough: every call blocks until its query is answered.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| LiveError::Runtime(format!("cannot start the I/O runtime: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(LiveError::Runtime)?;
         let (client, _connection) = runtime.block_on(target.connect())?;
         Ok(Session { client, runtime, target: target.clone() })
     }
@@ -192,6 +219,19 @@ impl Observation {
             schema,
             history,
         })
+    }
+
+    /// Reads a file `lockgate stats dump` wrote, refusing one of another schema version (its
+    /// fields would be misread).
+    pub fn load(path: &std::path::Path) -> Result<Observation, StatsFileError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| StatsFileError::Read { path: path.into(), source })?;
+        let observation: Observation =
+            serde_json::from_str(&text).map_err(|source| StatsFileError::Invalid { path: path.into(), source })?;
+        if observation.schema_version != Self::SCHEMA_VERSION {
+            return Err(StatsFileError::Version { path: path.into(), found: observation.schema_version });
+        }
+        Ok(observation)
     }
 
     /// The schema as a catalog, with the server's `TimeZone` for the sessions that replay

@@ -246,17 +246,18 @@ pub struct Skipped {
 
 /// A migration lockgate cannot turn into SQL statically (RunPython, dynamic SQL, a statement
 /// it could not parse): planning stops here.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}:{}:{}: {message}", location.path, location.line, location.column)]
 pub struct PlanError {
-    pub source: SourceRef,
+    /// Where the migration says it.
+    pub location: SourceRef,
     pub message: String,
 }
 
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.source.path, self.source.line, self.source.column, self.message)
-    }
-}
+/// Why no plan was made: every place planning stopped, so that one run shows them all.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the plan cannot be made:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+pub struct BuildError(pub Vec<PlanError>);
 
 impl Plan {
     pub const SCHEMA_VERSION: u32 = 1;
@@ -307,7 +308,7 @@ pub struct Inputs<'a> {
 }
 
 /// Plans the pending migrations (in runner order) against the live database.
-pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanError>> {
+pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, BuildError> {
     let observation = inputs.observation;
     let pg = PgVersion(observation.server.major().clamp(11, 18));
     let stats = observation.schema.stats_by_table();
@@ -329,7 +330,7 @@ pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, Vec<PlanErr
     planner.errors.extend(pending.iter().filter_map(|m| partly_applied_squash(m, &observation.history)));
     analysis::replay(pending, observation.catalog(), pg, &mut planner);
     if !planner.errors.is_empty() {
-        return Err(planner.errors);
+        return Err(BuildError(planner.errors));
     }
     let migrations = pending.iter().map(|m| planned_migration(m, &observation.history)).collect();
     Ok(Plan {
@@ -462,7 +463,9 @@ impl Visitor for Planner<'_> {
                 why,
             }),
             recipes::Outcome::Nothing => {}
-            recipes::Outcome::Error(message) => self.errors.push(PlanError { source: context.source.clone(), message }),
+            recipes::Outcome::Error(message) => {
+                self.errors.push(PlanError { location: context.source.clone(), message })
+            }
         }
         // What the framework itself would do with this op, should it have to run the migration.
         let Some(current) = self.current.as_mut() else { return };
@@ -601,7 +604,7 @@ impl Planner<'_> {
             .errors
             .drain(current.errors..)
             .map(|e| {
-                format!("line {}: {}", e.source.line, e.message.trim_start_matches("cannot plan this operation: "))
+                format!("line {}: {}", e.location.line, e.message.trim_start_matches("cannot plan this operation: "))
             })
             .collect();
         self.skipped.truncate(current.skipped);
@@ -708,7 +711,7 @@ fn partly_applied_squash(migration: &Migration, history: &History) -> Option<Pla
     let applied: Vec<&str> =
         migration.replaces.iter().filter(|r| history.django_recorded(r)).map(String::as_str).collect();
     (!applied.is_empty()).then(|| PlanError {
-        source: source_ref(migration, 0),
+        location: source_ref(migration, 0),
         message: format!(
             "squashed migration {} replaces migrations of which {} already ran ({}): Django finishes the replaced \
              migrations here instead of the squash, and lockgate plans a squash only where none of them ran; \

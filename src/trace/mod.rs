@@ -28,9 +28,19 @@ use observe::{relation_name, Before, Observation, Scans, WorkClass};
 pub enum TraceError {
     #[error(transparent)]
     Live(#[from] LiveError),
-    /// The database is not one trace may run on.
-    #[error("{0}")]
-    Refused(String),
+    /// `--all` on a database that has tables of its own.
+    #[error(
+        "--all runs every migration from the first: it needs an empty database, and this one has tables ({})",
+        list(.0)
+    )]
+    NotEmpty(Vec<String>),
+    /// Tables hold rows, and `--allow-data` was not given.
+    #[error(
+        "tables hold rows ({}): trace runs the migrations on the database and leaves them applied, \
+         so it is meant for a scratch database; pass --allow-data if this one is",
+        list(.0)
+    )]
+    HoldsRows(Vec<String>),
     #[error("{what}: {message}")]
     Query { what: &'static str, message: String },
 }
@@ -223,10 +233,7 @@ fn refuse_unless_scratch(
         .map(|r| r.get::<_, String>(0))
         .collect();
     if options.all && !tables.is_empty() {
-        return Err(TraceError::Refused(format!(
-            "--all runs every migration from the first: it needs an empty database, and this one has tables ({})",
-            list(&tables)
-        )));
+        return Err(TraceError::NotEmpty(tables));
     }
     if options.allow_data {
         return Ok(());
@@ -241,11 +248,7 @@ fn refuse_unless_scratch(
         }
     }
     if !with_rows.is_empty() {
-        return Err(TraceError::Refused(format!(
-            "tables hold rows ({}): trace runs the migrations on the database and leaves them applied, \
-             so it is meant for a scratch database; pass --allow-data if this one is",
-            list(&with_rows)
-        )));
+        return Err(TraceError::HoldsRows(with_rows));
     }
     Ok(())
 }

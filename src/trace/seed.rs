@@ -12,6 +12,27 @@ use crate::live::{describe, Session};
 
 use super::observe::Database;
 
+/// Why a table could not be seeded, or its row not removed again; trace notes it and goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The server refused a statement of the seed: its message.
+    #[error("{0}")]
+    Server(String),
+    #[error("the table is gone")]
+    TableGone,
+    #[error("the insert returned no row")]
+    NoRowReturned,
+    /// A NOT NULL column without a default, of a type no literal is known for.
+    #[error("no value for column {column} of type {ty}")]
+    NoValue { column: String, ty: String },
+}
+
+impl From<tokio_postgres::Error> for SeedError {
+    fn from(error: tokio_postgres::Error) -> SeedError {
+        SeedError::Server(describe(&error))
+    }
+}
+
 /// A row trace inserted, and how to find it again.
 #[derive(Debug, Clone)]
 pub struct Seeded {
@@ -25,28 +46,31 @@ pub struct Seeded {
 
 impl Seeded {
     /// Deletes the row again, from the table under its name of now.
-    pub fn remove(&self, db: &mut Session) -> Result<(), String> {
-        let name = db.query(&format!("SELECT {}::regclass::text", self.oid)).map_err(|e| describe(&e))?;
-        let name: String = name.first().map(|r| r.get(0)).ok_or("the table is gone")?;
-        db.execute(&format!("DELETE FROM {name} WHERE {}", self.row)).map_err(|e| describe(&e))
+    pub fn remove(&self, db: &mut Session) -> Result<(), SeedError> {
+        let name = db.query(&format!("SELECT {}::regclass::text", self.oid))?;
+        let name: String = name.first().map(|r| r.get(0)).ok_or(SeedError::TableGone)?;
+        Ok(db.execute(&format!("DELETE FROM {name} WHERE {}", self.row))?)
     }
 }
 
 /// Inserts one row into `table`; inside a transaction, under a savepoint, so that a row the
 /// table's constraints refuse leaves the migration's transaction usable.
-pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transaction: bool) -> Result<Seeded, String> {
+pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transaction: bool) -> Result<Seeded, SeedError> {
     let insert = format!("{} RETURNING {}, tableoid::oid", insert_for(db, table, major)?, row_condition(db, table)?);
-    let run = |db: &mut Session| -> Result<Seeded, String> {
-        let rows = db.query(&insert).map_err(|e| describe(&e))?;
-        let inserted = rows.first().ok_or("the insert returned no row")?;
+    let run = |db: &mut Session| -> Result<Seeded, SeedError> {
+        let rows = db.query(&insert)?;
+        let inserted = rows.first().ok_or(SeedError::NoRowReturned)?;
         Ok(Seeded { table: table.clone(), row: inserted.get(0), oid: inserted.get(1) })
     };
     if !in_transaction {
         return run(db);
     }
-    db.execute("SAVEPOINT lockgate_seed").map_err(|e| describe(&e))?;
+    db.execute("SAVEPOINT lockgate_seed")?;
     match run(db) {
-        Ok(seeded) => db.execute("RELEASE SAVEPOINT lockgate_seed").map_err(|e| describe(&e)).map(|()| seeded),
+        Ok(seeded) => {
+            db.execute("RELEASE SAVEPOINT lockgate_seed")?;
+            Ok(seeded)
+        }
         Err(error) => {
             let _ = db.execute("ROLLBACK TO SAVEPOINT lockgate_seed; RELEASE SAVEPOINT lockgate_seed");
             Err(error)
@@ -55,14 +79,14 @@ pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transacti
 }
 
 /// The SQL expression that, returned by the insert, spells a condition true of the new row only.
-fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, String> {
+fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, SeedError> {
     let literal_name = format!("'{}'", quote_relation(&table.resolved()).replace('\'', "''"));
     let query = format!(
         "SELECT quote_ident(a.attname) FROM pg_index i \
          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
          WHERE i.indrelid = {literal_name}::regclass AND i.indisprimary ORDER BY a.attnum"
     );
-    let key: Vec<String> = db.query(&query).map_err(|e| describe(&e))?.iter().map(|r| r.get(0)).collect();
+    let key: Vec<String> = db.query(&query)?.iter().map(|r| r.get(0)).collect();
     if key.is_empty() {
         return Ok("format('ctid = %L', ctid)".into());
     }
@@ -71,7 +95,7 @@ fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, Stri
     Ok(format!("concat_ws(' AND ', {})", parts.join(", ")))
 }
 
-fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, String> {
+fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, SeedError> {
     let name = quote_relation(&table.resolved());
     // attgenerated exists from PostgreSQL 12.
     let generated = if major >= 12 { "a.attgenerated <> ''" } else { "false" };
@@ -91,7 +115,7 @@ fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<Str
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attrelid = {literal_name}::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
     );
-    let rows = db.query(&query).map_err(|e| describe(&e))?;
+    let rows = db.query(&query)?;
     let mut columns = vec![];
     let mut values = vec![];
     let mut overriding = false;
@@ -123,7 +147,7 @@ fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<Str
                 columns.push(column);
                 values.push(value);
             }
-            None if not_null => return Err(format!("no value for column {column} of type {ty}")),
+            None if not_null => return Err(SeedError::NoValue { column, ty }),
             None => {}
         }
     }
