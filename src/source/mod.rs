@@ -483,7 +483,7 @@ fn pipelined<B: Send>(
 fn load_file(file: &MigrationFile, shown: PathBuf, config: &Config, placeholders: &[(String, String)]) -> Migration {
     let text = match read_text(file, config.max_file_bytes()) {
         Ok(text) => text,
-        Err(reason) => return unreadable(file, shown, reason),
+        Err(reason) => return unreadable(file, shown, reason.to_string()),
     };
     let source = Arc::new(SourceFile::new(shown, text));
     let text = &source.text;
@@ -541,42 +541,59 @@ fn is_non_transactional(op: &Op) -> bool {
     matches!(op.kind, OpKind::CreateIndex { concurrently: true, .. } | OpKind::DropIndex { concurrently: true, .. })
 }
 
-fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, String> {
+/// Why a migration file's text could not be read: the file is still a migration, whose one
+/// finding says why.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("cannot read standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+    #[error("cannot read file: {0}")]
+    Io(#[source] std::io::Error),
+    #[error(
+        "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
+        size / MB,
+        limit / MB
+    )]
+    TooLarge { size: u64, limit: u64 },
+    #[error("binary file (it contains NUL bytes); not a SQL migration")]
+    Binary,
+    #[error("not valid UTF-8 (first bad byte on line {line}); save the file as UTF-8")]
+    NotUtf8 { line: usize },
+}
+
+const MB: u64 = 1024 * 1024;
+
+fn read_text(file: &MigrationFile, max_bytes: u64) -> Result<String, Unreadable> {
     let bytes = if file.path.as_os_str() == "-" {
         let mut bytes = vec![];
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+        std::io::stdin().read_to_end(&mut bytes).map_err(Unreadable::Stdin)?;
         bytes
     } else {
         read_file(&file.path, max_bytes)?
     };
     if bytes.iter().take(8192).any(|&b| b == 0) {
-        return Err("binary file (it contains NUL bytes); not a SQL migration".into());
+        return Err(Unreadable::Binary);
     }
     utf8(bytes)
 }
 
 /// A migration file's bytes, or why it was not read: a file above `max_bytes` is left out.
-fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
-    let cannot_read = |e: std::io::Error| format!("cannot read file: {e}");
-    let file = std::fs::File::open(path).map_err(cannot_read)?;
-    let size = file.metadata().map_err(cannot_read)?.len();
+fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, Unreadable> {
+    let file = std::fs::File::open(path).map_err(Unreadable::Io)?;
+    let size = file.metadata().map_err(Unreadable::Io)?.len();
     if size > max_bytes {
-        return Err(format!(
-            "file is {} MB, above the {} MB limit; it was not analyzed (raise `max_file_bytes` in lockgate.toml to lint it)",
-            size / (1024 * 1024),
-            max_bytes / (1024 * 1024)
-        ));
+        return Err(Unreadable::TooLarge { size, limit: max_bytes });
     }
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     // Through `Take`, which reads into the buffer as sized: `File::read_to_end` asks the
     // file's size and position again, two more system calls for every file.
-    file.take(u64::MAX).read_to_end(&mut bytes).map_err(cannot_read)?;
+    file.take(u64::MAX).read_to_end(&mut bytes).map_err(Unreadable::Io)?;
     Ok(bytes)
 }
 
 /// A migration file's text and, when it could not be read, why (the text is then empty): the
 /// file is still a migration, whose one finding says so.
-pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<String>) {
+pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<Unreadable>) {
     match read_file(path, max_bytes).and_then(utf8) {
         Ok(text) => (text, None),
         Err(reason) => (String::new(), Some(reason)),
@@ -584,11 +601,11 @@ pub(crate) fn read_source(path: &Path, max_bytes: u64) -> (String, Option<String
 }
 
 /// A migration file's text, or where it is not UTF-8.
-fn utf8(bytes: Vec<u8>) -> Result<String, String> {
+fn utf8(bytes: Vec<u8>) -> Result<String, Unreadable> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = std::str::from_utf8(&e.as_bytes()[..at]).map_or(1, |valid| crate::ir::line_starts(valid).len());
-        format!("not valid UTF-8 (first bad byte on line {line}); save the file as UTF-8")
+        Unreadable::NotUtf8 { line }
     })
 }
 

@@ -227,7 +227,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
     let mut module_level = None;
     let header = match unreadable {
         Some(reason) => {
-            migration.ops.push(unparsed(Span::default(), reason));
+            migration.ops.push(unparsed(Span::default(), reason.to_string()));
             Header::default()
         }
         None => {

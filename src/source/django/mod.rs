@@ -98,7 +98,7 @@ pub fn load(
             let source = Arc::new(SourceFile::new(display(path), text));
             let mut foreign = false;
             let parsed = match unreadable {
-                Some(reason) => Err((Span::default(), reason)),
+                Some(reason) => Err((Span::default(), reason.to_string())),
                 None => match Module::parse_outline(source.text_lf(), &[]) {
                     None => Err((Span::default(), "the Python parser could not read this file".into())),
                     Some(module) => match parse::parse(&module, &app) {
