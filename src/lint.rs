@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::git::{GitError, Repo, Side};
 use crate::ir::Migration;
 use crate::scope::{self, ChangeSet, Cutoff, CutoffError, Touched};
-use crate::source::tree::{SnapshotError, Tree};
+use crate::source::tree::{FileTree, GitVersionError};
 use crate::source::{self, InputError, Inputs, Recognised};
 
 /// What to lint, besides the configuration.
@@ -62,7 +62,7 @@ pub enum LintError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
+    GitVersion(#[from] GitVersionError),
     #[error(transparent)]
     Cutoff(#[from] CutoffError),
 }
@@ -73,7 +73,8 @@ pub enum LintError {
 /// they are given (a file named alone is judged, planned or run alone). Reading no migration is
 /// an error unless `allow_empty`.
 pub fn read(paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<Read, LintError> {
-    let sources = Sources { repo: None, tree: Tree::WorkTree, changes: None, paths: paths.to_vec(), report_only: None };
+    let sources =
+        Sources { repo: None, tree: FileTree::WorkTree, changes: None, paths: paths.to_vec(), report_only: None };
     load(&sources, "<stdin>", config, allow_empty, |_| {})
 }
 
@@ -93,7 +94,7 @@ pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError>
 /// What a run reads and what it compares against.
 struct Sources {
     repo: Option<Repo>,
-    tree: Tree,
+    tree: FileTree,
     changes: Option<ChangeSet>,
     /// What discovery reads.
     paths: Vec<PathBuf>,
@@ -139,7 +140,7 @@ fn sources(request: &LintRequest, config: &Config) -> Result<Sources, LintError>
             None => (request.paths.to_vec(), None),
             Some(read) => (read, Some(request.paths.to_vec())),
         };
-        return Ok(Sources { repo: None, tree: Tree::WorkTree, changes: None, paths, report_only });
+        return Ok(Sources { repo: None, tree: FileTree::WorkTree, changes: None, paths, report_only });
     }
     if request.paths.iter().any(|p| p.as_os_str() == "-") {
         return Err(LintError::StdinHasNoHistory);
@@ -154,7 +155,7 @@ fn sources(request: &LintRequest, config: &Config) -> Result<Sources, LintError>
     let changes = repo.changes(&revision, side)?;
     let paths =
         if request.paths.is_empty() { vec![repo.root_from_cwd().to_path_buf()] } else { request.paths.to_vec() };
-    let tree = Tree::snapshot(&repo, side, &paths)?;
+    let tree = FileTree::git_version(&repo, side, &paths)?;
     let changes = Some(ChangeSet { label, revision, changes });
     Ok(Sources { repo: Some(repo), tree, changes, paths, report_only: None })
 }

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use lockgate::live::{Session, Target};
+use lockgate::live::{Endpoint, Session};
 
 fn lockgate() -> Command {
     let mut cmd = Command::cargo_bin("lockgate").expect("binary builds");
@@ -48,7 +48,7 @@ fn with_app_role(server: &common::TlsServer) {
 
 /// Who the session is and whether it runs over TLS.
 fn session_facts(text: &str) -> Result<(String, bool), String> {
-    let target = Target::parse(text).map_err(|e| e.to_string())?;
+    let target = Endpoint::parse(text).map_err(|e| e.to_string())?;
     let session = Session::open_writable(&target).map_err(|e| e.to_string())?;
     let rows = session
         .query_raw(
@@ -217,7 +217,7 @@ fn target_session_attrs_picks_among_several_hosts() {
     let (primary, replica) = (pair.primary_socket_dir(), pair.replica_socket_dir());
     let in_recovery = |hosts: String, attrs: &str| -> Result<bool, String> {
         let text = format!("host={hosts} port=5432 user=postgres dbname=postgres target_session_attrs={attrs}");
-        let target = Target::parse(&text).map_err(|e| e.to_string())?;
+        let target = Endpoint::parse(&text).map_err(|e| e.to_string())?;
         let session = Session::open_writable(&target).map_err(|e| e.to_string())?;
         let rows = session.query_raw("SELECT pg_is_in_recovery()").map_err(|e| e.to_string())?;
         Ok(rows[0].get(0))

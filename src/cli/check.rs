@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use super::Error;
 use crate::config::Config;
 use crate::estimate::Profile;
-use crate::gate::{self, report, Target};
+use crate::gate::{self, report, DatabaseState};
 use crate::ir::Migration;
 use crate::lint;
 use crate::live::activity::Activity;
@@ -109,8 +109,8 @@ impl DatabaseArgs {
     }
 
     /// Where to connect: the URL given, else what libpq's environment says.
-    pub fn target(&self) -> Result<live::Target, LiveError> {
-        live::Target::parse(self.database_url.as_deref().unwrap_or_default())
+    pub fn target(&self) -> Result<live::Endpoint, LiveError> {
+        live::Endpoint::parse(self.database_url.as_deref().unwrap_or_default())
     }
 }
 
@@ -128,7 +128,7 @@ enum Format {
 pub fn run(args: CheckArgs) -> Result<u8, Error> {
     let mut observed = args.pending.observe(true)?;
     observed.config.check.strict |= args.strict;
-    let target = Target {
+    let target = DatabaseState {
         observation: &observed.observation,
         activity: observed.activity.as_ref(),
         database: observed.database.clone(),

@@ -110,7 +110,7 @@ impl Error {
     }
 
     /// For a read of the database `target`: its error, named by the database.
-    pub fn at(target: &live::Target) -> impl FnOnce(LiveError) -> Error + '_ {
+    pub fn at(target: &live::Endpoint) -> impl FnOnce(LiveError) -> Error + '_ {
         move |source| Error::Database { database: target.display.clone(), source }
     }
 

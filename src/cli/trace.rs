@@ -51,7 +51,7 @@ pub struct TraceArgs {
 pub fn run(args: TraceArgs) -> Result<u8, Error> {
     let config = super::config_for(args.config.as_ref())?;
     let migrations = crate::lint::read(&args.paths, &config, args.allow_empty)?.migrations;
-    let target = live::Target::parse(&args.database_url).map_err(Error::Target)?;
+    let target = live::Endpoint::parse(&args.database_url).map_err(Error::Target)?;
     let mut session = Session::open_writable(&target).map_err(Error::at(&target))?;
     let options = Options { all: args.all, allow_data: args.allow_data, no_seed: args.no_seed };
     let trace = trace::trace(&mut session, migrations, &config, options)

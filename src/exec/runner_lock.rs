@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::ExecError;
-use crate::live::{Session, Target};
+use crate::live::{Endpoint, Session};
 
 /// The two-int4 key form (`'lock'`, `'gate'`), out of the bigint key space other runners use.
 const KEY: (i32, i32) = (0x6c6f_636b, 0x6761_7465);
@@ -15,7 +15,7 @@ pub struct RunnerLock {
     _session: Session,
 }
 
-pub fn acquire(target: &Target, timeout: Duration, log: super::Log) -> Result<RunnerLock, ExecError> {
+pub fn acquire(target: &Endpoint, timeout: Duration, log: super::Log) -> Result<RunnerLock, ExecError> {
     let session = Session::open_writable(target).map_err(ExecError::RunnerLock)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(25);

@@ -149,7 +149,7 @@ impl CheckReport {
 }
 
 /// What the gate judges against.
-pub struct Target<'a> {
+pub struct DatabaseState<'a> {
     pub observation: &'a Observation,
     /// `None` when judging from a statistics file.
     pub activity: Option<&'a Activity>,
@@ -158,7 +158,7 @@ pub struct Target<'a> {
 }
 
 /// Judges `migrations` (all read, in runner order); `all` ignores the history tables.
-pub fn check(migrations: Vec<Migration>, config: &Config, target: &Target, all: bool) -> CheckReport {
+pub fn check(migrations: Vec<Migration>, config: &Config, target: &DatabaseState, all: bool) -> CheckReport {
     let observation = target.observation;
     let mut notes = vec![];
     let read = migrations.len();
@@ -409,7 +409,7 @@ fn judge(
     migration: &Migration,
     statements: Vec<Seen>,
     mut findings: Vec<FindingSummary>,
-    target: &Target,
+    target: &DatabaseState,
     policy: &CheckConfig,
     stats: &HashMap<QualifiedName, TableStats>,
 ) -> MigrationReport {

@@ -65,7 +65,7 @@ impl SslMode {
 /// Where to connect and how, parsed from `--database-url` (or, without one, from the `PG*`
 /// environment alone, as `psql` does).
 #[derive(Clone)]
-pub struct Target {
+pub struct Endpoint {
     /// Every host, for the tools lockgate runs with the same connection (`pg_dump`).
     pub config: tokio_postgres::Config,
     pub ssl_mode: SslMode,
@@ -90,7 +90,7 @@ fn why(error: LiveError) -> String {
     }
 }
 
-impl fmt::Debug for Target {
+impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display)
     }
@@ -210,16 +210,16 @@ const PASSED_ON: &[&str] = &[
     "load_balance_hosts",
 ];
 
-impl Target {
+impl Endpoint {
     /// Parses `postgres://user:pass@host:port/db?sslmode=…&sslrootcert=…` or
     /// `host=… user=… sslmode=…`, or nothing at all; what the string leaves out comes from the
     /// service file and the libpq environment variables (`PGHOST`, `PGUSER`, `PGPASSWORD`,
     /// `PGSSLMODE`, …), and the password from `~/.pgpass` (`PGPASSFILE`), as libpq does.
-    pub fn parse(url: &str) -> Result<Target, LiveError> {
-        Target::parse_with(url, &|name: &str| std::env::var(name).ok())
+    pub fn parse(url: &str) -> Result<Endpoint, LiveError> {
+        Endpoint::parse_with(url, &|name: &str| std::env::var(name).ok())
     }
 
-    fn parse_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, LiveError> {
+    fn parse_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Endpoint, LiveError> {
         let url = url.trim();
         let mut settings = Settings::resolve(url, env)?;
         for key in ["sslcert", "sslkey"] {
@@ -293,7 +293,7 @@ impl Target {
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => mask_url_password(url),
             url => conninfo::mask_password(url),
         };
-        Ok(Target { config, ssl_mode, root_cert, display, url: url.to_string(), attempts, session_attrs })
+        Ok(Endpoint { config, ssl_mode, root_cert, display, url: url.to_string(), attempts, session_attrs })
     }
 
     /// Opens the connection: each host in turn until one answers and fits
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn tls_settings_are_taken_out_of_the_url() {
-        let target = Target::parse(
+        let target = Endpoint::parse(
             "postgres://app:pw@db.example.com/shop?sslmode=verify-full&sslrootcert=%2Fetc%2Frds.pem&application_name=x",
         )
         .unwrap();
@@ -506,13 +506,13 @@ mod tests {
         assert_eq!(target.config.get_application_name(), Some("x"));
         assert_eq!(target.config.get_dbname(), Some("shop"));
         assert!(!target.display.contains("pw"));
-        let target = Target::parse("host=/tmp user=postgres sslmode=disable").unwrap();
+        let target = Endpoint::parse("host=/tmp user=postgres sslmode=disable").unwrap();
         assert_eq!(target.ssl_mode, SslMode::Disable);
-        assert!(Target::parse("postgres://db/x?sslmode=sometimes").is_err());
-        let unknown = Target::parse("host=/tmp colour=blue").unwrap_err().to_string();
+        assert!(Endpoint::parse("postgres://db/x?sslmode=sometimes").is_err());
+        let unknown = Endpoint::parse("host=/tmp colour=blue").unwrap_err().to_string();
         assert!(unknown.contains("`colour` is not a connection setting"), "{unknown}");
-        assert!(Target::parse("host=a,b hostaddr=10.0.0.1").is_err(), "one hostaddr per host");
-        assert!(Target::parse("host=a,b hostaddr=10.0.0.1,10.0.0.2").is_ok());
-        assert!(Target::parse("postgres://db/x?sslcert=/c.pem").is_err());
+        assert!(Endpoint::parse("host=a,b hostaddr=10.0.0.1").is_err(), "one hostaddr per host");
+        assert!(Endpoint::parse("host=a,b hostaddr=10.0.0.1,10.0.0.2").is_ok());
+        assert!(Endpoint::parse("postgres://db/x?sslcert=/c.pem").is_err());
     }
 }

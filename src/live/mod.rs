@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-pub use connect::Target;
+pub use connect::Endpoint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -96,11 +96,11 @@ pub fn describe(error: &tokio_postgres::Error) -> String {
 pub struct Session {
     client: tokio_postgres::Client,
     runtime: tokio::runtime::Runtime,
-    pub target: Target,
+    pub target: Endpoint,
 }
 
 impl Session {
-    pub fn open(target: &Target) -> Result<Session, LiveError> {
+    pub fn open(target: &Endpoint) -> Result<Session, LiveError> {
         let session = Session::open_writable(target)?;
         session.batch(
             "read-only session settings",
@@ -112,7 +112,7 @@ impl Session {
 
     /// A session that may change the database (the executor's): no read-only default; every
     /// step sets its own timeouts.
-    pub fn open_writable(target: &Target) -> Result<Session, LiveError> {
+    pub fn open_writable(target: &Endpoint) -> Result<Session, LiveError> {
         // One thread is enough: every call blocks until its query is answered.
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(LiveError::Runtime)?;
         let (client, _connection) = runtime.block_on(target.connect())?;

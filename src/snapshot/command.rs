@@ -5,9 +5,9 @@
 use std::process::{Command, Stdio};
 
 use super::{Log, Purpose, Snapshot, SnapshotError};
-use crate::live::connect::Target;
+use crate::live::connect::Endpoint;
 
-pub fn take(command: &str, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, SnapshotError> {
+pub fn take(command: &str, purpose: &Purpose, target: &Endpoint, log: Log) -> Result<Snapshot, SnapshotError> {
     let suggested = purpose.snapshot_id();
     log(&format!("snapshot: running `{command}`"));
     let output = Command::new("sh")

@@ -34,7 +34,7 @@ use std::process::ExitStatus;
 use std::str::FromStr;
 
 use crate::config::SnapshotConfig;
-use crate::live::connect::Target;
+use crate::live::connect::Endpoint;
 
 /// Where the snapshot is taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,7 @@ impl Provider {
     pub fn take(
         &self,
         purpose: &Purpose,
-        target: &Target,
+        target: &Endpoint,
         config: &SnapshotConfig,
         log: Log,
     ) -> Result<Option<Snapshot>, SnapshotError> {

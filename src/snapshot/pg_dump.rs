@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Log, Purpose, Snapshot, SnapshotError};
-use crate::live::connect::Target;
+use crate::live::connect::Endpoint;
 
-pub fn take(dir: &Path, purpose: &Purpose, target: &Target, log: Log) -> Result<Snapshot, SnapshotError> {
+pub fn take(dir: &Path, purpose: &Purpose, target: &Endpoint, log: Log) -> Result<Snapshot, SnapshotError> {
     std::fs::create_dir_all(dir).map_err(|source| SnapshotError::CreateDirectory { dir: dir.to_path_buf(), source })?;
     // The time in the name: an archive left by an earlier attempt is never taken for this
     // one's, whose restore point must be now. The journal is what finds this phase's archive
@@ -94,7 +94,7 @@ fn archives(dir: &Path) -> Result<Vec<(PathBuf, std::time::SystemTime)>, Snapsho
 
 /// libpq's settings for the target, for the environment of `pg_dump` (the password never
 /// on a command line).
-fn settings(target: &Target) -> Vec<(&'static str, String)> {
+fn settings(target: &Endpoint) -> Vec<(&'static str, String)> {
     let config = &target.config;
     let hosts: Vec<String> = config
         .get_hosts()
@@ -116,7 +116,7 @@ fn settings(target: &Target) -> Vec<(&'static str, String)> {
     settings.into_iter().filter(|(_, value)| !value.is_empty()).collect()
 }
 
-fn connection(mut command: Command, target: &Target) -> Command {
+fn connection(mut command: Command, target: &Endpoint) -> Command {
     command.envs(settings(target));
     if let Some(password) = target.config.get_password() {
         command.env("PGPASSWORD", String::from_utf8_lossy(password).into_owned());
@@ -127,7 +127,7 @@ fn connection(mut command: Command, target: &Target) -> Command {
 /// The command an operator runs to go back to the archive: the connection as `pg_dump` had
 /// it, but the password, which comes from their `PGPASSWORD` or `~/.pgpass`. Without
 /// `--dbname`, pg_restore would print SQL rather than restore.
-fn restore_command(target: &Target, file: &Path) -> String {
+fn restore_command(target: &Endpoint, file: &Path) -> String {
     let settings = settings(target);
     // libpq's default database is the user's name.
     let setting = |name: &str| settings.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str());
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn the_restore_command_names_the_database_but_not_the_password() {
-        let target = Target::parse("postgres://app:s3cret@db.internal:6432/shop?sslmode=require").unwrap();
+        let target = Endpoint::parse("postgres://app:s3cret@db.internal:6432/shop?sslmode=require").unwrap();
         let command = restore_command(&target, Path::new("/backups/it's here.dump"));
         assert_eq!(
             command,

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, SourceFile, Span, TransactionMode};
 use layout::{Layout, MigrationFile};
-use tree::Tree;
+use tree::FileTree;
 
 /// A problem with an input path that stops it from being read at all.
 #[derive(Debug, thiserror::Error)]
@@ -197,11 +197,11 @@ impl Discovered {
 
 /// Finds the migration files under the inputs, in the working tree.
 pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
-    discover_in(&Tree::WorkTree, inputs, config)
+    discover_in(&FileTree::WorkTree, inputs, config)
 }
 
 /// Finds the migration files under the inputs, in the given tree.
-pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
+pub fn discover_in(tree: &FileTree, inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut files = vec![];
@@ -225,7 +225,7 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
         // (`cd shop/migrations && lockgate lint .`). Files are still shown as under the path given.
         let resolved;
         let path = match (tree, path.file_name()) {
-            (Tree::WorkTree, name) if name.is_none() || path.is_symlink() => {
+            (FileTree::WorkTree, name) if name.is_none() || path.is_symlink() => {
                 resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
                 aliases.push((given.clone(), resolved.clone()));
                 &resolved
@@ -234,8 +234,8 @@ pub fn discover_in(tree: &Tree, inputs: &Inputs, config: &Config) -> Result<Disc
         };
         if !path.exists() {
             return Err(match tree {
-                Tree::WorkTree => InputError::Missing { path: given.clone() },
-                Tree::Snapshot(_) => InputError::MissingIn { path: given.clone(), place: tree.describe() },
+                FileTree::WorkTree => InputError::Missing { path: given.clone() },
+                FileTree::GitVersion(_) => InputError::MissingIn { path: given.clone(), place: tree.describe() },
             });
         }
         alembic_environments.add_ancestors_of(path);

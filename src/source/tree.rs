@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use crate::git::{Entry, GitError, Repo, Side};
 
 /// The files a run reads.
-pub enum Tree {
+pub enum FileTree {
     /// The files on disk, as they are now.
     WorkTree,
     /// A git version of the input paths, written to a temporary folder.
-    Snapshot(Snapshot),
+    GitVersion(GitVersion),
 }
 
-pub struct Snapshot {
+pub struct GitVersion {
     dir: tempfile::TempDir,
     side: Side,
     /// Each input path as the user gave it, with where it lies in the snapshot.
@@ -26,7 +26,7 @@ pub struct Snapshot {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
+pub enum GitVersionError {
     #[error("{path}: outside the git repository, so it has no version in git")]
     Outside { path: PathBuf },
     #[error(transparent)]
@@ -35,14 +35,14 @@ pub enum SnapshotError {
     Io(#[from] std::io::Error),
 }
 
-impl Tree {
+impl FileTree {
     /// Writes out the version `side` of everything under `inputs` that discovery may read.
-    pub fn snapshot(repo: &Repo, side: Side, inputs: &[PathBuf]) -> Result<Tree, SnapshotError> {
+    pub fn git_version(repo: &Repo, side: Side, inputs: &[PathBuf]) -> Result<FileTree, GitVersionError> {
         let dir = tempfile::Builder::new().prefix("lockgate-snapshot-").tempdir()?;
         let mut located = vec![];
         let mut specs = vec![];
         for input in inputs {
-            let relative = repo.relative(input).ok_or_else(|| SnapshotError::Outside { path: input.clone() })?;
+            let relative = repo.relative(input).ok_or_else(|| GitVersionError::Outside { path: input.clone() })?;
             specs.extend(ancestor_environment_files(&relative));
             specs.push(relative.clone());
             located.push((input.clone(), dir.path().join(&relative)));
@@ -54,14 +54,14 @@ impl Tree {
             .filter(|e| e.mode != "160000" && (discoverable(&e.path) || specs.contains(&e.path)))
             .collect();
         write_entries(repo, dir.path(), &entries)?;
-        Ok(Tree::Snapshot(Snapshot { dir, side, inputs: located }))
+        Ok(FileTree::GitVersion(GitVersion { dir, side, inputs: located }))
     }
 
     /// Where discovery finds an input path.
     pub fn locate(&self, input: &Path) -> PathBuf {
         match self {
-            Tree::WorkTree => input.to_path_buf(),
-            Tree::Snapshot(snapshot) => snapshot
+            FileTree::WorkTree => input.to_path_buf(),
+            FileTree::GitVersion(snapshot) => snapshot
                 .inputs
                 .iter()
                 .find(|(given, _)| given == input)
@@ -72,17 +72,17 @@ impl Tree {
     /// The input paths with their locations, for showing snapshot files by the paths given.
     pub fn origins(&self) -> Vec<(PathBuf, PathBuf)> {
         match self {
-            Tree::WorkTree => vec![],
-            Tree::Snapshot(snapshot) => snapshot.inputs.clone(),
+            FileTree::WorkTree => vec![],
+            FileTree::GitVersion(snapshot) => snapshot.inputs.clone(),
         }
     }
 
     /// What the files are read from, for messages: `HEAD`, `the index`, `the working tree`.
     pub fn describe(&self) -> &'static str {
         match self {
-            Tree::WorkTree => "the working tree",
-            Tree::Snapshot(Snapshot { side: Side::Head, .. }) => "HEAD",
-            Tree::Snapshot(Snapshot { side: Side::Index, .. }) => "the index",
+            FileTree::WorkTree => "the working tree",
+            FileTree::GitVersion(GitVersion { side: Side::Head, .. }) => "HEAD",
+            FileTree::GitVersion(GitVersion { side: Side::Index, .. }) => "the index",
         }
     }
 }
@@ -100,7 +100,7 @@ fn ancestor_environment_files(relative: &Path) -> Vec<PathBuf> {
     relative.ancestors().skip(1).flat_map(|dir| [dir.join("alembic.ini"), dir.join("env.py")]).collect()
 }
 
-fn write_entries(repo: &Repo, dir: &Path, entries: &[Entry]) -> Result<(), SnapshotError> {
+fn write_entries(repo: &Repo, dir: &Path, entries: &[Entry]) -> Result<(), GitVersionError> {
     let objects: Vec<String> = entries.iter().map(|e| e.object.clone()).collect();
     let contents = repo.read_objects(&objects)?;
     // Thousands of migrations share a few folders: create each once.

@@ -24,7 +24,7 @@ mod value;
 pub use classes::{Constructor, ProjectClass, ProjectPython, Resolved};
 use outline::{may_hold_python2_statements, outline_ranges};
 pub use outline::{Layout, TopLevel};
-use syntax::Tree;
+use syntax::SyntaxTree;
 pub use syntax::{Field, Node};
 use treesitter::{syntax_error, tree_sitter_parse};
 pub use value::{Call, Expr, Value};
@@ -35,7 +35,7 @@ pub struct Constants(HashMap<String, Expr>);
 /// A parsed Python file.
 pub struct Module<'a> {
     pub text: &'a str,
-    tree: Tree,
+    tree: SyntaxTree,
     syntax_error: Option<SyntaxError>,
     /// Simple module-level constants: `NAME = <literal>`, filled in file order.
     constants: RefCell<HashMap<String, Expr>>,
@@ -92,7 +92,7 @@ impl<'a> Module<'a> {
         Some(Module::new(text, syntax::from_tree_sitter(&tree), error))
     }
 
-    fn new(text: &'a str, tree: Tree, syntax_error: Option<SyntaxError>) -> Module<'a> {
+    fn new(text: &'a str, tree: SyntaxTree, syntax_error: Option<SyntaxError>) -> Module<'a> {
         let module = Module {
             text,
             tree,

@@ -7,11 +7,11 @@
 
 use std::ops::Range;
 
-use super::syntax::{Builder, Field, Mark, Tree};
+use super::syntax::{Builder, Field, Mark, SyntaxTree};
 
 /// Reads the parts of `text` in `ranges` (sorted, disjoint, whole lines or pieces of one line,
 /// never inside a string) as a Python module.
-pub fn read(text: &str, ranges: &[Range<usize>]) -> Option<Tree> {
+pub fn read(text: &str, ranges: &[Range<usize>]) -> Option<SyntaxTree> {
     let tokens = tokenize(text, ranges)?;
     let mut reader = Reader { text, tokens, at: 0, builder: Builder::new(text.len() / 8), depth: 0 };
     reader.module()?;

@@ -75,16 +75,16 @@ struct NodeData {
     kind: &'static str,
     start: u32,
     end: u32,
-    /// Range in `Tree::children`.
+    /// Range in `SyntaxTree::children`.
     children: (u32, u32),
-    /// Range in `Tree::fields`.
+    /// Range in `SyntaxTree::fields`.
     fields: (u32, u32),
 }
 
 /// A parsed file. Only named nodes other than comments are children; a field may also point at
 /// an anonymous token (a binary expression's operator). A string's content keeps its text but
 /// not its escape sequences as nodes: readers unescape the text.
-pub struct Tree {
+pub struct SyntaxTree {
     nodes: Vec<NodeData>,
     children: Vec<u32>,
     fields: Vec<(Field, u32)>,
@@ -92,7 +92,7 @@ pub struct Tree {
 
 #[derive(Clone, Copy)]
 pub struct Node<'t> {
-    tree: &'t Tree,
+    tree: &'t SyntaxTree,
     id: u32,
 }
 
@@ -102,7 +102,7 @@ impl std::fmt::Debug for Node<'_> {
     }
 }
 
-impl Tree {
+impl SyntaxTree {
     /// The module: the last node built.
     pub fn root(&self) -> Node<'_> {
         Node { tree: self, id: self.nodes.len().saturating_sub(1) as u32 }
@@ -176,10 +176,10 @@ impl<'t> Node<'t> {
     }
 }
 
-/// Builds a [`Tree`] bottom-up: a node's children and fields are pushed while it is read, then
+/// Builds a [`SyntaxTree`] bottom-up: a node's children and fields are pushed while it is read, then
 /// [`Builder::finish`] takes those pushed since its [`Builder::mark`].
 pub struct Builder {
-    tree: Tree,
+    tree: SyntaxTree,
     pending_children: Vec<u32>,
     pending_fields: Vec<(Field, u32)>,
 }
@@ -191,7 +191,7 @@ pub struct Mark(usize, usize);
 impl Builder {
     pub fn new(capacity: usize) -> Builder {
         Builder {
-            tree: Tree {
+            tree: SyntaxTree {
                 nodes: Vec::with_capacity(capacity),
                 children: Vec::with_capacity(capacity),
                 fields: Vec::with_capacity(capacity),
@@ -266,13 +266,13 @@ impl Builder {
     }
 
     /// The tree; the node finished last is its root.
-    pub fn build(self) -> Tree {
+    pub fn build(self) -> SyntaxTree {
         self.tree
     }
 }
 
 /// A tree-sitter tree in the readers' shape.
-pub fn from_tree_sitter(tree: &tree_sitter::Tree) -> Tree {
+pub fn from_tree_sitter(tree: &tree_sitter::Tree) -> SyntaxTree {
     let mut builder = Builder::new(tree.root_node().descendant_count());
     let ids = FieldIds::get();
     copy(tree.root_node(), &mut builder, ids);
