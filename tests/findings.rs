@@ -151,6 +151,12 @@ fn a_table_the_migration_emptied_is_empty_until_rows_go_in() {
     assert!(add["message"].as_str().unwrap_or_default().contains("was emptied earlier in this migration"), "{add}");
     let index = findings(&json, "create-index-not-concurrently").next().expect("reported");
     assert_eq!(index["severity"], "info", "{index}");
+    // Configuring the rule as an error does not make nil work a hazard (as with a table no
+    // deploy has filled yet).
+    let config = b"[rules.severity]\ncreate-index-not-concurrently = \"error\"\n";
+    let json = lint(&[("lockgate.toml", config), ("0001_create.sql", create), ("0002_empty.sql", empty)], &[]);
+    let index = findings(&json, "create-index-not-concurrently").next().expect("reported");
+    assert_eq!(index["severity"], "info", "{index}");
 
     let refill = b"DELETE FROM requests;\nINSERT INTO requests VALUES (1, 1);\n\
         ALTER TABLE requests ADD COLUMN local_user_id integer NOT NULL;\n";

@@ -139,9 +139,11 @@ impl<'c> Linting<'c> {
                 (None, None) => *severity,
             };
         }
+        // A finding about a table certainly empty where it runs is a note saying why, whatever
+        // the configured severity: the hazard it names cannot happen there.
         let unpopulated = Unpopulated::new(migrations, &reporting.unreleased);
         for (index, _, severity, violation) in &mut raw {
-            if let Some(why) = unpopulated.why_empty(*index, violation) {
+            if let Some(why) = violation.nil_work.take().or_else(|| unpopulated.why_empty(*index, violation)) {
                 *severity = Severity::Info;
                 violation.message = format!("{} — {why}", violation.message);
             }
@@ -350,7 +352,7 @@ impl Visitor for Linter<'_> {
                 check(&context, &mut out);
                 if !out.is_empty() {
                     self.raw.extend(out.drain(..).map(|mut v| {
-                        context.note_nil_work(&mut v);
+                        v.nil_work = context.nil_work(&v);
                         (index, *rule, *severity, v)
                     }));
                 }

@@ -311,6 +311,10 @@ pub struct Violation {
     /// created and no migration since may have written rows: a table no deploy has filled yet
     /// makes the hazard moot.
     pub table_origin: Option<(QualifiedName, usize)>,
+    /// Why the work it is about is nil where the migration runs (its table emptied or proven
+    /// empty earlier in the migration): the finding is then a note saying so, whatever the
+    /// rule's configured severity, like every finding about a table certainly empty.
+    pub nil_work: Option<String>,
 }
 
 impl Violation {
@@ -324,6 +328,7 @@ impl Violation {
             help: help.into(),
             cost: Cost::AnySize,
             table_origin: None,
+            nil_work: None,
         }
     }
 
@@ -337,6 +342,7 @@ impl Violation {
             help: help.into(),
             cost: Cost::AnySize,
             table_origin: None,
+            nil_work: None,
         }
     }
 
@@ -505,23 +511,21 @@ impl OpContext<'_> {
         violation
     }
 
-    /// A finding about work on a table this migration emptied (DELETE without WHERE,
-    /// TRUNCATE) or proved empty (an earlier statement fails on any row) is about nil work: a
-    /// note that says why.
-    pub fn note_nil_work(&self, violation: &mut Violation) {
-        let Cost::Work { table, .. } = &violation.cost else { return };
-        let why = if self.catalog.emptied_in(table, self.migration_index) {
-            format!("an earlier statement of this migration deletes every row of `{table}`, so this work is nil")
+    /// Why the work `violation` is about is nil: its table was emptied earlier in this
+    /// migration (DELETE without WHERE, TRUNCATE) or proved empty (an earlier statement fails on
+    /// any row).
+    pub fn nil_work(&self, violation: &Violation) -> Option<String> {
+        let Cost::Work { table, .. } = &violation.cost else { return None };
+        if self.catalog.emptied_in(table, self.migration_index) {
+            Some(format!("an earlier statement of this migration deletes every row of `{table}`, so this work is nil"))
         } else if self.catalog.proven_empty_in(table, self.migration_index) {
-            format!(
+            Some(format!(
                 "an earlier statement of this migration adds a NOT NULL column without a default to `{table}`, \
                  which fails on any row: where the migration succeeds, the table is empty and this work is nil"
-            )
+            ))
         } else {
-            return;
-        };
-        violation.severity = Some(Severity::Info);
-        violation.message = format!("{} — {why}", violation.message);
+            None
+        }
     }
 }
 
