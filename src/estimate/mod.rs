@@ -418,7 +418,6 @@ mod tests {
             partial: false,
             reads: vec![],
             only: false,
-            ddl: None,
         }
     }
 
@@ -454,7 +453,6 @@ mod tests {
                 column: "a".into(),
                 new_type: SqlType::named("bigint"),
                 using: false,
-                ddl: None,
             },
             Work::Rewrite,
             &[("child", sized(1_000_000, 100, &[]))],
@@ -505,7 +503,6 @@ mod tests {
             column: "a".into(),
             new_type: SqlType::named("bigint"),
             using: false,
-            ddl: None,
         };
         let sizes = sized(1_000_000, 100, &[("id", 8)]);
         let rewrite = work_ms(&op, Work::Rewrite, &[("child", sizes.clone())]);
