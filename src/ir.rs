@@ -2,8 +2,8 @@
 //!
 //! Nothing downstream of this module looks at parser nodes: rules, the catalog replay and the
 //! lock model see only these types and the source span of each op. An op says nothing of the
-//! framework that wrote it; what a framework operation sends is SQL ([`Sent`]), written by its
-//! front end.
+//! framework that wrote it; what a framework operation sends is SQL ([`Op::sent`]), written
+//! by what its front end gave it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -197,21 +197,26 @@ pub struct Op {
     /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
     /// (the same `Arc`): the executor's rollback runs it once, for the whole group.
     pub reverse_sql: Option<std::sync::Arc<str>>,
-    /// What the migration's runner sends for an op that is not SQL text of the migration
-    /// (a framework operation, or SQL text whose parameters are bound when it runs), written
-    /// by the front end that read it. `None` for an op whose SQL is its statement's text
-    /// (`embedded_sql`, or the text at the span).
-    pub sent: Option<Sent>,
+    /// What writes the statements the runner sends for an op that is not SQL text of the
+    /// migration (a framework operation, or SQL text whose parameters are bound when it runs),
+    /// given by the front end that read it: see [`Op::sent`]. `None` for an op whose SQL is its
+    /// statement's text (`embedded_sql`, or the text at the span).
+    pub sender: Option<Arc<dyn Sender>>,
 }
 
 impl Op {
     pub fn new(kind: OpKind, span: Span, statement: usize) -> Op {
-        Op { kind, span, statement, embedded_sql: None, reverse_sql: None, sent: None }
+        Op { kind, span, statement, embedded_sql: None, reverse_sql: None, sender: None }
     }
 
-    /// The op with what its runner sends.
-    pub fn sending(self, sent: Sent) -> Op {
-        Op { sent: Some(sent), ..self }
+    /// The op with what writes the statements its runner sends.
+    pub fn sending(self, sender: Arc<dyn Sender>) -> Op {
+        Op { sender: Some(sender), ..self }
+    }
+
+    /// The statements the runner sends for this op, where they are not its statement's text.
+    pub fn sent(&self) -> Option<Sent> {
+        self.sender.as_ref().map(|sender| sender.sent(&self.kind))
     }
 
     /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the
@@ -220,6 +225,13 @@ impl Op {
         let sql = text.get(self.span.start..self.span.end).map(std::sync::Arc::from);
         Op { span: string, embedded_sql: sql, ..self }
     }
+}
+
+/// Writes the statements a runner sends for an op, from what its front end knew of the op
+/// beyond its kind. They are written when asked: `plan`, `apply` and `trace` run a few ops,
+/// while `lint` reads many and never runs one.
+pub trait Sender: fmt::Debug + Send + Sync {
+    fn sent(&self, kind: &OpKind) -> Sent;
 }
 
 /// The statements a runner sends for an op, as far as they are known before it runs.

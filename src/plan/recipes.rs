@@ -200,7 +200,7 @@ pub fn plan_op(context: &Context) -> Outcome {
         _ => {}
     }
     // A framework operation carries what its schema editor sends; SQL text is its own statement.
-    if step.op.sent.is_some() {
+    if step.op.sender.is_some() {
         return framework_op(context);
     }
     let Some(node) = statement_node(step) else {

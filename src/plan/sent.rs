@@ -1,10 +1,10 @@
 //! The statements a framework operation sends, resolved against the schema it runs on.
 //!
-//! The Django and Alembic front ends write what their schema editors send when they lower an
-//! operation ([`crate::ir::Op::sent`], see `crate::source::editor_sql`); the few statements
-//! that depend on what the database holds when the migration runs (the foreign keys on a
-//! column, what a name stands for) are resolved here against the replayed catalog, or refused
-//! when the catalog cannot tell. Ops read from SQL text carry nothing to send: their SQL is
+//! The Django and Alembic front ends give each operation they lower what writes the SQL their
+//! schema editors send for it ([`crate::ir::Op::sent`], see `crate::source::editor_sql`); the
+//! few statements that depend on what the database holds when the migration runs (the foreign
+//! keys on a column, what a name stands for) are resolved here against the replayed catalog, or
+//! refused when the catalog cannot tell. Ops read from SQL text carry nothing to send: their SQL is
 //! their statement's text (`Op::embedded_sql`, or the text at the span).
 
 use crate::catalog::Catalog;
@@ -15,20 +15,20 @@ use crate::ir::{
 /// The SQL statements the runner sends for this framework op, against `catalog` as it stands
 /// just before the op, or why they cannot be known statically.
 pub fn statements(op: &Op, catalog: &Catalog) -> Result<Vec<String>, String> {
-    match &op.sent {
+    match op.sent() {
         None => {
             Err("this statement was read from SQL text (a SQL file, RunSQL or op.execute): its SQL is that text".into())
         }
-        Some(Sent::Unknown(why)) => Err(why.clone()),
+        Some(Sent::Unknown(why)) => Err(why),
         Some(Sent::Statements(statements)) => {
             let mut out = vec![];
             for statement in statements {
                 match statement {
-                    SentStatement::Sql(sql) => out.push(sql.clone()),
+                    SentStatement::Sql(sql) => out.push(sql),
                     SentStatement::DropForeignKeysOn { table, column } => {
-                        out.extend(drop_foreign_keys_on(table, column, catalog)?)
+                        out.extend(drop_foreign_keys_on(&table, &column, catalog)?)
                     }
-                    SentStatement::DropNamed { table, name } => out.extend(drop_named(table, name, catalog)?),
+                    SentStatement::DropNamed { table, name } => out.extend(drop_named(&table, &name, catalog)?),
                 }
             }
             Ok(out)

@@ -295,7 +295,7 @@ impl Visitor for Tracer<'_> {
     fn op(&mut self, step: &Step) {
         let op = step.op;
         // A framework operation carries what its schema editor sends; SQL text is its own statement.
-        let framework_op = op.sent.is_some();
+        let framework_op = op.sender.is_some();
         let continues = !step.first_in_statement && !framework_op;
         if !continues {
             self.flush();

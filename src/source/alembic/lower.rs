@@ -107,11 +107,11 @@ impl Lowering<'_> {
 
     fn emit_at(&mut self, span: Span, kind: OpKind) {
         self.flush_begin();
-        self.out.ops.push(op(kind, &Ddl::Plain, span, self.statement));
+        self.out.ops.push(op(kind, Ddl::Plain, span, self.statement));
     }
 
     fn push(&mut self, (kind, ddl): (OpKind, Ddl)) {
-        self.out.ops.push(op(kind, &ddl, self.span, self.statement));
+        self.out.ops.push(op(kind, ddl, self.span, self.statement));
     }
 
     /// The BEGIN Alembic issues when an autocommit block ends, placed before the next statement
@@ -119,7 +119,7 @@ impl Lowering<'_> {
     fn flush_begin(&mut self) {
         if let Some(span) = self.pending_begin.take() {
             let begin = OpKind::Transaction(TransactionControl::Begin);
-            self.out.ops.push(op(begin, &Ddl::Plain, span, self.statement));
+            self.out.ops.push(op(begin, Ddl::Plain, span, self.statement));
             self.statement += 1;
             self.reopened = Some(span);
         }
@@ -601,10 +601,9 @@ impl Lowering<'_> {
     }
 }
 
-/// The op with the SQL Alembic sends for it.
-fn op(kind: OpKind, ddl: &Ddl, span: Span, statement: usize) -> Op {
-    let sent = super::sql::sent(&kind, ddl);
-    Op::new(kind, span, statement).sending(sent)
+/// The op with what writes the SQL Alembic sends for it.
+fn op(kind: OpKind, ddl: Ddl, span: Span, statement: usize) -> Op {
+    Op::new(kind, span, statement).sending(super::sql::sender(ddl))
 }
 
 /// Positional arguments of an operation, with the table `batch_op.*` leaves out supplied by

@@ -2,18 +2,19 @@
 //! from Django (see [`crate::source::editor_sql`] for the rest). Its CREATE TABLE is written
 //! on one line (SQLAlchemy puts each element on a line of its own).
 
-use crate::ir::{
-    quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, OpKind, QualifiedName,
-};
-use crate::ir::{Sent, SentStatement};
+use std::sync::Arc;
+
+use crate::ir::{quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, QualifiedName};
+use crate::ir::{Sender, SentStatement};
 use crate::source::editor_sql::{self, checked_column, constraint_sql, table_columns, ColumnDdl, Ddl, TableDdl};
 
 /// Alembic's operations, compiled by SQLAlchemy.
+#[derive(Debug)]
 pub struct Alembic;
 
-/// What Alembic sends for an operation lowered to `kind`.
-pub fn sent(kind: &OpKind, ddl: &Ddl) -> Sent {
-    editor_sql::sent(kind, ddl, &Alembic)
+/// What writes the SQL Alembic sends for an operation, from how it writes the operation.
+pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
+    editor_sql::sender(ddl, &Alembic)
 }
 
 impl editor_sql::Dialect for Alembic {
@@ -88,4 +89,28 @@ fn column_sql(column: &ColumnDef, ddl: &ColumnDdl) -> String {
         parts.push("NOT NULL".into());
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{OpKind, Sent};
+
+    /// Alembic drops exactly what the operation names, with no lookup in the database.
+    #[test]
+    fn drops_are_sent_as_named() {
+        let table = QualifiedName::unqualified("users");
+        let drop_column = OpKind::DropColumn { table: table.clone(), column: "phone".into() };
+        let drop_constraint = OpKind::DropConstraint { table, name: "uq_users_email".into() };
+        assert_eq!(
+            sender(Ddl::Plain).sent(&drop_column),
+            Sent::Statements(vec![SentStatement::Sql("ALTER TABLE \"users\" DROP COLUMN \"phone\"".into())])
+        );
+        assert_eq!(
+            sender(Ddl::Plain).sent(&drop_constraint),
+            Sent::Statements(vec![SentStatement::Sql(
+                "ALTER TABLE \"users\" DROP CONSTRAINT \"uq_users_email\"".into()
+            )])
+        );
+    }
 }

@@ -92,14 +92,13 @@ impl<'a> Lowering<'a> {
     }
 
     fn defer(&mut self, (kind, ddl): (OpKind, Ddl)) {
-        let op = self.op(kind, &ddl);
+        let op = self.op(kind, ddl);
         self.deferred.push(op);
     }
 
-    /// The op with the SQL Django sends for it.
-    fn op(&self, kind: OpKind, ddl: &Ddl) -> Op {
-        let sent = super::sql::sent(&kind, ddl);
-        Op::new(kind, self.span, self.statement).sending(sent)
+    /// The op with what writes the SQL Django sends for it.
+    fn op(&self, kind: OpKind, ddl: Ddl) -> Op {
+        Op::new(kind, self.span, self.statement).sending(super::sql::sender(ddl))
     }
 
     /// Each operation is one "statement" for ignores and transaction tracking.
@@ -116,7 +115,7 @@ impl<'a> Lowering<'a> {
     }
 
     fn emit_with(&mut self, (kind, ddl): (OpKind, Ddl)) {
-        let op = self.op(kind, &ddl);
+        let op = self.op(kind, ddl);
         self.ops.push(op);
     }
 

@@ -200,9 +200,8 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
     let parsed = match &loaded.parsed {
         Ok(parsed) => parsed,
         Err((span, reason)) => {
-            let unparsed = OpKind::Unparsed { reason: reason.clone() };
-            let sent = super::editor_sql::sent_of_text(&unparsed);
-            migration.ops.push(Op::new(unparsed, *span, 0).sending(sent));
+            migration.ops.push(Op::new(OpKind::Unparsed { reason: reason.clone() }, *span, 0));
+            super::editor_sql::complete(&mut migration.ops);
             return migration;
         }
     };

@@ -2,20 +2,23 @@
 //! (see [`crate::source::editor_sql`] for the rest). `BSE` is Django's
 //! `BaseDatabaseSchemaEditor`, `PSE` its PostgreSQL `DatabaseSchemaEditor`.
 
+use std::sync::Arc;
+
 use crate::ir::{
-    quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, ConstraintKind, OpKind,
-    QualifiedName, Sent, SentStatement,
+    quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, ConstraintKind, QualifiedName,
+    Sender, SentStatement,
 };
 use crate::source::editor_sql::{
     self, checked_column, column_list, pattern_index, refuse, table_columns, ColumnDdl, Ddl, TableDdl,
 };
 
 /// Django's schema editor.
+#[derive(Debug)]
 pub struct Django;
 
-/// What Django sends for an operation lowered to `kind`.
-pub fn sent(kind: &OpKind, ddl: &Ddl) -> Sent {
-    editor_sql::sent(kind, ddl, &Django)
+/// What writes the SQL Django sends for an operation, from how it writes the operation.
+pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
+    editor_sql::sender(ddl, &Django)
 }
 
 impl editor_sql::Dialect for Django {
@@ -138,4 +141,33 @@ fn checks(column: &ColumnDef, ddl: &ColumnDdl) -> Result<Vec<String>, String> {
                 .ok_or_else(|| format!("column `{}` has a CHECK whose expression is not known", column.name))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{OpKind, Sent};
+
+    fn table() -> QualifiedName {
+        QualifiedName::unqualified("shop_book")
+    }
+
+    /// What Django finds in the database when the migration runs is said as what to look for,
+    /// for whoever runs the op to resolve against the schema of that moment.
+    #[test]
+    fn lookups_in_the_database_are_left_to_whoever_runs_the_op() {
+        let drop_column = OpKind::DropColumn { table: table(), column: "editor_id".into() };
+        assert_eq!(
+            sender(Ddl::Plain).sent(&drop_column),
+            Sent::Statements(vec![
+                SentStatement::DropForeignKeysOn { table: table(), column: "editor_id".into() },
+                SentStatement::Sql("ALTER TABLE \"shop_book\" DROP COLUMN \"editor_id\"".into()),
+            ])
+        );
+        let drop_constraint = OpKind::DropConstraint { table: table(), name: "book_uniq".into() };
+        assert_eq!(
+            sender(Ddl::Plain).sent(&drop_constraint),
+            Sent::Statements(vec![SentStatement::DropNamed { table: table(), name: "book_uniq".into() }])
+        );
+    }
 }
