@@ -95,7 +95,7 @@ mod tests {
 
     use std::path::Path;
 
-    use super::statements;
+    use super::{statements, SentStatement};
     use crate::analysis::{self, Step, Visitor};
     use crate::catalog::Catalog;
     use crate::config::Config;
@@ -773,5 +773,37 @@ mod tests {
                 ("Opaque", Refused("f-string")),
             ],
         );
+    }
+
+    /// Gives the op one statement that depends on the database.
+    #[derive(Debug)]
+    struct Lookup(SentStatement);
+
+    impl crate::ir::Sender for Lookup {
+        fn sent(&self, _: &crate::ir::OpKind) -> crate::ir::Sent {
+            crate::ir::Sent::Statements(vec![self.0.clone()])
+        }
+    }
+
+    #[test]
+    fn lookups_the_catalog_cannot_answer_are_refused() {
+        use crate::catalog::Origin;
+        use crate::ir::{Op, OpKind, QualifiedName, Span};
+
+        let table = QualifiedName::unqualified("shop_book");
+        let op = |statement| {
+            let other = OpKind::Other { tag: "a lookup".into() };
+            Op::new(other, Span::default(), 0).sending(std::sync::Arc::new(Lookup(statement)))
+        };
+        // A table the migrations only alter: the catalog knows part of it.
+        let mut catalog = Catalog::default();
+        let alter = OpKind::DropNotNull { table: table.clone(), column: "title".into() };
+        catalog.apply(&alter, Origin { migration: 0, statement: 0 });
+        let fks = SentStatement::DropForeignKeysOn { table: table.clone(), column: "editor_id".into() };
+        let refused = statements(&op(fks), &catalog).expect_err("the table is not known whole");
+        assert!(refused.contains("does not know all of `shop_book`"), "{refused}");
+        let named = SentStatement::DropNamed { table, name: "book_uniq".into() };
+        let refused = statements(&op(named), &catalog).expect_err("no such constraint");
+        assert!(refused.contains("`book_uniq` on `shop_book`") && refused.contains("no such constraint"), "{refused}");
     }
 }
