@@ -1,7 +1,9 @@
 //! The intermediate representation every front end produces: migrations made of ops.
 //!
 //! Nothing downstream of this module looks at parser nodes: rules, the catalog replay and the
-//! lock model see only these types and the source span of each op.
+//! lock model see only these types and the source span of each op. An op says nothing of the
+//! framework that wrote it; what a framework operation sends is SQL ([`Op::sent`]), written
+//! by what its front end gave it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -195,11 +197,26 @@ pub struct Op {
     /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
     /// (the same `Arc`): the executor's rollback runs it once, for the whole group.
     pub reverse_sql: Option<std::sync::Arc<str>>,
+    /// What writes the statements the runner sends for an op that is not SQL text of the
+    /// migration (a framework operation, or SQL text whose parameters are bound when it runs),
+    /// given by the front end that read it: see [`Op::sent`]. `None` for an op whose SQL is its
+    /// statement's text (`embedded_sql`, or the text at the span).
+    pub sender: Option<Arc<dyn Sender>>,
 }
 
 impl Op {
     pub fn new(kind: OpKind, span: Span, statement: usize) -> Op {
-        Op { kind, span, statement, embedded_sql: None, reverse_sql: None }
+        Op { kind, span, statement, embedded_sql: None, reverse_sql: None, sender: None }
+    }
+
+    /// The op with what writes the statements its runner sends.
+    pub fn sending(self, sender: Arc<dyn Sender>) -> Op {
+        Op { sender: Some(sender), ..self }
+    }
+
+    /// The statements the runner sends for this op, where they are not its statement's text.
+    pub fn sent(&self) -> Option<Sent> {
+        self.sender.as_ref().map(|sender| sender.sent(&self.kind))
     }
 
     /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the
@@ -208,6 +225,44 @@ impl Op {
         let sql = text.get(self.span.start..self.span.end).map(std::sync::Arc::from);
         Op { span: string, embedded_sql: sql, ..self }
     }
+}
+
+/// Writes the statements a runner sends for an op, from what its front end knew of the op
+/// beyond its kind. They are written when asked: `plan`, `apply` and `trace` run a few ops,
+/// while `lint` reads many and never runs one.
+pub trait Sender: fmt::Debug + Send + Sync {
+    fn sent(&self, kind: &OpKind) -> Sent;
+}
+
+/// The statements a runner sends for an op, as far as they are known before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// These statements, in order (none for an operation that changes nothing in the database).
+    Statements(Vec<SentStatement>),
+    /// Only known when the migration runs (code, a value computed then, a clause lockgate does
+    /// not write), or not kept on the op; the reason says which.
+    Unknown(String),
+}
+
+/// One statement a runner sends: SQL text, or SQL that depends on what the database holds
+/// when the migration runs, which whoever runs it resolves against the schema of that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentStatement {
+    Sql(String),
+    /// Drop the single-column foreign keys on `table.column` that the database holds, each made
+    /// IMMEDIATE first (`SET CONSTRAINTS "fk" IMMEDIATE`, so pending deferred checks run before
+    /// the drop rather than failing it).
+    DropForeignKeysOn {
+        table: QualifiedName,
+        column: String,
+    },
+    /// Drop what the database holds under `name` on `table`: a foreign key (made IMMEDIATE
+    /// first), another constraint (`ALTER TABLE … DROP CONSTRAINT`), or a unique index
+    /// (`DROP INDEX IF EXISTS`).
+    DropNamed {
+        table: QualifiedName,
+        name: String,
+    },
 }
 
 /// A possibly schema-qualified name of a relation or type. Unqualified names resolve to
@@ -369,8 +424,6 @@ pub struct ColumnDef {
     pub generated: Option<Generated>,
     /// Constraints written inline on the column (REFERENCES, UNIQUE, PRIMARY KEY, CHECK).
     pub constraints: Vec<ConstraintDef>,
-    /// How Django or Alembic writes the column; `None` for a column read from SQL text.
-    pub ddl: Option<Box<ColumnDdl>>,
 }
 
 impl ColumnDef {
@@ -378,124 +431,6 @@ impl ColumnDef {
     pub fn fails_on_rows(&self) -> bool {
         self.not_null && self.default.is_none() && !self.identity && self.generated.is_none()
     }
-}
-
-/// The schema editor whose SQL an op stands for. Ops read from SQL text (SQL files, RunSQL,
-/// `op.execute`) have none: their statement text is their SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Editor {
-    Django,
-    Alembic,
-}
-
-/// What Django's or Alembic's DDL for a column says beyond the semantic fields of `ColumnDef`:
-/// both write types, defaults and NULL their own way, and the executor must send what they send.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ColumnDdl {
-    pub editor: Editor,
-    /// The type as the framework spells it (`timestamp with time zone`, `VARCHAR(255)`, `SERIAL`).
-    pub ty: String,
-    /// `COLLATE` name (Django `db_collation`).
-    pub collation: Option<String>,
-    /// The DEFAULT expression exactly as it reaches the server (Django interpolates its
-    /// parameters client-side, so literals appear as literals).
-    pub default: Option<String>,
-    /// The identity clause written after the column (`GENERATED BY DEFAULT AS IDENTITY`).
-    pub identity: Option<String>,
-    /// One entry per `ColumnDef::constraints`, in the same order.
-    pub constraints: Vec<ConstraintDdl>,
-    /// Django's second index on a unique or indexed varchar/text column, for LIKE queries
-    /// (`PSE._create_like_index_sql`): built with the column although no op of its own says so.
-    pub pattern_index: Option<PatternIndex>,
-    /// Why the framework's SQL for this column is only known when the migration runs (a custom
-    /// field class, a default computed by Python at migrate time); rendering refuses with it.
-    pub unknown: Option<String>,
-}
-
-/// `CREATE INDEX "<name>" ON t ("<column>" <opclass>)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PatternIndex {
-    pub name: String,
-    pub opclass: String,
-}
-
-/// What a framework writes for a constraint beyond its `ConstraintKind`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct ConstraintDdl {
-    /// The CHECK expression as sent.
-    pub check: Option<String>,
-    /// Foreign keys: the action after `ON DELETE` / `ON UPDATE`.
-    pub on_delete: Option<String>,
-    pub on_update: Option<String>,
-    /// `DEFERRABLE INITIALLY DEFERRED`, `NOT DEFERRABLE`, … as written after the constraint.
-    pub deferral: Option<String>,
-    /// Written by Django, which spells `FOREIGN KEY (…)` where SQLAlchemy writes `FOREIGN KEY(…)`.
-    pub django: bool,
-    /// Why the constraint's SQL is only known at run time.
-    pub unknown: Option<String>,
-    /// UNIQUE: `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written (PostgreSQL 15+).
-    pub nulls_distinct: Option<bool>,
-}
-
-/// What a framework writes for a CREATE TABLE beyond its columns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TableDdl {
-    pub editor: Editor,
-    /// One entry per table-level constraint of the op, in the same order.
-    pub constraints: Vec<ConstraintDdl>,
-    /// Why the statement is only known at run time.
-    pub unknown: Option<String>,
-}
-
-/// What a framework writes for a CREATE INDEX beyond the op's semantic fields.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IndexDdl {
-    pub editor: Editor,
-    /// One entry per key of the op (`columns`), in the same order.
-    pub keys: Vec<IndexKey>,
-    /// Access method for `USING …`; `None` writes no USING clause (btree).
-    pub method: Option<String>,
-    /// `INCLUDE` columns.
-    pub include: Vec<String>,
-    /// The WHERE predicate of a partial index, as sent.
-    pub predicate: Option<String>,
-    pub if_not_exists: bool,
-    /// `NULLS NOT DISTINCT` (`Some(false)`) or `NULLS DISTINCT` written after INCLUDE.
-    pub nulls_distinct: Option<bool>,
-    /// Why the statement is only known at run time.
-    pub unknown: Option<String>,
-}
-
-/// One key of an index: a column (named by the op) or an expression, and its modifiers.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct IndexKey {
-    /// The expression's SQL; `None` for a column key.
-    pub expression: Option<String>,
-    pub opclass: Option<String>,
-    pub descending: bool,
-}
-
-/// What a framework writes for `ALTER COLUMN … TYPE`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TypeChangeDdl {
-    pub editor: Editor,
-    /// The new type as the framework spells it.
-    pub ty: String,
-    /// The `USING` expression, when the framework writes one.
-    pub using: Option<String>,
-    /// Why the statement is only known at run time.
-    pub unknown: Option<String>,
-}
-
-/// What a framework writes for `ALTER COLUMN … SET DEFAULT`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DefaultDdl {
-    pub editor: Editor,
-    /// The DEFAULT expression as sent; unused when the op drops the default.
-    pub default: Option<String>,
-    /// Why the statement is only known at run time.
-    pub unknown: Option<String>,
 }
 
 /// `"name"`, with embedded quotes doubled: how Django (and PostgreSQL) quote an identifier.
@@ -645,8 +580,6 @@ pub enum OpKind {
         partition_of: Option<QualifiedName>,
         partitioned: bool,
         if_not_exists: bool,
-        /// How Django or Alembic writes it; `None` when read from SQL text.
-        ddl: Option<TableDdl>,
     },
     /// CREATE TABLE AS / SELECT INTO / CREATE MATERIALIZED VIEW: a new relation filled by a query.
     CreateTableAs {
@@ -656,8 +589,6 @@ pub enum OpKind {
     DropTable {
         tables: Vec<QualifiedName>,
         cascade: bool,
-        /// The framework that drops it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     RenameTable {
         table: QualifiedName,
@@ -670,15 +601,11 @@ pub enum OpKind {
     DropColumn {
         table: QualifiedName,
         column: String,
-        /// The framework that drops it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     RenameColumn {
         table: QualifiedName,
         column: String,
         new_name: String,
-        /// The framework that renames it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     AlterColumnType {
         table: QualifiedName,
@@ -687,8 +614,6 @@ pub enum OpKind {
         /// A `USING` expression that recomputes the values: anything but the column itself or
         /// its cast to the new type (those convert as a change without `USING` does).
         using: bool,
-        /// How Django or Alembic writes it; `None` when read from SQL text.
-        ddl: Option<TypeChangeDdl>,
     },
     SetNotNull {
         table: QualifiedName,
@@ -697,22 +622,15 @@ pub enum OpKind {
     DropNotNull {
         table: QualifiedName,
         column: String,
-        /// The framework that runs it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     SetDefault {
         table: QualifiedName,
         column: String,
         default: Option<DefaultExpr>,
-        /// How Django or Alembic writes it; `None` when read from SQL text.
-        ddl: Option<DefaultDdl>,
     },
     AddConstraint {
         table: QualifiedName,
         constraint: ConstraintDef,
-        /// How Django or Alembic writes it (CHECK text, FK actions, deferral); `None` when read
-        /// from SQL text.
-        ddl: Option<Box<ConstraintDdl>>,
     },
     ValidateConstraint {
         table: QualifiedName,
@@ -721,8 +639,6 @@ pub enum OpKind {
     DropConstraint {
         table: QualifiedName,
         name: String,
-        /// The framework that drops it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     RenameConstraint {
         table: QualifiedName,
@@ -755,22 +671,16 @@ pub enum OpKind {
         reads: Vec<String>,
         /// `ON ONLY parent`: a partitioned index with no partition built yet.
         only: bool,
-        /// How Django or Alembic writes it; `None` when read from SQL text.
-        ddl: Option<Box<IndexDdl>>,
     },
     DropIndex {
         indexes: Vec<QualifiedName>,
         concurrently: bool,
         /// `IF EXISTS`: Django always writes it, Alembic with `if_exists=True`.
         if_exists: bool,
-        /// The framework that drops it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     RenameIndex {
         index: QualifiedName,
         new_name: String,
-        /// The framework that renames it; `None` when read from SQL text.
-        editor: Option<Editor>,
     },
     /// `ALTER SEQUENCE … RENAME TO`: the defaults that use it follow (they name it by oid).
     RenameSequence {

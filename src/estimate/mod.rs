@@ -428,7 +428,6 @@ mod tests {
             partial: false,
             reads: vec![],
             only: false,
-            ddl: None,
         }
     }
 
@@ -464,7 +463,6 @@ mod tests {
                 column: "a".into(),
                 new_type: SqlType::named("bigint"),
                 using: false,
-                ddl: None,
             },
             Work::Rewrite,
             &[("child", sized(1_000_000, 100, &[]))],
@@ -515,7 +513,6 @@ mod tests {
             column: "a".into(),
             new_type: SqlType::named("bigint"),
             using: false,
-            ddl: None,
         };
         let sizes = sized(1_000_000, 100, &[("id", 8)]);
         let rewrite = work_ms(&op, Work::Rewrite, &[("child", sizes.clone())]);

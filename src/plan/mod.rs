@@ -5,9 +5,9 @@
 //! ran (re-runs are idempotent), how to undo it, and where it came from. The plan carries a
 //! checksum of itself and of every source file: the reviewed plan is the plan that runs.
 
-pub mod ir_sql;
 pub mod recipes;
 pub mod render;
+pub mod sent;
 pub mod sqlgen;
 
 use std::collections::{BTreeMap, HashMap};
@@ -520,7 +520,7 @@ fn rollback_sql(migration: &Migration, after: &Catalog) -> Option<Vec<String>> {
         match &op.embedded_sql {
             Some(text) if previous != Some(op.statement) => sql.push(text.to_string()),
             Some(_) => {}
-            None => sql.extend(ir_sql::statements(&op.kind, &catalog).ok()?),
+            None => sql.extend(sent::statements(op, &catalog).ok()?),
         }
         previous = Some(op.statement);
         catalog.apply(&op.kind, Origin { migration: usize::MAX, statement: op.statement });

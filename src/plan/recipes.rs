@@ -9,8 +9,8 @@ use crate::analysis::Step as ReplayStep;
 use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
 use crate::ir::{
-    quote_identifier as ident, quote_relation, ConstraintDef, ConstraintKind, DataChangeKind, Framework, Migration,
-    OpKind, QualifiedName,
+    quote_identifier as ident, quote_relation, ConstraintDef, ConstraintKind, DataChangeKind, Migration, OpKind,
+    QualifiedName,
 };
 use crate::locks::{self, LockEffect, Work};
 use crate::postgres::{Feature, LockMode, PgVersion};
@@ -199,7 +199,8 @@ pub fn plan_op(context: &Context) -> Outcome {
         }
         _ => {}
     }
-    if step.migration.framework != Framework::Sql && step.op.embedded_sql.is_none() {
+    // A framework operation carries what its schema editor sends; SQL text is its own statement.
+    if step.op.sender.is_some() {
         return framework_op(context);
     }
     let Some(node) = statement_node(step) else {
@@ -280,7 +281,7 @@ fn one_per_relation(effects: Vec<LockEffect>) -> Vec<LockEffect> {
 /// a statement read from a SQL file (with its own lock effects, against the same schema).
 fn framework_op(context: &Context) -> Outcome {
     let step = context.step;
-    let statements = match super::ir_sql::statements(&step.op.kind, step.catalog) {
+    let statements = match super::sent::statements(step.op, step.catalog) {
         Ok(statements) => statements,
         Err(why) => return Outcome::Error(format!("cannot plan this operation: {why}")),
     };

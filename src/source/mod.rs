@@ -3,6 +3,7 @@
 pub mod alembic;
 pub mod directives;
 pub mod django;
+pub mod editor_sql;
 pub mod layout;
 pub mod project;
 pub mod python;

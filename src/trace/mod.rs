@@ -4,8 +4,8 @@
 //! or extensions, nor know every server version; the server can.
 //!
 //! SQL runs as written. Django and Alembic operations run as the SQL their schema editors send
-//! ([`crate::plan::ir_sql`]); what cannot be rendered (RunPython, values Python computes) is
-//! reported as not traced. The database is left migrated: it is a scratch database.
+//! ([`crate::ir::Op::sent`], resolved against the catalog by [`crate::plan::sent`]); what is
+//! only known at run time (RunPython, values Python computes) is reported as not traced. The database is left migrated: it is a scratch database.
 
 pub mod observe;
 mod seed;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::{self, LintResult, Step, Visitor};
 use crate::catalog::Catalog;
 use crate::config::Config;
-use crate::ir::{Framework, Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
+use crate::ir::{Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
 use crate::live::history::{History, Runner};
 use crate::live::{describe, LiveError, Session};
 use crate::postgres::{LockMode, PgVersion};
@@ -297,7 +297,8 @@ struct Tracer<'s> {
 impl Visitor for Tracer<'_> {
     fn op(&mut self, step: &Step) {
         let op = step.op;
-        let framework_op = step.migration.framework != Framework::Sql && op.embedded_sql.is_none();
+        // A framework operation carries what its schema editor sends; SQL text is its own statement.
+        let framework_op = op.sender.is_some();
         let continues = !step.first_in_statement && !framework_op;
         if !continues {
             self.flush();
@@ -305,7 +306,7 @@ impl Visitor for Tracer<'_> {
                 self.begin_runner_transaction();
             }
             let sql = if framework_op {
-                crate::plan::ir_sql::statements(&op.kind, step.catalog)
+                crate::plan::sent::statements(op, step.catalog)
             } else {
                 Ok(vec![crate::plan::recipes::statement_text_of(step.migration, op).to_string()])
             };

@@ -1,13 +1,14 @@
 //! The steps of `upgrade()` → IR ops, in the order Alembic sends their SQL to PostgreSQL
-//! (`alembic/operations/toimpl.py`). One Python call is one statement for ignores and
+//! (`alembic/operations/toimpl.py`), each with that SQL (`sql.rs`). One Python call is one statement for ignores and
 //! transaction tracking, except `op.execute` text with several SQL statements.
 
 use std::ops::Range;
 
 use crate::ir::{
-    ConstraintDdl, ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl, DroppedObject, Editor, Ignore, Op,
-    OpKind, QualifiedName, Span, TableAction, TableDdl, TransactionControl, TypeChangeDdl,
+    ConstraintDef, ConstraintKind, DataChangeKind, DroppedObject, Ignore, Op, OpKind, QualifiedName, Span, TableAction,
+    TransactionControl,
 };
+use crate::source::editor_sql::{ConstraintDdl, Ddl, DefaultDdl, TableDdl, TypeChangeDdl};
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
 
@@ -58,7 +59,7 @@ impl Lowering<'_> {
             // Alembic commits the transaction it reopened when the revision (or the run) ends;
             // written out, the transaction tracking sees it closed rather than left open.
             self.span = span;
-            self.push(OpKind::Transaction(TransactionControl::Commit));
+            self.push((OpKind::Transaction(TransactionControl::Commit), Ddl::Plain));
         }
         self.out
     }
@@ -94,25 +95,31 @@ impl Lowering<'_> {
         }
     }
 
+    /// An op whose fields say all Alembic writes for it.
     fn emit(&mut self, kind: OpKind) {
+        self.emit_with((kind, Ddl::Plain));
+    }
+
+    fn emit_with(&mut self, lowered: (OpKind, Ddl)) {
         self.flush_begin();
-        self.push(kind);
+        self.push(lowered);
     }
 
     fn emit_at(&mut self, span: Span, kind: OpKind) {
         self.flush_begin();
-        self.out.ops.push(Op::new(kind, span, self.statement));
+        self.out.ops.push(op(kind, Ddl::Plain, span, self.statement));
     }
 
-    fn push(&mut self, kind: OpKind) {
-        self.out.ops.push(Op::new(kind, self.span, self.statement));
+    fn push(&mut self, (kind, ddl): (OpKind, Ddl)) {
+        self.out.ops.push(op(kind, ddl, self.span, self.statement));
     }
 
     /// The BEGIN Alembic issues when an autocommit block ends, placed before the next statement
     /// (there is none when the block ends the revision).
     fn flush_begin(&mut self) {
         if let Some(span) = self.pending_begin.take() {
-            self.out.ops.push(Op::new(OpKind::Transaction(TransactionControl::Begin), span, self.statement));
+            let begin = OpKind::Transaction(TransactionControl::Begin);
+            self.out.ops.push(op(begin, Ddl::Plain, span, self.statement));
             self.statement += 1;
             self.reopened = Some(span);
         }
@@ -260,20 +267,20 @@ impl Lowering<'_> {
             .map(|(k, _)| k.as_str())
             .find(|k| !matches!(*k, "table_name" | "name" | "schema" | "if_not_exists"));
         let ddl = TableDdl {
-            editor: Editor::Alembic,
+            columns: spec.column_ddl,
             constraints: spec.constraint_ddl,
             unknown: extra.map(|option| format!("`{option}=` on `create_table`, which lockgate does not write")),
         };
-        self.emit(OpKind::CreateTable {
+        let kind = OpKind::CreateTable {
             table,
             columns: spec.columns,
             constraints: spec.constraints,
             partition_of: None,
             partitioned: args.call.kwarg("postgresql_partition_by").is_some(),
             if_not_exists: flag(args.call, "if_not_exists"),
-            ddl: Some(ddl),
-        });
-        spec.indexes.into_iter().for_each(|index| self.emit(index));
+        };
+        self.emit_with((kind, Ddl::Table(ddl)));
+        spec.indexes.into_iter().for_each(|index| self.emit_with(index));
         for (span, what) in spec.unreadable {
             self.emit_at(span, OpKind::Opaque { what });
         }
@@ -282,7 +289,7 @@ impl Lowering<'_> {
 
     fn drop_table(&mut self, args: &Args) -> Result<(), String> {
         let table = args.table(&["table_name", "name"], 0)?;
-        self.emit(OpKind::DropTable { tables: vec![table], cascade: false, editor: Some(Editor::Alembic) });
+        self.emit(OpKind::DropTable { tables: vec![table], cascade: false });
         Ok(())
     }
 
@@ -301,7 +308,7 @@ impl Lowering<'_> {
         let mut spec = schema::column(column.ok_or("with a column lockgate cannot read")?)?;
         let keys = [spec.def.name.clone()];
         if spec.primary_key && schema::autoincrement_column(std::slice::from_ref(&spec), &keys).is_some() {
-            schema::make_serial(&mut spec.def);
+            schema::make_serial(&mut spec.def, &mut spec.ddl);
         }
         let inline_references = flag(args.call, "inline_references");
         let constraint_ddl = std::mem::take(&mut spec.constraint_ddl);
@@ -316,41 +323,26 @@ impl Lowering<'_> {
                 .push(keyed(None, ConstraintKind::PrimaryKey { columns: keys.to_vec(), using_index: None }));
         }
         let if_not_exists = flag(args.call, "if_not_exists");
-        if let Some(ddl) = &mut spec.def.ddl {
-            if !spec.def.constraints.is_empty() {
-                ddl.unknown.get_or_insert_with(|| {
-                    "`inline_references`/`inline_primary_key`, which lockgate does not write".to_string()
-                });
-            } else if if_not_exists {
-                ddl.unknown
-                    .get_or_insert_with(|| "`ADD COLUMN IF NOT EXISTS`, which lockgate does not write".to_string());
-            }
+        let ddl = &mut spec.ddl;
+        if !spec.def.constraints.is_empty() {
+            ddl.unknown.get_or_insert_with(|| {
+                "`inline_references`/`inline_primary_key`, which lockgate does not write".to_string()
+            });
+        } else if if_not_exists {
+            ddl.unknown.get_or_insert_with(|| "`ADD COLUMN IF NOT EXISTS`, which lockgate does not write".to_string());
         }
         let column_name = spec.def.name.clone();
-        self.emit(OpKind::AddColumn { table: table.clone(), column: spec.def });
+        let column = OpKind::AddColumn { table: table.clone(), column: spec.def };
+        self.emit_with((column, Ddl::Column(Box::new(spec.ddl))));
         for (constraint, ddl) in separate {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint, ddl: Some(Box::new(ddl)) });
+            self.add_constraint(&table, constraint, ddl);
         }
         if spec.unique && !spec.index {
             let unique = ConstraintKind::Unique { columns: vec![column_name.clone()], using_index: None };
-            self.emit(OpKind::AddConstraint {
-                table: table.clone(),
-                constraint: keyed(None, unique),
-                ddl: Some(Box::new(ConstraintDdl::default())),
-            });
+            self.add_constraint(&table, keyed(None, unique), ConstraintDdl::default());
         }
         if spec.index {
-            self.emit(OpKind::CreateIndex {
-                name: Some(format!("ix_{}_{column_name}", table.name)),
-                table,
-                columns: vec![Some(column_name)],
-                unique: spec.unique,
-                concurrently: false,
-                partial: false,
-                reads: vec![],
-                only: false,
-                ddl: Some(Box::new(schema::column_index_ddl())),
-            });
+            self.emit_with(schema::column_index(&table, &column_name, spec.unique));
         }
         Ok(())
     }
@@ -358,7 +350,7 @@ impl Lowering<'_> {
     fn drop_column(&mut self, args: &Args) -> Result<(), String> {
         let table = args.table(&["table_name"], 0)?;
         let column = args.text(&["column_name"], 1)?;
-        self.emit(OpKind::DropColumn { table, column, editor: Some(Editor::Alembic) });
+        self.emit(OpKind::DropColumn { table, column });
         Ok(())
     }
 
@@ -385,26 +377,17 @@ impl Lowering<'_> {
                 _ => true,
             };
             let ddl = TypeChangeDdl {
-                editor: Editor::Alembic,
                 ty: new_type.sql.clone().unwrap_or_default(),
                 using: using_sql.and_then(Result::ok),
                 unknown,
             };
-            self.emit(OpKind::AlterColumnType {
-                table: table.clone(),
-                column: column.clone(),
-                new_type: new_type.ty,
-                using,
-                ddl: Some(ddl),
-            });
+            let kind =
+                OpKind::AlterColumnType { table: table.clone(), column: column.clone(), new_type: new_type.ty, using };
+            self.emit_with((kind, Ddl::TypeChange(ddl)));
         }
         match call.kwarg("nullable").map(|n| &n.value) {
             Some(Value::Bool(false)) => self.emit(OpKind::SetNotNull { table: table.clone(), column: column.clone() }),
-            Some(Value::Bool(true)) => self.emit(OpKind::DropNotNull {
-                table: table.clone(),
-                column: column.clone(),
-                editor: Some(Editor::Alembic),
-            }),
+            Some(Value::Bool(true)) => self.emit(OpKind::DropNotNull { table: table.clone(), column: column.clone() }),
             Some(Value::None) | None => {}
             Some(other) => self.opaque(format!("`nullable=` decided at run time ({})", describe(other))),
         }
@@ -416,7 +399,7 @@ impl Lowering<'_> {
         }
         if let Some(new_name) = call.kwarg("new_column_name").filter(|n| !n.is_none()) {
             let new_name = new_name.as_str().ok_or("with a new column name lockgate cannot read")?.to_string();
-            self.emit(OpKind::RenameColumn { table, column, new_name, editor: Some(Editor::Alembic) });
+            self.emit(OpKind::RenameColumn { table, column, new_name });
         }
         if self.out.ops.len() == before {
             // Only `existing_*` arguments: on PostgreSQL Alembic sends nothing.
@@ -437,13 +420,8 @@ impl Lowering<'_> {
                     Ok(sql) => (sql, None),
                     Err(why) => (None, Some(why)),
                 };
-                let ddl = DefaultDdl { editor: Editor::Alembic, default: sql, unknown };
-                self.emit(OpKind::SetDefault {
-                    table,
-                    column,
-                    default: schema::server_default(default),
-                    ddl: Some(ddl),
-                })
+                let kind = OpKind::SetDefault { table, column, default: schema::server_default(default) };
+                self.emit_with((kind, Ddl::Default(DefaultDdl { default: sql, unknown })))
             }
         }
     }
@@ -454,7 +432,7 @@ impl Lowering<'_> {
         let keys = list(args.get(&["columns"], 2));
         let columns = key_columns(&keys);
         let call = args.call;
-        self.emit(OpKind::CreateIndex {
+        let kind = OpKind::CreateIndex {
             name,
             table,
             columns,
@@ -463,8 +441,8 @@ impl Lowering<'_> {
             partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
             reads: vec![],
             only: false,
-            ddl: Some(Box::new(schema::index_ddl(&keys, call))),
-        });
+        };
+        self.emit_with((kind, Ddl::Index(Box::new(schema::index_ddl(&keys, call)))));
         Ok(())
     }
 
@@ -477,7 +455,6 @@ impl Lowering<'_> {
             indexes: vec![QualifiedName::new(schema, name)],
             concurrently,
             if_exists: flag(args.call, "if_exists"),
-            editor: Some(Editor::Alembic),
         });
         Ok(())
     }
@@ -493,7 +470,7 @@ impl Lowering<'_> {
             referenced_columns: key_columns(&list(args.get(&["remote_cols"], 4))).into_iter().flatten().collect(),
         };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(schema::foreign_key_ddl(args.call))) });
+        self.add_constraint(&table, constraint, schema::foreign_key_ddl(args.call));
         Ok(())
     }
 
@@ -503,7 +480,7 @@ impl Lowering<'_> {
         let table = args.table(&["table_name", "source", "table"], 1)?;
         let columns = key_columns(&list(args.get(&["columns", "cols"], 2))).into_iter().flatten().collect();
         let ddl = schema::operation_keys_ddl(args.call);
-        self.emit(OpKind::AddConstraint { table, constraint: keyed(name, kind(columns)), ddl: Some(Box::new(ddl)) });
+        self.add_constraint(&table, keyed(name, kind(columns)), ddl);
         Ok(())
     }
 
@@ -513,8 +490,7 @@ impl Lowering<'_> {
         let condition = args.get(&["condition", "sqltext"], 2);
         let kind = ConstraintKind::Check { not_null_column: condition.and_then(schema::not_null_column) };
         let constraint = ConstraintDef { name, kind, not_valid: flag(args.call, "postgresql_not_valid") };
-        let ddl = schema::condition_ddl(condition, args.call);
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(ddl)) });
+        self.add_constraint(&table, constraint, schema::condition_ddl(condition, args.call));
         Ok(())
     }
 
@@ -525,12 +501,13 @@ impl Lowering<'_> {
             unknown: Some("an EXCLUDE constraint, whose elements lockgate does not write".into()),
             ..ConstraintDdl::default()
         };
-        self.emit(OpKind::AddConstraint {
-            table,
-            constraint: keyed(name, ConstraintKind::Exclusion),
-            ddl: Some(Box::new(ddl)),
-        });
+        self.add_constraint(&table, keyed(name, ConstraintKind::Exclusion), ddl);
         Ok(())
+    }
+
+    fn add_constraint(&mut self, table: &QualifiedName, constraint: ConstraintDef, ddl: ConstraintDdl) {
+        let kind = OpKind::AddConstraint { table: table.clone(), constraint };
+        self.emit_with((kind, Ddl::Constraint(Box::new(ddl))));
     }
 
     fn drop_constraint(&mut self, args: &Args) -> Result<(), String> {
@@ -539,7 +516,7 @@ impl Lowering<'_> {
             .and_then(name_of)
             .ok_or("with a constraint name lockgate cannot read")?;
         let table = args.table(&["table_name", "table"], 1)?;
-        self.emit(OpKind::DropConstraint { table, name, editor: Some(Editor::Alembic) });
+        self.emit(OpKind::DropConstraint { table, name });
         Ok(())
     }
 
@@ -622,6 +599,11 @@ impl Lowering<'_> {
         let end = literal.span.end.checked_sub(width)?;
         (start <= end && self.text.get(start..end) == Some(value)).then_some(start..end)
     }
+}
+
+/// The op with what writes the SQL Alembic sends for it.
+fn op(kind: OpKind, ddl: Ddl, span: Span, statement: usize) -> Op {
+    Op::new(kind, span, statement).sending(super::sql::sender(ddl))
 }
 
 /// Positional arguments of an operation, with the table `batch_op.*` leaves out supplied by

@@ -1,10 +1,8 @@
 //! SQLAlchemy schema objects as Alembic compiles them for PostgreSQL: `sa.Column`, the
 //! table-level constraints and `sa.Index`, read from their constructor calls.
 
-use crate::ir::{
-    ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef, ConstraintKind, DefaultExpr, Editor, Generated, IndexDdl,
-    IndexKey, OpKind, QualifiedName, Span,
-};
+use crate::ir::{ColumnDef, ConstraintDef, ConstraintKind, DefaultExpr, Generated, OpKind, QualifiedName, Span};
+use crate::source::editor_sql::{ColumnDdl, ConstraintDdl, Ddl, IndexDdl, IndexKey};
 use crate::source::python::{Call, Expr, Value};
 
 use super::sqltext;
@@ -14,6 +12,8 @@ use super::types::{column_type, ColumnType, EnumType};
 #[derive(Debug, Clone)]
 pub struct ColumnSpec {
     pub def: ColumnDef,
+    /// How SQLAlchemy writes the column.
+    pub ddl: ColumnDdl,
     pub ty: ColumnType,
     pub primary_key: bool,
     pub unique: bool,
@@ -52,16 +52,11 @@ pub fn column(call: &Call) -> Result<ColumnSpec, String> {
             serial: false,
             generated: None,
             constraints: vec![],
-            ddl: Some(Box::new(ColumnDdl {
-                editor: Editor::Alembic,
-                ty: ty.sql.clone().unwrap_or_default(),
-                collation: None,
-                default: None,
-                identity: None,
-                constraints: vec![],
-                pattern_index: None,
-                unknown: ty.sql.clone().err(),
-            })),
+        },
+        ddl: ColumnDdl {
+            ty: ty.sql.clone().unwrap_or_default(),
+            unknown: ty.sql.clone().err(),
+            ..ColumnDdl::default()
         },
         ty,
         primary_key,
@@ -91,18 +86,12 @@ pub fn column(call: &Call) -> Result<ColumnSpec, String> {
 
 /// Marks the column's DDL as known only at run time, keeping the first reason.
 fn unknown(spec: &mut ColumnSpec, why: &str) {
-    if let Some(ddl) = &mut spec.def.ddl {
-        ddl.unknown.get_or_insert_with(|| why.to_string());
-    }
+    spec.ddl.unknown.get_or_insert_with(|| why.to_string());
 }
 
 fn set_default_sql(spec: &mut ColumnSpec, default: &Expr) {
     match server_default_sql(default) {
-        Ok(sql) => {
-            if let Some(ddl) = &mut spec.def.ddl {
-                ddl.default = sql;
-            }
-        }
+        Ok(sql) => spec.ddl.default = sql,
         Err(why) => unknown(spec, &why),
     }
 }
@@ -164,10 +153,8 @@ fn schema_item(spec: &mut ColumnSpec, item: &Expr) {
             if options || (call.kwarg("always").is_some() && always.is_none()) {
                 unknown(spec, "an Identity() with sequence options, which lockgate does not write");
             }
-            if let Some(ddl) = &mut spec.def.ddl {
-                let kind = if always == Some(true) { "ALWAYS" } else { "BY DEFAULT" };
-                ddl.identity = Some(format!("GENERATED {kind} AS IDENTITY"));
-            }
+            let kind = if always == Some(true) { "ALWAYS" } else { "BY DEFAULT" };
+            spec.ddl.identity = Some(format!("GENERATED {kind} AS IDENTITY"));
         }
         "Computed" => {
             let virtual_ = call.kwarg("persisted").and_then(Expr::as_bool) == Some(false);
@@ -456,11 +443,13 @@ pub fn not_null_column(condition: &Expr) -> Option<String> {
 #[derive(Debug, Default)]
 pub struct TableSpec {
     pub columns: Vec<ColumnDef>,
+    /// How SQLAlchemy writes each of `columns`, in the same order.
+    pub column_ddl: Vec<ColumnDdl>,
     pub constraints: Vec<ConstraintDef>,
     /// How SQLAlchemy writes each of `constraints`, in the same order.
     pub constraint_ddl: Vec<ConstraintDdl>,
     pub enums: Vec<EnumType>,
-    pub indexes: Vec<OpKind>,
+    pub indexes: Vec<(OpKind, Ddl)>,
     /// Arguments lockgate could not read, with where they are.
     pub unreadable: Vec<(Span, String)>,
 }
@@ -602,7 +591,7 @@ fn finish_table(
             column.def.not_null = true;
         }
         if serial.as_deref() == Some(column.def.name.as_str()) {
-            make_serial(&mut column.def);
+            make_serial(&mut column.def, &mut column.ddl);
         }
         if let Some(enum_type) = column.ty.enum_type.clone().filter(|e| e.create) {
             if !spec.enums.iter().any(|e| e.name == enum_type.name) {
@@ -613,6 +602,7 @@ fn finish_table(
         spec.constraints.append(&mut column.constraints);
         spec.constraint_ddl.append(&mut column.constraint_ddl);
         spec.columns.push(column.def);
+        spec.column_ddl.push(column.ddl);
     }
     if !keys.is_empty() {
         spec.constraints.insert(0, primary_key);
@@ -625,17 +615,7 @@ fn finish_table(
 fn derived(spec: &mut TableSpec, table: &QualifiedName, column: &mut ColumnSpec) {
     let name = &column.def.name;
     if column.index {
-        spec.indexes.push(OpKind::CreateIndex {
-            name: Some(format!("ix_{}_{name}", table.name)),
-            table: table.clone(),
-            columns: vec![Some(name.clone())],
-            unique: column.unique,
-            concurrently: false,
-            partial: false,
-            reads: vec![],
-            only: false,
-            ddl: Some(Box::new(column_index_ddl())),
-        });
+        spec.indexes.push(column_index(table, name, column.unique));
     } else if column.unique {
         column.constraints.push(ConstraintDef {
             name: None,
@@ -666,7 +646,7 @@ fn has_foreign_key(column: &ColumnSpec) -> bool {
 }
 
 /// SERIAL: an owned sequence and a `nextval` default, NOT NULL.
-pub fn make_serial(def: &mut ColumnDef) {
+pub fn make_serial(def: &mut ColumnDef, ddl: &mut ColumnDdl) {
     def.identity = true;
     def.serial = true;
     def.not_null = true;
@@ -676,25 +656,24 @@ pub fn make_serial(def: &mut ColumnDef) {
         "smallint" => "SMALLSERIAL",
         _ => "SERIAL",
     };
-    if let Some(ddl) = &mut def.ddl {
-        ddl.ty = pseudo_type.to_string();
-        // SERIAL stands for the DEFAULT: `get_column_specification` writes none.
-        ddl.default = None;
-    }
+    ddl.ty = pseudo_type.to_string();
+    // SERIAL stands for the DEFAULT: `get_column_specification` writes none.
+    ddl.default = None;
 }
 
 /// `index=True` on a column: `CREATE [UNIQUE] INDEX ix_<table>_<column> ON t (column)`.
-pub fn column_index_ddl() -> IndexDdl {
-    IndexDdl {
-        editor: Editor::Alembic,
-        keys: vec![IndexKey::default()],
-        method: None,
-        include: vec![],
-        predicate: None,
-        if_not_exists: false,
-        nulls_distinct: None,
-        unknown: None,
-    }
+pub fn column_index(table: &QualifiedName, column: &str, unique: bool) -> (OpKind, Ddl) {
+    let kind = OpKind::CreateIndex {
+        name: Some(format!("ix_{}_{column}", table.name)),
+        table: table.clone(),
+        columns: vec![Some(column.to_string())],
+        unique,
+        concurrently: false,
+        partial: false,
+        reads: vec![],
+        only: false,
+    };
+    (kind, Ddl::Index(Box::new(IndexDdl::on_columns(1))))
 }
 
 /// How SQLAlchemy's PostgreSQL compiler writes an index (`PGDDLCompiler.visit_create_index`):
@@ -762,7 +741,6 @@ pub fn index_ddl(keys: &[Expr], call: &Call) -> IndexDdl {
         }
     }
     IndexDdl {
-        editor: Editor::Alembic,
         keys: index_keys,
         method: method.flatten(),
         include,
@@ -774,9 +752,9 @@ pub fn index_ddl(keys: &[Expr], call: &Call) -> IndexDdl {
 }
 
 /// `sa.Index(name, *columns, unique=, postgresql_where=)` in `create_table`.
-fn index(table: &QualifiedName, call: &Call) -> OpKind {
+fn index(table: &QualifiedName, call: &Call) -> (OpKind, Ddl) {
     let keys = call.args.get(1..).unwrap_or_default();
-    OpKind::CreateIndex {
+    let kind = OpKind::CreateIndex {
         name: call.args.first().and_then(name_of),
         table: table.clone(),
         columns: key_columns(keys),
@@ -785,6 +763,6 @@ fn index(table: &QualifiedName, call: &Call) -> OpKind {
         partial: call.kwarg("postgresql_where").is_some_and(|w| !w.is_none()),
         reads: vec![],
         only: false,
-        ddl: Some(Box::new(index_ddl(keys, call))),
-    }
+    };
+    (kind, Ddl::Index(Box::new(index_ddl(keys, call))))
 }

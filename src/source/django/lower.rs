@@ -1,11 +1,14 @@
 //! Django operations → IR ops, against the replayed model state. Each operation changes the
 //! state the way Django's `state_forwards` does, and yields the ops its `database_forwards`
-//! would run on PostgreSQL.
+//! would run on PostgreSQL, each with the SQL Django's schema editor sends for it (`sql.rs`).
 
 use super::run_python::Code;
 use crate::ir::{
-    quote_identifier, ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef, ConstraintKind, DataChangeKind, DefaultDdl,
-    DefaultExpr, Editor, IndexDdl, IndexKey, Op, OpKind, PatternIndex, QualifiedName, Span, TableDdl, TypeChangeDdl,
+    quote_identifier, ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind, DefaultExpr, Op, OpKind, QualifiedName,
+    Span,
+};
+use crate::source::editor_sql::{
+    ColumnDdl, ConstraintDdl, Ddl, DefaultDdl, IndexDdl, IndexKey, PatternIndex, TableDdl, TypeChangeDdl,
 };
 use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
@@ -88,8 +91,14 @@ impl<'a> Lowering<'a> {
         self.state.model(&self.key(name)).map(|model| (model.table_name(), whole_model))
     }
 
-    fn defer(&mut self, kind: OpKind) {
-        self.deferred.push(Op::new(kind, self.span, self.statement));
+    fn defer(&mut self, (kind, ddl): (OpKind, Ddl)) {
+        let op = self.op(kind, ddl);
+        self.deferred.push(op);
+    }
+
+    /// The op with what writes the SQL Django sends for it.
+    fn op(&self, kind: OpKind, ddl: Ddl) -> Op {
+        Op::new(kind, self.span, self.statement).sending(super::sql::sender(ddl))
     }
 
     /// Each operation is one "statement" for ignores and transaction tracking.
@@ -100,8 +109,14 @@ impl<'a> Lowering<'a> {
         self.statement += 1;
     }
 
+    /// An op whose fields say all Django writes for it.
     fn emit(&mut self, kind: OpKind) {
-        self.ops.push(Op::new(kind, self.span, self.statement));
+        self.emit_with((kind, Ddl::Plain));
+    }
+
+    fn emit_with(&mut self, (kind, ddl): (OpKind, Ddl)) {
+        let op = self.op(kind, ddl);
+        self.ops.push(op);
     }
 
     fn opaque(&mut self, what: String) {
@@ -206,8 +221,9 @@ impl<'a> Lowering<'a> {
         self.state.model(key).filter(|m| !m.unmanaged)
     }
 
-    /// The column as CreateModel writes it (`BSE.table_sql`); AddField adds its default and FK.
-    fn column_def(&self, table: &str, field: &Field) -> Option<ColumnDef> {
+    /// The column as CreateModel writes it (`BSE.table_sql`), and how Django writes it; AddField
+    /// adds its default and FK.
+    fn column_def(&self, table: &str, field: &Field) -> Option<(ColumnDef, ColumnDdl)> {
         let ty = match (&field.ty, &field.relation) {
             (_, Some(relation)) if relation.many_to_many => return None,
             (_, Some(relation)) => self.state.relation_type(relation, self.app, self.settings),
@@ -243,7 +259,7 @@ impl<'a> Lowering<'a> {
             });
         }
         let ddl = self.column_ddl(table, field, constraint_ddl);
-        Some(ColumnDef {
+        let column = ColumnDef {
             name: field.column.clone(),
             ty,
             not_null: !field.null,
@@ -252,8 +268,8 @@ impl<'a> Lowering<'a> {
             serial: false,
             generated: field.generated.then_some(crate::ir::Generated::Stored),
             constraints,
-            ddl: Some(Box::new(ddl)),
-        })
+        };
+        Some((column, ddl))
     }
 
     /// How Django's PostgreSQL schema editor writes the column (`BSE._iter_column_sql`).
@@ -294,7 +310,6 @@ impl<'a> Lowering<'a> {
                 })
             });
         ColumnDdl {
-            editor: Editor::Django,
             ty: ty_text,
             collation: field.collation.clone(),
             default: default.ok().flatten(),
@@ -358,18 +373,11 @@ impl<'a> Lowering<'a> {
         .map(|fk| (fk, self.foreign_key_ddl(field)))
     }
 
-    fn field_index(&self, table: &QualifiedName, field: &Field) -> Option<OpKind> {
+    fn field_index(&self, table: &QualifiedName, field: &Field) -> Option<(OpKind, Ddl)> {
         let has_column = field.relation.as_ref().map_or(field.ty.is_some(), |r| !r.many_to_many);
-        (field.db_index && !field.unique && has_column).then(|| OpKind::CreateIndex {
-            name: Some(generated_name(&table.name, std::slice::from_ref(&field.column), "")),
-            table: table.clone(),
-            columns: vec![Some(field.column.clone())],
-            unique: false,
-            concurrently: false,
-            partial: false,
-            reads: vec![],
-            only: false,
-            ddl: Some(Box::new(plain_index_ddl(1))),
+        (field.db_index && !field.unique && has_column).then(|| {
+            let name = generated_name(&table.name, std::slice::from_ref(&field.column), "");
+            plain_index_op(name, table, std::slice::from_ref(&field.column))
         })
     }
 
@@ -418,23 +426,26 @@ impl<'a> Lowering<'a> {
             return;
         }
         let table = model.table_name();
-        let columns = model.fields.iter().filter_map(|(_, f)| self.column_def(&model.table, f)).collect();
+        let (columns, column_ddl) = model.fields.iter().filter_map(|(_, f)| self.column_def(&model.table, f)).unzip();
         let table_comment = option("db_table_comment").is_some_and(|c| !c.is_none());
-        self.emit(OpKind::CreateTable {
-            table: table.clone(),
-            columns,
+        let ddl = TableDdl {
+            columns: column_ddl,
             constraints: vec![],
-            partition_of: None,
-            partitioned: false,
-            if_not_exists: false,
-            ddl: Some(TableDdl {
-                editor: Editor::Django,
-                constraints: vec![],
-                unknown: table_comment.then(|| {
-                    "db_table_comment: Django adds a COMMENT ON TABLE statement lockgate does not write".to_string()
-                }),
+            unknown: table_comment.then(|| {
+                "db_table_comment: Django adds a COMMENT ON TABLE statement lockgate does not write".to_string()
             }),
-        });
+        };
+        self.emit_with((
+            OpKind::CreateTable {
+                table: table.clone(),
+                columns,
+                constraints: vec![],
+                partition_of: None,
+                partitioned: false,
+                if_not_exists: false,
+            },
+            Ddl::Table(ddl),
+        ));
         for (field_name, field) in &model.fields {
             if field.relation.as_ref().is_some_and(|r| r.many_to_many && !r.through) {
                 self.create_through_table(&model, field_name, field);
@@ -443,11 +454,11 @@ impl<'a> Lowering<'a> {
         // unique_together goes into the CREATE TABLE's run; then the deferred SQL, run at the
         // end of the migration: foreign keys, then indexes.
         for set in &model.unique_together {
-            self.emit(unique_together_op(&table, &model.columns(set)));
+            self.emit_with(unique_together_op(&table, &model.columns(set)));
         }
         for (_, field) in &model.fields {
             if let Some((fk, ddl)) = self.foreign_key(&table, field) {
-                self.defer(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
+                self.defer(add_constraint_op(&table, fk, ddl));
             }
         }
         for (_, field) in &model.fields {
@@ -486,25 +497,20 @@ impl<'a> Lowering<'a> {
                 None => pk.type_sql.clone(),
             },
         );
-        let column = |name: &str, ty: crate::ir::SqlType, ty_sql: Result<String, String>| ColumnDef {
-            name: name.to_string(),
-            ty,
-            not_null: true,
-            default: None,
-            identity: false,
-            serial: false,
-            generated: None,
-            constraints: vec![],
-            ddl: Some(Box::new(ColumnDdl {
-                editor: Editor::Django,
-                ty: ty_sql.clone().unwrap_or_default(),
-                collation: None,
+        let column = |name: &str, ty: crate::ir::SqlType, ty_sql: Result<String, String>| {
+            let def = ColumnDef {
+                name: name.to_string(),
+                ty,
+                not_null: true,
                 default: None,
-                identity: None,
+                identity: false,
+                serial: false,
+                generated: None,
                 constraints: vec![],
-                pattern_index: None,
-                unknown: ty_sql.err(),
-            })),
+            };
+            let ddl =
+                ColumnDdl { ty: ty_sql.clone().unwrap_or_default(), unknown: ty_sql.err(), ..ColumnDdl::default() };
+            (def, ddl)
         };
         // The join table's key is DEFAULT_AUTO_FIELD at migrate time.
         let auto = match self.settings.default_auto_field.as_str() {
@@ -512,52 +518,51 @@ impl<'a> Lowering<'a> {
             "SmallAutoField" => "smallint",
             _ => "bigint",
         };
-        let mut id = column("id", crate::ir::SqlType::named("bigint"), Ok(auto.to_string()));
+        let (mut id, mut id_ddl) = column("id", crate::ir::SqlType::named("bigint"), Ok(auto.to_string()));
         id.identity = true;
         id.constraints.push(ConstraintDef {
             name: None,
             kind: ConstraintKind::PrimaryKey { columns: vec!["id".into()], using_index: None },
             not_valid: false,
         });
-        if let Some(ddl) = &mut id.ddl {
-            ddl.identity = Some("GENERATED BY DEFAULT AS IDENTITY".into());
-            ddl.constraints.push(ConstraintDdl::default());
-        }
+        id_ddl.identity = Some("GENERATED BY DEFAULT AS IDENTITY".into());
+        id_ddl.constraints.push(ConstraintDdl::default());
         let target_key = self.relation_key(relation).map(|(ty, _)| ty);
-        self.emit(OpKind::CreateTable {
-            table: through.clone(),
-            columns: vec![id, column(&from, own_type, own_key), column(&to, target_type, target_key)],
-            constraints: vec![],
-            partition_of: None,
-            partitioned: false,
-            if_not_exists: false,
-            ddl: Some(TableDdl { editor: Editor::Django, constraints: vec![], unknown: None }),
-        });
+        let (columns, column_ddl) =
+            [(id, id_ddl), column(&from, own_type, own_key), column(&to, target_type, target_key)].into_iter().unzip();
+        self.emit_with((
+            OpKind::CreateTable {
+                table: through.clone(),
+                columns,
+                constraints: vec![],
+                partition_of: None,
+                partitioned: false,
+                if_not_exists: false,
+            },
+            Ddl::Table(TableDdl { columns: column_ddl, ..TableDdl::default() }),
+        ));
         let target_table = self.state.relation_table(relation, self.app, self.settings);
         for (col, references) in [(from.clone(), model.table_name()), (to.clone(), target_table)] {
             let suffix = format!("_fk_{}_id", references.name);
-            self.emit(OpKind::AddConstraint {
-                table: through.clone(),
-                constraint: ConstraintDef {
-                    name: Some(generated_name(&through.name, std::slice::from_ref(&col), &suffix)),
-                    kind: ConstraintKind::ForeignKey {
-                        columns: vec![col.clone()],
-                        references,
-                        referenced_columns: vec!["id".into()],
-                    },
-                    not_valid: false,
+            let fk = ConstraintDef {
+                name: Some(generated_name(&through.name, std::slice::from_ref(&col), &suffix)),
+                kind: ConstraintKind::ForeignKey {
+                    columns: vec![col.clone()],
+                    references,
+                    referenced_columns: vec!["id".into()],
                 },
-                ddl: Some(Box::new(deferred_fk_ddl(None))),
-            });
+                not_valid: false,
+            };
+            self.emit_with(add_constraint_op(&through, fk, deferred_fk_ddl(None)));
         }
-        self.emit(unique_together_op(&through, &[from.clone(), to.clone()]));
-        let mut index = index_together_op(&through, &[to]);
-        if let OpKind::CreateIndex { ddl: Some(ddl), .. } = &mut index {
+        self.emit_with(unique_together_op(&through, &[from.clone(), to.clone()]));
+        let (index, mut ddl) = index_together_op(&through, &[to]);
+        if let Ddl::Index(ddl) = &mut ddl {
             // Django indexes each of the two key columns under its field-index name; this op
             // stands for them only as far as the lock model needs.
             ddl.unknown = Some("the indexes of an auto-created many-to-many join table".into());
         }
-        self.emit(index);
+        self.emit_with((index, ddl));
     }
 
     fn delete_model(&mut self, call: &Call, database: bool) {
@@ -571,7 +576,7 @@ impl<'a> Lowering<'a> {
                         tables.insert(0, QualifiedName::unqualified(format!("{}_{field_name}", model.table)));
                     }
                 }
-                self.emit(OpKind::DropTable { tables, cascade: true, editor: Some(Editor::Django) });
+                self.emit(OpKind::DropTable { tables, cascade: true });
             }
         }
         self.state.models.remove(&key);
@@ -651,38 +656,30 @@ impl<'a> Lowering<'a> {
                 if let Some(model) = self.state.model(&key).cloned() {
                     self.create_through_table(&model, &name, &field);
                 }
-            } else if let Some(mut column) = self.column_def(&table.name, &field) {
+            } else if let Some((mut column, mut ddl)) = self.column_def(&table.name, &field) {
                 // Any `db_default=`, even `None`, takes the place of the Python default.
                 let python_default = field.db_default_sql.is_none() && field.default.is_some();
                 if python_default {
                     column.default = field.default.clone().map(DefaultExpr::Stable);
                 }
-                if let Some(ddl) = &mut column.ddl {
-                    // AddField writes the effective default into the column (`include_default`).
-                    if let (None, Some(default)) = (&field.db_default_sql, &field.default_sql) {
-                        match default {
-                            Ok(sql) => ddl.default = Some(sql.clone()),
-                            Err(why) => {
-                                ddl.unknown.get_or_insert_with(|| why.clone());
-                            }
+                // AddField writes the effective default into the column (`include_default`).
+                if let (None, Some(default)) = (&field.db_default_sql, &field.default_sql) {
+                    match default {
+                        Ok(sql) => ddl.default = Some(sql.clone()),
+                        Err(why) => {
+                            ddl.unknown.get_or_insert_with(|| why.clone());
                         }
                     }
                 }
                 if let Some((fk, fk_ddl)) = self.foreign_key(&table, &field) {
                     column.constraints.push(fk);
-                    if let Some(ddl) = &mut column.ddl {
-                        ddl.constraints.push(fk_ddl);
-                    }
+                    ddl.constraints.push(fk_ddl);
                 }
                 let column_name = column.name.clone();
-                self.emit(OpKind::AddColumn { table: table.clone(), column });
+                self.emit_with((OpKind::AddColumn { table: table.clone(), column }, Ddl::Column(Box::new(ddl))));
                 if python_default {
-                    self.emit(OpKind::SetDefault {
-                        table: table.clone(),
-                        column: column_name,
-                        default: None,
-                        ddl: Some(DefaultDdl { editor: Editor::Django, default: None, unknown: None }),
-                    });
+                    let drop_default = OpKind::SetDefault { table: table.clone(), column: column_name, default: None };
+                    self.emit_with((drop_default, Ddl::Default(DefaultDdl { default: None, unknown: None })));
                 }
                 if let Some(index) = self.field_index(&table, &field) {
                     self.defer(index);
@@ -713,14 +710,9 @@ impl<'a> Lowering<'a> {
                         OpKind::DropTable {
                             tables: vec![QualifiedName::unqualified(format!("{}_{name}", model.table))],
                             cascade: true,
-                            editor: Some(Editor::Django),
                         }
                     } else {
-                        OpKind::DropColumn {
-                            table: model.table_name(),
-                            column: field.column.clone(),
-                            editor: Some(Editor::Django),
-                        }
+                        OpKind::DropColumn { table: model.table_name(), column: field.column.clone() }
                     };
                     self.emit(kind);
                 }
@@ -757,9 +749,9 @@ impl<'a> Lowering<'a> {
     /// What Django's `_alter_field` runs for a changed field, in its order.
     fn alter_column(&mut self, table: &QualifiedName, old: &Field, new: &Field) {
         let column = new.column.clone();
-        let old_type = self.column_def(&table.name, old).map(|c| c.ty);
+        let old_type = self.column_def(&table.name, old).map(|(c, _)| c.ty);
         let new_column = self.column_def(&table.name, new);
-        let new_type = new_column.as_ref().map(|c| c.ty.clone());
+        let new_type = new_column.as_ref().map(|(c, _)| c.ty.clone());
         let old_fk = self.foreign_key(table, old);
         let new_fk = self.foreign_key(table, new);
         let changed = old_type != new_type
@@ -773,21 +765,16 @@ impl<'a> Lowering<'a> {
             return self.emit(OpKind::Other { tag: "AlterField (no database change)".into() });
         }
         if let Some((fk, _)) = &old_fk {
-            self.emit(OpKind::DropConstraint {
-                table: table.clone(),
-                name: fk.name.clone().unwrap_or_default(),
-                editor: Some(Editor::Django),
-            });
+            self.emit(OpKind::DropConstraint { table: table.clone(), name: fk.name.clone().unwrap_or_default() });
         }
         if old.unique && !new.unique {
             self.emit(OpKind::DropConstraint {
                 table: table.clone(),
                 name: format!("{}_{}_key", table.name, old.column),
-                editor: Some(Editor::Django),
             });
         }
         if old.db_index && !new.db_index {
-            if let Some(OpKind::CreateIndex { name: Some(index), .. }) = self.field_index(table, old) {
+            if let Some((OpKind::CreateIndex { name: Some(index), .. }, _)) = self.field_index(table, old) {
                 self.emit(django_drop_index(index, false));
             }
         }
@@ -796,30 +783,26 @@ impl<'a> Lowering<'a> {
                 table: table.clone(),
                 column: old.column.clone(),
                 new_name: column.clone(),
-                editor: Some(Editor::Django),
             });
         }
         if let (Some(new_type), true) = (&new_type, old_type != new_type) {
-            let ddl = self.type_change_ddl(old, new, new_column.and_then(|c| c.ddl).map(|ddl| *ddl));
-            self.emit(OpKind::AlterColumnType {
+            let ddl = self.type_change_ddl(old, new, new_column.map(|(_, ddl)| ddl));
+            let kind = OpKind::AlterColumnType {
                 table: table.clone(),
                 column: column.clone(),
                 new_type: new_type.clone(),
                 using: false,
-                ddl: Some(ddl),
-            });
+            };
+            self.emit_with((kind, Ddl::TypeChange(ddl)));
         }
         if old.db_default != new.db_default {
             let (default, unknown) = match new.db_default_sql.clone().transpose() {
                 Ok(default) => (default, None),
                 Err(why) => (None, Some(why)),
             };
-            self.emit(OpKind::SetDefault {
-                table: table.clone(),
-                column: column.clone(),
-                default: new.db_default.clone(),
-                ddl: Some(DefaultDdl { editor: Editor::Django, default, unknown }),
-            });
+            let kind =
+                OpKind::SetDefault { table: table.clone(), column: column.clone(), default: new.db_default.clone() };
+            self.emit_with((kind, Ddl::Default(DefaultDdl { default, unknown })));
         }
         if old.null && !new.null {
             if new.default.is_some() || new.db_default.is_some() {
@@ -832,30 +815,18 @@ impl<'a> Lowering<'a> {
             }
             self.emit(OpKind::SetNotNull { table: table.clone(), column: column.clone() });
         } else if !old.null && new.null {
-            self.emit(OpKind::DropNotNull {
-                table: table.clone(),
-                column: column.clone(),
-                editor: Some(Editor::Django),
-            });
+            self.emit(OpKind::DropNotNull { table: table.clone(), column: column.clone() });
         }
         if new.unique && !old.unique {
-            self.emit(OpKind::AddConstraint {
-                table: table.clone(),
-                constraint: ConstraintDef {
-                    name: Some(generated_name(&table.name, std::slice::from_ref(&column), "_uniq")),
-                    kind: ConstraintKind::Unique { columns: vec![column.clone()], using_index: None },
-                    not_valid: false,
-                },
-                ddl: Some(Box::new(django_ddl())),
-            });
+            self.emit_with(unique_together_op(table, std::slice::from_ref(&column)));
         }
         if new.db_index && !old.db_index {
             if let Some(index) = self.field_index(table, new) {
-                self.emit(index);
+                self.emit_with(index);
             }
         }
         if let Some((fk, ddl)) = new_fk {
-            self.emit(OpKind::AddConstraint { table: table.clone(), constraint: fk, ddl: Some(Box::new(ddl)) });
+            self.emit_with(add_constraint_op(table, fk, ddl));
         }
     }
 
@@ -886,7 +857,7 @@ impl<'a> Lowering<'a> {
             unknown = Some("whether Django casts with USING depends on field classes lockgate does not know".into());
         }
         let using = (old_template != new_template).then(|| format!("{}::{ty}", quote_identifier(&new.column)));
-        TypeChangeDdl { editor: Editor::Django, ty, using, unknown }
+        TypeChangeDdl { ty, using, unknown }
     }
 
     fn rename_field(&mut self, call: &Call, database: bool) {
@@ -907,12 +878,7 @@ impl<'a> Lowering<'a> {
         }
         let new_column = field.column.clone();
         if database && !unmanaged && old_column != new_column {
-            self.emit(OpKind::RenameColumn {
-                table,
-                column: old_column,
-                new_name: new_column,
-                editor: Some(Editor::Django),
-            });
+            self.emit(OpKind::RenameColumn { table, column: old_column, new_name: new_column });
         }
     }
 
@@ -942,9 +908,8 @@ impl<'a> Lowering<'a> {
             partial: index.kwarg("condition").is_some(),
             reads: vec![],
             only: false,
-            ddl: Some(Box::new(ddl)),
         };
-        self.emit(kind);
+        self.emit_with((kind, Ddl::Index(Box::new(ddl))));
     }
 
     fn remove_index(&mut self, call: &Call, database: bool) {
@@ -959,11 +924,7 @@ impl<'a> Lowering<'a> {
         let new = call.arg("new_name", 1).and_then(Expr::as_str);
         let old = call.kwarg("old_name").and_then(Expr::as_str);
         if let (true, Some(new), Some(old)) = (database, new, old) {
-            self.emit(OpKind::RenameIndex {
-                index: QualifiedName::unqualified(old),
-                new_name: new.to_string(),
-                editor: Some(Editor::Django),
-            });
+            self.emit(OpKind::RenameIndex { index: QualifiedName::unqualified(old), new_name: new.to_string() });
         }
     }
 
@@ -981,7 +942,7 @@ impl<'a> Lowering<'a> {
         let table = model.table_name();
         let Some(call) = constraint.as_call() else { return self.opaque("a constraint lockgate cannot read".into()) };
         let name = call.kwarg("name").and_then(Expr::as_str).map(str::to_string);
-        let mut ddl = django_ddl();
+        let mut ddl = ConstraintDdl::default();
         let kind = match call.name() {
             "UniqueConstraint" => {
                 let fields = call.kwarg("fields").map(strings).unwrap_or_default();
@@ -994,7 +955,7 @@ impl<'a> Lowering<'a> {
                     let mut index_columns: Vec<Option<String>> = columns.into_iter().map(Some).collect();
                     index_columns.extend(std::iter::repeat_n(None, call.args.len()));
                     let ddl = index_ddl(model, call, &fields);
-                    return self.emit(OpKind::CreateIndex {
+                    let kind = OpKind::CreateIndex {
                         name,
                         table,
                         columns: index_columns,
@@ -1003,8 +964,8 @@ impl<'a> Lowering<'a> {
                         partial: call.kwarg("condition").is_some(),
                         reads: vec![],
                         only: false,
-                        ddl: Some(Box::new(ddl)),
-                    });
+                    };
+                    return self.emit_with((kind, Ddl::Index(Box::new(ddl))));
                 }
                 ddl.deferral = unique_deferral(call);
                 match call.kwarg("nulls_distinct").map(|n| &n.value) {
@@ -1030,15 +991,11 @@ impl<'a> Lowering<'a> {
             other => return self.opaque(format!("constraint class `{other}`")),
         };
         let constraint = ConstraintDef { name, kind, not_valid };
-        self.emit(OpKind::AddConstraint { table, constraint, ddl: Some(Box::new(ddl)) });
+        self.emit_with(add_constraint_op(&table, constraint, ddl));
     }
 
     fn remove_constraint(&mut self, call: &Call, database: bool) {
-        self.named_constraint(call, database, |table, name| OpKind::DropConstraint {
-            table,
-            name,
-            editor: Some(Editor::Django),
-        });
+        self.named_constraint(call, database, |table, name| OpKind::DropConstraint { table, name });
     }
 
     fn validate_constraint(&mut self, call: &Call, database: bool) {
@@ -1073,7 +1030,6 @@ impl<'a> Lowering<'a> {
                     OpKind::DropConstraint {
                         table: table.clone(),
                         name: generated_name(&table.name, &columns, "_uniq"),
-                        editor: Some(Editor::Django),
                     }
                 } else {
                     django_drop_index(generated_name(&table.name, &columns, "_idx"), false)
@@ -1084,7 +1040,7 @@ impl<'a> Lowering<'a> {
                 let columns = model.columns(added);
                 let kind =
                     if unique { unique_together_op(&table, &columns) } else { index_together_op(&table, &columns) };
-                self.emit(kind);
+                self.emit_with(kind);
             }
         }
         if let Some(model) = self.state.model_mut(&key) {
@@ -1169,12 +1125,7 @@ fn reverse_text(expr: &Expr) -> Option<std::sync::Arc<str>> {
 
 /// Django drops an index with `DROP INDEX [CONCURRENTLY] IF EXISTS` (`sql_delete_index`).
 fn django_drop_index(name: String, concurrently: bool) -> OpKind {
-    OpKind::DropIndex {
-        indexes: vec![QualifiedName::unqualified(name)],
-        concurrently,
-        if_exists: true,
-        editor: Some(Editor::Django),
-    }
+    OpKind::DropIndex { indexes: vec![QualifiedName::unqualified(name)], concurrently, if_exists: true }
 }
 
 /// One SQL string of RunSQL: its text (`None` when built at run time), where it is, and
@@ -1238,31 +1189,33 @@ fn unique_deferral(call: &Call) -> Option<String> {
     }
 }
 
-fn unique_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
-    OpKind::AddConstraint {
-        table: table.clone(),
-        constraint: ConstraintDef {
-            name: Some(generated_name(&table.name, columns, "_uniq")),
-            kind: ConstraintKind::Unique { columns: columns.to_vec(), using_index: None },
-            not_valid: false,
-        },
-        ddl: Some(Box::new(django_ddl())),
-    }
+/// A UNIQUE constraint under Django's generated `_uniq` name (`unique_together`, `unique=True`).
+fn unique_together_op(table: &QualifiedName, columns: &[String]) -> (OpKind, Ddl) {
+    let constraint = ConstraintDef {
+        name: Some(generated_name(&table.name, columns, "_uniq")),
+        kind: ConstraintKind::Unique { columns: columns.to_vec(), using_index: None },
+        not_valid: false,
+    };
+    add_constraint_op(table, constraint, ConstraintDdl::default())
+}
+
+fn add_constraint_op(table: &QualifiedName, constraint: ConstraintDef, ddl: ConstraintDdl) -> (OpKind, Ddl) {
+    (OpKind::AddConstraint { table: table.clone(), constraint }, Ddl::Constraint(Box::new(ddl)))
 }
 
 /// Every FK Django creates is `DEFERRABLE INITIALLY DEFERRED`; ON DELETE only for 6.1's DB_* actions.
 fn deferred_fk_ddl(on_delete: Option<String>) -> ConstraintDdl {
-    ConstraintDdl { on_delete, deferral: Some("DEFERRABLE INITIALLY DEFERRED".into()), ..django_ddl() }
+    ConstraintDdl { on_delete, deferral: Some("DEFERRABLE INITIALLY DEFERRED".into()), ..ConstraintDdl::default() }
 }
 
-/// How Django writes a constraint: no options beyond its kind until the caller adds them.
-fn django_ddl() -> ConstraintDdl {
-    ConstraintDdl { django: true, ..ConstraintDdl::default() }
+fn index_together_op(table: &QualifiedName, columns: &[String]) -> (OpKind, Ddl) {
+    plain_index_op(generated_name(&table.name, columns, "_idx"), table, columns)
 }
 
-fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
-    OpKind::CreateIndex {
-        name: Some(generated_name(&table.name, columns, "_idx")),
+/// An index on plain columns, as Django's field and `index_together` indexes are.
+fn plain_index_op(name: String, table: &QualifiedName, columns: &[String]) -> (OpKind, Ddl) {
+    let kind = OpKind::CreateIndex {
+        name: Some(name),
         table: table.clone(),
         columns: columns.iter().cloned().map(Some).collect(),
         unique: false,
@@ -1270,22 +1223,8 @@ fn index_together_op(table: &QualifiedName, columns: &[String]) -> OpKind {
         partial: false,
         reads: vec![],
         only: false,
-        ddl: Some(Box::new(plain_index_ddl(columns.len()))),
-    }
-}
-
-/// An index on plain columns, as Django's field and `index_together` indexes are.
-fn plain_index_ddl(keys: usize) -> IndexDdl {
-    IndexDdl {
-        editor: Editor::Django,
-        keys: vec![IndexKey::default(); keys],
-        method: None,
-        include: vec![],
-        predicate: None,
-        if_not_exists: false,
-        nulls_distinct: None,
-        unknown: None,
-    }
+    };
+    (kind, Ddl::Index(Box::new(IndexDdl::on_columns(columns.len()))))
 }
 
 /// How Django writes an `Index` (or an index-backed `UniqueConstraint`): `-field` sorts
@@ -1325,7 +1264,6 @@ fn index_ddl(model: &Model, index: &Call, fields: &[String]) -> IndexDdl {
         _ => None,
     };
     IndexDdl {
-        editor: Editor::Django,
         keys,
         method: method.ok().flatten().map(str::to_string),
         include,

@@ -401,7 +401,6 @@ fn column_def(def: &protobuf::ColumnDef) -> ColumnDef {
         serial: false,
         generated: None,
         constraints: vec![],
-        ddl: None,
     };
     let serial = match ty.name.as_str() {
         "serial" => Some("integer"),
@@ -500,7 +499,6 @@ fn create_table(s: &protobuf::CreateStmt) -> OpKind {
         partition_of,
         partitioned: s.partspec.is_some(),
         if_not_exists: s.if_not_exists,
-        ddl: None,
     }
 }
 
@@ -533,29 +531,29 @@ fn alter_table_cmd(table: &QualifiedName, cmd: &protobuf::AlterTableCmd) -> OpKi
             _ => action(TableAction::Other("ADD COLUMN".into())),
         },
         T::AtColumnDefault => {
-            OpKind::SetDefault { table, column, default: cmd.def.as_deref().and_then(column_default), ddl: None }
+            OpKind::SetDefault { table, column, default: cmd.def.as_deref().and_then(column_default) }
         }
-        T::AtDropNotNull => OpKind::DropNotNull { table, column, editor: None },
+        T::AtDropNotNull => OpKind::DropNotNull { table, column },
         T::AtSetNotNull => OpKind::SetNotNull { table, column },
         T::AtSetExpression => action(TableAction::SetExpression),
         T::AtDropExpression => action(TableAction::DropExpression),
         T::AtSetStatistics | T::AtSetOptions | T::AtResetOptions => action(TableAction::ColumnStatistics),
         T::AtSetStorage | T::AtSetCompression => action(TableAction::ColumnStorage),
-        T::AtDropColumn => OpKind::DropColumn { table, column, editor: None },
+        T::AtDropColumn => OpKind::DropColumn { table, column },
         T::AtAddConstraint => match def {
             Some(NodeEnum::Constraint(c)) => match constraint(c, None) {
-                Some(constraint) => OpKind::AddConstraint { table, constraint, ddl: None },
+                Some(constraint) => OpKind::AddConstraint { table, constraint },
                 None => action(TableAction::Other("ADD CONSTRAINT".into())),
             },
             _ => action(TableAction::Other("ADD CONSTRAINT".into())),
         },
         T::AtValidateConstraint => OpKind::ValidateConstraint { table, name: column },
-        T::AtDropConstraint => OpKind::DropConstraint { table, name: column, editor: None },
+        T::AtDropConstraint => OpKind::DropConstraint { table, name: column },
         T::AtAlterColumnType => match def {
             Some(NodeEnum::ColumnDef(c)) => {
                 let new_type = c.type_name.as_ref().map(sql_type).unwrap_or_else(|| SqlType::named("?"));
                 let using = c.raw_default.as_deref().is_some_and(|e| !is_column_or_its_cast(e, &column, &new_type));
-                OpKind::AlterColumnType { table, column, new_type, using, ddl: None }
+                OpKind::AlterColumnType { table, column, new_type, using }
             }
             _ => action(TableAction::Other("ALTER COLUMN TYPE".into())),
         },
@@ -632,7 +630,6 @@ fn create_index(s: &protobuf::IndexStmt) -> OpKind {
         partial: s.where_clause.is_some(),
         reads: columns_read(s),
         only: s.relation.as_ref().is_some_and(|r| !r.inh),
-        ddl: None,
     }
 }
 
@@ -675,9 +672,9 @@ fn drop(s: &protobuf::DropStmt) -> OpKind {
     let cascade = s.behavior == DropBehavior::DropCascade as i32;
     let plain = |object| OpKind::Drop { object, names: names.iter().map(|n| n.to_string()).collect() };
     match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
-        ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade, editor: None },
+        ObjectType::ObjectTable => OpKind::DropTable { tables: names, cascade },
         ObjectType::ObjectIndex => {
-            OpKind::DropIndex { indexes: names, concurrently: s.concurrent, if_exists: s.missing_ok, editor: None }
+            OpKind::DropIndex { indexes: names, concurrently: s.concurrent, if_exists: s.missing_ok }
         }
         ObjectType::ObjectTrigger => {
             let table = s
@@ -716,13 +713,11 @@ fn rename(s: &protobuf::RenameStmt) -> OpKind {
     let new_name = s.newname.clone();
     match (ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined), relation) {
         (ObjectType::ObjectTable, Some(table)) => OpKind::RenameTable { table, new_name },
-        (ObjectType::ObjectColumn, Some(table)) => {
-            OpKind::RenameColumn { table, column: s.subname.clone(), new_name, editor: None }
-        }
+        (ObjectType::ObjectColumn, Some(table)) => OpKind::RenameColumn { table, column: s.subname.clone(), new_name },
         (ObjectType::ObjectTabconstraint, Some(table)) => {
             OpKind::RenameConstraint { table, name: s.subname.clone(), new_name }
         }
-        (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name, editor: None },
+        (ObjectType::ObjectIndex, Some(index)) => OpKind::RenameIndex { index, new_name },
         (ObjectType::ObjectSequence, Some(sequence)) => OpKind::RenameSequence { sequence, new_name },
         _ => other("RENAME"),
     }

@@ -1,571 +1,101 @@
-//! The SQL Django's and Alembic's PostgreSQL backends send for an op, rebuilt from the IR so the
-//! executor can run migrations of those frameworks itself.
+//! The statements a framework operation sends, resolved against the schema it runs on.
 //!
-//! What each framework writes is in the `ddl`/`editor` fields the Django and Alembic front ends
-//! fill (see `crate::ir::ColumnDdl` and friends); ops read from SQL text carry none, and their
-//! SQL is their statement text. Identifiers are always double-quoted, as Django quotes them;
-//! SQLAlchemy quotes only the names that need it, which names the same objects. Alembic's
-//! CREATE TABLE is written on one line (SQLAlchemy puts each element on a line of its own).
-//!
-//! Where the IR cannot say what the framework sends — code that runs at migrate time, a value
-//! Python computes then, a detail the IR does not keep — the answer is an error that says so,
-//! never a guess.
-//!
-//! Each op gives its own statements: Django runs the actions of one AlterField as a single
-//! `ALTER TABLE … , …`, which comes out here as one ALTER TABLE per action, in Django's order.
-//! Statements of SQL text inside Python (RunSQL, `op.execute`) keep their text in
-//! `Op::embedded_sql`, which the planner runs as written; they are not asked about here.
+//! The Django and Alembic front ends give each operation they lower what writes the SQL their
+//! schema editors send for it ([`crate::ir::Op::sent`], see `crate::source::editor_sql`); the
+//! few statements that depend on what the database holds when the migration runs (the foreign
+//! keys on a column, what a name stands for) are resolved here against the replayed catalog, or
+//! refused when the catalog cannot tell. Ops read from SQL text carry nothing to send: their SQL is
+//! their statement's text (`Op::embedded_sql`, or the text at the span).
 
 use crate::catalog::Catalog;
 use crate::ir::{
-    quote_identifier as ident, quote_relation as relation, ColumnDdl, ColumnDef, ConstraintDdl, ConstraintDef,
-    ConstraintKind, DataChangeKind, Editor, IndexDdl, OpKind, QualifiedName, TransactionControl,
+    quote_identifier as ident, quote_relation as relation, ConstraintKind, Op, QualifiedName, Sent, SentStatement,
 };
 
-/// The SQL statements Django's or Alembic's PostgreSQL backend runs for this op, or why they
-/// cannot be known statically.
-pub fn statements(op: &OpKind, catalog: &Catalog) -> Result<Vec<String>, String> {
-    match op {
-        OpKind::CreateTable { table, columns, constraints, if_not_exists, ddl, .. } => {
-            let ddl = ddl.as_ref().ok_or_else(|| from_sql("CREATE TABLE"))?;
-            refuse(&ddl.unknown, "CREATE TABLE")?;
-            match ddl.editor {
-                Editor::Django => django_create_table(table, columns, constraints),
-                Editor::Alembic => alembic_create_table(table, columns, constraints, &ddl.constraints, *if_not_exists),
-            }
+/// The SQL statements the runner sends for this framework op, against `catalog` as it stands
+/// just before the op, or why they cannot be known statically.
+pub fn statements(op: &Op, catalog: &Catalog) -> Result<Vec<String>, String> {
+    match op.sent() {
+        None => {
+            Err("this statement was read from SQL text (a SQL file, RunSQL or op.execute): its SQL is that text".into())
         }
-        OpKind::AddColumn { table, column } => add_column(table, column),
-        OpKind::DropColumn { table, column, editor } => drop_column(table, column, *editor, catalog),
-        OpKind::RenameColumn { table, column, new_name, editor } => {
-            let keyword = match editor.ok_or_else(|| from_sql("RENAME COLUMN"))? {
-                Editor::Django => "RENAME COLUMN",
-                // Alembic's `visit_column_name`: `ALTER TABLE t RENAME c TO d`.
-                Editor::Alembic => "RENAME",
-            };
-            Ok(vec![format!("ALTER TABLE {} {keyword} {} TO {}", relation(table), ident(column), ident(new_name))])
-        }
-        OpKind::AlterColumnType { table, column, ddl, .. } => {
-            let ddl = ddl.as_ref().ok_or_else(|| from_sql("ALTER COLUMN … TYPE"))?;
-            refuse(&ddl.unknown, &format!("the type change of `{column}`"))?;
-            let using = ddl.using.as_ref().map(|u| format!(" USING {u}")).unwrap_or_default();
-            Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} TYPE {}{using}", relation(table), ident(column), ddl.ty)])
-        }
-        OpKind::SetNotNull { table, column } => {
-            Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL", relation(table), ident(column))])
-        }
-        OpKind::DropNotNull { table, column, editor } => {
-            editor.ok_or_else(|| from_sql("DROP NOT NULL"))?;
-            Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} DROP NOT NULL", relation(table), ident(column))])
-        }
-        OpKind::SetDefault { table, column, default, ddl } => {
-            let ddl = ddl.as_ref().ok_or_else(|| from_sql("ALTER COLUMN … DEFAULT"))?;
-            refuse(&ddl.unknown, &format!("the default of `{column}`"))?;
-            let change = match (default, &ddl.default) {
-                (None, _) => "DROP DEFAULT".to_string(),
-                (Some(_), Some(sql)) => format!("SET DEFAULT {sql}"),
-                (Some(_), None) => return Err(format!("the new default of `{column}` is not known as SQL")),
-            };
-            Ok(vec![format!("ALTER TABLE {} ALTER COLUMN {} {change}", relation(table), ident(column))])
-        }
-        OpKind::AddConstraint { table, constraint, ddl } => add_constraint(table, constraint, ddl.as_deref()),
-        OpKind::ValidateConstraint { table, name } => {
-            Ok(vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(table), ident(name))])
-        }
-        OpKind::DropConstraint { table, name, editor } => drop_constraint(table, name, *editor, catalog),
-        OpKind::CreateIndex { name, table, columns, unique, concurrently, partial, ddl, .. } => {
-            let ddl = ddl.as_ref().ok_or_else(|| from_sql("CREATE INDEX"))?;
-            let name = name.as_ref().ok_or("an index without a name: its name is chosen when the migration runs")?;
-            refuse(&ddl.unknown, &format!("index `{name}`"))?;
-            create_index(name, table, columns, *unique, *concurrently, *partial, ddl).map(|sql| vec![sql])
-        }
-        OpKind::DropIndex { indexes, concurrently, if_exists, editor } => {
-            editor.ok_or_else(|| from_sql("DROP INDEX"))?;
-            let [index] = &indexes[..] else { return Err(from_sql("a DROP INDEX of several indexes")) };
-            let concurrently = if *concurrently { "CONCURRENTLY " } else { "" };
-            let if_exists = if *if_exists { "IF EXISTS " } else { "" };
-            Ok(vec![format!("DROP INDEX {concurrently}{if_exists}{}", relation(index))])
-        }
-        OpKind::RenameIndex { index, new_name, editor } => {
-            editor.ok_or_else(|| from_sql("ALTER INDEX … RENAME"))?;
-            Ok(vec![format!("ALTER INDEX {} RENAME TO {}", relation(index), ident(new_name))])
-        }
-        OpKind::RenameTable { table, new_name } => {
-            Ok(vec![format!("ALTER TABLE {} RENAME TO {}", relation(table), ident(new_name))])
-        }
-        OpKind::DropTable { tables, cascade, editor } => {
-            editor.ok_or_else(|| from_sql("DROP TABLE"))?;
-            // Django's `delete_model` drops each table (join tables first) in a statement of its own.
-            let cascade = if *cascade { " CASCADE" } else { "" };
-            Ok(tables.iter().map(|t| format!("DROP TABLE {}{cascade}", relation(t))).collect())
-        }
-        OpKind::CreateEnum { name, labels } => {
-            let labels = labels.as_ref().ok_or_else(|| {
-                format!("CREATE TYPE {name} AS ENUM: its labels come from a Python enum class, known when the migration runs")
-            })?;
-            let labels: Vec<String> = labels.iter().map(|l| format!("'{}'", l.replace('\'', "''"))).collect();
-            Ok(vec![format!("CREATE TYPE {} AS ENUM ({})", relation(name), labels.join(", "))])
-        }
-        OpKind::Transaction(control) => match control {
-            // Alembic's autocommit_block() commits the transaction it holds and begins another.
-            TransactionControl::Begin => Ok(vec!["BEGIN".into()]),
-            TransactionControl::Commit => Ok(vec!["COMMIT".into()]),
-            TransactionControl::Rollback => Ok(vec!["ROLLBACK".into()]),
-            TransactionControl::Savepoint(_)
-            | TransactionControl::Release(_)
-            | TransactionControl::RollbackTo(_)
-            | TransactionControl::Other => Err(from_sql("transaction control")),
-        },
-        OpKind::DataChange { kind: DataChangeKind::Code, .. } => {
-            Err("code run at migrate time (RunPython, a DO block): what it sends is decided when it runs".into())
-        }
-        OpKind::DataChange { kind, .. } => Err(format!(
-            "a data change ({kind:?}): its SQL is the text of the statement that wrote it, or values \
-             (Django's backfill of NULLs, Alembic's bulk_insert rows) that the op does not keep"
-        )),
-        OpKind::Opaque { what } => Err(format!("{what}: lockgate cannot see what it runs")),
-        OpKind::Unparsed { reason } => Err(format!("lockgate could not read this operation: {reason}")),
-        OpKind::Other { tag } => other(tag),
-        OpKind::Comment { .. } => Err("COMMENT ON: the comment's text is not kept on the op".into()),
-        OpKind::AlterTable { .. } => Err(from_sql("this ALTER TABLE action")),
-        other => {
-            let kind = format!("{other:?}");
-            Err(from_sql(kind.split([' ', '(']).next().unwrap_or("this statement")))
-        }
-    }
-}
-
-/// The error for an op that came from SQL text rather than from a framework operation.
-fn from_sql(what: &str) -> String {
-    format!(
-        "{what} was read from SQL text (a SQL file, RunSQL or op.execute), not from a Django or Alembic \
-         operation: its SQL is that statement's text, which the op does not keep"
-    )
-}
-
-fn refuse(unknown: &Option<String>, what: &str) -> Result<(), String> {
-    match unknown {
-        Some(why) => Err(format!("{what}: {why}")),
-        None => Ok(()),
-    }
-}
-
-/// ` NULLS NOT DISTINCT` / ` NULLS DISTINCT`, as both frameworks write it when asked.
-fn nulls_sql(nulls_distinct: Option<bool>) -> &'static str {
-    match nulls_distinct {
-        Some(false) => " NULLS NOT DISTINCT",
-        Some(true) => " NULLS DISTINCT",
-        None => "",
-    }
-}
-
-fn column_list(columns: &[String]) -> String {
-    columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
-}
-
-/// Tags the front ends give operations that reach the database with no statement at all.
-fn other(tag: &str) -> Result<Vec<String>, String> {
-    let silent = tag.ends_with("(no database change)")
-        || matches!(
-            tag,
-            "SeparateDatabaseAndState (state only)"
-                | "alter_column with no change for PostgreSQL"
-                | "AlterModelOptions"
-                | "AlterModelManagers"
-                | "AlterConstraint"
-        );
-    if silent {
-        return Ok(vec![]);
-    }
-    match tag {
-        crate::ir::CODE_CHANGING_NO_ROWS => {
-            Err("code run at migrate time (RunPython): what it does is decided when it runs".into())
-        }
-        "AlterModelTableComment" => Err("AlterModelTableComment: the comment's text is not kept on the op".into()),
-        "AlterOrderWithRespectTo" => {
-            Err("AlterOrderWithRespectTo: Django adds or drops an `_order` column the op does not describe".into())
-        }
-        "CreateExtension" | "BloomExtension" | "BtreeGinExtension" | "BtreeGistExtension" | "CITextExtension"
-        | "CryptoExtension" | "HStoreExtension" | "TrigramExtension" | "UnaccentExtension" => Err(format!(
-            "{tag}: Django first asks the database whether the extension exists, and the op does not keep its name"
-        )),
-        "CreateCollation" | "RemoveCollation" => {
-            Err(format!("{tag}: the collation's definition is not kept on the op"))
-        }
-        _ => Err(from_sql(&format!("`{tag}`"))),
-    }
-}
-
-/// The framework-specific parts of a column, refusing when they are only known at run time.
-fn column_ddl(column: &ColumnDef, editor: Editor) -> Result<&ColumnDdl, String> {
-    let ddl = column.ddl.as_ref().ok_or_else(|| from_sql(&format!("column `{}`", column.name)))?;
-    refuse(&ddl.unknown, &format!("column `{}`", column.name))?;
-    if ddl.editor != editor || ddl.constraints.len() != column.constraints.len() {
-        return Err(format!("column `{}` was lowered inconsistently", column.name));
-    }
-    Ok(ddl)
-}
-
-/// `CREATE TABLE "t" ("id" bigint NOT NULL PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, …)`
-/// (`BSE.table_sql`), then the LIKE indexes of its unique or indexed varchar/text columns, which
-/// no op of their own stands for (Django builds them at the end of the migration, with the
-/// field indexes; the table is new and empty either way).
-fn django_create_table(
-    table: &QualifiedName,
-    columns: &[ColumnDef],
-    constraints: &[ConstraintDef],
-) -> Result<Vec<String>, String> {
-    if !constraints.is_empty() {
-        return Err("a Django CREATE TABLE with table-level constraints lockgate does not write".into());
-    }
-    let mut definitions = vec![];
-    let mut indexes = vec![];
-    for column in columns {
-        let ddl = column_ddl(column, Editor::Django)?;
-        let mut parts = django_column(column, ddl);
-        // table_sql: the column's CHECK, then the identity suffix.
-        parts.extend(django_checks(column)?);
-        parts.extend(ddl.identity.clone());
-        definitions.push(format!("{} {}", ident(&column.name), parts.join(" ")));
-        indexes.extend(pattern_index(table, column, ddl));
-    }
-    let mut out = vec![format!("CREATE TABLE {} ({})", relation(table), definitions.join(", "))];
-    out.extend(indexes);
-    Ok(out)
-}
-
-/// `<type> [COLLATE "x"] [DEFAULT …] NOT NULL|NULL [PRIMARY KEY|UNIQUE]` (`BSE._iter_column_sql`).
-fn django_column(column: &ColumnDef, ddl: &ColumnDdl) -> Vec<String> {
-    let mut parts = vec![ddl.ty.clone()];
-    if let Some(collation) = &ddl.collation {
-        parts.push(format!("COLLATE {}", ident(collation)));
-    }
-    if let Some(default) = &ddl.default {
-        parts.push(format!("DEFAULT {default}"));
-    }
-    parts.push(if column.not_null { "NOT NULL" } else { "NULL" }.to_string());
-    let key = column.constraints.iter().find_map(|c| match c.kind {
-        ConstraintKind::PrimaryKey { .. } => Some("PRIMARY KEY"),
-        ConstraintKind::Unique { .. } => Some("UNIQUE"),
-        _ => None,
-    });
-    parts.extend(key.map(str::to_string));
-    parts
-}
-
-/// The CHECK a Positive* field writes on its column.
-fn django_checks(column: &ColumnDef) -> Result<Vec<String>, String> {
-    let ddl = column.ddl.as_ref().map(|d| d.constraints.as_slice()).unwrap_or_default();
-    column
-        .constraints
-        .iter()
-        .zip(ddl)
-        .filter(|(c, _)| matches!(c.kind, ConstraintKind::Check { .. }))
-        .map(|(_, d)| {
-            d.check
-                .as_ref()
-                .map(|check| format!("CHECK ({check})"))
-                .ok_or_else(|| format!("column `{}` has a CHECK whose expression is not known", column.name))
-        })
-        .collect()
-}
-
-/// `CREATE INDEX "<t>_<c>_<hash>_like" ON "t" ("c" varchar_pattern_ops)`.
-fn pattern_index(table: &QualifiedName, column: &ColumnDef, ddl: &ColumnDdl) -> Option<String> {
-    ddl.pattern_index.as_ref().map(|index| {
-        format!(
-            "CREATE INDEX {} ON {} ({} {})",
-            ident(&index.name),
-            relation(table),
-            ident(&column.name),
-            index.opclass
-        )
-    })
-}
-
-/// `CREATE TABLE t (id SERIAL NOT NULL, …, PRIMARY KEY (id), FOREIGN KEY(a) REFERENCES r (id))`
-/// (`PGDDLCompiler.get_column_specification`, `visit_create_table`).
-fn alembic_create_table(
-    table: &QualifiedName,
-    columns: &[ColumnDef],
-    constraints: &[ConstraintDef],
-    constraint_ddl: &[ConstraintDdl],
-    if_not_exists: bool,
-) -> Result<Vec<String>, String> {
-    if constraints.len() != constraint_ddl.len() {
-        return Err("the table's constraints were lowered inconsistently".into());
-    }
-    let mut elements = vec![];
-    for column in columns {
-        let ddl = column_ddl(column, Editor::Alembic)?;
-        if !column.constraints.is_empty() {
-            return Err(format!("column `{}` has inline constraints lockgate does not write", column.name));
-        }
-        elements.push(format!("{} {}", ident(&column.name), alembic_column(column, ddl)));
-    }
-    for (constraint, ddl) in constraints.iter().zip(constraint_ddl) {
-        elements.push(constraint_sql(constraint, ddl)?);
-    }
-    let exists = if if_not_exists { "IF NOT EXISTS " } else { "" };
-    Ok(vec![format!("CREATE TABLE {exists}{} ({})", relation(table), elements.join(", "))])
-}
-
-/// `<TYPE> [DEFAULT …] [GENERATED … AS IDENTITY] [NOT NULL]`: SQLAlchemy leaves NOT NULL off
-/// identity columns and never writes NULL for the others.
-fn alembic_column(column: &ColumnDef, ddl: &ColumnDdl) -> String {
-    let mut parts = vec![ddl.ty.clone()];
-    if let Some(default) = &ddl.default {
-        parts.push(format!("DEFAULT {default}"));
-    }
-    if let Some(identity) = &ddl.identity {
-        parts.push(identity.clone());
-    } else if column.not_null {
-        parts.push("NOT NULL".into());
-    }
-    parts.join(" ")
-}
-
-/// A table-level constraint as written inside CREATE TABLE or after ALTER TABLE … ADD.
-fn constraint_sql(constraint: &ConstraintDef, ddl: &ConstraintDdl) -> Result<String, String> {
-    let name = constraint.name.as_deref().unwrap_or("(unnamed)");
-    refuse(&ddl.unknown, &format!("constraint `{name}`"))?;
-    let prefix = constraint.name.as_ref().map(|n| format!("CONSTRAINT {} ", ident(n))).unwrap_or_default();
-    let deferral = ddl.deferral.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
-    let body = match &constraint.kind {
-        ConstraintKind::PrimaryKey { columns, using_index: None } => format!("PRIMARY KEY ({})", column_list(columns)),
-        ConstraintKind::Unique { columns, using_index: None } => {
-            format!("UNIQUE{} ({})", nulls_sql(ddl.nulls_distinct), column_list(columns))
-        }
-        ConstraintKind::ForeignKey { columns, references, referenced_columns } => {
-            let mut text = format!(
-                "FOREIGN KEY{}({}) REFERENCES {} ({})",
-                if ddl.django { " " } else { "" },
-                column_list(columns),
-                relation(references),
-                column_list(referenced_columns)
-            );
-            if let Some(action) = &ddl.on_delete {
-                text.push_str(&format!(" ON DELETE {action}"));
-            }
-            if let Some(action) = &ddl.on_update {
-                text.push_str(&format!(" ON UPDATE {action}"));
-            }
-            text
-        }
-        ConstraintKind::Check { not_null_column } => match (&ddl.check, not_null_column) {
-            (Some(check), _) => format!("CHECK ({check})"),
-            (None, Some(column)) => format!("CHECK ({} IS NOT NULL)", ident(column)),
-            (None, None) => return Err(format!("constraint `{name}`: its CHECK expression is not known")),
-        },
-        _ => return Err(format!("constraint `{name}`: a kind lockgate does not write in CREATE TABLE")),
-    };
-    Ok(format!("{prefix}{body}{deferral}"))
-}
-
-fn add_column(table: &QualifiedName, column: &ColumnDef) -> Result<Vec<String>, String> {
-    let ddl = column.ddl.as_ref().ok_or_else(|| from_sql("ADD COLUMN"))?;
-    let ddl = column_ddl(column, ddl.editor)?;
-    let head = format!("ALTER TABLE {} ADD COLUMN {}", relation(table), ident(&column.name));
-    match ddl.editor {
-        Editor::Alembic => {
-            if !column.constraints.is_empty() {
-                return Err(format!("column `{}` has inline constraints lockgate does not write", column.name));
-            }
-            Ok(vec![format!("{head} {}", alembic_column(column, ddl))])
-        }
-        Editor::Django => django_add_column(table, column, ddl, head),
-    }
-}
-
-/// `BSE.add_field`: the column, its identity suffix, its CHECK, then an FK written inline and
-/// made IMMEDIATE (`PSE.sql_create_column_inline_fk`, which Django sends as one string of two
-/// statements; they are returned as two).
-fn django_add_column(
-    table: &QualifiedName,
-    column: &ColumnDef,
-    ddl: &ColumnDdl,
-    head: String,
-) -> Result<Vec<String>, String> {
-    let mut parts = django_column(column, ddl);
-    parts.extend(ddl.identity.clone());
-    parts.extend(django_checks(column)?);
-    let mut after = vec![];
-    for (constraint, constraint_ddl) in column.constraints.iter().zip(&ddl.constraints) {
-        let ConstraintKind::ForeignKey { references, referenced_columns, .. } = &constraint.kind else { continue };
-        let name = constraint.name.as_ref().ok_or("an inline foreign key without a name")?;
-        refuse(&constraint_ddl.unknown, &format!("foreign key `{name}`"))?;
-        let on_delete = constraint_ddl.on_delete.as_ref().map(|a| format!(" ON DELETE {a}")).unwrap_or_default();
-        let deferral = constraint_ddl.deferral.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
-        parts.push(format!(
-            "CONSTRAINT {} REFERENCES {}({}){on_delete}{deferral}",
-            ident(name),
-            relation(references),
-            column_list(referenced_columns)
-        ));
-        let namespace = table.schema.as_ref().map(|s| format!("{}.", ident(s))).unwrap_or_default();
-        after.push(format!("SET CONSTRAINTS {namespace}{} IMMEDIATE", ident(name)));
-    }
-    let mut out = vec![format!("{head} {}", parts.join(" "))];
-    out.extend(after);
-    out.extend(pattern_index(table, column, ddl));
-    Ok(out)
-}
-
-/// Django drops the column's foreign keys first, found in the database by column
-/// (`BSE.remove_field`); DROP COLUMN has no CASCADE since Django 6.0.
-fn drop_column(
-    table: &QualifiedName,
-    column: &str,
-    editor: Option<Editor>,
-    catalog: &Catalog,
-) -> Result<Vec<String>, String> {
-    let drop = format!("ALTER TABLE {} DROP COLUMN {}", relation(table), ident(column));
-    match editor.ok_or_else(|| from_sql("DROP COLUMN"))? {
-        Editor::Alembic => Ok(vec![drop]),
-        Editor::Django => {
-            let state = catalog.table(table).filter(|t| t.complete).ok_or_else(|| {
-                format!(
-                    "Django looks up the foreign keys of `{column}` in the database, and the catalog does not know \
-                     all of `{table}`"
-                )
-            })?;
+        Some(Sent::Unknown(why)) => Err(why),
+        Some(Sent::Statements(statements)) => {
             let mut out = vec![];
-            for constraint in &state.constraints {
-                if let ConstraintKind::ForeignKey { columns, .. } = &constraint.kind {
-                    if columns.len() == 1 && columns[0] == column {
-                        out.extend(django_drop_foreign_key(table, &constraint.name));
+            for statement in statements {
+                match statement {
+                    SentStatement::Sql(sql) => out.push(sql),
+                    SentStatement::DropForeignKeysOn { table, column } => {
+                        out.extend(drop_foreign_keys_on(&table, &column, catalog)?)
                     }
+                    SentStatement::DropNamed { table, name } => out.extend(drop_named(&table, &name, catalog)?),
                 }
             }
-            out.push(drop);
             Ok(out)
         }
     }
 }
 
-/// `PSE.sql_delete_fk`, sent as one string of two statements.
-fn django_drop_foreign_key(table: &QualifiedName, name: &str) -> Vec<String> {
+/// Each single-column foreign key on `table.column`, made IMMEDIATE and dropped; the catalog
+/// must know the whole table to say there are no others.
+fn drop_foreign_keys_on(table: &QualifiedName, column: &str, catalog: &Catalog) -> Result<Vec<String>, String> {
+    let state = catalog.table(table).filter(|t| t.complete).ok_or_else(|| {
+        format!(
+            "the foreign keys of `{column}` are looked up in the database when the migration runs, and the catalog \
+             does not know all of `{table}`"
+        )
+    })?;
+    let mut out = vec![];
+    for constraint in &state.constraints {
+        if let ConstraintKind::ForeignKey { columns, .. } = &constraint.kind {
+            if columns.len() == 1 && columns[0] == column {
+                out.extend(drop_foreign_key(table, &constraint.name));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `SET CONSTRAINTS … IMMEDIATE` first, so that checks still deferred in the transaction run
+/// before the constraint goes rather than failing the drop.
+fn drop_foreign_key(table: &QualifiedName, name: &str) -> Vec<String> {
     vec![
         format!("SET CONSTRAINTS {} IMMEDIATE", ident(name)),
         format!("ALTER TABLE {} DROP CONSTRAINT {}", relation(table), ident(name)),
     ]
 }
 
-/// Django drops what the database has under that name: a foreign key after making it
-/// IMMEDIATE, an index-backed unique constraint with DROP INDEX.
-fn drop_constraint(
-    table: &QualifiedName,
-    name: &str,
-    editor: Option<Editor>,
-    catalog: &Catalog,
-) -> Result<Vec<String>, String> {
-    let drop = format!("ALTER TABLE {} DROP CONSTRAINT {}", relation(table), ident(name));
-    match editor.ok_or_else(|| from_sql("DROP CONSTRAINT"))? {
-        Editor::Alembic => Ok(vec![drop]),
-        Editor::Django => {
-            let state = catalog.table(table);
-            match state.and_then(|t| t.constraint(name)) {
-                Some(c) if matches!(c.kind, ConstraintKind::ForeignKey { .. }) => {
-                    Ok(django_drop_foreign_key(table, name))
+/// What the database holds under `name` on `table`: a foreign key, another constraint, or a
+/// unique index (which a unique constraint with INCLUDE or a condition is).
+fn drop_named(table: &QualifiedName, name: &str, catalog: &Catalog) -> Result<Vec<String>, String> {
+    match catalog.table(table).and_then(|t| t.constraint(name)) {
+        Some(c) if matches!(c.kind, ConstraintKind::ForeignKey { .. }) => Ok(drop_foreign_key(table, name)),
+        Some(_) => Ok(vec![format!("ALTER TABLE {} DROP CONSTRAINT {}", relation(table), ident(name))]),
+        None => {
+            let index = QualifiedName::new(table.schema.clone(), name);
+            match catalog.index(&index) {
+                Some(i) if i.table == *table && i.unique => {
+                    Ok(vec![format!("DROP INDEX IF EXISTS {}", relation(&index))])
                 }
-                Some(_) => Ok(vec![drop]),
-                None => {
-                    let index = QualifiedName::new(table.schema.clone(), name);
-                    match catalog.index(&index) {
-                        Some(i) if i.table == *table && i.unique => {
-                            Ok(vec![format!("DROP INDEX IF EXISTS {}", relation(&index))])
-                        }
-                        _ => Err(format!(
-                            "Django finds constraint `{name}` on `{table}` in the database, and the catalog has no such constraint"
-                        )),
-                    }
-                }
+                _ => Err(format!(
+                    "constraint `{name}` on `{table}` is looked up in the database when the migration runs, and the \
+                     catalog has no such constraint"
+                )),
             }
         }
     }
 }
 
-/// `ALTER TABLE … ADD CONSTRAINT …`: Django's `_create_*_sql` templates and Alembic's
-/// `AddConstraint` write the constraint as in CREATE TABLE.
-fn add_constraint(
-    table: &QualifiedName,
-    constraint: &ConstraintDef,
-    ddl: Option<&ConstraintDdl>,
-) -> Result<Vec<String>, String> {
-    let ddl = ddl.ok_or_else(|| from_sql("ADD CONSTRAINT"))?;
-    let not_valid = if constraint.not_valid { " NOT VALID" } else { "" };
-    Ok(vec![format!("ALTER TABLE {} ADD {}{not_valid}", relation(table), constraint_sql(constraint, ddl)?)])
-}
-
-/// `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] "n" ON "t" [USING m] (keys)
-/// [INCLUDE (…)] [WHERE …]` — Django's templates and SQLAlchemy's `visit_create_index` agree
-/// on this order.
-fn create_index(
-    name: &str,
-    table: &QualifiedName,
-    columns: &[Option<String>],
-    unique: bool,
-    concurrently: bool,
-    partial: bool,
-    ddl: &IndexDdl,
-) -> Result<String, String> {
-    if ddl.keys.len() != columns.len() {
-        return Err(format!("index `{name}` was lowered inconsistently"));
-    }
-    let keys = columns
-        .iter()
-        .zip(&ddl.keys)
-        .map(|(column, key)| {
-            let mut text = match (column, &key.expression) {
-                (Some(column), _) => ident(column),
-                (None, Some(expression)) => expression.clone(),
-                (None, None) => return Err(format!("index `{name}` has a key whose SQL is not known")),
-            };
-            if let Some(opclass) = &key.opclass {
-                text.push(' ');
-                text.push_str(opclass);
-            }
-            if key.descending {
-                text.push_str(" DESC");
-            }
-            Ok(text)
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let mut sql = String::from("CREATE ");
-    if unique {
-        sql.push_str("UNIQUE ");
-    }
-    sql.push_str("INDEX ");
-    if concurrently {
-        sql.push_str("CONCURRENTLY ");
-    }
-    if ddl.if_not_exists {
-        sql.push_str("IF NOT EXISTS ");
-    }
-    sql.push_str(&format!("{} ON {} ", ident(name), relation(table)));
-    if let Some(method) = &ddl.method {
-        sql.push_str(&format!("USING {method} "));
-    }
-    sql.push_str(&format!("({})", keys.join(", ")));
-    if !ddl.include.is_empty() {
-        sql.push_str(&format!(" INCLUDE ({})", column_list(&ddl.include)));
-    }
-    sql.push_str(nulls_sql(ddl.nulls_distinct));
-    match (&ddl.predicate, partial) {
-        (Some(predicate), true) => sql.push_str(&format!(" WHERE {predicate}")),
-        (None, true) => return Err(format!("index `{name}`: its WHERE clause is not known")),
-        _ => {}
-    }
-    Ok(sql)
-}
-
 #[cfg(test)]
 mod tests {
-    //! Every expected statement below is what Django 6.1 or Alembic 1.20 with SQLAlchemy 2.1 sent
-    //! to PostgreSQL for the same migration, with SQLAlchemy's bare identifiers double-quoted.
+    //! What the Django and Alembic front ends write for an op, resolved against the catalog
+    //! replayed up to it, as `plan` and `trace` see it. Every expected statement below is what
+    //! Django 6.1 or Alembic 1.20 with SQLAlchemy 2.1 sent to PostgreSQL for the same migration,
+    //! with SQLAlchemy's bare identifiers double-quoted.
 
     use std::path::Path;
 
-    use super::statements;
+    use super::{statements, SentStatement};
     use crate::analysis::{self, Step, Visitor};
     use crate::catalog::Catalog;
     use crate::config::Config;
@@ -586,7 +116,7 @@ mod tests {
             // The planner runs a statement of RunSQL / `op.execute` as its own text.
             let sql = match &step.op.embedded_sql {
                 Some(sql) => Ok(vec![sql.to_string()]),
-                None => statements(&step.op.kind, step.catalog),
+                None => statements(step.op, step.catalog),
             };
             self.0.push((step.migration.id.clone(), tag, sql));
         }
@@ -1243,5 +773,37 @@ mod tests {
                 ("Opaque", Refused("f-string")),
             ],
         );
+    }
+
+    /// Gives the op one statement that depends on the database.
+    #[derive(Debug)]
+    struct Lookup(SentStatement);
+
+    impl crate::ir::Sender for Lookup {
+        fn sent(&self, _: &crate::ir::OpKind) -> crate::ir::Sent {
+            crate::ir::Sent::Statements(vec![self.0.clone()])
+        }
+    }
+
+    #[test]
+    fn lookups_the_catalog_cannot_answer_are_refused() {
+        use crate::catalog::Origin;
+        use crate::ir::{Op, OpKind, QualifiedName, Span};
+
+        let table = QualifiedName::unqualified("shop_book");
+        let op = |statement| {
+            let other = OpKind::Other { tag: "a lookup".into() };
+            Op::new(other, Span::default(), 0).sending(std::sync::Arc::new(Lookup(statement)))
+        };
+        // A table the migrations only alter: the catalog knows part of it.
+        let mut catalog = Catalog::default();
+        let alter = OpKind::DropNotNull { table: table.clone(), column: "title".into() };
+        catalog.apply(&alter, Origin { migration: 0, statement: 0 });
+        let fks = SentStatement::DropForeignKeysOn { table: table.clone(), column: "editor_id".into() };
+        let refused = statements(&op(fks), &catalog).expect_err("the table is not known whole");
+        assert!(refused.contains("does not know all of `shop_book`"), "{refused}");
+        let named = SentStatement::DropNamed { table, name: "book_uniq".into() };
+        let refused = statements(&op(named), &catalog).expect_err("no such constraint");
+        assert!(refused.contains("`book_uniq` on `shop_book`") && refused.contains("no such constraint"), "{refused}");
     }
 }
