@@ -15,7 +15,7 @@ use crate::git::{GitError, Repo, Side};
 use crate::ir::Migration;
 use crate::scope::{self, ChangeSet, Cutoff, CutoffError, Touched};
 use crate::source::tree::{FileTree, GitVersionError};
-use crate::source::{self, InputError, Inputs, Recognised};
+use crate::source::{self, InputError, InputPaths, Recognised};
 
 /// What to lint, besides the configuration.
 pub struct LintRequest<'a> {
@@ -111,7 +111,7 @@ fn load(
     allow_empty: bool,
     mut each: impl FnMut(&Migration) + Send,
 ) -> Result<Read, LintError> {
-    let inputs = Inputs { paths: &sources.paths, stdin_name };
+    let inputs = InputPaths { paths: &sources.paths, stdin_name };
     let discovered = source::discover_in(&sources.tree, &inputs, config)?;
     let mut migrations = vec![];
     source::load_each(&discovered, config, |migration| {

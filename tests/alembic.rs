@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use lockgate::config::Config;
-use lockgate::source::{self, Inputs};
+use lockgate::source::{self, InputPaths};
 
 const FIXTURE: &str = "fixtures/alembic";
 
@@ -62,7 +62,7 @@ fn revision(id: &str, down: &str, body: &str) -> String {
 /// Migration ids in the order lockgate replays them.
 fn replay_order(paths: &[PathBuf]) -> Vec<String> {
     let config = Config::default();
-    let inputs = Inputs { paths, stdin_name: "<stdin>" };
+    let inputs = InputPaths { paths, stdin_name: "<stdin>" };
     let discovered = source::discover(&inputs, &config).expect("discovers");
     source::load_all(&discovered, &config).into_iter().map(|m| m.id).collect()
 }

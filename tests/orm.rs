@@ -414,7 +414,7 @@ fn deferred_sql_comes_where_django_sends_it() {
 
     let config = lockgate::config::Config::default();
     let paths = [project("django")];
-    let inputs = lockgate::source::Inputs { paths: &paths, stdin_name: "-" };
+    let inputs = lockgate::source::InputPaths { paths: &paths, stdin_name: "-" };
     let discovered = lockgate::source::discover(&inputs, &config).expect("the project is read");
     let migrations = lockgate::source::load_all(&discovered, &config);
     let billing = migrations.iter().find(|m| m.id == "billing.0002_invoice_paid").expect("billing.0002 is read");

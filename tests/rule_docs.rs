@@ -482,7 +482,7 @@ fn in_counted_file(example: &Example, path: &Path) -> bool {
 fn lint_in_process(dir: &Path, config: &Path, example: &Example) -> Vec<Found> {
     let config = lockgate::config::Config::load(config).expect("the example's config loads");
     let paths = [dir.to_path_buf()];
-    let inputs = lockgate::source::Inputs { paths: &paths, stdin_name: "<stdin>" };
+    let inputs = lockgate::source::InputPaths { paths: &paths, stdin_name: "<stdin>" };
     let discovered = lockgate::source::discover(&inputs, &config).expect("the example's folder is read");
     let migrations = lockgate::source::load_all(&discovered, &config);
     let result = lockgate::analysis::lint_on(

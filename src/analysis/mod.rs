@@ -169,7 +169,7 @@ impl<'c> Linting<'c> {
 }
 
 /// One op as the replay reaches it, with the schema and transaction just before it runs.
-pub struct Step<'a> {
+pub struct ReplayStep<'a> {
     pub migration_index: usize,
     pub migration: &'a Migration,
     pub position: usize,
@@ -182,7 +182,7 @@ pub struct Step<'a> {
 
 /// What watches a replay: the linter, the gate's estimator.
 pub trait Visitor {
-    fn op(&mut self, step: &Step);
+    fn op(&mut self, step: &ReplayStep);
     /// After the last op of a migration; `catalog` is the schema the migration leaves.
     fn end_of_migration(
         &mut self,
@@ -240,7 +240,7 @@ impl Replay {
             previous_statement = Some(op.statement);
             tx.begin_statement(op.statement);
             let effects = locks::effects(&op.kind, catalog, self.pg);
-            visitor.op(&Step {
+            visitor.op(&ReplayStep {
                 migration_index: index,
                 migration,
                 position,
@@ -326,7 +326,7 @@ struct Linter<'a> {
 }
 
 impl Visitor for Linter<'_> {
-    fn op(&mut self, step: &Step) {
+    fn op(&mut self, step: &ReplayStep) {
         let index = step.migration_index;
         let op = step.op;
         self.statements.insert(op.statement);

@@ -37,7 +37,7 @@ pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let flags = gate::pending(&observed.migrations, &observed.observation, observed.all);
     let pending: Vec<_> = observed.migrations.into_iter().zip(flags).filter(|(_, p)| *p).map(|(m, _)| m).collect();
     let config_dir = observed.config.path.as_deref().and_then(std::path::Path::parent);
-    let inputs = plan::Inputs {
+    let inputs = plan::PlanInputs {
         observation: &observed.observation,
         profile: &observed.profile,
         database: observed.database,

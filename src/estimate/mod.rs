@@ -159,7 +159,7 @@ impl Duration {
 }
 
 /// What the estimator needs to know about the server and the tables.
-pub struct Inputs<'a> {
+pub struct EstimateInputs<'a> {
     pub profile: &'a Profile,
     pub catalog: &'a Catalog,
     /// Live sizes of a table; `None` for a table that does not exist yet (created by a
@@ -168,7 +168,7 @@ pub struct Inputs<'a> {
     pub parallel_maintenance: bool,
 }
 
-impl Inputs<'_> {
+impl EstimateInputs<'_> {
     fn sizes(&self, table: &QualifiedName) -> TableStats {
         let created_by_pending = self.catalog.table(table).is_some_and(|t| t.origin.is_some());
         if created_by_pending {
@@ -410,7 +410,8 @@ mod tests {
         let catalog = catalog();
         let sizes: HashMap<QualifiedName, TableStats> = sizes.iter().map(|(t, s)| (name(t), s.clone())).collect();
         let stats = |table: &QualifiedName| sizes.get(table).cloned();
-        let inputs = Inputs { profile: &profile, catalog: &catalog, stats: &stats, parallel_maintenance: false };
+        let inputs =
+            EstimateInputs { profile: &profile, catalog: &catalog, stats: &stats, parallel_maintenance: false };
         inputs.work_ms(op, &LockEffect { relation: name("child"), mode: LockMode::ShareRowExclusive, work })
     }
 

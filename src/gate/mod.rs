@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::{self, Step, Visitor};
+use crate::analysis::{self, ReplayStep, Visitor};
 use crate::config::{CheckConfig, Config};
 use crate::estimate::{self, Duration, Profile};
 use crate::ir::{Framework, Migration, OpKind, QualifiedName, TransactionControl};
@@ -302,11 +302,11 @@ struct Estimator<'a> {
 }
 
 impl Visitor for Estimator<'_> {
-    fn op(&mut self, step: &Step) {
+    fn op(&mut self, step: &ReplayStep) {
         if step.position == 0 {
             self.migrations.push(vec![]);
         }
-        let inputs = estimate::Inputs {
+        let inputs = estimate::EstimateInputs {
             profile: self.profile,
             catalog: step.catalog,
             stats: self.stats,

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, Step as ReplayStep, Visitor};
+use crate::analysis::{self, ReplayStep, Visitor};
 use crate::catalog::{Catalog, Origin};
 use crate::config::FrameworkConfig;
 use crate::estimate::{self, Duration, Profile};
@@ -297,7 +297,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// What the planner reads besides the migrations.
-pub struct Inputs<'a> {
+pub struct PlanInputs<'a> {
     pub observation: &'a Observation,
     pub profile: &'a Profile,
     pub database: String,
@@ -308,7 +308,7 @@ pub struct Inputs<'a> {
 }
 
 /// Plans the pending migrations (in runner order) against the live database.
-pub fn build(pending: &[Migration], inputs: &Inputs) -> Result<Plan, BuildError> {
+pub fn build(pending: &[Migration], inputs: &PlanInputs) -> Result<Plan, BuildError> {
     let observation = inputs.observation;
     let pg = PgVersion(observation.server.major().clamp(11, 18));
     let stats = observation.schema.stats_by_table();
@@ -405,7 +405,7 @@ struct Current {
 
 impl Visitor for Planner<'_> {
     fn op(&mut self, step: &ReplayStep) {
-        let estimate = estimate::Inputs {
+        let estimate = estimate::EstimateInputs {
             profile: self.profile,
             catalog: step.catalog,
             stats: self.stats,

@@ -5,7 +5,7 @@ use pg_query::NodeEnum;
 
 use super::sqlgen;
 use super::{Fact, LockTaken, Phase, SourceRef, Step, TimeoutClass};
-use crate::analysis::Step as ReplayStep;
+use crate::analysis::ReplayStep;
 use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
 use crate::ir::{
@@ -21,7 +21,7 @@ const LOCK: &str = "{lock}";
 pub struct Context<'a> {
     pub step: &'a ReplayStep<'a>,
     pub pg: PgVersion,
-    pub estimate: &'a estimate::Inputs<'a>,
+    pub estimate: &'a estimate::EstimateInputs<'a>,
     pub source: SourceRef,
 }
 

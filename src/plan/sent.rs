@@ -96,11 +96,11 @@ mod tests {
     use std::path::Path;
 
     use super::{statements, SentStatement};
-    use crate::analysis::{self, Step, Visitor};
+    use crate::analysis::{self, ReplayStep, Visitor};
     use crate::catalog::Catalog;
     use crate::config::Config;
     use crate::postgres::PgVersion;
-    use crate::source::{self, Inputs};
+    use crate::source::{self, InputPaths};
 
     /// One op: its migration, its kind, and what `statements` says about it.
     type Rendered = (String, String, Result<Vec<String>, String>);
@@ -110,7 +110,7 @@ mod tests {
     struct Collect(Vec<Rendered>);
 
     impl Visitor for Collect {
-        fn op(&mut self, step: &Step) {
+        fn op(&mut self, step: &ReplayStep) {
             let kind = format!("{:?}", step.op.kind);
             let tag = kind.split([' ', '(']).next().unwrap_or_default().to_string();
             // The planner runs a statement of RunSQL / `op.execute` as its own text.
@@ -125,7 +125,7 @@ mod tests {
     fn render(path: &Path) -> Vec<Rendered> {
         let config = Config::default();
         let paths = [path.to_path_buf()];
-        let inputs = Inputs { paths: &paths, stdin_name: "<stdin>" };
+        let inputs = InputPaths { paths: &paths, stdin_name: "<stdin>" };
         let discovered = source::discover(&inputs, &config).expect("discovers");
         let migrations = source::load_all(&discovered, &config);
         let mut collect = Collect(vec![]);

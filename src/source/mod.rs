@@ -76,7 +76,7 @@ fn check_readable(path: &Path, given: &Path) -> Result<(), InputError> {
 }
 
 /// What to read: paths given on the command line (`-` is standard input).
-pub struct Inputs<'a> {
+pub struct InputPaths<'a> {
     pub paths: &'a [PathBuf],
     /// The name to show for standard input.
     pub stdin_name: &'a str,
@@ -197,12 +197,12 @@ impl Discovered {
 }
 
 /// Finds the migration files under the inputs, in the working tree.
-pub fn discover(inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
+pub fn discover(inputs: &InputPaths, config: &Config) -> Result<Discovered, InputError> {
     discover_in(&FileTree::WorkTree, inputs, config)
 }
 
 /// Finds the migration files under the inputs, in the given tree.
-pub fn discover_in(tree: &FileTree, inputs: &Inputs, config: &Config) -> Result<Discovered, InputError> {
+pub fn discover_in(tree: &FileTree, inputs: &InputPaths, config: &Config) -> Result<Discovered, InputError> {
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut files = vec![];

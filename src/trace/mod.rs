@@ -13,7 +13,7 @@ mod seed;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::analysis::{self, LintResult, Step, Visitor};
+use crate::analysis::{self, LintResult, ReplayStep, Visitor};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::ir::{Migration, OpKind, QualifiedName, Span, TransactionControl, TransactionMode};
@@ -295,7 +295,7 @@ struct Tracer<'s> {
 }
 
 impl Visitor for Tracer<'_> {
-    fn op(&mut self, step: &Step) {
+    fn op(&mut self, step: &ReplayStep) {
         let op = step.op;
         // A framework operation carries what its schema editor sends; SQL text is its own statement.
         let framework_op = op.sender.is_some();

@@ -13,7 +13,7 @@ use crate::source::python::{Call, Expr, Value};
 use crate::source::sql;
 
 use super::entities;
-use super::parse::Step;
+use super::parse::UpgradeStep;
 use super::schema::{self, flag, key_columns, list, name_of};
 use super::sqltext;
 use super::types::column_type;
@@ -27,7 +27,7 @@ pub struct Lowered {
     pub bad_directives: Vec<(Span, String)>,
 }
 
-pub fn lower(text: &str, steps: &[Step]) -> Lowered {
+pub fn lower(text: &str, steps: &[UpgradeStep]) -> Lowered {
     let mut lowering = Lowering {
         text,
         out: Lowered::default(),
@@ -64,24 +64,24 @@ impl Lowering<'_> {
         self.out
     }
 
-    fn steps(&mut self, steps: &[Step]) {
+    fn steps(&mut self, steps: &[UpgradeStep]) {
         for step in steps {
             self.step(step);
         }
     }
 
-    fn step(&mut self, step: &Step) {
+    fn step(&mut self, step: &UpgradeStep) {
         match step {
-            Step::Call(expr) => self.at(expr.span, |l| match expr.as_call() {
+            UpgradeStep::Call(expr) => self.at(expr.span, |l| match expr.as_call() {
                 Some(call) => l.call(call),
                 None => l.opaque(format!("a call lockgate cannot read ({})", describe(&expr.value))),
             }),
-            Step::With { managers, span, body } => self.with(managers, *span, body),
-            Step::Uncertain { what, span, body } => {
+            UpgradeStep::With { managers, span, body } => self.with(managers, *span, body),
+            UpgradeStep::Uncertain { what, span, body } => {
                 self.at(*span, |l| l.opaque(what.clone()));
                 self.steps(body);
             }
-            Step::Opaque { what, span } => self.at(*span, |l| l.opaque(what.clone())),
+            UpgradeStep::Opaque { what, span } => self.at(*span, |l| l.opaque(what.clone())),
         }
     }
 
@@ -134,7 +134,7 @@ impl Lowering<'_> {
         }
     }
 
-    fn with(&mut self, managers: &[(Expr, Option<String>)], span: Span, body: &[Step]) {
+    fn with(&mut self, managers: &[(Expr, Option<String>)], span: Span, body: &[UpgradeStep]) {
         let single = match managers {
             [(manager, _)] => manager.as_call(),
             _ => None,
@@ -159,7 +159,7 @@ impl Lowering<'_> {
 
     /// `autocommit_block()` commits the transaction Alembic holds, runs the block's statements
     /// each in its own transaction, and begins a new one when it ends.
-    fn autocommit(&mut self, span: Span, body: &[Step]) {
+    fn autocommit(&mut self, span: Span, body: &[UpgradeStep]) {
         self.pending_begin = None;
         self.reopened = None;
         self.at(span, |l| l.emit(OpKind::Transaction(TransactionControl::Commit)));

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, ProblemKind, SourceFile, Span, TransactionMode};
 use crate::source::directives;
-use crate::source::python::{Constants, Layout, Module, ProjectPython, SyntaxError, TopLevel};
+use crate::source::python::{Constants, Module, Prescan, ProjectPython, SyntaxError, TopLevel};
 pub use discover::{reads_as_revision, Environments};
 use parse::{Header, Upgrade};
 
@@ -49,7 +49,7 @@ struct Loaded {
 
 /// What the first pass learned of a file that the second needs.
 struct ModuleLevel {
-    layout: Layout,
+    layout: Prescan,
     constants: Constants,
     /// A syntax error at module level: the file cannot be imported, so `upgrade()` is not read.
     syntax_error: Option<SyntaxError>,
@@ -242,7 +242,7 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
             Header::default()
         }
         None => {
-            let layout = Layout::of(source.text_lf());
+            let layout = Prescan::of(source.text_lf());
             // Only the module-level names are needed to order the revisions: the functions are
             // read later, in graph order.
             match Module::parse_outline_in(source.text_lf(), &layout, &|s| matches!(s, TopLevel::Other)) {
@@ -321,7 +321,7 @@ fn lower_into(migration: &mut Migration, upgrade: parse::Upgrade, text: &str) {
 /// The ops of `downgrade()`, when every one of them could be read (no code lockgate cannot
 /// follow, no transaction control): then they are what undoes the revision. An empty
 /// `downgrade()` undoes nothing, so it is no rollback.
-fn rollback(text: &str, steps: &[parse::Step]) -> Option<Vec<Op>> {
+fn rollback(text: &str, steps: &[parse::UpgradeStep]) -> Option<Vec<Op>> {
     let ops = lower::lower(text, steps).ops;
     let readable = ops
         .iter()

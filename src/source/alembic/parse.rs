@@ -28,15 +28,15 @@ pub struct Header {
 
 /// One statement of `upgrade()`, evaluated.
 #[derive(Debug, Clone)]
-pub enum Step {
+pub enum UpgradeStep {
     /// A call: an `op.*` operation, a method on a connection, a helper from elsewhere. Calls on
     /// the right of an assignment are steps too: they run.
     Call(Expr),
     /// A `with` block: `op.batch_alter_table(…)`, `autocommit_block()`, or something else.
-    With { managers: Vec<(Expr, Option<String>)>, span: Span, body: Vec<Step> },
+    With { managers: Vec<(Expr, Option<String>)>, span: Span, body: Vec<UpgradeStep> },
     /// Control flow lockgate cannot decide (a loop over query results, a run-time `if`): the
     /// nested statements are all linted, and the construct itself is reported.
-    Uncertain { what: String, span: Span, body: Vec<Step> },
+    Uncertain { what: String, span: Span, body: Vec<UpgradeStep> },
     /// A statement whose effect cannot be seen at all.
     Opaque { what: String, span: Span },
 }
@@ -45,7 +45,7 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Upgrade {
     /// The steps of `upgrade()`, or why it cannot be read.
-    pub steps: Result<Vec<Step>, (Span, String)>,
+    pub steps: Result<Vec<UpgradeStep>, (Span, String)>,
     /// Where `downgrade()` is: comments in it are not about the linted code.
     pub downgrade: Option<Range<usize>>,
 }
@@ -71,7 +71,7 @@ pub fn upgrade(module: &Module, downgrade: Option<Range<usize>>) -> Upgrade {
 }
 
 /// The steps of `downgrade()`, when the revision defines one (read as `upgrade()` is).
-pub fn downgrade(module: &Module) -> Option<Vec<Step>> {
+pub fn downgrade(module: &Module) -> Option<Vec<UpgradeStep>> {
     let function = module.function("downgrade")?;
     let mut walker = Walker { module, scopes: vec![module.root()], inlining: vec![] };
     Some(walker.function_body(function))
@@ -150,7 +150,7 @@ struct Walker<'m, 'a> {
 }
 
 impl<'m> Walker<'m, '_> {
-    fn function_body(&mut self, function: Node<'m>) -> Vec<Step> {
+    fn function_body(&mut self, function: Node<'m>) -> Vec<UpgradeStep> {
         let Some(body) = field(function, Field::Body) else { return vec![] };
         self.scopes.push(body);
         let steps = self.block(body);
@@ -158,7 +158,7 @@ impl<'m> Walker<'m, '_> {
         steps
     }
 
-    fn block(&mut self, block: Node<'m>) -> Vec<Step> {
+    fn block(&mut self, block: Node<'m>) -> Vec<UpgradeStep> {
         let mut steps = vec![];
         for statement in children(block) {
             if kind(statement) == "return_statement" {
@@ -170,11 +170,11 @@ impl<'m> Walker<'m, '_> {
         steps
     }
 
-    fn optional_block(&mut self, block: Option<Node<'m>>) -> Vec<Step> {
+    fn optional_block(&mut self, block: Option<Node<'m>>) -> Vec<UpgradeStep> {
         block.map(|b| self.block(b)).unwrap_or_default()
     }
 
-    fn statement(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn statement(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         match kind(node) {
             "expression_statement" => children(node).for_each(|child| self.expression(child, out)),
             "with_statement" => self.with(node, out),
@@ -183,16 +183,20 @@ impl<'m> Walker<'m, '_> {
             "while_statement" => {
                 let body = self.blocks_of(node);
                 let what = "a `while` loop: how often its body runs is decided at run time".to_string();
-                out.push(Step::Uncertain { what, span: self.header_span(node), body });
+                out.push(UpgradeStep::Uncertain { what, span: self.header_span(node), body });
             }
             "try_statement" => {
                 let body = self.blocks_of(node);
                 let what = "a `try` block: which of its branches run is decided at run time".to_string();
-                out.push(Step::Uncertain { what, span: self.header_span(node), body });
+                out.push(UpgradeStep::Uncertain { what, span: self.header_span(node), body });
             }
             "match_statement" => {
                 let body = self.blocks_of(node);
-                out.push(Step::Uncertain { what: "a `match` statement".into(), span: self.header_span(node), body });
+                out.push(UpgradeStep::Uncertain {
+                    what: "a `match` statement".into(),
+                    span: self.header_span(node),
+                    body,
+                });
             }
             // No database effect: definitions run only when called, the rest is bookkeeping.
             "function_definition"
@@ -210,14 +214,14 @@ impl<'m> Walker<'m, '_> {
             | "break_statement"
             | "continue_statement"
             | "type_alias_statement" => {}
-            other => out.push(Step::Opaque {
+            other => out.push(UpgradeStep::Opaque {
                 what: format!("a `{}` statement", other.replace('_', " ")),
                 span: python::span(node),
             }),
         }
     }
 
-    fn expression(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn expression(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         match kind(node) {
             "assignment" => self.assignment(node, out),
             "augmented_assignment" => {
@@ -237,7 +241,7 @@ impl<'m> Walker<'m, '_> {
             | "false"
             | "none"
             | "ellipsis" => {}
-            "await" => out.push(Step::Opaque { what: "an `await`".into(), span: python::span(node) }),
+            "await" => out.push(UpgradeStep::Opaque { what: "an `await`".into(), span: python::span(node) }),
             // A lambda's body runs only when it is called.
             "lambda" => {}
             // Comprehensions, conditional expressions, operators: the calls inside them run.
@@ -245,7 +249,7 @@ impl<'m> Walker<'m, '_> {
         }
     }
 
-    fn assignment(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn assignment(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         let Some(right) = field(node, Field::Right) else { return };
         let value = match kind(right) {
             "assignment" => {
@@ -285,12 +289,12 @@ impl<'m> Walker<'m, '_> {
     }
 
     /// Records a call as a step, or walks the helper it names.
-    fn call(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn call(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         let expr = self.module.eval(node);
         self.call_value(expr, out);
     }
 
-    fn call_value(&mut self, expr: Expr, out: &mut Vec<Step>) {
+    fn call_value(&mut self, expr: Expr, out: &mut Vec<UpgradeStep>) {
         if let Some(call) = expr.as_call() {
             let helper =
                 (call.receiver.is_none() && !call.func.contains('.')).then(|| self.helper(&call.func)).flatten();
@@ -298,7 +302,7 @@ impl<'m> Walker<'m, '_> {
                 return self.inline(function, &expr, out);
             }
         }
-        out.push(Step::Call(expr));
+        out.push(UpgradeStep::Call(expr));
     }
 
     /// A function defined in this file (or in an enclosing function) that a bare call names.
@@ -310,7 +314,7 @@ impl<'m> Walker<'m, '_> {
     }
 
     /// Walks a helper's body with its parameters bound to the call's arguments.
-    fn inline(&mut self, function: Node<'m>, expr: &Expr, out: &mut Vec<Step>) {
+    fn inline(&mut self, function: Node<'m>, expr: &Expr, out: &mut Vec<UpgradeStep>) {
         let Some(call) = expr.as_call() else { return };
         let locals = self.parameters(function, call.args.as_slice(), &call.kwargs);
         let saved = self.module.swap_locals(locals);
@@ -349,7 +353,7 @@ impl<'m> Walker<'m, '_> {
         locals
     }
 
-    fn with(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn with(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         let managers = self.module.with_items(node);
         for (manager, alias) in &managers {
             if let Some(alias) = alias {
@@ -357,10 +361,10 @@ impl<'m> Walker<'m, '_> {
             }
         }
         let body = self.optional_block(field(node, Field::Body));
-        out.push(Step::With { managers, span: self.header_span(node), body });
+        out.push(UpgradeStep::With { managers, span: self.header_span(node), body });
     }
 
-    fn branch(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn branch(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         let mut clauses: Vec<(Option<Node<'m>>, Option<Node<'m>>)> =
             vec![(field(node, Field::Condition), field(node, Field::Consequence))];
         for alternative in node.fields(Field::Alternative) {
@@ -378,7 +382,7 @@ impl<'m> Walker<'m, '_> {
                     let condition = condition.map(|c| self.module.text_of(c)).unwrap_or_default();
                     let what =
                         format!("`if {}`: decided at run time, so lockgate linted every branch", shorten(condition));
-                    return out.push(Step::Uncertain { what, span: self.header_span(node), body });
+                    return out.push(UpgradeStep::Uncertain { what, span: self.header_span(node), body });
                 }
             }
         }
@@ -424,7 +428,7 @@ impl<'m> Walker<'m, '_> {
         }
     }
 
-    fn for_loop(&mut self, node: Node<'m>, out: &mut Vec<Step>) {
+    fn for_loop(&mut self, node: Node<'m>, out: &mut Vec<UpgradeStep>) {
         let (Some(target), Some(iterable), Some(body)) =
             (field(node, Field::Left), field(node, Field::Right), field(node, Field::Body))
         else {
@@ -446,7 +450,7 @@ impl<'m> Walker<'m, '_> {
             "a `for` loop over `{}`: its items are known only at run time",
             shorten(self.module.text_of(iterable))
         );
-        out.push(Step::Uncertain { what, span: self.header_span(node), body: steps });
+        out.push(UpgradeStep::Uncertain { what, span: self.header_span(node), body: steps });
     }
 
     /// The items a loop over a literal goes through: a list or tuple, a dict's keys, or a
@@ -486,7 +490,7 @@ impl<'m> Walker<'m, '_> {
 
     /// Every block nested directly in a compound statement (`try` and its handlers, a loop
     /// and its `else`), walked in order.
-    fn blocks_of(&mut self, node: Node<'m>) -> Vec<Step> {
+    fn blocks_of(&mut self, node: Node<'m>) -> Vec<UpgradeStep> {
         let mut steps = vec![];
         for child in children(node) {
             if kind(child) == "block" {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::source::python::classes::{respan, rewrite, ModuleSummary};
 use crate::source::python::{Call, Expr, ProjectPython, Resolved, Value};
 
-use super::parse::Step;
+use super::parse::UpgradeStep;
 use super::types::column_type;
 
 /// How many `impl`s that are themselves project TypeDecorators are followed.
@@ -18,7 +18,7 @@ const MAX_DEPTH: usize = 8;
 
 /// Rewrites the project type classes in the column types of `steps` (of the revision at
 /// `file`) to the types they render.
-pub fn resolve(python: &ProjectPython, file: &Path, steps: &mut [Step]) {
+pub fn resolve(python: &ProjectPython, file: &Path, steps: &mut [UpgradeStep]) {
     let mut module: Option<Option<Arc<ModuleSummary>>> = None;
     let mut replace = |expr: &Expr| {
         let Value::Call(call) = &expr.value else { return None };
@@ -39,16 +39,16 @@ pub fn resolve(python: &ProjectPython, file: &Path, steps: &mut [Step]) {
     for_each_expr(steps, &mut |expr| rewrite(expr, &mut replace));
 }
 
-fn for_each_expr(steps: &mut [Step], f: &mut dyn FnMut(&mut Expr)) {
+fn for_each_expr(steps: &mut [UpgradeStep], f: &mut dyn FnMut(&mut Expr)) {
     for step in steps {
         match step {
-            Step::Call(expr) => f(expr),
-            Step::With { managers, body, .. } => {
+            UpgradeStep::Call(expr) => f(expr),
+            UpgradeStep::With { managers, body, .. } => {
                 managers.iter_mut().for_each(|(manager, _)| f(manager));
                 for_each_expr(body, f);
             }
-            Step::Uncertain { body, .. } => for_each_expr(body, f),
-            Step::Opaque { .. } => {}
+            UpgradeStep::Uncertain { body, .. } => for_each_expr(body, f),
+            UpgradeStep::Opaque { .. } => {}
         }
     }
 }

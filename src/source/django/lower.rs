@@ -603,8 +603,8 @@ impl<'a> Lowering<'a> {
         for other in self.state.models.values_mut() {
             for (_, field) in &mut other.fields {
                 if let Some(relation) = &mut field.relation {
-                    if relation.target == super::state::Target::Model(old_key.clone()) {
-                        relation.target = super::state::Target::Model(new_key.clone());
+                    if relation.target == super::state::RelationTarget::Model(old_key.clone()) {
+                        relation.target = super::state::RelationTarget::Model(new_key.clone());
                     }
                 }
             }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::source::python::{Expr, Layout, Value};
+use crate::source::python::{Expr, Prescan, Value};
 
 /// What the code does, as far as its text shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +155,7 @@ pub fn classify(text: &str, code: &Expr) -> Code {
     match &code.value {
         Value::Name(name) if name.ends_with(".noop") || name == "noop" => Code::Noop,
         Value::Name(name) if !name.contains('.') => {
-            let file = File { text, layout: Layout::of(text), imported: imported_names(text) };
+            let file = File { text, layout: Prescan::of(text), imported: imported_names(text) };
             file.function(name, &mut BTreeSet::new())
         }
         Value::Name(name) => Code::Unreadable(format!("runs `{name}`, which is not defined in this file")),
@@ -166,7 +166,7 @@ pub fn classify(text: &str, code: &Expr) -> Code {
 /// The migration file, with its top-level statements and the names it imports.
 struct File<'t> {
     text: &'t str,
-    layout: Layout,
+    layout: Prescan,
     imported: BTreeSet<String>,
 }
 

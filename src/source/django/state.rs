@@ -58,7 +58,7 @@ pub struct Field {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relation {
-    pub target: Target,
+    pub target: RelationTarget,
     pub many_to_many: bool,
     /// `db_constraint=False`: no FOREIGN KEY in the database.
     pub db_constraint: bool,
@@ -68,7 +68,7 @@ pub struct Relation {
 
 /// A relation target as written in the migration.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Target {
+pub enum RelationTarget {
     Model(ModelKey),
     /// `settings.AUTH_USER_MODEL` and other swappable settings.
     Setting(String),
@@ -158,10 +158,10 @@ pub fn model_key(app: &str, name: &str) -> ModelKey {
 }
 
 /// Resolves `"app.Model"` / `"Model"` (same app) / a swappable setting to a model key.
-pub fn resolve(target: &Target, app: &str, settings: &DjangoSettings) -> ModelKey {
+pub fn resolve(target: &RelationTarget, app: &str, settings: &DjangoSettings) -> ModelKey {
     let text = match target {
-        Target::Model(key) => return key.clone(),
-        Target::Setting(_) => settings.auth_user_model.as_str(),
+        RelationTarget::Model(key) => return key.clone(),
+        RelationTarget::Setting(_) => settings.auth_user_model.as_str(),
     };
     split_model_ref(text, app)
 }
@@ -374,9 +374,9 @@ fn relation_of(call: &Call, class: &str, app: &str) -> Option<Relation> {
     }
     let to = call.arg("to", 0)?;
     let target = match &to.value {
-        Value::Str(text) => Target::Model(split_model_ref(text, app)),
-        Value::Name(name) => Target::Setting(name.rsplit('.').next().unwrap_or(name).to_string()),
-        _ => Target::Setting("?".into()),
+        Value::Str(text) => RelationTarget::Model(split_model_ref(text, app)),
+        Value::Name(name) => RelationTarget::Setting(name.rsplit('.').next().unwrap_or(name).to_string()),
+        _ => RelationTarget::Setting("?".into()),
     };
     Some(Relation {
         target,

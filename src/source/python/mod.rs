@@ -23,7 +23,7 @@ mod value;
 
 pub use classes::{Constructor, ProjectClass, ProjectPython, Resolved};
 use outline::{may_hold_python2_statements, outline_ranges};
-pub use outline::{Layout, TopLevel};
+pub use outline::{Prescan, TopLevel};
 use syntax::SyntaxTree;
 pub use syntax::{Field, Node};
 use treesitter::{syntax_error, tree_sitter_parse};
@@ -61,7 +61,7 @@ impl<'a> Module<'a> {
     /// rest (data-migration helpers, `downgrade`) saves a large share of the parse. A file whose
     /// outline does not parse cleanly is parsed whole, so syntax errors point at the right place.
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
-        Module::parse_outline_in(text, &Layout::of(text), &|statement| match statement {
+        Module::parse_outline_in(text, &Prescan::of(text), &|statement| match statement {
             TopLevel::Def(name) => keep.contains(&name),
             TopLevel::Other => true,
         })
@@ -69,7 +69,7 @@ impl<'a> Module<'a> {
 
     /// Like [`Module::parse_outline`], for a file whose layout is known already (a reader that
     /// parses one file twice scans it once); `keep` says which top-level statements are parsed.
-    pub fn parse_outline_in(text: &'a str, layout: &Layout, keep: &dyn Fn(TopLevel) -> bool) -> Option<Module<'a>> {
+    pub fn parse_outline_in(text: &'a str, layout: &Prescan, keep: &dyn Fn(TopLevel) -> bool) -> Option<Module<'a>> {
         Module::read(text, outline_ranges(text, layout, keep), layout.python2)
     }
 
@@ -282,7 +282,7 @@ mod tests {
     fn outline_skips_imports_and_helpers_but_not_strings_at_column_zero() {
         let text = "import os\nfrom x import (\n    a,\n)\n\ndef helper(apps, schema_editor):\n    print('x')\n\nTABLE = 'items'\n\nclass Migration:\n    operations = [RunSQL(\"\"\"\nCREATE INDEX i ON items (a);\n\"\"\")]\n\ndef upgrade():\n    pass\n";
         let starts: Vec<&str> =
-            Layout::of(text).starts.iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
+            Prescan::of(text).starts.iter().map(|&s| text[s..].lines().next().unwrap_or("")).collect();
         assert_eq!(
             starts,
             [
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn outline_leaves_out_comment_lines_but_not_hashes_in_strings() {
         let text = "# header\ndef upgrade():\n    # ### commands auto generated ###\n    op.execute(\"\"\"\n# kept\nSELECT 1\"\"\")  # trailing\n    # ### end ###\n";
-        let lines: Vec<&str> = Layout::of(text).comment_lines.into_iter().map(|r| &text[r]).collect();
+        let lines: Vec<&str> = Prescan::of(text).comment_lines.into_iter().map(|r| &text[r]).collect();
         assert_eq!(lines, ["# header\n", "    # ### commands auto generated ###\n", "    # ### end ###\n"]);
         let module = Module::parse_outline(text, &["upgrade"]).expect("parses");
         assert!(module.syntax_error().is_none());

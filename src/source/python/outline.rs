@@ -1,4 +1,4 @@
-//! The line pre-scan of a file ([`Layout`]) and the outline parse it drives: which top-level
+//! The line pre-scan of a file ([`Prescan`]) and the outline parse it drives: which top-level
 //! statements are worth parsing, and whether a line could be a Python 2 statement.
 
 /// A top-level statement, as an outline parse chooses what to read (imports, bare strings and
@@ -15,7 +15,7 @@ pub enum TopLevel<'t> {
 /// without their comment lines. `None` when all of the text is worth parsing anyway.
 pub(super) fn outline_ranges(
     text: &str,
-    layout: &Layout,
+    layout: &Prescan,
     keep: &dyn Fn(TopLevel) -> bool,
 ) -> Option<Vec<std::ops::Range<usize>>> {
     let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(layout.starts.len());
@@ -106,7 +106,7 @@ pub(super) fn annotation(statement: &str) -> Option<std::ops::Range<usize>> {
 /// Where a file's top-level statements begin, which lines hold only a comment, and whether it
 /// needs tree-sitter's grammar: found by one light scan that follows brackets, strings and
 /// comments, and read by every outline parse of the file.
-pub struct Layout {
+pub struct Prescan {
     /// Offsets where top-level statements begin: a line that starts at column 0 outside any
     /// bracket, string or comment.
     pub(super) starts: Vec<usize>,
@@ -130,8 +130,8 @@ const LAYOUT_BYTES: [bool; 256] = {
     table
 };
 
-impl Layout {
-    pub fn of(text: &str) -> Layout {
+impl Prescan {
+    pub fn of(text: &str) -> Prescan {
         let bytes = text.as_bytes();
         // Sized for a generated migration (a dozen statements, a few comment lines).
         let mut starts = Vec::with_capacity(32);
@@ -209,7 +209,7 @@ impl Layout {
             starts.insert(0, 0);
         }
         let mut layout =
-            Layout { starts, comment_lines, python2: may_hold_python2_statements(text), functions: vec![] };
+            Prescan { starts, comment_lines, python2: may_hold_python2_statements(text), functions: vec![] };
         let functions = layout
             .statements(text)
             .enumerate()

@@ -1181,7 +1181,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::syntax::{from_tree_sitter, Node};
-    use super::super::{outline_ranges, tree_sitter_parse, Layout, TopLevel};
+    use super::super::{outline_ranges, tree_sitter_parse, Prescan, TopLevel};
     use super::*;
 
     /// Where the two trees first differ, if they do.
@@ -1238,7 +1238,7 @@ mod tests {
             &|statement| matches!(statement, TopLevel::Def(name) if name != "downgrade"),
         ];
         for keep in outlines {
-            let ranges = outline_ranges(text, &Layout::of(text), keep)
+            let ranges = outline_ranges(text, &Prescan::of(text), keep)
                 .unwrap_or_else(|| std::iter::once(0..text.len()).collect());
             read &= check(text, &ranges)?;
         }
