@@ -21,10 +21,10 @@ pub struct Op {
     /// string, or with psql variables, placeholders or template expressions substituted. What
     /// the executor and trace run. `None` for other statements of SQL files (their text is at
     /// the span) and for framework operations.
-    pub embedded_sql: Option<std::sync::Arc<str>>,
+    pub embedded_sql: Option<Arc<str>>,
     /// SQL that undoes the ops read from one RunSQL (its `reverse_sql`), shared by all of them
     /// (the same `Arc`): the executor's rollback runs it once, for the whole group.
-    pub reverse_sql: Option<std::sync::Arc<str>>,
+    pub reverse_sql: Option<Arc<str>>,
     /// What writes the statements the runner sends for an op that is not SQL text of the
     /// migration (a framework operation, or SQL text whose parameters are bound when it runs),
     /// given by the front end that read it: see [`Op::sent`]. `None` for an op whose SQL is its
@@ -50,7 +50,7 @@ impl Op {
     /// An op read from SQL: its span is in `text`, which is kept as the op's SQL when the
     /// statement is later pointed at the Python string around it.
     pub fn embedded_in(self, text: &str, string: Span) -> Op {
-        let sql = text.get(self.span.start..self.span.end).map(std::sync::Arc::from);
+        let sql = text.get(self.span.start..self.span.end).map(Arc::from);
         Op { span: string, embedded_sql: sql, ..self }
     }
 }
