@@ -73,9 +73,7 @@ pub enum LintError {
 /// they are given (a file named alone is judged, planned or run alone). Reading no migration is
 /// an error unless `allow_empty`.
 pub fn read(paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<Read, LintError> {
-    let sources =
-        Sources { repo: None, tree: FileTree::WorkTree, changes: None, paths: paths.to_vec(), report_only: None };
-    load(&sources, "<stdin>", config, allow_empty, |_| {})
+    load(&FileTree::WorkTree, paths, "<stdin>", config, allow_empty, |_| {})
 }
 
 /// Lints what `request` names under `config`.
@@ -84,7 +82,9 @@ pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError>
     // Each migration is replayed and checked as it arrives, while later ones load.
     let mut linting = Linting::new(config, Catalog::default());
     let Read { mut migrations, recognised } =
-        load(&sources, request.stdin_name, config, request.allow_empty, |migration| linting.add(migration))?;
+        load(&sources.tree, &sources.paths, request.stdin_name, config, request.allow_empty, |migration| {
+            linting.add(migration)
+        })?;
     let reporting = reporting(&mut migrations, &sources, config)?;
     let mut result = linting.finish(&migrations, &reporting);
     result.recognised = recognised;
@@ -102,23 +102,24 @@ struct Sources {
     report_only: Option<Vec<PathBuf>>,
 }
 
-/// Discovers and loads the migrations of `sources`, handing each to `each` in runner order as
-/// soon as it is loaded; reading none is an error unless `allow_empty`.
+/// Discovers and loads the migrations `paths` name in `tree`, handing each to `each` in runner
+/// order as soon as it is loaded; reading none is an error unless `allow_empty`.
 fn load(
-    sources: &Sources,
+    tree: &FileTree,
+    paths: &[PathBuf],
     stdin_name: &str,
     config: &Config,
     allow_empty: bool,
     mut each: impl FnMut(&Migration) + Send,
 ) -> Result<Read, LintError> {
-    let inputs = InputPaths { paths: &sources.paths, stdin_name };
-    let discovered = source::discover_in(&sources.tree, &inputs, config)?;
+    let inputs = InputPaths { paths, stdin_name };
+    let discovered = source::discover_in(tree, &inputs, config)?;
     let mut migrations = vec![];
     source::load_each(&discovered, config, |migration| {
         each(&migration);
         migrations.push(migration);
     });
-    source::Discovered::require_migrations(&migrations, &sources.paths, config, allow_empty)?;
+    source::Discovered::require_migrations(&migrations, paths, config, allow_empty)?;
     Ok(Read { migrations, recognised: discovered.recognised })
 }
 

@@ -179,7 +179,8 @@ fn a_phase_that_needs_a_snapshot_refuses_to_start_without_a_provider() {
     std::fs::write(&project.config, "[apply]\nlock_timeout_ms = 200\n").unwrap();
     let output = project.apply(&db, "expand");
     let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{log}");
+    // Its configuration, not a step, stopped it: exit 2, as for any phase that could not start.
+    assert_eq!(output.status.code(), Some(2), "{log}");
     assert!(log.contains("no snapshot provider is set") && log.contains("--snapshot none"), "{log}");
     assert!(!has_column(&db, "note"));
 }

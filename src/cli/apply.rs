@@ -59,9 +59,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            // A phase that could not start for its configuration or connection is 2, like
-            // every other command's.
-            Error::Stopped(ExecError::Window(_) | ExecError::RunnerLock(_)) => 2,
+            Error::Stopped(error) if error.is_invocation_error() => 2,
             Error::Stopped(_) => 1,
             _ => 2,
         }
@@ -389,6 +387,7 @@ mod tests {
         assert_eq!(window.to_string(), "[backfill] windows: `someday` is not a day (mon … sun)");
         let earlier = Error::Stopped(ExecError::EarlierPhase { count: 2, first: "1_orders/1".into() });
         assert_eq!(earlier.exit_code(), 1);
+        assert_eq!(Error::Stopped(ExecError::NoSnapshotProvider { phase: "expand" }).exit_code(), 2);
         assert_eq!(Error::SourcesChanged { changed: vec!["0001.sql".into()] }.exit_code(), 2);
     }
 }

@@ -120,7 +120,6 @@ impl Error {
     }
 }
 
-// The executor's commands still return text; these let them use the helpers here meanwhile.
 #[derive(Parser)]
 #[command(name = "lockgate", version, about = "Keeps PostgreSQL schema migrations from taking production down.")]
 pub struct Cli {

@@ -71,6 +71,17 @@ pub enum ExecError {
     Undo { step: String, source: tokio_postgres::Error },
 }
 
+impl ExecError {
+    /// Did the phase stop before its first step because of how it was invoked — its
+    /// configuration (a bad `[[backfill.windows]]`, no snapshot provider) or its connection —
+    /// rather than because of what it met on the way (a step, a snapshot, another runner, an
+    /// earlier phase not run)? `apply` exits 2 for the first, like every command that could
+    /// not start, and 1 for the second.
+    pub fn is_invocation_error(&self) -> bool {
+        matches!(self, ExecError::Window(_) | ExecError::RunnerLock(_) | ExecError::NoSnapshotProvider { .. })
+    }
+}
+
 /// Why a step failed, as its error says it and the journal records it.
 #[derive(Debug, thiserror::Error)]
 pub enum StepFailure {

@@ -42,8 +42,11 @@ impl Op {
         Op { sender: Some(sender), ..self }
     }
 
-    /// The statements the runner sends for this op, where they are not its statement's text.
-    pub fn sent(&self) -> Option<Sent> {
+    /// The statements the runner sends for this op, where they are not its statement's text:
+    /// in order (none for an operation that changes nothing in the database), or why they are
+    /// only known when the migration runs (code, a value computed then, a clause lockgate does
+    /// not write).
+    pub fn sent(&self) -> Option<Result<Vec<SentStatement>, String>> {
         self.sender.as_ref().map(|sender| sender.sent(&self.kind))
     }
 
@@ -59,17 +62,8 @@ impl Op {
 /// beyond its kind. They are written when asked: `plan`, `apply` and `trace` run a few ops,
 /// while `lint` reads many and never runs one.
 pub trait Sender: fmt::Debug + Send + Sync {
-    fn sent(&self, kind: &OpKind) -> Sent;
-}
-
-/// The statements a runner sends for an op, as far as they are known before it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sent {
-    /// These statements, in order (none for an operation that changes nothing in the database).
-    Statements(Vec<SentStatement>),
-    /// Only known when the migration runs (code, a value computed then, a clause lockgate does
-    /// not write), or not kept on the op; the reason says which.
-    Unknown(String),
+    /// See [`Op::sent`].
+    fn sent(&self, kind: &OpKind) -> Result<Vec<SentStatement>, String>;
 }
 
 /// One statement a runner sends: SQL text, or SQL that depends on what the database holds

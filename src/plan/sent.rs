@@ -9,7 +9,7 @@
 
 use crate::catalog::Catalog;
 use crate::ir::{
-    quote_identifier as ident, quote_relation as relation, ConstraintKind, Op, QualifiedName, Sent, SentStatement,
+    quote_identifier as ident, quote_relation as relation, ConstraintKind, Op, QualifiedName, SentStatement,
 };
 
 /// The SQL statements the runner sends for this framework op, against `catalog` as it stands
@@ -19,8 +19,8 @@ pub fn statements(op: &Op, catalog: &Catalog) -> Result<Vec<String>, String> {
         None => {
             Err("this statement was read from SQL text (a SQL file, RunSQL or op.execute): its SQL is that text".into())
         }
-        Some(Sent::Unknown(why)) => Err(why),
-        Some(Sent::Statements(statements)) => {
+        Some(Err(why)) => Err(why),
+        Some(Ok(statements)) => {
             let mut out = vec![];
             for statement in statements {
                 match statement {
@@ -780,8 +780,8 @@ mod tests {
     struct Lookup(SentStatement);
 
     impl crate::ir::Sender for Lookup {
-        fn sent(&self, _: &crate::ir::OpKind) -> crate::ir::Sent {
-            crate::ir::Sent::Statements(vec![self.0.clone()])
+        fn sent(&self, _: &crate::ir::OpKind) -> Result<Vec<SentStatement>, String> {
+            Ok(vec![self.0.clone()])
         }
     }
 

@@ -12,8 +12,8 @@
 //! names that need it, which names the same objects.
 //!
 //! Where the op cannot say what the framework sends — code that runs at migrate time, a value
-//! Python computes then, a detail lockgate does not write — the answer is
-//! [`Sent::Unknown`] with the reason, never a guess. What depends on the database at run time
+//! Python computes then, a detail lockgate does not write — the answer is an
+//! error with the reason, never a guess. What depends on the database at run time
 //! (Django looks up a column's foreign keys, and whether a name is a constraint or an index)
 //! is a [`SentStatement`] the planner resolves against its catalog.
 //!
@@ -22,11 +22,11 @@
 //! Statements of SQL text inside Python (RunSQL, `op.execute`) keep their text in
 //! `Op::embedded_sql`, which runs as written.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::ir::{
     quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, ConstraintKind, DataChangeKind,
-    Op, OpKind, QualifiedName, Sender, Sent, SentStatement, TransactionControl,
+    Migration, OpKind, QualifiedName, Sender, SentStatement, TransactionControl,
 };
 
 /// How a framework writes a column beyond the semantic fields of `ColumnDef`: both write
@@ -190,8 +190,8 @@ struct Written {
 }
 
 impl Sender for Written {
-    fn sent(&self, kind: &OpKind) -> Sent {
-        to_sent(statements(kind, Some((&self.ddl, self.dialect))))
+    fn sent(&self, kind: &OpKind) -> Result<Vec<SentStatement>, String> {
+        statements(kind, Some((&self.ddl, self.dialect)))
     }
 }
 
@@ -202,24 +202,20 @@ impl Sender for Written {
 struct Text;
 
 impl Sender for Text {
-    fn sent(&self, kind: &OpKind) -> Sent {
-        to_sent(statements(kind, None))
+    fn sent(&self, kind: &OpKind) -> Result<Vec<SentStatement>, String> {
+        statements(kind, None)
     }
 }
 
-/// Gives each op of a framework migration that is neither SQL text kept as it runs nor
-/// written by the schema editor what is known of its SQL from the op alone.
-pub fn complete(ops: &mut [Op]) {
-    let text: Arc<dyn Sender> = Arc::new(Text);
-    for op in ops.iter_mut().filter(|op| op.sender.is_none() && op.embedded_sql.is_none()) {
-        op.sender = Some(text.clone());
-    }
-}
-
-fn to_sent(statements: Result<Vec<SentStatement>, String>) -> Sent {
-    match statements {
-        Ok(statements) => Sent::Statements(statements),
-        Err(why) => Sent::Unknown(why),
+/// Gives each op of a Django or Alembic migration (and of its rollback) that is neither SQL
+/// text kept as it runs nor written by the schema editor — SQL text with parameters bound at
+/// run time, what could not be read — what is known of its SQL from the op alone: every op of
+/// a framework migration then either runs as its text or has a sender.
+pub fn complete(migration: &mut Migration) {
+    static TEXT: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| Arc::new(Text));
+    let rollback = migration.rollback.iter_mut().flatten();
+    for op in migration.ops.iter_mut().chain(rollback).filter(|op| op.sender.is_none() && op.embedded_sql.is_none()) {
+        op.sender = Some(Arc::clone(&TEXT));
     }
 }
 
@@ -294,7 +290,7 @@ fn statements(kind: &OpKind, framework: Option<(&Ddl, &dyn Dialect)>) -> Result<
             let Some(Ddl::Index(ddl)) = ddl else { return Err(from_sql("CREATE INDEX")) };
             let name = name.as_ref().ok_or("an index without a name: its name is chosen when the migration runs")?;
             refuse(&ddl.unknown, &format!("index `{name}`"))?;
-            create_index(name, table, columns, *unique, *concurrently, *partial, ddl).map(|sql| vec![sql]).map(texts)
+            create_index(name, table, columns, *unique, *concurrently, *partial, ddl).map(sql)
         }
         OpKind::DropIndex { indexes, concurrently, if_exists } => {
             dialect("DROP INDEX")?;

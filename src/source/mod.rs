@@ -435,8 +435,14 @@ const LARGEST_BATCH: usize = 256;
 pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration) + Send) {
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
-    django::load(&discovered.django, &discovered.django_modules, config, display, &mut emit);
-    alembic::load(&discovered.alembic, config, display, &mut emit);
+    {
+        let mut framework = |mut migration: Migration| {
+            editor_sql::complete(&mut migration);
+            emit(migration)
+        };
+        django::load(&discovered.django, &discovered.django_modules, config, display, &mut framework);
+        alembic::load(&discovered.alembic, config, display, &mut framework);
+    }
     let sql = |file: &MigrationFile| {
         let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };
         load_file(file, shown, config, &placeholders)

@@ -59,16 +59,6 @@ impl Loaded {
     /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
     /// order reaches it, so the caller lints the first revisions while later ones are lowered.
     fn lowered(self, python: &ProjectPython) -> Migration {
-        let mut migration = self.read(python);
-        // SQL text with bound parameters, and what could not be read, carry no SQL of their own.
-        super::editor_sql::complete(&mut migration.ops);
-        if let Some(rollback) = &mut migration.rollback {
-            super::editor_sql::complete(rollback);
-        }
-        migration
-    }
-
-    fn read(self, python: &ProjectPython) -> Migration {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();

@@ -2,7 +2,7 @@
 //! from Django (see [`crate::source::editor_sql`] for the rest). Its CREATE TABLE is written
 //! on one line (SQLAlchemy puts each element on a line of its own).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::ir::{quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, QualifiedName};
 use crate::ir::{Sender, SentStatement};
@@ -14,7 +14,13 @@ pub struct Alembic;
 
 /// What writes the SQL Alembic sends for an operation, from how it writes the operation.
 pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
-    editor_sql::sender(ddl, &Alembic)
+    // Most ops are plain (their fields say all): one sender serves them all, so lowering one
+    // allocates nothing.
+    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::sender(Ddl::Plain, &Alembic));
+    match ddl {
+        Ddl::Plain => Arc::clone(&PLAIN),
+        ddl => editor_sql::sender(ddl, &Alembic),
+    }
 }
 
 impl editor_sql::Dialect for Alembic {
@@ -94,7 +100,7 @@ fn column_sql(column: &ColumnDef, ddl: &ColumnDdl) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{OpKind, Sent};
+    use crate::ir::OpKind;
 
     /// Alembic drops exactly what the operation names, with no lookup in the database.
     #[test]
@@ -104,13 +110,11 @@ mod tests {
         let drop_constraint = OpKind::DropConstraint { table, name: "uq_users_email".into() };
         assert_eq!(
             sender(Ddl::Plain).sent(&drop_column),
-            Sent::Statements(vec![SentStatement::Sql("ALTER TABLE \"users\" DROP COLUMN \"phone\"".into())])
+            Ok(vec![SentStatement::Sql("ALTER TABLE \"users\" DROP COLUMN \"phone\"".into())])
         );
         assert_eq!(
             sender(Ddl::Plain).sent(&drop_constraint),
-            Sent::Statements(vec![SentStatement::Sql(
-                "ALTER TABLE \"users\" DROP CONSTRAINT \"uq_users_email\"".into()
-            )])
+            Ok(vec![SentStatement::Sql("ALTER TABLE \"users\" DROP CONSTRAINT \"uq_users_email\"".into())])
         );
     }
 }

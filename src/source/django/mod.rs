@@ -201,7 +201,6 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         Ok(parsed) => parsed,
         Err((span, reason)) => {
             migration.ops.push(Op::new(OpKind::Unparsed { reason: reason.clone() }, *span, 0));
-            super::editor_sql::complete(&mut migration.ops);
             return migration;
         }
     };
@@ -218,9 +217,7 @@ fn lower_one(loaded: &Loaded, state: &mut ProjectState, settings: &state::Django
         lowering.ops.push(Op::new(OpKind::Opaque { what }, parsed.operations_span, 0));
     }
     let text = &loaded.source.text;
-    let (mut ops, operations) = lowering.finish();
-    // RunSQL with parameters, and what could not be read, carry no SQL of their own.
-    super::editor_sql::complete(&mut ops);
+    let (ops, operations) = lowering.finish();
     let found = directives::read(text, 0..text.len(), "#", &operations);
     migration.ops = ops;
     migration.ignores = found.ignores;

@@ -2,7 +2,7 @@
 //! (see [`crate::source::editor_sql`] for the rest). `BSE` is Django's
 //! `BaseDatabaseSchemaEditor`, `PSE` its PostgreSQL `DatabaseSchemaEditor`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::ir::{
     quote_identifier as ident, quote_relation as relation, ColumnDef, ConstraintDef, ConstraintKind, QualifiedName,
@@ -18,7 +18,13 @@ pub struct Django;
 
 /// What writes the SQL Django sends for an operation, from how it writes the operation.
 pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
-    editor_sql::sender(ddl, &Django)
+    // Most ops are plain (their fields say all): one sender serves them all, so lowering one
+    // allocates nothing.
+    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::sender(Ddl::Plain, &Django));
+    match ddl {
+        Ddl::Plain => Arc::clone(&PLAIN),
+        ddl => editor_sql::sender(ddl, &Django),
+    }
 }
 
 impl editor_sql::Dialect for Django {
@@ -146,7 +152,7 @@ fn checks(column: &ColumnDef, ddl: &ColumnDdl) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{OpKind, Sent};
+    use crate::ir::OpKind;
 
     fn table() -> QualifiedName {
         QualifiedName::unqualified("shop_book")
@@ -159,7 +165,7 @@ mod tests {
         let drop_column = OpKind::DropColumn { table: table(), column: "editor_id".into() };
         assert_eq!(
             sender(Ddl::Plain).sent(&drop_column),
-            Sent::Statements(vec![
+            Ok(vec![
                 SentStatement::DropForeignKeysOn { table: table(), column: "editor_id".into() },
                 SentStatement::Sql("ALTER TABLE \"shop_book\" DROP COLUMN \"editor_id\"".into()),
             ])
@@ -167,7 +173,7 @@ mod tests {
         let drop_constraint = OpKind::DropConstraint { table: table(), name: "book_uniq".into() };
         assert_eq!(
             sender(Ddl::Plain).sent(&drop_constraint),
-            Sent::Statements(vec![SentStatement::DropNamed { table: table(), name: "book_uniq".into() }])
+            Ok(vec![SentStatement::DropNamed { table: table(), name: "book_uniq".into() }])
         );
     }
 }
