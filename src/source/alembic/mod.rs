@@ -235,7 +235,9 @@ fn load_one(path: &Path, max_bytes: u64, display: &impl Fn(&Path) -> PathBuf) ->
             let layout = Prescan::of(source.text_lf());
             // Only the module-level names are needed to order the revisions: the functions are
             // read later, in graph order.
-            match Module::parse_outline_in(source.text_lf(), &layout, &|s| matches!(s, TopLevel::Other)) {
+            match Module::parse_outline_in(source.text_lf(), &layout, &|s| {
+                matches!(s, TopLevel::Class(_) | TopLevel::Other)
+            }) {
                 None => {
                     migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into()));
                     Header::default()

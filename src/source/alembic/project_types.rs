@@ -28,7 +28,7 @@ pub fn resolve(python: &ProjectPython, file: &Path, steps: &mut [UpgradeStep]) {
             if !column_type(slot).custom {
                 continue;
             }
-            let Some(module) = module.get_or_insert_with(|| python.module(file)).as_ref() else { continue };
+            let Some(module) = module.get_or_insert_with(|| python.migration(file)).as_ref() else { continue };
             if let Some(rendered) = rendered_type(python, module, slot, 0) {
                 *slot = respan(&rendered, slot.span);
                 changed = true;

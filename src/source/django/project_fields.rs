@@ -35,7 +35,7 @@ pub fn resolve(python: &ProjectPython, file: &Path, settings: &DjangoSettings, o
             if !names_a_class(expr, &known) {
                 return None;
             }
-            let module = module.get_or_insert_with(|| python.module(file)).as_ref()?;
+            let module = module.get_or_insert_with(|| python.migration(file)).as_ref()?;
             let field = django_field(python, module, call, expr.span)?;
             Some(Expr { value: Value::Call(field), span: expr.span })
         });

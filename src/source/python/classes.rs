@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::{children, field, kind, Call, Expr, Field, Module, Node, Value};
+use super::{children, field, kind, Call, Expr, Field, Module, Node, Prescan, TopLevel, Value};
 use crate::ir::Span;
 
 /// How many re-exports or base classes are followed before giving up (import cycles, deep
@@ -183,6 +183,25 @@ pub fn names_a_class(expr: &Expr, known: &dyn Fn(&str) -> bool) -> bool {
 impl ProjectPython {
     /// The summary of the Python file at `file`, read once per run.
     pub fn module(&self, file: &Path) -> Option<Arc<ModuleSummary>> {
+        self.summary(file, &|text| Module::parse(text))
+    }
+
+    /// The summary of a migration file (a Django migration, an Alembic revision): its imports
+    /// and the classes it defines beside Django's `Migration`. Only those statements are parsed:
+    /// the operations and functions, most of such a file (a StreamField's blocks run to
+    /// thousands of lines), are the migration reader's, and a summary holds none of them.
+    pub fn migration(&self, file: &Path) -> Option<Arc<ModuleSummary>> {
+        self.summary(file, &|text| {
+            Module::parse_outline_in(text, &Prescan::of(text), &|statement| match statement {
+                TopLevel::Import => true,
+                TopLevel::Class(name) => name != "Migration",
+                TopLevel::Def(_) | TopLevel::Other => false,
+            })
+        })
+    }
+
+    /// The summary of `file` as `parse` reads it, read once per run.
+    fn summary(&self, file: &Path, parse: &dyn Fn(&str) -> Option<Module<'_>>) -> Option<Arc<ModuleSummary>> {
         if let Some(known) = self.lock().get(file) {
             return known.clone();
         }
@@ -191,7 +210,7 @@ impl ProjectPython {
         let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
         let summary = std::fs::read_to_string(&real)
             .ok()
-            .and_then(|text| Module::parse(&text).map(|module| Arc::new(ModuleSummary::of(&module, &real))));
+            .and_then(|text| parse(&text).map(|module| Arc::new(ModuleSummary::of(&module, &real))));
         self.lock().entry(file.to_path_buf()).or_insert(summary).clone()
     }
 
@@ -642,6 +661,31 @@ mod tests {
         assert!(
             matches!(python.resolve(&module, "models.CharField"), Resolved::External(p) if p == "models.CharField")
         );
+    }
+
+    /// A migration's own summary is its imports and its classes beside `Migration`, whatever
+    /// the rest of the file holds (here a helper only a whole-file parse could read).
+    #[test]
+    fn a_migration_is_summarised_by_its_imports_and_classes() {
+        let dir = project(&[
+            ("app/__init__.py", ""),
+            ("app/fields.py", "from django.db import models\n\nclass Lower(models.CharField):\n    pass\n"),
+            (
+                "app/migrations/0001_initial.py",
+                "from django.db import migrations\nfrom app.fields import Lower\n\n\
+                 def helper(apps, schema_editor):\n    match apps:\n        case _:\n            print(f\"{apps!r:>{10}}\")\n\n\
+                 class Local(Lower):\n    pass\n\n\
+                 class Migration(migrations.Migration):\n    operations = [migrations.RunPython(helper)]\n",
+            ),
+        ]);
+        let python = ProjectPython::default();
+        let migration = dir.path().join("app/migrations/0001_initial.py");
+        let summary = python.migration(&migration).expect("read");
+        assert!(summary.classes.contains_key("Local") && !summary.classes.contains_key("Migration"));
+        let Resolved::Class(local) = python.resolve(&summary, "Local") else { panic!("Local is the file's class") };
+        let (line, external) = python.lineage(&local);
+        assert_eq!(line.iter().map(|c| c.class.name.as_str()).collect::<Vec<_>>(), ["Local", "Lower"]);
+        assert_eq!(external, vec!["django.db.models.CharField".to_string()]);
     }
 
     #[test]

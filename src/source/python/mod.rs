@@ -63,7 +63,8 @@ impl<'a> Module<'a> {
     pub fn parse_outline(text: &'a str, keep: &[&str]) -> Option<Module<'a>> {
         Module::parse_outline_in(text, &Prescan::of(text), &|statement| match statement {
             TopLevel::Def(name) => keep.contains(&name),
-            TopLevel::Other => true,
+            TopLevel::Class(_) | TopLevel::Other => true,
+            TopLevel::Import => false,
         })
     }
 

@@ -1,13 +1,17 @@
 //! The line pre-scan of a file ([`Prescan`]) and the outline parse it drives: which top-level
 //! statements are worth parsing, and whether a line could be a Python 2 statement.
 
-/// A top-level statement, as an outline parse chooses what to read (imports, bare strings and
-/// decorated definitions are never read).
+/// A top-level statement, as an outline parse chooses what to read (bare strings and decorated
+/// definitions are never read).
 #[derive(Clone, Copy)]
 pub enum TopLevel<'t> {
     /// `def name(…)` or `async def name(…)`.
     Def(&'t str),
-    /// Any other statement: an assignment, a class, an `if` block, …
+    /// `class name…`.
+    Class(&'t str),
+    /// `import …` or `from … import …`.
+    Import,
+    /// Any other statement: an assignment, an `if` block, …
     Other,
 }
 
@@ -24,8 +28,9 @@ pub(super) fn outline_ranges(
         let read = match leading_word(line, b"@") {
             // A module docstring (or any bare string statement) means nothing to a reader.
             "" if line.starts_with(['"', '\'']) => false,
-            "import" | "from" => false,
+            "import" | "from" => keep(TopLevel::Import),
             word if word.starts_with('@') => false,
+            "class" => keep(TopLevel::Class(leading_word(line["class".len()..].trim_start(), b""))),
             "def" | "async" => layout.function_defined_by(text, index).is_some_and(|name| keep(TopLevel::Def(name))),
             _ => keep(TopLevel::Other),
         };
