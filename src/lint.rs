@@ -15,7 +15,7 @@ use crate::git::{GitError, Repo, Side};
 use crate::ir::Migration;
 use crate::scope::{self, ChangeSet, Cutoff, CutoffError, Touched};
 use crate::source::tree::{FileTree, GitVersionError};
-use crate::source::{self, InputError, InputPaths, Recognised};
+use crate::source::{self, InputError, InputPaths, Recognised, Rollbacks};
 
 /// What to lint, besides the configuration.
 pub struct LintRequest<'a> {
@@ -73,7 +73,7 @@ pub enum LintError {
 /// they are given (a file named alone is judged, planned or run alone). Reading no migration is
 /// an error unless `allow_empty`.
 pub fn read(paths: &[PathBuf], config: &Config, allow_empty: bool) -> Result<Read, LintError> {
-    load(&FileTree::WorkTree, paths, "<stdin>", config, allow_empty, |_| {})
+    load(&FileTree::WorkTree, paths, "<stdin>", config, allow_empty, Rollbacks::Read, |_| {})
 }
 
 /// Lints what `request` names under `config`.
@@ -81,10 +81,15 @@ pub fn lint(request: &LintRequest, config: &Config) -> Result<Linted, LintError>
     let sources = sources(request, config)?;
     // Each migration is replayed and checked as it arrives, while later ones load.
     let mut linting = Linting::new(config, Catalog::default());
-    let Read { mut migrations, recognised } =
-        load(&sources.tree, &sources.paths, request.stdin_name, config, request.allow_empty, |migration| {
-            linting.add(migration)
-        })?;
+    let Read { mut migrations, recognised } = load(
+        &sources.tree,
+        &sources.paths,
+        request.stdin_name,
+        config,
+        request.allow_empty,
+        Rollbacks::Skip,
+        |migration| linting.add(migration),
+    )?;
     let reporting = reporting(&mut migrations, &sources, config)?;
     let mut result = linting.finish(&migrations, &reporting);
     result.recognised = recognised;
@@ -110,12 +115,13 @@ fn load(
     stdin_name: &str,
     config: &Config,
     allow_empty: bool,
+    rollbacks: Rollbacks,
     mut each: impl FnMut(&Migration) + Send,
 ) -> Result<Read, LintError> {
     let inputs = InputPaths { paths, stdin_name };
     let discovered = source::discover_in(tree, &inputs, config)?;
     let mut migrations = vec![];
-    source::load_each(&discovered, config, |migration| {
+    source::load_each(&discovered, config, rollbacks, |migration| {
         each(&migration);
         migrations.push(migration);
     });

@@ -103,3 +103,23 @@ fn reading_nothing_is_an_error_unless_allowed() {
     let read = lockgate::lint::read(&paths, &Config::default(), true).expect("allowed");
     assert!(read.migrations.is_empty());
 }
+
+/// An Alembic revision's `downgrade()` is its rollback, which only the executor runs: reading
+/// for check, plan and trace keeps it, a lint does not read it.
+#[test]
+fn a_revisions_rollback_is_read_for_the_executor_not_for_a_lint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("a1_add_note.py"),
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'a1'\ndown_revision = None\n\n\
+         def upgrade():\n    op.add_column('orders', sa.Column('note', sa.Text()))\n\n\
+         def downgrade():\n    op.drop_column('orders', 'note')\n",
+    )
+    .expect("write");
+    let paths = [dir.path().to_path_buf()];
+    let read = lockgate::lint::read(&paths, &Config::default(), false).expect("reads");
+    assert!(read.migrations[0].rollback.as_ref().is_some_and(|ops| ops.len() == 1), "the downgrade is kept");
+    let linted = lint(&request(&paths), &Config::default()).expect("lints");
+    assert!(linted.migrations[0].rollback.is_none());
+    assert_eq!(linted.migrations[0].ops.len(), read.migrations[0].ops.len(), "the upgrade is the same");
+}

@@ -417,11 +417,20 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
     builder.build().ok()
 }
 
+/// Whether loading reads each migration's rollback where it is code of its own (Alembic's
+/// `downgrade()`; Django's `reverse_sql` comes with its RunSQL): only the executor runs one,
+/// so a lint skips it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollbacks {
+    Read,
+    Skip,
+}
+
 /// Reads and parses every file (in parallel): Django migrations in graph order, Alembic
-/// revisions in graph order, then SQL files in runner order.
+/// revisions in graph order, then SQL files in runner order; rollbacks included.
 pub fn load_all(discovered: &Discovered, config: &Config) -> Vec<Migration> {
     let mut migrations = vec![];
-    load_each(discovered, config, |migration| migrations.push(migration));
+    load_each(discovered, config, Rollbacks::Read, |migration| migrations.push(migration));
     migrations
 }
 
@@ -432,7 +441,12 @@ const LARGEST_BATCH: usize = 256;
 
 /// Like [`load_all`], but hands each migration to `emit` as soon as it and every migration
 /// before it are loaded, so the caller works on one batch while the next is made.
-pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(Migration) + Send) {
+pub fn load_each(
+    discovered: &Discovered,
+    config: &Config,
+    rollbacks: Rollbacks,
+    mut emit: impl FnMut(Migration) + Send,
+) {
     let placeholders = config.placeholders();
     let display = |path: &Path| discovered.display(path);
     {
@@ -441,7 +455,7 @@ pub fn load_each(discovered: &Discovered, config: &Config, mut emit: impl FnMut(
             emit(migration)
         };
         django::load(&discovered.django, &discovered.django_modules, config, display, &mut framework);
-        alembic::load(&discovered.alembic, config, display, &mut framework);
+        alembic::load(&discovered.alembic, config, rollbacks, display, &mut framework);
     }
     let sql = |file: &MigrationFile| {
         let shown = if file.path.as_os_str() == "-" { PathBuf::from(&file.id) } else { display(&file.path) };

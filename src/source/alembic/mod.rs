@@ -32,8 +32,8 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::ir::{Framework, Migration, Op, OpKind, Problem, ProblemKind, SourceFile, Span, TransactionMode};
-use crate::source::directives;
 use crate::source::python::{Constants, Module, Prescan, ProjectPython, SyntaxError, TopLevel};
+use crate::source::{directives, Rollbacks};
 pub use discover::{reads_as_revision, Environments};
 use parse::{Header, Upgrade};
 
@@ -58,7 +58,7 @@ struct ModuleLevel {
 impl Loaded {
     /// Reads `upgrade()` and lowers it to the migration's ops. Done per revision as the graph
     /// order reaches it, so the caller lints the first revisions while later ones are lowered.
-    fn lowered(self, python: &ProjectPython) -> Migration {
+    fn lowered(self, python: &ProjectPython, rollbacks: Rollbacks) -> Migration {
         let mut migration = self.migration;
         let Some(ModuleLevel { layout, constants, syntax_error }) = self.module_level else { return migration };
         let source = migration.source.clone();
@@ -69,8 +69,12 @@ impl Loaded {
             return migration;
         }
         // The module level was read in the first pass: only the functions are parsed now.
-        // `downgrade()` is not linted, only kept as the revision's rollback.
-        match Module::parse_outline_in(text, &layout, &|s| matches!(s, TopLevel::Def(_))) {
+        // `downgrade()` is not linted, only kept as the revision's rollback when asked for.
+        let read = |statement: TopLevel<'_>| match statement {
+            TopLevel::Def(name) => name != "downgrade" || rollbacks == Rollbacks::Read,
+            _ => false,
+        };
+        match Module::parse_outline_in(text, &layout, &read) {
             None => migration.ops.push(unparsed(Span::default(), PYTHON_UNREADABLE.into())),
             Some(module) => {
                 module.adopt_constants(constants);
@@ -79,6 +83,9 @@ impl Loaded {
                     project_types::resolve(python, &self.path, steps);
                 }
                 lower_into(&mut migration, upgrade, text);
+                if rollbacks == Rollbacks::Skip {
+                    return migration;
+                }
                 migration.rollback = parse::downgrade(&module).and_then(|mut steps| {
                     project_types::resolve(python, &self.path, &mut steps);
                     rollback(text, &steps)
@@ -97,6 +104,7 @@ const PYTHON_UNREADABLE: &str = "the Python parser could not read this file";
 pub fn load(
     paths: &[PathBuf],
     config: &Config,
+    rollbacks: Rollbacks,
     display: impl Fn(&Path) -> PathBuf + Sync,
     emit: &mut (impl FnMut(Migration) + Send),
 ) {
@@ -118,7 +126,7 @@ pub fn load(
     }
     // Lowered in batches, so the caller works on the first revisions while later ones are lowered.
     let python = ProjectPython::default();
-    super::in_batches(ordered, |loaded| loaded.lowered(&python), emit);
+    super::in_batches(ordered, |loaded| loaded.lowered(&python, rollbacks), emit);
 }
 
 /// One environment's upgrade order (indexes into the loaded revisions), and the graph
