@@ -178,7 +178,17 @@ pub trait Dialect: std::fmt::Debug + Send + Sync {
 
 /// What `dialect`'s schema editor sends for a framework operation, written from how the
 /// framework writes it (`ddl`) when asked.
-pub fn sender(ddl: Ddl, dialect: &'static dyn Dialect) -> Arc<dyn Sender> {
+/// `plain` is the dialect's one sender for [`Ddl::Plain`] ops (most of them): lowering such an
+/// op allocates nothing.
+pub fn sender(ddl: Ddl, dialect: &'static dyn Dialect, plain: &LazyLock<Arc<dyn Sender>>) -> Arc<dyn Sender> {
+    match ddl {
+        Ddl::Plain => Arc::clone(plain),
+        ddl => written(ddl, dialect),
+    }
+}
+
+/// A sender of its own for one op.
+pub fn written(ddl: Ddl, dialect: &'static dyn Dialect) -> Arc<dyn Sender> {
     Arc::new(Written { ddl, dialect })
 }
 

@@ -14,13 +14,8 @@ pub struct Alembic;
 
 /// What writes the SQL Alembic sends for an operation, from how it writes the operation.
 pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
-    // Most ops are plain (their fields say all): one sender serves them all, so lowering one
-    // allocates nothing.
-    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::sender(Ddl::Plain, &Alembic));
-    match ddl {
-        Ddl::Plain => Arc::clone(&PLAIN),
-        ddl => editor_sql::sender(ddl, &Alembic),
-    }
+    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::written(Ddl::Plain, &Alembic));
+    editor_sql::sender(ddl, &Alembic, &PLAIN)
 }
 
 impl editor_sql::Dialect for Alembic {

@@ -18,13 +18,8 @@ pub struct Django;
 
 /// What writes the SQL Django sends for an operation, from how it writes the operation.
 pub fn sender(ddl: Ddl) -> Arc<dyn Sender> {
-    // Most ops are plain (their fields say all): one sender serves them all, so lowering one
-    // allocates nothing.
-    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::sender(Ddl::Plain, &Django));
-    match ddl {
-        Ddl::Plain => Arc::clone(&PLAIN),
-        ddl => editor_sql::sender(ddl, &Django),
-    }
+    static PLAIN: LazyLock<Arc<dyn Sender>> = LazyLock::new(|| editor_sql::written(Ddl::Plain, &Django));
+    editor_sql::sender(ddl, &Django, &PLAIN)
 }
 
 impl editor_sql::Dialect for Django {
