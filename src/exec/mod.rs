@@ -376,7 +376,7 @@ fn try_step(
     // its own, then journal it done. A crash in between reruns it; its fact decides.
     session.execute(&journal::record(plan, step, Status::Running, attempt, None))?;
     if let Some(Fact::IndexValid { schema, index }) = &step.done_when {
-        let name = crate::ir::quote_relation(&QualifiedName::new(Some(schema.clone()), index).resolved());
+        let name = crate::ir::quote_resolved(&QualifiedName::new(Some(schema.clone()), index));
         session.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
     }
     session.execute(&settings)?;

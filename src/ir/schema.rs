@@ -182,12 +182,18 @@ pub fn quote_identifier(name: &str) -> String {
 }
 
 /// `"schema"."name"`, or `"name"` when the name carries no schema: every part quoted, as the
-/// frameworks write a relation. SQL that must name the schema quotes `name.resolved()`.
+/// frameworks write a relation. SQL that must name the schema uses [`quote_resolved`].
 pub fn quote_relation(name: &QualifiedName) -> String {
     match &name.schema {
         Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(&name.name)),
         None => quote_identifier(&name.name),
     }
+}
+
+/// `"schema"."name"` with the schema the name resolves to written out (`public` when it carries
+/// none), for SQL that must not depend on the `search_path` it runs under.
+pub fn quote_resolved(name: &QualifiedName) -> String {
+    format!("{}.{}", quote_identifier(name.schema_or_public()), quote_identifier(&name.name))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -247,6 +253,7 @@ mod tests {
         let order = QualifiedName::unqualified("Order");
         assert_eq!(quote_relation(&order), "\"Order\"");
         assert_eq!(quote_relation(&order.resolved()), "\"public\".\"Order\"");
+        assert_eq!(quote_resolved(&order), quote_relation(&order.resolved()));
         let odd = QualifiedName::new(Some("My\"Schema".into()), "t");
         assert_eq!(quote_relation(&odd), "\"My\"\"Schema\".\"t\"");
     }

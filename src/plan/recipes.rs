@@ -9,7 +9,7 @@ use crate::analysis::ReplayStep;
 use crate::catalog::{self, Origin};
 use crate::estimate::{self, Duration};
 use crate::ir::{
-    quote_identifier as ident, quote_relation, ConstraintDef, ConstraintKind, DataChangeKind, Migration, OpKind,
+    quote_identifier as ident, quote_resolved, ConstraintDef, ConstraintKind, DataChangeKind, Migration, OpKind,
     QualifiedName,
 };
 use crate::locks::{self, LockEffect, Work};
@@ -422,36 +422,29 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
         }
         OpKind::CreateTable { table, .. } => vec![as_written(Phase::Expand)
             .done_when(Fact::TableExists { schema: schema(table), table: table.name.clone() })
-            .undo(vec![format!("DROP TABLE IF EXISTS {}", quote_relation(&table.resolved()))])],
+            .undo(vec![format!("DROP TABLE IF EXISTS {}", quote_resolved(table))])],
         OpKind::SetDefault { table, column, .. } => {
             let previous =
                 context.step.catalog.table(table).and_then(|t| t.column(column)).and_then(|c| c.default.clone());
             let undo = match previous {
                 Some(default) => format!(
                     "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
-                    quote_relation(&table.resolved()),
+                    quote_resolved(table),
                     ident(column),
                     default.text()
                 ),
-                None => format!(
-                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                    quote_relation(&table.resolved()),
-                    ident(column)
-                ),
+                None => format!("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT", quote_resolved(table), ident(column)),
             };
             vec![as_written(Phase::Expand).undo(vec![undo])]
         }
         OpKind::CreateEnum { name, .. } => {
-            vec![as_written(Phase::Expand)
-                .undo(vec![format!("DROP TYPE IF EXISTS {}", quote_relation(&name.resolved()))])]
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP TYPE IF EXISTS {}", quote_resolved(name))])]
         }
         OpKind::CreateSequence { name } => {
-            vec![as_written(Phase::Expand)
-                .undo(vec![format!("DROP SEQUENCE IF EXISTS {}", quote_relation(&name.resolved()))])]
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP SEQUENCE IF EXISTS {}", quote_resolved(name))])]
         }
         OpKind::CreateOrReplaceView { view, replace: false } => {
-            vec![as_written(Phase::Expand)
-                .undo(vec![format!("DROP VIEW IF EXISTS {}", quote_relation(&view.resolved()))])]
+            vec![as_written(Phase::Expand).undo(vec![format!("DROP VIEW IF EXISTS {}", quote_resolved(view))])]
         }
         OpKind::DataChange { table, .. } => {
             let mut draft = as_written(Phase::Backfill).unbounded();
@@ -459,7 +452,7 @@ fn drafts(context: &Context, node: &NodeEnum) -> Vec<Draft> {
             match (sqlgen::simple_update(node), key, table) {
                 (Some(update), Some(key), Some(table)) => {
                     draft.batched = Some(super::Batched {
-                        table: quote_relation(&table.resolved()),
+                        table: quote_resolved(table),
                         key: key.iter().map(|k| ident(k)).collect(),
                         set: update.set,
                         pending: update.condition.unwrap_or_else(|| "true".into()),
@@ -498,7 +491,7 @@ fn build_concurrently(table: &QualifiedName, name: &str, sql: String, phase: Pha
     Draft::new(phase, format!("build index {name} on {table} concurrently"), vec![sql])
         .outside_transaction()
         .done_when(Fact::IndexValid { schema: table.schema_or_public().to_string(), index: name.to_string() })
-        .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", quote_relation(&index.resolved()))])
+        .undo(vec![format!("DROP INDEX CONCURRENTLY IF EXISTS {}", quote_resolved(&index))])
 }
 
 fn constraint_name(table: &QualifiedName, constraint: &ConstraintDef) -> String {
@@ -529,11 +522,7 @@ fn add_constraint(
                 Draft::new(
                     Phase::Contract,
                     format!("validate constraint {name}"),
-                    vec![format!(
-                        "ALTER TABLE {} VALIDATE CONSTRAINT {}",
-                        quote_relation(&table.resolved()),
-                        ident(&name)
-                    )],
+                    vec![format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", quote_resolved(table), ident(&name))],
                 )
                 .done_when(validated_fact)
                 .recipe("not-valid-then-validate"),
@@ -552,7 +541,7 @@ fn add_constraint(
             let build = format!(
                 "CREATE UNIQUE INDEX CONCURRENTLY {} ON {} ({}){suffix}",
                 ident(&name),
-                quote_relation(&table.resolved()),
+                quote_resolved(table),
                 keys.join(", ")
             );
             // As the lock table judges the attach step's scan.
@@ -606,7 +595,7 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
         table: table.name.clone(),
         column: column.to_string(),
     };
-    let rel = quote_relation(&table.resolved());
+    let rel = quote_resolved(table);
     let mut steps: Vec<Draft> =
         not_null_check_steps(table, column, &check, recipe).into_iter().map(|d| d.done_when(done.clone())).collect();
     steps.push(
@@ -626,7 +615,7 @@ fn not_null_through_check(table: &QualifiedName, column: &str, recipe: &'static 
 
 /// `CHECK (column IS NOT NULL) NOT VALID`, then its validation under SHARE UPDATE EXCLUSIVE.
 fn not_null_check_steps(table: &QualifiedName, column: &str, check: &str, recipe: &'static str) -> Vec<Draft> {
-    let rel = quote_relation(&table.resolved());
+    let rel = quote_resolved(table);
     let schema = table.schema_or_public().to_string();
     vec![
         Draft::new(
@@ -684,7 +673,7 @@ fn add_column(
     }
     let split = needs_recipe.then(|| sqlgen::add_column_without_default(node)).flatten();
     let Some(split) = split else { return vec![as_written(Phase::Expand).done_when(exists_fact).undo(undo)] };
-    let rel = quote_relation(&table.resolved());
+    let rel = quote_resolved(table);
     let name = ident(&column.name);
     let mut sql = vec![split.add];
     if let Some(default) = &split.default {
@@ -757,7 +746,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         return None;
     }
     let schema = table.schema_or_public().to_string();
-    let rel = quote_relation(&table.resolved());
+    let rel = quote_resolved(table);
     let short = |suffix: &str| catalog::truncate_identifier(format!("{column}{suffix}"));
     let new = short("__lockgate_new");
     let function = QualifiedName::new(
@@ -769,7 +758,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
     let (c, n) = (ident(column), ident(&new));
     let drop_sync = vec![
         format!("DROP TRIGGER IF EXISTS {} ON {rel}", ident(&trigger)),
-        format!("DROP FUNCTION IF EXISTS {}()", quote_relation(&function.resolved())),
+        format!("DROP FUNCTION IF EXISTS {}()", quote_resolved(&function)),
     ];
     let recipe = "new-column-then-swap";
     let mut drafts = vec![Draft::new(
@@ -779,9 +768,9 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
             format!("ALTER TABLE {rel} ADD COLUMN {n} {new_type}"),
             format!(
                 "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $lockgate$ BEGIN NEW.{n} := NEW.{c}::{new_type}; RETURN NEW; END $lockgate$",
-                quote_relation(&function.resolved())
+                quote_resolved(&function)
             ),
-            format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), quote_relation(&function.resolved())),
+            format!("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {rel} FOR EACH ROW EXECUTE FUNCTION {}()", ident(&trigger), quote_resolved(&function)),
         ],
     )
     .done_when(Fact::ColumnExists { schema: schema.clone(), table: table.name.clone(), column: new.clone() })
@@ -814,7 +803,7 @@ fn change_type(context: &Context, node: &NodeEnum, table: &QualifiedName, column
         drafts.push(build_concurrently(table, &temporary, sql, Phase::Contract).recipe(recipe));
         renames.push(format!(
             "ALTER INDEX {} RENAME TO {}",
-            quote_relation(&QualifiedName::new(Some(schema.clone()), temporary).resolved()),
+            quote_resolved(&QualifiedName::new(Some(schema.clone()), temporary)),
             ident(&index.name)
         ));
     }
@@ -846,7 +835,7 @@ fn primary_key(context: &Context, table: &QualifiedName) -> Option<Vec<String>> 
 }
 
 fn drop_column(table: &QualifiedName, column: &str) -> String {
-    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", quote_relation(&table.resolved()), ident(column))
+    format!("ALTER TABLE {} DROP COLUMN IF EXISTS {}", quote_resolved(table), ident(column))
 }
 
 /// Destructive or tightening changes: after the deploy, once old code is gone.

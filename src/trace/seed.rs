@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ir::{quote_relation, QualifiedName};
+use crate::ir::{quote_resolved, QualifiedName};
 use crate::live::{describe, Session};
 
 use super::observe::Database;
@@ -80,7 +80,7 @@ pub fn one_row(db: &mut Session, table: &QualifiedName, major: u32, in_transacti
 
 /// The SQL expression that, returned by the insert, spells a condition true of the new row only.
 fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, SeedError> {
-    let literal_name = format!("'{}'", quote_relation(&table.resolved()).replace('\'', "''"));
+    let literal_name = format!("'{}'", quote_resolved(table).replace('\'', "''"));
     let query = format!(
         "SELECT quote_ident(a.attname) FROM pg_index i \
          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
@@ -96,7 +96,7 @@ fn row_condition(db: &mut Session, table: &QualifiedName) -> Result<String, Seed
 }
 
 fn insert_for(db: &mut Session, table: &QualifiedName, major: u32) -> Result<String, SeedError> {
-    let name = quote_relation(&table.resolved());
+    let name = quote_resolved(table);
     // attgenerated exists from PostgreSQL 12.
     let generated = if major >= 12 { "a.attgenerated <> ''" } else { "false" };
     let literal_name = format!("'{}'", name.replace('\'', "''"));
