@@ -6,65 +6,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::check::DatabaseArgs;
-use super::output::OutputError;
-use crate::config::{Config, ConfigError};
+use super::Error;
+use crate::config::Config;
 use crate::exec::journal::{self, JournalError};
-use crate::exec::{self, EventsFileError, ExecError, Progress};
-use crate::live::{LiveError, Session};
+use crate::exec::{self, Progress};
+use crate::live::Session;
 use crate::plan::render::{self, Timeouts};
 use crate::plan::{Phase, Plan};
-use crate::snapshot::SnapshotError;
-
-/// Why an executor command (`apply`, `backfill`, `rollback`, `status`, `snapshots`) stopped.
-/// [`Error::exit_code`] is the status docs/plan-apply.md documents: 1 when a phase or rollback
-/// that started stopped on a step, 2 when the command could not start or finish its own work.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("cannot read the plan {}: {source}", path.display())]
-    ReadPlan { path: PathBuf, source: std::io::Error },
-    #[error("{}: not a lockgate plan: {source}", path.display())]
-    NotAPlan { path: PathBuf, source: serde_json::Error },
-    #[error("{}: the plan was edited after it was made (its checksum does not match); make it again", path.display())]
-    EditedPlan { path: PathBuf },
-    #[error(
-        "the migrations changed since the plan was made ({}); the reviewed plan is the plan that runs: make and \
-         review it again",
-        changed.join(", ")
-    )]
-    SourcesChanged { changed: Vec<String> },
-    /// The database URL or settings cannot be read.
-    #[error(transparent)]
-    Target(LiveError),
-    #[error("{target}: {source}")]
-    Connect { target: String, source: LiveError },
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    #[error(transparent)]
-    Events(#[from] EventsFileError),
-    /// A bad `--snapshot`, or a snapshot that could not be listed or pruned.
-    #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
-    #[error("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")]
-    NoSnapshotSource,
-    /// What the command printed could not be written (the message says what and why).
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    /// A phase or a rollback that started stopped.
-    #[error(transparent)]
-    Stopped(ExecError),
-}
-
-impl Error {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Stopped(error) if error.is_invocation_error() => 2,
-            Error::Stopped(_) => 1,
-            _ => 2,
-        }
-    }
-}
 
 #[derive(Args)]
 pub struct ApplyArgs {
@@ -146,7 +94,7 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
 
 fn writable(database: &DatabaseArgs) -> Result<Session, Error> {
     let target = database.target().map_err(Error::Target)?;
-    Session::open_writable(&target).map_err(|source| Error::Connect { target: target.display.clone(), source })
+    Session::open_writable(&target).map_err(Error::at(&target))
 }
 
 fn log(line: &str) {
@@ -201,7 +149,7 @@ fn run_phase(
                 None => Ok(0),
             }
         }
-        Err(error) => Err(Error::Stopped(error)),
+        Err(error) => Err(Error::Stopped(Box::new(error))),
     }
 }
 
@@ -297,7 +245,7 @@ pub fn rollback(args: RollbackArgs) -> Result<u8, Error> {
             eprintln!("expand undone: {} steps", undone.len());
             Ok(0)
         }
-        Err(error) => Err(Error::Stopped(error)),
+        Err(error) => Err(Error::Stopped(Box::new(error))),
     }
 }
 
@@ -379,15 +327,16 @@ pub fn status(args: StatusArgs) -> Result<u8, Error> {
 mod tests {
     use super::*;
     use crate::exec::window::WindowError;
+    use crate::exec::ExecError;
 
     #[test]
     fn a_phase_that_could_not_start_exits_2_and_one_stopped_on_a_step_1() {
-        let window = Error::Stopped(ExecError::Window(WindowError::NotADay { text: "someday".into() }));
+        let window = Error::Stopped(Box::new(ExecError::Window(WindowError::NotADay { text: "someday".into() })));
         assert_eq!(window.exit_code(), 2);
         assert_eq!(window.to_string(), "[backfill] windows: `someday` is not a day (mon … sun)");
-        let earlier = Error::Stopped(ExecError::EarlierPhase { count: 2, first: "1_orders/1".into() });
+        let earlier = Error::Stopped(Box::new(ExecError::EarlierPhase { count: 2, first: "1_orders/1".into() }));
         assert_eq!(earlier.exit_code(), 1);
-        assert_eq!(Error::Stopped(ExecError::NoSnapshotProvider { phase: "expand" }).exit_code(), 2);
+        assert_eq!(Error::Stopped(Box::new(ExecError::NoSnapshotProvider { phase: "expand" })).exit_code(), 2);
         assert_eq!(Error::SourcesChanged { changed: vec!["0001.sql".into()] }.exit_code(), 2);
     }
 }

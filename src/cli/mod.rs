@@ -24,9 +24,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::ConfigError;
 use crate::estimate::calibrate::CalibrateError;
 use crate::estimate::ProfileError;
+use crate::exec::journal::JournalError;
+use crate::exec::{EventsFileError, ExecError};
 use crate::lint::LintError;
 use crate::live::{self, LiveError, StatsFileError};
 use crate::plan::BuildError;
+use crate::snapshot::SnapshotError;
 use crate::trace::TraceError;
 pub use output::OutputError;
 
@@ -71,22 +74,37 @@ pub enum Error {
     UnknownRule(String),
     #[error("no subcommand `{0}`; `lockgate --help` lists them")]
     UnknownSubcommand(String),
-    /// The executor's commands (apply, backfill, rollback, status, snapshots); boxed, as their
-    /// error carries a whole failed step.
+    #[error("cannot read the plan {}: {source}", path.display())]
+    ReadPlan { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a lockgate plan: {source}", path.display())]
+    NotAPlan { path: PathBuf, source: serde_json::Error },
+    #[error("{}: the plan was edited after it was made (its checksum does not match); make it again", path.display())]
+    EditedPlan { path: PathBuf },
+    #[error(
+        "the migrations changed since the plan was made ({}); the reviewed plan is the plan that runs: make and \
+         review it again",
+        changed.join(", ")
+    )]
+    SourcesChanged { changed: Vec<String> },
     #[error(transparent)]
-    Executor(Box<apply::Error>),
-}
-
-impl From<apply::Error> for Error {
-    fn from(error: apply::Error) -> Error {
-        Error::Executor(Box::new(error))
-    }
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Events(#[from] EventsFileError),
+    /// A bad `--snapshot`, or a snapshot that could not be listed or pruned.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("--snapshot rds:<id> or pg_dump:<directory> is required (or `[snapshot] provider`)")]
+    NoSnapshotSource,
+    /// A phase or a rollback stopped (boxed: the error carries a whole failed step).
+    #[error(transparent)]
+    Stopped(Box<ExecError>),
 }
 
 impl Error {
-    /// The exit status: 2 for every error (usage, configuration, input, I/O, the database). The
-    /// other codes (1 findings or unsafe, 3 blocked, 4 off-peak, 5 batch) are outcomes a command
-    /// returns, not errors.
+    /// The exit status: 2 for every error (usage, configuration, input, I/O, the database), and
+    /// for a phase that could not start; 1 for a phase or rollback that started and stopped, as
+    /// docs/plan-apply.md says. The other codes (1 findings or unsafe, 3 blocked, 4 off-peak, 5
+    /// batch) are outcomes a command returns, not errors.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_)
@@ -103,9 +121,17 @@ impl Error {
             | Error::Json { .. }
             | Error::ManualPage(_)
             | Error::UnknownRule(_)
-            | Error::UnknownSubcommand(_) => 2,
-            // 1 when a phase or a rollback started and stopped, 2 when it could not start.
-            Error::Executor(error) => error.exit_code(),
+            | Error::UnknownSubcommand(_)
+            | Error::ReadPlan { .. }
+            | Error::NotAPlan { .. }
+            | Error::EditedPlan { .. }
+            | Error::SourcesChanged { .. }
+            | Error::Journal(_)
+            | Error::Events(_)
+            | Error::Snapshot(_)
+            | Error::NoSnapshotSource => 2,
+            Error::Stopped(error) if error.is_invocation_error() => 2,
+            Error::Stopped(_) => 1,
         }
     }
 
@@ -203,11 +229,11 @@ pub fn run() -> Result<u8, Error> {
         Command::Calibrate(args) => calibrate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Trace(args) => trace::run(args),
-        Command::Apply(args) => apply::apply(args).map_err(Error::from),
-        Command::Rollback(args) => apply::rollback(args).map_err(Error::from),
-        Command::Backfill(args) => apply::backfill(args).map_err(Error::from),
-        Command::Status(args) => apply::status(args).map_err(Error::from),
-        Command::Snapshots(args) => snapshots::run(args).map_err(Error::from),
+        Command::Apply(args) => apply::apply(args),
+        Command::Rollback(args) => apply::rollback(args),
+        Command::Backfill(args) => apply::backfill(args),
+        Command::Status(args) => apply::status(args),
+        Command::Snapshots(args) => snapshots::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Completions(args) => completions::run(args),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::apply::Error;
+use super::Error;
 use crate::snapshot::Provider;
 
 #[derive(Args)]
